@@ -1,0 +1,17 @@
+# parley_add_test(NAME LABEL label SOURCES ... [LIBS ...] [TIMEOUT s] [ARGS ...])
+# One cmocka executable per module, registered with ctest under a label.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+
+function(parley_add_test name)
+  cmake_parse_arguments(T "" "LABEL;TIMEOUT" "SOURCES;LIBS;ARGS;INCLUDES" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 60)
+  endif()
+  add_executable(${name} ${T_SOURCES})
+  parley_warnings(${name})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support ${T_INCLUDES})
+  target_link_libraries(${name} PRIVATE PkgConfig::CMOCKA parley_testsupport ${T_LIBS})
+  add_test(NAME ${name} COMMAND ${name} ${T_ARGS})
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS ${T_LABEL})
+endfunction()

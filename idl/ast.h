@@ -1,0 +1,249 @@
+/*
+ * idl/ast.h: the abstract syntax tree of a Parley IDL file.
+ *
+ * The parser builds it (through the builders in ast.c), the checks in
+ * check.c resolve and validate it, and the emitters in generator/ walk it.
+ * Every node lives in one arena (idl_arena) and is freed with it in one go;
+ * nothing in the tree is freed on its own. Lists are singly linked through
+ * `next` in declaration order. Every node carries the location of its first
+ * token, for diagnostics.
+ */
+#ifndef PARLEY_IDL_AST_H
+#define PARLEY_IDL_AST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A source position: file name (owned by the arena), 1-based line and column
+ * (columns count bytes; a tab is one column). */
+typedef struct idl_loc {
+    const char *file;
+    int line;
+    int col;
+} idl_loc;
+
+/* ---- arena ------------------------------------------------------------ */
+
+typedef struct idl_arena idl_arena;
+
+idl_arena *idl_arena_create(void);
+void idl_arena_destroy(idl_arena *a);
+/* idl_arena_alloc returns n zeroed bytes that live as long as the arena; it
+ * aborts the program if memory runs out (the generator is a command-line
+ * tool; see arena.c). */
+void *idl_arena_alloc(idl_arena *a, size_t n);
+char *idl_arena_strdup(idl_arena *a, const char *s);
+char *idl_arena_strndup(idl_arena *a, const char *s, size_t n);
+
+/* ---- constant expressions --------------------------------------------- */
+
+typedef enum idl_expr_kind {
+    IDL_EXPR_NUM,   /* a literal: value, and text as written */
+    IDL_EXPR_NAME,  /* a constant or enum member: name */
+    IDL_EXPR_UNARY, /* op a: op is one of '-', '+', '~', '!' */
+    IDL_EXPR_BINARY /* a op b: op is one of + - * / % & | ^ and IDL_OP_* */
+} idl_expr_kind;
+
+/* Binary operators that are more than one character. */
+enum { IDL_OP_SHL = 256, IDL_OP_SHR };
+
+typedef struct idl_expr {
+    idl_expr_kind kind;
+    idl_loc loc;
+    int op;
+    const char *text;   /* NUM: the literal's spelling; NAME: the name */
+    uint64_t literal;   /* NUM: its value (literals are non-negative) */
+    struct idl_expr *a; /* UNARY, BINARY */
+    struct idl_expr *b; /* BINARY */
+    /* Filled in by the checks. */
+    int evaluated;        /* 1 once value is known and valid */
+    int64_t value;        /* the value, when evaluated */
+    struct idl_def *ref;  /* NAME: the const definition it names, or ... */
+    struct idl_enumerator *enum_ref; /* NAME: ... the enum member it names */
+} idl_expr;
+
+/* ---- types and declarations -------------------------------------------- */
+
+typedef enum idl_type_kind {
+    IDL_T_INT,     /* int (and rpcgen's long) */
+    IDL_T_UINT,    /* unsigned int, unsigned (and unsigned long) */
+    IDL_T_HYPER,
+    IDL_T_UHYPER,
+    IDL_T_FLOAT,
+    IDL_T_DOUBLE,
+    IDL_T_QUAD,    /* quadruple: parsed, reported as unsupported */
+    IDL_T_BOOL,
+    IDL_T_VOID,
+    IDL_T_STRING,  /* only in declarations of the form string name<n> */
+    IDL_T_OPAQUE,  /* only in declarations of the form opaque name[n] or <n> */
+    IDL_T_CHAR,    /* rpcgen's char, unsigned char, short, unsigned short: */
+    IDL_T_UCHAR,   /* four bytes on the wire, range-checked when decoded */
+    IDL_T_SHORT,
+    IDL_T_USHORT,
+    IDL_T_NAMED    /* a name: a typedef, struct, union or enum (`struct x` too) */
+} idl_type_kind;
+
+typedef struct idl_type {
+    idl_type_kind kind;
+    idl_loc loc;
+    const char *name;      /* NAMED: the name as written */
+    int tagged;            /* NAMED: written as `struct x`, `union x` or `enum x` */
+    struct idl_def *ref;   /* NAMED: the definition, filled in by the checks */
+} idl_type;
+
+typedef enum idl_decl_kind {
+    IDL_D_SCALAR,   /* type name */
+    IDL_D_FIXED,    /* type name[size] (opaque name[size]) */
+    IDL_D_VAR,      /* type name<size> or type name<> (string, opaque too) */
+    IDL_D_OPTIONAL, /* type *name */
+    IDL_D_VOID      /* void */
+} idl_decl_kind;
+
+/* A declaration: a struct field, a union arm, the body of a typedef. */
+typedef struct idl_decl {
+    struct idl_decl *next;
+    idl_decl_kind kind;
+    idl_loc loc;         /* of the type */
+    idl_loc name_loc;    /* of the name */
+    idl_type *type;      /* NULL for IDL_D_VOID */
+    const char *name;    /* NULL for IDL_D_VOID */
+    idl_expr *size;      /* FIXED: required; VAR: NULL for <> (no bound) */
+    /* Filled in by the checks: the bound, or 0xffffffff for <>. */
+    uint32_t bound;
+} idl_decl;
+
+/* ---- definitions ------------------------------------------------------ */
+
+typedef struct idl_enumerator {
+    struct idl_enumerator *next;
+    idl_loc loc;
+    const char *name;
+    idl_expr *value;      /* NULL: one more than the previous (an extension) */
+    struct idl_def *owner;
+    int64_t ivalue;       /* filled in by the checks */
+} idl_enumerator;
+
+/* One `case v1: case v2: decl;` group of a union. */
+typedef struct idl_case_value {
+    struct idl_case_value *next;
+    idl_expr *value;
+} idl_case_value;
+
+typedef struct idl_case {
+    struct idl_case *next;
+    idl_loc loc;
+    idl_case_value *values;
+    idl_decl *decl;         /* IDL_D_VOID for `void` */
+} idl_case;
+
+/* Per-procedure delivery semantics (an extension, see docs/idl.md). */
+typedef enum idl_semantics {
+    IDL_SEM_DEFAULT = 0,  /* as the version or program says, else at-most-once */
+    IDL_SEM_IDEMPOTENT,
+    IDL_SEM_AT_MOST_ONCE,
+    IDL_SEM_EXACTLY_ONCE
+} idl_semantics;
+
+/* An extension annotation: @name or @name(argument). */
+typedef struct idl_attr {
+    struct idl_attr *next;
+    idl_loc loc;
+    const char *name;
+    const char *arg;      /* a string literal's contents, an identifier or number text; or NULL */
+    idl_loc arg_loc;
+} idl_attr;
+
+/* A procedure's argument: a type (void for none). */
+typedef struct idl_arg {
+    struct idl_arg *next;
+    idl_type *type;
+} idl_arg;
+
+typedef struct idl_proc {
+    struct idl_proc *next;
+    idl_loc loc;           /* of the name */
+    const char *name;
+    idl_type *result;      /* IDL_T_VOID for void */
+    idl_arg *args;         /* one IDL_T_VOID arg for (void) */
+    int nargs;             /* 0 for (void) */
+    idl_expr *number;
+    idl_attr *attrs;
+    idl_semantics semantics; /* filled in by the checks */
+    uint32_t num;            /* filled in by the checks */
+} idl_proc;
+
+typedef struct idl_version {
+    struct idl_version *next;
+    idl_loc loc;
+    const char *name;
+    idl_proc *procs;
+    idl_expr *number;
+    idl_attr *attrs;
+    uint32_t num;            /* filled in by the checks */
+} idl_version;
+
+typedef enum idl_def_kind {
+    IDL_DEF_CONST,
+    IDL_DEF_ENUM,
+    IDL_DEF_STRUCT,
+    IDL_DEF_UNION,
+    IDL_DEF_TYPEDEF,
+    IDL_DEF_PROGRAM,
+    IDL_DEF_PASSTHRU   /* a `%` line: text after the % */
+} idl_def_kind;
+
+typedef struct idl_def {
+    struct idl_def *next;
+    idl_def_kind kind;
+    idl_loc loc;          /* of the name (PASSTHRU: of the %) */
+    const char *name;     /* NULL for PASSTHRU */
+    idl_attr *attrs;      /* extension annotations before the definition */
+    int synthesized;      /* made by the parser for an inline type (RFC 4506
+                             allows `struct { ... } x;` in a declaration) */
+    union {
+        struct { idl_expr *value; } cnst;
+        struct { idl_enumerator *members; } enm;
+        struct { idl_decl *fields; } strct;
+        struct {
+            idl_decl *disc;       /* the discriminant declaration */
+            idl_case *cases;
+            idl_decl *dflt;       /* NULL when there is no default arm */
+            idl_loc dflt_loc;
+        } un;
+        struct { idl_decl *decl; } tdef;   /* decl->name is the new name */
+        struct {
+            idl_version *versions;
+            idl_expr *number;
+            uint32_t num;         /* filled in by the checks */
+            const char *service;  /* @service("name"), filled in by the checks */
+        } prog;
+        struct { const char *text; } pass;
+    } u;
+    /* Filled in by the checks. */
+    int recursive;        /* part of a cycle of types (through indirection) */
+    int list_tail;        /* STRUCT: its last field is an optional pointer to
+                             the struct itself, so codecs loop along it */
+} idl_def;
+
+/* A parsed file: its definitions in order. */
+typedef struct idl_spec {
+    idl_def *defs;
+    const char *file;     /* the top-level file, as given */
+} idl_spec;
+
+/* ---- builders the parser calls ----------------------------------------- */
+
+idl_expr *idl_expr_num(idl_arena *a, idl_loc loc, const char *text, uint64_t v);
+idl_expr *idl_expr_name(idl_arena *a, idl_loc loc, const char *name);
+idl_expr *idl_expr_unary(idl_arena *a, idl_loc loc, int op, idl_expr *x);
+idl_expr *idl_expr_binary(idl_arena *a, idl_loc loc, int op, idl_expr *x, idl_expr *y);
+idl_type *idl_type_new(idl_arena *a, idl_loc loc, idl_type_kind kind, const char *name);
+idl_decl *idl_decl_new(idl_arena *a, idl_decl_kind kind, idl_loc loc, idl_type *type,
+                       idl_loc name_loc, const char *name, idl_expr *size);
+idl_def *idl_def_new(idl_arena *a, idl_def_kind kind, idl_loc loc, const char *name);
+
+/* idl_type_name returns a printable name for a type kind ("unsigned int"). */
+const char *idl_type_kind_name(idl_type_kind k);
+const char *idl_def_kind_name(idl_def_kind k);
+
+#endif /* PARLEY_IDL_AST_H */

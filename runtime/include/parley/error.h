@@ -1,0 +1,52 @@
+/*
+ * parley/error.h: the one error enumeration of Parley and its texts.
+ *
+ * Every fallible function of libparley and of generated code returns a
+ * parley_err; PARLEY_OK is 0. The list is an X-macro so that the enum and
+ * the text returned by parley_strerror() cannot drift apart.
+ */
+#ifndef PARLEY_ERROR_H
+#define PARLEY_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, text): name is appended to PARLEY_ to form the enumerator. */
+#define PARLEY_ERRNO_MAP(X)                                                                        \
+    X(OK, "success")                                                                               \
+    X(ERR_TRUNCATED, "truncated data: the message ends before the value does")                     \
+    X(ERR_TOO_LONG, "length is larger than the declared maximum")                                  \
+    X(ERR_LIMIT, "decoding would exceed the configured allocation limit")                          \
+    X(ERR_DEPTH, "data nested deeper than the configured limit")                                   \
+    X(ERR_BAD_ENUM, "value is not a member of the enum")                                           \
+    X(ERR_BAD_BOOL, "bool is neither 0 nor 1")                                                     \
+    X(ERR_BAD_UNION, "union discriminant has no arm and the union has no default")                 \
+    X(ERR_BAD_PADDING, "non-zero padding bytes")                                                   \
+    X(ERR_BAD_STRING, "string contains a NUL byte")                                                \
+    X(ERR_RANGE, "value out of range for its C type")                                              \
+    X(ERR_NULL, "null pointer where data is required")                                             \
+    X(ERR_BUFFER_FULL, "encode buffer too small")                                                  \
+    X(ERR_NOMEM, "out of memory")                                                                  \
+    X(ERR_INVALID, "invalid argument")
+
+/* The error values. PARLEY_OK is 0; every error is positive. */
+typedef enum parley_err {
+#define PARLEY_ERR_ENUM_(name, text) PARLEY_##name,
+    PARLEY_ERRNO_MAP(PARLEY_ERR_ENUM_)
+#undef PARLEY_ERR_ENUM_
+        PARLEY_ERR_COUNT_
+} parley_err;
+
+/* parley_strerror returns a static, never NULL, English text for err. Values
+ * outside the enumeration give "unknown error". */
+const char *parley_strerror(int err);
+
+/* parley_errname returns the enumerator's name ("PARLEY_ERR_TRUNCATED") for
+ * logs and tests, or "PARLEY_ERR_UNKNOWN". */
+const char *parley_errname(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PARLEY_ERROR_H */
