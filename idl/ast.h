@@ -64,9 +64,19 @@ typedef struct idl_expr {
 
 /* ---- types and declarations -------------------------------------------- */
 
+typedef enum idl_def_kind {
+    IDL_DEF_CONST,
+    IDL_DEF_ENUM,
+    IDL_DEF_STRUCT,
+    IDL_DEF_UNION,
+    IDL_DEF_TYPEDEF,
+    IDL_DEF_PROGRAM,
+    IDL_DEF_PASSTHRU   /* a `%` line: text after the % */
+} idl_def_kind;
+
 typedef enum idl_type_kind {
-    IDL_T_INT,     /* int (and rpcgen's long) */
-    IDL_T_UINT,    /* unsigned int, unsigned (and unsigned long) */
+    IDL_T_INT,     /* int */
+    IDL_T_UINT,    /* unsigned int, unsigned */
     IDL_T_HYPER,
     IDL_T_UHYPER,
     IDL_T_FLOAT,
@@ -80,6 +90,8 @@ typedef enum idl_type_kind {
     IDL_T_UCHAR,   /* four bytes on the wire, range-checked when decoded */
     IDL_T_SHORT,
     IDL_T_USHORT,
+    IDL_T_LONG,    /* rpcgen's long and unsigned long: C long, four bytes */
+    IDL_T_ULONG,   /* on the wire, range-checked when encoded */
     IDL_T_NAMED    /* a name: a typedef, struct, union or enum (`struct x` too) */
 } idl_type_kind;
 
@@ -88,6 +100,7 @@ typedef struct idl_type {
     idl_loc loc;
     const char *name;      /* NAMED: the name as written */
     int tagged;            /* NAMED: written as `struct x`, `union x` or `enum x` */
+    idl_def_kind tag;      /* NAMED and tagged: IDL_DEF_STRUCT, _UNION or _ENUM */
     struct idl_def *ref;   /* NAMED: the definition, filled in by the checks */
 } idl_type;
 
@@ -182,15 +195,6 @@ typedef struct idl_version {
     uint32_t num;            /* filled in by the checks */
 } idl_version;
 
-typedef enum idl_def_kind {
-    IDL_DEF_CONST,
-    IDL_DEF_ENUM,
-    IDL_DEF_STRUCT,
-    IDL_DEF_UNION,
-    IDL_DEF_TYPEDEF,
-    IDL_DEF_PROGRAM,
-    IDL_DEF_PASSTHRU   /* a `%` line: text after the % */
-} idl_def_kind;
 
 typedef struct idl_def {
     struct idl_def *next;
@@ -223,6 +227,11 @@ typedef struct idl_def {
     int recursive;        /* part of a cycle of types (through indirection) */
     int list_tail;        /* STRUCT: its last field is an optional pointer to
                              the struct itself, so codecs loop along it */
+    /* The emitters' caches of derived facts (generator/emit_common.c). */
+    unsigned gen_known;
+    int gen_state;
+    int gen_fixed, gen_free;
+    uint64_t gen_fixed_size, gen_min_size;
 } idl_def;
 
 /* A parsed file: its definitions in order. */

@@ -27,6 +27,7 @@ extern "C" {
     X(ERR_RANGE, "value out of range for its C type")                                              \
     X(ERR_NULL, "null pointer where data is required")                                             \
     X(ERR_BUFFER_FULL, "encode buffer too small")                                                  \
+    X(ERR_TRAILING, "bytes left over after the value")                                             \
     X(ERR_NOMEM, "out of memory")                                                                  \
     X(ERR_INVALID, "invalid argument")
 

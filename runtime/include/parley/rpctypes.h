@@ -12,7 +12,10 @@
 
 #include <stdint.h>
 
+typedef unsigned char u_char;
+typedef unsigned short u_short;
 typedef unsigned int u_int;
+typedef unsigned long u_long;
 typedef int32_t bool_t;
 typedef int64_t quad_t;
 typedef uint64_t u_quad_t;

@@ -160,13 +160,16 @@ static inline size_t parley_round4(size_t n)
 
 /* ---- encoder ---------------------------------------------------------- */
 
-/* parley_enc_init points e at cap bytes of buf. */
+/* parley_enc_init points e at cap bytes of buf. A NULL buf is an empty
+ * buffer (so a first write fails with PARLEY_ERR_BUFFER_FULL), and with a
+ * non-zero cap it records PARLEY_ERR_NULL; no arithmetic is done on a null
+ * pointer, which would be undefined even for an offset of zero. */
 static inline void parley_enc_init(parley_enc *e, void *buf, size_t cap)
 {
     e->start = (uint8_t *)buf;
     e->p = e->start;
-    e->end = e->start + cap;
-    e->err = 0;
+    e->end = buf ? e->start + cap : e->start;
+    e->err = (buf == NULL && cap != 0) ? PARLEY_ERR_NULL : 0;
 }
 
 /* parley_enc_fail records err unless an error is already recorded, and stops
@@ -249,7 +252,8 @@ static inline void parley_put_opaque(parley_enc *e, const void *v, size_t n)
 
 /* parley_put_u32s encodes n 32-bit values (int, unsigned int, or a type of
  * the same representation) from v; parley_put_u64s does the same for
- * hypers. parley_put_f32s and parley_put_f64s are for float and double. */
+ * hypers. parley_put_f32s and parley_put_f64s are for float and double.
+ * v may be NULL only when n is 0 (else PARLEY_ERR_NULL). */
 void parley_put_u32s(parley_enc *e, const void *v, size_t n);
 void parley_put_u64s(parley_enc *e, const void *v, size_t n);
 void parley_put_f32s(parley_enc *e, const float *v, size_t n);
@@ -274,7 +278,9 @@ static inline int parley_put_count(parley_enc *e, const void *val, uint32_t n, u
 
 /* ---- decoder ---------------------------------------------------------- */
 
-/* parley_dec_init points d at len bytes of buf under lim (NULL: defaults). */
+/* parley_dec_init points d at len bytes of buf under lim (NULL: defaults).
+ * A NULL buf is an empty message, and with a non-zero len records
+ * PARLEY_ERR_NULL. */
 void parley_dec_init(parley_dec *d, const void *buf, size_t len, const parley_limits *lim);
 
 /* parley_dec_fail records err at the current position unless an error is
@@ -349,12 +355,15 @@ static inline bool_t parley_get_bool(parley_dec *d)
     return (bool_t)v;
 }
 
-/* parley_dec_alloc allocates n bytes charged to the decode's budget; it
- * records PARLEY_ERR_LIMIT or PARLEY_ERR_NOMEM and returns NULL on failure.
- * The memory is released with free(). */
+/* parley_dec_alloc allocates n zero-filled bytes charged to the decode's
+ * budget; it records PARLEY_ERR_LIMIT or PARLEY_ERR_NOMEM and returns NULL on
+ * failure, and allocates nothing once an error is recorded. An n of 0 returns
+ * NULL and is not an error (an empty array has no storage). The memory is
+ * released with free(); being zeroed, an array whose decoding stopped
+ * half-way holds NULL pointers past that point and can be released. */
 void *parley_dec_alloc(parley_dec *d, size_t n);
 
-/* parley_dec_check_pad checks that the n padding bytes at the cursor are zero
+/* parley_dec_skip_pad checks that the n padding bytes at the cursor are zero
  * (unless PARLEY_DEC_LAX_PADDING) and skips them; the caller has already made
  * sure they are there. */
 static inline void parley_dec_skip_pad(parley_dec *d, size_t n)
@@ -382,7 +391,8 @@ void parley_get_string(parley_dec *d, char **out, uint32_t max);
 void parley_get_bytes(parley_dec *d, char **val, u_int *len, uint32_t max);
 
 /* parley_get_opaque decodes n bytes of fixed-length opaque data and checks
- * its padding; on failure the n bytes at v are zeroed. */
+ * its padding; on failure (bad padding included) the n bytes at v are
+ * zeroed. */
 static inline void parley_get_opaque(parley_dec *d, void *v, size_t n)
 {
     size_t padded = parley_round4(n);
@@ -390,6 +400,8 @@ static inline void parley_get_opaque(parley_dec *d, void *v, size_t n)
         memcpy(v, d->p, n);
         d->p += n;
         parley_dec_skip_pad(d, padded - n);
+        if (PARLEY_UNLIKELY(d->err))
+            memset(v, 0, n);
     } else {
         memset(v, 0, n);
     }
@@ -404,7 +416,7 @@ uint32_t parley_get_count(parley_dec *d, uint32_t max, size_t min_wire, size_t e
 
 /* parley_get_u32s decodes n 32-bit values into v (n*4 bytes); likewise
  * parley_get_u64s, parley_get_f32s and parley_get_f64s. On failure the
- * values are zeroed. */
+ * values are zeroed. v may be NULL only when n is 0 (else PARLEY_ERR_NULL). */
 void parley_get_u32s(parley_dec *d, void *v, size_t n);
 void parley_get_u64s(parley_dec *d, void *v, size_t n);
 void parley_get_f32s(parley_dec *d, float *v, size_t n);

@@ -1,0 +1,1142 @@
+/*
+ * generator/emit_xdr.c: writes foo_xdr.c, the straight-line XDR codec of
+ * every type in foo.idl.
+ *
+ * For each type T it writes T_enc/T_dec (on the cursors of parley/xdr.h),
+ * T_size, T_free, and the buffer-level T_encode/T_decode. A run of
+ * consecutive fixed-size fields is bounds-checked once and then stored or
+ * loaded without further checks; arrays of 32- and 64-bit values go through
+ * the runtime's bulk loops; a struct whose last field points to the next
+ * element of a list is walked in a loop rather than by recursion, so long
+ * lists cannot exhaust the stack. No function pointer is called per field.
+ *
+ * Every decoder leaves its value releasable by T_free even when it fails
+ * (see parley/xdr.h): each field is written on every path, with zeros,
+ * NULLs and matching counts when the data ran out or was invalid.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+
+/* A formatted string on the heap; the emitters are short-lived, and every
+ * one is freed by its caller. Exits on out-of-memory like the arena. */
+static char *fmt(const char *f, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    int n = vsnprintf(NULL, 0, f, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!s) {
+        fputs("parleygen: out of memory\n", stderr);
+        exit(2);
+    }
+    va_start(ap, f);
+    vsnprintf(s, (size_t)n + 1, f, ap);
+    va_end(ap);
+    return s;
+}
+
+static void ind(gen_out *o, int n)
+{
+    for (int i = 0; i < n; i++)
+        gen_puts(o, "    ");
+}
+
+/* A value of a scalar kind, for the runs. */
+typedef struct item {
+    gen_type g;
+    const char *lv;
+} item;
+
+static int is_run_kind(gen_kind k)
+{
+    return gen_prim_size(k) != 0;
+}
+
+/* ---- encoding --------------------------------------------------------- */
+
+static void enc_store(gen_out *o, int in, gen_type g, const char *lv, size_t off)
+{
+    ind(o, in);
+    switch (g.kind) {
+    case GK_HYPER:
+    case GK_UHYPER:
+        gen_printf(o, "parley_st_u64(p + %zu, (uint64_t)%s);\n", off, lv);
+        break;
+    case GK_FLOAT:
+        gen_printf(o, "parley_st_u32(p + %zu, parley_f32_bits(%s));\n", off, lv);
+        break;
+    case GK_DOUBLE:
+        gen_printf(o, "parley_st_u64(p + %zu, parley_f64_bits(%s));\n", off, lv);
+        break;
+    case GK_INT:
+    case GK_UINT:
+    case GK_ULONG:
+        gen_printf(o, "parley_st_u32(p + %zu, (uint32_t)%s);\n", off, lv);
+        break;
+    default:
+        gen_printf(o, "parley_st_u32(p + %zu, (uint32_t)(int32_t)%s);\n", off, lv);
+        break;
+    }
+}
+
+/* enc_check writes the test that a value is encodable, or nothing. */
+static void enc_check(gen_out *o, int in, gen_type g, const char *lv)
+{
+    switch (g.kind) {
+    case GK_BOOL:
+        ind(o, in);
+        gen_printf(o, "if (PARLEY_UNLIKELY((uint32_t)%s > 1u))\n", lv);
+        ind(o, in + 1);
+        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_BAD_BOOL);\n");
+        break;
+    case GK_ENUM:
+        ind(o, in);
+        gen_printf(o, "if (PARLEY_UNLIKELY(!%s__valid((int32_t)%s)))\n", g.def->name, lv);
+        ind(o, in + 1);
+        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_BAD_ENUM);\n");
+        break;
+    case GK_LONG:
+        ind(o, in);
+        gen_printf(o, "if (PARLEY_UNLIKELY(%s < INT32_MIN || %s > INT32_MAX))\n", lv, lv);
+        ind(o, in + 1);
+        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_RANGE);\n");
+        break;
+    case GK_ULONG:
+        ind(o, in);
+        gen_printf(o, "if (PARLEY_UNLIKELY(%s > UINT32_MAX))\n", lv);
+        ind(o, in + 1);
+        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_RANGE);\n");
+        break;
+    default:
+        break;
+    }
+}
+
+static void enc_run(gen_out *o, int in, const item *it, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += gen_prim_size(it[i].g.kind);
+    ind(o, in);
+    gen_printf(o, "if (parley_enc_room(e, %zu)) {\n", total);
+    ind(o, in + 1);
+    gen_puts(o, "uint8_t *p = e->p;\n");
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        enc_store(o, in + 1, it[i].g, it[i].lv, off);
+        off += gen_prim_size(it[i].g.kind);
+    }
+    ind(o, in + 1);
+    gen_printf(o, "e->p = p + %zu;\n", total);
+    for (size_t i = 0; i < n; i++)
+        enc_check(o, in + 1, it[i].g, it[i].lv);
+    ind(o, in);
+    gen_puts(o, "}\n");
+}
+
+/* bulk_suffix names the runtime's bulk loop for arrays of a kind, or NULL. */
+static const char *bulk_suffix(gen_kind k)
+{
+    switch (k) {
+    case GK_INT:
+    case GK_UINT:
+        return "u32s";
+    case GK_HYPER:
+    case GK_UHYPER:
+        return "u64s";
+    case GK_FLOAT:
+        return "f32s";
+    case GK_DOUBLE:
+        return "f64s";
+    default:
+        return NULL;
+    }
+}
+
+static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv);
+
+/* enc_decl encodes one declaration whose storage is lv. */
+static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
+{
+    gen_type g = d->type ? gen_classify(d->type) : (gen_type){GK_VOID, NULL};
+    switch (d->kind) {
+    case IDL_D_VOID:
+        return;
+    case IDL_D_SCALAR:
+        enc_value(o, in, d->type, lv);
+        return;
+    case IDL_D_FIXED:
+        if (d->type->kind == IDL_T_OPAQUE) {
+            ind(o, in);
+            gen_printf(o, "parley_put_opaque(e, %s, %uu);\n", lv, d->bound);
+        } else if (bulk_suffix(g.kind)) {
+            ind(o, in);
+            gen_printf(o, "parley_put_%s(e, %s, %uu);\n", bulk_suffix(g.kind), lv, d->bound);
+        } else {
+            ind(o, in);
+            gen_printf(o, "for (u_int i = 0; i < %uu; i++) {\n", d->bound);
+            char *el = fmt("%s[i]", lv);
+            enc_value(o, in + 1, d->type, el);
+            free(el);
+            ind(o, in);
+            gen_puts(o, "}\n");
+        }
+        return;
+    case IDL_D_VAR:
+        if (d->type->kind == IDL_T_STRING) {
+            ind(o, in);
+            gen_printf(o, "parley_put_string(e, %s, %uu);\n", lv, d->bound);
+        } else if (d->type->kind == IDL_T_OPAQUE) {
+            ind(o, in);
+            gen_printf(o, "parley_put_bytes(e, %s.%s_val, %s.%s_len, %uu);\n", lv, d->name, lv,
+                       d->name, d->bound);
+        } else {
+            ind(o, in);
+            gen_printf(o, "if (parley_put_count(e, %s.%s_val, %s.%s_len, %uu)) {\n", lv, d->name,
+                       lv, d->name, d->bound);
+            if (bulk_suffix(g.kind)) {
+                ind(o, in + 1);
+                gen_printf(o, "parley_put_%s(e, %s.%s_val, %s.%s_len);\n", bulk_suffix(g.kind),
+                           lv, d->name, lv, d->name);
+            } else {
+                ind(o, in + 1);
+                gen_printf(o, "for (u_int i = 0; i < %s.%s_len; i++) {\n", lv, d->name);
+                char *el = fmt("%s.%s_val[i]", lv, d->name);
+                enc_value(o, in + 2, d->type, el);
+                free(el);
+                ind(o, in + 1);
+                gen_puts(o, "}\n");
+            }
+            ind(o, in);
+            gen_puts(o, "}\n");
+        }
+        return;
+    case IDL_D_OPTIONAL: {
+        ind(o, in);
+        gen_printf(o, "parley_put_u32(e, %s != NULL);\n", lv);
+        ind(o, in);
+        gen_printf(o, "if (%s) {\n", lv);
+        char *el = fmt("(*%s)", lv);
+        enc_value(o, in + 1, d->type, el);
+        free(el);
+        ind(o, in);
+        gen_puts(o, "}\n");
+        return;
+    }
+    }
+}
+
+/* enc_value encodes one value of type t stored at lv. */
+static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv)
+{
+    gen_type g = gen_classify(t);
+    if (is_run_kind(g.kind)) {
+        item it = {g, lv};
+        enc_run(o, in, &it, 1);
+    } else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
+        ind(o, in);
+        gen_printf(o, "%s_enc(e, &%s);\n", g.def->name, lv);
+    }
+}
+
+/* enc_fields encodes a list of declarations (a struct's fields) at base,
+ * stopping before `stop`; consecutive fixed-size scalars share one bounds
+ * check. */
+static void enc_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *stop,
+                       const char *base)
+{
+    item run[64];
+    char *lvs[64];
+    size_t n = 0;
+    for (;; d = d->next) {
+        gen_type g = d && d != stop && d->kind == IDL_D_SCALAR ? gen_classify(d->type)
+                                                               : (gen_type){GK_VOID, NULL};
+        if (d && d != stop && is_run_kind(g.kind) && n < 64) {
+            lvs[n] = fmt("%s%s", base, d->name);
+            run[n].g = g;
+            run[n].lv = lvs[n];
+            n++;
+            continue;
+        }
+        if (n) {
+            enc_run(o, in, run, n);
+            for (size_t i = 0; i < n; i++)
+                free(lvs[i]);
+            n = 0;
+        }
+        if (!d || d == stop)
+            break;
+        if (is_run_kind(g.kind)) { /* a run longer than 64: start the next */
+            lvs[0] = fmt("%s%s", base, d->name);
+            run[0].g = g;
+            run[0].lv = lvs[0];
+            n = 1;
+            continue;
+        }
+        char *lv = fmt("%s%s", base, d->name);
+        enc_decl(o, in, d, lv);
+        free(lv);
+    }
+}
+
+/* ---- decoding --------------------------------------------------------- */
+
+static void dec_load(gen_out *o, int in, gen_type g, const char *lv, size_t off)
+{
+    ind(o, in);
+    switch (g.kind) {
+    case GK_HYPER:
+        gen_printf(o, "%s = (quad_t)parley_ld_u64(p + %zu);\n", lv, off);
+        break;
+    case GK_UHYPER:
+        gen_printf(o, "%s = parley_ld_u64(p + %zu);\n", lv, off);
+        break;
+    case GK_FLOAT:
+        gen_printf(o, "%s = parley_bits_f32(parley_ld_u32(p + %zu));\n", lv, off);
+        break;
+    case GK_DOUBLE:
+        gen_printf(o, "%s = parley_bits_f64(parley_ld_u64(p + %zu));\n", lv, off);
+        break;
+    case GK_UINT:
+        gen_printf(o, "%s = parley_ld_u32(p + %zu);\n", lv, off);
+        break;
+    case GK_ULONG:
+        gen_printf(o, "%s = (u_long)parley_ld_u32(p + %zu);\n", lv, off);
+        break;
+    case GK_INT:
+        gen_printf(o, "%s = (int)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
+        break;
+    case GK_BOOL:
+        gen_printf(o, "%s = (bool_t)parley_ld_u32(p + %zu);\n", lv, off);
+        break;
+    case GK_ENUM:
+        gen_printf(o, "%s = (%s)(int32_t)parley_ld_u32(p + %zu);\n", lv, g.def->name, off);
+        break;
+    case GK_CHAR:
+        gen_printf(o, "%s = (char)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
+        break;
+    case GK_UCHAR:
+        gen_printf(o, "%s = (u_char)parley_ld_u32(p + %zu);\n", lv, off);
+        break;
+    case GK_SHORT:
+        gen_printf(o, "%s = (short)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
+        break;
+    case GK_USHORT:
+        gen_printf(o, "%s = (u_short)parley_ld_u32(p + %zu);\n", lv, off);
+        break;
+    case GK_LONG:
+        gen_printf(o, "%s = (long)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
+        break;
+    default:
+        break;
+    }
+}
+
+/* dec_check writes the test that a loaded value is valid, or nothing. The
+ * range checks read the wire value again: the C value has been narrowed. */
+static void dec_check(gen_out *o, int in, gen_type g, const char *lv, size_t off)
+{
+    const char *err = NULL;
+    char *cond = NULL;
+    switch (g.kind) {
+    case GK_BOOL:
+        cond = fmt("(uint32_t)%s > 1u", lv);
+        err = "PARLEY_ERR_BAD_BOOL";
+        break;
+    case GK_ENUM:
+        cond = fmt("!%s__valid((int32_t)%s)", g.def->name, lv);
+        err = "PARLEY_ERR_BAD_ENUM";
+        break;
+    case GK_CHAR:
+        cond = fmt("(int32_t)parley_ld_u32(p + %zu) < CHAR_MIN || "
+                   "(int32_t)parley_ld_u32(p + %zu) > CHAR_MAX",
+                   off, off);
+        err = "PARLEY_ERR_RANGE";
+        break;
+    case GK_UCHAR:
+        cond = fmt("parley_ld_u32(p + %zu) > UCHAR_MAX", off);
+        err = "PARLEY_ERR_RANGE";
+        break;
+    case GK_SHORT:
+        cond = fmt("(int32_t)parley_ld_u32(p + %zu) < SHRT_MIN || "
+                   "(int32_t)parley_ld_u32(p + %zu) > SHRT_MAX",
+                   off, off);
+        err = "PARLEY_ERR_RANGE";
+        break;
+    case GK_USHORT:
+        cond = fmt("parley_ld_u32(p + %zu) > USHRT_MAX", off);
+        err = "PARLEY_ERR_RANGE";
+        break;
+    default:
+        return;
+    }
+    ind(o, in);
+    gen_printf(o, "if (PARLEY_UNLIKELY(%s))\n", cond);
+    ind(o, in + 1);
+    gen_printf(o, "parley_dec_fail(d, %s);\n", err);
+    free(cond);
+}
+
+static void dec_zero(gen_out *o, int in, gen_type g, const char *lv)
+{
+    ind(o, in);
+    if (g.kind == GK_ENUM)
+        gen_printf(o, "%s = (%s)0;\n", lv, g.def->name);
+    else
+        gen_printf(o, "%s = 0;\n", lv);
+}
+
+static void dec_run(gen_out *o, int in, const item *it, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += gen_prim_size(it[i].g.kind);
+    ind(o, in);
+    gen_printf(o, "if (parley_dec_need(d, %zu)) {\n", total);
+    ind(o, in + 1);
+    gen_puts(o, "const uint8_t *p = d->p;\n");
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        dec_load(o, in + 1, it[i].g, it[i].lv, off);
+        off += gen_prim_size(it[i].g.kind);
+    }
+    ind(o, in + 1);
+    gen_printf(o, "d->p = p + %zu;\n", total);
+    off = 0;
+    for (size_t i = 0; i < n; i++) {
+        dec_check(o, in + 1, it[i].g, it[i].lv, off);
+        off += gen_prim_size(it[i].g.kind);
+    }
+    ind(o, in);
+    gen_puts(o, "} else {\n");
+    for (size_t i = 0; i < n; i++)
+        dec_zero(o, in + 1, it[i].g, it[i].lv);
+    ind(o, in);
+    gen_puts(o, "}\n");
+}
+
+static void dec_value(gen_out *o, int in, const idl_type *t, const char *lv);
+
+/* elem_ctype is the C type of an array element or pointee. */
+static const char *elem_ctype(const idl_type *t)
+{
+    return gen_ctype(t);
+}
+
+/* dec_decl decodes one declaration into lv. */
+static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
+{
+    gen_type g = d->type ? gen_classify(d->type) : (gen_type){GK_VOID, NULL};
+    switch (d->kind) {
+    case IDL_D_VOID:
+        return;
+    case IDL_D_SCALAR:
+        dec_value(o, in, d->type, lv);
+        return;
+    case IDL_D_FIXED:
+        if (d->type->kind == IDL_T_OPAQUE) {
+            ind(o, in);
+            gen_printf(o, "parley_get_opaque(d, %s, %uu);\n", lv, d->bound);
+        } else if (bulk_suffix(g.kind)) {
+            ind(o, in);
+            gen_printf(o, "parley_get_%s(d, %s, %uu);\n", bulk_suffix(g.kind), lv, d->bound);
+        } else {
+            ind(o, in);
+            gen_printf(o, "for (u_int i = 0; i < %uu; i++) {\n", d->bound);
+            char *el = fmt("%s[i]", lv);
+            dec_value(o, in + 1, d->type, el);
+            free(el);
+            ind(o, in + 1);
+            gen_puts(o, "if (PARLEY_UNLIKELY(d->err)) {\n");
+            ind(o, in + 2);
+            gen_printf(o, "memset(&%s[i + 1], 0, (%uu - i - 1) * sizeof %s[0]);\n", lv, d->bound,
+                       lv);
+            ind(o, in + 2);
+            gen_puts(o, "break;\n");
+            ind(o, in + 1);
+            gen_puts(o, "}\n");
+            ind(o, in);
+            gen_puts(o, "}\n");
+        }
+        return;
+    case IDL_D_VAR:
+        if (d->type->kind == IDL_T_STRING) {
+            ind(o, in);
+            gen_printf(o, "parley_get_string(d, &%s, %uu);\n", lv, d->bound);
+        } else if (d->type->kind == IDL_T_OPAQUE) {
+            ind(o, in);
+            gen_printf(o, "parley_get_bytes(d, &%s.%s_val, &%s.%s_len, %uu);\n", lv, d->name, lv,
+                       d->name, d->bound);
+        } else {
+            const char *ct = elem_ctype(d->type);
+            uint64_t minw = gen_type_min_size(d->type);
+            ind(o, in);
+            gen_puts(o, "{\n");
+            ind(o, in + 1);
+            gen_printf(o, "uint32_t n = parley_get_count(d, %uu, %llu, sizeof(%s));\n", d->bound,
+                       (unsigned long long)minw, ct);
+            ind(o, in + 1);
+            gen_printf(o, "%s *a = n ? parley_dec_alloc(d, (size_t)n * sizeof(%s)) : NULL;\n", ct,
+                       ct);
+            ind(o, in + 1);
+            gen_puts(o, "if (!a)\n");
+            ind(o, in + 2);
+            gen_puts(o, "n = 0;\n");
+            ind(o, in + 1);
+            gen_printf(o, "%s.%s_val = a;\n", lv, d->name);
+            ind(o, in + 1);
+            gen_printf(o, "%s.%s_len = n;\n", lv, d->name);
+            if (bulk_suffix(g.kind)) {
+                ind(o, in + 1);
+                gen_printf(o, "parley_get_%s(d, a, n);\n", bulk_suffix(g.kind));
+            } else {
+                ind(o, in + 1);
+                gen_puts(o, "for (uint32_t i = 0; i < n; i++) {\n");
+                dec_value(o, in + 2, d->type, "a[i]");
+                ind(o, in + 2);
+                gen_puts(o, "if (PARLEY_UNLIKELY(d->err)) {\n");
+                ind(o, in + 3);
+                gen_printf(o, "%s.%s_len = i + 1;\n", lv, d->name);
+                ind(o, in + 3);
+                gen_puts(o, "break;\n");
+                ind(o, in + 2);
+                gen_puts(o, "}\n");
+                ind(o, in + 1);
+                gen_puts(o, "}\n");
+            }
+            ind(o, in);
+            gen_puts(o, "}\n");
+        }
+        return;
+    case IDL_D_OPTIONAL: {
+        const char *ct = elem_ctype(d->type);
+        ind(o, in);
+        gen_puts(o, "if (parley_get_bool(d)) {\n");
+        ind(o, in + 1);
+        gen_printf(o, "%s *q = parley_dec_alloc(d, sizeof(%s));\n", ct, ct);
+        ind(o, in + 1);
+        gen_printf(o, "%s = q;\n", lv);
+        ind(o, in + 1);
+        gen_puts(o, "if (q) {\n");
+        dec_value(o, in + 2, d->type, "(*q)");
+        ind(o, in + 1);
+        gen_puts(o, "}\n");
+        ind(o, in);
+        gen_puts(o, "} else {\n");
+        ind(o, in + 1);
+        gen_printf(o, "%s = NULL;\n", lv);
+        ind(o, in);
+        gen_puts(o, "}\n");
+        return;
+    }
+    }
+}
+
+/* dec_value decodes one value of type t into lv. */
+static void dec_value(gen_out *o, int in, const idl_type *t, const char *lv)
+{
+    gen_type g = gen_classify(t);
+    if (is_run_kind(g.kind)) {
+        item it = {g, lv};
+        dec_run(o, in, &it, 1);
+    } else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
+        ind(o, in);
+        gen_printf(o, "%s_dec(d, &%s);\n", g.def->name, lv);
+    }
+}
+
+static void dec_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *stop,
+                       const char *base)
+{
+    item run[64];
+    char *lvs[64];
+    size_t n = 0;
+    for (;; d = d->next) {
+        gen_type g = d && d != stop && d->kind == IDL_D_SCALAR ? gen_classify(d->type)
+                                                               : (gen_type){GK_VOID, NULL};
+        if (d && d != stop && is_run_kind(g.kind) && n < 64) {
+            lvs[n] = fmt("%s%s", base, d->name);
+            run[n].g = g;
+            run[n].lv = lvs[n];
+            n++;
+            continue;
+        }
+        if (n) {
+            dec_run(o, in, run, n);
+            for (size_t i = 0; i < n; i++)
+                free(lvs[i]);
+            n = 0;
+        }
+        if (!d || d == stop)
+            break;
+        if (is_run_kind(g.kind)) {
+            lvs[0] = fmt("%s%s", base, d->name);
+            run[0].g = g;
+            run[0].lv = lvs[0];
+            n = 1;
+            continue;
+        }
+        char *lv = fmt("%s%s", base, d->name);
+        dec_decl(o, in, d, lv);
+        free(lv);
+    }
+}
+
+/* ---- sizes ------------------------------------------------------------ */
+
+static void size_value(gen_out *o, int in, const idl_type *t, const char *lv);
+
+static void size_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
+{
+    uint64_t fs;
+    if (gen_decl_fixed(d, &fs)) {
+        if (fs) {
+            ind(o, in);
+            gen_printf(o, "n += %llu;\n", (unsigned long long)fs);
+        }
+        return;
+    }
+    switch (d->kind) {
+    case IDL_D_VOID:
+        return;
+    case IDL_D_SCALAR:
+        size_value(o, in, d->type, lv);
+        return;
+    case IDL_D_FIXED:
+        ind(o, in);
+        gen_printf(o, "for (u_int i = 0; i < %uu; i++) {\n", d->bound);
+        {
+            char *el = fmt("%s[i]", lv);
+            size_value(o, in + 1, d->type, el);
+            free(el);
+        }
+        ind(o, in);
+        gen_puts(o, "}\n");
+        return;
+    case IDL_D_VAR:
+        ind(o, in);
+        if (d->type->kind == IDL_T_STRING) {
+            gen_printf(o, "n += parley_size_string(%s);\n", lv);
+        } else if (d->type->kind == IDL_T_OPAQUE) {
+            gen_printf(o, "n += 4 + parley_round4(%s.%s_len);\n", lv, d->name);
+        } else if (gen_type_fixed(d->type, &fs)) {
+            gen_printf(o, "n += 4 + (size_t)%s.%s_len * %llu;\n", lv, d->name,
+                       (unsigned long long)fs);
+        } else {
+            gen_printf(o, "n += 4;\n");
+            ind(o, in);
+            gen_printf(o, "for (u_int i = 0; i < %s.%s_len; i++) {\n", lv, d->name);
+            char *el = fmt("%s.%s_val[i]", lv, d->name);
+            size_value(o, in + 1, d->type, el);
+            free(el);
+            ind(o, in);
+            gen_puts(o, "}\n");
+        }
+        return;
+    case IDL_D_OPTIONAL: {
+        ind(o, in);
+        gen_printf(o, "n += 4;\n");
+        ind(o, in);
+        gen_printf(o, "if (%s) {\n", lv);
+        char *el = fmt("(*%s)", lv);
+        size_value(o, in + 1, d->type, el);
+        free(el);
+        ind(o, in);
+        gen_puts(o, "}\n");
+        return;
+    }
+    }
+}
+
+static void size_value(gen_out *o, int in, const idl_type *t, const char *lv)
+{
+    uint64_t fs;
+    if (gen_type_fixed(t, &fs)) {
+        ind(o, in);
+        gen_printf(o, "n += %llu;\n", (unsigned long long)fs);
+        return;
+    }
+    gen_type g = gen_classify(t);
+    if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
+        ind(o, in);
+        gen_printf(o, "n += %s_size(&%s);\n", g.def->name, lv);
+    }
+}
+
+static void size_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *stop,
+                        const char *base)
+{
+    uint64_t fixed = 0, fs;
+    for (const idl_decl *f = d; f && f != stop; f = f->next)
+        if (gen_decl_fixed(f, &fs))
+            fixed += fs;
+    if (fixed) {
+        ind(o, in);
+        gen_printf(o, "n += %llu;\n", (unsigned long long)fixed);
+    }
+    for (const idl_decl *f = d; f && f != stop; f = f->next) {
+        if (gen_decl_fixed(f, &fs))
+            continue;
+        char *lv = fmt("%s%s", base, f->name);
+        size_decl(o, in, f, lv);
+        free(lv);
+    }
+}
+
+/* ---- freeing ---------------------------------------------------------- */
+
+static void free_value(gen_out *o, int in, const idl_type *t, const char *lv);
+
+static void free_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
+{
+    if (!gen_decl_needs_free(d))
+        return;
+    switch (d->kind) {
+    case IDL_D_VOID:
+        return;
+    case IDL_D_SCALAR:
+        free_value(o, in, d->type, lv);
+        return;
+    case IDL_D_FIXED:
+        ind(o, in);
+        gen_printf(o, "for (u_int i = 0; i < %uu; i++) {\n", d->bound);
+        {
+            char *el = fmt("%s[i]", lv);
+            free_value(o, in + 1, d->type, el);
+            free(el);
+        }
+        ind(o, in);
+        gen_puts(o, "}\n");
+        return;
+    case IDL_D_VAR:
+        if (d->type->kind == IDL_T_STRING) {
+            ind(o, in);
+            gen_printf(o, "free(%s);\n", lv);
+            return;
+        }
+        if (d->type->kind != IDL_T_OPAQUE && gen_type_needs_free(d->type)) {
+            ind(o, in);
+            gen_printf(o, "if (%s.%s_val) {\n", lv, d->name);
+            ind(o, in + 1);
+            gen_printf(o, "for (u_int i = 0; i < %s.%s_len; i++) {\n", lv, d->name);
+            char *el = fmt("%s.%s_val[i]", lv, d->name);
+            free_value(o, in + 2, d->type, el);
+            free(el);
+            ind(o, in + 1);
+            gen_puts(o, "}\n");
+            ind(o, in);
+            gen_puts(o, "}\n");
+        }
+        ind(o, in);
+        gen_printf(o, "free(%s.%s_val);\n", lv, d->name);
+        return;
+    case IDL_D_OPTIONAL: {
+        ind(o, in);
+        gen_printf(o, "if (%s) {\n", lv);
+        char *el = fmt("(*%s)", lv);
+        free_value(o, in + 1, d->type, el);
+        free(el);
+        ind(o, in + 1);
+        gen_printf(o, "free(%s);\n", lv);
+        ind(o, in);
+        gen_puts(o, "}\n");
+        return;
+    }
+    }
+}
+
+static void free_value(gen_out *o, int in, const idl_type *t, const char *lv)
+{
+    if (!gen_type_needs_free(t))
+        return;
+    gen_type g = gen_classify(t);
+    if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
+        ind(o, in);
+        gen_printf(o, "%s_free(&%s);\n", g.def->name, lv);
+    }
+}
+
+static void free_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *stop,
+                        const char *base)
+{
+    for (; d && d != stop; d = d->next) {
+        char *lv = fmt("%s%s", base, d->name);
+        free_decl(o, in, d, lv);
+        free(lv);
+    }
+}
+
+/* ---- per definition --------------------------------------------------- */
+
+static const idl_decl *last_field(const idl_def *def)
+{
+    const idl_decl *d = def->u.strct.fields;
+    while (d && d->next)
+        d = d->next;
+    return d;
+}
+
+/* has_union_body is nonzero when a union has an arm with storage (rpcgen
+ * leaves the U_u member out otherwise). */
+static int has_union_body(const idl_def *def)
+{
+    for (const idl_case *c = def->u.un.cases; c; c = c->next)
+        if (c->decl->kind != IDL_D_VOID)
+            return 1;
+    return def->u.un.dflt && def->u.un.dflt->kind != IDL_D_VOID;
+}
+
+/* case_label prints a union case value as C: a name as written, else the
+ * value (with a u suffix past INT_MAX, for unsigned discriminants). */
+static void case_labels(gen_out *o, int in, const idl_case *c)
+{
+    for (const idl_case_value *v = c->values; v; v = v->next) {
+        ind(o, in);
+        if (v->value->kind == IDL_EXPR_NAME && v->value->ref == NULL &&
+            v->value->enum_ref != NULL)
+            gen_printf(o, "case %s:\n", v->value->text);
+        else if (v->value->value > 2147483647)
+            gen_printf(o, "case %lldu:\n", (long long)v->value->value);
+        else
+            gen_printf(o, "case %lld:\n", (long long)v->value->value);
+    }
+}
+
+static void emit_enum(gen_out *o, idl_def *def)
+{
+    /* the set of members as a range test when they are contiguous */
+    int64_t lo = 0, hi = 0;
+    size_t count = 0;
+    for (const idl_enumerator *m = def->u.enm.members; m; m = m->next, count++) {
+        if (!count || m->ivalue < lo)
+            lo = m->ivalue;
+        if (!count || m->ivalue > hi)
+            hi = m->ivalue;
+    }
+    gen_printf(o, "static inline int %s__valid(int32_t x)\n{\n", def->name);
+    if (count && (uint64_t)(hi - lo) + 1 == count) {
+        gen_printf(o, "    return x >= %lld && x <= %lld;\n", (long long)lo, (long long)hi);
+    } else {
+        gen_puts(o, "    switch (x) {\n");
+        for (const idl_enumerator *m = def->u.enm.members; m; m = m->next) {
+            /* enumerators may share a value only if the checks allowed it:
+             * they do not, so each label is unique */
+            gen_printf(o, "    case %lld:\n", (long long)m->ivalue);
+        }
+        gen_puts(o, "        return 1;\n    default:\n        return 0;\n    }\n");
+    }
+    gen_puts(o, "}\n\n");
+
+    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", def->name, def->name);
+    item it = {{GK_ENUM, def}, "(*v)"};
+    enc_run(o, 1, &it, 1);
+    gen_puts(o, "}\n\n");
+    gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", def->name, def->name);
+    dec_run(o, 1, &it, 1);
+    gen_puts(o, "}\n\n");
+    gen_printf(o, "size_t %s_size(const %s *v)\n{\n    (void)v;\n    return 4;\n}\n\n", def->name,
+               def->name);
+    gen_printf(o, "void %s_free(%s *v)\n{\n    (void)v;\n}\n\n", def->name, def->name);
+}
+
+static void emit_struct(gen_out *o, idl_def *def)
+{
+    const idl_decl *fields = def->u.strct.fields;
+    const idl_decl *tail = def->list_tail ? last_field(def) : NULL;
+    const char *nm = def->name;
+
+    /* encode */
+    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", nm, nm);
+    if (tail) {
+        gen_puts(o, "    for (;;) {\n");
+        enc_fields(o, 2, fields, tail, "v->");
+        gen_printf(o, "        parley_put_u32(e, v->%s != NULL);\n", tail->name);
+        gen_printf(o, "        if (!v->%s || e->err)\n            break;\n", tail->name);
+        gen_printf(o, "        v = v->%s;\n    }\n", tail->name);
+    } else {
+        enc_fields(o, 1, fields, NULL, "v->");
+    }
+    gen_puts(o, "}\n\n");
+
+    /* decode */
+    gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", nm, nm);
+    if (def->recursive) {
+        gen_puts(o, "    if (!parley_dec_enter(d)) {\n        memset(v, 0, sizeof *v);\n"
+                    "        return;\n    }\n");
+    }
+    if (tail) {
+        gen_puts(o, "    for (;;) {\n");
+        dec_fields(o, 2, fields, tail, "v->");
+        gen_printf(o, "        if (!parley_get_bool(d)) {\n            v->%s = NULL;\n"
+                      "            break;\n        }\n",
+                   tail->name);
+        gen_printf(o, "        %s *next = parley_dec_alloc(d, sizeof *next);\n", nm);
+        gen_printf(o, "        v->%s = next;\n", tail->name);
+        gen_puts(o, "        if (!next)\n            break;\n        v = next;\n    }\n");
+    } else {
+        dec_fields(o, 1, fields, NULL, "v->");
+    }
+    if (def->recursive)
+        gen_puts(o, "    parley_dec_leave(d);\n");
+    gen_puts(o, "}\n\n");
+
+    /* size */
+    gen_printf(o, "size_t %s_size(const %s *v)\n{\n    size_t n = 0;\n", nm, nm);
+    if (tail) {
+        gen_printf(o, "    for (; v; v = v->%s) {\n", tail->name);
+        size_fields(o, 2, fields, tail, "v->");
+        gen_puts(o, "        n += 4;\n    }\n");
+    } else {
+        size_fields(o, 1, fields, NULL, "v->");
+        uint64_t fs;
+        if (gen_def_fixed(def, &fs))
+            gen_puts(o, "    (void)v;\n");
+    }
+    gen_puts(o, "    return n;\n}\n\n");
+
+    /* free */
+    gen_printf(o, "void %s_free(%s *v)\n{\n", nm, nm);
+    if (gen_def_needs_free(def)) {
+        free_fields(o, 1, fields, tail, "v->");
+        if (tail) {
+            gen_printf(o, "    %s *next = v->%s;\n", nm, tail->name);
+            gen_puts(o, "    while (next) {\n");
+            gen_printf(o, "        %s *after = next->%s;\n", nm, tail->name);
+            free_fields(o, 2, fields, tail, "next->");
+            gen_puts(o, "        free(next);\n        next = after;\n    }\n");
+        }
+        gen_puts(o, "    memset(v, 0, sizeof *v);\n");
+    } else {
+        gen_puts(o, "    (void)v;\n");
+    }
+    gen_puts(o, "}\n\n");
+}
+
+/* union_arm_lv is the storage of an arm: v->U_u.name. */
+static char *union_arm_lv(const idl_def *def, const idl_decl *d)
+{
+    return d->name ? fmt("v->%s_u.%s", def->name, d->name) : fmt("v");
+}
+
+static void emit_union(gen_out *o, idl_def *def)
+{
+    const char *nm = def->name;
+    const idl_decl *disc = def->u.un.disc;
+    char *disc_lv = fmt("v->%s", disc->name);
+    int body = has_union_body(def);
+
+    /* encode */
+    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", nm, nm);
+    enc_decl(o, 1, disc, disc_lv);
+    gen_printf(o, "    switch (%s) {\n", disc_lv);
+    for (const idl_case *c = def->u.un.cases; c; c = c->next) {
+        case_labels(o, 1, c);
+        char *lv = union_arm_lv(def, c->decl);
+        enc_decl(o, 2, c->decl, lv);
+        free(lv);
+        gen_puts(o, "        break;\n");
+    }
+    gen_puts(o, "    default:\n");
+    if (def->u.un.dflt) {
+        char *lv = union_arm_lv(def, def->u.un.dflt);
+        enc_decl(o, 2, def->u.un.dflt, lv);
+        free(lv);
+    } else {
+        gen_puts(o, "        parley_enc_fail(e, PARLEY_ERR_BAD_UNION);\n");
+    }
+    gen_puts(o, "        break;\n    }\n}\n\n");
+
+    /* decode */
+    gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", nm, nm);
+    if (def->recursive) {
+        gen_puts(o, "    if (!parley_dec_enter(d)) {\n        memset(v, 0, sizeof *v);\n"
+                    "        return;\n    }\n");
+    }
+    dec_decl(o, 1, disc, disc_lv);
+    gen_printf(o, "    switch (%s) {\n", disc_lv);
+    for (const idl_case *c = def->u.un.cases; c; c = c->next) {
+        case_labels(o, 1, c);
+        char *lv = union_arm_lv(def, c->decl);
+        dec_decl(o, 2, c->decl, lv);
+        free(lv);
+        gen_puts(o, "        break;\n");
+    }
+    gen_puts(o, "    default:\n");
+    if (def->u.un.dflt) {
+        char *lv = union_arm_lv(def, def->u.un.dflt);
+        dec_decl(o, 2, def->u.un.dflt, lv);
+        free(lv);
+    } else {
+        gen_puts(o, "        parley_dec_fail(d, PARLEY_ERR_BAD_UNION);\n");
+        if (body)
+            gen_printf(o, "        memset(&v->%s_u, 0, sizeof v->%s_u);\n", nm, nm);
+    }
+    gen_puts(o, "        break;\n    }\n");
+    if (def->recursive)
+        gen_puts(o, "    parley_dec_leave(d);\n");
+    gen_puts(o, "}\n\n");
+
+    /* size */
+    gen_printf(o, "size_t %s_size(const %s *v)\n{\n    size_t n = 4;\n", nm, nm);
+    gen_printf(o, "    switch (%s) {\n", disc_lv);
+    for (const idl_case *c = def->u.un.cases; c; c = c->next) {
+        case_labels(o, 1, c);
+        char *lv = union_arm_lv(def, c->decl);
+        size_decl(o, 2, c->decl, lv);
+        free(lv);
+        gen_puts(o, "        break;\n");
+    }
+    gen_puts(o, "    default:\n");
+    if (def->u.un.dflt) {
+        char *lv = union_arm_lv(def, def->u.un.dflt);
+        size_decl(o, 2, def->u.un.dflt, lv);
+        free(lv);
+    }
+    gen_puts(o, "        break;\n    }\n    return n;\n}\n\n");
+
+    /* free */
+    gen_printf(o, "void %s_free(%s *v)\n{\n", nm, nm);
+    if (gen_def_needs_free(def)) {
+        gen_printf(o, "    switch (%s) {\n", disc_lv);
+        for (const idl_case *c = def->u.un.cases; c; c = c->next) {
+            case_labels(o, 1, c);
+            char *lv = union_arm_lv(def, c->decl);
+            free_decl(o, 2, c->decl, lv);
+            free(lv);
+            gen_puts(o, "        break;\n");
+        }
+        gen_puts(o, "    default:\n");
+        if (def->u.un.dflt) {
+            char *lv = union_arm_lv(def, def->u.un.dflt);
+            free_decl(o, 2, def->u.un.dflt, lv);
+            free(lv);
+        }
+        gen_puts(o, "        break;\n    }\n");
+        gen_puts(o, "    memset(v, 0, sizeof *v);\n");
+    } else {
+        gen_puts(o, "    (void)v;\n");
+    }
+    gen_puts(o, "}\n\n");
+    free(disc_lv);
+}
+
+static void emit_typedef(gen_out *o, idl_def *def)
+{
+    const char *nm = def->name;
+    const idl_decl *d = def->u.tdef.decl;
+
+    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", nm, nm);
+    enc_decl(o, 1, d, "(*v)");
+    gen_puts(o, "}\n\n");
+
+    gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", nm, nm);
+    if (def->recursive) {
+        gen_puts(o, "    if (!parley_dec_enter(d)) {\n        memset(v, 0, sizeof *v);\n"
+                    "        return;\n    }\n");
+    }
+    dec_decl(o, 1, d, "(*v)");
+    if (def->recursive)
+        gen_puts(o, "    parley_dec_leave(d);\n");
+    gen_puts(o, "}\n\n");
+
+    gen_printf(o, "size_t %s_size(const %s *v)\n{\n    size_t n = 0;\n", nm, nm);
+    uint64_t fs;
+    if (gen_decl_fixed(d, &fs))
+        gen_puts(o, "    (void)v;\n");
+    size_decl(o, 1, d, "(*v)");
+    gen_puts(o, "    return n;\n}\n\n");
+
+    gen_printf(o, "void %s_free(%s *v)\n{\n", nm, nm);
+    if (gen_def_needs_free(def)) {
+        free_decl(o, 1, d, "(*v)");
+        gen_puts(o, "    memset(v, 0, sizeof *v);\n");
+    } else {
+        gen_puts(o, "    (void)v;\n");
+    }
+    gen_puts(o, "}\n\n");
+}
+
+/* emit_buffer_api writes T_encode and T_decode over T_enc and T_dec. */
+static void emit_buffer_api(gen_out *o, const idl_def *def)
+{
+    const char *nm = def->name;
+    gen_printf(o,
+               "int %s_encode(const %s *v, void *buf, size_t cap, size_t *len)\n"
+               "{\n"
+               "    parley_enc e;\n"
+               "    parley_enc_init(&e, buf, cap);\n"
+               "    %s_enc(&e, v);\n"
+               "    return parley_enc_finish(&e, len);\n"
+               "}\n\n",
+               nm, nm, nm);
+    gen_printf(o,
+               "int %s_decode(%s *v, const void *buf, size_t len, size_t *used,\n"
+               "    const parley_limits *lim)\n"
+               "{\n"
+               "    parley_dec d;\n"
+               "    parley_dec_init(&d, buf, len, lim);\n"
+               "    %s_dec(&d, v);\n"
+               "    if (!d.err && !used && d.p != d.end)\n"
+               "        parley_dec_fail(&d, PARLEY_ERR_TRAILING);\n"
+               "    int rc = parley_dec_finish(&d, used);\n"
+               "    if (rc)\n"
+               "        %s_free(v);\n"
+               "    return rc;\n"
+               "}\n\n",
+               nm, nm, nm, nm);
+}
+
+/* gen_emit_xdr: see emit.h. */
+int gen_emit_xdr(gen_out *o, const idl_spec *spec, const gen_opts *opts)
+{
+    gen_printf(o,
+               "/*\n"
+               " * %s_xdr.c: the XDR codec of the types in %s.\n"
+               " * Generated by parleygen. DO NOT EDIT.\n"
+               " */\n"
+               "#include <limits.h>\n"
+               "#include <stdint.h>\n"
+               "#include <stdlib.h>\n"
+               "#include <string.h>\n\n"
+               "#include \"%s.h\"\n\n",
+               opts->base, opts->idl_name, opts->base);
+    for (idl_def *def = spec->defs; def; def = def->next) {
+        if (def->kind == IDL_DEF_PASSTHRU) {
+            gen_printf(o, "%s\n", def->u.pass.text);
+            continue;
+        }
+        if (!gen_is_type_def(def))
+            continue;
+        gen_line_to_idl(o, opts, def->loc);
+        switch (def->kind) {
+        case IDL_DEF_ENUM:
+            emit_enum(o, def);
+            break;
+        case IDL_DEF_STRUCT:
+            emit_struct(o, def);
+            break;
+        case IDL_DEF_UNION:
+            emit_union(o, def);
+            break;
+        case IDL_DEF_TYPEDEF:
+            emit_typedef(o, def);
+            break;
+        default:
+            break;
+        }
+        emit_buffer_api(o, def);
+        gen_line_back(o, opts);
+    }
+    return o->oom ? -1 : 0;
+}

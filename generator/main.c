@@ -1,0 +1,370 @@
+/*
+ * generator/main.c: parleygen, the IDL compiler.
+ *
+ *   parleygen [-o DIR] [-I DIR]... [-D NAME[=VALUE]]... [--no-line] FILE.idl|FILE.x
+ *
+ * For foo.x or foo.idl it writes DIR/foo.h and DIR/foo_xdr.c. As rpcgen
+ * does, the file is preprocessed once per output, with RPC_HDR defined for
+ * the header and RPC_XDR for the codec, so `#ifdef RPC_HDR` sections work.
+ * Every error is reported (not just the first) as file:line:col; the exit
+ * status is 1 if there was any, and then no output file is touched. Outputs
+ * are written to temporary files and renamed into place only when all of
+ * them are complete.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ast.h"
+#include "check.h"
+#include "diag.h"
+#include "emit.h"
+#include "parse.h"
+
+#define PARLEYGEN_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fputs("usage: parleygen [options] FILE.idl|FILE.x\n"
+          "Compiles an ONC RPC / Parley IDL file into C: FILE.h (types, constants)\n"
+          "and FILE_xdr.c (the XDR codec).\n"
+          "\n"
+          "options:\n"
+          "  -o, --output-dir DIR  write the outputs into DIR (default: .)\n"
+          "  -I DIR                search DIR for #include files\n"
+          "  -D NAME[=VALUE]       define a preprocessor macro\n"
+          "      --no-line         no #line directives back to the IDL\n"
+          "      --header          write only FILE.h\n"
+          "      --xdr             write only FILE_xdr.c\n"
+          "      --max-errors N    stop reporting after N errors (default 100)\n"
+          "  -h, --help            this text\n"
+          "  -V, --version         the version\n",
+          f);
+}
+
+/* Names the generated code uses for its own locals and parameters. An IDL
+ * constant is a #define and a type or enum member an ordinary identifier, so
+ * any of them spelled like one of these would break the generated C. */
+static const char *const reserved_locals[] = {
+    "e", "d", "v", "p", "n", "a", "q", "i", "x", "next", "after", "buf", "cap", "len",
+    "used", "lim", "rc", NULL};
+
+static const char *const generated_suffixes[] = {
+    "_enc", "_dec", "_size", "_free", "_encode", "_decode", "__valid", NULL};
+
+typedef struct name_ent {
+    const char *name;
+    idl_loc loc;
+} name_ent;
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(((const name_ent *)a)->name, ((const name_ent *)b)->name);
+}
+
+/* check_generated_names reports IDL names that the generated C would
+ * misread: a reserved local, or a name equal to a function generated for
+ * another type (foo_free when foo is a type). Returns the error count. */
+static int check_generated_names(const idl_spec *spec, idl_diag *diag)
+{
+    size_t n = 0, cap = 64;
+    name_ent *names = malloc(cap * sizeof *names);
+    if (!names)
+        return 0;
+    for (const idl_def *d = spec->defs; d; d = d->next) {
+        for (int k = -1;; k++) {
+            const char *nm = NULL;
+            idl_loc loc = d->loc;
+            if (k == -1) {
+                nm = d->kind == IDL_DEF_PASSTHRU ? NULL : d->name;
+            } else if (d->kind == IDL_DEF_ENUM) {
+                const idl_enumerator *m = d->u.enm.members;
+                for (int j = 0; m && j < k; j++)
+                    m = m->next;
+                if (!m)
+                    break;
+                nm = m->name;
+                loc = m->loc;
+            } else {
+                break;
+            }
+            if (!nm)
+                continue;
+            if (n == cap) {
+                name_ent *g = realloc(names, 2 * cap * sizeof *names);
+                if (!g)
+                    break;
+                names = g;
+                cap *= 2;
+            }
+            names[n].name = nm;
+            names[n].loc = loc;
+            n++;
+        }
+    }
+    qsort(names, n, sizeof *names, cmp_name);
+    int errors = 0;
+    for (size_t i = 0; i < n; i++)
+        for (const char *const *r = reserved_locals; *r; r++)
+            if (strcmp(names[i].name, *r) == 0) {
+                idl_error(diag, names[i].loc,
+                          "'%s' is a name the generated C code uses for its own variables; "
+                          "choose another name",
+                          names[i].name);
+                errors++;
+            }
+    for (const idl_def *d = spec->defs; d; d = d->next) {
+        if (!gen_is_type_def(d))
+            continue;
+        size_t len = strlen(d->name);
+        for (const char *const *s = generated_suffixes; *s; s++) {
+            char *fn = malloc(len + strlen(*s) + 1);
+            if (!fn)
+                continue;
+            memcpy(fn, d->name, len);
+            strcpy(fn + len, *s);
+            name_ent key = {fn, {0}};
+            name_ent *hit = bsearch(&key, names, n, sizeof *names, cmp_name);
+            if (hit) {
+                idl_error(diag, hit->loc,
+                          "'%s' clashes with the function the generated code defines for "
+                          "type '%s'",
+                          fn, d->name);
+                idl_note(diag, d->loc, "'%s' is defined here", d->name);
+                errors++;
+            }
+            free(fn);
+        }
+    }
+    free(names);
+    return errors;
+}
+
+/* write_atomically writes o into dir/name through a temporary file in the
+ * same folder, renamed over the target only once complete. */
+static int write_atomically(const char *dir, const char *name, const gen_out *o, char **tmp_out)
+{
+    size_t n = strlen(dir) + strlen(name) + 16;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return -1;
+    snprintf(tmp, n, "%s/.%s.XXXXXX", dir, name);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(stderr, "parleygen: error: cannot create a file in '%s': %s\n", dir,
+                strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    size_t off = 0;
+    while (off < o->len) {
+        ssize_t w = write(fd, o->buf + off, o->len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            fprintf(stderr, "parleygen: error: cannot write '%s': %s\n", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (close(fd) != 0) {
+        fprintf(stderr, "parleygen: error: cannot write '%s': %s\n", tmp, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    *tmp_out = tmp;
+    return 0;
+}
+
+/* base_name returns the file name of path without folder and .x/.idl. */
+static char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *b = slash ? slash + 1 : path;
+    size_t n = strlen(b);
+    if (n > 2 && strcmp(b + n - 2, ".x") == 0)
+        n -= 2;
+    else if (n > 4 && strcmp(b + n - 4, ".idl") == 0)
+        n -= 4;
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, b, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+typedef struct output {
+    const char *define;  /* RPC_HDR, RPC_XDR */
+    const char *suffix;  /* ".h", "_xdr.c" */
+    int (*emit)(gen_out *, const idl_spec *, const gen_opts *);
+} output;
+
+int main(int argc, char **argv)
+{
+    const char *outdir = ".";
+    const char **incs = calloc((size_t)argc + 1, sizeof *incs);
+    const char **defs = calloc((size_t)argc + 2, sizeof *defs);
+    size_t ninc = 0, ndef = 0;
+    int line_directives = 1, only = 0, max_errors = 0;
+    if (!incs || !defs) {
+        fputs("parleygen: out of memory\n", stderr);
+        return 2;
+    }
+    static const struct option longopts[] = {
+        {"output-dir", required_argument, NULL, 'o'},
+        {"no-line", no_argument, NULL, 'L'},
+        {"header", no_argument, NULL, 'H'},
+        {"xdr", no_argument, NULL, 'X'},
+        {"max-errors", required_argument, NULL, 'M'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:I:D:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            outdir = optarg;
+            break;
+        case 'I':
+            incs[ninc++] = optarg;
+            break;
+        case 'D':
+            defs[ndef++] = optarg;
+            break;
+        case 'L':
+            line_directives = 0;
+            break;
+        case 'H':
+            only = 1;
+            break;
+        case 'X':
+            only = 2;
+            break;
+        case 'M': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 1000000) {
+                fprintf(stderr, "parleygen: error: --max-errors takes a number from 1 to "
+                                "1000000, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            max_errors = (int)v;
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            puts("parleygen " PARLEYGEN_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(optind >= argc ? "parleygen: error: no input file\n"
+                             : "parleygen: error: only one input file at a time\n",
+              stderr);
+        usage(stderr);
+        return 2;
+    }
+    const char *input = argv[optind];
+    char *base = base_name(input);
+    if (!base || !*base) {
+        fprintf(stderr, "parleygen: error: '%s' is not an IDL file name\n", input);
+        return 2;
+    }
+
+    static const output outputs[] = {
+        {"RPC_HDR", ".h", gen_emit_header},
+        {"RPC_XDR", "_xdr.c", gen_emit_xdr},
+    };
+    enum { NOUT = sizeof outputs / sizeof outputs[0] };
+    char *tmps[NOUT] = {0};
+    char *finals[NOUT] = {0};
+    int status = 0;
+    idl_diag *diag = idl_diag_create(stderr, max_errors);
+    if (!diag) {
+        fputs("parleygen: out of memory\n", stderr);
+        return 2;
+    }
+
+    for (int k = 0; k < NOUT && status == 0; k++) {
+        if ((only == 1 && k != 0) || (only == 2 && k != 1))
+            continue;
+        defs[ndef] = outputs[k].define;
+        idl_parse_options opts = {defs, incs, 0, 0};
+        idl_arena *arena = idl_arena_create();
+        if (!arena) {
+            status = 2;
+            break;
+        }
+        idl_spec *spec = idl_parse_file(arena, diag, input, &opts);
+        if (spec && idl_diag_errors(diag) == 0)
+            idl_check(spec, diag);
+        if (spec && idl_diag_errors(diag) == 0)
+            check_generated_names(spec, diag);
+        if (!spec || idl_diag_errors(diag) > 0) {
+            status = 1;
+            idl_arena_destroy(arena);
+            break;
+        }
+        size_t flen = strlen(base) + strlen(outputs[k].suffix) + 1;
+        char *fname = malloc(flen);
+        if (!fname) {
+            status = 2;
+            idl_arena_destroy(arena);
+            break;
+        }
+        snprintf(fname, flen, "%s%s", base, outputs[k].suffix);
+        gen_out o = {0};
+        o.line = 1;
+        o.name = fname;
+        gen_opts gopts = {line_directives, input, base};
+        if (outputs[k].emit(&o, spec, &gopts) != 0 || o.oom) {
+            fputs("parleygen: out of memory\n", stderr);
+            status = 2;
+        } else if (write_atomically(outdir, fname, &o, &tmps[k]) != 0) {
+            status = 1;
+        } else {
+            size_t n = strlen(outdir) + flen + 2;
+            finals[k] = malloc(n);
+            if (finals[k])
+                snprintf(finals[k], n, "%s/%s", outdir, fname);
+            else
+                status = 2;
+        }
+        gen_out_free(&o);
+        free(fname);
+        idl_arena_destroy(arena);
+    }
+
+    for (int k = 0; k < NOUT; k++) {
+        if (!tmps[k])
+            continue;
+        if (status == 0 && rename(tmps[k], finals[k]) != 0) {
+            fprintf(stderr, "parleygen: error: cannot write '%s': %s\n", finals[k],
+                    strerror(errno));
+            status = 1;
+        }
+        if (status != 0)
+            unlink(tmps[k]);
+        free(tmps[k]);
+        free(finals[k]);
+    }
+    idl_diag_destroy(diag);
+    free(base);
+    free(incs);
+    free(defs);
+    return status;
+}
