@@ -163,7 +163,10 @@ static void write_value(gen_out *o, const idl_expr *e)
 static void emit_const(hctx *h, const idl_def *def)
 {
     gen_printf(h->o, "#define %s ", def->name);
-    write_value(h->o, def->u.cnst.value);
+    if (def->u.cnst.str)
+        gen_puts(h->o, def->u.cnst.str);
+    else
+        write_value(h->o, def->u.cnst.value);
     gen_puts(h->o, "\n\n");
 }
 
@@ -255,7 +258,8 @@ static void emit_def(hctx *h, idl_def *def)
     h->depth++;
     switch (def->kind) {
     case IDL_DEF_CONST:
-        need_expr(h, def->u.cnst.value);
+        if (def->u.cnst.value)
+            need_expr(h, def->u.cnst.value);
         break;
     case IDL_DEF_STRUCT:
         for (const idl_decl *d = def->u.strct.fields; d; d = d->next)

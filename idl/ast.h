@@ -205,7 +205,10 @@ typedef struct idl_def {
     int synthesized;      /* made by the parser for an inline type (RFC 4506
                              allows `struct { ... } x;` in a declaration) */
     union {
-        struct { idl_expr *value; } cnst;
+        struct {
+            idl_expr *value;  /* NULL for a string constant */
+            const char *str;  /* a string constant's literal, quotes included */
+        } cnst;
         struct { idl_enumerator *members; } enm;
         struct { idl_decl *fields; } strct;
         struct {

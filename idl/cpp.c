@@ -815,9 +815,20 @@ static int process(pp *p, const char *file, const char *text, size_t len, int de
             continue;
         }
         if (active) {
-            if (!in_comment && t < le && *t == '%')
+            if (!in_comment && t < le && *t == '%') {
+                /* a pass-through line goes out as written, together with the
+                 * lines a trailing backslash continues it onto (cpp would
+                 * splice them: a multi-line %#define) */
                 ob_put(p, s, (size_t)(le - s));
-            else
+                while (nl && le > s && le[-1 - (le[-1] == '\r' && le - 1 > s)] == '\\') {
+                    s = nl + 1;
+                    nl = memchr(s, '\n', (size_t)(end - s));
+                    le = nl ? nl : end;
+                    ob_puts(p, "\n");
+                    line++;
+                    ob_put(p, s, (size_t)(le - s));
+                }
+            } else
                 expand(p, s, (size_t)(le - s), &in_comment, 0);
         } else {
             /* keep track of comments in skipped groups too */

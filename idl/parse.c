@@ -82,11 +82,27 @@ static void hoist_decl(idl_arena *a, idl_def ***slot, const char *outer, idl_dec
     *slot = &in->next;
 }
 
+/* is_self_typedef recognises `typedef struct x x;` (and union, enum): C
+ * idiom that .x files carry over, which rpcgen accepts and which means
+ * nothing more than the definition of x itself already does. */
+static int is_self_typedef(const idl_def *def)
+{
+    if (def->kind != IDL_DEF_TYPEDEF)
+        return 0;
+    const idl_decl *d = def->u.tdef.decl;
+    return d->kind == IDL_D_SCALAR && d->type->kind == IDL_T_NAMED && d->type->tagged &&
+           d->type->name && d->name && strcmp(d->type->name, d->name) == 0;
+}
+
 static void hoist_inline(idl_arena *a, idl_spec *spec)
 {
     idl_def **slot = &spec->defs;
     while (*slot) {
         idl_def *def = *slot;
+        if (is_self_typedef(def)) {
+            *slot = def->next;
+            continue;
+        }
         hoist_def(a, &slot, def);
         slot = &def->next;
     }

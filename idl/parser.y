@@ -173,10 +173,20 @@ attr
     | '@' IDENT '(' NUMBER ')'          { $$ = attr_new(ctx, @2, $2, $4.text, @4); }
     ;
 
-/* const NAME = expr;  ->  IDL_DEF_CONST */
+/* const NAME = expr;  ->  IDL_DEF_CONST; rpcgen also takes a string */
 const_def
     : KW_CONST IDENT '=' expr ';'
         { $$ = idl_def_new(A, IDL_DEF_CONST, L(@2), $2); $$->u.cnst.value = $4; }
+    | KW_CONST IDENT '=' STRING_LIT ';'
+        {
+            $$ = idl_def_new(A, IDL_DEF_CONST, L(@2), $2);
+            size_t n = strlen($4);
+            char *q = idl_arena_alloc(A, n + 3);
+            q[0] = '"';
+            memcpy(q + 1, $4, n);
+            q[n + 1] = '"';
+            $$->u.cnst.str = q;
+        }
     ;
 
 /* typedef decl; enum/struct/union NAME body;  ->  IDL_DEF_TYPEDEF/ENUM/STRUCT/UNION */
@@ -408,8 +418,10 @@ proc_def
         }
     ;
 
+/* a procedure's result or argument; rpcgen takes `string` there too */
 proc_type
     : KW_VOID                   { $$ = idl_type_new(A, L(@1), IDL_T_VOID, NULL); }
+    | KW_STRING                 { $$ = idl_type_new(A, L(@1), IDL_T_STRING, NULL); }
     | simple_type               { $$ = $1; }
     ;
 

@@ -19,6 +19,15 @@ typedef unsigned long u_long;
 typedef int32_t bool_t;
 typedef int64_t quad_t;
 typedef uint64_t u_quad_t;
+typedef uint32_t u_int32_t;
+typedef uint64_t u_int64_t;
+
+/* The ONC RPC number types of libtirpc, which .x files use by name. */
+typedef uint32_t rpcprog_t;
+typedef uint32_t rpcvers_t;
+typedef uint32_t rpcproc_t;
+typedef uint32_t rpcprot_t;
+typedef uint32_t rpcport_t;
 
 #ifndef TRUE
 #define TRUE 1
