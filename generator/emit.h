@@ -20,6 +20,7 @@ typedef struct gen_out {
     size_t len, cap;
     int line;            /* lines written so far + 1: the current line */
     const char *name;    /* the output file's name, for #line back to it */
+    int back_pending;    /* a #line back to the output is due before more text */
     int oom;
 } gen_out;
 

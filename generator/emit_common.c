@@ -28,7 +28,25 @@ static uint64_t sat_mul(uint64_t a, uint64_t b)
     return a > SAT / b ? SAT : a * b;
 }
 
+static void put_raw(gen_out *o, const char *s, size_t n);
+
+/* put appends n bytes, first writing the #line back to the output file when
+ * one is due (gen_line_back defers it so that two definitions in a row do
+ * not get a useless pair of directives between them). */
 static void put(gen_out *o, const char *s, size_t n)
+{
+    if (o->back_pending && n) {
+        char dir[64];
+        o->back_pending = 0;
+        int k = snprintf(dir, sizeof dir, "#line %d \"", o->line + 1);
+        put_raw(o, dir, (size_t)k);
+        put_raw(o, o->name, strlen(o->name));
+        put_raw(o, "\"\n", 2);
+    }
+    put_raw(o, s, n);
+}
+
+static void put_raw(gen_out *o, const char *s, size_t n)
 {
     if (o->oom)
         return;
@@ -89,15 +107,17 @@ void gen_puts(gen_out *o, const char *s)
 /* gen_line_to_idl: see emit.h. */
 void gen_line_to_idl(gen_out *o, const gen_opts *opts, idl_loc loc)
 {
-    if (opts->line_directives && loc.file)
+    if (opts->line_directives && loc.file) {
+        o->back_pending = 0;
         gen_printf(o, "#line %d \"%s\"\n", loc.line, loc.file);
+    }
 }
 
 /* gen_line_back: see emit.h. */
 void gen_line_back(gen_out *o, const gen_opts *opts)
 {
     if (opts->line_directives)
-        gen_printf(o, "#line %d \"%s\"\n", o->line + 1, o->name);
+        o->back_pending = 1;
 }
 
 /* gen_out_free releases the buffer; NULL-safe. */

@@ -117,6 +117,9 @@ static void print_source(idl_diag *d, idl_loc loc)
 }
 
 static void report(idl_diag *d, idl_loc loc, const char *kind, const char *fmt, va_list ap)
+    IDL_PRINTF(4, 0);
+
+static void report(idl_diag *d, idl_loc loc, const char *kind, const char *fmt, va_list ap)
 {
     if (loc.file)
         fprintf(d->out, "%s:%d:%d: %s: ", loc.file, loc.line, loc.col, kind);
