@@ -155,13 +155,15 @@ typedef struct proc_alias {
     idl_version *first_ver;
 } proc_alias;
 
-/* The evaluation state of a constant or an enum member. */
+/* The evaluation state of a constant, an enum member, or a program, version
+ * or procedure number. */
 enum { EV_NONE, EV_BUSY, EV_DONE, EV_FAILED };
 
-/* What the checks remember about a definition or an enum member. All of
+/* What the checks remember about a definition, an enum member, a version or
+ * a procedure. All of
  * them are added before the passes run, so pointers to them stay valid. */
 typedef struct info {
-    int state;            /* EV_*: constants and enum members */
+    int state;            /* EV_*: evaluation of its value or number */
     int64_t value;        /* when state is EV_DONE */
     idl_enumerator *prev; /* enum members: the member before, or NULL */
     int invalid;          /* an enum with a bad member: unions over it stay quiet */
@@ -192,7 +194,9 @@ typedef struct checker {
     info *infos;
     size_t ninfos, capinfos;
 
-    map bad_exprs; /* top-level expressions too deep to evaluate */
+    map bad_exprs;      /* top-level expressions too deep to evaluate */
+    map numbered_names; /* name expression -> sym of the program, version or
+                           procedure whose number it stands for */
 
     frame *frames;
     size_t nframes, capframes;
@@ -233,16 +237,6 @@ static void mark_invalid(checker *c, const idl_def *d)
     if (in != NULL)
         in->invalid = 1;
 }
-
-/* TRUE and FALSE are predeclared as 1 and 0 unless the file defines them;
- * a name that uses them points at these definitions, which belong to no
- * spec and are never modified. */
-static idl_expr true_value = {
-    .kind = IDL_EXPR_NUM, .text = "1", .literal = 1, .evaluated = 1, .value = 1};
-static idl_expr false_value = {
-    .kind = IDL_EXPR_NUM, .text = "0", .literal = 0, .evaluated = 1, .value = 0};
-static idl_def true_def = {.kind = IDL_DEF_CONST, .name = "TRUE", .u.cnst.value = &true_value};
-static idl_def false_def = {.kind = IDL_DEF_CONST, .name = "FALSE", .u.cnst.value = &false_value};
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -550,18 +544,36 @@ static void resolve_name(checker *c, idl_expr *e)
     e->enum_ref = NULL;
     size_t i = lookup(c, e->text);
     if (i == NONE) {
-        if (e->text != NULL && strcmp(e->text, "TRUE") == 0)
-            e->ref = &true_def;
-        else if (e->text != NULL && strcmp(e->text, "FALSE") == 0)
-            e->ref = &false_def;
-        else
+        /* TRUE and FALSE are predeclared unless the file defines them; the
+         * generated code gets them from <parley/rpctypes.h>, as rpcgen's
+         * gets them from <rpc/types.h>, so there is no definition to point
+         * at: the name alone carries its value. */
+        if (e->text != NULL && strcmp(e->text, "TRUE") == 0) {
+            e->evaluated = 1;
+            e->value = 1;
+        } else if (e->text != NULL && strcmp(e->text, "FALSE") == 0) {
+            e->evaluated = 1;
+            e->value = 0;
+        } else {
             ERR(c, e->loc, "undefined constant '%s'", e->text != NULL ? e->text : "");
+        }
         return;
     }
     const sym *s = &c->syms[i];
     if (s->kind == SYM_ENUMERATOR) {
         e->enum_ref = s->en;
+    } else if (s->kind == SYM_VERSION || s->kind == SYM_PROC ||
+               (s->kind == SYM_DEF && s->def->kind == IDL_DEF_PROGRAM)) {
+        /* rpcgen #defines program, version and procedure names to their
+         * numbers, and .x files use them so (rpcb_prot.x does); the name
+         * stands for the number, with neither ref nor enum_ref. */
+        map_put(&c->numbered_names, e, i);
     } else if (s->kind == SYM_DEF && s->def->kind == IDL_DEF_CONST) {
+        if (s->def->u.cnst.value == NULL) { /* rpcgen's const NAME = "text"; */
+            ERR(c, e->loc, "'%s' is a string constant, not a number", e->text);
+            NOTE(c, s->loc, "'%s' declared here", e->text);
+            return;
+        }
         e->ref = s->def;
     } else {
         ERR(c, e->loc, "'%s' is not a constant", e->text);
@@ -719,10 +731,8 @@ static int eval_top(checker *c, idl_expr *e, int64_t *out)
 static int eval_const(checker *c, idl_def *d, int64_t *out)
 {
     info *in = info_of(c, d);
-    if (in == NULL) { /* TRUE or FALSE */
-        *out = d->u.cnst.value->value;
-        return 1;
-    }
+    if (in == NULL)
+        return 0;
     switch (in->state) {
     case EV_DONE:
         *out = in->value;
@@ -733,6 +743,8 @@ static int eval_const(checker *c, idl_def *d, int64_t *out)
         report_cycle(c, d);
         return 0;
     }
+    if (d->u.cnst.value == NULL) /* a string constant: nothing to evaluate */
+        return 0;
     in->state = EV_BUSY;
     push_frame(c, d, d->name, d->loc);
     int64_t v = 0;
@@ -788,6 +800,46 @@ static int eval_enumerator(checker *c, idl_enumerator *en, int64_t *out)
     return ok;
 }
 
+/* eval_number evaluates the number of a program, version or procedure
+ * (key), once, catching a number that depends on itself: rpcgen #defines
+ * their names, and .x files use them as constants (rpcb_prot.x does). */
+static int eval_number(checker *c, const void *key, const char *name, idl_loc loc, idl_expr *number,
+                       int64_t *out)
+{
+    info *in = info_of(c, key);
+    if (in == NULL)
+        return 0;
+    switch (in->state) {
+    case EV_DONE:
+        *out = in->value;
+        return 1;
+    case EV_FAILED:
+        return 0;
+    case EV_BUSY:
+        report_cycle(c, key);
+        return 0;
+    }
+    in->state = EV_BUSY;
+    push_frame(c, key, name, loc);
+    int64_t v = 0;
+    int ok = eval_top(c, number, &v);
+    c->nframes--;
+    in->state = ok ? EV_DONE : EV_FAILED;
+    in->value = v;
+    if (ok)
+        *out = v;
+    return ok;
+}
+
+static int eval_number_of(checker *c, const sym *s, int64_t *out)
+{
+    if (s->kind == SYM_PROC)
+        return eval_number(c, s->proc, s->proc->name, s->loc, s->proc->number, out);
+    if (s->kind == SYM_VERSION)
+        return eval_number(c, s->ver, s->ver->name, s->loc, s->ver->number, out);
+    return eval_number(c, s->def, s->def->name, s->loc, s->def->u.prog.number, out);
+}
+
 static int eval_name(checker *c, idl_expr *e, int64_t *out)
 {
     if (c->nframes > 0)
@@ -796,6 +848,9 @@ static int eval_name(checker *c, idl_expr *e, int64_t *out)
         return eval_const(c, e->ref, out);
     if (e->enum_ref != NULL)
         return eval_enumerator(c, e->enum_ref, out);
+    size_t i = map_get(&c->numbered_names, e);
+    if (i != NONE)
+        return eval_number_of(c, &c->syms[i], out);
     return 0; /* unresolved: reported by pass_resolve */
 }
 
@@ -1039,12 +1094,12 @@ static void pass_constants(checker *c)
                 eval_top(c, d->u.tdef.decl->size, &v);
             break;
         case IDL_DEF_PROGRAM:
-            eval_top(c, d->u.prog.number, &v);
             for (idl_version *ver = d->u.prog.versions; ver != NULL; ver = ver->next) {
-                eval_top(c, ver->number, &v);
                 for (idl_proc *p = ver->procs; p != NULL; p = p->next)
-                    eval_top(c, p->number, &v);
+                    eval_number(c, p, p->name, p->loc, p->number, &v);
+                eval_number(c, ver, ver->name, ver->loc, ver->number, &v);
             }
+            eval_number(c, d, d->name, d->loc, d->u.prog.number, &v);
             break;
         default:
             break;
@@ -1844,6 +1899,13 @@ int idl_check(idl_spec *spec, idl_diag *diag)
         if (d->kind == IDL_DEF_PASSTHRU)
             continue;
         info_add(&c, d);
+        if (d->kind == IDL_DEF_PROGRAM) {
+            for (idl_version *v = d->u.prog.versions; v != NULL; v = v->next) {
+                info_add(&c, v);
+                for (idl_proc *p = v->procs; p != NULL; p = p->next)
+                    info_add(&c, p);
+            }
+        }
         if (d->kind == IDL_DEF_ENUM) {
             idl_enumerator *prev = NULL;
             for (idl_enumerator *e = d->u.enm.members; e != NULL; e = e->next) {
@@ -1864,6 +1926,7 @@ int idl_check(idl_spec *spec, idl_diag *diag)
     map_free(&c.names);
     map_free(&c.infomap);
     map_free(&c.bad_exprs);
+    map_free(&c.numbered_names);
     free(c.syms);
     free(c.aliases);
     free(c.infos);
