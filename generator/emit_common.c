@@ -191,6 +191,8 @@ gen_type gen_classify(const idl_type *t)
 /* gen_ctype: see emit.h. */
 const char *gen_ctype(const idl_type *t)
 {
+    if (t->cname)
+        return t->cname;
     switch (t->kind) {
     case IDL_T_INT: return "int";
     case IDL_T_UINT: return "u_int";
@@ -247,7 +249,7 @@ int gen_def_fixed(idl_def *def, uint64_t *size)
         *size = def->gen_fixed_size;
         return def->gen_fixed;
     }
-    if (def->gen_known & BUSY_FIXED)
+    if ((def->gen_known & BUSY_FIXED) || def->external)
         return 0;
     def->gen_known |= BUSY_FIXED;
     int fixed = 0;
@@ -299,6 +301,8 @@ int gen_decl_fixed(const idl_decl *d, uint64_t *size)
     case IDL_D_SCALAR:
         return gen_type_fixed(d->type, size);
     case IDL_D_FIXED:
+        if (d->bound_text)
+            return 0;
         if (d->type->kind == IDL_T_OPAQUE) {
             *size = ((uint64_t)d->bound + 3) & ~(uint64_t)3;
             if (*size > SAT)
@@ -321,7 +325,7 @@ uint64_t gen_def_min_size(idl_def *def)
 {
     if (def->gen_known & KNOWN_MIN)
         return def->gen_min_size;
-    if (def->gen_known & BUSY_MIN)
+    if ((def->gen_known & BUSY_MIN) || def->external)
         return 0;
     def->gen_known |= BUSY_MIN;
     uint64_t n = 0;
@@ -374,6 +378,8 @@ uint64_t gen_decl_min_size(const idl_decl *d)
     case IDL_D_SCALAR:
         return gen_type_min_size(d->type);
     case IDL_D_FIXED:
+        if (d->bound_text)
+            return 0;
         if (d->type->kind == IDL_T_OPAQUE) {
             uint64_t n = ((uint64_t)d->bound + 3) & ~(uint64_t)3;
             return n > SAT ? SAT : n;
@@ -391,6 +397,8 @@ int gen_def_needs_free(idl_def *def)
 {
     if (def->gen_known & KNOWN_FREE)
         return def->gen_free;
+    if (def->external)
+        return 1;
     if (def->gen_known & BUSY_FREE)
         return 0;
     def->gen_known |= BUSY_FREE;

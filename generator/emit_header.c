@@ -80,7 +80,13 @@ static char *type_name(hctx *h, const idl_type *t)
 {
     const char *base = gen_ctype(t);
     char *s;
-    if (t->kind == IDL_T_NAMED && t->ref &&
+    if (t->kind == IDL_T_NAMED && t->ref && t->ref->external) {
+        /* spelled as the file spells it: the C code that defines it decides */
+        size_t n = strlen(base) + 8;
+        s = malloc(n);
+        if (s)
+            snprintf(s, n, "%s", t->ref->ctype ? t->ref->ctype : base);
+    } else if (t->kind == IDL_T_NAMED && t->ref &&
         (t->ref->kind == IDL_DEF_STRUCT || t->ref->kind == IDL_DEF_UNION) &&
         !is_done(h, t->ref)) {
         size_t n = strlen(base) + 8;
@@ -101,7 +107,9 @@ static char *type_name(hctx *h, const idl_type *t)
  * literal, else as its value. */
 static void size_text(gen_out *o, const idl_decl *d)
 {
-    if (d->size && (d->size->kind == IDL_EXPR_NAME || d->size->kind == IDL_EXPR_NUM))
+    if (d->bound_text)
+        gen_puts(o, d->bound_text);
+    else if (d->size && (d->size->kind == IDL_EXPR_NAME || d->size->kind == IDL_EXPR_NUM))
         gen_puts(o, d->size->text);
     else
         gen_printf(o, "%u", d->bound);
@@ -252,7 +260,7 @@ static void emit_program(hctx *h, const idl_def *def)
 /* emit_def writes def after what it needs, once. */
 static void emit_def(hctx *h, idl_def *def)
 {
-    if (def->gen_state != ST_NONE || h->depth >= MAX_DEPTH)
+    if (def->gen_state != ST_NONE || h->depth >= MAX_DEPTH || def->external)
         return;
     def->gen_state = ST_BUSY;
     h->depth++;
@@ -337,7 +345,11 @@ int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts)
     guard_name(o, opts->base);
     gen_puts(o, "\n#define ");
     guard_name(o, opts->base);
-    gen_puts(o, "\n\n#include <parley/xdr.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    gen_puts(o, "\n\n#include <parley/xdr.h>\n");
+    for (const idl_def *x = spec->externals; x; x = x->next)
+        if (x->header)
+            gen_printf(o, "#include <%s>\n", x->header);
+    gen_puts(o, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
 
     for (idl_def *d = spec->defs; d; d = d->next) {
         emit_def(&h, d);
@@ -366,6 +378,23 @@ int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts)
                    "void %s_enc(parley_enc *e, const %s *v);\n"
                    "void %s_dec(parley_dec *d, %s *v);\n\n",
                    t, t, t, t, t, t, t, t, t, t, t, t);
+    }
+
+    any = 0;
+    for (const idl_def *x = spec->externals; x; x = x->next) {
+        if (x->header)
+            continue;
+        if (!any)
+            gen_puts(o, "/* The codec of the types this file takes from C code elsewhere, which\n"
+                        " * that code must define. */\n");
+        any = 1;
+        const char *t = x->name, *ct = x->ctype;
+        gen_printf(o,
+                   "size_t %s_size(const %s *v);\n"
+                   "void %s_free(%s *v);\n"
+                   "void %s_enc(parley_enc *e, const %s *v);\n"
+                   "void %s_dec(parley_dec *d, %s *v);\n\n",
+                   t, ct, t, ct, t, ct, t, ct);
     }
 
     gen_puts(o, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* ");

@@ -46,6 +46,20 @@ static char *fmt(const char *f, ...)
     return s;
 }
 
+/* bound_of is the C text of a declaration's size or bound: the number, or
+ * the name of the C constant a .x file takes it from. The text lives in one
+ * of a few static buffers, enough for the arguments of one gen_printf. */
+static const char *bound_of(const idl_decl *d)
+{
+    static char bufs[4][16];
+    static unsigned next;
+    if (d->bound_text)
+        return d->bound_text;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%uu", d->bound);
+    return b;
+}
+
 static void ind(gen_out *o, int n)
 {
     for (int i = 0; i < n; i++)
@@ -179,13 +193,13 @@ static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_FIXED:
         if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_put_opaque(e, %s, %uu);\n", lv, d->bound);
+            gen_printf(o, "parley_put_opaque(e, %s, %s);\n", lv, bound_of(d));
         } else if (bulk_suffix(g.kind)) {
             ind(o, in);
-            gen_printf(o, "parley_put_%s(e, %s, %uu);\n", bulk_suffix(g.kind), lv, d->bound);
+            gen_printf(o, "parley_put_%s(e, %s, %s);\n", bulk_suffix(g.kind), lv, bound_of(d));
         } else {
             ind(o, in);
-            gen_printf(o, "for (u_int i = 0; i < %uu; i++) {\n", d->bound);
+            gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
             char *el = fmt("%s[i]", lv);
             enc_value(o, in + 1, d->type, el);
             free(el);
@@ -196,15 +210,15 @@ static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_VAR:
         if (d->type->kind == IDL_T_STRING) {
             ind(o, in);
-            gen_printf(o, "parley_put_string(e, %s, %uu);\n", lv, d->bound);
+            gen_printf(o, "parley_put_string(e, %s, %s);\n", lv, bound_of(d));
         } else if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_put_bytes(e, %s.%s_val, %s.%s_len, %uu);\n", lv, d->name, lv,
-                       d->name, d->bound);
+            gen_printf(o, "parley_put_bytes(e, %s.%s_val, %s.%s_len, %s);\n", lv, d->name, lv,
+                       d->name, bound_of(d));
         } else {
             ind(o, in);
-            gen_printf(o, "if (parley_put_count(e, %s.%s_val, %s.%s_len, %uu)) {\n", lv, d->name,
-                       lv, d->name, d->bound);
+            gen_printf(o, "if (parley_put_count(e, %s.%s_val, %s.%s_len, %s)) {\n", lv, d->name,
+                       lv, d->name, bound_of(d));
             if (bulk_suffix(g.kind)) {
                 ind(o, in + 1);
                 gen_printf(o, "parley_put_%s(e, %s.%s_val, %s.%s_len);\n", bulk_suffix(g.kind),
@@ -447,20 +461,20 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_FIXED:
         if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_get_opaque(d, %s, %uu);\n", lv, d->bound);
+            gen_printf(o, "parley_get_opaque(d, %s, %s);\n", lv, bound_of(d));
         } else if (bulk_suffix(g.kind)) {
             ind(o, in);
-            gen_printf(o, "parley_get_%s(d, %s, %uu);\n", bulk_suffix(g.kind), lv, d->bound);
+            gen_printf(o, "parley_get_%s(d, %s, %s);\n", bulk_suffix(g.kind), lv, bound_of(d));
         } else {
             ind(o, in);
-            gen_printf(o, "for (u_int i = 0; i < %uu; i++) {\n", d->bound);
+            gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
             char *el = fmt("%s[i]", lv);
             dec_value(o, in + 1, d->type, el);
             free(el);
             ind(o, in + 1);
             gen_puts(o, "if (PARLEY_UNLIKELY(d->err)) {\n");
             ind(o, in + 2);
-            gen_printf(o, "memset(&%s[i + 1], 0, (%uu - i - 1) * sizeof %s[0]);\n", lv, d->bound,
+            gen_printf(o, "memset(&%s[i + 1], 0, (%s - i - 1) * sizeof %s[0]);\n", lv, bound_of(d),
                        lv);
             ind(o, in + 2);
             gen_puts(o, "break;\n");
@@ -473,18 +487,18 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_VAR:
         if (d->type->kind == IDL_T_STRING) {
             ind(o, in);
-            gen_printf(o, "parley_get_string(d, &%s, %uu);\n", lv, d->bound);
+            gen_printf(o, "parley_get_string(d, &%s, %s);\n", lv, bound_of(d));
         } else if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_get_bytes(d, &%s.%s_val, &%s.%s_len, %uu);\n", lv, d->name, lv,
-                       d->name, d->bound);
+            gen_printf(o, "parley_get_bytes(d, &%s.%s_val, &%s.%s_len, %s);\n", lv, d->name, lv,
+                       d->name, bound_of(d));
         } else {
             const char *ct = elem_ctype(d->type);
             uint64_t minw = gen_type_min_size(d->type);
             ind(o, in);
             gen_puts(o, "{\n");
             ind(o, in + 1);
-            gen_printf(o, "uint32_t n = parley_get_count(d, %uu, %llu, sizeof(%s));\n", d->bound,
+            gen_printf(o, "uint32_t n = parley_get_count(d, %s, %llu, sizeof(%s));\n", bound_of(d),
                        (unsigned long long)minw, ct);
             ind(o, in + 1);
             gen_printf(o, "%s *a = n ? parley_dec_alloc(d, (size_t)n * sizeof(%s)) : NULL;\n", ct,
@@ -615,7 +629,7 @@ static void size_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
         return;
     case IDL_D_FIXED:
         ind(o, in);
-        gen_printf(o, "for (u_int i = 0; i < %uu; i++) {\n", d->bound);
+        gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
         {
             char *el = fmt("%s[i]", lv);
             size_value(o, in + 1, d->type, el);
@@ -710,7 +724,7 @@ static void free_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
         return;
     case IDL_D_FIXED:
         ind(o, in);
-        gen_printf(o, "for (u_int i = 0; i < %uu; i++) {\n", d->bound);
+        gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
         {
             char *el = fmt("%s[i]", lv);
             free_value(o, in + 1, d->type, el);
@@ -830,9 +844,12 @@ static void emit_enum(gen_out *o, idl_def *def)
     } else {
         gen_puts(o, "    switch (x) {\n");
         for (const idl_enumerator *m = def->u.enm.members; m; m = m->next) {
-            /* enumerators may share a value only if the checks allowed it:
-             * they do not, so each label is unique */
-            gen_printf(o, "    case %lld:\n", (long long)m->ivalue);
+            /* a .x file may give two members one value: one label each */
+            int dup = 0;
+            for (const idl_enumerator *k = def->u.enm.members; k != m && !dup; k = k->next)
+                dup = k->ivalue == m->ivalue;
+            if (!dup)
+                gen_printf(o, "    case %lld:\n", (long long)m->ivalue);
         }
         gen_puts(o, "        return 1;\n    default:\n        return 0;\n    }\n");
     }

@@ -60,6 +60,8 @@ typedef struct idl_expr {
     int64_t value;        /* the value, when evaluated */
     struct idl_def *ref;  /* NAME: the const definition it names, or ... */
     struct idl_enumerator *enum_ref; /* NAME: ... the enum member it names */
+    int external;         /* NAME: not defined in a .x file, so taken to be a
+                             C constant defined elsewhere (see docs/idl.md) */
 } idl_expr;
 
 /* ---- types and declarations -------------------------------------------- */
@@ -102,6 +104,8 @@ typedef struct idl_type {
     int tagged;            /* NAMED: written as `struct x`, `union x` or `enum x` */
     idl_def_kind tag;      /* NAMED and tagged: IDL_DEF_STRUCT, _UNION or _ENUM */
     struct idl_def *ref;   /* NAMED: the definition, filled in by the checks */
+    const char *cname;     /* a built-in kind written with a C type name
+                              (uint32_t, u_char, ...): that name, for the C */
 } idl_type;
 
 typedef enum idl_decl_kind {
@@ -123,6 +127,8 @@ typedef struct idl_decl {
     idl_expr *size;      /* FIXED: required; VAR: NULL for <> (no bound) */
     /* Filled in by the checks: the bound, or 0xffffffff for <>. */
     uint32_t bound;
+    const char *bound_text; /* a size that is an external C constant (.x
+                               files): its name, and bound is then unknown */
 } idl_decl;
 
 /* ---- definitions ------------------------------------------------------ */
@@ -132,7 +138,7 @@ typedef struct idl_enumerator {
     idl_loc loc;
     const char *name;
     idl_expr *value;      /* NULL: one more than the previous (an extension) */
-    struct idl_def *owner;
+    struct idl_def *owner;   /* filled in by the checks */
     int64_t ivalue;       /* filled in by the checks */
 } idl_enumerator;
 
@@ -230,6 +236,12 @@ typedef struct idl_def {
     int recursive;        /* part of a cycle of types (through indirection) */
     int list_tail;        /* STRUCT: its last field is an optional pointer to
                              the struct itself, so codecs loop along it */
+    int external;         /* STRUCT made by the checks for a type defined
+                             outside the IDL (netobj, or an undefined name in
+                             a .x file): no fields; its codec functions have
+                             the usual names and are defined elsewhere */
+    const char *header;   /* external: the header that declares it, or NULL */
+    const char *ctype;    /* external: its C spelling (`struct x` or `x`) */
     /* The emitters' caches of derived facts (generator/emit_common.c). */
     unsigned gen_known;
     int gen_state;
@@ -241,6 +253,9 @@ typedef struct idl_def {
 typedef struct idl_spec {
     idl_def *defs;
     const char *file;     /* the top-level file, as given */
+    idl_def *externals;   /* the external types the checks made, linked
+                             through next; not part of defs */
+    idl_arena *arena;     /* the arena everything here lives in */
 } idl_spec;
 
 /* ---- builders the parser calls ----------------------------------------- */

@@ -201,6 +201,9 @@ typedef struct checker {
     frame *frames;
     size_t nframes, capframes;
     int depth; /* frames of eval() on the C stack */
+
+    int rpcgen_mode; /* a .x file: undefined names are C's, not errors */
+    idl_arena *arena; /* for the external types made here */
 } checker;
 
 /* Every error goes through ERR so that idl_check can return the count; the
@@ -506,6 +509,81 @@ static const char *sym_phrase(const sym *s)
     return "a name";
 }
 
+/* The C type names .x files use as XDR types, as rpcgen's C does: each is
+ * the built-in kind of the same size and range, written with its C name. */
+static const struct {
+    const char *name;
+    idl_type_kind kind;
+} c_aliases[] = {
+    {"bool_t", IDL_T_BOOL},     {"int16_t", IDL_T_SHORT},   {"int32_t", IDL_T_INT},
+    {"int64_t", IDL_T_HYPER},   {"quad_t", IDL_T_HYPER},    {"rpcport_t", IDL_T_UINT},
+    {"rpcproc_t", IDL_T_UINT},  {"rpcprog_t", IDL_T_UINT},  {"rpcprot_t", IDL_T_UINT},
+    {"rpcvers_t", IDL_T_UINT},  {"u_char", IDL_T_UCHAR},    {"u_int", IDL_T_UINT},
+    {"u_int32_t", IDL_T_UINT},  {"u_int64_t", IDL_T_UHYPER}, {"u_long", IDL_T_ULONG},
+    {"u_quad_t", IDL_T_UHYPER}, {"u_short", IDL_T_USHORT},  {"uint16_t", IDL_T_USHORT},
+    {"uint32_t", IDL_T_UINT},   {"uint64_t", IDL_T_UHYPER}, {"uint8_t", IDL_T_UCHAR},
+};
+
+/* external_type returns the one external definition for name, making it on
+ * first use. */
+static idl_def *external_type(checker *c, const idl_type *t, const char *header)
+{
+    for (idl_def *d = c->spec->externals; d != NULL; d = d->next)
+        if (strcmp(d->name, t->name) == 0)
+            return d;
+    idl_def *d = idl_def_new(c->arena, IDL_DEF_STRUCT, t->loc, t->name);
+    d->external = 1;
+    d->header = header;
+    if (t->tagged) {
+        size_t n = strlen(t->name) + 8;
+        char *ct = idl_arena_alloc(c->arena, n);
+        const char *kw = t->tag == IDL_DEF_UNION ? "union" : t->tag == IDL_DEF_ENUM ? "enum"
+                                                                                   : "struct";
+        snprintf(ct, n, "%s %s", kw, t->name);
+        d->ctype = ct;
+    } else {
+        d->ctype = t->name;
+    }
+    d->next = c->spec->externals;
+    c->spec->externals = d;
+    return d;
+}
+
+/* resolve_outside resolves a type name the file does not define: one of the
+ * C type names above; netobj, which the runtime provides as libtirpc does;
+ * in a .x file, a type the C code it includes defines (as rpcgen assumes,
+ * with a warning); anything else is an error. */
+static void resolve_outside(checker *c, idl_type *t)
+{
+    const char *name = t->name != NULL ? t->name : "";
+    if (!t->tagged) {
+        for (size_t k = 0; k < sizeof c_aliases / sizeof c_aliases[0]; k++) {
+            if (strcmp(c_aliases[k].name, name) == 0) {
+                t->kind = c_aliases[k].kind;
+                t->cname = c_aliases[k].name;
+                return;
+            }
+        }
+        if (strcmp(name, "netobj") == 0) {
+            t->ref = external_type(c, t, "parley/netobj.h");
+            return;
+        }
+    }
+    if (c->rpcgen_mode && name[0] != '\0') {
+        int known = 0;
+        for (const idl_def *d = c->spec->externals; d != NULL && !known; d = d->next)
+            known = strcmp(d->name, name) == 0;
+        if (!known)
+            idl_warning(c->diag, t->loc,
+                        "type '%s' is not defined in this file; assuming C code defines it, "
+                        "with %s_enc, %s_dec, %s_size and %s_free",
+                        name, name, name, name, name);
+        t->ref = external_type(c, t, NULL);
+        return;
+    }
+    ERR(c, t->loc, "unknown type '%s'", name);
+}
+
 static void resolve_type(checker *c, idl_type *t)
 {
     if (t == NULL || t->kind != IDL_T_NAMED)
@@ -517,7 +595,7 @@ static void resolve_type(checker *c, idl_type *t)
     t->ref = NULL;
     size_t i = lookup(c, t->name);
     if (i == NONE) {
-        ERR(c, t->loc, "unknown type '%s'", t->name != NULL ? t->name : "");
+        resolve_outside(c, t);
         return;
     }
     const sym *s = &c->syms[i];
@@ -554,6 +632,13 @@ static void resolve_name(checker *c, idl_expr *e)
         } else if (e->text != NULL && strcmp(e->text, "FALSE") == 0) {
             e->evaluated = 1;
             e->value = 0;
+        } else if (c->rpcgen_mode && e->text != NULL && e->text[0] != '\0') {
+            /* rpcgen passes such a name through to C, where a header the
+             * file includes defines it; it can stand as an array size or
+             * bound, where the C code needs only the name */
+            idl_warning(c->diag, e->loc,
+                        "'%s' is not defined in this file; assuming a C constant", e->text);
+            e->external = 1;
         } else {
             ERR(c, e->loc, "undefined constant '%s'", e->text != NULL ? e->text : "");
         }
@@ -728,6 +813,15 @@ static int eval_top(checker *c, idl_expr *e, int64_t *out)
     return eval(c, e, out);
 }
 
+/* eval_size evaluates an array size or bound, which alone may be an external
+ * C constant (see resolve_name). */
+static int eval_size(checker *c, idl_expr *e, int64_t *out)
+{
+    if (e != NULL && e->kind == IDL_EXPR_NAME && e->external)
+        return 0;
+    return eval_top(c, e, out);
+}
+
 static int eval_const(checker *c, idl_def *d, int64_t *out)
 {
     info *in = info_of(c, d);
@@ -851,6 +945,9 @@ static int eval_name(checker *c, idl_expr *e, int64_t *out)
     size_t i = map_get(&c->numbered_names, e);
     if (i != NONE)
         return eval_number_of(c, &c->syms[i], out);
+    if (e->external)
+        ERR(c, e->loc, "the value of '%s' is needed here, but it is defined outside this file",
+            e->text);
     return 0; /* unresolved: reported by pass_resolve */
 }
 
@@ -1049,8 +1146,15 @@ static void check_enum(checker *c, idl_def *d)
     for (i = 0; i < n; i++) {
         if (first[i] == NONE)
             continue;
-        ERR(c, ens[i]->loc, "duplicate value %" PRId64 " in enum '%s': '%s' and '%s'", vals[i],
-            d->name, ens[first[i]]->name, ens[i]->name);
+        /* rpcgen accepts two names for one value, and .x files use that
+         * (nis_object.x); in Parley's own .idl files it is an error */
+        if (c->rpcgen_mode)
+            idl_warning(c->diag, ens[i]->loc,
+                        "duplicate value %" PRId64 " in enum '%s': '%s' and '%s'", vals[i],
+                        d->name, ens[first[i]]->name, ens[i]->name);
+        else
+            ERR(c, ens[i]->loc, "duplicate value %" PRId64 " in enum '%s': '%s' and '%s'",
+                vals[i], d->name, ens[first[i]]->name, ens[i]->name);
         NOTE(c, ens[first[i]]->loc, "'%s' declared here", ens[first[i]]->name);
     }
     free(ens);
@@ -1075,23 +1179,23 @@ static void pass_constants(checker *c)
         switch (d->kind) {
         case IDL_DEF_STRUCT:
             for (idl_decl *f = d->u.strct.fields; f != NULL; f = f->next)
-                eval_top(c, f->size, &v);
+                eval_size(c, f->size, &v);
             break;
         case IDL_DEF_UNION:
             if (d->u.un.disc != NULL)
-                eval_top(c, d->u.un.disc->size, &v);
+                eval_size(c, d->u.un.disc->size, &v);
             for (idl_case *k = d->u.un.cases; k != NULL; k = k->next) {
                 for (idl_case_value *cv = k->values; cv != NULL; cv = cv->next)
                     eval_top(c, cv->value, &v);
                 if (k->decl != NULL)
-                    eval_top(c, k->decl->size, &v);
+                    eval_size(c, k->decl->size, &v);
             }
             if (d->u.un.dflt != NULL)
-                eval_top(c, d->u.un.dflt->size, &v);
+                eval_size(c, d->u.un.dflt->size, &v);
             break;
         case IDL_DEF_TYPEDEF:
             if (d->u.tdef.decl != NULL)
-                eval_top(c, d->u.tdef.decl->size, &v);
+                eval_size(c, d->u.tdef.decl->size, &v);
             break;
         case IDL_DEF_PROGRAM:
             for (idl_version *ver = d->u.prog.versions; ver != NULL; ver = ver->next) {
@@ -1143,7 +1247,10 @@ static void check_decl(checker *c, idl_decl *d, decl_place place)
     default:
         break;
     }
-    if (d->kind == IDL_D_FIXED && d->size != NULL && d->size->evaluated) {
+    if (d->size != NULL && d->size->kind == IDL_EXPR_NAME && d->size->external) {
+        d->bound_text = d->size->text;
+        d->bound = d->kind == IDL_D_VAR ? UINT32_MAX : 0;
+    } else if (d->kind == IDL_D_FIXED && d->size != NULL && d->size->evaluated) {
         int64_t v = d->size->value;
         if (v <= 0)
             ERR(c, d->size->loc, "array size of '%s' must be positive", name);
@@ -1895,6 +2002,9 @@ int idl_check(idl_spec *spec, idl_diag *diag)
         return 0;
     checker c = {.spec = spec, .diag = diag};
     c.names.strings = 1;
+    size_t flen = spec->file != NULL ? strlen(spec->file) : 0;
+    c.rpcgen_mode = flen >= 2 && strcmp(spec->file + flen - 2, ".x") == 0;
+    c.arena = spec->arena;
     for (idl_def *d = spec->defs; d != NULL; d = d->next) {
         if (d->kind == IDL_DEF_PASSTHRU)
             continue;

@@ -24,7 +24,10 @@ struct idl_diag {
     int errors;
     int max_errors;
     int suppressed;     /* past max_errors: drop notes of dropped errors too */
+    int quiet_notes;    /* the last warning was a repeat: drop its notes */
     diag_source *sources;
+    char **seen;        /* warnings printed, as "file:line:col: text", a hash set */
+    size_t nseen, capseen;
 };
 
 /* idl_diag_create: see diag.h. Returns NULL when out of memory. */
@@ -51,7 +54,50 @@ void idl_diag_destroy(idl_diag *d)
         free(s);
         s = next;
     }
+    for (size_t i = 0; i < d->capseen; i++)
+        free(d->seen[i]);
+    free(d->seen);
     free(d);
+}
+
+static size_t hash_str(const char *s)
+{
+    size_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* first_time records key and returns nonzero unless it was recorded before.
+ * parleygen reads a file once per output, so without this every warning
+ * would be printed once per output. When memory runs out it says yes. */
+static int first_time(idl_diag *d, const char *key)
+{
+    if (2 * (d->nseen + 1) > d->capseen) {
+        size_t cap = d->capseen ? 2 * d->capseen : 64;
+        char **t = calloc(cap, sizeof *t);
+        if (!t)
+            return 1;
+        for (size_t i = 0; i < d->capseen; i++) {
+            if (!d->seen[i])
+                continue;
+            size_t j = hash_str(d->seen[i]) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = d->seen[i];
+        }
+        free(d->seen);
+        d->seen = t;
+        d->capseen = cap;
+    }
+    size_t j = hash_str(key) & (d->capseen - 1);
+    for (; d->seen[j]; j = (j + 1) & (d->capseen - 1))
+        if (strcmp(d->seen[j], key) == 0)
+            return 0;
+    d->seen[j] = strdup(key);
+    if (d->seen[j])
+        d->nseen++;
+    return 1;
 }
 
 /* idl_diag_add_source keeps a copy of file's text; a later registration of
@@ -135,6 +181,7 @@ static void report(idl_diag *d, idl_loc loc, const char *kind, const char *fmt, 
 void idl_error(idl_diag *d, idl_loc loc, const char *fmt, ...)
 {
     d->errors++;
+    d->quiet_notes = 0;
     if (d->errors > d->max_errors) {
         if (!d->suppressed)
             fprintf(d->out, "parleygen: fatal: too many errors, stopping at %d\n",
@@ -153,7 +200,17 @@ void idl_warning(idl_diag *d, idl_loc loc, const char *fmt, ...)
 {
     if (d->suppressed)
         return;
+    char text[1024];
     va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    char key[1200];
+    snprintf(key, sizeof key, "%s:%d:%d: %s", loc.file ? loc.file : "", loc.line, loc.col,
+             text);
+    d->quiet_notes = !first_time(d, key);
+    if (d->quiet_notes)
+        return;
     va_start(ap, fmt);
     report(d, loc, "warning", fmt, ap);
     va_end(ap);
@@ -162,7 +219,7 @@ void idl_warning(idl_diag *d, idl_loc loc, const char *fmt, ...)
 /* idl_note: see diag.h. */
 void idl_note(idl_diag *d, idl_loc loc, const char *fmt, ...)
 {
-    if (d->suppressed)
+    if (d->suppressed || d->quiet_notes)
         return;
     va_list ap;
     va_start(ap, fmt);

@@ -121,6 +121,7 @@ idl_spec *idl_parse_text(idl_arena *arena, idl_diag *diag, const char *name, con
 
     idl_spec *spec = idl_arena_alloc(arena, sizeof *spec);
     spec->file = file;
+    spec->arena = arena;
     idl_parser ctx = {0};
     ctx.arena = arena;
     ctx.diag = diag;
