@@ -1,0 +1,433 @@
+/*
+ * bench_codec.c: the codec benchmark. It measures, in one run, the encode
+ * and decode throughput of Parley's generated codec and of libtirpc's
+ * (rpcgen's routines over xdrmem) on the types of bench.x:
+ *
+ *   (a) an array of 100 structs { string name<32>; unsigned int uid;
+ *       hyper login_time; }, names of 6 to 24 characters;
+ *   (b) a 1 MiB opaque<>, next to a plain memcpy of 1 MiB, the physical
+ *       limit;
+ *   (c) an array of 100,000 ints.
+ *
+ * Decoding is counted with its allocations and the free that releases
+ * them. Before timing anything it checks that both sides produce the same
+ * bytes and decode them to the input. It prints a table and whether each
+ * target was met; the exit status is 0 whatever the figures (this is a
+ * measurement, not a test) and 1 only when something failed.
+ *
+ * Usage: bench_codec [--quick] [--reps N] [--batch-ms M]
+ */
+#include "benchutil.h"
+#include "bench_codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The default run takes about 10 s; --quick a fraction of a second, for a
+ * smoke test whose figures are only indicative. */
+#define DEFAULT_REPS     41
+#define DEFAULT_BATCH_MS 15.0
+#define QUICK_REPS       5
+#define QUICK_BATCH_MS   2.0
+
+const char *bench_strerror(int rc)
+{
+    switch (rc) {
+    case BENCH_ERR_MISMATCH:
+        return "decoded values differ from the input";
+    case BENCH_ERR_NOMEM:
+        return "out of memory";
+    default:
+        return NULL;
+    }
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+/* splitmix64 is a small deterministic generator, so that every run (and
+ * both sides) sees the same input. */
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static void free_input(bench_data *in)
+{
+    if (in->names)
+        for (size_t i = 0; i < in->nusers; i++)
+            free(in->names[i]);
+    free(in->names);
+    free(in->uids);
+    free(in->times);
+    free(in->blob);
+    free(in->ints);
+    memset(in, 0, sizeof *in);
+}
+
+/* make_input builds the shared values: login names such as "mvogel.ops2"
+ * of 6 to 24 characters, uids from 1000, login times in microseconds of
+ * recent years, random blob bytes and ints of either sign. */
+static int make_input(bench_data *in)
+{
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyz";
+    uint64_t seed = 20240601;
+
+    memset(in, 0, sizeof *in);
+    in->nusers = BENCH_NUSERS;
+    in->blob_len = BENCH_BLOB_BYTES;
+    in->nints = BENCH_NINTS;
+    in->names = calloc(in->nusers, sizeof *in->names);
+    in->uids = malloc(in->nusers * sizeof *in->uids);
+    in->times = malloc(in->nusers * sizeof *in->times);
+    in->blob = malloc(in->blob_len);
+    in->ints = malloc(in->nints * sizeof *in->ints);
+    if (!in->names || !in->uids || !in->times || !in->blob || !in->ints)
+        goto nomem;
+    for (size_t i = 0; i < in->nusers; i++) {
+        size_t len = BENCH_NAME_MIN + splitmix64(&seed) % (BENCH_NAME_MAX - BENCH_NAME_MIN + 1);
+        char *s = malloc(len + 1);
+        if (s == NULL)
+            goto nomem;
+        for (size_t k = 0; k < len; k++) {
+            uint64_t r = splitmix64(&seed);
+            if (k == len / 2 && r % 3 == 0)
+                s[k] = '.';
+            else if (k == len - 1 && r % 4 == 0)
+                s[k] = (char)('0' + r % 10);
+            else
+                s[k] = letters[r % 26];
+        }
+        s[len] = '\0';
+        in->names[i] = s;
+        in->uids[i] = 1000 + (uint32_t)(splitmix64(&seed) % 60000);
+        in->times[i] = 1600000000000000 + (int64_t)(splitmix64(&seed) % 200000000000000);
+    }
+    for (size_t i = 0; i < in->blob_len; i += 8) {
+        uint64_t r = splitmix64(&seed);
+        memcpy(in->blob + i, &r, in->blob_len - i < 8 ? in->blob_len - i : 8);
+    }
+    for (size_t i = 0; i < in->nints; i++)
+        in->ints[i] = (int32_t)(uint32_t)splitmix64(&seed);
+    return 0;
+nomem:
+    free_input(in);
+    return BENCH_ERR_NOMEM;
+}
+
+/* ---- verification ------------------------------------------------------- */
+
+static const char *const case_names[BENCH_NCASES] = {
+    "(a) 100 structs",
+    "(b) 1 MiB opaque",
+    "(c) 100000 ints",
+};
+
+/* verify checks, for each case, that both sides encode to the same bytes
+ * and that each side decodes them back to the input. */
+static int verify(const bench_side *p, const bench_side *t)
+{
+    for (int c = 0; c < BENCH_NCASES; c++) {
+        const uint8_t *pb, *tb;
+        size_t pn, tn;
+        int rc;
+
+        p->wire(c, &pb, &pn);
+        t->wire(c, &tb, &tn);
+        if (pn != tn || memcmp(pb, tb, pn) != 0) {
+            size_t at = 0;
+            while (at < pn && at < tn && pb[at] == tb[at])
+                at++;
+            fprintf(stderr,
+                    "bench_codec: %s: the encodings differ (parley %zu bytes, libtirpc %zu bytes,"
+                    " first difference at byte %zu)\n",
+                    case_names[c], pn, tn, at);
+            return 1;
+        }
+        for (int i = 0; i < 2; i++) {
+            const bench_side *s = i ? t : p;
+            if ((rc = s->check(c)) != 0) {
+                fprintf(stderr, "bench_codec: %s: %s decode check failed: %s\n", case_names[c],
+                        s->name, s->strerror(rc));
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- subjects ------------------------------------------------------------- */
+
+/* op_ctx names one measured operation: encode or decode of a case by a
+ * side. */
+typedef struct op_ctx {
+    const bench_side *side;
+    int c;
+    int decode;
+} op_ctx;
+
+static int run_op(void *ctx, size_t iters)
+{
+    const op_ctx *o = ctx;
+    return o->decode ? o->side->decode(o->c, iters) : o->side->encode(o->c, iters);
+}
+
+typedef struct copy_ctx {
+    void *dst;
+    const void *src;
+    size_t n;
+} copy_ctx;
+
+static int run_memcpy(void *ctx, size_t iters)
+{
+    const copy_ctx *m = ctx;
+    for (size_t i = 0; i < iters; i++) {
+        memcpy(m->dst, m->src, m->n);
+        bench_clobber(m->dst);
+    }
+    return 0;
+}
+
+/* The rows of the table: for each case and direction Parley then libtirpc
+ * (so row = case * 4 + decode * 2 + tirpc), and memcpy last, which is
+ * printed after (b). The subjects are measured in this order too. */
+enum { NOPS = 2 * 2 * BENCH_NCASES, ROW_MEMCPY = NOPS, NROWS };
+
+static int row_case(int r)
+{
+    return r / 4;
+}
+static int row_decode(int r)
+{
+    return (r / 2) % 2;
+}
+static int row_tirpc(int r)
+{
+    return r % 2;
+}
+
+/* ---- report ------------------------------------------------------------- */
+
+typedef struct figures {
+    double med[NROWS];
+    double min[NROWS];
+} figures;
+
+static const char *const item_names[BENCH_NCASES] = {"struct", "MiB", "int"};
+
+/* items_per_op is how many items (structs, MiB, ints) one operation of
+ * case c handles. */
+static double items_per_op(const bench_data *in, int c)
+{
+    switch (c) {
+    case BENCH_CASE_USERS:
+        return (double)in->nusers;
+    case BENCH_CASE_BLOB:
+        return (double)in->blob_len / (double)BENCH_BLOB_BYTES;
+    default:
+        return (double)in->nints;
+    }
+}
+
+static void print_row(const char *label, const char *op, const char *side, const char *item,
+                      double items, double bytes, double med, double min)
+{
+    printf("%-17s %-7s %-9s %12.2f %12.2f  %-6s %10.1f", label, op, side, med / items, min / items,
+           item, bytes / med * 1e3);
+}
+
+static void print_table(const bench_data *in, const bench_side *p, const figures *f,
+                        size_t memcpy_bytes)
+{
+    double memcpy_med = f->med[ROW_MEMCPY];
+
+    printf("%-17s %-7s %-9s %12s %12s  %-6s %10s %12s %10s\n", "case", "op", "side", "ns/item",
+           "min ns/item", "item", "MB/s", "vs libtirpc", "vs memcpy");
+    for (int r = 0; r < NOPS; r++) {
+        int c = row_case(r), tirpc = row_tirpc(r);
+        const uint8_t *wire;
+        size_t len;
+        double speedup = f->med[r - tirpc + 1] / f->med[r - tirpc];
+
+        p->wire(c, &wire, &len);
+        print_row(tirpc ? "" : case_names[c], row_decode(r) ? "decode" : "encode",
+                  tirpc ? "libtirpc" : "parley", item_names[c], items_per_op(in, c), (double)len,
+                  f->med[r], f->min[r]);
+        if (tirpc)
+            printf(" %12s", "");
+        else
+            printf(" %11.2fx", speedup);
+        if (c == BENCH_CASE_BLOB)
+            printf(" %9.2fx", memcpy_med / f->med[r]);
+        printf("\n");
+        if (c == BENCH_CASE_BLOB && r % 4 == 3) {
+            print_row("memcpy 1 MiB", "copy", "memcpy", "MiB",
+                      (double)memcpy_bytes / (double)BENCH_BLOB_BYTES, (double)memcpy_bytes,
+                      f->med[ROW_MEMCPY], f->min[ROW_MEMCPY]);
+            printf(" %12s %9.2fx\n", "", 1.0);
+        }
+    }
+    printf("MB/s counts wire bytes (10^6 bytes per second); \"vs libtirpc\" is Parley's speed-up\n"
+           "(libtirpc's median time over Parley's, >1 means Parley is faster); \"vs memcpy\" is\n"
+           "the bandwidth as a fraction of memcpy's.\n\n");
+}
+
+/* print_target prints one target and whether it was met. */
+static void print_target(const char *what, double got, double want)
+{
+    printf("target %-38s %6.2fx  %s\n", what, got, got >= want ? "met" : "MISSED");
+}
+
+static void print_targets(const figures *f)
+{
+    const double *m = f->med;
+    /* Row numbers: case * 4 + decode * 2 + tirpc. */
+    print_target("(a) encode >= 4x libtirpc:", m[1] / m[0], 4.0);
+    print_target("(a) decode >= 4x libtirpc:", m[3] / m[2], 4.0);
+    print_target("(b) encode >= 0.8x memcpy bandwidth:", m[ROW_MEMCPY] / m[4], 0.8);
+    print_target("(b) decode >= 0.8x memcpy bandwidth:", m[ROW_MEMCPY] / m[6], 0.8);
+    print_target("(c) encode >= 8x libtirpc:", m[9] / m[8], 8.0);
+    print_target("(c) decode >= 8x libtirpc:", m[11] / m[10], 8.0);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench_codec [--quick] [--reps N] [--batch-ms M]\n"
+            "  --quick       a short run (a smoke test; rough figures)\n"
+            "  --reps N      repetitions of each measurement (default %d)\n"
+            "  --batch-ms M  length of one batch in milliseconds (default %.0f)\n",
+            DEFAULT_REPS, DEFAULT_BATCH_MS);
+}
+
+/* parse_number reads a positive number no larger than max from s. */
+static int parse_number(const char *s, double max, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+
+    if (end == s || *end != '\0' || !(v > 0) || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const bench_side *sides[2] = {&bench_side_parley, &bench_side_tirpc};
+    unsigned reps = DEFAULT_REPS;
+    double batch_ms = DEFAULT_BATCH_MS, v;
+    int reps_set = 0, batch_set = 0, quick = 0, status = 1, rc;
+    bench_data in;
+    op_ctx ops[NOPS];
+    copy_ctx copy = {NULL, NULL, BENCH_BLOB_BYTES};
+    bench_subject subj[NROWS];
+    size_t nsubj = 0, failed = 0;
+    figures f;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = 1;
+        } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc &&
+                   parse_number(argv[i + 1], 100000, &v) == 0 && v == (unsigned)v) {
+            reps = (unsigned)v;
+            reps_set = 1;
+            i++;
+        } else if (strcmp(argv[i], "--batch-ms") == 0 && i + 1 < argc &&
+                   parse_number(argv[i + 1], 10000, &v) == 0) {
+            batch_ms = v;
+            batch_set = 1;
+            i++;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (quick) {
+        reps = reps_set ? reps : QUICK_REPS;
+        batch_ms = batch_set ? batch_ms : QUICK_BATCH_MS;
+    }
+
+    if (make_input(&in) != 0) {
+        fprintf(stderr, "bench_codec: out of memory\n");
+        return 1;
+    }
+    for (int s = 0; s < 2; s++) {
+        if ((rc = sides[s]->prepare(&in)) != 0) {
+            fprintf(stderr, "bench_codec: %s: preparing the input failed: %s\n", sides[s]->name,
+                    sides[s]->strerror(rc));
+            if (s == 1)
+                sides[0]->release();
+            free_input(&in);
+            return 1;
+        }
+    }
+    copy.dst = malloc(copy.n);
+    copy.src = in.blob;
+    if (copy.dst == NULL) {
+        fprintf(stderr, "bench_codec: out of memory\n");
+        goto out;
+    }
+    if (verify(sides[0], sides[1]) != 0)
+        goto out;
+    printf("verified: Parley and libtirpc encode each case to the same bytes "
+           "and decode them back to the input\n");
+
+    for (int r = 0; r < NOPS; r++) {
+        ops[r] = (op_ctx){sides[row_tirpc(r)], row_case(r), row_decode(r)};
+        if (bench_subject_init(&subj[nsubj], sides[row_tirpc(r)]->name, run_op, &ops[r], reps))
+            goto nomem;
+        nsubj++;
+    }
+    if (bench_subject_init(&subj[nsubj], "memcpy", run_memcpy, &copy, reps))
+        goto nomem;
+    nsubj++;
+
+    printf("timing: %u repetitions of batches of ~%.0f ms, Parley and libtirpc taking turns%s\n\n",
+           reps, batch_ms, quick ? " (--quick: rough figures)" : "");
+    fflush(stdout);
+    for (size_t i = 0; i < nsubj; i++) {
+        if ((rc = bench_calibrate(&subj[i], batch_ms * 1e6)) != 0) {
+            failed = i;
+            goto fail;
+        }
+    }
+    if ((rc = bench_run_interleaved(subj, nsubj, reps, &failed)) != 0)
+        goto fail;
+
+    for (size_t i = 0; i < nsubj; i++) {
+        f.med[i] = bench_median(&subj[i]);
+        f.min[i] = bench_min(&subj[i]);
+    }
+    print_table(&in, sides[0], &f, copy.n);
+    print_targets(&f);
+    status = 0;
+    goto out;
+
+fail:
+    if (failed < NOPS)
+        fprintf(stderr, "bench_codec: %s %s of %s failed: %s\n", ops[failed].side->name,
+                ops[failed].decode ? "decode" : "encode", case_names[ops[failed].c],
+                ops[failed].side->strerror(rc));
+    else
+        fprintf(stderr, "bench_codec: %s failed\n", subj[failed].label);
+    goto out;
+nomem:
+    fprintf(stderr, "bench_codec: out of memory\n");
+out:
+    for (size_t i = 0; i < nsubj; i++)
+        bench_subject_fini(&subj[i]);
+    free(copy.dst);
+    sides[1]->release();
+    sides[0]->release();
+    free_input(&in);
+    return status;
+}
