@@ -23,6 +23,7 @@
 #include "diag.h"
 #include "emit.h"
 #include "parse.h"
+#include "cpp.h"
 
 #define PARLEYGEN_VERSION "0.1.0"
 
@@ -40,6 +41,7 @@ static void usage(FILE *f)
           "      --header          write only FILE.h\n"
           "      --xdr             write only FILE_xdr.c\n"
           "      --max-errors N    stop reporting after N errors (default 100)\n"
+          "  -E                    print the preprocessed IDL (as for the header) and stop\n"
           "  -h, --help            this text\n"
           "  -V, --version         the version\n",
           f);
@@ -201,6 +203,33 @@ static char *base_name(const char *path)
     return s;
 }
 
+/* preprocess_to_stdout prints what the lexer would read for the header. */
+static int preprocess_to_stdout(const char *input, const char **defs, size_t ndef,
+                                const char **incs, int max_errors)
+{
+    defs[ndef] = "RPC_HDR";
+    idl_parse_options opts = {defs, incs, 0, 0};
+    idl_diag *diag = idl_diag_create(stderr, max_errors);
+    idl_arena *arena = idl_arena_create();
+    size_t len = 0, plen = 0;
+    char *text = diag && arena ? idl_read_file(input, (size_t)16 << 20, &len) : NULL;
+    char *pre = NULL;
+    if (!text && diag && arena)
+        idl_error(diag, (idl_loc){0}, "cannot read '%s': %s", input, strerror(errno));
+    if (text) {
+        idl_diag_add_source(diag, input, text, len);
+        pre = idl_preprocess(arena, diag, input, text, len, &opts, &plen);
+    }
+    if (pre)
+        fwrite(pre, 1, plen, stdout);
+    int rc = !diag || !arena ? 2 : idl_diag_errors(diag) > 0 || !pre ? 1 : 0;
+    free(pre);
+    free(text);
+    idl_arena_destroy(arena);
+    idl_diag_destroy(diag);
+    return rc;
+}
+
 typedef struct output {
     const char *define;  /* RPC_HDR, RPC_XDR */
     const char *suffix;  /* ".h", "_xdr.c" */
@@ -213,7 +242,7 @@ int main(int argc, char **argv)
     const char **incs = calloc((size_t)argc + 1, sizeof *incs);
     const char **defs = calloc((size_t)argc + 2, sizeof *defs);
     size_t ninc = 0, ndef = 0;
-    int line_directives = 1, only = 0, max_errors = 0;
+    int line_directives = 1, only = 0, max_errors = 0, preprocess_only = 0;
     if (!incs || !defs) {
         fputs("parleygen: out of memory\n", stderr);
         return 2;
@@ -228,8 +257,11 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "o:I:D:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:I:D:EhV", longopts, NULL)) != -1) {
         switch (c) {
+        case 'E':
+            preprocess_only = 1;
+            break;
         case 'o':
             outdir = optarg;
             break;
@@ -283,6 +315,14 @@ int main(int argc, char **argv)
     if (!base || !*base) {
         fprintf(stderr, "parleygen: error: '%s' is not an IDL file name\n", input);
         return 2;
+    }
+
+    if (preprocess_only) {
+        int rc = preprocess_to_stdout(input, defs, ndef, incs, max_errors);
+        free(base);
+        free(incs);
+        free(defs);
+        return rc;
     }
 
     static const output outputs[] = {

@@ -297,9 +297,10 @@ static int64_t ex_primary(ex *e)
                 ex_fail(e, "expected a name after 'defined'");
                 return 0;
             }
+            size_t nn = (size_t)(e->s - ns);
             if (paren && !ex_accept(e, ")"))
                 ex_fail(e, "expected ')'");
-            return find_macro(e->p, ns, (size_t)(e->s - ns)) != NULL;
+            return find_macro(e->p, ns, nn) != NULL;
         }
         macro *m = find_macro(e->p, st, n);
         if (!m || m->expanding)
@@ -738,6 +739,7 @@ static void directive(pp *p, const char *file, const char *s, size_t n, idl_loc 
             char *name = idl_arena_strndup(p->arena, a + 1, (size_t)(ne - a - 1));
             include_file(p, file, name, close == '"', loc, depth);
             ob_marker(p, *line_after, file);
+            *line_after = -1; /* the marker stands for the directive's lines */
         }
     } else if (IS("error")) {
         const char *a = skip_ws(q, end);
