@@ -1107,8 +1107,10 @@ static void emit_buffer_api(gen_out *o, const idl_def *def)
                "    if (!d.err && !used && d.p != d.end)\n"
                "        parley_dec_fail(&d, PARLEY_ERR_TRAILING);\n"
                "    int rc = parley_dec_finish(&d, used);\n"
-               "    if (rc)\n"
+               "    if (rc && !d.arena)\n"
                "        %s_free(v);\n"
+               "    else if (rc)\n"
+               "        memset(v, 0, sizeof *v);\n"
                "    return rc;\n"
                "}\n\n",
                nm, nm, nm, nm);

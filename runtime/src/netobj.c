@@ -6,6 +6,7 @@
 #include "parley/netobj.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* netobj_enc encodes v on e. */
 void netobj_enc(parley_enc *e, const netobj *v)
@@ -52,7 +53,9 @@ int netobj_decode(netobj *v, const void *buf, size_t len, size_t *used,
     if (!d.err && !used && d.p != d.end)
         parley_dec_fail(&d, PARLEY_ERR_TRAILING);
     int rc = parley_dec_finish(&d, used);
-    if (rc)
+    if (rc && !d.arena)
         netobj_free(v);
+    else if (rc)
+        memset(v, 0, sizeof *v);
     return rc;
 }

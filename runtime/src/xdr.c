@@ -335,6 +335,7 @@ void parley_dec_init(parley_dec *d, const void *buf, size_t len, const parley_li
     d->flags = lim ? lim->flags : 0;
     d->depth = lim && lim->max_depth ? lim->max_depth : PARLEY_DEFAULT_MAX_DEPTH;
     d->budget = lim && lim->max_alloc ? lim->max_alloc : PARLEY_DEFAULT_MAX_ALLOC;
+    d->arena = lim ? lim->arena : NULL;
     if (buf == NULL && len != 0)
         parley_dec_fail(d, PARLEY_ERR_NULL);
 }
@@ -360,7 +361,13 @@ static void *dec_charge(parley_dec *d, size_t n, int zero)
         parley_dec_fail(d, PARLEY_ERR_LIMIT);
         return NULL;
     }
-    m = zero ? calloc(1, n) : malloc(n);
+    if (d->arena) {
+        m = parley_arena_alloc(d->arena, n);
+        if (m && zero)
+            memset(m, 0, n);
+    } else {
+        m = zero ? calloc(1, n) : malloc(n);
+    }
     if (m == NULL) {
         parley_dec_fail(d, PARLEY_ERR_NOMEM);
         return NULL;

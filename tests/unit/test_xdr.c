@@ -351,7 +351,7 @@ static void test_fixed_opaque_decodes_what_it_encodes(void **state)
 static void test_decode_rejects_fixed_opaque_with_nonzero_padding(void **state)
 {
     static const uint8_t wire[] = {'a', 'b', 'c', 'd', 'e', 0, 1, 0};
-    parley_limits lax = {0, 0, PARLEY_DEC_LAX_PADDING};
+    parley_limits lax = {0, 0, PARLEY_DEC_LAX_PADDING, NULL};
     uint8_t five[5];
     parley_dec d;
     const void *g;
@@ -455,7 +455,7 @@ static void test_string_decodes_into_a_new_nul_terminated_allocation(void **stat
         0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o', 0, 0, 0, /* "hello" */
         0, 0, 0, 4, 'a', 'b', 'c', 'd',               /* "abcd" */
     };
-    parley_limits lim = {100, 0, 0};
+    parley_limits lim = {100, 0, 0, NULL};
     char *s = NULL, *t = NULL;
     parley_dec d;
     const void *g;
@@ -526,7 +526,7 @@ static void test_decode_rejects_string_with_an_embedded_nul(void **state)
 static void test_decode_rejects_string_with_nonzero_padding_unless_lax(void **state)
 {
     static const uint8_t wire[] = {0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o', 0, 0, 'x'};
-    parley_limits lax = {0, 0, PARLEY_DEC_LAX_PADDING};
+    parley_limits lax = {0, 0, PARLEY_DEC_LAX_PADDING, NULL};
     char *s = NULL;
     parley_dec d;
     const void *g;
@@ -549,7 +549,7 @@ static void test_decode_rejects_string_with_nonzero_padding_unless_lax(void **st
 static void test_decode_rejects_string_length_of_0xffffffff_without_allocating(void **state)
 {
     static const uint8_t wire[] = {0xff, 0xff, 0xff, 0xff, 'a', 'b', 'c', 'd'};
-    parley_limits lim = {SIZE_MAX, 0, 0};
+    parley_limits lim = {SIZE_MAX, 0, 0, NULL};
     char *s = NULL;
     parley_dec d;
     const void *g;
@@ -580,7 +580,7 @@ static void test_decode_rejects_string_whose_padding_is_missing(void **state)
 static void test_decode_rejects_string_over_the_allocation_budget(void **state)
 {
     static const uint8_t wire[] = {0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o', 0, 0, 0};
-    parley_limits five = {5, 0, 0}, six = {6, 0, 0};
+    parley_limits five = {5, 0, 0, NULL}, six = {6, 0, 0, NULL};
     char *s = NULL;
     parley_dec d;
     const void *g;
@@ -663,7 +663,7 @@ static void test_encode_of_bytes_into_too_small_buffer_is_buffer_full_at_every_s
 static void test_bytes_decode_into_a_new_allocation_nuls_and_all(void **state)
 {
     static const uint8_t wire[] = {0, 0, 0, 3, 0x00, 0xff, 0x7f, 0};
-    parley_limits lim = {10, 0, 0};
+    parley_limits lim = {10, 0, 0, NULL};
     char *val = NULL;
     u_int len = 99;
     parley_dec d;
@@ -719,7 +719,7 @@ test_decode_rejects_bytes_that_are_too_long_truncated_badly_padded_or_over_budge
     size_t i;
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        parley_limits lim = {cases[i].budget, 0, 0};
+        parley_limits lim = {cases[i].budget, 0, 0, NULL};
         char *val = sentinel;
         u_int len = 99;
         parley_dec d;
@@ -773,7 +773,7 @@ static void test_encode_rejects_count_above_its_bound_or_null_elements(void **st
 static void test_count_decodes_when_bound_bytes_and_budget_allow_it(void **state)
 {
     static const uint8_t wire[] = {0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3};
-    parley_limits lim = {12, 0, 0};
+    parley_limits lim = {12, 0, 0, NULL};
     parley_dec d;
     const void *g;
 
@@ -814,7 +814,7 @@ static void test_decode_rejects_count_the_remaining_bytes_cannot_hold(void **sta
 static void test_decode_rejects_count_whose_elements_exceed_the_budget(void **state)
 {
     static const uint8_t wire[] = {0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3};
-    parley_limits lim = {11, 0, 0};
+    parley_limits lim = {11, 0, 0, NULL};
     parley_dec d;
     const void *g;
 
@@ -829,7 +829,7 @@ static void test_decode_rejects_count_whose_elements_exceed_the_budget(void **st
 static void test_decode_rejects_count_of_0xffffffff(void **state)
 {
     static const uint8_t wire[] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
-    parley_limits lim = {SIZE_MAX, 0, 0};
+    parley_limits lim = {SIZE_MAX, 0, 0, NULL};
     parley_dec d;
     const void *g;
 
@@ -852,7 +852,7 @@ static void test_decode_of_count_does_not_let_size_products_wrap(void **state)
      * written as a multiplication would wave these counts through. */
     static const uint8_t wire[] = {0, 0, 0, 16, 0, 0, 0, 0};
     const size_t huge = SIZE_MAX / 16 + 1;
-    parley_limits lim = {SIZE_MAX, 0, 0};
+    parley_limits lim = {SIZE_MAX, 0, 0, NULL};
     parley_dec d;
     const void *g;
 
@@ -1180,8 +1180,8 @@ static void test_array_lengths_whose_byte_size_overflows_are_rejected(void **sta
 static void test_decoder_takes_defaults_for_null_or_zero_limits(void **state)
 {
     static const uint8_t wire[4] = {0};
-    parley_limits zero = {0, 0, 0};
-    parley_limits set = {1000, 7, PARLEY_DEC_LAX_PADDING};
+    parley_limits zero = {0, 0, 0, NULL};
+    parley_limits set = {1000, 7, PARLEY_DEC_LAX_PADDING, NULL};
     parley_dec d;
 
     parley_dec_init(&d, wire, sizeof wire, NULL);
@@ -1236,7 +1236,7 @@ static void test_encoder_over_a_null_buffer_is_empty_or_null(void **state)
 
 static void test_dec_alloc_charges_the_budget_and_zero_fills(void **state)
 {
-    parley_limits lim = {100, 0, 0};
+    parley_limits lim = {100, 0, 0, NULL};
     parley_dec d;
     uint8_t *m;
     size_t i;
@@ -1257,7 +1257,7 @@ static void test_dec_alloc_charges_the_budget_and_zero_fills(void **state)
 
 static void test_dec_alloc_rejects_allocation_over_the_budget(void **state)
 {
-    parley_limits lim = {100, 0, 0};
+    parley_limits lim = {100, 0, 0, NULL};
     parley_dec d;
 
     parley_dec_init(&d, NULL, 0, &lim);
@@ -1282,7 +1282,7 @@ static void test_dec_alloc_of_zero_bytes_returns_null_without_error(void **state
 
 static void test_dec_alloc_reports_nomem_when_memory_runs_out(void **state)
 {
-    parley_limits lim = {SIZE_MAX, 0, 0};
+    parley_limits lim = {SIZE_MAX, 0, 0, NULL};
     parley_dec d;
 
     parley_dec_init(&d, NULL, 0, &lim);
@@ -1293,7 +1293,7 @@ static void test_dec_alloc_reports_nomem_when_memory_runs_out(void **state)
 
 static void test_decoder_rejects_nesting_deeper_than_its_limit(void **state)
 {
-    parley_limits lim = {0, 3, 0};
+    parley_limits lim = {0, 3, 0, NULL};
     parley_dec d;
     unsigned i;
 
@@ -1359,7 +1359,7 @@ static void test_decoder_keeps_its_first_error_and_allocates_nothing_after_it(vo
     /* A bad bool, then bytes that would decode into every kind of value. */
     static const uint8_t wire[] = {0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1,
                                    0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
-    parley_limits lim = {1000, 0, 0};
+    parley_limits lim = {1000, 0, 0, NULL};
     char *s = sentinel, *val = sentinel;
     u_int len = 99;
     uint32_t w[2] = {5, 5};
@@ -1589,7 +1589,7 @@ static void test_decode_of_random_garbage_never_reads_past_the_end_or_leaks(void
     for (round = 0; round < 20000; round++) {
         size_t len = rng() % room, hits = 1 + rng() % 4, i;
         uint8_t *garbage = tail + room - len;
-        parley_limits lim = {rng() % 64, 0, rng() & 1 ? PARLEY_DEC_LAX_PADDING : 0};
+        parley_limits lim = {rng() % 64, 0, rng() & 1 ? PARLEY_DEC_LAX_PADDING : 0, NULL};
         struct sample s;
         parley_dec d;
         int err;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "parley/arena.h"
 #include "parley/error.h"
 #include "parley/rpctypes.h"
 
@@ -54,6 +55,10 @@ typedef struct parley_limits {
     size_t max_alloc;
     unsigned max_depth;
     unsigned flags;
+    /* When set, the decode allocates from this arena instead of malloc: the
+     * decoded value is then released by resetting or destroying the arena,
+     * and must not be passed to T_free. */
+    parley_arena *arena;
 } parley_limits;
 
 /* An encoding cursor over [start, end). */
@@ -76,6 +81,7 @@ typedef struct parley_dec {
     unsigned flags;
     size_t budget;
     const uint8_t *err_at;
+    parley_arena *arena;
 } parley_dec;
 
 /* ---- byte order ------------------------------------------------------- */
