@@ -193,8 +193,12 @@ static int run_memcpy(void *ctx, size_t iters)
 
 /* The rows of the table: for each case and direction Parley then libtirpc
  * (so row = case * 4 + decode * 2 + tirpc), and memcpy last, which is
- * printed after (b). The subjects are measured in this order too. */
+ * printed after (b). The subjects are measured in the order of
+ * measure_order: the same, except that memcpy runs between the encodes and
+ * the decodes of (b), the two it is compared with. */
 enum { NOPS = 2 * 2 * BENCH_NCASES, ROW_MEMCPY = NOPS, NROWS };
+
+static const int measure_order[NROWS] = {0, 1, 2, 3, 4, 5, ROW_MEMCPY, 6, 7, 8, 9, 10, 11};
 
 static int row_case(int r)
 {
@@ -211,10 +215,30 @@ static int row_tirpc(int r)
 
 /* ---- report ------------------------------------------------------------- */
 
+/* figures holds, per row, the median and minimum time of one operation,
+ * and for Parley's rows the speed-up over libtirpc and for (b) the
+ * bandwidth relative to memcpy, both as medians of per-repetition ratios. */
 typedef struct figures {
     double med[NROWS];
     double min[NROWS];
+    double speedup[NOPS];
+    double vs_memcpy[NOPS];
 } figures;
+
+static void summarise(const bench_subject *subj, figures *f)
+{
+    memset(f, 0, sizeof *f);
+    for (int r = 0; r < NROWS; r++) {
+        f->med[r] = bench_median(&subj[r]);
+        f->min[r] = bench_min(&subj[r]);
+    }
+    for (int r = 0; r < NOPS; r++) {
+        if (!row_tirpc(r))
+            f->speedup[r] = bench_ratio(&subj[r + 1], &subj[r]);
+        if (row_case(r) == BENCH_CASE_BLOB)
+            f->vs_memcpy[r] = bench_ratio(&subj[ROW_MEMCPY], &subj[r]);
+    }
+}
 
 static const char *const item_names[BENCH_NCASES] = {"struct", "MiB", "int"};
 
@@ -242,15 +266,12 @@ static void print_row(const char *label, const char *op, const char *side, const
 static void print_table(const bench_data *in, const bench_side *p, const figures *f,
                         size_t memcpy_bytes)
 {
-    double memcpy_med = f->med[ROW_MEMCPY];
-
     printf("%-17s %-7s %-9s %12s %12s  %-6s %10s %12s %10s\n", "case", "op", "side", "ns/item",
            "min ns/item", "item", "MB/s", "vs libtirpc", "vs memcpy");
     for (int r = 0; r < NOPS; r++) {
         int c = row_case(r), tirpc = row_tirpc(r);
         const uint8_t *wire;
         size_t len;
-        double speedup = f->med[r - tirpc + 1] / f->med[r - tirpc];
 
         p->wire(c, &wire, &len);
         print_row(tirpc ? "" : case_names[c], row_decode(r) ? "decode" : "encode",
@@ -259,9 +280,9 @@ static void print_table(const bench_data *in, const bench_side *p, const figures
         if (tirpc)
             printf(" %12s", "");
         else
-            printf(" %11.2fx", speedup);
+            printf(" %11.2fx", f->speedup[r]);
         if (c == BENCH_CASE_BLOB)
-            printf(" %9.2fx", memcpy_med / f->med[r]);
+            printf(" %9.2fx", f->vs_memcpy[r]);
         printf("\n");
         if (c == BENCH_CASE_BLOB && r % 4 == 3) {
             print_row("memcpy 1 MiB", "copy", "memcpy", "MiB",
@@ -270,9 +291,10 @@ static void print_table(const bench_data *in, const bench_side *p, const figures
             printf(" %12s %9.2fx\n", "", 1.0);
         }
     }
-    printf("MB/s counts wire bytes (10^6 bytes per second); \"vs libtirpc\" is Parley's speed-up\n"
-           "(libtirpc's median time over Parley's, >1 means Parley is faster); \"vs memcpy\" is\n"
-           "the bandwidth as a fraction of memcpy's.\n\n");
+    printf("ns/item: median and minimum over the repetitions. MB/s: wire bytes (10^6 bytes\n"
+           "per second) at the median. vs libtirpc: Parley's speed-up, libtirpc's time over\n"
+           "Parley's (>1: Parley is faster). vs memcpy: bandwidth as a fraction of memcpy's.\n"
+           "Both ratios are medians of the ratios within each repetition.\n\n");
 }
 
 /* print_target prints one target and whether it was met. */
@@ -283,14 +305,13 @@ static void print_target(const char *what, double got, double want)
 
 static void print_targets(const figures *f)
 {
-    const double *m = f->med;
-    /* Row numbers: case * 4 + decode * 2 + tirpc. */
-    print_target("(a) encode >= 4x libtirpc:", m[1] / m[0], 4.0);
-    print_target("(a) decode >= 4x libtirpc:", m[3] / m[2], 4.0);
-    print_target("(b) encode >= 0.8x memcpy bandwidth:", m[ROW_MEMCPY] / m[4], 0.8);
-    print_target("(b) decode >= 0.8x memcpy bandwidth:", m[ROW_MEMCPY] / m[6], 0.8);
-    print_target("(c) encode >= 8x libtirpc:", m[9] / m[8], 8.0);
-    print_target("(c) decode >= 8x libtirpc:", m[11] / m[10], 8.0);
+    /* Parley's rows: case * 4 + decode * 2. */
+    print_target("(a) encode >= 4x libtirpc:", f->speedup[0], 4.0);
+    print_target("(a) decode >= 4x libtirpc:", f->speedup[2], 4.0);
+    print_target("(b) encode >= 0.8x memcpy bandwidth:", f->vs_memcpy[4], 0.8);
+    print_target("(b) decode >= 0.8x memcpy bandwidth:", f->vs_memcpy[6], 0.8);
+    print_target("(c) encode >= 8x libtirpc:", f->speedup[8], 8.0);
+    print_target("(c) decode >= 8x libtirpc:", f->speedup[10], 8.0);
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -326,8 +347,8 @@ int main(int argc, char **argv)
     bench_data in;
     op_ctx ops[NOPS];
     copy_ctx copy = {NULL, NULL, BENCH_BLOB_BYTES};
-    bench_subject subj[NROWS];
-    size_t nsubj = 0, failed = 0;
+    bench_subject subj[NROWS], *order[NROWS], *failed = NULL;
+    size_t nsubj = 0;
     figures f;
 
     for (int i = 1; i < argc; i++) {
@@ -394,31 +415,30 @@ int main(int argc, char **argv)
     printf("timing: %u repetitions of batches of ~%.0f ms, Parley and libtirpc taking turns%s\n\n",
            reps, batch_ms, quick ? " (--quick: rough figures)" : "");
     fflush(stdout);
-    for (size_t i = 0; i < nsubj; i++) {
-        if ((rc = bench_calibrate(&subj[i], batch_ms * 1e6)) != 0) {
-            failed = i;
+    for (int i = 0; i < NROWS; i++) {
+        order[i] = &subj[measure_order[i]];
+        if ((rc = bench_calibrate(order[i], batch_ms * 1e6)) != 0) {
+            failed = order[i];
             goto fail;
         }
     }
-    if ((rc = bench_run_interleaved(subj, nsubj, reps, &failed)) != 0)
+    if ((rc = bench_run_interleaved(order, NROWS, reps, &failed)) != 0)
         goto fail;
 
-    for (size_t i = 0; i < nsubj; i++) {
-        f.med[i] = bench_median(&subj[i]);
-        f.min[i] = bench_min(&subj[i]);
-    }
+    summarise(subj, &f);
     print_table(&in, sides[0], &f, copy.n);
     print_targets(&f);
     status = 0;
     goto out;
 
 fail:
-    if (failed < NOPS)
-        fprintf(stderr, "bench_codec: %s %s of %s failed: %s\n", ops[failed].side->name,
-                ops[failed].decode ? "decode" : "encode", case_names[ops[failed].c],
-                ops[failed].side->strerror(rc));
-    else
-        fprintf(stderr, "bench_codec: %s failed\n", subj[failed].label);
+    if (failed != &subj[ROW_MEMCPY]) {
+        const op_ctx *o = failed->ctx;
+        fprintf(stderr, "bench_codec: %s %s of %s failed: %s\n", o->side->name,
+                o->decode ? "decode" : "encode", case_names[o->c], o->side->strerror(rc));
+    } else {
+        fprintf(stderr, "bench_codec: %s failed\n", failed->label);
+    }
     goto out;
 nomem:
     fprintf(stderr, "bench_codec: out of memory\n");

@@ -85,17 +85,17 @@ int bench_calibrate(bench_subject *s, double batch_ns)
     return 0;
 }
 
-int bench_run_interleaved(bench_subject *subjects, size_t n, unsigned reps, size_t *failed)
+int bench_run_interleaved(bench_subject *const *subjects, size_t n, unsigned reps,
+                          bench_subject **failed)
 {
     for (unsigned r = 0; r < reps; r++) {
         for (size_t k = 0; k < n; k++) {
-            size_t i = (r & 1) ? n - 1 - k : k;
-            bench_subject *s = &subjects[i];
+            bench_subject *s = subjects[(r & 1) ? n - 1 - k : k];
             double ns;
             int rc = time_batch(s, s->iters, &ns);
 
             if (rc != 0) {
-                *failed = i;
+                *failed = s;
                 return rc;
             }
             if (s->nsamples < s->cap)
@@ -111,21 +111,38 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* bench_median sorts a copy of the samples; an even count gives the mean of
- * the two middle ones. */
+/* median sorts v (n > 0) and returns its median; an even count gives the
+ * mean of the two middle values. */
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return (n & 1) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* bench_median works on a copy, so that the samples keep their order. */
 double bench_median(const bench_subject *s)
 {
     double *v, m;
     size_t n = s->nsamples;
 
-    if (n == 0)
-        return 0;
-    v = malloc(n * sizeof *v);
-    if (v == NULL)
+    if (n == 0 || (v = malloc(n * sizeof *v)) == NULL)
         return 0;
     memcpy(v, s->ns, n * sizeof *v);
-    qsort(v, n, sizeof *v, cmp_double);
-    m = (n & 1) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    m = median(v, n);
+    free(v);
+    return m;
+}
+
+double bench_ratio(const bench_subject *num, const bench_subject *den)
+{
+    size_t n = num->nsamples < den->nsamples ? num->nsamples : den->nsamples;
+    double *v, m;
+
+    if (n == 0 || (v = malloc(n * sizeof *v)) == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        v[i] = den->ns[i] > 0 ? num->ns[i] / den->ns[i] : 0;
+    m = median(v, n);
     free(v);
     return m;
 }

@@ -46,17 +46,26 @@ void bench_subject_fini(bench_subject *s);
 int bench_calibrate(bench_subject *s, double batch_ns);
 
 /* bench_run_interleaved runs reps repetitions of the n subjects, each
- * repetition one batch of every subject in turn, and records the time per
- * operation of each batch. The order of the subjects is reversed on every
- * other repetition (A B B A ...), so that none always runs right after the
- * same neighbour. Returns 0, or the first error of a subject's fn, with the
- * index of that subject in *failed. */
-int bench_run_interleaved(bench_subject *subjects, size_t n, unsigned reps, size_t *failed);
+ * repetition one batch of every subject in the order given, and records the
+ * time per operation of each batch. The order is reversed on every other
+ * repetition (A B C, C B A, ...), so that none always runs right after the
+ * same neighbour; subjects to be compared should be neighbours in the list,
+ * so that their batches of one repetition run close together in time.
+ * Returns 0, or the first error of a subject's fn, with the subject in
+ * *failed. */
+int bench_run_interleaved(bench_subject *const *subjects, size_t n, unsigned reps,
+                          bench_subject **failed);
 
 /* bench_median and bench_min summarise the samples of s (0 when there are
  * none). */
 double bench_median(const bench_subject *s);
 double bench_min(const bench_subject *s);
+
+/* bench_ratio is the median over the repetitions of num's time over den's in
+ * the same repetition (0 when there are no samples). Pairing the batches of
+ * one repetition, which ran moments apart, cancels the load that a shared
+ * machine puts on both alike, which the ratio of two medians does not. */
+double bench_ratio(const bench_subject *num, const bench_subject *den);
 
 /* bench_clobber tells the compiler that the memory at p may be read, so that
  * work whose only effect is to write there is not optimised away. */
