@@ -42,10 +42,12 @@ enum bench_case { BENCH_CASE_USERS, BENCH_CASE_BLOB, BENCH_CASE_INTS, BENCH_NCAS
  *
  * prepare builds the side's values from in (which must outlive the side)
  * and encodes each once. wire gives that encoding of case c: the bytes stay
- * the side's. check decodes the wire bytes of case c once and compares the
- * result with in. encode performs iters encodes of case c into the side's
- * buffer; decode performs iters decodes of case c's wire bytes, each
- * followed by the free that releases what it allocated. */
+ * the side's. check decodes the wire bytes of case c once (each way the side
+ * can) and compares the result with in. encode performs iters encodes of
+ * case c into the side's buffer; decode performs iters decodes of case c's
+ * wire bytes, each followed by the free that releases what it allocated.
+ * decode_arena, NULL where the codec has no such thing, does the same
+ * decoding into an arena, reset after each decode. */
 typedef struct bench_side {
     const char *name;
     int (*prepare)(const bench_data *in);
@@ -54,6 +56,7 @@ typedef struct bench_side {
     int (*check)(int c);
     int (*encode)(int c, size_t iters);
     int (*decode)(int c, size_t iters);
+    int (*decode_arena)(int c, size_t iters);
     const char *(*strerror)(int rc);
 } bench_side;
 

@@ -291,5 +291,6 @@ const bench_side bench_side_tirpc = {
     .check = check,
     .encode = encode,
     .decode = decode,
+    .decode_arena = NULL,
     .strerror = describe,
 };
