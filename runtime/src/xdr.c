@@ -204,9 +204,13 @@ static void enc_counted(parley_enc *e, const void *v, uint32_t len)
         return;
     }
     parley_st_u32(e->p, len);
-    if (len)
+    if (len) {
+        /* zero the last word first and copy the data over it: that writes the
+         * padding without a loop or a call for 0 to 3 bytes */
+        uint32_t zero = 0;
+        memcpy(e->p + len + pad, &zero, 4);
         memcpy(e->p + 4, v, len);
-    memset(e->p + 4 + len, 0, pad);
+    }
     e->p += 4 + (size_t)len + pad;
 }
 
@@ -342,7 +346,17 @@ void parley_dec_init(parley_dec *d, const void *buf, size_t len, const parley_li
 
 /* dec_fail_at records err as found at position at, which lies between the
  * start of the buffer and its end, and moves the cursor there. */
-static void dec_fail_at(parley_dec *d, const uint8_t *at, int err)
+#if defined(__GNUC__) || defined(__clang__)
+#define COLD __attribute__((cold, noinline))
+#else
+#define COLD
+#endif
+
+/* dec_fail_at records err at position at. It is kept out of line: inlined,
+ * gcc merges its two pointer stores into one 16-byte store and then loads
+ * d->p and d->end as one 16-byte value on the hot path too, right after an
+ * 8-byte store to d->p, which the CPU cannot forward (a stall per string). */
+static COLD void dec_fail_at(parley_dec *d, const uint8_t *at, int err)
 {
     d->p = at;
     parley_dec_fail(d, err);
@@ -391,14 +405,17 @@ void *parley_dec_alloc(parley_dec *d, size_t n)
 
 /* pad_ok tells whether the n (< 4) padding bytes at pad are acceptable:
  * zeros, or anything under PARLEY_DEC_LAX_PADDING. */
+/* pad_ok checks the n (0 to 3) padding bytes at pad. They are the last n
+ * bytes of the 4-byte word that ends where they end, which lies inside the
+ * buffer (the length word comes before them), so one aligned-size load and a
+ * mask do it; copying 0 to 3 bytes into a word and reading it back would
+ * stall on store forwarding. */
 static int pad_ok(const parley_dec *d, const uint8_t *pad, size_t n)
 {
-    uint32_t z = 0;
-
-    if (d->flags & PARLEY_DEC_LAX_PADDING)
+    if (n == 0 || (d->flags & PARLEY_DEC_LAX_PADDING))
         return 1;
-    memcpy(&z, pad, n);
-    return z == 0;
+    uint32_t word = parley_ld_u32(pad + n - 4);
+    return (word & ((1u << (8 * n)) - 1u)) == 0;
 }
 
 /* dec_counted reads the length word of a string or variable-length opaque

@@ -369,15 +369,18 @@ static inline bool_t parley_get_bool(parley_dec *d)
  * half-way holds NULL pointers past that point and can be released. */
 void *parley_dec_alloc(parley_dec *d, size_t n);
 
-/* parley_dec_skip_pad checks that the n padding bytes at the cursor are zero
- * (unless PARLEY_DEC_LAX_PADDING) and skips them; the caller has already made
- * sure they are there. */
+/* parley_dec_skip_pad checks that the n (0 to 3) padding bytes at the cursor
+ * are zero (unless PARLEY_DEC_LAX_PADDING) and skips them. The caller has
+ * already made sure they are there, and that they follow the opaque data
+ * they pad (padding always does: data and padding fill whole words). */
 static inline void parley_dec_skip_pad(parley_dec *d, size_t n)
 {
     if (n) {
-        uint32_t z = 0;
-        memcpy(&z, d->p, n);
-        if (PARLEY_UNLIKELY(z != 0) && !(d->flags & PARLEY_DEC_LAX_PADDING)) {
+        /* the n bytes are the low end of the word that ends with them, which
+         * starts inside the opaque data (data and padding fill whole words) */
+        uint32_t word = parley_ld_u32(d->p + n - 4);
+        if (PARLEY_UNLIKELY((word & ((1u << (8 * n)) - 1u)) != 0) &&
+            !(d->flags & PARLEY_DEC_LAX_PADDING)) {
             parley_dec_fail(d, PARLEY_ERR_BAD_PADDING);
             return;
         }
