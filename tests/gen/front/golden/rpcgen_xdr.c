@@ -79,8 +79,10 @@ int sample_decode(sample *v, const void *buf, size_t len, size_t *used,
     if (!d.err && !used && d.p != d.end)
         parley_dec_fail(&d, PARLEY_ERR_TRAILING);
     int rc = parley_dec_finish(&d, used);
-    if (rc)
+    if (rc && !d.arena)
         sample_free(v);
+    else if (rc)
+        memset(v, 0, sizeof *v);
     return rc;
 }
 
@@ -142,8 +144,10 @@ int mode_decode(mode *v, const void *buf, size_t len, size_t *used,
     if (!d.err && !used && d.p != d.end)
         parley_dec_fail(&d, PARLEY_ERR_TRAILING);
     int rc = parley_dec_finish(&d, used);
-    if (rc)
+    if (rc && !d.arena)
         mode_free(v);
+    else if (rc)
+        memset(v, 0, sizeof *v);
     return rc;
 }
 

@@ -64,8 +64,10 @@ int pair_decode(pair *v, const void *buf, size_t len, size_t *used,
     if (!d.err && !used && d.p != d.end)
         parley_dec_fail(&d, PARLEY_ERR_TRAILING);
     int rc = parley_dec_finish(&d, used);
-    if (rc)
+    if (rc && !d.arena)
         pair_free(v);
+    else if (rc)
+        memset(v, 0, sizeof *v);
     return rc;
 }
 

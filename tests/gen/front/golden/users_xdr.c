@@ -67,8 +67,10 @@ int role_decode(role *v, const void *buf, size_t len, size_t *used,
     if (!d.err && !used && d.p != d.end)
         parley_dec_fail(&d, PARLEY_ERR_TRAILING);
     int rc = parley_dec_finish(&d, used);
-    if (rc)
+    if (rc && !d.arena)
         role_free(v);
+    else if (rc)
+        memset(v, 0, sizeof *v);
     return rc;
 }
 
@@ -113,8 +115,10 @@ int user_name_decode(user_name *v, const void *buf, size_t len, size_t *used,
     if (!d.err && !used && d.p != d.end)
         parley_dec_fail(&d, PARLEY_ERR_TRAILING);
     int rc = parley_dec_finish(&d, used);
-    if (rc)
+    if (rc && !d.arena)
         user_name_free(v);
+    else if (rc)
+        memset(v, 0, sizeof *v);
     return rc;
 }
 
@@ -246,8 +250,10 @@ int user_decode(user *v, const void *buf, size_t len, size_t *used,
     if (!d.err && !used && d.p != d.end)
         parley_dec_fail(&d, PARLEY_ERR_TRAILING);
     int rc = parley_dec_finish(&d, used);
-    if (rc)
+    if (rc && !d.arena)
         user_free(v);
+    else if (rc)
+        memset(v, 0, sizeof *v);
     return rc;
 }
 
@@ -324,8 +330,10 @@ int user_list_decode(user_list *v, const void *buf, size_t len, size_t *used,
     if (!d.err && !used && d.p != d.end)
         parley_dec_fail(&d, PARLEY_ERR_TRAILING);
     int rc = parley_dec_finish(&d, used);
-    if (rc)
+    if (rc && !d.arena)
         user_list_free(v);
+    else if (rc)
+        memset(v, 0, sizeof *v);
     return rc;
 }
 
@@ -418,8 +426,10 @@ int lookup_result_decode(lookup_result *v, const void *buf, size_t len, size_t *
     if (!d.err && !used && d.p != d.end)
         parley_dec_fail(&d, PARLEY_ERR_TRAILING);
     int rc = parley_dec_finish(&d, used);
-    if (rc)
+    if (rc && !d.arena)
         lookup_result_free(v);
+    else if (rc)
+        memset(v, 0, sizeof *v);
     return rc;
 }
 
