@@ -18,17 +18,17 @@
 typedef struct gen_out {
     char *buf;
     size_t len, cap;
-    int line;            /* lines written so far + 1: the current line */
-    const char *name;    /* the output file's name, for #line back to it */
-    int back_pending;    /* a #line back to the output is due before more text */
+    int line;         /* lines written so far + 1: the current line */
+    const char *name; /* the output file's name, for #line back to it */
+    int back_pending; /* a #line back to the output is due before more text */
     int oom;
 } gen_out;
 
 /* Options shared by the emitters. */
 typedef struct gen_opts {
-    int line_directives; /* emit #line directives back to the IDL */
-    const char *idl_name;/* the IDL file as named on the command line */
-    const char *base;    /* the output base name ("foo" for foo.h) */
+    int line_directives;  /* emit #line directives back to the IDL */
+    const char *idl_name; /* the IDL file as named on the command line */
+    const char *base;     /* the output base name ("foo" for foo.h) */
 } gen_opts;
 
 void gen_printf(gen_out *o, const char *fmt, ...)
@@ -49,22 +49,22 @@ void gen_out_free(gen_out *o);
 /* What a scalar declaration of a type is, once typedefs of plain names are
  * followed. */
 typedef enum gen_kind {
-    GK_INT,       /* int: 4 bytes */
+    GK_INT, /* int: 4 bytes */
     GK_UINT,
     GK_HYPER,
     GK_UHYPER,
     GK_FLOAT,
     GK_DOUBLE,
     GK_BOOL,
-    GK_CHAR,      /* char, u_char, short, u_short, long, u_long: 4 bytes with a */
-    GK_UCHAR,     /* range check */
+    GK_CHAR,  /* char, u_char, short, u_short, long, u_long: 4 bytes with a */
+    GK_UCHAR, /* range check */
     GK_SHORT,
     GK_USHORT,
     GK_LONG,
     GK_ULONG,
-    GK_ENUM,      /* def: the enum */
-    GK_STRUCT,    /* def: the struct or union (encoded by its function) */
-    GK_TYPEDEF,   /* def: a typedef of an array, string, opaque or optional */
+    GK_ENUM,    /* def: the enum */
+    GK_STRUCT,  /* def: the struct or union (encoded by its function) */
+    GK_TYPEDEF, /* def: a typedef of an array, string, opaque or optional */
     GK_VOID
 } gen_kind;
 

@@ -11,8 +11,14 @@
 
 #include "check.h"
 
-enum { KNOWN_FIXED = 1, KNOWN_MIN = 2, KNOWN_FREE = 4, BUSY_FIXED = 8, BUSY_MIN = 16,
-       BUSY_FREE = 32 };
+enum {
+    KNOWN_FIXED = 1,
+    KNOWN_MIN = 2,
+    KNOWN_FREE = 4,
+    BUSY_FIXED = 8,
+    BUSY_MIN = 16,
+    BUSY_FREE = 32
+};
 
 static const uint64_t SAT = 0xffffffffu;
 
@@ -133,20 +139,34 @@ void gen_out_free(gen_out *o)
 static gen_kind builtin_kind(idl_type_kind k)
 {
     switch (k) {
-    case IDL_T_INT: return GK_INT;
-    case IDL_T_UINT: return GK_UINT;
-    case IDL_T_HYPER: return GK_HYPER;
-    case IDL_T_UHYPER: return GK_UHYPER;
-    case IDL_T_FLOAT: return GK_FLOAT;
-    case IDL_T_DOUBLE: return GK_DOUBLE;
-    case IDL_T_BOOL: return GK_BOOL;
-    case IDL_T_CHAR: return GK_CHAR;
-    case IDL_T_UCHAR: return GK_UCHAR;
-    case IDL_T_SHORT: return GK_SHORT;
-    case IDL_T_USHORT: return GK_USHORT;
-    case IDL_T_LONG: return GK_LONG;
-    case IDL_T_ULONG: return GK_ULONG;
-    default: return GK_VOID;
+    case IDL_T_INT:
+        return GK_INT;
+    case IDL_T_UINT:
+        return GK_UINT;
+    case IDL_T_HYPER:
+        return GK_HYPER;
+    case IDL_T_UHYPER:
+        return GK_UHYPER;
+    case IDL_T_FLOAT:
+        return GK_FLOAT;
+    case IDL_T_DOUBLE:
+        return GK_DOUBLE;
+    case IDL_T_BOOL:
+        return GK_BOOL;
+    case IDL_T_CHAR:
+        return GK_CHAR;
+    case IDL_T_UCHAR:
+        return GK_UCHAR;
+    case IDL_T_SHORT:
+        return GK_SHORT;
+    case IDL_T_USHORT:
+        return GK_USHORT;
+    case IDL_T_LONG:
+        return GK_LONG;
+    case IDL_T_ULONG:
+        return GK_ULONG;
+    default:
+        return GK_VOID;
     }
 }
 
@@ -194,24 +214,42 @@ const char *gen_ctype(const idl_type *t)
     if (t->cname)
         return t->cname;
     switch (t->kind) {
-    case IDL_T_INT: return "int";
-    case IDL_T_UINT: return "u_int";
-    case IDL_T_HYPER: return "quad_t";
-    case IDL_T_UHYPER: return "u_quad_t";
-    case IDL_T_FLOAT: return "float";
-    case IDL_T_DOUBLE: return "double";
-    case IDL_T_BOOL: return "bool_t";
-    case IDL_T_CHAR: return "char";
-    case IDL_T_UCHAR: return "u_char";
-    case IDL_T_SHORT: return "short";
-    case IDL_T_USHORT: return "u_short";
-    case IDL_T_LONG: return "long";
-    case IDL_T_ULONG: return "u_long";
-    case IDL_T_STRING: return "char *";
-    case IDL_T_OPAQUE: return "char";
-    case IDL_T_VOID: return "void";
-    case IDL_T_QUAD: return "long double";
-    case IDL_T_NAMED: return t->name;
+    case IDL_T_INT:
+        return "int";
+    case IDL_T_UINT:
+        return "u_int";
+    case IDL_T_HYPER:
+        return "quad_t";
+    case IDL_T_UHYPER:
+        return "u_quad_t";
+    case IDL_T_FLOAT:
+        return "float";
+    case IDL_T_DOUBLE:
+        return "double";
+    case IDL_T_BOOL:
+        return "bool_t";
+    case IDL_T_CHAR:
+        return "char";
+    case IDL_T_UCHAR:
+        return "u_char";
+    case IDL_T_SHORT:
+        return "short";
+    case IDL_T_USHORT:
+        return "u_short";
+    case IDL_T_LONG:
+        return "long";
+    case IDL_T_ULONG:
+        return "u_long";
+    case IDL_T_STRING:
+        return "char *";
+    case IDL_T_OPAQUE:
+        return "char";
+    case IDL_T_VOID:
+        return "void";
+    case IDL_T_QUAD:
+        return "long double";
+    case IDL_T_NAMED:
+        return t->name;
     }
     return "?";
 }
@@ -454,6 +492,6 @@ int gen_decl_needs_free(const idl_decl *d)
 /* gen_is_type_def: see emit.h. */
 int gen_is_type_def(const idl_def *def)
 {
-    return def->kind == IDL_DEF_ENUM || def->kind == IDL_DEF_STRUCT ||
-           def->kind == IDL_DEF_UNION || def->kind == IDL_DEF_TYPEDEF;
+    return def->kind == IDL_DEF_ENUM || def->kind == IDL_DEF_STRUCT || def->kind == IDL_DEF_UNION ||
+           def->kind == IDL_DEF_TYPEDEF;
 }

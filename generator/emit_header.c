@@ -87,8 +87,8 @@ static char *type_name(hctx *h, const idl_type *t)
         if (s)
             snprintf(s, n, "%s", t->ref->ctype ? t->ref->ctype : base);
     } else if (t->kind == IDL_T_NAMED && t->ref &&
-        (t->ref->kind == IDL_DEF_STRUCT || t->ref->kind == IDL_DEF_UNION) &&
-        !is_done(h, t->ref)) {
+               (t->ref->kind == IDL_DEF_STRUCT || t->ref->kind == IDL_DEF_UNION) &&
+               !is_done(h, t->ref)) {
         size_t n = strlen(base) + 8;
         s = malloc(n);
         if (s)

@@ -217,12 +217,12 @@ static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
                        d->name, bound_of(d));
         } else {
             ind(o, in);
-            gen_printf(o, "if (parley_put_count(e, %s.%s_val, %s.%s_len, %s)) {\n", lv, d->name,
-                       lv, d->name, bound_of(d));
+            gen_printf(o, "if (parley_put_count(e, %s.%s_val, %s.%s_len, %s)) {\n", lv, d->name, lv,
+                       d->name, bound_of(d));
             if (bulk_suffix(g.kind)) {
                 ind(o, in + 1);
-                gen_printf(o, "parley_put_%s(e, %s.%s_val, %s.%s_len);\n", bulk_suffix(g.kind),
-                           lv, d->name, lv, d->name);
+                gen_printf(o, "parley_put_%s(e, %s.%s_val, %s.%s_len);\n", bulk_suffix(g.kind), lv,
+                           d->name, lv, d->name);
             } else {
                 ind(o, in + 1);
                 gen_printf(o, "for (u_int i = 0; i < %s.%s_len; i++) {\n", lv, d->name);
@@ -817,8 +817,7 @@ static void case_labels(gen_out *o, int in, const idl_case *c)
 {
     for (const idl_case_value *v = c->values; v; v = v->next) {
         ind(o, in);
-        if (v->value->kind == IDL_EXPR_NAME && v->value->ref == NULL &&
-            v->value->enum_ref != NULL)
+        if (v->value->kind == IDL_EXPR_NAME && v->value->ref == NULL && v->value->enum_ref != NULL)
             gen_printf(o, "case %s:\n", v->value->text);
         else if (v->value->value > 2147483647)
             gen_printf(o, "case %lldu:\n", (long long)v->value->value);
@@ -895,8 +894,9 @@ static void emit_struct(gen_out *o, idl_def *def)
     if (tail) {
         gen_puts(o, "    for (;;) {\n");
         dec_fields(o, 2, fields, tail, "v->");
-        gen_printf(o, "        if (!parley_get_bool(d)) {\n            v->%s = NULL;\n"
-                      "            break;\n        }\n",
+        gen_printf(o,
+                   "        if (!parley_get_bool(d)) {\n            v->%s = NULL;\n"
+                   "            break;\n        }\n",
                    tail->name);
         gen_printf(o, "        %s *next = parley_dec_alloc(d, sizeof *next);\n", nm);
         gen_printf(o, "        v->%s = next;\n", tail->name);

@@ -50,12 +50,12 @@ static void usage(FILE *f)
 /* Names the generated code uses for its own locals and parameters. An IDL
  * constant is a #define and a type or enum member an ordinary identifier, so
  * any of them spelled like one of these would break the generated C. */
-static const char *const reserved_locals[] = {
-    "e", "d", "v", "p", "n", "a", "q", "i", "x", "next", "after", "buf", "cap", "len",
-    "used", "lim", "rc", NULL};
+static const char *const reserved_locals[] = {"e",   "d",   "v",    "p",    "n",     "a",
+                                              "q",   "i",   "x",    "next", "after", "buf",
+                                              "cap", "len", "used", "lim",  "rc",    NULL};
 
-static const char *const generated_suffixes[] = {
-    "_enc", "_dec", "_size", "_free", "_encode", "_decode", "__valid", NULL};
+static const char *const generated_suffixes[] = {"_enc",    "_dec",    "_size",   "_free",
+                                                 "_encode", "_decode", "__valid", NULL};
 
 typedef struct name_ent {
     const char *name;
@@ -231,8 +231,8 @@ static int preprocess_to_stdout(const char *input, const char **defs, size_t nde
 }
 
 typedef struct output {
-    const char *define;  /* RPC_HDR, RPC_XDR */
-    const char *suffix;  /* ".h", "_xdr.c" */
+    const char *define; /* RPC_HDR, RPC_XDR */
+    const char *suffix; /* ".h", "_xdr.c" */
     int (*emit)(gen_out *, const idl_spec *, const gen_opts *);
 } output;
 
@@ -248,14 +248,10 @@ int main(int argc, char **argv)
         return 2;
     }
     static const struct option longopts[] = {
-        {"output-dir", required_argument, NULL, 'o'},
-        {"no-line", no_argument, NULL, 'L'},
-        {"header", no_argument, NULL, 'H'},
-        {"xdr", no_argument, NULL, 'X'},
-        {"max-errors", required_argument, NULL, 'M'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+        {"output-dir", required_argument, NULL, 'o'}, {"no-line", no_argument, NULL, 'L'},
+        {"header", no_argument, NULL, 'H'},           {"xdr", no_argument, NULL, 'X'},
+        {"max-errors", required_argument, NULL, 'M'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:I:D:EhV", longopts, NULL)) != -1) {
         switch (c) {
@@ -284,8 +280,9 @@ int main(int argc, char **argv)
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > 1000000) {
-                fprintf(stderr, "parleygen: error: --max-errors takes a number from 1 to "
-                                "1000000, not '%s'\n",
+                fprintf(stderr,
+                        "parleygen: error: --max-errors takes a number from 1 to "
+                        "1000000, not '%s'\n",
                         optarg);
                 return 2;
             }

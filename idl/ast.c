@@ -169,24 +169,42 @@ idl_def *idl_def_new(idl_arena *a, idl_def_kind kind, idl_loc loc, const char *n
 const char *idl_type_kind_name(idl_type_kind k)
 {
     switch (k) {
-    case IDL_T_INT: return "int";
-    case IDL_T_UINT: return "unsigned int";
-    case IDL_T_HYPER: return "hyper";
-    case IDL_T_UHYPER: return "unsigned hyper";
-    case IDL_T_FLOAT: return "float";
-    case IDL_T_DOUBLE: return "double";
-    case IDL_T_QUAD: return "quadruple";
-    case IDL_T_BOOL: return "bool";
-    case IDL_T_VOID: return "void";
-    case IDL_T_STRING: return "string";
-    case IDL_T_OPAQUE: return "opaque";
-    case IDL_T_CHAR: return "char";
-    case IDL_T_UCHAR: return "unsigned char";
-    case IDL_T_SHORT: return "short";
-    case IDL_T_USHORT: return "unsigned short";
-    case IDL_T_LONG: return "long";
-    case IDL_T_ULONG: return "unsigned long";
-    case IDL_T_NAMED: return "named type";
+    case IDL_T_INT:
+        return "int";
+    case IDL_T_UINT:
+        return "unsigned int";
+    case IDL_T_HYPER:
+        return "hyper";
+    case IDL_T_UHYPER:
+        return "unsigned hyper";
+    case IDL_T_FLOAT:
+        return "float";
+    case IDL_T_DOUBLE:
+        return "double";
+    case IDL_T_QUAD:
+        return "quadruple";
+    case IDL_T_BOOL:
+        return "bool";
+    case IDL_T_VOID:
+        return "void";
+    case IDL_T_STRING:
+        return "string";
+    case IDL_T_OPAQUE:
+        return "opaque";
+    case IDL_T_CHAR:
+        return "char";
+    case IDL_T_UCHAR:
+        return "unsigned char";
+    case IDL_T_SHORT:
+        return "short";
+    case IDL_T_USHORT:
+        return "unsigned short";
+    case IDL_T_LONG:
+        return "long";
+    case IDL_T_ULONG:
+        return "unsigned long";
+    case IDL_T_NAMED:
+        return "named type";
     }
     return "?";
 }
@@ -195,13 +213,20 @@ const char *idl_type_kind_name(idl_type_kind k)
 const char *idl_def_kind_name(idl_def_kind k)
 {
     switch (k) {
-    case IDL_DEF_CONST: return "constant";
-    case IDL_DEF_ENUM: return "enum";
-    case IDL_DEF_STRUCT: return "struct";
-    case IDL_DEF_UNION: return "union";
-    case IDL_DEF_TYPEDEF: return "typedef";
-    case IDL_DEF_PROGRAM: return "program";
-    case IDL_DEF_PASSTHRU: return "pass-through line";
+    case IDL_DEF_CONST:
+        return "constant";
+    case IDL_DEF_ENUM:
+        return "enum";
+    case IDL_DEF_STRUCT:
+        return "struct";
+    case IDL_DEF_UNION:
+        return "union";
+    case IDL_DEF_TYPEDEF:
+        return "typedef";
+    case IDL_DEF_PROGRAM:
+        return "program";
+    case IDL_DEF_PASSTHRU:
+        return "pass-through line";
     }
     return "?";
 }

@@ -56,12 +56,12 @@ typedef struct idl_expr {
     struct idl_expr *a; /* UNARY, BINARY */
     struct idl_expr *b; /* BINARY */
     /* Filled in by the checks. */
-    int evaluated;        /* 1 once value is known and valid */
-    int64_t value;        /* the value, when evaluated */
-    struct idl_def *ref;  /* NAME: the const definition it names, or ... */
+    int evaluated;                   /* 1 once value is known and valid */
+    int64_t value;                   /* the value, when evaluated */
+    struct idl_def *ref;             /* NAME: the const definition it names, or ... */
     struct idl_enumerator *enum_ref; /* NAME: ... the enum member it names */
-    int external;         /* NAME: not defined in a .x file, so taken to be a
-                             C constant defined elsewhere (see docs/idl.md) */
+    int external;                    /* NAME: not defined in a .x file, so taken to be a
+                                        C constant defined elsewhere (see docs/idl.md) */
 } idl_expr;
 
 /* ---- types and declarations -------------------------------------------- */
@@ -73,39 +73,39 @@ typedef enum idl_def_kind {
     IDL_DEF_UNION,
     IDL_DEF_TYPEDEF,
     IDL_DEF_PROGRAM,
-    IDL_DEF_PASSTHRU   /* a `%` line: text after the % */
+    IDL_DEF_PASSTHRU /* a `%` line: text after the % */
 } idl_def_kind;
 
 typedef enum idl_type_kind {
-    IDL_T_INT,     /* int */
-    IDL_T_UINT,    /* unsigned int, unsigned */
+    IDL_T_INT,  /* int */
+    IDL_T_UINT, /* unsigned int, unsigned */
     IDL_T_HYPER,
     IDL_T_UHYPER,
     IDL_T_FLOAT,
     IDL_T_DOUBLE,
-    IDL_T_QUAD,    /* quadruple: parsed, reported as unsupported */
+    IDL_T_QUAD, /* quadruple: parsed, reported as unsupported */
     IDL_T_BOOL,
     IDL_T_VOID,
-    IDL_T_STRING,  /* only in declarations of the form string name<n> */
-    IDL_T_OPAQUE,  /* only in declarations of the form opaque name[n] or <n> */
-    IDL_T_CHAR,    /* rpcgen's char, unsigned char, short, unsigned short: */
-    IDL_T_UCHAR,   /* four bytes on the wire, range-checked when decoded */
+    IDL_T_STRING, /* only in declarations of the form string name<n> */
+    IDL_T_OPAQUE, /* only in declarations of the form opaque name[n] or <n> */
+    IDL_T_CHAR,   /* rpcgen's char, unsigned char, short, unsigned short: */
+    IDL_T_UCHAR,  /* four bytes on the wire, range-checked when decoded */
     IDL_T_SHORT,
     IDL_T_USHORT,
-    IDL_T_LONG,    /* rpcgen's long and unsigned long: C long, four bytes */
-    IDL_T_ULONG,   /* on the wire, range-checked when encoded */
-    IDL_T_NAMED    /* a name: a typedef, struct, union or enum (`struct x` too) */
+    IDL_T_LONG,  /* rpcgen's long and unsigned long: C long, four bytes */
+    IDL_T_ULONG, /* on the wire, range-checked when encoded */
+    IDL_T_NAMED  /* a name: a typedef, struct, union or enum (`struct x` too) */
 } idl_type_kind;
 
 typedef struct idl_type {
     idl_type_kind kind;
     idl_loc loc;
-    const char *name;      /* NAMED: the name as written */
-    int tagged;            /* NAMED: written as `struct x`, `union x` or `enum x` */
-    idl_def_kind tag;      /* NAMED and tagged: IDL_DEF_STRUCT, _UNION or _ENUM */
-    struct idl_def *ref;   /* NAMED: the definition, filled in by the checks */
-    const char *cname;     /* a built-in kind written with a C type name
-                              (uint32_t, u_char, ...): that name, for the C */
+    const char *name;    /* NAMED: the name as written */
+    int tagged;          /* NAMED: written as `struct x`, `union x` or `enum x` */
+    idl_def_kind tag;    /* NAMED and tagged: IDL_DEF_STRUCT, _UNION or _ENUM */
+    struct idl_def *ref; /* NAMED: the definition, filled in by the checks */
+    const char *cname;   /* a built-in kind written with a C type name
+                            (uint32_t, u_char, ...): that name, for the C */
 } idl_type;
 
 typedef enum idl_decl_kind {
@@ -120,11 +120,11 @@ typedef enum idl_decl_kind {
 typedef struct idl_decl {
     struct idl_decl *next;
     idl_decl_kind kind;
-    idl_loc loc;         /* of the type */
-    idl_loc name_loc;    /* of the name */
-    idl_type *type;      /* NULL for IDL_D_VOID */
-    const char *name;    /* NULL for IDL_D_VOID */
-    idl_expr *size;      /* FIXED: required; VAR: NULL for <> (no bound) */
+    idl_loc loc;      /* of the type */
+    idl_loc name_loc; /* of the name */
+    idl_type *type;   /* NULL for IDL_D_VOID */
+    const char *name; /* NULL for IDL_D_VOID */
+    idl_expr *size;   /* FIXED: required; VAR: NULL for <> (no bound) */
     /* Filled in by the checks: the bound, or 0xffffffff for <>. */
     uint32_t bound;
     const char *bound_text; /* a size that is an external C constant (.x
@@ -137,9 +137,9 @@ typedef struct idl_enumerator {
     struct idl_enumerator *next;
     idl_loc loc;
     const char *name;
-    idl_expr *value;      /* NULL: one more than the previous (an extension) */
-    struct idl_def *owner;   /* filled in by the checks */
-    int64_t ivalue;       /* filled in by the checks */
+    idl_expr *value;       /* NULL: one more than the previous (an extension) */
+    struct idl_def *owner; /* filled in by the checks */
+    int64_t ivalue;        /* filled in by the checks */
 } idl_enumerator;
 
 /* One `case v1: case v2: decl;` group of a union. */
@@ -152,12 +152,12 @@ typedef struct idl_case {
     struct idl_case *next;
     idl_loc loc;
     idl_case_value *values;
-    idl_decl *decl;         /* IDL_D_VOID for `void` */
+    idl_decl *decl; /* IDL_D_VOID for `void` */
 } idl_case;
 
 /* Per-procedure delivery semantics (an extension, see docs/idl.md). */
 typedef enum idl_semantics {
-    IDL_SEM_DEFAULT = 0,  /* as the version or program says, else at-most-once */
+    IDL_SEM_DEFAULT = 0, /* as the version or program says, else at-most-once */
     IDL_SEM_IDEMPOTENT,
     IDL_SEM_AT_MOST_ONCE,
     IDL_SEM_EXACTLY_ONCE
@@ -168,7 +168,7 @@ typedef struct idl_attr {
     struct idl_attr *next;
     idl_loc loc;
     const char *name;
-    const char *arg;      /* a string literal's contents, an identifier or number text; or NULL */
+    const char *arg; /* a string literal's contents, an identifier or number text; or NULL */
     idl_loc arg_loc;
 } idl_attr;
 
@@ -180,11 +180,11 @@ typedef struct idl_arg {
 
 typedef struct idl_proc {
     struct idl_proc *next;
-    idl_loc loc;           /* of the name */
+    idl_loc loc; /* of the name */
     const char *name;
-    idl_type *result;      /* IDL_T_VOID for void */
-    idl_arg *args;         /* one IDL_T_VOID arg for (void) */
-    int nargs;             /* 0 for (void) */
+    idl_type *result; /* IDL_T_VOID for void */
+    idl_arg *args;    /* one IDL_T_VOID arg for (void) */
+    int nargs;        /* 0 for (void) */
     idl_expr *number;
     idl_attr *attrs;
     idl_semantics semantics; /* filled in by the checks */
@@ -198,50 +198,57 @@ typedef struct idl_version {
     idl_proc *procs;
     idl_expr *number;
     idl_attr *attrs;
-    uint32_t num;            /* filled in by the checks */
+    uint32_t num; /* filled in by the checks */
 } idl_version;
-
 
 typedef struct idl_def {
     struct idl_def *next;
     idl_def_kind kind;
-    idl_loc loc;          /* of the name (PASSTHRU: of the %) */
-    const char *name;     /* NULL for PASSTHRU */
-    idl_attr *attrs;      /* extension annotations before the definition */
-    int synthesized;      /* made by the parser for an inline type (RFC 4506
-                             allows `struct { ... } x;` in a declaration) */
+    idl_loc loc;      /* of the name (PASSTHRU: of the %) */
+    const char *name; /* NULL for PASSTHRU */
+    idl_attr *attrs;  /* extension annotations before the definition */
+    int synthesized;  /* made by the parser for an inline type (RFC 4506
+                         allows `struct { ... } x;` in a declaration) */
     union {
         struct {
-            idl_expr *value;  /* NULL for a string constant */
-            const char *str;  /* a string constant's literal, quotes included */
+            idl_expr *value; /* NULL for a string constant */
+            const char *str; /* a string constant's literal, quotes included */
         } cnst;
-        struct { idl_enumerator *members; } enm;
-        struct { idl_decl *fields; } strct;
         struct {
-            idl_decl *disc;       /* the discriminant declaration */
+            idl_enumerator *members;
+        } enm;
+        struct {
+            idl_decl *fields;
+        } strct;
+        struct {
+            idl_decl *disc; /* the discriminant declaration */
             idl_case *cases;
-            idl_decl *dflt;       /* NULL when there is no default arm */
+            idl_decl *dflt; /* NULL when there is no default arm */
             idl_loc dflt_loc;
         } un;
-        struct { idl_decl *decl; } tdef;   /* decl->name is the new name */
+        struct {
+            idl_decl *decl;
+        } tdef; /* decl->name is the new name */
         struct {
             idl_version *versions;
             idl_expr *number;
-            uint32_t num;         /* filled in by the checks */
-            const char *service;  /* @service("name"), filled in by the checks */
+            uint32_t num;        /* filled in by the checks */
+            const char *service; /* @service("name"), filled in by the checks */
         } prog;
-        struct { const char *text; } pass;
+        struct {
+            const char *text;
+        } pass;
     } u;
     /* Filled in by the checks. */
-    int recursive;        /* part of a cycle of types (through indirection) */
-    int list_tail;        /* STRUCT: its last field is an optional pointer to
-                             the struct itself, so codecs loop along it */
-    int external;         /* STRUCT made by the checks for a type defined
-                             outside the IDL (netobj, or an undefined name in
-                             a .x file): no fields; its codec functions have
-                             the usual names and are defined elsewhere */
-    const char *header;   /* external: the header that declares it, or NULL */
-    const char *ctype;    /* external: its C spelling (`struct x` or `x`) */
+    int recursive;      /* part of a cycle of types (through indirection) */
+    int list_tail;      /* STRUCT: its last field is an optional pointer to
+                           the struct itself, so codecs loop along it */
+    int external;       /* STRUCT made by the checks for a type defined
+                           outside the IDL (netobj, or an undefined name in
+                           a .x file): no fields; its codec functions have
+                           the usual names and are defined elsewhere */
+    const char *header; /* external: the header that declares it, or NULL */
+    const char *ctype;  /* external: its C spelling (`struct x` or `x`) */
     /* The emitters' caches of derived facts (generator/emit_common.c). */
     unsigned gen_known;
     int gen_state;
@@ -252,10 +259,10 @@ typedef struct idl_def {
 /* A parsed file: its definitions in order. */
 typedef struct idl_spec {
     idl_def *defs;
-    const char *file;     /* the top-level file, as given */
-    idl_def *externals;   /* the external types the checks made, linked
-                             through next; not part of defs */
-    idl_arena *arena;     /* the arena everything here lives in */
+    const char *file;   /* the top-level file, as given */
+    idl_def *externals; /* the external types the checks made, linked
+                           through next; not part of defs */
+    idl_arena *arena;   /* the arena everything here lives in */
 } idl_spec;
 
 /* ---- builders the parser calls ----------------------------------------- */

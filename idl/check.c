@@ -202,7 +202,7 @@ typedef struct checker {
     size_t nframes, capframes;
     int depth; /* frames of eval() on the C stack */
 
-    int rpcgen_mode; /* a .x file: undefined names are C's, not errors */
+    int rpcgen_mode;  /* a .x file: undefined names are C's, not errors */
     idl_arena *arena; /* for the external types made here */
 } checker;
 
@@ -515,13 +515,13 @@ static const struct {
     const char *name;
     idl_type_kind kind;
 } c_aliases[] = {
-    {"bool_t", IDL_T_BOOL},     {"int16_t", IDL_T_SHORT},   {"int32_t", IDL_T_INT},
-    {"int64_t", IDL_T_HYPER},   {"quad_t", IDL_T_HYPER},    {"rpcport_t", IDL_T_UINT},
-    {"rpcproc_t", IDL_T_UINT},  {"rpcprog_t", IDL_T_UINT},  {"rpcprot_t", IDL_T_UINT},
-    {"rpcvers_t", IDL_T_UINT},  {"u_char", IDL_T_UCHAR},    {"u_int", IDL_T_UINT},
+    {"bool_t", IDL_T_BOOL},     {"int16_t", IDL_T_SHORT},    {"int32_t", IDL_T_INT},
+    {"int64_t", IDL_T_HYPER},   {"quad_t", IDL_T_HYPER},     {"rpcport_t", IDL_T_UINT},
+    {"rpcproc_t", IDL_T_UINT},  {"rpcprog_t", IDL_T_UINT},   {"rpcprot_t", IDL_T_UINT},
+    {"rpcvers_t", IDL_T_UINT},  {"u_char", IDL_T_UCHAR},     {"u_int", IDL_T_UINT},
     {"u_int32_t", IDL_T_UINT},  {"u_int64_t", IDL_T_UHYPER}, {"u_long", IDL_T_ULONG},
-    {"u_quad_t", IDL_T_UHYPER}, {"u_short", IDL_T_USHORT},  {"uint16_t", IDL_T_USHORT},
-    {"uint32_t", IDL_T_UINT},   {"uint64_t", IDL_T_UHYPER}, {"uint8_t", IDL_T_UCHAR},
+    {"u_quad_t", IDL_T_UHYPER}, {"u_short", IDL_T_USHORT},   {"uint16_t", IDL_T_USHORT},
+    {"uint32_t", IDL_T_UINT},   {"uint64_t", IDL_T_UHYPER},  {"uint8_t", IDL_T_UCHAR},
 };
 
 /* external_type returns the one external definition for name, making it on
@@ -537,8 +537,9 @@ static idl_def *external_type(checker *c, const idl_type *t, const char *header)
     if (t->tagged) {
         size_t n = strlen(t->name) + 8;
         char *ct = idl_arena_alloc(c->arena, n);
-        const char *kw = t->tag == IDL_DEF_UNION ? "union" : t->tag == IDL_DEF_ENUM ? "enum"
-                                                                                   : "struct";
+        const char *kw = t->tag == IDL_DEF_UNION  ? "union"
+                         : t->tag == IDL_DEF_ENUM ? "enum"
+                                                  : "struct";
         snprintf(ct, n, "%s %s", kw, t->name);
         d->ctype = ct;
     } else {
@@ -636,8 +637,8 @@ static void resolve_name(checker *c, idl_expr *e)
             /* rpcgen passes such a name through to C, where a header the
              * file includes defines it; it can stand as an array size or
              * bound, where the C code needs only the name */
-            idl_warning(c->diag, e->loc,
-                        "'%s' is not defined in this file; assuming a C constant", e->text);
+            idl_warning(c->diag, e->loc, "'%s' is not defined in this file; assuming a C constant",
+                        e->text);
             e->external = 1;
         } else {
             ERR(c, e->loc, "undefined constant '%s'", e->text != NULL ? e->text : "");
@@ -1150,11 +1151,11 @@ static void check_enum(checker *c, idl_def *d)
          * (nis_object.x); in Parley's own .idl files it is an error */
         if (c->rpcgen_mode)
             idl_warning(c->diag, ens[i]->loc,
-                        "duplicate value %" PRId64 " in enum '%s': '%s' and '%s'", vals[i],
-                        d->name, ens[first[i]]->name, ens[i]->name);
+                        "duplicate value %" PRId64 " in enum '%s': '%s' and '%s'", vals[i], d->name,
+                        ens[first[i]]->name, ens[i]->name);
         else
-            ERR(c, ens[i]->loc, "duplicate value %" PRId64 " in enum '%s': '%s' and '%s'",
-                vals[i], d->name, ens[first[i]]->name, ens[i]->name);
+            ERR(c, ens[i]->loc, "duplicate value %" PRId64 " in enum '%s': '%s' and '%s'", vals[i],
+                d->name, ens[first[i]]->name, ens[i]->name);
         NOTE(c, ens[first[i]]->loc, "'%s' declared here", ens[first[i]]->name);
     }
     free(ens);

@@ -30,8 +30,8 @@ typedef struct macro {
 
 typedef struct cond {
     idl_loc loc;
-    int active;     /* this branch's lines are kept */
-    int taken;      /* some branch of this #if group was taken */
+    int active; /* this branch's lines are kept */
+    int taken;  /* some branch of this #if group was taken */
     int in_else;
     int parent_active;
 } cond;
@@ -326,7 +326,7 @@ static int64_t ex_unary(ex *e)
     if (ex_accept(e, "!"))
         return !ex_unary(e);
     if (ex_accept(e, "~"))
-        return (int64_t)~(uint64_t)ex_unary(e);
+        return (int64_t) ~(uint64_t)ex_unary(e);
     if (ex_accept(e, "-"))
         return (int64_t)(0 - (uint64_t)ex_unary(e));
     if (ex_accept(e, "+"))
@@ -795,7 +795,8 @@ static int process(pp *p, const char *file, const char *text, size_t len, int de
             }
             size_t o = 0;
             for (const char *c = t + 1; c < dend; c++) {
-                if (*c == '\\' && (c + 1 == dend || c[1] == '\n' || (c[1] == '\r' && c + 2 <= dend))) {
+                if (*c == '\\' &&
+                    (c + 1 == dend || c[1] == '\n' || (c[1] == '\r' && c + 2 <= dend))) {
                     while (c < dend && *c != '\n')
                         c++;
                     continue;

@@ -23,10 +23,10 @@ struct idl_diag {
     FILE *out;
     int errors;
     int max_errors;
-    int suppressed;     /* past max_errors: drop notes of dropped errors too */
-    int quiet_notes;    /* the last warning was a repeat: drop its notes */
+    int suppressed;  /* past max_errors: drop notes of dropped errors too */
+    int quiet_notes; /* the last warning was a repeat: drop its notes */
     diag_source *sources;
-    char **seen;        /* warnings printed, as "file:line:col: text", a hash set */
+    char **seen; /* warnings printed, as "file:line:col: text", a hash set */
     size_t nseen, capseen;
 };
 
@@ -184,8 +184,7 @@ void idl_error(idl_diag *d, idl_loc loc, const char *fmt, ...)
     d->quiet_notes = 0;
     if (d->errors > d->max_errors) {
         if (!d->suppressed)
-            fprintf(d->out, "parleygen: fatal: too many errors, stopping at %d\n",
-                    d->max_errors);
+            fprintf(d->out, "parleygen: fatal: too many errors, stopping at %d\n", d->max_errors);
         d->suppressed = 1;
         return;
     }
@@ -206,8 +205,7 @@ void idl_warning(idl_diag *d, idl_loc loc, const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     char key[1200];
-    snprintf(key, sizeof key, "%s:%d:%d: %s", loc.file ? loc.file : "", loc.line, loc.col,
-             text);
+    snprintf(key, sizeof key, "%s:%d:%d: %s", loc.file ? loc.file : "", loc.line, loc.col, text);
     d->quiet_notes = !first_time(d, key);
     if (d->quiet_notes)
         return;

@@ -18,14 +18,14 @@ typedef struct IDL_YYLTYPE {
     const char *file;
 } IDL_YYLTYPE;
 #define IDL_YYLTYPE_IS_DECLARED 1
-#define IDL_YYLTYPE_IS_TRIVIAL 1
+#define IDL_YYLTYPE_IS_TRIVIAL  1
 
 typedef struct idl_parser {
     idl_arena *arena;
     idl_diag *diag;
     idl_spec *spec;
-    idl_def *tail;       /* last definition appended to spec */
-    const char *file;    /* the lexer's current position */
+    idl_def *tail;    /* last definition appended to spec */
+    const char *file; /* the lexer's current position */
     int line;
     int col;
     int syntax_errors;

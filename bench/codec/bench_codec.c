@@ -321,11 +321,12 @@ static void print_table(const bench_data *in, const bench_side *p, const figures
             printf(" %9.2fx", f->vs_memcpy[r]);
         printf("\n");
     }
-    printf("ns/item: median and minimum over the repetitions. MB/s: wire bytes (10^6 bytes\n"
-           "per second) at the median. vs libtirpc: Parley's speed-up, libtirpc's time over\n"
-           "Parley's (>1: Parley is faster). vs memcpy: bandwidth as a fraction of memcpy's.\n"
-           "Both ratios are medians of the ratios within each repetition. parley+arena decodes\n"
-           "into a parley_limits.arena reset after each message, as the runtime decodes calls.\n\n");
+    printf(
+        "ns/item: median and minimum over the repetitions. MB/s: wire bytes (10^6 bytes\n"
+        "per second) at the median. vs libtirpc: Parley's speed-up, libtirpc's time over\n"
+        "Parley's (>1: Parley is faster). vs memcpy: bandwidth as a fraction of memcpy's.\n"
+        "Both ratios are medians of the ratios within each repetition. parley+arena decodes\n"
+        "into a parley_limits.arena reset after each message, as the runtime decodes calls.\n\n");
 }
 
 /* print_target prints one target and whether it was met. */

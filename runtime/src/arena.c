@@ -22,11 +22,11 @@ typedef struct block {
 } block;
 
 struct parley_arena {
-    unsigned char *p;    /* next free byte of the current block */
-    unsigned char *end;  /* end of the current block */
-    block *first;        /* kept across resets */
-    block *current;      /* the block p points into */
-    size_t next_size;    /* size of the next block to make */
+    unsigned char *p;   /* next free byte of the current block */
+    unsigned char *end; /* end of the current block */
+    block *first;       /* kept across resets */
+    block *current;     /* the block p points into */
+    size_t next_size;   /* size of the next block to make */
     size_t used;
 };
 

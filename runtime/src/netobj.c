@@ -44,8 +44,7 @@ int netobj_encode(const netobj *v, void *buf, size_t cap, size_t *len)
 }
 
 /* netobj_decode: see parley/netobj.h. */
-int netobj_decode(netobj *v, const void *buf, size_t len, size_t *used,
-                  const parley_limits *lim)
+int netobj_decode(netobj *v, const void *buf, size_t len, size_t *used, const parley_limits *lim)
 {
     parley_dec d;
     parley_dec_init(&d, buf, len, lim);

@@ -26,8 +26,7 @@ typedef struct netobj netobj;
 
 /* The codec of netobj, as for a generated type (see docs/idl.md). */
 int netobj_encode(const netobj *v, void *buf, size_t cap, size_t *len);
-int netobj_decode(netobj *v, const void *buf, size_t len, size_t *used,
-                  const parley_limits *lim);
+int netobj_decode(netobj *v, const void *buf, size_t len, size_t *used, const parley_limits *lim);
 size_t netobj_size(const netobj *v);
 void netobj_free(netobj *v);
 void netobj_enc(parley_enc *e, const netobj *v);

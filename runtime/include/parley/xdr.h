@@ -29,10 +29,10 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#define PARLEY_LIKELY(x) __builtin_expect(!!(x), 1)
+#define PARLEY_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define PARLEY_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#define PARLEY_LIKELY(x) (x)
+#define PARLEY_LIKELY(x)   (x)
 #define PARLEY_UNLIKELY(x) (x)
 #endif
 
