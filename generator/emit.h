@@ -21,6 +21,7 @@ typedef struct gen_out {
     int line;         /* lines written so far + 1: the current line */
     const char *name; /* the output file's name, for #line back to it */
     int back_pending; /* a #line back to the output is due before more text */
+    int back_after_nl; /* ... once the current line is complete */
     int oom;
 } gen_out;
 
@@ -37,9 +38,10 @@ void gen_printf(gen_out *o, const char *fmt, ...)
 #endif
     ;
 void gen_puts(gen_out *o, const char *s);
-/* gen_line_to_idl points the compiler at loc in the IDL; gen_line_back
- * points it back at the output file itself. Both do nothing when line
- * directives are off. */
+/* gen_line_to_idl points the compiler at loc in the IDL for the next line
+ * written (the first line of what the definition there generates), then back
+ * at the output file itself; gen_line_back does the latter at once. Both do
+ * nothing when line directives are off. */
 void gen_line_to_idl(gen_out *o, const gen_opts *opts, idl_loc loc);
 void gen_line_back(gen_out *o, const gen_opts *opts);
 void gen_out_free(gen_out *o);

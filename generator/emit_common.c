@@ -41,15 +41,40 @@ static void put_raw(gen_out *o, const char *s, size_t n);
  * not get a useless pair of directives between them). */
 static void put(gen_out *o, const char *s, size_t n)
 {
-    if (o->back_pending && n) {
-        char dir[64];
-        o->back_pending = 0;
-        int k = snprintf(dir, sizeof dir, "#line %d \"", o->line + 1);
-        put_raw(o, dir, (size_t)k);
-        put_raw(o, o->name, strlen(o->name));
-        put_raw(o, "\"\n", 2);
+    while (n) {
+        if (o->back_pending) {
+            size_t blank = 0; /* blank lines need no directive */
+            while (blank < n && s[blank] == '\n')
+                blank++;
+            put_raw(o, s, blank);
+            s += blank;
+            n -= blank;
+            if (!n)
+                return;
+            char dir[64];
+            o->back_pending = 0;
+            int k = snprintf(dir, sizeof dir, "#line %d \"", o->line + 1);
+            put_raw(o, dir, (size_t)k);
+            put_raw(o, o->name, strlen(o->name));
+            put_raw(o, "\"\n", 2);
+        }
+        /* the end of the line: not a newline a backslash continues (a
+         * pass-through #define), where a directive cannot go */
+        const char *nl = o->back_after_nl ? memchr(s, '\n', n) : NULL;
+        while (nl && nl > s && nl[-1] == '\\')
+            nl = memchr(nl + 1, '\n', n - (size_t)(nl + 1 - s));
+        if (!nl) {
+            put_raw(o, s, n);
+            return;
+        }
+        /* the line attributed to the IDL is complete: back to the output */
+        size_t k = (size_t)(nl - s) + 1;
+        put_raw(o, s, k);
+        s += k;
+        n -= k;
+        o->back_after_nl = 0;
+        o->back_pending = 1;
     }
-    put_raw(o, s, n);
 }
 
 static void put_raw(gen_out *o, const char *s, size_t n)
@@ -115,14 +140,16 @@ void gen_line_to_idl(gen_out *o, const gen_opts *opts, idl_loc loc)
 {
     if (opts->line_directives && loc.file) {
         o->back_pending = 0;
+        o->back_after_nl = 0;
         gen_printf(o, "#line %d \"%s\"\n", loc.line, loc.file);
+        o->back_after_nl = 1;
     }
 }
 
 /* gen_line_back: see emit.h. */
 void gen_line_back(gen_out *o, const gen_opts *opts)
 {
-    if (opts->line_directives)
+    if (opts->line_directives && !o->back_after_nl)
         o->back_pending = 1;
 }
 

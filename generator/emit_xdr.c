@@ -72,6 +72,13 @@ typedef struct item {
     const char *lv;
 } item;
 
+/* is_array_typedef is nonzero for a typedef of a fixed-length array, whose
+ * pointer needs a cast to become a pointer to const. */
+static int is_array_typedef(gen_type g)
+{
+    return g.kind == GK_TYPEDEF && g.def->u.tdef.decl->kind == IDL_D_FIXED;
+}
+
 static int is_run_kind(gen_kind k)
 {
     return gen_prim_size(k) != 0;
@@ -258,6 +265,11 @@ static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv)
     if (is_run_kind(g.kind)) {
         item it = {g, lv};
         enc_run(o, in, &it, 1);
+    } else if (is_array_typedef(g)) {
+        /* C (before C23) does not convert a pointer to an array to a pointer to
+         * a const array implicitly; -pedantic says so */
+        ind(o, in);
+        gen_printf(o, "%s_enc(e, (const %s *)&%s);\n", g.def->name, g.def->name, lv);
     } else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
         ind(o, in);
         gen_printf(o, "%s_enc(e, &%s);\n", g.def->name, lv);
@@ -442,6 +454,26 @@ static void dec_run(gen_out *o, int in, const item *it, size_t n)
 
 static void dec_value(gen_out *o, int in, const idl_type *t, const char *lv);
 
+/* min_text is the C text of the smallest encoded size of a value of type t:
+ * a number, or, for a typedef of a fixed array whose size is a C constant
+ * (.x files), an expression of that constant. */
+static char *min_text(const idl_type *t)
+{
+    gen_type g = gen_classify(t);
+    if (g.kind == GK_TYPEDEF) {
+        const idl_decl *d = g.def->u.tdef.decl;
+        if (d->kind == IDL_D_FIXED && d->bound_text) {
+            if (d->type->kind == IDL_T_OPAQUE)
+                return fmt("parley_round4(%s)", d->bound_text);
+            char *inner = min_text(d->type);
+            char *r = fmt("(size_t)%s * %s", d->bound_text, inner);
+            free(inner);
+            return r;
+        }
+    }
+    return fmt("%llu", (unsigned long long)gen_type_min_size(t));
+}
+
 /* elem_ctype is the C type of an array element or pointee. */
 static const char *elem_ctype(const idl_type *t)
 {
@@ -494,12 +526,13 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
                        d->name, bound_of(d));
         } else {
             const char *ct = elem_ctype(d->type);
-            uint64_t minw = gen_type_min_size(d->type);
+            char *minw = min_text(d->type);
             ind(o, in);
             gen_puts(o, "{\n");
             ind(o, in + 1);
-            gen_printf(o, "uint32_t n = parley_get_count(d, %s, %llu, sizeof(%s));\n", bound_of(d),
-                       (unsigned long long)minw, ct);
+            gen_printf(o, "uint32_t n = parley_get_count(d, %s, %s, sizeof(%s));\n", bound_of(d),
+                       minw, ct);
+            free(minw);
             ind(o, in + 1);
             gen_printf(o, "%s *a = n ? parley_dec_alloc(d, (size_t)n * sizeof(%s)) : NULL;\n", ct,
                        ct);
@@ -628,6 +661,17 @@ static void size_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
         size_value(o, in, d->type, lv);
         return;
     case IDL_D_FIXED:
+        /* not fixed in size here only when the size is a C constant */
+        if (d->type->kind == IDL_T_OPAQUE) {
+            ind(o, in);
+            gen_printf(o, "n += parley_round4(%s);\n", bound_of(d));
+            return;
+        }
+        if (gen_type_fixed(d->type, &fs)) {
+            ind(o, in);
+            gen_printf(o, "n += (size_t)%s * %llu;\n", bound_of(d), (unsigned long long)fs);
+            return;
+        }
         ind(o, in);
         gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
         {
@@ -682,7 +726,10 @@ static void size_value(gen_out *o, int in, const idl_type *t, const char *lv)
         return;
     }
     gen_type g = gen_classify(t);
-    if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
+    if (is_array_typedef(g)) {
+        ind(o, in);
+        gen_printf(o, "n += %s_size((const %s *)&%s);\n", g.def->name, g.def->name, lv);
+    } else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
         ind(o, in);
         gen_printf(o, "n += %s_size(&%s);\n", g.def->name, lv);
     }
@@ -826,7 +873,9 @@ static void case_labels(gen_out *o, int in, const idl_case *c)
     }
 }
 
-static void emit_enum(gen_out *o, idl_def *def)
+/* emit_enum_valid writes the membership test of an enum; they all come
+ * first in the file, since any codec function may use any of them. */
+static void emit_enum_valid(gen_out *o, const idl_def *def)
 {
     /* the set of members as a range test when they are contiguous */
     int64_t lo = 0, hi = 0;
@@ -853,7 +902,10 @@ static void emit_enum(gen_out *o, idl_def *def)
         gen_puts(o, "        return 1;\n    default:\n        return 0;\n    }\n");
     }
     gen_puts(o, "}\n\n");
+}
 
+static void emit_enum(gen_out *o, idl_def *def)
+{
     gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", def->name, def->name);
     item it = {{GK_ENUM, def}, "(*v)"};
     enc_run(o, 1, &it, 1);
@@ -863,7 +915,8 @@ static void emit_enum(gen_out *o, idl_def *def)
     gen_puts(o, "}\n\n");
     gen_printf(o, "size_t %s_size(const %s *v)\n{\n    (void)v;\n    return 4;\n}\n\n", def->name,
                def->name);
-    gen_printf(o, "void %s_free(%s *v)\n{\n    (void)v;\n}\n\n", def->name, def->name);
+    gen_printf(o, "void %s_free(%s *v)\n{\n    *v = (%s)0;\n}\n\n", def->name, def->name,
+               def->name);
 }
 
 static void emit_struct(gen_out *o, idl_def *def)
@@ -933,11 +986,8 @@ static void emit_struct(gen_out *o, idl_def *def)
             free_fields(o, 2, fields, tail, "next->");
             gen_puts(o, "        free(next);\n        next = after;\n    }\n");
         }
-        gen_puts(o, "    memset(v, 0, sizeof *v);\n");
-    } else {
-        gen_puts(o, "    (void)v;\n");
     }
-    gen_puts(o, "}\n\n");
+    gen_puts(o, "    memset(v, 0, sizeof *v);\n}\n\n");
 }
 
 /* union_arm_lv is the storage of an arm: v->U_u.name. */
@@ -1040,11 +1090,8 @@ static void emit_union(gen_out *o, idl_def *def)
             free(lv);
         }
         gen_puts(o, "        break;\n    }\n");
-        gen_puts(o, "    memset(v, 0, sizeof *v);\n");
-    } else {
-        gen_puts(o, "    (void)v;\n");
     }
-    gen_puts(o, "}\n\n");
+    gen_puts(o, "    memset(v, 0, sizeof *v);\n}\n\n");
     free(disc_lv);
 }
 
@@ -1057,31 +1104,24 @@ static void emit_typedef(gen_out *o, idl_def *def)
     enc_decl(o, 1, d, "(*v)");
     gen_puts(o, "}\n\n");
 
+    /* no depth guard here: every cycle of types C can express passes
+     * through a struct or union, whose decoder keeps the count */
     gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", nm, nm);
-    if (def->recursive) {
-        gen_puts(o, "    if (!parley_dec_enter(d)) {\n        memset(v, 0, sizeof *v);\n"
-                    "        return;\n    }\n");
-    }
     dec_decl(o, 1, d, "(*v)");
-    if (def->recursive)
-        gen_puts(o, "    parley_dec_leave(d);\n");
     gen_puts(o, "}\n\n");
 
     gen_printf(o, "size_t %s_size(const %s *v)\n{\n    size_t n = 0;\n", nm, nm);
     uint64_t fs;
-    if (gen_decl_fixed(d, &fs))
+    if (gen_decl_fixed(d, &fs) || (d->kind == IDL_D_FIXED && d->bound_text &&
+                                   (d->type->kind == IDL_T_OPAQUE || gen_type_fixed(d->type, &fs))))
         gen_puts(o, "    (void)v;\n");
     size_decl(o, 1, d, "(*v)");
     gen_puts(o, "    return n;\n}\n\n");
 
     gen_printf(o, "void %s_free(%s *v)\n{\n", nm, nm);
-    if (gen_def_needs_free(def)) {
+    if (gen_def_needs_free(def))
         free_decl(o, 1, d, "(*v)");
-        gen_puts(o, "    memset(v, 0, sizeof *v);\n");
-    } else {
-        gen_puts(o, "    (void)v;\n");
-    }
-    gen_puts(o, "}\n\n");
+    gen_puts(o, "    memset(v, 0, sizeof *v);\n}\n\n");
 }
 
 /* emit_buffer_api writes T_encode and T_decode over T_enc and T_dec. */
@@ -1130,6 +1170,9 @@ int gen_emit_xdr(gen_out *o, const idl_spec *spec, const gen_opts *opts)
                "#include <string.h>\n\n"
                "#include \"%s.h\"\n\n",
                opts->base, opts->idl_name, opts->base);
+    for (const idl_def *def = spec->defs; def; def = def->next)
+        if (def->kind == IDL_DEF_ENUM)
+            emit_enum_valid(o, def);
     for (idl_def *def = spec->defs; def; def = def->next) {
         if (def->kind == IDL_DEF_PASSTHRU) {
             gen_printf(o, "%s\n", def->u.pass.text);

@@ -107,9 +107,8 @@ static int check_generated_names(const idl_spec *spec, idl_diag *diag)
             n++;
         }
     }
-    qsort(names, n, sizeof *names, cmp_name);
     int errors = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) /* in source order */
         for (const char *const *r = reserved_locals; *r; r++)
             if (strcmp(names[i].name, *r) == 0) {
                 idl_error(diag, names[i].loc,
@@ -118,6 +117,15 @@ static int check_generated_names(const idl_spec *spec, idl_diag *diag)
                           names[i].name);
                 errors++;
             }
+    qsort(names, n, sizeof *names, cmp_name);
+    /* clashes, reported in the order of the names that clash */
+    typedef struct clash {
+        const name_ent *hit;
+        const idl_def *type;
+        const char *suffix;
+    } clash;
+    clash *clashes = NULL;
+    size_t nclash = 0, capclash = 0;
     for (const idl_def *d = spec->defs; d; d = d->next) {
         if (!gen_is_type_def(d))
             continue;
@@ -129,18 +137,38 @@ static int check_generated_names(const idl_spec *spec, idl_diag *diag)
             memcpy(fn, d->name, len);
             strcpy(fn + len, *s);
             name_ent key = {fn, {0}};
-            name_ent *hit = bsearch(&key, names, n, sizeof *names, cmp_name);
-            if (hit) {
-                idl_error(diag, hit->loc,
-                          "'%s' clashes with the function the generated code defines for "
-                          "type '%s'",
-                          fn, d->name);
-                idl_note(diag, d->loc, "'%s' is defined here", d->name);
-                errors++;
-            }
+            const name_ent *hit = bsearch(&key, names, n, sizeof *names, cmp_name);
             free(fn);
+            if (!hit)
+                continue;
+            if (nclash == capclash) {
+                capclash = capclash ? 2 * capclash : 8;
+                clash *g = realloc(clashes, capclash * sizeof *clashes);
+                if (!g)
+                    break;
+                clashes = g;
+            }
+            clashes[nclash++] = (clash){hit, d, *s};
         }
     }
+    for (size_t i = 1; i < nclash; i++) /* insertion sort by position: few */
+        for (size_t j = i; j > 0; j--) {
+            idl_loc a = clashes[j - 1].hit->loc, b = clashes[j].hit->loc;
+            if (a.line < b.line || (a.line == b.line && a.col <= b.col))
+                break;
+            clash t = clashes[j - 1];
+            clashes[j - 1] = clashes[j];
+            clashes[j] = t;
+        }
+    for (size_t i = 0; i < nclash; i++) {
+        const clash *k = &clashes[i];
+        idl_error(diag, k->hit->loc,
+                  "'%s' clashes with the function the generated code defines for type '%s'",
+                  k->hit->name, k->type->name);
+        idl_note(diag, k->type->loc, "'%s' is defined here", k->type->name);
+        errors++;
+    }
+    free(clashes);
     free(names);
     return errors;
 }
@@ -236,17 +264,14 @@ typedef struct output {
     int (*emit)(gen_out *, const idl_spec *, const gen_opts *);
 } output;
 
-int main(int argc, char **argv)
+/* run is parleygen with room for the -I folders and -D macros (and one
+ * more define per output) allocated by main, which frees them whatever path
+ * run leaves by. */
+static int run(int argc, char **argv, const char **incs, const char **defs)
 {
     const char *outdir = ".";
-    const char **incs = calloc((size_t)argc + 1, sizeof *incs);
-    const char **defs = calloc((size_t)argc + 2, sizeof *defs);
     size_t ninc = 0, ndef = 0;
     int line_directives = 1, only = 0, max_errors = 0, preprocess_only = 0;
-    if (!incs || !defs) {
-        fputs("parleygen: out of memory\n", stderr);
-        return 2;
-    }
     static const struct option longopts[] = {
         {"output-dir", required_argument, NULL, 'o'}, {"no-line", no_argument, NULL, 'L'},
         {"header", no_argument, NULL, 'H'},           {"xdr", no_argument, NULL, 'X'},
@@ -311,14 +336,13 @@ int main(int argc, char **argv)
     char *base = base_name(input);
     if (!base || !*base) {
         fprintf(stderr, "parleygen: error: '%s' is not an IDL file name\n", input);
+        free(base);
         return 2;
     }
 
     if (preprocess_only) {
         int rc = preprocess_to_stdout(input, defs, ndef, incs, max_errors);
         free(base);
-        free(incs);
-        free(defs);
         return rc;
     }
 
@@ -333,6 +357,7 @@ int main(int argc, char **argv)
     idl_diag *diag = idl_diag_create(stderr, max_errors);
     if (!diag) {
         fputs("parleygen: out of memory\n", stderr);
+        free(base);
         return 2;
     }
 
@@ -401,7 +426,19 @@ int main(int argc, char **argv)
     }
     idl_diag_destroy(diag);
     free(base);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    const char **incs = calloc((size_t)argc + 1, sizeof *incs);
+    const char **defs = calloc((size_t)argc + 2, sizeof *defs);
+    int rc = 2;
+    if (incs && defs)
+        rc = run(argc, argv, incs, defs);
+    else
+        fputs("parleygen: out of memory\n", stderr);
     free(incs);
     free(defs);
-    return status;
+    return rc;
 }

@@ -203,6 +203,8 @@ typedef struct checker {
     int depth; /* frames of eval() on the C stack */
 
     int rpcgen_mode;  /* a .x file: undefined names are C's, not errors */
+    int allow_external; /* resolving a whole array size or bound, where a C
+                           constant can stand (rpcgen_mode only) */
     idl_arena *arena; /* for the external types made here */
 } checker;
 
@@ -633,13 +635,18 @@ static void resolve_name(checker *c, idl_expr *e)
         } else if (e->text != NULL && strcmp(e->text, "FALSE") == 0) {
             e->evaluated = 1;
             e->value = 0;
-        } else if (c->rpcgen_mode && e->text != NULL && e->text[0] != '\0') {
+        } else if (c->rpcgen_mode && c->allow_external && e->text != NULL &&
+                   e->text[0] != '\0') {
             /* rpcgen passes such a name through to C, where a header the
              * file includes defines it; it can stand as an array size or
              * bound, where the C code needs only the name */
             idl_warning(c->diag, e->loc, "'%s' is not defined in this file; assuming a C constant",
                         e->text);
             e->external = 1;
+        } else if (c->rpcgen_mode && e->text != NULL && e->text[0] != '\0') {
+            ERR(c, e->loc,
+                "the value of '%s' is needed here, but it is defined outside this file",
+                e->text);
         } else {
             ERR(c, e->loc, "undefined constant '%s'", e->text != NULL ? e->text : "");
         }
@@ -719,7 +726,9 @@ static void resolve_decl(checker *c, idl_decl *d)
     if (d == NULL)
         return;
     resolve_type(c, d->type);
+    c->allow_external = d->size != NULL && d->size->kind == IDL_EXPR_NAME;
     resolve_expr(c, d->size);
+    c->allow_external = 0;
 }
 
 /* pass_resolve points every named type at its definition and every name in
@@ -1951,8 +1960,19 @@ static void pass_recursion(checker *c)
         const idl_decl *last = d->u.strct.fields;
         while (last->next != NULL)
             last = last->next;
-        d->list_tail =
-            last->kind == IDL_D_OPTIONAL && last->type != NULL && idl_resolve_type(last->type) == d;
+        /* the link is `S *next`, or a typedef of S * (`typedef struct S *Sp;`
+         * then `Sp next`: the RFC 1813 mount protocol's idiom) */
+        const idl_def *link = NULL;
+        if (last->kind == IDL_D_OPTIONAL && last->type != NULL) {
+            link = idl_resolve_type(last->type);
+        } else if (last->kind == IDL_D_SCALAR && last->type != NULL &&
+                   last->type->kind == IDL_T_NAMED) {
+            const idl_def *t = idl_resolve_type(last->type);
+            if (t != NULL && t->kind == IDL_DEF_TYPEDEF &&
+                t->u.tdef.decl->kind == IDL_D_OPTIONAL && t->u.tdef.decl->type != NULL)
+                link = idl_resolve_type(t->u.tdef.decl->type);
+        }
+        d->list_tail = link == d;
     }
     free(comp);
     free(cyclic);

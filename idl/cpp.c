@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct macro {
     struct macro *next;
@@ -50,6 +51,8 @@ typedef struct pp {
     macro *macros;
     obuf out;
     int oom;
+    int overflow; /* #if groups past MAX_COND_DEPTH in the current file: not
+                     tracked, but their #else and #endif are absorbed */
 } pp;
 
 enum { MAX_COND_DEPTH = 256, MAX_EXPAND_DEPTH = 64 };
@@ -210,6 +213,8 @@ typedef struct ex {
     idl_loc loc;
     int err;
     int depth;
+    int dead; /* inside an operand C does not evaluate (0 && x, 1 || x, the
+                 other arm of ?:): arithmetic errors there are not errors */
 } ex;
 
 static void ex_skip(ex *e)
@@ -345,8 +350,10 @@ static int64_t ex_mul(ex *e)
             char op = e->s[-1];
             int64_t r = ex_unary(e);
             if (r == 0) {
-                ex_fail(e, "division by zero");
-                return 0;
+                if (!e->dead)
+                    ex_fail(e, "division by zero");
+                v = 0;
+                continue;
             }
             if (r == -1)
                 v = op == '/' ? (int64_t)(0 - (uint64_t)v) : 0;
@@ -380,8 +387,10 @@ static int64_t ex_shift(ex *e)
             return v;
         int64_t r = ex_add(e);
         if (r < 0 || r > 63) {
-            ex_fail(e, "shift count out of range");
-            return 0;
+            if (!e->dead)
+                ex_fail(e, "shift count out of range");
+            v = 0;
+            continue;
         }
         v = left ? (int64_t)((uint64_t)v << r) : v >> r;
     }
@@ -445,7 +454,9 @@ static int64_t ex_land(ex *e)
 {
     int64_t v = ex_bor(e);
     while (ex_accept(e, "&&")) {
+        e->dead += !v;
         int64_t r = ex_bor(e);
+        e->dead -= !v;
         v = v && r;
     }
     return v;
@@ -455,7 +466,9 @@ static int64_t ex_lor(ex *e)
 {
     int64_t v = ex_land(e);
     while (ex_accept(e, "||")) {
+        e->dead += !!v;
         int64_t r = ex_land(e);
+        e->dead -= !!v;
         v = v || r;
     }
     return v;
@@ -469,10 +482,14 @@ static int64_t ex_cond(ex *e)
     }
     int64_t v = ex_lor(e);
     if (ex_accept(e, "?")) {
+        e->dead += !v;
         int64_t a = ex_cond(e);
+        e->dead -= !v;
         if (!ex_accept(e, ":"))
             ex_fail(e, "expected ':'");
+        e->dead += !!v;
         int64_t b = ex_cond(e);
+        e->dead -= !!v;
         v = v ? a : b;
     }
     e->depth--;
@@ -481,7 +498,7 @@ static int64_t ex_cond(ex *e)
 
 static int64_t ex_eval_text(pp *p, const char *s, size_t n, idl_loc loc, int depth, int *err)
 {
-    ex e = {p, s, s + n, loc, 0, depth};
+    ex e = {p, s, s + n, loc, 0, depth, 0};
     int64_t v = ex_cond(&e);
     ex_skip(&e);
     if (!e.err && e.s != e.end)
@@ -500,6 +517,12 @@ static char *read_file(const char *path, size_t max, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        errno = EISDIR;
+        return NULL;
+    }
     size_t cap = 8192, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -647,9 +670,21 @@ static void directive(pp *p, const char *file, const char *s, size_t n, idl_loc 
     size_t wn = (size_t)(q - w);
     int active = *nstack == 0 || stack[*nstack - 1].active;
 #define IS(word) (wn == sizeof(word) - 1 && memcmp(w, word, wn) == 0)
+    if (p->overflow && (IS("if") || IS("ifdef") || IS("ifndef"))) {
+        p->overflow++;
+        goto out;
+    }
+    if (p->overflow && (IS("elif") || IS("else"))) {
+        goto out;
+    }
+    if (p->overflow && IS("endif")) {
+        p->overflow--;
+        goto out;
+    }
     if (IS("if") || IS("ifdef") || IS("ifndef")) {
         if (*nstack >= MAX_COND_DEPTH) {
             idl_error(p->diag, loc, "#if nested more than %d deep", MAX_COND_DEPTH);
+            p->overflow = 1;
             goto out;
         }
         int v = 0;
@@ -769,6 +804,8 @@ static int process(pp *p, const char *file, const char *text, size_t len, int de
 {
     cond stack[MAX_COND_DEPTH];
     int nstack = 0;
+    int outer_overflow = p->overflow;
+    p->overflow = 0;
     int in_comment = 0;
     const char *s = text, *end = text + len;
     int line = 1;
@@ -855,6 +892,7 @@ static int process(pp *p, const char *file, const char *text, size_t len, int de
         idl_error(p->diag, stack[nstack - 1].loc, "unterminated #if");
         nstack--;
     }
+    p->overflow = outer_overflow;
     return 0;
 }
 

@@ -37,9 +37,9 @@ extern "C" {
 #endif
 
 /* Default limits of a decode: what it may allocate in all, and how deep
- * recursive types may nest (each level is one optional pointer or array of a
- * recursive type; linked lists whose last field points to the next element
- * are decoded in a loop and do not count). */
+ * recursive types may nest (each level is one struct or union of a recursive
+ * type inside another; the elements of a linked list, a struct whose last
+ * field points to the next element, are decoded in a loop and do not count). */
 #define PARLEY_DEFAULT_MAX_ALLOC ((size_t)64 << 20)
 #define PARLEY_DEFAULT_MAX_DEPTH 128u
 

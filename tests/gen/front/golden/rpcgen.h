@@ -17,6 +17,7 @@ extern "C" {
 
 #line 7 "rpcgen.x"
 struct sample {
+#line 21 "rpcgen.h"
 	u_int count;
 	char letter;
 	u_short port;
@@ -28,12 +29,13 @@ typedef struct sample sample;
 
 #line 17 "rpcgen.x"
 enum mode {
+#line 33 "rpcgen.h"
 	MODE_OFF = 0,
 	MODE_ON = 1,
 };
 typedef enum mode mode;
 
-#line 37 "rpcgen.h"
+#line 39 "rpcgen.h"
 /* The codec: see parley/xdr.h and docs/idl.md. */
 int sample_encode(const sample *v, void *buf, size_t cap, size_t *len);
 int sample_decode(sample *v, const void *buf, size_t len, size_t *used,

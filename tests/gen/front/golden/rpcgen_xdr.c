@@ -9,8 +9,14 @@
 
 #include "rpcgen.h"
 
+static inline int mode__valid(int32_t x)
+{
+    return x >= 0 && x <= 1;
+}
+
 #line 7 "rpcgen.x"
 void sample_enc(parley_enc *e, const sample *v)
+#line 20 "rpcgen_xdr.c"
 {
     if (parley_enc_room(e, 24)) {
         uint8_t *p = e->p;
@@ -87,12 +93,8 @@ int sample_decode(sample *v, const void *buf, size_t len, size_t *used,
 }
 
 #line 17 "rpcgen.x"
-static inline int mode__valid(int32_t x)
-{
-    return x >= 0 && x <= 1;
-}
-
 void mode_enc(parley_enc *e, const mode *v)
+#line 98 "rpcgen_xdr.c"
 {
     if (parley_enc_room(e, 4)) {
         uint8_t *p = e->p;
@@ -124,7 +126,7 @@ size_t mode_size(const mode *v)
 
 void mode_free(mode *v)
 {
-    (void)v;
+    *v = (mode)0;
 }
 
 int mode_encode(const mode *v, void *buf, size_t cap, size_t *len)

@@ -20,6 +20,7 @@ extern "C" {
 
 #line 12 "service.idl"
 struct pair {
+#line 24 "service.h"
 	int first;
 	int second;
 };
@@ -27,13 +28,14 @@ typedef struct pair pair;
 
 #line 18 "service.idl"
 #define CALC_PROG 536870919
+#line 32 "service.h"
 #define CALC_PROG_SERVICE "calc"
 #define CALC_V1 1
 #define CALC_NULL 0
 #define CALC_ADD 1
 #define CALC_NAME 2
 
-#line 37 "service.h"
+#line 39 "service.h"
 /* The codec: see parley/xdr.h and docs/idl.md. */
 int pair_encode(const pair *v, void *buf, size_t cap, size_t *len);
 int pair_decode(pair *v, const void *buf, size_t len, size_t *used,

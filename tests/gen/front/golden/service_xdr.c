@@ -12,6 +12,7 @@
 /* passed through as written */
 #line 12 "service.idl"
 void pair_enc(parley_enc *e, const pair *v)
+#line 16 "service_xdr.c"
 {
     if (parley_enc_room(e, 8)) {
         uint8_t *p = e->p;
@@ -44,7 +45,7 @@ size_t pair_size(const pair *v)
 
 void pair_free(pair *v)
 {
-    (void)v;
+    memset(v, 0, sizeof *v);
 }
 
 int pair_encode(const pair *v, void *buf, size_t cap, size_t *len)

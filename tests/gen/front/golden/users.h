@@ -16,6 +16,7 @@ extern "C" {
 
 #line 8 "users.idl"
 enum role {
+#line 20 "users.h"
 	ADMIN = 1,
 	MEMBER = 2,
 	GUEST = 3,
@@ -27,6 +28,7 @@ typedef char *user_name;
 
 #line 16 "users.idl"
 struct user {
+#line 32 "users.h"
 	u_int id;
 	user_name name;
 	role kind;
@@ -43,6 +45,7 @@ typedef struct user user;
 
 #line 27 "users.idl"
 struct user_list {
+#line 49 "users.h"
 	user entry;
 	struct user_list *next;
 };
@@ -50,6 +53,7 @@ typedef struct user_list user_list;
 
 #line 32 "users.idl"
 struct lookup_result {
+#line 57 "users.h"
 	int status;
 	union {
 		user found;
@@ -58,7 +62,7 @@ struct lookup_result {
 };
 typedef struct lookup_result lookup_result;
 
-#line 62 "users.h"
+#line 66 "users.h"
 /* The codec: see parley/xdr.h and docs/idl.md. */
 int role_encode(const role *v, void *buf, size_t cap, size_t *len);
 int role_decode(role *v, const void *buf, size_t len, size_t *used,

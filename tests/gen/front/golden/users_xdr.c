@@ -9,13 +9,14 @@
 
 #include "users.h"
 
-#line 8 "users.idl"
 static inline int role__valid(int32_t x)
 {
     return x >= 1 && x <= 3;
 }
 
+#line 8 "users.idl"
 void role_enc(parley_enc *e, const role *v)
+#line 20 "users_xdr.c"
 {
     if (parley_enc_room(e, 4)) {
         uint8_t *p = e->p;
@@ -47,7 +48,7 @@ size_t role_size(const role *v)
 
 void role_free(role *v)
 {
-    (void)v;
+    *v = (role)0;
 }
 
 int role_encode(const role *v, void *buf, size_t cap, size_t *len)
@@ -76,6 +77,7 @@ int role_decode(role *v, const void *buf, size_t len, size_t *used,
 
 #line 14 "users.idl"
 void user_name_enc(parley_enc *e, const user_name *v)
+#line 81 "users_xdr.c"
 {
     parley_put_string(e, (*v), 32u);
 }
@@ -124,6 +126,7 @@ int user_name_decode(user_name *v, const void *buf, size_t len, size_t *used,
 
 #line 16 "users.idl"
 void user_enc(parley_enc *e, const user *v)
+#line 130 "users_xdr.c"
 {
     for (;;) {
         if (parley_enc_room(e, 4)) {
@@ -259,6 +262,7 @@ int user_decode(user *v, const void *buf, size_t len, size_t *used,
 
 #line 27 "users.idl"
 void user_list_enc(parley_enc *e, const user_list *v)
+#line 266 "users_xdr.c"
 {
     for (;;) {
         user_enc(e, &v->entry);
@@ -339,6 +343,7 @@ int user_list_decode(user_list *v, const void *buf, size_t len, size_t *used,
 
 #line 32 "users.idl"
 void lookup_result_enc(parley_enc *e, const lookup_result *v)
+#line 347 "users_xdr.c"
 {
     if (parley_enc_room(e, 4)) {
         uint8_t *p = e->p;
