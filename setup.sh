@@ -18,9 +18,10 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # Why each package: cmake and a C toolchain build everything; flex and bison
 # build parleygen's front end; cmocka runs the unit tests; libtirpc and rpcgen
 # (rpcsvc-proto) are the reference peer of the interoperability tests and the
-# benchmarks; clang and its sanitizer runtime build the second, sanitized run.
+# benchmarks; clang and its sanitizer runtime build the second, sanitized run;
+# clang-format checks the code's layout.
 packages=(build-essential cmake pkg-config flex bison libcmocka-dev libtirpc-dev
-          rpcsvc-proto clang libclang-rt-14-dev)
+          rpcsvc-proto clang libclang-rt-14-dev clang-format)
 
 install_missing() {
     local missing=()
@@ -55,6 +56,7 @@ build)
     ;;
 test)
     build build
+    cmake --build build --target format-check
     ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
     CC=clang build build-san -DPARLEY_SANITIZE=address,undefined -DPARLEY_BENCH=OFF
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

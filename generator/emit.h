@@ -18,9 +18,9 @@
 typedef struct gen_out {
     char *buf;
     size_t len, cap;
-    int line;         /* lines written so far + 1: the current line */
-    const char *name; /* the output file's name, for #line back to it */
-    int back_pending; /* a #line back to the output is due before more text */
+    int line;          /* lines written so far + 1: the current line */
+    const char *name;  /* the output file's name, for #line back to it */
+    int back_pending;  /* a #line back to the output is due before more text */
     int back_after_nl; /* ... once the current line is complete */
     int oom;
 } gen_out;

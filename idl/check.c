@@ -202,10 +202,10 @@ typedef struct checker {
     size_t nframes, capframes;
     int depth; /* frames of eval() on the C stack */
 
-    int rpcgen_mode;  /* a .x file: undefined names are C's, not errors */
+    int rpcgen_mode;    /* a .x file: undefined names are C's, not errors */
     int allow_external; /* resolving a whole array size or bound, where a C
                            constant can stand (rpcgen_mode only) */
-    idl_arena *arena; /* for the external types made here */
+    idl_arena *arena;   /* for the external types made here */
 } checker;
 
 /* Every error goes through ERR so that idl_check can return the count; the
@@ -635,8 +635,7 @@ static void resolve_name(checker *c, idl_expr *e)
         } else if (e->text != NULL && strcmp(e->text, "FALSE") == 0) {
             e->evaluated = 1;
             e->value = 0;
-        } else if (c->rpcgen_mode && c->allow_external && e->text != NULL &&
-                   e->text[0] != '\0') {
+        } else if (c->rpcgen_mode && c->allow_external && e->text != NULL && e->text[0] != '\0') {
             /* rpcgen passes such a name through to C, where a header the
              * file includes defines it; it can stand as an array size or
              * bound, where the C code needs only the name */
@@ -644,8 +643,7 @@ static void resolve_name(checker *c, idl_expr *e)
                         e->text);
             e->external = 1;
         } else if (c->rpcgen_mode && e->text != NULL && e->text[0] != '\0') {
-            ERR(c, e->loc,
-                "the value of '%s' is needed here, but it is defined outside this file",
+            ERR(c, e->loc, "the value of '%s' is needed here, but it is defined outside this file",
                 e->text);
         } else {
             ERR(c, e->loc, "undefined constant '%s'", e->text != NULL ? e->text : "");
@@ -1968,8 +1966,8 @@ static void pass_recursion(checker *c)
         } else if (last->kind == IDL_D_SCALAR && last->type != NULL &&
                    last->type->kind == IDL_T_NAMED) {
             const idl_def *t = idl_resolve_type(last->type);
-            if (t != NULL && t->kind == IDL_DEF_TYPEDEF &&
-                t->u.tdef.decl->kind == IDL_D_OPTIONAL && t->u.tdef.decl->type != NULL)
+            if (t != NULL && t->kind == IDL_DEF_TYPEDEF && t->u.tdef.decl->kind == IDL_D_OPTIONAL &&
+                t->u.tdef.decl->type != NULL)
                 link = idl_resolve_type(t->u.tdef.decl->type);
         }
         d->list_tail = link == d;

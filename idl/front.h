@@ -29,7 +29,7 @@ typedef struct idl_parser {
     int line;
     int col;
     int syntax_errors;
-    idl_loc comment;     /* where the open block comment began */
+    idl_loc comment; /* where the open block comment began */
 } idl_parser;
 
 /* idl_parser_append adds def at the end of the specification. The lexer
