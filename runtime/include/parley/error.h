@@ -29,7 +29,24 @@ extern "C" {
     X(ERR_BUFFER_FULL, "encode buffer too small")                                                  \
     X(ERR_TRAILING, "bytes left over after the value")                                             \
     X(ERR_NOMEM, "out of memory")                                                                  \
-    X(ERR_INVALID, "invalid argument")
+    X(ERR_INVALID, "invalid argument")                                                             \
+    X(ERR_ADDRESS, "malformed address")                                                            \
+    X(ERR_RESOLVE, "cannot resolve the host name")                                                 \
+    X(ERR_CONNECT, "cannot connect to the server")                                                 \
+    X(ERR_REFUSED, "connection refused")                                                           \
+    X(ERR_CLOSED, "connection closed")                                                             \
+    X(ERR_IO, "input/output error on the connection")                                              \
+    X(ERR_TIMEDOUT, "the call's deadline passed")                                                  \
+    X(ERR_CANCELLED, "the call was cancelled")                                                     \
+    X(ERR_MSG_TOO_LARGE, "message larger than the configured maximum")                             \
+    X(ERR_PROTOCOL, "malformed RPC message")                                                       \
+    X(ERR_RPC_MISMATCH, "the server does not speak RPC version 2")                                 \
+    X(ERR_AUTH, "authentication failed")                                                           \
+    X(ERR_PROG_UNAVAIL, "program not available on the server")                                     \
+    X(ERR_PROG_MISMATCH, "program version not available on the server")                            \
+    X(ERR_PROC_UNAVAIL, "procedure not available on the server")                                   \
+    X(ERR_GARBAGE_ARGS, "the server could not decode the arguments")                               \
+    X(ERR_SYSTEM_ERR, "the server failed to process the call")
 
 /* The error values. PARLEY_OK is 0; every error is positive. */
 typedef enum parley_err {
