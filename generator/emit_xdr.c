@@ -279,8 +279,17 @@ static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv)
 /* enc_fields encodes a list of declarations (a struct's fields) at base,
  * stopping before `stop`; consecutive fixed-size scalars share one bounds
  * check. */
-static void enc_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *stop,
-                       const char *base)
+/* The emitters of a run of fixed-size scalars and of one declaration, for
+ * one direction. */
+typedef void run_emitter(gen_out *o, int in, const item *it, size_t n);
+typedef void decl_emitter(gen_out *o, int in, const idl_decl *d, const char *lv);
+
+/* walk_fields emits a list of declarations (a struct's fields) stored at
+ * base, stopping before `stop`: consecutive fixed-size scalars go to `run`
+ * together, so that they share one bounds check (at most 64 to a run), and
+ * every other declaration to `one`. */
+static void walk_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *stop,
+                        const char *base, run_emitter *run_fn, decl_emitter *one)
 {
     item run[64];
     char *lvs[64];
@@ -288,32 +297,32 @@ static void enc_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *st
     for (;; d = d->next) {
         gen_type g = d && d != stop && d->kind == IDL_D_SCALAR ? gen_classify(d->type)
                                                                : (gen_type){GK_VOID, NULL};
-        if (d && d != stop && is_run_kind(g.kind) && n < 64) {
-            lvs[n] = fmt("%s%s", base, d->name);
-            run[n].g = g;
-            run[n].lv = lvs[n];
-            n++;
-            continue;
-        }
-        if (n) {
-            enc_run(o, in, run, n);
+        int joins = d && d != stop && is_run_kind(g.kind);
+        if (n && (!joins || n == 64)) {
+            run_fn(o, in, run, n);
             for (size_t i = 0; i < n; i++)
                 free(lvs[i]);
             n = 0;
         }
         if (!d || d == stop)
             break;
-        if (is_run_kind(g.kind)) { /* a run longer than 64: start the next */
-            lvs[0] = fmt("%s%s", base, d->name);
-            run[0].g = g;
-            run[0].lv = lvs[0];
-            n = 1;
+        if (joins) {
+            lvs[n] = fmt("%s%s", base, d->name);
+            run[n].g = g;
+            run[n].lv = lvs[n];
+            n++;
             continue;
         }
         char *lv = fmt("%s%s", base, d->name);
-        enc_decl(o, in, d, lv);
+        one(o, in, d, lv);
         free(lv);
     }
+}
+
+static void enc_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *stop,
+                       const char *base)
+{
+    walk_fields(o, in, d, stop, base, enc_run, enc_decl);
 }
 
 /* ---- decoding --------------------------------------------------------- */
@@ -606,38 +615,7 @@ static void dec_value(gen_out *o, int in, const idl_type *t, const char *lv)
 static void dec_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *stop,
                        const char *base)
 {
-    item run[64];
-    char *lvs[64];
-    size_t n = 0;
-    for (;; d = d->next) {
-        gen_type g = d && d != stop && d->kind == IDL_D_SCALAR ? gen_classify(d->type)
-                                                               : (gen_type){GK_VOID, NULL};
-        if (d && d != stop && is_run_kind(g.kind) && n < 64) {
-            lvs[n] = fmt("%s%s", base, d->name);
-            run[n].g = g;
-            run[n].lv = lvs[n];
-            n++;
-            continue;
-        }
-        if (n) {
-            dec_run(o, in, run, n);
-            for (size_t i = 0; i < n; i++)
-                free(lvs[i]);
-            n = 0;
-        }
-        if (!d || d == stop)
-            break;
-        if (is_run_kind(g.kind)) {
-            lvs[0] = fmt("%s%s", base, d->name);
-            run[0].g = g;
-            run[0].lv = lvs[0];
-            n = 1;
-            continue;
-        }
-        char *lv = fmt("%s%s", base, d->name);
-        dec_decl(o, in, d, lv);
-        free(lv);
-    }
+    walk_fields(o, in, d, stop, base, dec_run, dec_decl);
 }
 
 /* ---- sizes ------------------------------------------------------------ */
