@@ -1,0 +1,612 @@
+/*
+ * client.c: the RPC client (parley/client.h, docs/runtime.md "Client").
+ *
+ * A handle talks to one address over one TCP or Unix stream connection,
+ * opened on the first call and again on the call after it broke, or over one
+ * connected UDP socket. Any number of threads call through it at once:
+ *
+ *   - A call takes an xid from an atomic counter, encodes its message (record
+ *     mark, header, arguments) into one buffer outside any lock, takes the
+ *     send role (a flag under the handle's mutex, so that waiting for it
+ *     honours the call's deadline), registers itself among the calls waiting
+ *     for a reply, and sends the buffer with one send().
+ *   - It then waits for its reply with no lock held across the round trip,
+ *     leader/follower style: one waiting call at a time holds the read role
+ *     and reads the socket; each reply it reads is matched by xid to its call,
+ *     copied out and handed over with the call's own condition variable; a
+ *     reply nobody waits for (its call timed out) is dropped. When the
+ *     leader's own reply arrives it passes the read role to the first other
+ *     waiter. When no other call waits, it decodes its reply in place, in the
+ *     read buffer, and only then gives the role up: a single-threaded caller
+ *     makes one send() and one recv() per call, and copies nothing.
+ *   - A broken connection (end of stream, reset, lost framing, a send that
+ *     stopped half-way) fails every call waiting on it with
+ *     PARLEY_ERR_CLOSED; it is shut down at once (which wakes a leader
+ *     blocked in recv) and closed by the last thread that used it; the next
+ *     call connects again.
+ *   - UDP calls are one datagram each, sent again with doubling intervals
+ *     until the deadline; whoever holds the read role receives datagrams and
+ *     matches them by xid like stream replies, and datagrams that are not the
+ *     reply of a waiting call are dropped.
+ *
+ * The waiting calls are a linked list searched by xid: a handle has as many
+ * entries as threads calling through it, a handful in practice.
+ */
+#include "parley/client.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "recmark.h"
+#include "rpcmsg.h"
+#include "sock.h"
+
+#define DEFAULT_TIMEOUT_MS    25000u
+#define DEFAULT_MAX_MSG       PL_RM_DEFAULT_MAX_MSG
+#define DEFAULT_RETRANSMIT_MS 250u
+/* UDP retransmissions double their interval up to this. */
+#define MAX_RETRANSMIT_MS 8000u
+/* The read buffer of a stream: a read takes up to this much at once. */
+#define STREAM_RBUF ((size_t)64 << 10)
+/* The largest datagram UDP carries (and so the read buffer of UDP). */
+#define DGRAM_MAX ((size_t)65535)
+/* Messages up to this size are encoded on the stack. */
+#define STACK_MSG 2048u
+
+/* pending: a call waiting for its reply, on its caller's stack. Its fields
+ * are guarded by the handle's mutex while it is in the list. */
+typedef struct pending {
+    uint32_t xid;
+    int done;             /* the call is over: err says how */
+    int err;              /* a parley_err */
+    int borrowed;         /* reply points into the reader's buffer (read role kept) */
+    const uint8_t *reply; /* the reply message, when done with PARLEY_OK */
+    size_t reply_len;
+    uint8_t *copy; /* reply's storage when copied out for this call (malloc) */
+    pthread_cond_t cond;
+    struct pending *prev, *next;
+    int64_t next_tx;        /* UDP: when to send again */
+    unsigned retransmit_ms; /* UDP: the interval after that */
+} pending;
+
+struct parley_client {
+    pl_addr addr;
+    uint32_t prog, vers;
+    unsigned timeout_ms, retransmit_ms;
+    size_t max_msg, max_alloc;
+    int dgram; /* UDP */
+    pl_opaque_auth cred;
+    uint8_t cred_buf[PARLEY_MAX_AUTH_BYTES];
+    atomic_uint_least32_t next_xid;
+    atomic_int sys_errno;
+
+    pthread_mutex_t mu;
+    pthread_cond_t send_cv; /* the send role was released, or a broken fd closed */
+    int fd;                 /* -1: not connected */
+    int broken;             /* the connection failed; fd is closed when no role is held */
+    int sending;            /* a thread holds the send role (connects, sends) */
+    int reading;            /* a thread holds the read role */
+    pending *waiters;       /* calls waiting for their reply */
+
+    /* The reader's state: used only by the thread holding the read role,
+     * reset when the connection is closed. */
+    pl_rm_reader rm;
+    uint8_t *rbuf;
+    size_t rcap, rpos, rlen;
+    int64_t rcvtimeo;
+};
+
+/* ---- helpers under the handle's mutex ------------------------------------ */
+
+static void set_errno(parley_client *c, int e)
+{
+    atomic_store_explicit(&c->sys_errno, e, memory_order_relaxed);
+}
+
+static void list_remove(parley_client *c, pending *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        c->waiters = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+}
+
+static void list_add(parley_client *c, pending *p)
+{
+    p->prev = NULL;
+    p->next = c->waiters;
+    if (c->waiters)
+        c->waiters->prev = p;
+    c->waiters = p;
+}
+
+/* complete ends the waiting call p with err (its reply, if any, already
+ * attached) and wakes its thread. */
+static void complete(parley_client *c, pending *p, int err)
+{
+    list_remove(c, p);
+    p->done = 1;
+    p->err = err;
+    pthread_cond_signal(&p->cond);
+}
+
+/* wake_next_reader hands the free read role to the first waiting call, whose
+ * thread takes it when it wakes. */
+static void wake_next_reader(parley_client *c)
+{
+    if (!c->reading && c->waiters)
+        pthread_cond_signal(&c->waiters->cond);
+}
+
+/* maybe_close closes a broken connection once no thread uses its fd, and
+ * resets the reader for the next one. */
+static void maybe_close(parley_client *c)
+{
+    if (!c->broken || c->sending || c->reading)
+        return;
+    close(c->fd);
+    c->fd = -1;
+    c->broken = 0;
+    pl_rm_destroy(&c->rm);
+    pl_rm_init(&c->rm);
+    c->rm.max_msg = c->max_msg;
+    c->rpos = c->rlen = 0;
+    c->rcvtimeo = 0;
+    pthread_cond_broadcast(&c->send_cv);
+}
+
+/* break_conn marks the stream connection broken: shut down at once, so that
+ * a leader blocked in recv() returns, and closed by maybe_close. Every call
+ * waiting on it fails with err. */
+static void break_conn(parley_client *c, int err)
+{
+    if (c->fd >= 0 && !c->broken) {
+        c->broken = 1;
+        shutdown(c->fd, SHUT_RDWR);
+    }
+    while (c->waiters)
+        complete(c, c->waiters, err);
+    maybe_close(c);
+}
+
+/* timed_wait waits on cv until deadline (CLOCK_MONOTONIC); returns nonzero
+ * when the deadline passed. */
+static int timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
+{
+    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000),
+                          .tv_nsec = (long)(deadline % 1000000000)};
+    return pthread_cond_timedwait(cv, mu, &ts) == ETIMEDOUT;
+}
+
+static int cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a) != 0)
+        return PARLEY_ERR_NOMEM;
+    int rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+    return rc == 0 ? PARLEY_OK : PARLEY_ERR_NOMEM;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* deliver hands the message msg to the waiting call with its xid. For
+ * another call, the bytes are copied out. For self (the reader's call), they
+ * are borrowed in place when no other call waits (the caller keeps the read
+ * role while it decodes them), else copied. A message too short to hold an
+ * xid, or whose call is no longer waiting, is dropped. Returns nonzero when
+ * self's reply arrived. too_large: the message was cut (a datagram over
+ * the handle's limit), and its call fails with PARLEY_ERR_MSG_TOO_LARGE. */
+static int deliver(parley_client *c, pending *self, const uint8_t *msg, size_t len, int too_large)
+{
+    if (len < 4)
+        return 0;
+    uint32_t xid = parley_ld_u32(msg);
+    pthread_mutex_lock(&c->mu);
+    pending *q = c->waiters;
+    while (q && q->xid != xid)
+        q = q->next;
+    if (q == NULL) {
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+    int err = PARLEY_OK;
+    if (too_large) {
+        err = PARLEY_ERR_MSG_TOO_LARGE;
+    } else if (q == self && c->waiters == self && self->next == NULL) {
+        q->reply = msg;
+        q->borrowed = 1;
+    } else if ((q->copy = malloc(len)) != NULL) {
+        memcpy(q->copy, msg, len);
+        q->reply = q->copy;
+    } else {
+        err = PARLEY_ERR_NOMEM;
+    }
+    q->reply_len = len;
+    complete(c, q, err);
+    pthread_mutex_unlock(&c->mu);
+    return q == self;
+}
+
+/* lead reads replies, as the holder of the read role, until self's own has
+ * arrived (PARLEY_OK) or until (PARLEY_ERR_TIMEDOUT): the call's deadline, or
+ * for UDP its next retransmission. Other errors: the stream's framing or
+ * connection failed (break it), or a datagram socket reported one (for self
+ * only). */
+static int lead(parley_client *c, pending *self, int fd, int64_t until)
+{
+    for (;;) {
+        if (!c->dgram) {
+            while (c->rpos < c->rlen) {
+                size_t used;
+                int r = pl_rm_feed(&c->rm, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
+                c->rpos += used;
+                if (r == PL_RM_MESSAGE) {
+                    if (deliver(c, self, c->rm.msg, c->rm.msg_len, 0))
+                        return PARLEY_OK;
+                } else if (r < 0) {
+                    return -r;
+                }
+            }
+            c->rpos = c->rlen = 0;
+        }
+        size_t got;
+        int e = 0;
+        int rc = pl_sock_recv(fd, c->rbuf, c->rcap, c->dgram ? MSG_TRUNC : 0, until, &c->rcvtimeo,
+                              &got, &e);
+        if (rc != PARLEY_OK) {
+            if (e)
+                set_errno(c, e);
+            return rc;
+        }
+        if (c->dgram) {
+            size_t len = got < c->rcap ? got : c->rcap;
+            if (deliver(c, self, c->rbuf, len, got > c->max_msg))
+                return PARLEY_OK;
+        } else if (got == 0) {
+            return PARLEY_ERR_CLOSED;
+        } else {
+            c->rlen = got;
+        }
+    }
+}
+
+/* release_reader gives the read role up after lead returned rc for self
+ * (mutex held). A failure fails self with rc (the end of the stream is
+ * PARLEY_ERR_CLOSED, lost framing PARLEY_ERR_MSG_TOO_LARGE or _PROTOCOL);
+ * on a stream it also breaks the connection, failing the other calls in
+ * flight with PARLEY_ERR_CLOSED. */
+static void release_reader(parley_client *c, pending *self, int rc)
+{
+    c->reading = 0;
+    if (rc != PARLEY_OK && rc != PARLEY_ERR_TIMEDOUT) {
+        if (!self->done)
+            complete(c, self, rc);
+        if (!c->dgram)
+            break_conn(c, PARLEY_ERR_CLOSED);
+    }
+    maybe_close(c);
+    wake_next_reader(c);
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+/* open_conn resolves the handle's address and connects to the addresses it
+ * gives, in order, until one answers (mutex not held; the caller has the
+ * send role). Resolution happens at each connection, so a reconnection
+ * follows a name that moved; a name lookup is not bounded by the deadline
+ * (getaddrinfo cannot be), IP literals and Unix paths need none. Returns
+ * the last address's error when none connects. */
+static int open_conn(parley_client *c, int64_t deadline, int *out_fd)
+{
+    pl_sockaddr *list;
+    size_t n;
+    int rc = pl_addr_resolve(&c->addr, &list, &n);
+    if (rc != PARLEY_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        int e = 0;
+        rc = pl_sock_connect(out_fd, (const struct sockaddr *)&list[i].ss, list[i].len,
+                             list[i].socktype, deadline, &e);
+        if (rc == PARLEY_OK)
+            break;
+        set_errno(c, e);
+        if (rc == PARLEY_ERR_TIMEDOUT)
+            break;
+    }
+    pl_addr_resolved_free(list);
+    return rc;
+}
+
+/* start connects if need be, registers p among the waiting calls and sends
+ * msg. On failure p is not registered; a stream that got part of the message
+ * is broken. */
+static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
+{
+    pthread_mutex_lock(&c->mu);
+    /* wait for the send role, and for a broken connection to be closed by
+     * the leader still reading it (woken by its shutdown) */
+    while (c->sending || c->broken) {
+        if (timed_wait(&c->send_cv, &c->mu, deadline) && (c->sending || c->broken)) {
+            pthread_mutex_unlock(&c->mu);
+            return PARLEY_ERR_TIMEDOUT;
+        }
+    }
+    c->sending = 1;
+    if (c->fd < 0) {
+        int fd = -1;
+        pthread_mutex_unlock(&c->mu);
+        int rc = open_conn(c, deadline, &fd);
+        pthread_mutex_lock(&c->mu);
+        if (rc != PARLEY_OK) {
+            c->sending = 0;
+            pthread_cond_signal(&c->send_cv);
+            pthread_mutex_unlock(&c->mu);
+            return rc;
+        }
+        c->fd = fd;
+    }
+    int fd = c->fd;
+    list_add(c, p);
+    pthread_mutex_unlock(&c->mu);
+
+    size_t sent = 0;
+    int e = 0;
+    int rc = pl_sock_send(fd, msg, len, deadline, &sent, &e);
+
+    pthread_mutex_lock(&c->mu);
+    c->sending = 0;
+    pthread_cond_signal(&c->send_cv);
+    if (rc != PARLEY_OK) {
+        if (e)
+            set_errno(c, e);
+        if (!c->dgram && (sent > 0 || rc != PARLEY_ERR_TIMEDOUT))
+            break_conn(c, PARLEY_ERR_CLOSED);
+        if (!p->done)
+            list_remove(c, p);
+        p->done = 1;
+        free(p->copy);
+        p->copy = NULL;
+        maybe_close(c);
+        wake_next_reader(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+/* await waits for p's reply until deadline, taking the read role when it is
+ * free, and for UDP sends msg again when p's retransmission time comes.
+ * Returns p's outcome; with PARLEY_OK, p->reply is the reply, and when
+ * p->borrowed the caller still holds the read role. */
+static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
+{
+    pthread_mutex_lock(&c->mu);
+    while (!p->done) {
+        int64_t now = pl_now_ns();
+        if (now >= deadline) {
+            list_remove(c, p);
+            p->done = 1;
+            p->err = PARLEY_ERR_TIMEDOUT;
+            break;
+        }
+        if (c->dgram && now >= p->next_tx) {
+            int fd = c->fd;
+            pthread_mutex_unlock(&c->mu);
+            size_t sent;
+            int e = 0;
+            int rc = pl_sock_send(fd, msg, len, deadline, &sent, &e);
+            pthread_mutex_lock(&c->mu);
+            if (rc != PARLEY_OK && !p->done) {
+                set_errno(c, e);
+                list_remove(c, p);
+                p->done = 1;
+                p->err = rc;
+                break;
+            }
+            p->next_tx = now + (int64_t)p->retransmit_ms * 1000000;
+            p->retransmit_ms =
+                p->retransmit_ms > MAX_RETRANSMIT_MS / 2 ? MAX_RETRANSMIT_MS : p->retransmit_ms * 2;
+            continue;
+        }
+        int64_t until = c->dgram && p->next_tx < deadline ? p->next_tx : deadline;
+        if (!c->reading && c->fd >= 0 && !c->broken) {
+            int fd = c->fd;
+            c->reading = 1;
+            pthread_mutex_unlock(&c->mu);
+            int rc = lead(c, p, fd, until);
+            pthread_mutex_lock(&c->mu);
+            if (rc == PARLEY_OK && p->borrowed)
+                break; /* decoded in place; the role is released afterwards */
+            release_reader(c, p, rc);
+            continue;
+        }
+        timed_wait(&p->cond, &c->mu, until);
+    }
+    if (!c->reading)
+        wake_next_reader(c);
+    maybe_close(c);
+    pthread_mutex_unlock(&c->mu);
+    return p->err;
+}
+
+/* ---- the reply ----------------------------------------------------------- */
+
+/* decode_reply checks the reply header of p and decodes the result into res
+ * with dec. Results with bytes left over are PARLEY_ERR_TRAILING: the
+ * server's idea of the result type is not the caller's, which is worth
+ * reporting (libtirpc ignores them). */
+static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res)
+{
+    parley_limits lim = {.max_alloc = c->max_alloc, .max_depth = 0, .flags = 0, .arena = NULL};
+    parley_dec d;
+    pl_reply_header h;
+    parley_dec_init(&d, p->reply, p->reply_len, &lim);
+    int rc = pl_msg_decode_reply(&d, &h);
+    if (rc != PARLEY_OK)
+        return rc;
+    rc = pl_reply_error(&h);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (dec)
+        dec(&d, res);
+    if (!d.err && d.p != d.end)
+        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
+    return parley_dec_finish(&d, NULL);
+}
+
+/* ---- the API ------------------------------------------------------------- */
+
+/* parley_client_create: see parley/client.h. Errors: PARLEY_ERR_INVALID (a
+ * NULL out or addr), the address's (PARLEY_ERR_ADDRESS, _RESOLVE),
+ * PARLEY_ERR_TOO_LONG for a credential that does not fit AUTH_SYS, and
+ * PARLEY_ERR_NOMEM. *out is written only on success. */
+int parley_client_create(parley_client **out, const char *addr, uint32_t prog, uint32_t vers,
+                         const parley_client_opts *opts)
+{
+    if (out == NULL || addr == NULL)
+        return PARLEY_ERR_INVALID;
+    parley_client_opts o = {0};
+    if (opts)
+        o = *opts;
+    parley_client *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return PARLEY_ERR_NOMEM;
+    int rc = pl_addr_parse(addr, &c->addr);
+    if (rc != PARLEY_OK)
+        goto fail;
+    c->prog = prog;
+    c->vers = vers;
+    c->timeout_ms = o.timeout_ms ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->retransmit_ms = o.retransmit_ms ? o.retransmit_ms : DEFAULT_RETRANSMIT_MS;
+    c->max_msg = o.max_msg ? o.max_msg : DEFAULT_MAX_MSG;
+    c->max_alloc = o.max_alloc ? o.max_alloc : PARLEY_DEFAULT_MAX_ALLOC;
+    c->dgram = c->addr.transport == PL_TR_UDP;
+    c->fd = -1;
+    const pl_auth_ops *auth = pl_auth_find(o.cred ? PARLEY_AUTH_SYS : PARLEY_AUTH_NONE);
+    rc = auth ? auth->make_cred(o.cred, c->cred_buf, &c->cred) : PARLEY_ERR_INVALID;
+    if (rc != PARLEY_OK)
+        goto fail;
+    uint32_t seed =
+        (uint32_t)pl_now_ns() ^ ((uint32_t)getpid() << 16) ^ (uint32_t)((uintptr_t)c >> 4);
+    atomic_init(&c->next_xid, seed);
+    atomic_init(&c->sys_errno, 0);
+    pl_rm_init(&c->rm);
+    c->rm.max_msg = c->max_msg;
+    c->rcap = c->dgram ? DGRAM_MAX : STREAM_RBUF;
+    c->rbuf = malloc(c->rcap);
+    rc = PARLEY_ERR_NOMEM;
+    if (c->rbuf == NULL)
+        goto fail;
+    if (pthread_mutex_init(&c->mu, NULL) != 0)
+        goto fail_buf;
+    if (cond_init_monotonic(&c->send_cv) != PARLEY_OK)
+        goto fail_mu;
+    *out = c;
+    return PARLEY_OK;
+fail_mu:
+    pthread_mutex_destroy(&c->mu);
+fail_buf:
+    free(c->rbuf);
+fail:
+    free(c);
+    return rc;
+}
+
+/* parley_client_destroy: see parley/client.h. */
+void parley_client_destroy(parley_client *c)
+{
+    if (c == NULL)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    pl_rm_destroy(&c->rm);
+    free(c->rbuf);
+    pthread_cond_destroy(&c->send_cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* parley_client_call: see parley/client.h. The message is encoded into a
+ * stack buffer when it is small, else into one allocated for the call.
+ * Errors before anything is sent: PARLEY_ERR_INVALID, the encoder's errors,
+ * PARLEY_ERR_MSG_TOO_LARGE, PARLEY_ERR_NOMEM. */
+int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                       size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms)
+{
+    if (c == NULL || (dec != NULL && res == NULL))
+        return PARLEY_ERR_INVALID;
+    int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : c->timeout_ms);
+    uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
+
+    /* record mark, xid .. proc (6 words), cred, verf (AUTH_NONE), args */
+    size_t head = 4 + 24 + 8 + parley_round4(c->cred.len) + 8;
+    if (args_size > SIZE_MAX - head)
+        return PARLEY_ERR_MSG_TOO_LARGE;
+    size_t cap = head + args_size;
+    uint8_t stack_buf[STACK_MSG];
+    uint8_t *buf = cap <= sizeof stack_buf ? stack_buf : malloc(cap);
+    if (buf == NULL)
+        return PARLEY_ERR_NOMEM;
+    parley_enc e;
+    size_t len = 0;
+    parley_enc_init(&e, buf + 4, cap - 4);
+    pl_msg_encode_call(&e, xid, c->prog, c->vers, proc, &c->cred, NULL);
+    if (enc)
+        enc(&e, args);
+    int rc = parley_enc_finish(&e, &len);
+    const uint8_t *msg = buf + 4;
+    if (rc == PARLEY_OK && !c->dgram) {
+        rc = pl_rm_frame(buf, len);
+        msg = buf;
+        len += 4;
+    }
+    if (rc != PARLEY_OK)
+        goto out;
+
+    pending p;
+    memset(&p, 0, sizeof p);
+    p.xid = xid;
+    rc = cond_init_monotonic(&p.cond);
+    if (rc != PARLEY_OK)
+        goto out;
+    p.retransmit_ms = c->retransmit_ms;
+    p.next_tx = pl_now_ns() + (int64_t)p.retransmit_ms * 1000000;
+    if (p.retransmit_ms < MAX_RETRANSMIT_MS)
+        p.retransmit_ms *= 2;
+    rc = start(c, &p, msg, len, deadline);
+    if (rc == PARLEY_OK)
+        rc = await(c, &p, msg, len, deadline);
+    if (rc == PARLEY_OK)
+        rc = decode_reply(c, &p, dec, res);
+    if (p.borrowed) {
+        pthread_mutex_lock(&c->mu);
+        c->reading = 0;
+        maybe_close(c);
+        wake_next_reader(c);
+        pthread_mutex_unlock(&c->mu);
+    }
+    free(p.copy);
+    pthread_cond_destroy(&p.cond);
+out:
+    if (buf != stack_buf)
+        free(buf);
+    return rc;
+}
+
+/* parley_client_errno: see parley/client.h. */
+int parley_client_errno(const parley_client *c)
+{
+    return c ? atomic_load_explicit(&c->sys_errno, memory_order_relaxed) : 0;
+}

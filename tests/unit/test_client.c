@@ -1,0 +1,792 @@
+/*
+ * tests/unit/test_client.c: the RPC client (runtime/src/client.c) against a
+ * fake server in the test itself: a thread with a TCP, Unix stream or UDP
+ * socket that reads calls with its own framing code and answers canned
+ * replies chosen by the procedure number: results, every RPC error, a
+ * foreign xid, truncated or fragmented replies, silence, a closed
+ * connection, replies out of order. Every server thread is stopped by its
+ * test; every wait in it is a poll with a short timeout that checks the stop
+ * flag.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "parley/client.h"
+#include "rpcmsg.h"
+
+#define PROG 0x20000099u
+#define VERS 3u
+
+/* What the fake server does with a call, by procedure number. */
+enum {
+    P_ECHO = 1,      /* the argument (a u32) back */
+    P_PROG_UNAVAIL,  /* accepted errors ... */
+    P_PROG_MISMATCH, /* */
+    P_PROC_UNAVAIL,  /* */
+    P_GARBAGE_ARGS,  /* */
+    P_SYSTEM_ERR,    /* ... */
+    P_RPC_MISMATCH,  /* denied: RPC version */
+    P_AUTH_ERROR,    /* denied: AUTH_TOOWEAK */
+    P_WRONG_XID,     /* a reply with another xid, then the echo */
+    P_TRUNCATED,     /* a successful reply without its result */
+    P_FRAGMENTS,     /* the echo, one byte per fragment, one write each */
+    P_SILENT,        /* no reply */
+    P_CLOSE,         /* close the connection */
+    P_TRAILING,      /* the echo and one word more */
+    P_NOT_REPLY,     /* a CALL with the call's xid */
+    P_UID,           /* the AUTH_SYS uid of the caller, 0 for AUTH_NONE */
+    P_LATE,          /* the echo, 300 ms late */
+    P_BIG,           /* a 4 KiB result */
+    P_DROP2,         /* UDP: ignore the first two datagrams */
+    P_JUNK_FIRST,    /* UDP: a 3-byte datagram and a foreign reply first */
+};
+
+typedef struct fake {
+    int type; /* SOCK_STREAM or SOCK_DGRAM */
+    int lfd;
+    char addr[160];
+    char dir[64]; /* the temporary folder of a Unix socket */
+    pthread_t thread;
+    atomic_int stop;
+    atomic_int calls;       /* calls (or datagrams) received */
+    atomic_int connections; /* connections accepted */
+} fake;
+
+static void enc_u32(parley_enc *e, const void *v)
+{
+    parley_put_u32(e, *(const uint32_t *)v);
+}
+
+static void dec_u32(parley_dec *d, void *v)
+{
+    *(uint32_t *)v = parley_get_u32(d);
+}
+
+static void dec_big(parley_dec *d, void *v)
+{
+    uint8_t tmp[4096];
+    parley_get_opaque(d, tmp, sizeof tmp);
+    *(uint32_t *)v = tmp[0];
+}
+
+/* ---- the fake server ------------------------------------------------------ */
+
+/* wait_in waits up to 50 ms for fd to be readable; -1 when stopped. */
+static int wait_in(fake *f, int fd)
+{
+    for (int i = 0; i < 200; i++) { /* at most 10 s */
+        if (atomic_load(&f->stop))
+            return -1;
+        struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+        int n = poll(&p, 1, 50);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
+    return -1;
+}
+
+/* read_exact reads n bytes of a stream; -1 at its end, on error or stop. */
+static int read_exact(fake *f, int fd, uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        if (wait_in(f, fd) != 0)
+            return -1;
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static void write_all(int fd, const uint8_t *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        buf += w;
+        n -= (size_t)w;
+    }
+}
+
+/* One reply to send: the message (without record mark) and how to send it. */
+typedef struct reply {
+    uint8_t msg[4200];
+    size_t len;
+    int fragments; /* one byte per fragment */
+    int late;
+} reply;
+
+/* answer builds the replies to the call in msg: up to three in out, the
+ * number in *n; returns -1 when the connection is to be closed. */
+static int answer(fake *f, const uint8_t *msg, size_t len, reply *out, int *n)
+{
+    parley_dec d;
+    pl_call_header h;
+    parley_dec_init(&d, msg, len, NULL);
+    *n = 0;
+    if (pl_msg_decode_call(&d, &h) != PARLEY_OK)
+        return -1;
+    atomic_fetch_add(&f->calls, 1);
+    uint32_t arg = parley_dec_remaining(&d) >= 4 ? parley_get_u32(&d) : 0;
+    parley_enc e;
+    reply *r = &out[0];
+    memset(r, 0, sizeof *r);
+    parley_enc_init(&e, r->msg, sizeof r->msg);
+    switch (h.proc) {
+    case P_PROG_UNAVAIL:
+    case P_PROG_MISMATCH:
+    case P_PROC_UNAVAIL:
+    case P_GARBAGE_ARGS:
+    case P_SYSTEM_ERR:
+        pl_msg_encode_reply_accepted(&e, h.xid, NULL, h.proc - P_PROG_UNAVAIL + PARLEY_PROG_UNAVAIL,
+                                     1, 2);
+        break;
+    case P_RPC_MISMATCH:
+        pl_msg_encode_reply_denied_rpc_mismatch(&e, h.xid, 3, 4);
+        break;
+    case P_AUTH_ERROR:
+        pl_msg_encode_reply_denied_auth_error(&e, h.xid, PARLEY_AUTH_TOOWEAK);
+        break;
+    case P_WRONG_XID:
+    case P_JUNK_FIRST:
+        pl_msg_encode_reply_accepted(&e, h.xid ^ 0x80000000u, NULL, PARLEY_SUCCESS, 0, 0);
+        parley_put_u32(&e, 0xbad);
+        r->len = (size_t)(e.p - e.start);
+        r = &out[++*n];
+        memset(r, 0, sizeof *r);
+        parley_enc_init(&e, r->msg, sizeof r->msg);
+        pl_msg_encode_reply_accepted(&e, h.xid, NULL, PARLEY_SUCCESS, 0, 0);
+        parley_put_u32(&e, arg);
+        break;
+    case P_TRUNCATED:
+        pl_msg_encode_reply_accepted(&e, h.xid, NULL, PARLEY_SUCCESS, 0, 0);
+        break;
+    case P_SILENT:
+        return 0;
+    case P_CLOSE:
+        return -1;
+    case P_TRAILING:
+        pl_msg_encode_reply_accepted(&e, h.xid, NULL, PARLEY_SUCCESS, 0, 0);
+        parley_put_u32(&e, arg);
+        parley_put_u32(&e, 0);
+        break;
+    case P_NOT_REPLY:
+        pl_msg_encode_call(&e, h.xid, PROG, VERS, 0, NULL, NULL);
+        break;
+    case P_UID: {
+        parley_cred cred;
+        memset(&cred, 0, sizeof cred);
+        if (h.cred.flavor == PARLEY_AUTH_SYS &&
+            pl_authsys_decode(h.cred.body, h.cred.len, &cred) != PARLEY_OK)
+            return -1;
+        pl_msg_encode_reply_accepted(&e, h.xid, NULL, PARLEY_SUCCESS, 0, 0);
+        parley_put_u32(&e, cred.uid);
+        break;
+    }
+    case P_BIG: {
+        static const uint8_t zeros[4096];
+        pl_msg_encode_reply_accepted(&e, h.xid, NULL, PARLEY_SUCCESS, 0, 0);
+        parley_put_opaque(&e, zeros, sizeof zeros);
+        break;
+    }
+    default: /* P_ECHO and the others that end with an echo */
+        pl_msg_encode_reply_accepted(&e, h.xid, NULL, PARLEY_SUCCESS, 0, 0);
+        parley_put_u32(&e, arg);
+        break;
+    }
+    r->len = (size_t)(e.p - e.start);
+    r->fragments = h.proc == P_FRAGMENTS;
+    r->late = h.proc == P_LATE;
+    if (h.proc == P_JUNK_FIRST) { /* junk, the foreign reply, the reply */
+        out[2] = out[1];
+        out[1] = out[0];
+        memset(&out[0], 0, sizeof out[0]);
+        out[0].len = 3;
+        ++*n;
+    }
+    ++*n;
+    return 0;
+}
+
+static void send_stream(int fd, const reply *r)
+{
+    if (r->late)
+        usleep(300 * 1000);
+    if (r->fragments) {
+        for (size_t i = 0; i < r->len; i++) {
+            uint8_t b[5];
+            parley_st_u32(b, (i + 1 == r->len ? 0x80000000u : 0) | 1u);
+            b[4] = r->msg[i];
+            write_all(fd, b, 5);
+        }
+        return;
+    }
+    uint8_t b[4 + sizeof r->msg];
+    parley_st_u32(b, 0x80000000u | (uint32_t)r->len);
+    memcpy(b + 4, r->msg, r->len);
+    write_all(fd, b, 4 + r->len);
+}
+
+/* A batch of calls read from a connection: the calls that had arrived
+ * together are answered in reverse order, so that pipelined callers get
+ * their replies out of order. */
+#define BATCH 16
+
+typedef struct batch_entry {
+    reply r[3];
+    int n;
+} batch_entry;
+
+/* serve_conn answers calls on one connection until it ends or the test
+ * stops the server. */
+static void serve_conn(fake *f, int fd)
+{
+    static _Thread_local batch_entry batch[BATCH];
+    static _Thread_local uint8_t msg[65536];
+    for (;;) {
+        int nb = 0;
+        int close_it = 0;
+        do {
+            uint8_t hdr[4];
+            if (read_exact(f, fd, hdr, 4) != 0)
+                return;
+            uint32_t len = parley_ld_u32(hdr) & 0x7fffffffu;
+            if (len > sizeof msg || read_exact(f, fd, msg, len) != 0)
+                return;
+            if (answer(f, msg, len, batch[nb].r, &batch[nb].n) != 0) {
+                close_it = 1;
+                break;
+            }
+            nb++;
+            struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+            if (poll(&p, 1, 0) <= 0)
+                break;
+        } while (nb < BATCH);
+        for (int i = nb - 1; i >= 0; i--) {
+            for (int j = 0; j < batch[i].n; j++)
+                send_stream(fd, &batch[i].r[j]);
+        }
+        if (close_it)
+            return;
+    }
+}
+
+static void serve_dgram(fake *f)
+{
+    static _Thread_local uint8_t msg[65536];
+    reply r[3];
+    int drops = 0;
+    while (wait_in(f, f->lfd) == 0) {
+        struct sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        ssize_t len = recvfrom(f->lfd, msg, sizeof msg, 0, (struct sockaddr *)&from, &flen);
+        if (len < 0)
+            continue;
+        if (len >= 24 && parley_ld_u32(msg + 20) == P_DROP2 && drops < 2) {
+            drops++;
+            atomic_fetch_add(&f->calls, 1);
+            continue;
+        }
+        int n;
+        if (answer(f, msg, (size_t)len, r, &n) != 0)
+            continue;
+        for (int i = 0; i < n; i++)
+            sendto(f->lfd, r[i].msg, r[i].len, 0, (struct sockaddr *)&from, flen);
+    }
+}
+
+static void *serve(void *arg)
+{
+    fake *f = arg;
+    if (f->type == SOCK_DGRAM) {
+        serve_dgram(f);
+        return NULL;
+    }
+    while (wait_in(f, f->lfd) == 0) {
+        int fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        atomic_fetch_add(&f->connections, 1);
+        serve_conn(f, fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+/* fake_start starts a server: "tcp", "udp" or "unix". */
+static fake *fake_start(const char *kind)
+{
+    fake *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->type = strcmp(kind, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM;
+    if (strcmp(kind, "unix") == 0) {
+        strcpy(f->dir, "/tmp/parley-client-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        struct sockaddr_un un = {.sun_family = AF_UNIX};
+        snprintf(un.sun_path, sizeof un.sun_path, "%s/s", f->dir);
+        f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(f->lfd >= 0);
+        assert_int_equal(bind(f->lfd, (struct sockaddr *)&un, sizeof un), 0);
+        snprintf(f->addr, sizeof f->addr, "unix://%s", un.sun_path);
+    } else {
+        struct sockaddr_in in = {.sin_family = AF_INET};
+        in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof in;
+        f->lfd = socket(AF_INET, f->type | SOCK_CLOEXEC, 0);
+        assert_true(f->lfd >= 0);
+        assert_int_equal(bind(f->lfd, (struct sockaddr *)&in, sizeof in), 0);
+        assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&in, &len), 0);
+        snprintf(f->addr, sizeof f->addr, "%s://127.0.0.1:%u", kind, ntohs(in.sin_port));
+    }
+    if (f->type == SOCK_STREAM)
+        assert_int_equal(listen(f->lfd, 16), 0);
+    assert_int_equal(pthread_create(&f->thread, NULL, serve, f), 0);
+    return f;
+}
+
+static void fake_stop(fake *f)
+{
+    atomic_store(&f->stop, 1);
+    pthread_join(f->thread, NULL);
+    close(f->lfd);
+    if (f->dir[0]) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/s", f->dir);
+        unlink(path);
+        rmdir(f->dir);
+    }
+    free(f);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static parley_client *client_for(const fake *f, const parley_client_opts *opts)
+{
+    parley_client *c = NULL;
+    assert_int_equal(parley_client_create(&c, f->addr, PROG, VERS, opts), PARLEY_OK);
+    assert_non_null(c);
+    return c;
+}
+
+/* call makes a call of proc with argument arg; *res gets the result. */
+static int call(parley_client *c, uint32_t proc, uint32_t arg, uint32_t *res, unsigned timeout_ms)
+{
+    *res = 0;
+    return parley_client_call(c, proc, enc_u32, &arg, 4, dec_u32, res, timeout_ms);
+}
+
+static void assert_echo(parley_client *c, uint32_t v)
+{
+    uint32_t res;
+    assert_int_equal(call(c, P_ECHO, v, &res, 0), PARLEY_OK);
+    assert_int_equal(res, v);
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_create_rejects_bad_arguments(void **state)
+{
+    (void)state;
+    parley_client *c = NULL;
+    assert_int_equal(parley_client_create(NULL, "tcp://127.0.0.1:1", 1, 1, NULL),
+                     PARLEY_ERR_INVALID);
+    assert_int_equal(parley_client_create(&c, NULL, 1, 1, NULL), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_client_create(&c, "smtp://x:1", 1, 1, NULL), PARLEY_ERR_ADDRESS);
+    assert_null(c);
+    parley_client_destroy(NULL);
+    assert_int_equal(parley_client_errno(NULL), 0);
+}
+
+static void test_call_returns_the_result_over_tcp(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    for (uint32_t i = 0; i < 100; i++)
+        assert_echo(c, i * 7919u);
+    assert_int_equal(atomic_load(&f->connections), 1);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_call_returns_the_result_over_a_unix_socket(void **state)
+{
+    (void)state;
+    fake *f = fake_start("unix");
+    parley_client *c = client_for(f, NULL);
+    assert_echo(c, 42);
+    assert_echo(c, 43);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_server_errors_map_to_their_codes(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t proc;
+        int err;
+    } cases[] = {
+        {P_PROG_UNAVAIL, PARLEY_ERR_PROG_UNAVAIL}, {P_PROG_MISMATCH, PARLEY_ERR_PROG_MISMATCH},
+        {P_PROC_UNAVAIL, PARLEY_ERR_PROC_UNAVAIL}, {P_GARBAGE_ARGS, PARLEY_ERR_GARBAGE_ARGS},
+        {P_SYSTEM_ERR, PARLEY_ERR_SYSTEM_ERR},     {P_RPC_MISMATCH, PARLEY_ERR_RPC_MISMATCH},
+        {P_AUTH_ERROR, PARLEY_ERR_AUTH},           {P_NOT_REPLY, PARLEY_ERR_PROTOCOL},
+        {P_TRUNCATED, PARLEY_ERR_TRUNCATED},       {P_TRAILING, PARLEY_ERR_TRAILING},
+    };
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t res;
+        assert_int_equal(call(c, cases[i].proc, 1, &res, 0), cases[i].err);
+        assert_echo(c, (uint32_t)i); /* the connection is still good */
+    }
+    assert_int_equal(atomic_load(&f->connections), 1);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_reply_with_a_foreign_xid_is_ignored(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    uint32_t res;
+    assert_int_equal(call(c, P_WRONG_XID, 77, &res, 0), PARLEY_OK);
+    assert_int_equal(res, 77);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_reply_in_many_fragments_is_reassembled(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    uint32_t res;
+    assert_int_equal(call(c, P_FRAGMENTS, 0xfeedf00d, &res, 0), PARLEY_OK);
+    assert_int_equal(res, 0xfeedf00d);
+    assert_echo(c, 5);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_silent_server_times_out(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client_opts o = {.timeout_ms = 100};
+    parley_client *c = client_for(f, &o);
+    uint32_t res;
+    assert_int_equal(call(c, P_SILENT, 1, &res, 0), PARLEY_ERR_TIMEDOUT);
+    assert_int_equal(call(c, P_SILENT, 1, &res, 50), PARLEY_ERR_TIMEDOUT);
+    assert_echo(c, 9);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_late_reply_is_dropped_by_xid(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    uint32_t res;
+    assert_int_equal(call(c, P_LATE, 1, &res, 50), PARLEY_ERR_TIMEDOUT);
+    /* the late reply (1) arrives before this call's, and is dropped */
+    assert_echo(c, 2);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_closed_port_is_refused(void **state)
+{
+    (void)state;
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof in;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&in, sizeof in), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&in, &len), 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "tcp://127.0.0.1:%u", ntohs(in.sin_port));
+    parley_client *c = NULL;
+    assert_int_equal(parley_client_create(&c, addr, PROG, VERS, NULL), PARLEY_OK);
+    uint32_t res;
+    assert_int_equal(call(c, P_ECHO, 1, &res, 0), PARLEY_ERR_REFUSED);
+    assert_int_equal(parley_client_errno(c), ECONNREFUSED);
+    assert_int_equal(call(c, P_ECHO, 1, &res, 0), PARLEY_ERR_REFUSED);
+    parley_client_destroy(c);
+    close(s);
+
+    /* a Unix socket path with nobody there */
+    assert_int_equal(parley_client_create(&c, "unix:///nonexistent/parley", PROG, VERS, NULL),
+                     PARLEY_OK);
+    assert_int_equal(call(c, P_ECHO, 1, &res, 0), PARLEY_ERR_CONNECT);
+    assert_int_equal(parley_client_errno(c), ENOENT);
+    parley_client_destroy(c);
+}
+
+static void test_server_closing_mid_call_is_closed_then_reconnects(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    uint32_t res;
+    assert_echo(c, 1);
+    assert_int_equal(call(c, P_CLOSE, 1, &res, 0), PARLEY_ERR_CLOSED);
+    assert_echo(c, 2);
+    assert_int_equal(atomic_load(&f->connections), 2);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+typedef struct silent_caller {
+    parley_client *c;
+    pthread_t t;
+    int rc;
+} silent_caller;
+
+static void *call_silent(void *arg)
+{
+    silent_caller *s = arg;
+    uint32_t res;
+    s->rc = call(s->c, P_SILENT, 0, &res, 10000);
+    return NULL;
+}
+
+static void test_broken_connection_fails_every_call_in_flight(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    silent_caller s[4];
+    for (int i = 0; i < 4; i++) {
+        s[i].c = c;
+        assert_int_equal(pthread_create(&s[i].t, NULL, call_silent, &s[i]), 0);
+    }
+    /* wait (at most 5 s) until the server has the four calls */
+    for (int i = 0; i < 5000 && atomic_load(&f->calls) < 4; i++)
+        usleep(1000);
+    assert_int_equal(atomic_load(&f->calls), 4);
+    uint32_t res;
+    assert_int_equal(call(c, P_CLOSE, 0, &res, 0), PARLEY_ERR_CLOSED);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(s[i].t, NULL);
+        assert_int_equal(s[i].rc, PARLEY_ERR_CLOSED);
+    }
+    assert_echo(c, 1);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_oversized_reply_fails_and_reconnects(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client_opts o = {.max_msg = 1024};
+    parley_client *c = client_for(f, &o);
+    uint32_t res = 0;
+    uint32_t arg = 0;
+    assert_int_equal(parley_client_call(c, P_BIG, enc_u32, &arg, 4, dec_big, &res, 0),
+                     PARLEY_ERR_MSG_TOO_LARGE);
+    assert_echo(c, 3);
+    parley_client_destroy(c);
+
+    o.max_msg = 0; /* the default takes it */
+    c = client_for(f, &o);
+    assert_int_equal(parley_client_call(c, P_BIG, enc_u32, &arg, 4, dec_big, &res, 0), PARLEY_OK);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_auth_sys_credential_is_sent(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_cred cred;
+    memset(&cred, 0, sizeof cred);
+    cred.flavor = PARLEY_AUTH_SYS;
+    strcpy(cred.machine, "testhost");
+    cred.uid = 1234;
+    cred.gid = 99;
+    cred.ngids = 2;
+    cred.gids[0] = 5;
+    cred.gids[1] = 6;
+    parley_client_opts o = {.cred = &cred};
+    parley_client *c = client_for(f, &o);
+    uint32_t res;
+    assert_int_equal(call(c, P_UID, 0, &res, 0), PARLEY_OK);
+    assert_int_equal(res, 1234);
+    parley_client_destroy(c);
+
+    c = client_for(f, NULL); /* AUTH_NONE */
+    res = 7;
+    assert_int_equal(call(c, P_UID, 0, &res, 0), PARLEY_OK);
+    assert_int_equal(res, 0);
+    parley_client_destroy(c);
+
+    cred.ngids = PARLEY_AUTHSYS_MAX_GIDS + 1;
+    assert_int_equal(parley_client_create(&c, f->addr, PROG, VERS, &o), PARLEY_ERR_TOO_LONG);
+    fake_stop(f);
+}
+
+static void test_udp_call_returns_the_result(void **state)
+{
+    (void)state;
+    fake *f = fake_start("udp");
+    parley_client *c = client_for(f, NULL);
+    for (uint32_t i = 0; i < 20; i++)
+        assert_echo(c, i);
+    uint32_t res;
+    assert_int_equal(call(c, P_PROC_UNAVAIL, 1, &res, 0), PARLEY_ERR_PROC_UNAVAIL);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_udp_retransmits_until_a_reply_comes(void **state)
+{
+    (void)state;
+    fake *f = fake_start("udp");
+    parley_client_opts o = {.retransmit_ms = 20};
+    parley_client *c = client_for(f, &o);
+    uint32_t res;
+    assert_int_equal(call(c, P_DROP2, 31, &res, 0), PARLEY_OK);
+    assert_int_equal(res, 31);
+    assert_int_equal(atomic_load(&f->calls), 3);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_udp_ignores_junk_and_foreign_datagrams(void **state)
+{
+    (void)state;
+    fake *f = fake_start("udp");
+    parley_client *c = client_for(f, NULL);
+    uint32_t res;
+    assert_int_equal(call(c, P_JUNK_FIRST, 8, &res, 0), PARLEY_OK);
+    assert_int_equal(res, 8);
+    assert_echo(c, 9);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_udp_silent_server_times_out(void **state)
+{
+    (void)state;
+    fake *f = fake_start("udp");
+    parley_client_opts o = {.retransmit_ms = 10};
+    parley_client *c = client_for(f, &o);
+    uint32_t res;
+    assert_int_equal(call(c, P_SILENT, 1, &res, 100), PARLEY_ERR_TIMEDOUT);
+    /* sent at 0, 10, 30, 70 ms: four times before the deadline */
+    assert_in_range(atomic_load(&f->calls), 3, 5);
+    assert_echo(c, 1);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+#define THREADS      8
+#define THREAD_CALLS 1000
+
+typedef struct worker {
+    parley_client *c;
+    uint32_t id;
+    int failures;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    for (uint32_t i = 0; i < THREAD_CALLS; i++) {
+        uint32_t v = w->id << 16 | i;
+        uint32_t res = 0;
+        int rc = call(w->c, P_ECHO, v, &res, 10000);
+        if (rc != PARLEY_OK || res != v)
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void run_threads(const char *kind)
+{
+    fake *f = fake_start(kind);
+    parley_client *c = client_for(f, NULL);
+    pthread_t t[THREADS];
+    worker w[THREADS];
+    for (uint32_t i = 0; i < THREADS; i++) {
+        w[i] = (worker){c, i + 1, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    int failures = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        failures += w[i].failures;
+    }
+    assert_int_equal(failures, 0);
+    /* UDP may retransmit a datagram that loopback dropped */
+    if (strcmp(kind, "udp") != 0)
+        assert_int_equal(atomic_load(&f->calls), THREADS * THREAD_CALLS);
+    else
+        assert_true(atomic_load(&f->calls) >= THREADS * THREAD_CALLS);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_threads_share_one_connection_with_replies_out_of_order(void **state)
+{
+    (void)state;
+    run_threads("tcp");
+}
+
+static void test_threads_share_one_udp_socket(void **state)
+{
+    (void)state;
+    run_threads("udp");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_rejects_bad_arguments),
+        cmocka_unit_test(test_call_returns_the_result_over_tcp),
+        cmocka_unit_test(test_call_returns_the_result_over_a_unix_socket),
+        cmocka_unit_test(test_server_errors_map_to_their_codes),
+        cmocka_unit_test(test_reply_with_a_foreign_xid_is_ignored),
+        cmocka_unit_test(test_reply_in_many_fragments_is_reassembled),
+        cmocka_unit_test(test_silent_server_times_out),
+        cmocka_unit_test(test_late_reply_is_dropped_by_xid),
+        cmocka_unit_test(test_closed_port_is_refused),
+        cmocka_unit_test(test_server_closing_mid_call_is_closed_then_reconnects),
+        cmocka_unit_test(test_broken_connection_fails_every_call_in_flight),
+        cmocka_unit_test(test_oversized_reply_fails_and_reconnects),
+        cmocka_unit_test(test_auth_sys_credential_is_sent),
+        cmocka_unit_test(test_udp_call_returns_the_result),
+        cmocka_unit_test(test_udp_retransmits_until_a_reply_comes),
+        cmocka_unit_test(test_udp_ignores_junk_and_foreign_datagrams),
+        cmocka_unit_test(test_udp_silent_server_times_out),
+        cmocka_unit_test(test_threads_share_one_connection_with_replies_out_of_order),
+        cmocka_unit_test(test_threads_share_one_udp_socket),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
