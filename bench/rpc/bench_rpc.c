@@ -21,6 +21,10 @@
  *
  * Usage: bench_rpc [--quick] [--reps N] [--batch-ms M] [--window-ms W]
  *                  [--conns C]
+ *        bench_rpc --trace SIDE NET CALL N
+ *
+ * --trace measures nothing: it starts one side's server and makes N calls
+ * with one client, for counting system calls per round trip with a tracer.
  */
 #include "benchutil.h"
 #include "bench_rpc.h"
@@ -74,6 +78,9 @@ typedef struct options {
     unsigned tp_reps;
     unsigned conns;
     int quick;
+    /* --trace: one side, transport and call, made trace_calls times */
+    const char *trace[3];
+    unsigned trace_calls;
 } options;
 
 static int has_transport(const rb_side *s, int t)
@@ -780,7 +787,10 @@ static void usage(FILE *f)
             "  --reps N       repetitions of the round trips (default %d)\n"
             "  --batch-ms M   length of one batch of round trips in ms (default %.0f)\n"
             "  --window-ms W  length of one calls-per-second run in ms (default %.0f)\n"
-            "  --conns C      idle connections for the memory figure (default %d)\n",
+            "  --conns C      idle connections for the memory figure (default %d)\n"
+            "  --trace SIDE NET CALL N  no measurement: N calls of CALL (NULL, users) over\n"
+            "                 NET (tcp, udp, unix) to SIDE's server (raw, libtirpc), to be\n"
+            "                 counted by a system call tracer\n",
             DEFAULT_REPS, DEFAULT_BATCH_MS, DEFAULT_WINDOW_MS, DEFAULT_CONNS);
 }
 
@@ -827,6 +837,13 @@ static int parse_args(int argc, char **argv, options *o)
             o->conns = (unsigned)v;
             conns_set = 1;
             i++;
+        } else if (strcmp(a, "--trace") == 0 && i + 4 < argc &&
+                   parse_number(argv[i + 4], 1e8, &v) == 0 && v == (unsigned)v) {
+            o->trace[0] = argv[i + 1];
+            o->trace[1] = argv[i + 2];
+            o->trace[2] = argv[i + 3];
+            o->trace_calls = (unsigned)v;
+            i += 4;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 1;
@@ -864,10 +881,65 @@ static unsigned raise_fd_limit(unsigned want)
     return room < want ? (unsigned)room : want;
 }
 
+/* find_name returns the index of name among n names, or -1. */
+static int find_name(const char *name, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* run_trace starts the server of the side named in o->trace, makes the
+ * calls with one client and stops the server; 0 or 1. */
+static int run_trace(const options *o, const char *dir)
+{
+    const char *side_names[NSIDES];
+    int s, t, w, rc = 1;
+    char path[300], err[256];
+    rb_server srv;
+    void *c;
+
+    for (int i = 0; i < NSIDES; i++)
+        side_names[i] = sides[i]->name;
+    s = find_name(o->trace[0], side_names, NSIDES);
+    t = find_name(o->trace[1], transport_names, RB_NTRANSPORTS);
+    w = find_name(o->trace[2], workload_names, RB_NWORKLOADS);
+    if (s < 0 || t < 0 || w < 0 || !has_transport(sides[s], t)) {
+        fprintf(stderr, "bench_rpc: --trace: no such side, transport or call\n");
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s/%s.sock", dir, sides[s]->name);
+    if (rb_server_start(sides[s], t, path, &srv, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_rpc: %s server: %s\n", sides[s]->name, err);
+        return 1;
+    }
+    if ((c = sides[s]->connect(&srv, err, sizeof err)) == NULL) {
+        fprintf(stderr, "bench_rpc: %s client: %s\n", sides[s]->name, err);
+        goto out;
+    }
+    for (unsigned i = 0; i < o->trace_calls; i++)
+        if (sides[s]->call(c, w, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_rpc: %s call %u failed: %s\n", sides[s]->name, i + 1, err);
+            sides[s]->disconnect(c);
+            goto out;
+        }
+    sides[s]->disconnect(c);
+    printf("bench_rpc: %u %s calls over %s to %s's server (server pid %ld)\n", o->trace_calls,
+           workload_names[w], transport_names[t], sides[s]->name, (long)srv.pid);
+    rc = 0;
+out:
+    rb_server_stop(&srv);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    options o = {DEFAULT_REPS,    DEFAULT_BATCH_MS, DEFAULT_WINDOW_MS,
-                 DEFAULT_TP_REPS, DEFAULT_CONNS,    0};
+    options o = {.reps = DEFAULT_REPS,
+                 .batch_ms = DEFAULT_BATCH_MS,
+                 .window_ms = DEFAULT_WINDOW_MS,
+                 .tp_reps = DEFAULT_TP_REPS,
+                 .conns = DEFAULT_CONNS};
     rb_server srv[NSIDES][RB_NTRANSPORTS];
     char dir[256], path[300], err[256];
     const char *tmp = getenv("TMPDIR");
@@ -894,6 +966,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_rpc: cannot make a folder for the Unix sockets: %s\n",
                 strerror(errno));
         return 1;
+    }
+    if (o.trace_calls > 0) {
+        status = run_trace(&o, dir);
+        goto out;
     }
     for (int s = 0; s < NSIDES; s++)
         for (int t = 0; t < RB_NTRANSPORTS; t++) {
