@@ -1,7 +1,7 @@
 # parley_generate(<out-var> IDL <file> [OUTDIR <dir>] [FLAGS ...])
 # Runs parleygen on an IDL file at build time; <out-var> receives the list of
-# generated C sources, and the output folder is added as an include path by
-# the caller via ${<out-var>_DIR}.
+# generated C sources (foo_xdr.c, foo_client.c, foo_server.c and foo.h), and
+# ${<out-var>_DIR} their folder, for the include path.
 function(parley_generate out_var)
   cmake_parse_arguments(G "" "IDL;OUTDIR" "FLAGS" ${ARGN})
   get_filename_component(idl_abs ${G_IDL} ABSOLUTE)
@@ -9,7 +9,8 @@ function(parley_generate out_var)
   if(NOT G_OUTDIR)
     set(G_OUTDIR ${CMAKE_CURRENT_BINARY_DIR}/gen)
   endif()
-  set(outs ${G_OUTDIR}/${base}.h ${G_OUTDIR}/${base}_xdr.c)
+  set(outs ${G_OUTDIR}/${base}.h ${G_OUTDIR}/${base}_xdr.c ${G_OUTDIR}/${base}_client.c
+           ${G_OUTDIR}/${base}_server.c)
   add_custom_command(
     OUTPUT ${outs}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${G_OUTDIR}

@@ -112,5 +112,25 @@ int gen_is_type_def(const idl_def *def);
 /* The emitters. Each returns 0, or -1 when memory ran out. */
 int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 int gen_emit_xdr(gen_out *o, const idl_spec *spec, const gen_opts *opts);
+int gen_emit_client(gen_out *o, const idl_spec *spec, const gen_opts *opts);
+int gen_emit_server(gen_out *o, const idl_spec *spec, const gen_opts *opts);
+
+/* For the stubs (emit_xdr.c): the code that encodes, decodes, and sizes
+ * (n += ...) a procedure's argument or result of type t at lv, on cursors
+ * named e and d. */
+void gen_proc_enc(gen_out *o, int in, const idl_type *t, const char *lv);
+void gen_proc_dec(gen_out *o, int in, const idl_type *t, const char *lv);
+void gen_proc_size(gen_out *o, int in, const idl_type *t, const char *lv);
+
+/* gen_proc_name is the C name of procedure p of version v: rpcgen's, the
+ * name in lower case and the version number ("date_now_1"), malloc'ed. */
+char *gen_proc_name(const idl_proc *p, const idl_version *v);
+
+/* gen_proc_ctype is the C type of a procedure argument or result. */
+const char *gen_proc_ctype(const idl_type *t);
+
+/* gen_stub_prototypes writes, for the header, the client calls and the
+ * procedures a server implements, and the program definitions. */
+void gen_stub_prototypes(gen_out *o, const idl_spec *spec);
 
 #endif /* PARLEY_GEN_EMIT_H */

@@ -345,7 +345,12 @@ int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts)
     guard_name(o, opts->base);
     gen_puts(o, "\n#define ");
     guard_name(o, opts->base);
+    int programs = 0;
+    for (const idl_def *d = spec->defs; d; d = d->next)
+        programs |= d->kind == IDL_DEF_PROGRAM;
     gen_puts(o, "\n\n#include <parley/xdr.h>\n");
+    if (programs)
+        gen_puts(o, "#include <parley/client.h>\n#include <parley/server.h>\n");
     for (const idl_def *x = spec->externals; x; x = x->next)
         if (x->header)
             gen_printf(o, "#include <%s>\n", x->header);
@@ -396,6 +401,8 @@ int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts)
                    "void %s_dec(parley_dec *d, %s *v);\n\n",
                    t, ct, t, ct, t, ct, t, ct);
     }
+
+    gen_stub_prototypes(o, spec);
 
     gen_puts(o, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* ");
     guard_name(o, opts->base);

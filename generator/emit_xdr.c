@@ -1180,3 +1180,58 @@ int gen_emit_xdr(gen_out *o, const idl_spec *spec, const gen_opts *opts)
     }
     return o->oom ? -1 : 0;
 }
+
+/* ---- for the stubs ----------------------------------------------------- */
+
+/* gen_proc_enc, gen_proc_dec and gen_proc_size write the code that encodes,
+ * decodes and sizes (n += ...) a procedure's argument or result of type t
+ * stored at lv: any type a procedure may take, `string` (unbounded) too. */
+/* proc_enum is the enum a procedure type names: its codec functions are
+ * called, since its membership test is private to the codec file. */
+static const idl_def *proc_enum(const idl_type *t)
+{
+    gen_type g = gen_classify(t);
+    return g.kind == GK_ENUM ? g.def : NULL;
+}
+
+void gen_proc_enc(gen_out *o, int in, const idl_type *t, const char *lv)
+{
+    const idl_def *en = proc_enum(t);
+    if (en) {
+        ind(o, in);
+        gen_printf(o, "%s_enc(e, &%s);\n", en->name, lv);
+        return;
+    }
+    if (t->kind == IDL_T_STRING) {
+        ind(o, in);
+        gen_printf(o, "parley_put_string(e, %s, 4294967295u);\n", lv);
+        return;
+    }
+    enc_value(o, in, t, lv);
+}
+
+void gen_proc_dec(gen_out *o, int in, const idl_type *t, const char *lv)
+{
+    const idl_def *en = proc_enum(t);
+    if (en) {
+        ind(o, in);
+        gen_printf(o, "%s_dec(d, &%s);\n", en->name, lv);
+        return;
+    }
+    if (t->kind == IDL_T_STRING) {
+        ind(o, in);
+        gen_printf(o, "parley_get_string(d, &%s, 4294967295u);\n", lv);
+        return;
+    }
+    dec_value(o, in, t, lv);
+}
+
+void gen_proc_size(gen_out *o, int in, const idl_type *t, const char *lv)
+{
+    if (t->kind == IDL_T_STRING) {
+        ind(o, in);
+        gen_printf(o, "n += parley_size_string(%s);\n", lv);
+        return;
+    }
+    size_value(o, in, t, lv);
+}

@@ -30,16 +30,19 @@
 static void usage(FILE *f)
 {
     fputs("usage: parleygen [options] FILE.idl|FILE.x\n"
-          "Compiles an ONC RPC / Parley IDL file into C: FILE.h (types, constants)\n"
-          "and FILE_xdr.c (the XDR codec).\n"
+          "Compiles an ONC RPC / Parley IDL file into C: FILE.h (types, constants,\n"
+          "prototypes), FILE_xdr.c (the XDR codec), FILE_client.c (a function per\n"
+          "procedure) and FILE_server.c (the dispatch to the procedures you write).\n"
           "\n"
           "options:\n"
           "  -o, --output-dir DIR  write the outputs into DIR (default: .)\n"
           "  -I DIR                search DIR for #include files\n"
           "  -D NAME[=VALUE]       define a preprocessor macro\n"
           "      --no-line         no #line directives back to the IDL\n"
-          "      --header          write only FILE.h\n"
-          "      --xdr             write only FILE_xdr.c\n"
+          "      --header          write FILE.h (with the others: only those named)\n"
+          "      --xdr             write FILE_xdr.c\n"
+          "      --client          write FILE_client.c\n"
+          "      --server          write FILE_server.c\n"
           "      --max-errors N    stop reporting after N errors (default 100)\n"
           "  -E                    print the preprocessed IDL (as for the header) and stop\n"
           "  -h, --help            this text\n"
@@ -275,6 +278,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     static const struct option longopts[] = {
         {"output-dir", required_argument, NULL, 'o'}, {"no-line", no_argument, NULL, 'L'},
         {"header", no_argument, NULL, 'H'},           {"xdr", no_argument, NULL, 'X'},
+        {"client", no_argument, NULL, 'C'},           {"server", no_argument, NULL, 'S'},
         {"max-errors", required_argument, NULL, 'M'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0}};
     int c;
@@ -296,10 +300,16 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             line_directives = 0;
             break;
         case 'H':
-            only = 1;
+            only |= 1;
             break;
         case 'X':
-            only = 2;
+            only |= 2;
+            break;
+        case 'C':
+            only |= 4;
+            break;
+        case 'S':
+            only |= 8;
             break;
         case 'M': {
             char *end;
@@ -349,6 +359,8 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     static const output outputs[] = {
         {"RPC_HDR", ".h", gen_emit_header},
         {"RPC_XDR", "_xdr.c", gen_emit_xdr},
+        {"RPC_CLNT", "_client.c", gen_emit_client},
+        {"RPC_SVC", "_server.c", gen_emit_server},
     };
     enum { NOUT = sizeof outputs / sizeof outputs[0] };
     char *tmps[NOUT] = {0};
@@ -362,7 +374,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     }
 
     for (int k = 0; k < NOUT && status == 0; k++) {
-        if ((only == 1 && k != 0) || (only == 2 && k != 1))
+        if (only && !(only & (1 << k)))
             continue;
         defs[ndef] = outputs[k].define;
         idl_parse_options opts = {defs, incs, 0, 0};

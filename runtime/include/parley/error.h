@@ -46,7 +46,9 @@ extern "C" {
     X(ERR_PROG_MISMATCH, "program version not available on the server")                            \
     X(ERR_PROC_UNAVAIL, "procedure not available on the server")                                   \
     X(ERR_GARBAGE_ARGS, "the server could not decode the arguments")                               \
-    X(ERR_SYSTEM_ERR, "the server failed to process the call")
+    X(ERR_SYSTEM_ERR, "the server failed to process the call")                                     \
+    X(ERR_IN_USE, "address already in use")                                                        \
+    X(ERR_DENIED, "permission denied (ports below 1024 need privileges)")
 
 /* The error values. PARLEY_OK is 0; every error is positive. */
 typedef enum parley_err {

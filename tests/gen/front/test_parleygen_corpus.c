@@ -122,10 +122,14 @@ static void test_corpus_file_compiles(void **state)
         context[2] = "-I";
         context[3] = stub_dir;
     }
-    size_t xl = strlen(base) + 8;
-    char *xdr_c = malloc(xl);
+    size_t xl = strlen(base) + 16;
+    char *xdr_c = malloc(xl), *client_c = malloc(xl), *server_c = malloc(xl);
     assert_non_null(xdr_c);
+    assert_non_null(client_c);
+    assert_non_null(server_c);
     snprintf(xdr_c, xl, "%s_xdr.c", base);
+    snprintf(client_c, xl, "%s_client.c", base);
+    snprintf(server_c, xl, "%s_server.c", base);
 
     int ok = 1;
     for (size_t k = 0; k < ncompilers; k++) {
@@ -145,6 +149,8 @@ static void test_corpus_file_compiles(void **state)
             argv[n++] = context[c];
         argv[n++] = "-c";
         argv[n++] = xdr_c;
+        argv[n++] = client_c;
+        argv[n++] = server_c;
         argv[n] = NULL;
         assert_int_equal(fs_run(out, compilers[k], argv, &r), 0);
         if (r.status != 0 || r.err_len != 0) {
@@ -156,6 +162,8 @@ static void test_corpus_file_compiles(void **state)
         fs_result_free(&r);
     }
     free(xdr_c);
+    free(client_c);
+    free(server_c);
     free(stub_dir);
     fs_rmtree(out);
     free(out);

@@ -135,9 +135,9 @@ static int same_file(const char *dir_a, const char *dir_b, const char *name)
     return same;
 }
 
-/* compile_outputs compiles NAME_xdr.c, a file that includes only NAME.h,
- * and check (when not NULL) in out with every compiler found; returns 1
- * when all of them compile cleanly. */
+/* compile_outputs compiles NAME_xdr.c, NAME_client.c, NAME_server.c, a file
+ * that includes only NAME.h, and check (when not NULL) in out with every
+ * compiler found; returns 1 when all of them compile cleanly. */
 static int compile_outputs(const char *title, const char *out, const char *stem, const char *check)
 {
     char *hdr_c = str_printf("%s_header_alone.c", stem);
@@ -145,11 +145,14 @@ static int compile_outputs(const char *title, const char *out, const char *stem,
     char *hdr_path = fs_cat(out, hdr_c);
     assert_int_equal(fs_write_file(hdr_path, hdr_text, strlen(hdr_text)), 0);
     char *xdr_c = str_printf("%s_xdr.c", stem);
+    char *client_c = str_printf("%s_client.c", stem);
+    char *server_c = str_printf("%s_server.c", stem);
     int ok = 1;
     for (size_t k = 0; k < ncompilers; k++) {
         const char *argv[] = {compilers[k], "-std=c11", "-Wall",         "-Wextra", "-pedantic",
                               "-Werror",    "-I",       RUNTIME_INCLUDE, "-I",      ".",
-                              "-c",         xdr_c,      hdr_c,           check,     NULL};
+                              "-c",         xdr_c,      client_c,        server_c,  hdr_c,
+                              check,        NULL};
         fs_result r;
         assert_int_equal(fs_run(out, compilers[k], argv, &r), 0);
         if (r.status != 0 || r.err_len != 0) {
@@ -161,6 +164,8 @@ static int compile_outputs(const char *title, const char *out, const char *stem,
         fs_result_free(&r);
     }
     free(xdr_c);
+    free(client_c);
+    free(server_c);
     free(hdr_path);
     free(hdr_text);
     free(hdr_c);

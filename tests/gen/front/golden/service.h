@@ -6,6 +6,8 @@
 #define PARLEY_GEN_SERVICE_H
 
 #include <parley/xdr.h>
+#include <parley/client.h>
+#include <parley/server.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,7 +22,7 @@ extern "C" {
 
 #line 12 "service.idl"
 struct pair {
-#line 24 "service.h"
+#line 26 "service.h"
 	int first;
 	int second;
 };
@@ -28,14 +30,14 @@ typedef struct pair pair;
 
 #line 18 "service.idl"
 #define CALC_PROG 536870919
-#line 32 "service.h"
+#line 34 "service.h"
 #define CALC_PROG_SERVICE "calc"
 #define CALC_V1 1
 #define CALC_NULL 0
 #define CALC_ADD 1
 #define CALC_NAME 2
 
-#line 39 "service.h"
+#line 41 "service.h"
 /* The codec: see parley/xdr.h and docs/idl.md. */
 int pair_encode(const pair *v, void *buf, size_t cap, size_t *len);
 int pair_decode(pair *v, const void *buf, size_t len, size_t *used,
@@ -44,6 +46,15 @@ size_t pair_size(const pair *v);
 void pair_free(pair *v);
 void pair_enc(parley_enc *e, const pair *v);
 void pair_dec(parley_dec *d, pair *v);
+
+/* Program CALC_PROG: the client's calls, and the procedures a server implements
+ * (see docs/runtime.md). */
+int calc_null_1(parley_client *c);
+int calc_add_1(parley_client *c, const pair *arg1, quad_t *result);
+int calc_add_1_svc(const pair *arg1, quad_t *result, parley_call *call);
+int calc_name_1(parley_client *c, const int *arg1, char *const *arg2, char **result);
+int calc_name_1_svc(const int *arg1, char *const *arg2, char **result, parley_call *call);
+extern const parley_program_def calc_prog_1;
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /*
- * examples/date/date_codec.c: the date service's request and answer through
+ * examples/date/codec.c: the date service's request and answer through
  * the generated codec: encode a request, decode it as a server would, format
  * the date it asks for, and send the text back the same way. (The RPC client
  * and server come with the runtime; until then this is what the example

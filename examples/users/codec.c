@@ -1,5 +1,5 @@
 /*
- * examples/users/users_codec.c: the user-list service's data, through the
+ * examples/users/codec.c: the user-list service's data, through the
  * generated codec: build a list of users, encode it to XDR, decode it back,
  * and check that nothing changed. (The RPC client and server come with the
  * runtime; until then this is what the example runs.)

@@ -1,0 +1,310 @@
+/*
+ * generator/emit_stubs.c: writes foo_client.c (one typed function per
+ * procedure over parley_client_call) and foo_server.c (a handler per
+ * procedure that decodes the arguments, calls the user's implementation
+ * and encodes the result, and the parley_program_def of each version).
+ *
+ * For procedure PROC of version V (number n) of program P:
+ *   client:  int proc_n(parley_client *c, const A1 *arg1, ..., R *result);
+ *   server:  int proc_n_svc(const A1 *arg1, ..., R *result, parley_call *call);
+ *            const parley_program_def p_n;
+ * A void argument list or result drops its parameters. The NULL procedure
+ * (number 0, void to void) is answered by the generated handler itself.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+
+static char *lower_name(const char *name, uint32_t num)
+{
+    size_t n = strlen(name);
+    char *s = malloc(n + 16);
+    if (!s) {
+        fputs("parleygen: out of memory\n", stderr);
+        exit(2);
+    }
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)tolower((unsigned char)name[i]);
+    snprintf(s + n, 16, "_%u", num);
+    return s;
+}
+
+/* gen_proc_name: see emit.h. */
+char *gen_proc_name(const idl_proc *p, const idl_version *v)
+{
+    return lower_name(p->name, v->num);
+}
+
+/* gen_proc_ctype: see emit.h. */
+const char *gen_proc_ctype(const idl_type *t)
+{
+    if (t->kind == IDL_T_NAMED && t->ref && t->ref->external && t->ref->ctype)
+        return t->ref->ctype; /* `struct netbuf`, as the C that defines it says */
+    return gen_ctype(t);
+}
+
+static int is_void(const idl_type *t)
+{
+    return t->kind == IDL_T_VOID;
+}
+
+/* params writes ", const A1 *arg1, ..." for a procedure's arguments. */
+static void params(gen_out *o, const idl_proc *p)
+{
+    int i = 1;
+    for (const idl_arg *a = p->args; a && p->nargs; a = a->next, i++) {
+        const char *ct = gen_proc_ctype(a->type);
+        /* string is char *: a const pointer to it is char *const * */
+        if (a->type->kind == IDL_T_STRING)
+            gen_printf(o, ", char *const *arg%d", i);
+        else
+            gen_printf(o, ", const %s *arg%d", ct, i);
+    }
+}
+
+static void result_param(gen_out *o, const idl_proc *p)
+{
+    if (!is_void(p->result))
+        gen_printf(o, ", %s%s*result", gen_proc_ctype(p->result),
+                   p->result->kind == IDL_T_STRING ? "" : " ");
+}
+
+/* gen_stub_prototypes: see emit.h. */
+void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
+{
+    for (const idl_def *d = spec->defs; d; d = d->next) {
+        if (d->kind != IDL_DEF_PROGRAM)
+            continue;
+        gen_printf(o,
+                   "/* Program %s: the client's calls, and the procedures a server implements\n"
+                   " * (see docs/runtime.md). */\n",
+                   d->name);
+        for (const idl_version *v = d->u.prog.versions; v; v = v->next) {
+            for (const idl_proc *p = v->procs; p; p = p->next) {
+                char *nm = gen_proc_name(p, v);
+                gen_printf(o, "int %s(parley_client *c", nm);
+                params(o, p);
+                result_param(o, p);
+                gen_puts(o, ");\n");
+                if (!(p->num == 0 && p->nargs == 0 && is_void(p->result))) {
+                    gen_printf(o, "int %s_svc(", nm);
+                    int i = 1;
+                    for (const idl_arg *a = p->args; a && p->nargs; a = a->next, i++) {
+                        if (a->type->kind == IDL_T_STRING)
+                            gen_printf(o, "char *const *arg%d, ", i);
+                        else
+                            gen_printf(o, "const %s *arg%d, ", gen_proc_ctype(a->type), i);
+                    }
+                    if (!is_void(p->result))
+                        gen_printf(o, "%s%s*result, ", gen_proc_ctype(p->result),
+                                   p->result->kind == IDL_T_STRING ? "" : " ");
+                    gen_puts(o, "parley_call *call);\n");
+                }
+                free(nm);
+            }
+            char *pn = lower_name(d->name, v->num);
+            gen_printf(o, "extern const parley_program_def %s;\n", pn);
+            free(pn);
+        }
+        gen_puts(o, "\n");
+    }
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+static void emit_client_proc(gen_out *o, const idl_def *prog, const idl_version *v,
+                             const idl_proc *p)
+{
+    char *nm = gen_proc_name(p, v);
+    (void)prog;
+    /* the arguments' encoder */
+    if (p->nargs > 1) {
+        gen_printf(o, "struct %s_argv {\n", nm);
+        int i = 1;
+        for (const idl_arg *a = p->args; a; a = a->next, i++)
+            gen_printf(o, "    %s%s *arg%d;\n",
+                       a->type->kind == IDL_T_STRING ? "char *const" : "const ",
+                       a->type->kind == IDL_T_STRING ? "" : gen_proc_ctype(a->type), i);
+        gen_puts(o, "};\n\n");
+    }
+    if (p->nargs > 0) {
+        gen_printf(o, "static void %s_args(parley_enc *e, const void *a)\n{\n", nm);
+        if (p->nargs == 1) {
+            const idl_type *t = p->args->type;
+            if (t->kind == IDL_T_STRING)
+                gen_puts(o, "    char *const *arg1 = a;\n");
+            else
+                gen_printf(o, "    const %s *arg1 = a;\n", gen_proc_ctype(t));
+            gen_proc_enc(o, 1, t, "(*arg1)");
+        } else {
+            gen_printf(o, "    const struct %s_argv *av = a;\n", nm);
+            int i = 1;
+            for (const idl_arg *a = p->args; a; a = a->next, i++) {
+                char lv[32];
+                snprintf(lv, sizeof lv, "(*av->arg%d)", i);
+                gen_proc_enc(o, 1, a->type, lv);
+            }
+        }
+        gen_puts(o, "}\n\n");
+    }
+    if (!is_void(p->result)) {
+        gen_printf(o, "static void %s_res(parley_dec *d, void *r)\n{\n", nm);
+        gen_printf(o, "    %s%s*result = r;\n", gen_proc_ctype(p->result),
+                   p->result->kind == IDL_T_STRING ? "" : " ");
+        gen_proc_dec(o, 1, p->result, "(*result)");
+        gen_puts(o, "}\n\n");
+    }
+    gen_printf(o, "int %s(parley_client *c", nm);
+    params(o, p);
+    result_param(o, p);
+    gen_puts(o, ")\n{\n");
+    if (p->nargs == 0) {
+        gen_printf(o, "    return parley_client_call(c, %s, NULL, NULL, 0, ", p->name);
+    } else {
+        gen_puts(o, "    size_t n = 0;\n");
+        int i = 1;
+        for (const idl_arg *a = p->args; a; a = a->next, i++) {
+            char lv[32];
+            snprintf(lv, sizeof lv, "(*arg%d)", i);
+            gen_proc_size(o, 1, a->type, lv);
+        }
+        if (p->nargs == 1) {
+            gen_printf(o, "    return parley_client_call(c, %s, %s_args, arg1, n, ", p->name, nm);
+        } else {
+            gen_printf(o, "    struct %s_argv av = {", nm);
+            for (i = 1; i <= p->nargs; i++)
+                gen_printf(o, "%sarg%d", i > 1 ? ", " : "", i);
+            gen_puts(o, "};\n");
+            gen_printf(o, "    return parley_client_call(c, %s, %s_args, &av, n, ", p->name, nm);
+        }
+    }
+    if (is_void(p->result))
+        gen_puts(o, "NULL, NULL, 0);\n}\n\n");
+    else
+        gen_printf(o, "%s_res, result, 0);\n}\n\n", nm);
+    free(nm);
+}
+
+/* gen_emit_client: see emit.h. */
+int gen_emit_client(gen_out *o, const idl_spec *spec, const gen_opts *opts)
+{
+    gen_printf(o,
+               "/*\n"
+               " * %s_client.c: the client calls of the programs in %s.\n"
+               " * Generated by parleygen. DO NOT EDIT.\n"
+               " */\n"
+               "#include <limits.h>\n"
+               "#include <stddef.h>\n\n"
+               "#include \"%s.h\"\n\n",
+               opts->base, opts->idl_name, opts->base);
+    for (const idl_def *d = spec->defs; d; d = d->next) {
+        if (d->kind == IDL_DEF_PASSTHRU) {
+            gen_printf(o, "%s\n", d->u.pass.text);
+            continue;
+        }
+        if (d->kind != IDL_DEF_PROGRAM)
+            continue;
+        for (const idl_version *v = d->u.prog.versions; v; v = v->next)
+            for (const idl_proc *p = v->procs; p; p = p->next) {
+                gen_line_to_idl(o, opts, p->loc);
+                emit_client_proc(o, d, v, p);
+            }
+    }
+    return o->oom ? -1 : 0;
+}
+
+/* ---- server ------------------------------------------------------------ */
+
+static void emit_handler(gen_out *o, const idl_version *v, const idl_proc *p)
+{
+    char *nm = gen_proc_name(p, v);
+    gen_printf(o, "static int %s_handler(parley_call *call, parley_dec *d)\n{\n", nm);
+    if (p->num == 0 && p->nargs == 0 && is_void(p->result)) {
+        /* the NULL procedure: nothing to run */
+        gen_puts(o, "    (void)call;\n    return parley_dec_remaining(d) ? PARLEY_ERR_GARBAGE_ARGS "
+                    ": PARLEY_OK;\n}\n\n");
+        free(nm);
+        return;
+    }
+    int i = 1;
+    for (const idl_arg *a = p->args; a && p->nargs; a = a->next, i++) {
+        gen_printf(o, "    %s arg%d;\n", gen_proc_ctype(a->type), i);
+        gen_printf(o, "    memset(&arg%d, 0, sizeof arg%d);\n", i, i);
+    }
+    if (!is_void(p->result)) {
+        gen_printf(o, "    %s result;\n", gen_proc_ctype(p->result));
+        gen_puts(o, "    memset(&result, 0, sizeof result);\n");
+    }
+    i = 1;
+    for (const idl_arg *a = p->args; a && p->nargs; a = a->next, i++) {
+        char lv[32];
+        snprintf(lv, sizeof lv, "arg%d", i);
+        gen_proc_dec(o, 1, a->type, lv);
+    }
+    gen_puts(o, "    if (d->err || parley_dec_remaining(d))\n"
+                "        return PARLEY_ERR_GARBAGE_ARGS;\n");
+    gen_printf(o, "    if (%s_svc(", nm);
+    for (i = 1; i <= p->nargs; i++)
+        gen_printf(o, "&arg%d, ", i);
+    if (!is_void(p->result))
+        gen_puts(o, "&result, ");
+    gen_puts(o, "call) != PARLEY_OK)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
+    if (!is_void(p->result)) {
+        gen_puts(o, "    size_t n = 0;\n");
+        gen_proc_size(o, 1, p->result, "result");
+        gen_puts(o, "    parley_enc *e = parley_call_result(call, n);\n"
+                    "    if (!e)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
+        gen_proc_enc(o, 1, p->result, "result");
+        gen_puts(o, "    return e->err ? PARLEY_ERR_SYSTEM_ERR : PARLEY_OK;\n");
+    } else {
+        gen_puts(o, "    return PARLEY_OK;\n");
+    }
+    gen_puts(o, "}\n\n");
+    free(nm);
+}
+
+/* gen_emit_server: see emit.h. */
+int gen_emit_server(gen_out *o, const idl_spec *spec, const gen_opts *opts)
+{
+    gen_printf(o,
+               "/*\n"
+               " * %s_server.c: the server side of the programs in %s: a handler per\n"
+               " * procedure, calling the _svc function the user writes.\n"
+               " * Generated by parleygen. DO NOT EDIT.\n"
+               " */\n"
+               "#include <limits.h>\n"
+               "#include <stdint.h>\n"
+               "#include <string.h>\n\n"
+               "#include \"%s.h\"\n\n",
+               opts->base, opts->idl_name, opts->base);
+    for (const idl_def *d = spec->defs; d; d = d->next) {
+        if (d->kind == IDL_DEF_PASSTHRU) {
+            gen_printf(o, "%s\n", d->u.pass.text);
+            continue;
+        }
+        if (d->kind != IDL_DEF_PROGRAM)
+            continue;
+        for (const idl_version *v = d->u.prog.versions; v; v = v->next) {
+            size_t np = 0;
+            for (const idl_proc *p = v->procs; p; p = p->next, np++) {
+                gen_line_to_idl(o, opts, p->loc);
+                emit_handler(o, v, p);
+            }
+            char *pn = lower_name(d->name, v->num);
+            gen_printf(o, "static const parley_proc_def %s_procs[] = {\n", pn);
+            for (const idl_proc *p = v->procs; p; p = p->next) {
+                char *nm = gen_proc_name(p, v);
+                gen_printf(o, "    {%s, %s_handler},\n", p->name, nm);
+                free(nm);
+            }
+            gen_printf(o, "};\n\nconst parley_program_def %s = {%s, %s, %s_procs, %zu};\n\n", pn,
+                       d->name, v->name, pn, np);
+            free(pn);
+        }
+    }
+    return o->oom ? -1 : 0;
+}

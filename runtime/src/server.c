@@ -1,0 +1,764 @@
+/*
+ * runtime/src/server.c: the RPC server of parley/server.h.
+ *
+ * A pool of threads shares one epoll instance; every socket is registered
+ * with EPOLLONESHOT, so exactly one thread at a time reads a connection and
+ * its record-marking state needs no lock. The thread that wakes reads what
+ * is there, splits it into messages, re-arms the socket (so that another
+ * thread can read the next messages of a pipelining client), and then runs
+ * the calls it read itself and writes their replies, under the connection's
+ * write lock. A slow procedure holds one thread and nothing else; no call is
+ * handed from thread to thread. See docs/runtime.md.
+ *
+ * A connection is freed when the last thread using it lets go of it
+ * (reference counted): the one that sees it end, and any still answering a
+ * call read from it.
+ */
+#include "parley/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "recmark.h"
+#include "rpcmsg.h"
+
+enum {
+    DEFAULT_MAX_CONNS = 1024,
+    DEFAULT_IDLE_MS = 60000,
+    MESSAGE_DEADLINE_MS = 30000, /* a message must complete this soon after its first byte */
+    WRITE_TIMEOUT_MS = 10000,    /* a client that reads nothing for this long is dropped */
+    READ_CHUNK = 64 * 1024,
+    UDP_MAX = 65536,
+    SCAN_MS = 1000,
+};
+
+typedef enum sock_kind { SK_WAKE, SK_LISTEN, SK_STREAM, SK_UDP } sock_kind;
+
+typedef struct conn {
+    sock_kind kind;
+    int fd;
+    atomic_int refs;          /* the registration, plus each call being answered */
+    atomic_int dead;          /* ended: no more reads, replies are dropped */
+    pthread_mutex_t wmu;      /* one writer at a time */
+    pl_rm_reader rm;          /* STREAM: reassembly (only the thread holding the event) */
+    int64_t last_active;      /* ms, monotonic: updated by the reading thread */
+    int64_t partial_since;    /* ms when a partly read message began, or 0 */
+    struct conn *prev, *next; /* the server's list of connections */
+    char unix_path[108];      /* SK_LISTEN on a Unix socket: unlinked at the end */
+} conn;
+
+struct parley_server {
+    parley_server_opts opts;
+    const parley_program_def **progs;
+    size_t nprogs, capprogs;
+    int ep;
+    conn wake;
+    atomic_int stopping;
+    pthread_mutex_t mu; /* the connection list and counts */
+    conn *conns;        /* streams */
+    conn **listeners;
+    size_t nlisteners, caplisteners;
+    unsigned nconns;
+    atomic_int running;
+};
+
+/* Per thread: buffers reused from call to call. */
+typedef struct worker {
+    parley_server *s;
+    uint8_t *in;  /* READ_CHUNK bytes */
+    uint8_t *out; /* the reply being built, with 4 bytes for the record mark */
+    size_t out_cap;
+    parley_arena *arena; /* arguments; reset after each call */
+    int64_t last_scan;
+} worker;
+
+struct parley_call {
+    worker *w;
+    parley_cred cred;
+    parley_limits limits;
+    parley_enc result;
+    size_t header_end; /* where the result starts in w->out */
+    int result_ok;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void conn_unref(parley_server *s, conn *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    if (c->kind == SK_STREAM) {
+        pthread_mutex_lock(&s->mu);
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            s->conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        s->nconns--;
+        pthread_mutex_unlock(&s->mu);
+    }
+    close(c->fd);
+    pl_rm_destroy(&c->rm);
+    pthread_mutex_destroy(&c->wmu);
+    free(c);
+}
+
+/* conn_end stops reading c: it leaves epoll, and is freed when the last
+ * call still being answered on it is done. Only the thread holding c's
+ * event calls it, once. */
+static void conn_end(parley_server *s, conn *c)
+{
+    atomic_store(&c->dead, 1);
+    epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    shutdown(c->fd, SHUT_RDWR);
+    conn_unref(s, c);
+}
+
+static int arm(parley_server *s, conn *c, int op)
+{
+    struct epoll_event ev = {0};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = c;
+    return epoll_ctl(s->ep, op, c->fd, &ev) == 0 ? 0 : -1;
+}
+
+static conn *conn_new(sock_kind kind, int fd)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->kind = kind;
+    c->fd = fd;
+    atomic_init(&c->refs, 1);
+    atomic_init(&c->dead, 0);
+    pthread_mutex_init(&c->wmu, NULL);
+    pl_rm_init(&c->rm);
+    c->last_active = now_ms();
+    return c;
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+static int out_reserve(worker *w, size_t need)
+{
+    if (need <= w->out_cap)
+        return 0;
+    size_t cap = w->out_cap ? w->out_cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *b = realloc(w->out, cap);
+    if (!b)
+        return -1;
+    w->out = b;
+    w->out_cap = cap;
+    return 0;
+}
+
+/* write_all writes n bytes to a stream, waiting (bounded) when the client
+ * reads slowly; 0, or -1 when the connection is to be ended. */
+static int write_all(conn *c, const uint8_t *p, size_t n)
+{
+    int64_t deadline = now_ms() + WRITE_TIMEOUT_MS;
+    while (n) {
+        ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (k > 0) {
+            p += k;
+            n -= (size_t)k;
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int64_t left = deadline - now_ms();
+            if (left <= 0 || atomic_load(&c->dead))
+                return -1;
+            struct pollfd pf = {c->fd, POLLOUT, 0};
+            poll(&pf, 1, (int)(left < 100 ? left : 100));
+            continue;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* send_reply frames the reply in w->out[4 .. 4+len) and sends it. */
+static void send_reply(worker *w, conn *c, size_t len, const struct sockaddr *to, socklen_t tolen)
+{
+    if (atomic_load(&c->dead))
+        return;
+    if (c->kind == SK_UDP) {
+        sendto(c->fd, w->out + 4, len, MSG_DONTWAIT, to, tolen);
+        return;
+    }
+    pl_rm_header(w->out, (uint32_t)len, 1);
+    pthread_mutex_lock(&c->wmu);
+    int rc = write_all(c, w->out, len + 4);
+    pthread_mutex_unlock(&c->wmu);
+    if (rc != 0) /* the reader sees the shutdown and ends the connection */
+        shutdown(c->fd, SHUT_RDWR);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static const parley_proc_def *find_proc(const parley_program_def *p, uint32_t proc)
+{
+    for (size_t i = 0; i < p->nprocs; i++)
+        if (p->procs[i].proc == proc)
+            return &p->procs[i];
+    return NULL;
+}
+
+/* reply_error writes an accepted reply with an error status at w->out+4. */
+static size_t reply_accepted(worker *w, uint32_t xid, const pl_opaque_auth *verf, uint32_t stat,
+                             uint32_t low, uint32_t high)
+{
+    parley_enc e;
+    parley_enc_init(&e, w->out + 4, w->out_cap - 4);
+    pl_msg_encode_reply_accepted(&e, xid, verf, stat, low, high);
+    size_t len = 0;
+    parley_enc_finish(&e, &len);
+    return len;
+}
+
+/* process answers one call message; returns the reply's length at
+ * w->out+4, or 0 for no reply (the message is dropped). *fatal is set when
+ * the connection is to be ended (a message that is not a call). */
+static size_t process(worker *w, const uint8_t *msg, size_t len, int *fatal)
+{
+    parley_server *s = w->s;
+    *fatal = 0;
+    if (out_reserve(w, 4096) != 0)
+        return 0;
+    parley_dec d;
+    parley_dec_init(&d, msg, len, NULL);
+    pl_call_header h;
+    int rc = pl_msg_decode_call(&d, &h);
+    if (rc != PARLEY_OK) {
+        *fatal = 1; /* not a call we can even answer: a REPLY, or garbage */
+        return 0;
+    }
+    parley_enc e;
+    size_t out_len = 0;
+    if (h.rpcvers != PARLEY_RPC_VERSION) {
+        parley_enc_init(&e, w->out + 4, w->out_cap - 4);
+        pl_msg_encode_reply_denied_rpc_mismatch(&e, h.xid, PARLEY_RPC_VERSION, PARLEY_RPC_VERSION);
+        parley_enc_finish(&e, &out_len);
+        return out_len;
+    }
+    parley_call call;
+    memset(&call, 0, sizeof call);
+    call.w = w;
+    uint32_t auth = pl_auth_check(&h, &call.cred);
+    if (auth != PARLEY_AUTH_OK) {
+        parley_enc_init(&e, w->out + 4, w->out_cap - 4);
+        pl_msg_encode_reply_denied_auth_error(&e, h.xid, auth);
+        parley_enc_finish(&e, &out_len);
+        return out_len;
+    }
+    uint8_t verf_buf[PARLEY_MAX_AUTH_BYTES];
+    pl_opaque_auth verf = {PARLEY_AUTH_NONE, 0, NULL};
+    const pl_auth_ops *ops = pl_auth_find(h.cred.flavor);
+    if (ops && ops->make_verf && ops->make_verf(&h, &call.cred, verf_buf, &verf) != PARLEY_OK)
+        return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
+
+    const parley_program_def *prog = NULL;
+    uint32_t low = UINT32_MAX, high = 0;
+    for (size_t i = 0; i < s->nprogs; i++) {
+        if (s->progs[i]->prog != h.prog)
+            continue;
+        low = s->progs[i]->vers < low ? s->progs[i]->vers : low;
+        high = s->progs[i]->vers > high ? s->progs[i]->vers : high;
+        if (s->progs[i]->vers == h.vers)
+            prog = s->progs[i];
+    }
+    if (!prog && high == 0 && low == UINT32_MAX)
+        return reply_accepted(w, h.xid, &verf, PARLEY_PROG_UNAVAIL, 0, 0);
+    if (!prog)
+        return reply_accepted(w, h.xid, &verf, PARLEY_PROG_MISMATCH, low, high);
+    const parley_proc_def *proc = find_proc(prog, h.proc);
+    if (!proc && h.proc == 0) /* the NULL procedure, which every program has */
+        return d.p == d.end ? reply_accepted(w, h.xid, &verf, PARLEY_SUCCESS, 0, 0)
+                            : reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
+    if (!proc)
+        return reply_accepted(w, h.xid, &verf, PARLEY_PROC_UNAVAIL, 0, 0);
+
+    /* the success header first; the handler's result follows it */
+    parley_enc_init(&e, w->out + 4, w->out_cap - 4);
+    pl_msg_encode_reply_accepted(&e, h.xid, &verf, PARLEY_SUCCESS, 0, 0);
+    parley_enc_finish(&e, &call.header_end);
+    call.header_end += 4;
+    call.limits.max_alloc = PARLEY_DEFAULT_MAX_ALLOC;
+    call.limits.arena = w->arena;
+    d.arena = w->arena; /* the arguments go into the call's arena */
+    d.budget = call.limits.max_alloc;
+    rc = proc->handler(&call, &d);
+    parley_arena_reset(w->arena);
+    if (rc == PARLEY_ERR_GARBAGE_ARGS)
+        return reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
+    if (rc != PARLEY_OK)
+        return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
+    if (!call.result_ok) { /* a void result: nothing after the header */
+        return call.header_end - 4;
+    }
+    if (call.result.err)
+        return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
+    return (size_t)(call.result.p - w->out) - 4;
+}
+
+/* ---- the public call API ----------------------------------------------- */
+
+const parley_cred *parley_call_cred(const parley_call *call)
+{
+    return &call->cred;
+}
+
+parley_arena *parley_call_arena(parley_call *call)
+{
+    return call->w->arena;
+}
+
+const parley_limits *parley_call_limits(const parley_call *call)
+{
+    return &call->limits;
+}
+
+parley_enc *parley_call_result(parley_call *call, size_t size)
+{
+    worker *w = call->w;
+    if (size > SIZE_MAX - call->header_end || out_reserve(w, call->header_end + size) != 0)
+        return NULL;
+    parley_enc_init(&call->result, w->out + call->header_end, size);
+    call->result_ok = 1;
+    return &call->result;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void on_listen(parley_server *s, conn *l)
+{
+    for (int k = 0; k < 64; k++) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            break;
+        pthread_mutex_lock(&s->mu);
+        int full = s->nconns >= s->opts.max_conns;
+        pthread_mutex_unlock(&s->mu);
+        if (full) { /* accept and close at once, so the listen queue never fills */
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        conn *c = conn_new(SK_STREAM, fd);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->rm.max_msg = s->opts.max_msg;
+        pthread_mutex_lock(&s->mu);
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        s->nconns++;
+        pthread_mutex_unlock(&s->mu);
+        if (arm(s, c, EPOLL_CTL_ADD) != 0)
+            conn_end(s, c);
+    }
+    if (!atomic_load(&s->stopping))
+        arm(s, l, EPOLL_CTL_MOD);
+}
+
+/* A message read off a stream, copied when the reader's buffer would not
+ * outlive the next feed. */
+typedef struct msgref {
+    const uint8_t *p;
+    size_t len;
+    uint8_t *owned;
+} msgref;
+
+static void on_stream(worker *w, conn *c)
+{
+    parley_server *s = w->s;
+    ssize_t n = recv(c->fd, w->in, READ_CHUNK, 0);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            arm(s, c, EPOLL_CTL_MOD);
+            return;
+        }
+        conn_end(s, c);
+        return;
+    }
+    int64_t t = now_ms();
+    c->last_active = t;
+    msgref msgs[64];
+    size_t nm = 0, off = 0;
+    int bad = 0;
+    while (off < (size_t)n) {
+        size_t used = 0;
+        int rc = pl_rm_feed(&c->rm, w->in + off, (size_t)n - off, &used);
+        off += used;
+        if (rc < 0) {
+            bad = 1;
+            break;
+        }
+        if (rc == PL_RM_NEED_MORE)
+            break;
+        /* a message: it may point into w->in (zero-copy) or into the
+         * reader's buffer, which the next feed reuses, so copy the latter */
+        msgref m = {c->rm.msg, c->rm.msg_len, NULL};
+        int in_chunk = c->rm.msg >= w->in && c->rm.msg < w->in + READ_CHUNK;
+        if (!in_chunk || nm == 64) {
+            m.owned = malloc(m.len ? m.len : 1);
+            if (!m.owned) {
+                bad = 1;
+                break;
+            }
+            memcpy(m.owned, m.p, m.len);
+            m.p = m.owned;
+        }
+        if (nm == 64) { /* more than fit: answer this one now */
+            free(m.owned);
+            bad = 1;
+            break;
+        }
+        msgs[nm++] = m;
+    }
+    c->partial_since =
+        c->rm.in_body || c->rm.hdr_have ? (c->partial_since ? c->partial_since : t) : 0;
+    atomic_fetch_add(&c->refs, (int)nm);
+    if (bad)
+        conn_end(s, c);
+    else if (arm(s, c, EPOLL_CTL_MOD) != 0)
+        conn_end(s, c);
+    for (size_t i = 0; i < nm; i++) {
+        int fatal = 0;
+        size_t len = process(w, msgs[i].p, msgs[i].len, &fatal);
+        if (len)
+            send_reply(w, c, len, NULL, 0);
+        else if (fatal)
+            shutdown(c->fd, SHUT_RDWR);
+        free(msgs[i].owned);
+        conn_unref(s, c);
+    }
+}
+
+static void on_udp(worker *w, conn *c)
+{
+    parley_server *s = w->s;
+    struct sockaddr_storage from;
+    socklen_t fromlen = sizeof from;
+    ssize_t n = recvfrom(c->fd, w->in, UDP_MAX, 0, (struct sockaddr *)&from, &fromlen);
+    arm(s, c, EPOLL_CTL_MOD);
+    if (n < 0)
+        return;
+    int fatal = 0;
+    size_t len = process(w, w->in, (size_t)n, &fatal);
+    if (len)
+        send_reply(w, c, len, (struct sockaddr *)&from, fromlen);
+}
+
+/* scan ends connections idle too long, and those whose message has been
+ * arriving for too long (a client dribbling bytes). */
+static void scan(parley_server *s)
+{
+    int64_t t = now_ms();
+    pthread_mutex_lock(&s->mu);
+    for (conn *c = s->conns; c; c = c->next) {
+        int idle = t - c->last_active > (int64_t)s->opts.idle_timeout_ms;
+        int slow = c->partial_since && t - c->partial_since > MESSAGE_DEADLINE_MS;
+        if ((idle || slow) && !atomic_load(&c->dead))
+            shutdown(c->fd, SHUT_RDWR); /* its reader sees the end and frees it */
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *worker_loop(void *arg)
+{
+    worker *w = arg;
+    parley_server *s = w->s;
+    while (!atomic_load(&s->stopping)) {
+        struct epoll_event ev;
+        int n = epoll_wait(s->ep, &ev, 1, SCAN_MS);
+        int64_t t = now_ms();
+        if (t - w->last_scan >= SCAN_MS) {
+            w->last_scan = t;
+            scan(s);
+        }
+        if (n <= 0)
+            continue;
+        conn *c = ev.data.ptr;
+        switch (c->kind) {
+        case SK_WAKE:
+            break;
+        case SK_LISTEN:
+            on_listen(s, c);
+            break;
+        case SK_STREAM:
+            on_stream(w, c);
+            break;
+        case SK_UDP:
+            on_udp(w, c);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+int parley_server_create(parley_server **out, const parley_server_opts *opts)
+{
+    parley_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return PARLEY_ERR_NOMEM;
+    if (opts)
+        s->opts = *opts;
+    if (!s->opts.threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->opts.threads = n > 0 && n < 1024 ? (unsigned)n : 2;
+    }
+    if (!s->opts.max_msg)
+        s->opts.max_msg = PL_RM_DEFAULT_MAX_MSG;
+    if (!s->opts.max_conns)
+        s->opts.max_conns = DEFAULT_MAX_CONNS;
+    if (!s->opts.idle_timeout_ms)
+        s->opts.idle_timeout_ms = DEFAULT_IDLE_MS;
+    pthread_mutex_init(&s->mu, NULL);
+    s->ep = epoll_create1(EPOLL_CLOEXEC);
+    s->wake.kind = SK_WAKE;
+    s->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->ep < 0 || s->wake.fd < 0) {
+        if (s->ep >= 0)
+            close(s->ep);
+        if (s->wake.fd >= 0)
+            close(s->wake.fd);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return PARLEY_ERR_IO;
+    }
+    struct epoll_event ev = {0};
+    ev.events = EPOLLIN; /* level-triggered: wakes every thread once stopping */
+    ev.data.ptr = &s->wake;
+    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->wake.fd, &ev);
+    *out = s;
+    return PARLEY_OK;
+}
+
+int parley_server_add_program(parley_server *s, const parley_program_def *def)
+{
+    if (!def)
+        return PARLEY_ERR_INVALID;
+    for (size_t i = 0; i < s->nprogs; i++)
+        if (s->progs[i]->prog == def->prog && s->progs[i]->vers == def->vers)
+            return PARLEY_ERR_INVALID;
+    if (s->nprogs == s->capprogs) {
+        size_t cap = s->capprogs ? 2 * s->capprogs : 4;
+        const parley_program_def **p = realloc(s->progs, cap * sizeof *p);
+        if (!p)
+            return PARLEY_ERR_NOMEM;
+        s->progs = p;
+        s->capprogs = cap;
+    }
+    s->progs[s->nprogs++] = def;
+    return PARLEY_OK;
+}
+
+/* unix_stale returns nonzero when path is a Unix socket nobody listens on
+ * (left by a server that died), which may be replaced. */
+static int unix_stale(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int stale = connect(fd, sa, len) != 0 && errno == ECONNREFUSED;
+    close(fd);
+    return stale;
+}
+
+static int listen_error(int err)
+{
+    switch (err) {
+    case EADDRINUSE:
+        return PARLEY_ERR_IN_USE;
+    case EACCES:
+    case EPERM:
+        return PARLEY_ERR_DENIED;
+    case EADDRNOTAVAIL:
+        return PARLEY_ERR_ADDRESS;
+    default:
+        return PARLEY_ERR_IO;
+    }
+}
+
+/* parley_server_listen: see server.h. A name that resolves to several
+ * addresses is listened on at the first. */
+int parley_server_listen(parley_server *s, const char *text, char *bound, size_t boundlen)
+{
+    pl_addr a;
+    int rc = pl_addr_parse(text, &a);
+    if (rc != PARLEY_OK)
+        return rc;
+    pl_sockaddr *list = NULL;
+    size_t n = 0;
+    rc = pl_addr_resolve(&a, &list, &n);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (n == 0) {
+        pl_addr_resolved_free(list);
+        return PARLEY_ERR_RESOLVE;
+    }
+    pl_sockaddr *sa = &list[0];
+    int stream = sa->socktype == SOCK_STREAM;
+    int fd = socket(sa->family, sa->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, sa->protocol);
+    if (fd < 0) {
+        rc = listen_error(errno);
+        goto fail;
+    }
+    if (sa->family != AF_UNIX) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    } else if (unix_stale((struct sockaddr *)&sa->ss, sa->len)) {
+        unlink(a.path);
+    }
+    if (bind(fd, (struct sockaddr *)&sa->ss, sa->len) != 0 ||
+        (stream && listen(fd, SOMAXCONN) != 0)) {
+        rc = listen_error(errno);
+        goto fail;
+    }
+    if (sa->family != AF_UNIX) {
+        struct sockaddr_storage got;
+        socklen_t gl = sizeof got;
+        if (getsockname(fd, (struct sockaddr *)&got, &gl) == 0)
+            a.port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                                     : ((struct sockaddr_in *)&got)->sin_port);
+    }
+    conn *l = conn_new(stream ? SK_LISTEN : SK_UDP, fd);
+    if (!l) {
+        rc = PARLEY_ERR_NOMEM;
+        goto fail;
+    }
+    fd = -1;
+    if (sa->family == AF_UNIX)
+        snprintf(l->unix_path, sizeof l->unix_path, "%s", a.path);
+    if (s->nlisteners == s->caplisteners) {
+        size_t cap = s->caplisteners ? 2 * s->caplisteners : 4;
+        conn **g = realloc(s->listeners, cap * sizeof *g);
+        if (!g) {
+            conn_unref(s, l);
+            rc = PARLEY_ERR_NOMEM;
+            goto fail;
+        }
+        s->listeners = g;
+        s->caplisteners = cap;
+    }
+    s->listeners[s->nlisteners++] = l;
+    if (arm(s, l, EPOLL_CTL_ADD) != 0) {
+        rc = PARLEY_ERR_IO;
+        goto fail;
+    }
+    if (bound && boundlen)
+        pl_addr_format(&a, bound, boundlen, NULL);
+    pl_addr_resolved_free(list);
+    return PARLEY_OK;
+fail:
+    if (fd >= 0)
+        close(fd);
+    pl_addr_resolved_free(list);
+    return rc;
+}
+
+int parley_server_run(parley_server *s)
+{
+    unsigned n = s->opts.threads;
+    pthread_t *tids = calloc(n, sizeof *tids);
+    worker *ws = calloc(n, sizeof *ws);
+    int rc = PARLEY_OK;
+    unsigned started = 0;
+    if (!tids || !ws) {
+        rc = PARLEY_ERR_NOMEM;
+        goto done;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        ws[i].s = s;
+        ws[i].in = malloc(READ_CHUNK > UDP_MAX ? READ_CHUNK : UDP_MAX);
+        ws[i].arena = parley_arena_create(0);
+        if (!ws[i].in || !ws[i].arena || out_reserve(&ws[i], 4096) != 0) {
+            rc = PARLEY_ERR_NOMEM;
+            goto done;
+        }
+    }
+    atomic_store(&s->running, 1);
+    for (started = 1; started < n; started++)
+        if (pthread_create(&tids[started], NULL, worker_loop, &ws[started]) != 0)
+            break;
+    worker_loop(&ws[0]);
+    for (unsigned i = 1; i < started; i++)
+        pthread_join(tids[i], NULL);
+    atomic_store(&s->running, 0);
+done:
+    for (unsigned i = 0; ws && i < n; i++) {
+        free(ws[i].in);
+        free(ws[i].out);
+        parley_arena_destroy(ws[i].arena);
+    }
+    free(ws);
+    free(tids);
+    return rc;
+}
+
+void parley_server_stop(parley_server *s)
+{
+    atomic_store(&s->stopping, 1);
+    uint64_t one = 1;
+    ssize_t k = write(s->wake.fd, &one, sizeof one);
+    (void)k;
+}
+
+void parley_server_destroy(parley_server *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        conn *l = s->listeners[i];
+        epoll_ctl(s->ep, EPOLL_CTL_DEL, l->fd, NULL);
+        if (l->unix_path[0])
+            unlink(l->unix_path);
+        conn_unref(s, l);
+    }
+    while (s->conns) {
+        conn *c = s->conns;
+        atomic_store(&c->refs, 1);
+        conn_unref(s, c);
+    }
+    free(s->listeners);
+    free(s->progs);
+    close(s->wake.fd);
+    close(s->ep);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
