@@ -78,6 +78,14 @@ struct parley_server {
     atomic_int running;
 };
 
+/* A message read off a stream, copied when the reader's buffer would not
+ * outlive the next feed. */
+typedef struct msgref {
+    const uint8_t *p;
+    size_t len;
+    uint8_t *owned;
+} msgref;
+
 /* Per thread: buffers reused from call to call. */
 typedef struct worker {
     parley_server *s;
@@ -86,6 +94,10 @@ typedef struct worker {
     size_t out_cap;
     parley_arena *arena; /* arguments; reset after each call */
     int64_t last_scan;
+    struct msgref *msgs; /* the messages of one read */
+    size_t msgs_cap;
+    uint8_t *batch; /* replies to the messages of one read, framed */
+    size_t batch_len, batch_cap;
 } worker;
 
 struct parley_call {
@@ -205,6 +217,18 @@ static int write_all(conn *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* send_framed writes framed replies to a stream under its write lock. */
+static void send_framed(conn *c, const uint8_t *p, size_t n)
+{
+    if (atomic_load(&c->dead))
+        return;
+    pthread_mutex_lock(&c->wmu);
+    int rc = write_all(c, p, n);
+    pthread_mutex_unlock(&c->wmu);
+    if (rc != 0) /* the reader sees the shutdown and ends the connection */
+        shutdown(c->fd, SHUT_RDWR);
+}
+
 /* send_reply frames the reply in w->out[4 .. 4+len) and sends it. */
 static void send_reply(worker *w, conn *c, size_t len, const struct sockaddr *to, socklen_t tolen)
 {
@@ -215,11 +239,7 @@ static void send_reply(worker *w, conn *c, size_t len, const struct sockaddr *to
         return;
     }
     pl_rm_header(w->out, (uint32_t)len, 1);
-    pthread_mutex_lock(&c->wmu);
-    int rc = write_all(c, w->out, len + 4);
-    pthread_mutex_unlock(&c->wmu);
-    if (rc != 0) /* the reader sees the shutdown and ends the connection */
-        shutdown(c->fd, SHUT_RDWR);
+    send_framed(c, w->out, len + 4);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -393,14 +413,6 @@ static void on_listen(parley_server *s, conn *l)
         arm(s, l, EPOLL_CTL_MOD);
 }
 
-/* A message read off a stream, copied when the reader's buffer would not
- * outlive the next feed. */
-typedef struct msgref {
-    const uint8_t *p;
-    size_t len;
-    uint8_t *owned;
-} msgref;
-
 static void on_stream(worker *w, conn *c)
 {
     parley_server *s = w->s;
@@ -415,7 +427,6 @@ static void on_stream(worker *w, conn *c)
     }
     int64_t t = now_ms();
     c->last_active = t;
-    msgref msgs[64];
     size_t nm = 0, off = 0;
     int bad = 0;
     while (off < (size_t)n) {
@@ -428,11 +439,21 @@ static void on_stream(worker *w, conn *c)
         }
         if (rc == PL_RM_NEED_MORE)
             break;
-        /* a message: it may point into w->in (zero-copy) or into the
-         * reader's buffer, which the next feed reuses, so copy the latter */
+        if (nm == w->msgs_cap) {
+            size_t cap = w->msgs_cap ? 2 * w->msgs_cap : 64;
+            msgref *g = realloc(w->msgs, cap * sizeof *g);
+            if (!g) {
+                bad = 1;
+                break;
+            }
+            w->msgs = g;
+            w->msgs_cap = cap;
+        }
+        /* a message: it may point into w->in (zero-copy), which stays put
+         * until this thread reads again, or into the reader's buffer, which
+         * the next feed reuses: copy the latter */
         msgref m = {c->rm.msg, c->rm.msg_len, NULL};
-        int in_chunk = c->rm.msg >= w->in && c->rm.msg < w->in + READ_CHUNK;
-        if (!in_chunk || nm == 64) {
+        if (!(c->rm.msg >= w->in && c->rm.msg < w->in + READ_CHUNK)) {
             m.owned = malloc(m.len ? m.len : 1);
             if (!m.owned) {
                 bad = 1;
@@ -441,12 +462,7 @@ static void on_stream(worker *w, conn *c)
             memcpy(m.owned, m.p, m.len);
             m.p = m.owned;
         }
-        if (nm == 64) { /* more than fit: answer this one now */
-            free(m.owned);
-            bad = 1;
-            break;
-        }
-        msgs[nm++] = m;
+        w->msgs[nm++] = m;
     }
     c->partial_since =
         c->rm.in_body || c->rm.hdr_have ? (c->partial_since ? c->partial_since : t) : 0;
@@ -455,16 +471,47 @@ static void on_stream(worker *w, conn *c)
         conn_end(s, c);
     else if (arm(s, c, EPOLL_CTL_MOD) != 0)
         conn_end(s, c);
+    /* the replies of one read go out in one write (a pipelining client sends
+     * many calls at once); one reply goes straight from w->out */
+    w->batch_len = 0;
+    int fatal_seen = 0;
     for (size_t i = 0; i < nm; i++) {
         int fatal = 0;
-        size_t len = process(w, msgs[i].p, msgs[i].len, &fatal);
-        if (len)
-            send_reply(w, c, len, NULL, 0);
-        else if (fatal)
-            shutdown(c->fd, SHUT_RDWR);
-        free(msgs[i].owned);
-        conn_unref(s, c);
+        size_t len = process(w, w->msgs[i].p, w->msgs[i].len, &fatal);
+        free(w->msgs[i].owned);
+        fatal_seen |= fatal;
+        if (!len)
+            continue;
+        pl_rm_header(w->out, (uint32_t)len, 1);
+        if (nm == 1) {
+            send_framed(c, w->out, len + 4);
+            continue;
+        }
+        if (w->batch_len + len + 4 > w->batch_cap) {
+            size_t cap = w->batch_cap ? w->batch_cap : 16384;
+            while (cap < w->batch_len + len + 4)
+                cap *= 2;
+            uint8_t *g = realloc(w->batch, cap);
+            if (!g) {
+                send_framed(c, w->out, len + 4);
+                continue;
+            }
+            w->batch = g;
+            w->batch_cap = cap;
+        }
+        memcpy(w->batch + w->batch_len, w->out, len + 4);
+        w->batch_len += len + 4;
+        if (w->batch_len >= READ_CHUNK) {
+            send_framed(c, w->batch, w->batch_len);
+            w->batch_len = 0;
+        }
     }
+    if (w->batch_len)
+        send_framed(c, w->batch, w->batch_len);
+    if (fatal_seen)
+        shutdown(c->fd, SHUT_RDWR);
+    for (size_t i = 0; i < nm; i++)
+        conn_unref(s, c);
 }
 
 static void on_udp(worker *w, conn *c)
@@ -724,6 +771,8 @@ done:
     for (unsigned i = 0; ws && i < n; i++) {
         free(ws[i].in);
         free(ws[i].out);
+        free(ws[i].msgs);
+        free(ws[i].batch);
         parley_arena_destroy(ws[i].arena);
     }
     free(ws);
