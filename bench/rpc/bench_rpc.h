@@ -5,15 +5,19 @@
  * A side is one implementation of the service of rpcbench.x: "raw" (a
  * ping-pong of the exact bytes of an ONC RPC call and its reply, with one
  * read and one write per message, the physical limit of the transport),
- * "libtirpc" (rpcgen's code over libtirpc), and later Parley's runtime. Each
+ * "libtirpc" (rpcgen's code over libtirpc), and "parley" (Parley's runtime
+ * over parleygen's code). Each
  * side lives in its own translation unit (rpcgen and parleygen give the
  * types the same names) and is reached through a table of functions, so
  * that the main program measures every side in the same way and a new side
  * is one more entry in its list.
  *
- * The server of every side runs in a child process, forked with a socket
- * that the parent has already bound (and, for streams, made to listen), so
- * that clients may connect as soon as the fork returns.
+ * The server of every side runs in a child process. Either it is forked
+ * with a socket that the parent has already bound (and, for streams, made
+ * to listen), or, for a side whose server binds its own addresses (Parley's
+ * takes an address, not a socket), it listens itself and reports the
+ * address it bound to the parent through a pipe; either way clients may
+ * connect as soon as rb_server_start returns.
  */
 #ifndef BENCH_RPC_H
 #define BENCH_RPC_H
@@ -69,7 +73,11 @@ typedef struct rb_server {
  *
  * serve runs in the server child with fd, the bound socket of transport
  * (listening for streams), and serves until the child is killed; it returns
- * only when setting up failed. connect opens a client to srv and returns it
+ * only when setting up failed. listen_serve, for a side with no serve,
+ * runs in the server child instead: it listens on the loopback address of
+ * transport with port 0 (for Unix, on sock_path), passes the address bound
+ * to rb_report_bound with report_fd, serves until SIGTERM and returns 0, or
+ * returns -1 when setting up failed. connect opens a client to srv and returns it
  * (owned by the caller until disconnect), or NULL. call makes one call of
  * workload on a client and checks the reply. shared is nonzero when several
  * threads may call on one client at once (their calls then share one
@@ -80,6 +88,8 @@ typedef struct rb_side {
     unsigned transports;
     int shared;
     int (*serve)(int transport, int fd, char *err, size_t errlen);
+    int (*listen_serve)(int transport, const char *sock_path, int report_fd, char *err,
+                        size_t errlen);
     void *(*connect)(const rb_server *srv, char *err, size_t errlen);
     int (*call)(void *client, int workload, char *err, size_t errlen);
     void (*disconnect)(void *client);
@@ -87,6 +97,7 @@ typedef struct rb_side {
 
 extern const rb_side rb_side_raw;
 extern const rb_side rb_side_tirpc;
+extern const rb_side rb_side_parley;
 
 /* rb_tirpc_check_users decodes len bytes at buf with rpcgen's xdr_users and
  * returns 0 when they are rb_input, -1 otherwise: a check of
@@ -95,12 +106,19 @@ int rb_tirpc_check_users(const uint8_t *buf, size_t len);
 
 /* rb_server_start binds a socket of transport (127.0.0.1 port 0 for TCP
  * and UDP, the path sock_path for Unix), forks a child that runs
- * side->serve on it, and fills srv. The child is killed when the parent
- * dies. Returns 0, or -1 with a message in err. rb_server_stop kills the
- * child and waits for it (a no-op on a stopped server). */
+ * side->serve on it, and fills srv; for a side with listen_serve, the child
+ * binds and the parent waits (up to a few seconds) for the address it
+ * reports. The child is killed when the parent dies. Returns 0, or -1 with
+ * a message in err. rb_server_stop sends the child SIGTERM, waits a moment
+ * for it to end, kills it if it has not, and reaps it (a no-op on a stopped
+ * server). */
 int rb_server_start(const rb_side *side, int transport, const char *sock_path, rb_server *srv,
                     char *err, size_t errlen);
 void rb_server_stop(rb_server *srv);
+
+/* rb_report_bound, in a listen_serve child, writes the address the server
+ * bound (addrlen bytes at addr) to report_fd and closes it; 0 or -1. */
+int rb_report_bound(int report_fd, const struct sockaddr *addr, socklen_t addrlen);
 
 /* rb_child_setup, called first in every forked child, makes the child die
  * with its parent; it returns -1 when the parent is already gone. */

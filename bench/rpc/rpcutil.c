@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,7 +18,19 @@
 #include <sys/resource.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* How long the parent waits for a server child to report its address, and
+ * for one sent SIGTERM to end, in ms. */
+#define REPORT_WAIT_MS 10000
+#define STOP_WAIT_MS   3000
+
+/* What a listen_serve child writes to its report pipe. */
+typedef struct bound_report {
+    socklen_t addrlen;
+    struct sockaddr_storage addr;
+} bound_report;
 
 rb_users rb_input;
 
@@ -213,6 +226,73 @@ fail:
     return -1;
 }
 
+int rb_report_bound(int report_fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    bound_report r;
+    int rc = -1;
+
+    memset(&r, 0, sizeof r);
+    if (addrlen <= sizeof r.addr) {
+        r.addrlen = addrlen;
+        memcpy(&r.addr, addr, addrlen);
+        rc = rb_write_full(report_fd, &r, sizeof r);
+    }
+    close(report_fd);
+    return rc;
+}
+
+/* start_listening forks a child that runs side->listen_serve and waits for
+ * the address it reports. */
+static int start_listening(const rb_side *side, int transport, const char *sock_path,
+                           rb_server *srv, char *err, size_t errlen)
+{
+    struct pollfd pfd;
+    bound_report r;
+    int fds[2], rc;
+    pid_t pid;
+
+    if (pipe(fds) != 0) {
+        rb_set_err(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0) {
+        rb_set_err(err, errlen, "fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        char msg[256] = "";
+
+        if (rb_child_setup() != 0)
+            _exit(1);
+        close_others(fds[1]);
+        if (side->listen_serve(transport, sock_path, fds[1], msg, sizeof msg) == 0)
+            _exit(0);
+        fprintf(stderr, "bench_rpc: %s server: %s\n", side->name, msg);
+        _exit(1);
+    }
+    close(fds[1]);
+    srv->pid = pid;
+    pfd.fd = fds[0];
+    pfd.events = POLLIN;
+    while ((rc = poll(&pfd, 1, REPORT_WAIT_MS)) < 0 && errno == EINTR)
+        ;
+    rc = rc == 1 ? rb_read_full(fds[0], &r, sizeof r) : -1;
+    close(fds[0]);
+    if (rc != 0 || r.addrlen == 0 || r.addrlen > sizeof srv->addr) {
+        rb_set_err(err, errlen, "the server did not report the address it listens on");
+        rb_server_stop(srv);
+        return -1;
+    }
+    memcpy(&srv->addr, &r.addr, r.addrlen);
+    srv->addrlen = r.addrlen;
+    return 0;
+}
+
 int rb_server_start(const rb_side *side, int transport, const char *sock_path, rb_server *srv,
                     char *err, size_t errlen)
 {
@@ -221,6 +301,8 @@ int rb_server_start(const rb_side *side, int transport, const char *sock_path, r
 
     memset(srv, 0, sizeof *srv);
     srv->transport = transport;
+    if (side->serve == NULL)
+        return start_listening(side, transport, sock_path, srv, err, errlen);
     if ((fd = bind_socket(transport, sock_path, srv, err, errlen)) < 0)
         return -1;
     fflush(stdout);
@@ -249,9 +331,19 @@ int rb_server_start(const rb_side *side, int transport, const char *sock_path, r
 void rb_server_stop(rb_server *srv)
 {
     if (srv->pid > 0) {
-        kill(srv->pid, SIGKILL);
-        while (waitpid(srv->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+        struct timespec ms = {0, 1000000};
+        pid_t r = 0;
+
+        /* SIGTERM first: the servers that stop cleanly on it (Parley's)
+         * then do so, the others die of it */
+        kill(srv->pid, SIGTERM);
+        for (int i = 0; i < STOP_WAIT_MS && (r = waitpid(srv->pid, NULL, WNOHANG)) == 0; i++)
+            nanosleep(&ms, NULL);
+        if (r == 0) {
+            kill(srv->pid, SIGKILL);
+            while (waitpid(srv->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
         srv->pid = 0;
     }
     if (srv->transport == RB_UNIX && srv->addr.ss_family == AF_UNIX)
