@@ -76,6 +76,7 @@ struct parley_server {
     size_t nlisteners, caplisteners;
     unsigned nconns;
     atomic_int running;
+    struct worker *embedded; /* the caller's, for parley_server_poll */
 };
 
 /* A message read off a stream, copied when the reader's buffer would not
@@ -87,7 +88,8 @@ typedef struct msgref {
 } msgref;
 
 /* Per thread: buffers reused from call to call. */
-typedef struct worker {
+typedef struct worker worker;
+struct worker {
     parley_server *s;
     uint8_t *in;  /* READ_CHUNK bytes */
     uint8_t *out; /* the reply being built, with 4 bytes for the record mark */
@@ -98,7 +100,7 @@ typedef struct worker {
     size_t msgs_cap;
     uint8_t *batch; /* replies to the messages of one read, framed */
     size_t batch_len, batch_cap;
-} worker;
+};
 
 struct parley_call {
     worker *w;
@@ -544,36 +546,90 @@ static void scan(parley_server *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* serve_one waits up to timeout_ms for one event and handles it; returns
+ * nonzero when it handled one. */
+static int serve_one(worker *w, int timeout_ms)
+{
+    parley_server *s = w->s;
+    struct epoll_event ev;
+    int n = epoll_wait(s->ep, &ev, 1, timeout_ms);
+    int64_t t = now_ms();
+    if (t - w->last_scan >= SCAN_MS) {
+        w->last_scan = t;
+        scan(s);
+    }
+    if (n <= 0)
+        return 0;
+    conn *c = ev.data.ptr;
+    switch (c->kind) {
+    case SK_WAKE:
+        return 0;
+    case SK_LISTEN:
+        on_listen(s, c);
+        break;
+    case SK_STREAM:
+        on_stream(w, c);
+        break;
+    case SK_UDP:
+        on_udp(w, c);
+        break;
+    }
+    return 1;
+}
+
 static void *worker_loop(void *arg)
 {
     worker *w = arg;
-    parley_server *s = w->s;
-    while (!atomic_load(&s->stopping)) {
-        struct epoll_event ev;
-        int n = epoll_wait(s->ep, &ev, 1, SCAN_MS);
-        int64_t t = now_ms();
-        if (t - w->last_scan >= SCAN_MS) {
-            w->last_scan = t;
-            scan(s);
-        }
-        if (n <= 0)
-            continue;
-        conn *c = ev.data.ptr;
-        switch (c->kind) {
-        case SK_WAKE:
-            break;
-        case SK_LISTEN:
-            on_listen(s, c);
-            break;
-        case SK_STREAM:
-            on_stream(w, c);
-            break;
-        case SK_UDP:
-            on_udp(w, c);
-            break;
-        }
-    }
+    while (!atomic_load(&w->s->stopping))
+        serve_one(w, SCAN_MS);
     return NULL;
+}
+
+static int worker_init(worker *w, parley_server *s)
+{
+    w->s = s;
+    w->in = malloc(READ_CHUNK > UDP_MAX ? READ_CHUNK : UDP_MAX);
+    w->arena = parley_arena_create(0);
+    if (!w->in || !w->arena || out_reserve(w, 4096) != 0)
+        return PARLEY_ERR_NOMEM;
+    return PARLEY_OK;
+}
+
+static void worker_fini(worker *w)
+{
+    free(w->in);
+    free(w->out);
+    free(w->msgs);
+    free(w->batch);
+    parley_arena_destroy(w->arena);
+}
+
+/* parley_server_fd: see server.h. */
+int parley_server_fd(const parley_server *s)
+{
+    return s->ep;
+}
+
+/* parley_server_poll: see server.h. It handles at most 64 events per call,
+ * so that a busy server does not keep the caller's loop from its other
+ * work. */
+int parley_server_poll(parley_server *s, int timeout_ms)
+{
+    if (!s->embedded) {
+        worker *w = calloc(1, sizeof *w);
+        if (!w)
+            return PARLEY_ERR_NOMEM;
+        if (worker_init(w, s) != PARLEY_OK) {
+            worker_fini(w);
+            free(w);
+            return PARLEY_ERR_NOMEM;
+        }
+        s->embedded = w;
+    }
+    if (serve_one(s->embedded, timeout_ms < 0 ? -1 : timeout_ms))
+        for (int k = 1; k < 64 && serve_one(s->embedded, 0); k++)
+            ;
+    return PARLEY_OK;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -751,10 +807,7 @@ int parley_server_run(parley_server *s)
         goto done;
     }
     for (unsigned i = 0; i < n; i++) {
-        ws[i].s = s;
-        ws[i].in = malloc(READ_CHUNK > UDP_MAX ? READ_CHUNK : UDP_MAX);
-        ws[i].arena = parley_arena_create(0);
-        if (!ws[i].in || !ws[i].arena || out_reserve(&ws[i], 4096) != 0) {
+        if (worker_init(&ws[i], s) != PARLEY_OK) {
             rc = PARLEY_ERR_NOMEM;
             goto done;
         }
@@ -768,13 +821,8 @@ int parley_server_run(parley_server *s)
         pthread_join(tids[i], NULL);
     atomic_store(&s->running, 0);
 done:
-    for (unsigned i = 0; ws && i < n; i++) {
-        free(ws[i].in);
-        free(ws[i].out);
-        free(ws[i].msgs);
-        free(ws[i].batch);
-        parley_arena_destroy(ws[i].arena);
-    }
+    for (unsigned i = 0; ws && i < n; i++)
+        worker_fini(&ws[i]);
     free(ws);
     free(tids);
     return rc;
@@ -803,6 +851,10 @@ void parley_server_destroy(parley_server *s)
         conn *c = s->conns;
         atomic_store(&c->refs, 1);
         conn_unref(s, c);
+    }
+    if (s->embedded) {
+        worker_fini(s->embedded);
+        free(s->embedded);
     }
     free(s->listeners);
     free(s->progs);

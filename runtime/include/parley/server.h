@@ -76,6 +76,15 @@ int parley_server_run(parley_server *s);
  * from a signal handler and from any thread. */
 void parley_server_stop(parley_server *s);
 
+/* For a program with its own event loop, instead of parley_server_run:
+ * parley_server_fd is a descriptor that becomes readable when the server has
+ * work (put it in your poll/epoll set); parley_server_poll then does that
+ * work in the calling thread, waiting at most timeout_ms (0: not at all;
+ * negative: until there is work) for the first event. Calls are then run in
+ * the calling thread, one at a time. */
+int parley_server_fd(const parley_server *s);
+int parley_server_poll(parley_server *s, int timeout_ms);
+
 /* parley_server_destroy closes every address and frees s; NULL is a no-op.
  * The server must not be running. */
 void parley_server_destroy(parley_server *s);
