@@ -42,13 +42,22 @@ enum {
     DEFAULT_MAX_CONNS = 1024,
     DEFAULT_IDLE_MS = 60000,
     MESSAGE_DEADLINE_MS = 30000, /* a message must complete this soon after its first byte */
-    WRITE_TIMEOUT_MS = 10000,    /* a client that reads nothing for this long is dropped */
     READ_CHUNK = 64 * 1024,
     UDP_MAX = 65536,
     SCAN_MS = 1000,
 };
 
-typedef enum sock_kind { SK_WAKE, SK_LISTEN, SK_STREAM, SK_UDP } sock_kind;
+typedef enum sock_kind { SK_WAKE, SK_LISTEN, SK_STREAM, SK_UDP, SK_WRITABLE } sock_kind;
+
+struct conn;
+
+/* The tag of a stream's second registration, for EPOLLOUT: a dup of its
+ * descriptor, so that waiting to write never disturbs the one-shot read
+ * registration a reading thread owns. */
+typedef struct wtag {
+    sock_kind kind; /* SK_WRITABLE; first, as in conn, so an event's kind reads alike */
+    struct conn *c;
+} wtag;
 
 typedef struct conn {
     sock_kind kind;
@@ -61,6 +70,16 @@ typedef struct conn {
     int64_t partial_since;    /* ms when a partly read message began, or 0 */
     struct conn *prev, *next; /* the server's list of connections */
     char unix_path[108];      /* SK_LISTEN on a Unix socket: unlinked at the end */
+    /* Replies the client has not taken yet (under wmu). While any wait, the
+     * connection is not read (read_paused), so a client that sends and never
+     * reads costs at most max_queued bytes, then its connection is ended;
+     * no thread ever waits for it. */
+    uint8_t *outq;
+    size_t outq_off, outq_len, outq_cap;
+    int out_blocked; /* waiting for EPOLLOUT on wfd (holds a reference) */
+    int read_paused; /* not re-armed for reading while out_blocked */
+    int wfd;         /* dup of fd for the EPOLLOUT registration, or -1 */
+    wtag wt;
 } conn;
 
 struct parley_server {
@@ -136,6 +155,9 @@ static void conn_unref(parley_server *s, conn *c)
         pthread_mutex_unlock(&s->mu);
     }
     close(c->fd);
+    if (c->wfd >= 0)
+        close(c->wfd);
+    free(c->outq);
     pl_rm_destroy(&c->rm);
     pthread_mutex_destroy(&c->wmu);
     free(c);
@@ -167,6 +189,9 @@ static conn *conn_new(sock_kind kind, int fd)
         return NULL;
     c->kind = kind;
     c->fd = fd;
+    c->wfd = -1;
+    c->wt.kind = SK_WRITABLE;
+    c->wt.c = c;
     atomic_init(&c->refs, 1);
     atomic_init(&c->dead, 0);
     pthread_mutex_init(&c->wmu, NULL);
@@ -192,43 +217,131 @@ static int out_reserve(worker *w, size_t need)
     return 0;
 }
 
-/* write_all writes n bytes to a stream, waiting (bounded) when the client
- * reads slowly; 0, or -1 when the connection is to be ended. */
-static int write_all(conn *c, const uint8_t *p, size_t n)
+/* arm_writable asks for EPOLLOUT on c's second registration (under wmu). */
+static int arm_writable(parley_server *s, conn *c)
 {
-    int64_t deadline = now_ms() + WRITE_TIMEOUT_MS;
-    while (n) {
-        ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
+    struct epoll_event ev = {0};
+    ev.events = EPOLLOUT | EPOLLONESHOT;
+    ev.data.ptr = &c->wt;
+    if (c->wfd < 0) {
+        c->wfd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+        if (c->wfd < 0)
+            return -1;
+        return epoll_ctl(s->ep, EPOLL_CTL_ADD, c->wfd, &ev);
+    }
+    return epoll_ctl(s->ep, EPOLL_CTL_MOD, c->wfd, &ev);
+}
+
+/* flush writes what c has queued (under wmu): 1 when all of it is out, 0
+ * when the socket is full, -1 when the connection failed. */
+static int flush(conn *c)
+{
+    while (c->outq_off < c->outq_len) {
+        ssize_t k = send(c->fd, c->outq + c->outq_off, c->outq_len - c->outq_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
         if (k > 0) {
-            p += k;
-            n -= (size_t)k;
+            c->outq_off += (size_t)k;
             continue;
         }
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int64_t left = deadline - now_ms();
-            if (left <= 0 || atomic_load(&c->dead))
-                return -1;
-            struct pollfd pf = {c->fd, POLLOUT, 0};
-            poll(&pf, 1, (int)(left < 100 ? left : 100));
-            continue;
-        }
-        return -1;
+        return k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
     }
-    return 0;
+    c->outq_off = c->outq_len = 0;
+    return 1;
 }
 
-/* send_framed writes framed replies to a stream under its write lock. */
-static void send_framed(conn *c, const uint8_t *p, size_t n)
+/* fail_writes gives up on c's output (under wmu): the queue is dropped,
+ * and reading resumes so that the reader sees the shut-down connection and
+ * ends it. */
+static void fail_writes(parley_server *s, conn *c)
 {
-    if (atomic_load(&c->dead))
-        return;
+    shutdown(c->fd, SHUT_RDWR);
+    c->outq_off = c->outq_len = 0;
+    if (c->read_paused) {
+        c->read_paused = 0;
+        arm(s, c, EPOLL_CTL_MOD);
+    }
+}
+
+/* send_framed sends framed replies on a stream, or queues them behind
+ * replies the client has not taken yet; never waits. */
+static void send_framed(parley_server *s, conn *c, const uint8_t *p, size_t n)
+{
     pthread_mutex_lock(&c->wmu);
-    int rc = write_all(c, p, n);
+    if (atomic_load(&c->dead)) {
+        pthread_mutex_unlock(&c->wmu);
+        return;
+    }
+    if (c->outq_len - c->outq_off + n > s->opts.max_queued) {
+        fail_writes(s, c); /* a client that does not read its replies */
+        pthread_mutex_unlock(&c->wmu);
+        return;
+    }
+    if (!c->out_blocked) { /* the usual case: straight out */
+        while (n) {
+            ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (k > 0) {
+                p += k;
+                n -= (size_t)k;
+            } else if (!(k < 0 && errno == EINTR)) {
+                break;
+            }
+        }
+        if (!n || !(errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (n)
+                fail_writes(s, c);
+            pthread_mutex_unlock(&c->wmu);
+            return;
+        }
+    }
+    if (c->outq_len + n > c->outq_cap) {
+        size_t cap = c->outq_cap ? c->outq_cap : 16384;
+        while (cap < c->outq_len + n)
+            cap *= 2;
+        uint8_t *g = realloc(c->outq, cap);
+        if (!g) {
+            fail_writes(s, c);
+            pthread_mutex_unlock(&c->wmu);
+            return;
+        }
+        c->outq = g;
+        c->outq_cap = cap;
+    }
+    memcpy(c->outq + c->outq_len, p, n);
+    c->outq_len += n;
+    if (!c->out_blocked) {
+        c->out_blocked = 1;
+        atomic_fetch_add(&c->refs, 1); /* the EPOLLOUT registration's */
+        if (arm_writable(s, c) != 0) {
+            c->out_blocked = 0;
+            fail_writes(s, c);
+            pthread_mutex_unlock(&c->wmu);
+            conn_unref(s, c);
+            return;
+        }
+    }
     pthread_mutex_unlock(&c->wmu);
-    if (rc != 0) /* the reader sees the shutdown and ends the connection */
-        shutdown(c->fd, SHUT_RDWR);
+}
+
+/* on_writable continues writing what a slow reader left queued. */
+static void on_writable(parley_server *s, conn *c)
+{
+    pthread_mutex_lock(&c->wmu);
+    int rc = atomic_load(&c->dead) ? -1 : flush(c);
+    if (rc == 0 && arm_writable(s, c) == 0) {
+        pthread_mutex_unlock(&c->wmu);
+        return;
+    }
+    c->out_blocked = 0;
+    if (rc < 0 || rc == 0)
+        fail_writes(s, c);
+    else if (c->read_paused) { /* all out: read the client again */
+        c->read_paused = 0;
+        arm(s, c, EPOLL_CTL_MOD);
+    }
+    pthread_mutex_unlock(&c->wmu);
+    conn_unref(s, c);
 }
 
 /* send_reply frames the reply in w->out[4 .. 4+len) and sends it. */
@@ -241,7 +354,7 @@ static void send_reply(worker *w, conn *c, size_t len, const struct sockaddr *to
         return;
     }
     pl_rm_header(w->out, (uint32_t)len, 1);
-    send_framed(c, w->out, len + 4);
+    send_framed(w->s, c, w->out, len + 4);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -469,9 +582,18 @@ static void on_stream(worker *w, conn *c)
     c->partial_since =
         c->rm.in_body || c->rm.hdr_have ? (c->partial_since ? c->partial_since : t) : 0;
     atomic_fetch_add(&c->refs, (int)nm);
-    if (bad)
-        conn_end(s, c);
-    else if (arm(s, c, EPOLL_CTL_MOD) != 0)
+    int rearm_failed = 0;
+    if (!bad) {
+        /* read on, unless the client is not taking its replies: then its
+         * connection waits until they are out (on_writable re-arms it) */
+        pthread_mutex_lock(&c->wmu);
+        if (c->out_blocked)
+            c->read_paused = 1;
+        else
+            rearm_failed = arm(s, c, EPOLL_CTL_MOD) != 0;
+        pthread_mutex_unlock(&c->wmu);
+    }
+    if (bad || rearm_failed)
         conn_end(s, c);
     /* the replies of one read go out in one write (a pipelining client sends
      * many calls at once); one reply goes straight from w->out */
@@ -486,7 +608,7 @@ static void on_stream(worker *w, conn *c)
             continue;
         pl_rm_header(w->out, (uint32_t)len, 1);
         if (nm == 1) {
-            send_framed(c, w->out, len + 4);
+            send_framed(s, c, w->out, len + 4);
             continue;
         }
         if (w->batch_len + len + 4 > w->batch_cap) {
@@ -495,7 +617,7 @@ static void on_stream(worker *w, conn *c)
                 cap *= 2;
             uint8_t *g = realloc(w->batch, cap);
             if (!g) {
-                send_framed(c, w->out, len + 4);
+                send_framed(s, c, w->out, len + 4);
                 continue;
             }
             w->batch = g;
@@ -504,12 +626,12 @@ static void on_stream(worker *w, conn *c)
         memcpy(w->batch + w->batch_len, w->out, len + 4);
         w->batch_len += len + 4;
         if (w->batch_len >= READ_CHUNK) {
-            send_framed(c, w->batch, w->batch_len);
+            send_framed(s, c, w->batch, w->batch_len);
             w->batch_len = 0;
         }
     }
     if (w->batch_len)
-        send_framed(c, w->batch, w->batch_len);
+        send_framed(s, c, w->batch, w->batch_len);
     if (fatal_seen)
         shutdown(c->fd, SHUT_RDWR);
     for (size_t i = 0; i < nm; i++)
@@ -561,7 +683,7 @@ static int serve_one(worker *w, int timeout_ms)
     if (n <= 0)
         return 0;
     conn *c = ev.data.ptr;
-    switch (c->kind) {
+    switch (*(const sock_kind *)ev.data.ptr) { /* conn and wtag begin with it */
     case SK_WAKE:
         return 0;
     case SK_LISTEN:
@@ -572,6 +694,9 @@ static int serve_one(worker *w, int timeout_ms)
         break;
     case SK_UDP:
         on_udp(w, c);
+        break;
+    case SK_WRITABLE:
+        on_writable(s, ((wtag *)ev.data.ptr)->c);
         break;
     }
     return 1;
@@ -651,6 +776,8 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts)
         s->opts.max_conns = DEFAULT_MAX_CONNS;
     if (!s->opts.idle_timeout_ms)
         s->opts.idle_timeout_ms = DEFAULT_IDLE_MS;
+    if (!s->opts.max_queued)
+        s->opts.max_queued = (size_t)4 << 20;
     pthread_mutex_init(&s->mu, NULL);
     s->ep = epoll_create1(EPOLL_CLOEXEC);
     s->wake.kind = SK_WAKE;

@@ -33,6 +33,8 @@ typedef struct parley_server_opts {
     size_t max_msg;           /* largest message received; 0: 4 MiB */
     unsigned max_conns;       /* connections at once; 0: 1024 */
     unsigned idle_timeout_ms; /* close connections idle this long; 0: 60 s */
+    size_t max_queued;        /* replies a client has not read yet, per connection,
+                                 before its connection is closed; 0: 4 MiB */
 } parley_server_opts;
 
 /* A procedure's handler (generated): decodes the arguments from args
