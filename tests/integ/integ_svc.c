@@ -208,6 +208,9 @@ int integ_serve(int wfd, void *ctx)
     sigaction(SIGTERM, &sa, NULL);
     close(wfd);
     rc = parley_server_run(server);
+    /* a second SIGTERM must not reach a destroyed server */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGTERM, &sa, NULL);
     parley_server_destroy(server);
     return rc == PARLEY_OK ? 0 : 1;
 }
