@@ -72,6 +72,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     rc = parley_server_run(server);
+    /* the handler must not reach the server once it is freed */
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     parley_server_destroy(server);
     return rc == PARLEY_OK ? 0 : 1;
 }
