@@ -29,17 +29,34 @@
  *     matches them by xid like stream replies, and datagrams that are not the
  *     reply of a waiting call are dropped.
  *
+ *   - Submitted calls (parley_client_submit) are sent the same way and wait
+ *     in the same list, on the heap, with no thread behind them. Whoever
+ *     reads their reply (a synchronous leader or parley_client_poll) moves
+ *     them to the handle's list of finished calls and signals an eventfd;
+ *     parley_client_poll takes that list and runs the callbacks, so that
+ *     callbacks run only in the polling thread. The poller also takes the
+ *     read role when it is free (reading only what is there), times the
+ *     submitted calls out and retransmits them over UDP. The descriptor of
+ *     parley_client_fd is an epoll set of the socket, the eventfd and a
+ *     timerfd armed to the earliest deadline or retransmission of a
+ *     submitted call, made on first use.
+ *
  * The waiting calls are a linked list searched by xid: a handle has as many
- * entries as threads calling through it, a handful in practice.
+ * entries as threads calling through it plus the submitted calls in flight.
  */
 #include "parley/client.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,8 +77,9 @@
 /* Messages up to this size are encoded on the stack. */
 #define STACK_MSG 2048u
 
-/* pending: a call waiting for its reply, on its caller's stack. Its fields
- * are guarded by the handle's mutex while it is in the list. */
+/* pending: a call waiting for its reply, on its caller's stack, or on the
+ * heap for a submitted call (async). Its fields are guarded by the handle's
+ * mutex while it is in a list. */
 typedef struct pending {
     uint32_t xid;
     int done;             /* the call is over: err says how */
@@ -74,6 +92,16 @@ typedef struct pending {
     struct pending *prev, *next;
     int64_t next_tx;        /* UDP: when to send again */
     unsigned retransmit_ms; /* UDP: the interval after that */
+
+    /* a submitted call: completed onto the finished list, not signalled */
+    int async;
+    int64_t deadline;
+    parley_done_fn *fn;
+    void *ctx;
+    parley_res_dec *dec;
+    void *res;
+    const uint8_t *msg; /* the message, for UDP retransmissions */
+    size_t msg_len;
 } pending;
 
 struct parley_client {
@@ -94,6 +122,10 @@ struct parley_client {
     int sending;            /* a thread holds the send role (connects, sends) */
     int reading;            /* a thread holds the read role */
     pending *waiters;       /* calls waiting for their reply */
+    pending *finished;      /* submitted calls completed, callbacks not run */
+    int n_async;            /* submitted calls among the waiters */
+    int efd, evfd, tfd;     /* epoll set, eventfd, timerfd; -1 until first used */
+    int64_t timer_at;       /* when tfd is armed to go off; PL_NEVER: disarmed */
 
     /* The reader's state: used only by the thread holding the read role,
      * reset when the connection is closed. */
@@ -110,42 +142,65 @@ static void set_errno(parley_client *c, int e)
     atomic_store_explicit(&c->sys_errno, e, memory_order_relaxed);
 }
 
-static void list_remove(parley_client *c, pending *p)
+static void list_remove(pending **head, pending *p)
 {
     if (p->prev)
         p->prev->next = p->next;
     else
-        c->waiters = p->next;
+        *head = p->next;
     if (p->next)
         p->next->prev = p->prev;
     p->prev = p->next = NULL;
 }
 
-static void list_add(parley_client *c, pending *p)
+static void list_add(pending **head, pending *p)
 {
     p->prev = NULL;
-    p->next = c->waiters;
-    if (c->waiters)
-        c->waiters->prev = p;
-    c->waiters = p;
+    p->next = *head;
+    if (*head)
+        (*head)->prev = p;
+    *head = p;
+}
+
+/* wake_poller signals the eventfd that parley_client_poll waits on (and the
+ * epoll set of parley_client_fd holds). */
+static void wake_poller(parley_client *c)
+{
+    uint64_t one = 1;
+    if (c->evfd >= 0 && write(c->evfd, &one, sizeof one) < 0) {
+        /* the counter is full, so it is readable already */
+    }
 }
 
 /* complete ends the waiting call p with err (its reply, if any, already
- * attached) and wakes its thread. */
+ * attached) and wakes its thread, or for a submitted call moves it to the
+ * finished list and wakes the poller. */
 static void complete(parley_client *c, pending *p, int err)
 {
-    list_remove(c, p);
+    list_remove(&c->waiters, p);
     p->done = 1;
     p->err = err;
-    pthread_cond_signal(&p->cond);
+    if (p->async) {
+        c->n_async--;
+        list_add(&c->finished, p);
+        wake_poller(c);
+    } else {
+        pthread_cond_signal(&p->cond);
+    }
 }
 
-/* wake_next_reader hands the free read role to the first waiting call, whose
- * thread takes it when it wakes. */
+/* wake_next_reader hands the free read role to the first waiting
+ * synchronous call, whose thread takes it when it wakes. */
 static void wake_next_reader(parley_client *c)
 {
-    if (!c->reading && c->waiters)
-        pthread_cond_signal(&c->waiters->cond);
+    if (c->reading)
+        return;
+    for (pending *q = c->waiters; q; q = q->next) {
+        if (!q->async) {
+            pthread_cond_signal(&q->cond);
+            return;
+        }
+    }
 }
 
 /* maybe_close closes a broken connection once no thread uses its fd, and
@@ -242,10 +297,10 @@ static int deliver(parley_client *c, pending *self, const uint8_t *msg, size_t l
 
 /* lead reads replies, as the holder of the read role, until self's own has
  * arrived (PARLEY_OK) or until (PARLEY_ERR_TIMEDOUT): the call's deadline, or
- * for UDP its next retransmission. Other errors: the stream's framing or
- * connection failed (break it), or a datagram socket reported one (for self
- * only). */
-static int lead(parley_client *c, pending *self, int fd, int64_t until)
+ * for UDP its next retransmission; with nonblock (the poller, self NULL),
+ * until nothing more is there to read. Other errors: the stream's framing or
+ * connection failed (break it), or a datagram socket reported one. */
+static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonblock)
 {
     for (;;) {
         if (!c->dgram) {
@@ -261,6 +316,14 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until)
                 }
             }
             c->rpos = c->rlen = 0;
+        }
+        if (nonblock) {
+            /* the socket stays blocking for the synchronous callers: look
+             * first, then the receive finds something at once */
+            struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
+            if (poll(&pf, 1, 0) <= 0)
+                return PARLEY_ERR_TIMEDOUT;
+            until = pl_deadline_after_ms(1000);
         }
         size_t got;
         int e = 0;
@@ -284,19 +347,32 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until)
 }
 
 /* release_reader gives the read role up after lead returned rc for self
- * (mutex held). A failure fails self with rc (the end of the stream is
- * PARLEY_ERR_CLOSED, lost framing PARLEY_ERR_MSG_TOO_LARGE or _PROTOCOL);
- * on a stream it also breaks the connection, failing the other calls in
- * flight with PARLEY_ERR_CLOSED. */
+ * (mutex held; self is NULL for the poller). A failure fails self with rc
+ * (the end of the stream is PARLEY_ERR_CLOSED, lost framing
+ * PARLEY_ERR_MSG_TOO_LARGE or _PROTOCOL); on a stream it also breaks the
+ * connection, failing the other calls in flight with PARLEY_ERR_CLOSED. A
+ * datagram socket's error met by the poller (the port is unreachable) fails
+ * the submitted calls. A synchronous caller's release wakes the poller,
+ * which does not watch the socket while the role is held and may find
+ * replies left in the read buffer. */
 static void release_reader(parley_client *c, pending *self, int rc)
 {
     c->reading = 0;
     if (rc != PARLEY_OK && rc != PARLEY_ERR_TIMEDOUT) {
-        if (!self->done)
+        if (self && !self->done)
             complete(c, self, rc);
-        if (!c->dgram)
+        if (!c->dgram) {
             break_conn(c, PARLEY_ERR_CLOSED);
+        } else if (self == NULL) {
+            for (pending *q = c->waiters, *next; q; q = next) {
+                next = q->next;
+                if (q->async)
+                    complete(c, q, rc);
+            }
+        }
     }
+    if (self && c->n_async > 0)
+        wake_poller(c);
     maybe_close(c);
     wake_next_reader(c);
 }
@@ -330,9 +406,46 @@ static int open_conn(parley_client *c, int64_t deadline, int *out_fd)
     return rc;
 }
 
+/* watch adds fd to the epoll set efd, for reading. */
+static int watch(int efd, int fd)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    return epoll_ctl(efd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* due is when the submitted call p next needs the poller: its deadline or
+ * its UDP retransmission. */
+static int64_t due(const parley_client *c, const pending *p)
+{
+    return c->dgram && p->next_tx < p->deadline ? p->next_tx : p->deadline;
+}
+
+/* arm_timer sets the timerfd to go off at at (PL_NEVER: never; mutex
+ * held). */
+static void arm_timer(parley_client *c, int64_t at)
+{
+    if (at == c->timer_at)
+        return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (at != PL_NEVER) {
+        int64_t t = at > 0 ? at : 1; /* zero would disarm it */
+        its.it_value.tv_sec = (time_t)(t / 1000000000);
+        its.it_value.tv_nsec = (long)(t % 1000000000);
+    }
+    if (timerfd_settime(c->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+        c->timer_at = at;
+}
+
 /* start connects if need be, registers p among the waiting calls and sends
  * msg. On failure p is not registered; a stream that got part of the message
- * is broken. */
+ * is broken. A submitted call (p->async) that was registered is never
+ * failed here: a failure of its send completes it with the error, for its
+ * callback, and start returns PARLEY_OK; from then on p belongs to the
+ * handle and may already be freed when start returns. */
 static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
 {
     pthread_mutex_lock(&c->mu);
@@ -350,6 +463,11 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
         pthread_mutex_unlock(&c->mu);
         int rc = open_conn(c, deadline, &fd);
         pthread_mutex_lock(&c->mu);
+        if (rc == PARLEY_OK && c->efd >= 0 && watch(c->efd, fd) != 0) {
+            set_errno(c, errno);
+            close(fd);
+            rc = PARLEY_ERR_IO;
+        }
         if (rc != PARLEY_OK) {
             c->sending = 0;
             pthread_cond_signal(&c->send_cv);
@@ -359,7 +477,12 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
         c->fd = fd;
     }
     int fd = c->fd;
-    list_add(c, p);
+    list_add(&c->waiters, p);
+    if (p->async) {
+        c->n_async++;
+        if (due(c, p) < c->timer_at)
+            arm_timer(c, due(c, p));
+    }
     pthread_mutex_unlock(&c->mu);
 
     size_t sent = 0;
@@ -374,11 +497,17 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             set_errno(c, e);
         if (!c->dgram && (sent > 0 || rc != PARLEY_ERR_TIMEDOUT))
             break_conn(c, PARLEY_ERR_CLOSED);
-        if (!p->done)
-            list_remove(c, p);
-        p->done = 1;
-        free(p->copy);
-        p->copy = NULL;
+        if (p->async) {
+            if (!p->done)
+                complete(c, p, rc);
+            rc = PARLEY_OK; /* the callback reports it */
+        } else {
+            if (!p->done)
+                list_remove(&c->waiters, p);
+            p->done = 1;
+            free(p->copy);
+            p->copy = NULL;
+        }
         maybe_close(c);
         wake_next_reader(c);
     }
@@ -396,7 +525,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     while (!p->done) {
         int64_t now = pl_now_ns();
         if (now >= deadline) {
-            list_remove(c, p);
+            list_remove(&c->waiters, p);
             p->done = 1;
             p->err = PARLEY_ERR_TIMEDOUT;
             break;
@@ -410,7 +539,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             pthread_mutex_lock(&c->mu);
             if (rc != PARLEY_OK && !p->done) {
                 set_errno(c, e);
-                list_remove(c, p);
+                list_remove(&c->waiters, p);
                 p->done = 1;
                 p->err = rc;
                 break;
@@ -425,7 +554,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             int fd = c->fd;
             c->reading = 1;
             pthread_mutex_unlock(&c->mu);
-            int rc = lead(c, p, fd, until);
+            int rc = lead(c, p, fd, until, 0);
             pthread_mutex_lock(&c->mu);
             if (rc == PARLEY_OK && p->borrowed)
                 break; /* decoded in place; the role is released afterwards */
@@ -466,6 +595,185 @@ static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec,
     return parley_dec_finish(&d, NULL);
 }
 
+/* message_size is the size of a call's message with args_size bytes of
+ * arguments: record mark, xid .. proc (6 words), cred, verf (AUTH_NONE). */
+static int message_size(const parley_client *c, size_t args_size, size_t *out)
+{
+    size_t head = 4 + 24 + 8 + parley_round4(c->cred.len) + 8;
+    if (args_size > SIZE_MAX - head)
+        return PARLEY_ERR_MSG_TOO_LARGE;
+    *out = head + args_size;
+    return PARLEY_OK;
+}
+
+/* encode_message encodes the call xid of proc into buf (cap bytes, from
+ * message_size); *msg and *len are what to send: the record-marked message
+ * on a stream, the bare one in a datagram. */
+static int encode_message(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
+                          const void *args, uint8_t *buf, size_t cap, const uint8_t **msg,
+                          size_t *len)
+{
+    parley_enc e;
+    size_t n = 0;
+    parley_enc_init(&e, buf + 4, cap - 4);
+    pl_msg_encode_call(&e, xid, c->prog, c->vers, proc, &c->cred, NULL);
+    if (enc)
+        enc(&e, args);
+    int rc = parley_enc_finish(&e, &n);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (c->dgram) {
+        *msg = buf + 4;
+        *len = n;
+        return PARLEY_OK;
+    }
+    rc = pl_rm_frame(buf, n);
+    if (rc != PARLEY_OK)
+        return rc;
+    *msg = buf;
+    *len = n + 4;
+    return PARLEY_OK;
+}
+
+/* init_retransmit schedules a UDP call's first retransmission. */
+static void init_retransmit(const parley_client *c, pending *p)
+{
+    p->retransmit_ms = c->retransmit_ms;
+    p->next_tx = pl_now_ns() + (int64_t)p->retransmit_ms * 1000000;
+    if (p->retransmit_ms < MAX_RETRANSMIT_MS)
+        p->retransmit_ms *= 2;
+}
+
+/* ---- submitted calls ----------------------------------------------------- */
+
+/* async_init makes the eventfd, the timerfd and the epoll set holding them
+ * and the socket, on the first use of the asynchronous API (mutex held), so
+ * that handles used only synchronously cost no descriptors. Errors:
+ * PARLEY_ERR_IO (the errno is kept). */
+static int async_init(parley_client *c)
+{
+    if (c->efd >= 0)
+        return PARLEY_OK;
+    int efd = epoll_create1(EPOLL_CLOEXEC);
+    int evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (efd < 0 || evfd < 0 || tfd < 0 || watch(efd, evfd) != 0 || watch(efd, tfd) != 0 ||
+        (c->fd >= 0 && watch(efd, c->fd) != 0)) {
+        int e = errno;
+        set_errno(c, e);
+        if (efd >= 0)
+            close(efd);
+        if (evfd >= 0)
+            close(evfd);
+        if (tfd >= 0)
+            close(tfd);
+        errno = e;
+        return PARLEY_ERR_IO;
+    }
+    c->efd = efd;
+    c->evfd = evfd;
+    c->tfd = tfd;
+    c->timer_at = PL_NEVER;
+    return PARLEY_OK;
+}
+
+/* drain reads what a nonblocking eventfd or timerfd has to say. */
+static void drain(int fd)
+{
+    uint64_t v;
+    if (read(fd, &v, sizeof v) < 0) {
+        /* EAGAIN: nothing had happened */
+    }
+}
+
+/* take_finished detaches the finished calls, oldest first (mutex held). */
+static pending *take_finished(parley_client *c)
+{
+    pending *list = NULL;
+    while (c->finished) {
+        pending *p = c->finished;
+        list_remove(&c->finished, p);
+        list_add(&list, p);
+    }
+    return list;
+}
+
+/* run_callbacks decodes the result of each finished call of list and runs
+ * its callback (mutex not held), then frees it; returns how many ran. */
+static unsigned run_callbacks(parley_client *c, pending *list)
+{
+    unsigned n = 0;
+    while (list) {
+        pending *p = list;
+        list = p->next;
+        int err = p->err;
+        if (err == PARLEY_OK)
+            err = decode_reply(c, p, p->dec, p->res);
+        p->fn(p->ctx, err);
+        free(p->copy);
+        free(p);
+        n++;
+    }
+    return n;
+}
+
+/* poll_round does one round of parley_client_poll's work: reads what is
+ * there when the read role is free, times out and retransmits the
+ * submitted calls, arms the timer for the next of them, and returns the
+ * finished calls. *sock is the socket to watch for the next round (-1 when
+ * another thread reads it), *next when the next submitted call is due.
+ * UDP retransmissions are sent under the mutex, so that no other poller
+ * frees the call under them; a datagram socket's send waits only when its
+ * buffer is full. */
+static pending *poll_round(parley_client *c, int *sock, int64_t *next)
+{
+    drain(c->evfd);
+    drain(c->tfd);
+    pthread_mutex_lock(&c->mu);
+    c->timer_at = 0; /* consumed: armed again below */
+    *sock = -1;
+    if (!c->reading && c->fd >= 0 && !c->broken) {
+        int fd = c->fd;
+        c->reading = 1;
+        pthread_mutex_unlock(&c->mu);
+        int rc = lead(c, NULL, fd, 0, 1);
+        pthread_mutex_lock(&c->mu);
+        release_reader(c, NULL, rc);
+        if (!c->reading && c->fd == fd && !c->broken)
+            *sock = fd;
+    }
+    int64_t now = pl_now_ns();
+    *next = PL_NEVER;
+    for (pending *q = c->waiters, *nq; q; q = nq) {
+        nq = q->next;
+        if (!q->async)
+            continue;
+        if (now >= q->deadline) {
+            complete(c, q, PARLEY_ERR_TIMEDOUT);
+            continue;
+        }
+        if (c->dgram && now >= q->next_tx && c->fd >= 0) {
+            size_t sent;
+            int e = 0;
+            int rc = pl_sock_send(c->fd, q->msg, q->msg_len, q->deadline, &sent, &e);
+            if (rc != PARLEY_OK) {
+                set_errno(c, e);
+                complete(c, q, rc);
+                continue;
+            }
+            q->next_tx = now + (int64_t)q->retransmit_ms * 1000000;
+            q->retransmit_ms =
+                q->retransmit_ms > MAX_RETRANSMIT_MS / 2 ? MAX_RETRANSMIT_MS : q->retransmit_ms * 2;
+        }
+        if (due(c, q) < *next)
+            *next = due(c, q);
+    }
+    arm_timer(c, *next);
+    pending *list = take_finished(c);
+    pthread_mutex_unlock(&c->mu);
+    return list;
+}
+
 /* ---- the API ------------------------------------------------------------- */
 
 /* parley_client_create: see parley/client.h. Errors: PARLEY_ERR_INVALID (a
@@ -494,6 +802,8 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
     c->max_alloc = o.max_alloc ? o.max_alloc : PARLEY_DEFAULT_MAX_ALLOC;
     c->dgram = c->addr.transport == PL_TR_UDP;
     c->fd = -1;
+    c->efd = c->evfd = c->tfd = -1;
+    c->timer_at = PL_NEVER;
     const pl_auth_ops *auth = pl_auth_find(o.cred ? PARLEY_AUTH_SYS : PARLEY_AUTH_NONE);
     rc = auth ? auth->make_cred(o.cred, c->cred_buf, &c->cred) : PARLEY_ERR_INVALID;
     if (rc != PARLEY_OK)
@@ -524,13 +834,25 @@ fail:
     return rc;
 }
 
-/* parley_client_destroy: see parley/client.h. */
+/* parley_client_destroy: see parley/client.h. Only submitted calls can be
+ * waiting (no synchronous call may be in progress). */
 void parley_client_destroy(parley_client *c)
 {
     if (c == NULL)
         return;
+    pthread_mutex_lock(&c->mu);
+    while (c->waiters)
+        complete(c, c->waiters, PARLEY_ERR_CANCELLED);
+    pending *done = take_finished(c);
+    pthread_mutex_unlock(&c->mu);
+    run_callbacks(c, done);
     if (c->fd >= 0)
         close(c->fd);
+    if (c->efd >= 0) {
+        close(c->efd);
+        close(c->evfd);
+        close(c->tfd);
+    }
     pl_rm_destroy(&c->rm);
     free(c->rbuf);
     pthread_cond_destroy(&c->send_cv);
@@ -550,28 +872,17 @@ int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, co
     int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : c->timeout_ms);
     uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
 
-    /* record mark, xid .. proc (6 words), cred, verf (AUTH_NONE), args */
-    size_t head = 4 + 24 + 8 + parley_round4(c->cred.len) + 8;
-    if (args_size > SIZE_MAX - head)
-        return PARLEY_ERR_MSG_TOO_LARGE;
-    size_t cap = head + args_size;
+    size_t cap;
+    int rc = message_size(c, args_size, &cap);
+    if (rc != PARLEY_OK)
+        return rc;
     uint8_t stack_buf[STACK_MSG];
     uint8_t *buf = cap <= sizeof stack_buf ? stack_buf : malloc(cap);
     if (buf == NULL)
         return PARLEY_ERR_NOMEM;
-    parley_enc e;
-    size_t len = 0;
-    parley_enc_init(&e, buf + 4, cap - 4);
-    pl_msg_encode_call(&e, xid, c->prog, c->vers, proc, &c->cred, NULL);
-    if (enc)
-        enc(&e, args);
-    int rc = parley_enc_finish(&e, &len);
-    const uint8_t *msg = buf + 4;
-    if (rc == PARLEY_OK && !c->dgram) {
-        rc = pl_rm_frame(buf, len);
-        msg = buf;
-        len += 4;
-    }
+    const uint8_t *msg;
+    size_t len;
+    rc = encode_message(c, xid, proc, enc, args, buf, cap, &msg, &len);
     if (rc != PARLEY_OK)
         goto out;
 
@@ -581,10 +892,7 @@ int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, co
     rc = cond_init_monotonic(&p.cond);
     if (rc != PARLEY_OK)
         goto out;
-    p.retransmit_ms = c->retransmit_ms;
-    p.next_tx = pl_now_ns() + (int64_t)p.retransmit_ms * 1000000;
-    if (p.retransmit_ms < MAX_RETRANSMIT_MS)
-        p.retransmit_ms *= 2;
+    init_retransmit(c, &p);
     rc = start(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
         rc = await(c, &p, msg, len, deadline);
@@ -593,6 +901,8 @@ int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, co
     if (p.borrowed) {
         pthread_mutex_lock(&c->mu);
         c->reading = 0;
+        if (c->n_async > 0)
+            wake_poller(c);
         maybe_close(c);
         wake_next_reader(c);
         pthread_mutex_unlock(&c->mu);
@@ -602,6 +912,111 @@ int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, co
 out:
     if (buf != stack_buf)
         free(buf);
+    return rc;
+}
+
+/* parley_client_submit: see parley/client.h. The call and its message live
+ * in one allocation, freed after its callback ran. */
+int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                         size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
+                         parley_done_fn *done, void *ctx)
+{
+    if (c == NULL || done == NULL || (dec != NULL && res == NULL))
+        return PARLEY_ERR_INVALID;
+    int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : c->timeout_ms);
+    uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
+
+    size_t cap;
+    int rc = message_size(c, args_size, &cap);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (cap > SIZE_MAX - sizeof(pending))
+        return PARLEY_ERR_MSG_TOO_LARGE;
+    pending *p = calloc(1, sizeof *p + cap);
+    if (p == NULL)
+        return PARLEY_ERR_NOMEM;
+    const uint8_t *msg;
+    size_t len;
+    rc = encode_message(c, xid, proc, enc, args, (uint8_t *)(p + 1), cap, &msg, &len);
+    if (rc != PARLEY_OK)
+        goto fail;
+    p->xid = xid;
+    p->async = 1;
+    p->deadline = deadline;
+    p->fn = done;
+    p->ctx = ctx;
+    p->dec = dec;
+    p->res = res;
+    p->msg = msg;
+    p->msg_len = len;
+    init_retransmit(c, p);
+    pthread_mutex_lock(&c->mu);
+    rc = async_init(c);
+    pthread_mutex_unlock(&c->mu);
+    if (rc != PARLEY_OK)
+        goto fail;
+    rc = start(c, p, msg, len, deadline);
+    if (rc != PARLEY_OK)
+        goto fail;
+    return PARLEY_OK; /* p belongs to the handle now */
+fail:
+    free(p);
+    return rc;
+}
+
+/* parley_client_fd: see parley/client.h. */
+int parley_client_fd(parley_client *c)
+{
+    if (c == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&c->mu);
+    int rc = async_init(c);
+    int fd = c->efd;
+    pthread_mutex_unlock(&c->mu);
+    return rc == PARLEY_OK ? fd : -1;
+}
+
+/* parley_client_poll: see parley/client.h. Between rounds it waits in
+ * poll() on the eventfd, on the socket when the read role was free, and
+ * until the next deadline or retransmission of a submitted call. */
+int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed)
+{
+    if (completed)
+        *completed = 0;
+    if (c == NULL)
+        return PARLEY_ERR_INVALID;
+    pthread_mutex_lock(&c->mu);
+    int rc = async_init(c);
+    pthread_mutex_unlock(&c->mu);
+    if (rc != PARLEY_OK)
+        return rc;
+    int64_t until = timeout_ms < 0 ? PL_NEVER : pl_deadline_after_ms((unsigned)timeout_ms);
+    unsigned n = 0;
+    for (;;) {
+        int sock;
+        int64_t next;
+        n += run_callbacks(c, poll_round(c, &sock, &next));
+        int64_t now = pl_now_ns();
+        if (n > 0 || now >= until)
+            break;
+        int64_t wake = next < until ? next : until;
+        int ms = -1;
+        if (wake != PL_NEVER) {
+            int64_t w = (wake - now + 999999) / 1000000;
+            ms = w > INT_MAX ? INT_MAX : (int)w;
+        }
+        struct pollfd pf[2] = {{.fd = c->evfd, .events = POLLIN, .revents = 0},
+                               {.fd = sock, .events = POLLIN, .revents = 0}};
+        if (poll(pf, sock >= 0 ? 2 : 1, ms) < 0 && errno != EINTR) {
+            set_errno(c, errno);
+            rc = PARLEY_ERR_IO;
+            break;
+        }
+    }
+    if (completed)
+        *completed = n;
     return rc;
 }
 

@@ -4,9 +4,11 @@
  * socket that reads calls with its own framing code and answers canned
  * replies chosen by the procedure number: results, every RPC error, a
  * foreign xid, truncated or fragmented replies, silence, a closed
- * connection, replies out of order. Every server thread is stopped by its
- * test; every wait in it is a poll with a short timeout that checks the stop
- * flag.
+ * connection, replies out of order. Calls are made synchronously and
+ * submitted (completed by parley_client_poll, alone, from an event loop on
+ * parley_client_fd, and mixed with synchronous callers on other threads).
+ * Every server thread is stopped by its test; every wait in it is a poll
+ * with a short timeout that checks the stop flag.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +32,7 @@
 
 #include "parley/client.h"
 #include "rpcmsg.h"
+#include "sock.h"
 
 #define PROG 0x20000099u
 #define VERS 3u
@@ -765,6 +768,350 @@ static void test_threads_share_one_udp_socket(void **state)
     run_threads("udp");
 }
 
+/* ---- submitted calls ------------------------------------------------------ */
+
+/* One submitted call: what its callback saw. */
+typedef struct async_call {
+    uint32_t arg, res;
+    int runs; /* how many times the callback ran */
+    int err;
+    pthread_t thread; /* where it ran */
+} async_call;
+
+static void on_done(void *ctx, int err)
+{
+    async_call *a = ctx;
+    a->runs++;
+    a->err = err;
+    a->thread = pthread_self();
+}
+
+static int submit(parley_client *c, uint32_t proc, async_call *a, uint32_t arg, unsigned timeout_ms)
+{
+    memset(a, 0, sizeof *a);
+    a->arg = arg;
+    return parley_client_submit(c, proc, enc_u32, &a->arg, 4, dec_u32, &a->res, timeout_ms, on_done,
+                                a);
+}
+
+/* poll_until polls c until *runs reaches want (at most about 10 s). */
+static void poll_until(parley_client *c, const int *runs, int want)
+{
+    for (int i = 0; i < 100 && *runs < want; i++)
+        assert_int_equal(parley_client_poll(c, 100, NULL), PARLEY_OK);
+    assert_int_equal(*runs, want);
+}
+
+/* count_done counts the completions of calls[0..n) into *done. */
+static unsigned count_done(const async_call *calls, unsigned n)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++)
+        k += (unsigned)calls[i].runs;
+    return k;
+}
+
+#define ASYNC_CALLS 100
+
+static void submit_many_then_poll(const char *kind)
+{
+    fake *f = fake_start(kind);
+    parley_client *c = client_for(f, NULL);
+    static async_call calls[ASYNC_CALLS];
+    for (uint32_t i = 0; i < ASYNC_CALLS; i++)
+        assert_int_equal(submit(c, P_ECHO, &calls[i], i * 7919u, 10000), PARLEY_OK);
+    unsigned total = 0;
+    for (int k = 0; k < 100 && total < ASYNC_CALLS; k++) {
+        unsigned n = 0;
+        assert_int_equal(parley_client_poll(c, 100, &n), PARLEY_OK);
+        total += n;
+        assert_int_equal(count_done(calls, ASYNC_CALLS), total);
+    }
+    assert_int_equal(total, ASYNC_CALLS);
+    for (uint32_t i = 0; i < ASYNC_CALLS; i++) {
+        assert_int_equal(calls[i].runs, 1);
+        assert_int_equal(calls[i].err, PARLEY_OK);
+        assert_int_equal(calls[i].res, i * 7919u);
+        assert_true(pthread_equal(calls[i].thread, pthread_self()));
+    }
+    /* nothing more to do: a poll that does not wait runs nothing */
+    unsigned n = 1;
+    assert_int_equal(parley_client_poll(c, 0, &n), PARLEY_OK);
+    assert_int_equal(n, 0);
+    if (strcmp(kind, "udp") != 0)
+        assert_int_equal(atomic_load(&f->connections), 1);
+    assert_echo(c, 5); /* and the synchronous API still works */
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_submitted_calls_complete_once_each_from_poll(void **state)
+{
+    (void)state;
+    submit_many_then_poll("tcp");
+}
+
+static void test_submitted_calls_complete_once_each_over_udp(void **state)
+{
+    (void)state;
+    submit_many_then_poll("udp");
+}
+
+static void test_submit_rejects_bad_arguments_and_reports_connect_errors(void **state)
+{
+    (void)state;
+    uint32_t arg = 1, res;
+    assert_int_equal(
+        parley_client_submit(NULL, P_ECHO, enc_u32, &arg, 4, dec_u32, &res, 0, on_done, NULL),
+        PARLEY_ERR_INVALID);
+    assert_int_equal(parley_client_poll(NULL, 0, NULL), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_client_fd(NULL), -1);
+
+    parley_client *c = NULL;
+    assert_int_equal(parley_client_create(&c, "unix:///nonexistent/parley", PROG, VERS, NULL),
+                     PARLEY_OK);
+    assert_int_equal(
+        parley_client_submit(c, P_ECHO, enc_u32, &arg, 4, dec_u32, &res, 0, NULL, NULL),
+        PARLEY_ERR_INVALID);
+    async_call a;
+    assert_int_equal(submit(c, P_ECHO, &a, 1, 0), PARLEY_ERR_CONNECT);
+    unsigned n = 1;
+    assert_int_equal(parley_client_poll(c, 0, &n), PARLEY_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(a.runs, 0); /* a failed submit never calls back */
+    parley_client_destroy(c);
+    assert_int_equal(a.runs, 0);
+}
+
+static void test_submitted_call_times_out_in_poll(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    async_call silent, late;
+    assert_int_equal(submit(c, P_SILENT, &silent, 1, 50), PARLEY_OK);
+    assert_int_equal(submit(c, P_LATE, &late, 2, 50), PARLEY_OK);
+    unsigned n = 0;
+    int64_t t0 = pl_now_ns();
+    /* one poll suffices: it waits for the deadlines, not its own timeout */
+    for (int i = 0; i < 10 && n < 2; i++) {
+        unsigned k = 0;
+        assert_int_equal(parley_client_poll(c, 5000, &k), PARLEY_OK);
+        n += k;
+    }
+    assert_int_equal(n, 2);
+    assert_true(pl_now_ns() - t0 < 4000000000);
+    assert_int_equal(silent.runs, 1);
+    assert_int_equal(silent.err, PARLEY_ERR_TIMEDOUT);
+    assert_int_equal(late.runs, 1);
+    assert_int_equal(late.err, PARLEY_ERR_TIMEDOUT);
+    assert_int_equal(late.res, 0); /* res untouched */
+    /* the late reply comes while this call waits, and is dropped */
+    assert_echo(c, 3);
+    async_call a;
+    assert_int_equal(submit(c, P_ECHO, &a, 4, 0), PARLEY_OK);
+    poll_until(c, &a.runs, 1);
+    assert_int_equal(a.err, PARLEY_OK);
+    assert_int_equal(a.res, 4);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_submitted_udp_call_is_retransmitted_by_poll(void **state)
+{
+    (void)state;
+    fake *f = fake_start("udp");
+    parley_client_opts o = {.retransmit_ms = 20};
+    parley_client *c = client_for(f, &o);
+    async_call a;
+    assert_int_equal(submit(c, P_DROP2, &a, 31, 5000), PARLEY_OK);
+    poll_until(c, &a.runs, 1);
+    assert_int_equal(a.err, PARLEY_OK);
+    assert_int_equal(a.res, 31);
+    assert_int_equal(atomic_load(&f->calls), 3);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_destroy_cancels_submitted_calls(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    async_call calls[5];
+    for (uint32_t i = 0; i < 5; i++)
+        assert_int_equal(submit(c, P_SILENT, &calls[i], i, 10000), PARLEY_OK);
+    parley_client_destroy(c);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(calls[i].runs, 1);
+        assert_int_equal(calls[i].err, PARLEY_ERR_CANCELLED);
+        assert_true(pthread_equal(calls[i].thread, pthread_self()));
+    }
+    fake_stop(f);
+}
+
+static void test_broken_connection_completes_submitted_calls_as_closed(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    async_call silent, closing;
+    assert_int_equal(submit(c, P_SILENT, &silent, 1, 10000), PARLEY_OK);
+    assert_int_equal(submit(c, P_CLOSE, &closing, 2, 10000), PARLEY_OK);
+    unsigned n = 0;
+    for (int i = 0; i < 100 && n < 2; i++) {
+        unsigned k = 0;
+        assert_int_equal(parley_client_poll(c, 100, &k), PARLEY_OK);
+        n += k;
+    }
+    assert_int_equal(n, 2);
+    assert_int_equal(silent.err, PARLEY_ERR_CLOSED);
+    assert_int_equal(closing.err, PARLEY_ERR_CLOSED);
+    async_call a; /* the next call reconnects */
+    assert_int_equal(submit(c, P_ECHO, &a, 7, 0), PARLEY_OK);
+    poll_until(c, &a.runs, 1);
+    assert_int_equal(a.err, PARLEY_OK);
+    assert_int_equal(a.res, 7);
+    assert_int_equal(atomic_load(&f->connections), 2);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+/* wait_readable waits (at most 5 s) for fd to be readable, as an event loop
+ * would. */
+static void wait_readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    assert_true(p.revents & POLLIN);
+}
+
+static void test_client_fd_drives_an_event_loop(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    int fd = parley_client_fd(c);
+    assert_true(fd >= 0);
+    assert_int_equal(parley_client_fd(c), fd);
+
+    /* replies */
+    static async_call calls[ASYNC_CALLS];
+    for (uint32_t i = 0; i < ASYNC_CALLS; i++)
+        assert_int_equal(submit(c, P_ECHO, &calls[i], i, 10000), PARLEY_OK);
+    unsigned total = 0;
+    for (int k = 0; k < 1000 && total < ASYNC_CALLS; k++) {
+        wait_readable(fd);
+        unsigned n = 0;
+        assert_int_equal(parley_client_poll(c, 0, &n), PARLEY_OK);
+        total += n;
+    }
+    assert_int_equal(total, ASYNC_CALLS);
+    for (uint32_t i = 0; i < ASYNC_CALLS; i++) {
+        assert_int_equal(calls[i].runs, 1);
+        assert_int_equal(calls[i].res, i);
+    }
+
+    /* a deadline makes the descriptor readable too */
+    async_call a;
+    assert_int_equal(submit(c, P_SILENT, &a, 1, 50), PARLEY_OK);
+    for (int k = 0; k < 100 && a.runs == 0; k++) {
+        wait_readable(fd);
+        assert_int_equal(parley_client_poll(c, 0, NULL), PARLEY_OK);
+    }
+    assert_int_equal(a.runs, 1);
+    assert_int_equal(a.err, PARLEY_ERR_TIMEDOUT);
+
+    /* and so does a reconnection's socket: the descriptor stays the same */
+    assert_int_equal(submit(c, P_CLOSE, &a, 1, 0), PARLEY_OK);
+    for (int k = 0; k < 100 && a.runs == 0; k++) {
+        wait_readable(fd);
+        assert_int_equal(parley_client_poll(c, 0, NULL), PARLEY_OK);
+    }
+    assert_int_equal(a.err, PARLEY_ERR_CLOSED);
+    assert_int_equal(submit(c, P_ECHO, &a, 9, 0), PARLEY_OK);
+    for (int k = 0; k < 100 && a.runs == 0; k++) {
+        wait_readable(fd);
+        assert_int_equal(parley_client_poll(c, 0, NULL), PARLEY_OK);
+    }
+    assert_int_equal(a.err, PARLEY_OK);
+    assert_int_equal(a.res, 9);
+    assert_int_equal(parley_client_fd(c), fd);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+#define MIX_THREADS      4
+#define MIX_THREAD_CALLS 300
+#define MIX_ASYNC        300
+
+static void *work_mixed(void *arg)
+{
+    worker *w = arg;
+    for (uint32_t i = 0; i < MIX_THREAD_CALLS; i++) {
+        uint32_t v = w->id << 16 | i;
+        uint32_t res = 0;
+        int rc = call(w->c, P_ECHO, v, &res, 10000);
+        if (rc != PARLEY_OK || res != v)
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void mix_sync_and_submitted(const char *kind)
+{
+    fake *f = fake_start(kind);
+    parley_client *c = client_for(f, NULL);
+    pthread_t t[MIX_THREADS];
+    worker w[MIX_THREADS];
+    for (uint32_t i = 0; i < MIX_THREADS; i++) {
+        w[i] = (worker){c, i + 1, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, work_mixed, &w[i]), 0);
+    }
+    static async_call calls[MIX_ASYNC];
+    unsigned total = 0;
+    /* submit in batches of ten, polling in between */
+    for (uint32_t i = 0; i < MIX_ASYNC; i += 10) {
+        for (uint32_t j = i; j < i + 10; j++)
+            assert_int_equal(submit(c, P_ECHO, &calls[j], 0xa0000000u | j, 10000), PARLEY_OK);
+        unsigned n = 0;
+        assert_int_equal(parley_client_poll(c, 0, &n), PARLEY_OK);
+        total += n;
+    }
+    for (int k = 0; k < 200 && total < MIX_ASYNC; k++) {
+        unsigned n = 0;
+        assert_int_equal(parley_client_poll(c, 100, &n), PARLEY_OK);
+        total += n;
+    }
+    int failures = 0;
+    for (int i = 0; i < MIX_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        failures += w[i].failures;
+    }
+    assert_int_equal(failures, 0);
+    assert_int_equal(total, MIX_ASYNC);
+    for (uint32_t i = 0; i < MIX_ASYNC; i++) {
+        assert_int_equal(calls[i].runs, 1);
+        assert_int_equal(calls[i].err, PARLEY_OK);
+        assert_int_equal(calls[i].res, 0xa0000000u | i);
+        assert_true(pthread_equal(calls[i].thread, pthread_self()));
+    }
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_sync_calls_from_threads_mix_with_submitted_calls(void **state)
+{
+    (void)state;
+    mix_sync_and_submitted("tcp");
+}
+
+static void test_sync_calls_mix_with_submitted_calls_over_udp(void **state)
+{
+    (void)state;
+    mix_sync_and_submitted("udp");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -787,6 +1134,16 @@ int main(void)
         cmocka_unit_test(test_udp_silent_server_times_out),
         cmocka_unit_test(test_threads_share_one_connection_with_replies_out_of_order),
         cmocka_unit_test(test_threads_share_one_udp_socket),
+        cmocka_unit_test(test_submitted_calls_complete_once_each_from_poll),
+        cmocka_unit_test(test_submitted_calls_complete_once_each_over_udp),
+        cmocka_unit_test(test_submit_rejects_bad_arguments_and_reports_connect_errors),
+        cmocka_unit_test(test_submitted_call_times_out_in_poll),
+        cmocka_unit_test(test_submitted_udp_call_is_retransmitted_by_poll),
+        cmocka_unit_test(test_destroy_cancels_submitted_calls),
+        cmocka_unit_test(test_broken_connection_completes_submitted_calls_as_closed),
+        cmocka_unit_test(test_client_fd_drives_an_event_loop),
+        cmocka_unit_test(test_sync_calls_from_threads_mix_with_submitted_calls),
+        cmocka_unit_test(test_sync_calls_mix_with_submitted_calls_over_udp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
  * number of threads may call through one handle at once: calls are pipelined
  * over one connection and matched to their replies by xid, with no lock held
  * across a round trip. Generated foo_client.c files wrap parley_client_call
- * in one typed function per procedure.
+ * in one typed function per procedure. Calls can also be submitted and
+ * completed from an event loop (parley_client_submit, _poll, _fd).
  */
 #ifndef PARLEY_CLIENT_H
 #define PARLEY_CLIENT_H
@@ -39,8 +40,11 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
                          const parley_client_opts *opts);
 
 /* parley_client_destroy closes the connection and frees c; NULL is a no-op.
- * No call may be in progress. Calls whose deadline passed leave nothing
- * behind, so a destroy after them is safe. */
+ * No synchronous call may be in progress, nor parley_client_poll. Calls whose
+ * deadline passed leave nothing behind, so a destroy after them is safe.
+ * Submitted calls not yet completed have their callbacks run here, in the
+ * calling thread: with their result when their reply had already been read,
+ * else with PARLEY_ERR_CANCELLED. */
 void parley_client_destroy(parley_client *c);
 
 /* How a call's arguments are encoded and its result decoded (generated). */
@@ -71,6 +75,77 @@ typedef void parley_res_dec(parley_dec *d, void *res);
  * disagree on its type; libtirpc ignores them). */
 int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                        size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms);
+
+/* ---- asynchronous calls ----
+ *
+ * For programs with their own event loop: parley_client_submit sends a call
+ * and returns at once; parley_client_poll reads the replies and runs each
+ * submitted call's completion callback; parley_client_fd is the descriptor
+ * to watch for readability in the program's poll(), epoll or libuv loop.
+ * Synchronous and submitted calls may be mixed on one handle and from any
+ * threads.
+ *
+ * Callbacks run only in a thread calling parley_client_poll (or in the one
+ * calling parley_client_destroy), never in a synchronous caller's thread,
+ * even when that thread happens to read the reply: an event loop's state is
+ * touched only from the loop. A callback run by parley_client_poll may
+ * submit and make synchronous calls through the handle, but must not destroy
+ * it; one run by parley_client_destroy must not use the handle at all. */
+
+/* A submitted call's completion: err is what parley_client_call would have
+ * returned for it, and its res is filled when err is PARLEY_OK (under the
+ * same ownership rules). ctx is the submitter's. */
+typedef void parley_done_fn(void *ctx, int err);
+
+/* parley_client_submit starts a call of procedure proc like
+ * parley_client_call (same enc, args, args_size, dec, res, timeout_ms) and
+ * returns without waiting for the reply. It may connect, and wait for the
+ * socket to take the message, within the call's deadline.
+ *
+ * The arguments are encoded before it returns: args may be released then.
+ * res must stay valid, and untouched, until done runs: the result is decoded
+ * into it in the thread that runs done, just before. On PARLEY_OK, done runs
+ * exactly once, later, from parley_client_poll or parley_client_destroy,
+ * with the call's outcome; that includes a send that failed after the call
+ * was registered (the connection broke: PARLEY_ERR_CLOSED). Errors, after
+ * which nothing was sent and done never runs: PARLEY_ERR_INVALID (a NULL c
+ * or done, or res NULL with a dec), the encoder's, _MSG_TOO_LARGE, _NOMEM,
+ * _IO (the descriptors of the asynchronous API could not be made), and
+ * connecting's (_REFUSED, _CONNECT, _RESOLVE, _TIMEDOUT).
+ *
+ * The deadline (timeout_ms, 0: the handle's default) is enforced by
+ * parley_client_poll: a call whose deadline has passed completes with
+ * PARLEY_ERR_TIMEDOUT there, and its late reply is dropped. Over UDP a
+ * submitted call is retransmitted only by parley_client_poll, so the
+ * program polls (parley_client_fd becomes readable when one is due). */
+int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                         size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
+                         parley_done_fn *done, void *ctx);
+
+/* parley_client_fd is a descriptor that becomes readable when
+ * parley_client_poll has something to do: a reply may be waiting, a call
+ * has completed (its reply read by another thread, or its connection
+ * broken), or a submitted call's deadline or retransmission is due. It is
+ * the same descriptor for the handle's life (an epoll descriptor that
+ * follows the reconnections), owned by the handle: watch it, never read or
+ * close it. Returns -1 (errno set) when it cannot be made. While a
+ * synchronous caller holds the reader's role the descriptor may stay
+ * readable for a moment without parley_client_poll completing anything. */
+int parley_client_fd(parley_client *c);
+
+/* parley_client_poll reads the replies that are there (taking the reader's
+ * role when no synchronous caller holds it), completes the submitted calls
+ * whose deadline passed with PARLEY_ERR_TIMEDOUT, retransmits due UDP
+ * calls, and runs the callbacks of the completed calls in the calling thread.
+ * It waits up to timeout_ms (0: not at all, -1: without limit) for at least
+ * one callback to run. *completed (when not NULL) is the number of callbacks
+ * it ran. Returns PARLEY_OK (also when the wait ended with none),
+ * PARLEY_ERR_INVALID (NULL c) or PARLEY_ERR_IO (poll() or the descriptors
+ * of the asynchronous API failed; parley_client_errno says why); a
+ * connection's failure is reported to the calls in flight on it, not here.
+ * Any number of threads may poll; each finished call's callback runs in
+ * exactly one of them. */
+int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed);
 
 /* parley_client_errno is the errno of the last failed system call of c's
  * connection (for messages), or 0. */
