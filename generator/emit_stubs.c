@@ -90,6 +90,10 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
                 params(o, p);
                 result_param(o, p);
                 gen_puts(o, ");\n");
+                gen_printf(o, "int %s_submit(parley_client *c", nm);
+                params(o, p);
+                result_param(o, p);
+                gen_puts(o, ", parley_done_fn *done, void *ctx);\n");
                 if (!(p->num == 0 && p->nargs == 0 && is_void(p->result))) {
                     gen_printf(o, "int %s_svc(", nm);
                     int i = 1;
@@ -115,6 +119,53 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
 }
 
 /* ---- client ------------------------------------------------------------ */
+
+/* emit_submit writes proc_n_submit, the asynchronous call: the arguments
+ * are encoded before it returns; *result must stay valid until done runs,
+ * and holds the result when done gets PARLEY_OK. */
+static void emit_submit(gen_out *o, const idl_proc *p, const char *nm)
+{
+    gen_printf(o, "int %s_submit(parley_client *c", nm);
+    params(o, p);
+    result_param(o, p);
+    gen_puts(o, ", parley_done_fn *done, void *ctx)\n{\n");
+    if (!is_void(p->result))
+        gen_puts(o, "    memset(result, 0, sizeof *result);\n");
+    const char *res = is_void(p->result) ? "NULL, NULL" : NULL;
+    char resbuf[256];
+    if (!res) {
+        snprintf(resbuf, sizeof resbuf, "%s_res, result", nm);
+        res = resbuf;
+    }
+    if (p->nargs == 0) {
+        gen_printf(o, "    return parley_client_submit(c, %s, NULL, NULL, 0, %s, 0, done, ctx);\n",
+                   p->name, res);
+    } else {
+        gen_puts(o, "    size_t n = 0;\n");
+        int i = 1;
+        for (const idl_arg *a = p->args; a; a = a->next, i++) {
+            char lv[32];
+            snprintf(lv, sizeof lv, "(*arg%d)", i);
+            gen_proc_size(o, 1, a->type, lv);
+        }
+        if (p->nargs == 1) {
+            gen_printf(o,
+                       "    return parley_client_submit(c, %s, %s_args, arg1, n, %s, 0, done, "
+                       "ctx);\n",
+                       p->name, nm, res);
+        } else {
+            gen_printf(o, "    struct %s_argv av = {", nm);
+            for (i = 1; i <= p->nargs; i++)
+                gen_printf(o, "%sarg%d", i > 1 ? ", " : "", i);
+            gen_puts(o, "};\n");
+            gen_printf(o,
+                       "    return parley_client_submit(c, %s, %s_args, &av, n, %s, 0, done, "
+                       "ctx);\n",
+                       p->name, nm, res);
+        }
+    }
+    gen_puts(o, "}\n\n");
+}
 
 static void emit_client_proc(gen_out *o, const idl_def *prog, const idl_version *v,
                              const idl_proc *p)
@@ -198,6 +249,7 @@ static void emit_client_proc(gen_out *o, const idl_def *prog, const idl_version 
             gen_printf(o, "        %s_free(result);\n", g.def->name);
         gen_puts(o, "        memset(result, 0, sizeof *result);\n    }\n    return rc;\n}\n\n");
     }
+    emit_submit(o, p, nm);
     free(nm);
 }
 

@@ -1,11 +1,20 @@
 /*
  * examples/date/client.c: asks a date server for the time, raw and
- * formatted.   date_client ADDRESS [FORMAT]
+ * formatted: the first with an asynchronous call completed from an event
+ * loop (here, poll(2) on the client's descriptor), the second with a plain
+ * synchronous one.   date_client ADDRESS [FORMAT]
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "date.h"
+
+/* now_done is the completion of the asynchronous DATE_NOW. */
+static void now_done(void *ctx, int err)
+{
+    *(int *)ctx = err;
+}
 
 int main(int argc, char **argv)
 {
@@ -22,7 +31,17 @@ int main(int argc, char **argv)
         return 1;
     }
     quad_t now = 0;
-    rc = date_now_1(c, &now);
+    int now_err = -1;
+    rc = date_now_1_submit(c, &now, now_done, &now_err);
+    /* the program's own event loop, bounded: wait on the client's
+     * descriptor, let the client read and run the completion */
+    for (int rounds = 0; rc == PARLEY_OK && now_err < 0 && rounds < 1000; rounds++) {
+        struct pollfd pf = {parley_client_fd(c), POLLIN, 0};
+        poll(&pf, 1, 100);
+        rc = parley_client_poll(c, 0, NULL);
+    }
+    if (rc == PARLEY_OK)
+        rc = now_err < 0 ? PARLEY_ERR_TIMEDOUT : now_err;
     date_text text = NULL;
     if (rc == PARLEY_OK) {
         date_request req = {now, format};
