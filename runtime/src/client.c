@@ -10,15 +10,21 @@
  *     send role (a flag under the handle's mutex, so that waiting for it
  *     honours the call's deadline), registers itself among the calls waiting
  *     for a reply, and sends the buffer with one send().
+ *   - On a stream, a call that finds the send role taken does not wait for
+ *     it: it registers itself, copies its message to the handle's send queue
+ *     and goes on to wait for its reply. The holder, after its own send,
+ *     writes the whole queue with one send(), and again until it is empty
+ *     (flush_queue), so that many threads' calls take few system calls.
  *   - It then waits for its reply with no lock held across the round trip,
  *     leader/follower style: one waiting call at a time holds the read role
  *     and reads the socket; each reply it reads is matched by xid to its call,
  *     copied out and handed over with the call's own condition variable; a
- *     reply nobody waits for (its call timed out) is dropped. When the
- *     leader's own reply arrives it passes the read role to the first other
- *     waiter. When no other call waits, it decodes its reply in place, in the
- *     read buffer, and only then gives the role up: a single-threaded caller
- *     makes one send() and one recv() per call, and copies nothing.
+ *     reply nobody waits for (its call timed out) is dropped. The replies
+ *     one read brought are all delivered under one hold of the mutex, the
+ *     leader's own among them, before it passes the read role to the first
+ *     other waiter. When no other call waits, it decodes its reply in place,
+ *     in the read buffer, and only then gives the role up: a single-threaded
+ *     caller makes one send() and one recv() per call, and copies nothing.
  *   - A broken connection (end of stream, reset, lost framing, a send that
  *     stopped half-way) fails every call waiting on it with
  *     PARLEY_ERR_CLOSED; it is shut down at once (which wakes a leader
@@ -76,6 +82,9 @@
 #define DGRAM_MAX ((size_t)65535)
 /* Messages up to this size are encoded on the stack. */
 #define STACK_MSG 2048u
+/* The most bytes of messages queued for the holder of the send role; a
+ * call that would pass it waits for the role instead. */
+#define SEND_QUEUE_MAX ((size_t)256 << 10)
 
 /* pending: a call waiting for its reply, on its caller's stack, or on the
  * heap for a submitted call (async). Its fields are guarded by the handle's
@@ -92,6 +101,7 @@ typedef struct pending {
     struct pending *prev, *next;
     int64_t next_tx;        /* UDP: when to send again */
     unsigned retransmit_ms; /* UDP: the interval after that */
+    uint64_t batch;         /* stream: the send queue's batch its message joined */
 
     /* a submitted call: completed onto the finished list, not signalled */
     int async;
@@ -121,11 +131,16 @@ struct parley_client {
     int broken;             /* the connection failed; fd is closed when no role is held */
     int sending;            /* a thread holds the send role (connects, sends) */
     int reading;            /* a thread holds the read role */
-    pending *waiters;       /* calls waiting for their reply */
-    pending *finished;      /* submitted calls completed, callbacks not run */
-    int n_async;            /* submitted calls among the waiters */
-    int efd, evfd, tfd;     /* epoll set, eventfd, timerfd; -1 until first used */
-    int64_t timer_at;       /* when tfd is armed to go off; PL_NEVER: disarmed */
+    uint8_t *queue;         /* stream: messages waiting for the send role's holder */
+    size_t queue_len, queue_cap;
+    uint64_t batch;  /* the number of the batch now being queued */
+    uint8_t *outbox; /* the batch the holder of the send role is writing */
+    size_t outbox_cap;
+    pending *waiters;   /* calls waiting for their reply */
+    pending *finished;  /* submitted calls completed, callbacks not run */
+    int n_async;        /* submitted calls among the waiters */
+    int efd, evfd, tfd; /* epoll set, eventfd, timerfd; -1 until first used */
+    int64_t timer_at;   /* when tfd is armed to go off; PL_NEVER: disarmed */
 
     /* The reader's state: used only by the thread holding the read role,
      * reset when the connection is closed. */
@@ -229,6 +244,7 @@ static void break_conn(parley_client *c, int err)
         c->broken = 1;
         shutdown(c->fd, SHUT_RDWR);
     }
+    c->queue_len = 0; /* their calls fail below */
     while (c->waiters)
         complete(c, c->waiters, err);
     maybe_close(c);
@@ -263,20 +279,18 @@ static int cond_init_monotonic(pthread_cond_t *cv)
  * role while it decodes them), else copied. A message too short to hold an
  * xid, or whose call is no longer waiting, is dropped. Returns nonzero when
  * self's reply arrived. too_large: the message was cut (a datagram over
- * the handle's limit), and its call fails with PARLEY_ERR_MSG_TOO_LARGE. */
+ * the handle's limit), and its call fails with PARLEY_ERR_MSG_TOO_LARGE.
+ * The handle's mutex is held. */
 static int deliver(parley_client *c, pending *self, const uint8_t *msg, size_t len, int too_large)
 {
     if (len < 4)
         return 0;
     uint32_t xid = parley_ld_u32(msg);
-    pthread_mutex_lock(&c->mu);
     pending *q = c->waiters;
     while (q && q->xid != xid)
         q = q->next;
-    if (q == NULL) {
-        pthread_mutex_unlock(&c->mu);
+    if (q == NULL)
         return 0;
-    }
     int err = PARLEY_OK;
     if (too_large) {
         err = PARLEY_ERR_MSG_TOO_LARGE;
@@ -291,8 +305,38 @@ static int deliver(parley_client *c, pending *self, const uint8_t *msg, size_t l
     }
     q->reply_len = len;
     complete(c, q, err);
-    pthread_mutex_unlock(&c->mu);
     return q == self;
+}
+
+/* drain_rbuf delivers the replies complete in the read buffer, under one
+ * hold of the mutex for all of them. It goes on after self's own reply
+ * (*mine) while more bytes are buffered, so that the replies a read brought
+ * reach their calls without handing the read role on first; it stops at
+ * self's reply only when that is borrowed in place (no other call waits).
+ * Returns PARLEY_OK, or the error of a stream whose framing failed. */
+static int drain_rbuf(parley_client *c, pending *self, int *mine)
+{
+    int rc = PARLEY_OK;
+    if (c->rpos >= c->rlen)
+        return PARLEY_OK; /* nothing buffered: no need of the mutex */
+    pthread_mutex_lock(&c->mu);
+    while (c->rpos < c->rlen) {
+        size_t used;
+        int r = pl_rm_feed(&c->rm, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
+        c->rpos += used;
+        if (r == PL_RM_MESSAGE) {
+            if (deliver(c, self, c->rm.msg, c->rm.msg_len, 0)) {
+                *mine = 1;
+                if (self->borrowed)
+                    break;
+            }
+        } else if (r < 0) {
+            rc = -r;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 /* lead reads replies, as the holder of the read role, until self's own has
@@ -304,17 +348,12 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonb
 {
     for (;;) {
         if (!c->dgram) {
-            while (c->rpos < c->rlen) {
-                size_t used;
-                int r = pl_rm_feed(&c->rm, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
-                c->rpos += used;
-                if (r == PL_RM_MESSAGE) {
-                    if (deliver(c, self, c->rm.msg, c->rm.msg_len, 0))
-                        return PARLEY_OK;
-                } else if (r < 0) {
-                    return -r;
-                }
-            }
+            int mine = 0;
+            int rc = drain_rbuf(c, self, &mine);
+            if (rc != PARLEY_OK)
+                return rc;
+            if (mine)
+                return PARLEY_OK;
             c->rpos = c->rlen = 0;
         }
         if (nonblock) {
@@ -336,7 +375,10 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonb
         }
         if (c->dgram) {
             size_t len = got < c->rcap ? got : c->rcap;
-            if (deliver(c, self, c->rbuf, len, got > c->max_msg))
+            pthread_mutex_lock(&c->mu);
+            int mine = deliver(c, self, c->rbuf, len, got > c->max_msg);
+            pthread_mutex_unlock(&c->mu);
+            if (mine)
                 return PARLEY_OK;
         } else if (got == 0) {
             return PARLEY_ERR_CLOSED;
@@ -440,18 +482,102 @@ static void arm_timer(parley_client *c, int64_t at)
         c->timer_at = at;
 }
 
+/* enqueue appends msg to the messages waiting for the holder of the send
+ * role (mutex held): the copy lets the caller go on to wait for its reply
+ * at once. Returns nonzero when the queue has no room for it. */
+static int enqueue(parley_client *c, const uint8_t *msg, size_t len)
+{
+    if (len > SEND_QUEUE_MAX - c->queue_len)
+        return -1;
+    if (c->queue_len + len > c->queue_cap) {
+        size_t cap = c->queue_cap ? c->queue_cap : 4096;
+        while (cap < c->queue_len + len)
+            cap *= 2;
+        uint8_t *q = realloc(c->queue, cap);
+        if (q == NULL)
+            return -1;
+        c->queue = q;
+        c->queue_cap = cap;
+    }
+    memcpy(c->queue + c->queue_len, msg, len);
+    c->queue_len += len;
+    return 0;
+}
+
+/* register_call adds p to the calls waiting for a reply (mutex held). */
+static void register_call(parley_client *c, pending *p)
+{
+    list_add(&c->waiters, p);
+    if (p->async) {
+        c->n_async++;
+        if (due(c, p) < c->timer_at)
+            arm_timer(c, due(c, p));
+    }
+}
+
+/* flush_queue writes, as the holder of the send role, the messages that
+ * other calls queued while it sent (mutex held, released around each
+ * write): all of those queued at a time in one send(), and again until the
+ * queue is empty, so that the calls of many threads reach the socket in
+ * few system calls. Each queued call learns the outcome through its
+ * pending entry: nothing to learn when the write succeeds; a write that
+ * took nothing before the deadline fails the calls of its batch with
+ * PARLEY_ERR_TIMEDOUT; any other failure breaks the connection, failing
+ * every call on it with PARLEY_ERR_CLOSED. */
+static void flush_queue(parley_client *c, int fd, int64_t deadline)
+{
+    while (c->queue_len > 0 && !c->broken) {
+        uint8_t *out = c->queue;
+        size_t len = c->queue_len, cap = c->queue_cap;
+        uint64_t batch = c->batch++;
+        c->queue = c->outbox;
+        c->queue_cap = c->outbox_cap;
+        c->queue_len = 0;
+        c->outbox = out;
+        c->outbox_cap = cap;
+        pthread_mutex_unlock(&c->mu);
+        size_t sent = 0;
+        int e = 0;
+        int rc = pl_sock_send(fd, out, len, deadline, &sent, &e);
+        pthread_mutex_lock(&c->mu);
+        if (rc == PARLEY_OK)
+            continue;
+        if (e)
+            set_errno(c, e);
+        if (sent > 0 || rc != PARLEY_ERR_TIMEDOUT) {
+            break_conn(c, PARLEY_ERR_CLOSED);
+            return;
+        }
+        for (pending *q = c->waiters, *next; q; q = next) {
+            next = q->next;
+            if (q->batch == batch + 1)
+                complete(c, q, rc);
+        }
+    }
+}
+
 /* start connects if need be, registers p among the waiting calls and sends
- * msg. On failure p is not registered; a stream that got part of the message
- * is broken. A submitted call (p->async) that was registered is never
- * failed here: a failure of its send completes it with the error, for its
- * callback, and start returns PARLEY_OK; from then on p belongs to the
- * handle and may already be freed when start returns. */
+ * msg. When another call holds the send role on a working stream, msg is
+ * queued for it instead (see flush_queue) and start returns at once; the
+ * holder sends its own message, then the queue. On failure p is not
+ * registered; a stream that got part of the message is broken. A submitted
+ * call (p->async) that was registered is never failed here: a failure of
+ * its send completes it with the error, for its callback, and start returns
+ * PARLEY_OK; from then on p belongs to the handle and may already be freed
+ * when start returns. */
 static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
 {
     pthread_mutex_lock(&c->mu);
     /* wait for the send role, and for a broken connection to be closed by
      * the leader still reading it (woken by its shutdown) */
     while (c->sending || c->broken) {
+        if (c->sending && !c->broken && !c->dgram && c->fd >= 0 && enqueue(c, msg, len) == 0) {
+            /* batch numbers start at 1 in p->batch: 0 is no batch */
+            p->batch = c->batch + 1;
+            register_call(c, p);
+            pthread_mutex_unlock(&c->mu);
+            return PARLEY_OK;
+        }
         if (timed_wait(&c->send_cv, &c->mu, deadline) && (c->sending || c->broken)) {
             pthread_mutex_unlock(&c->mu);
             return PARLEY_ERR_TIMEDOUT;
@@ -477,12 +603,7 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
         c->fd = fd;
     }
     int fd = c->fd;
-    list_add(&c->waiters, p);
-    if (p->async) {
-        c->n_async++;
-        if (due(c, p) < c->timer_at)
-            arm_timer(c, due(c, p));
-    }
+    register_call(c, p);
     pthread_mutex_unlock(&c->mu);
 
     size_t sent = 0;
@@ -490,6 +611,8 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     int rc = pl_sock_send(fd, msg, len, deadline, &sent, &e);
 
     pthread_mutex_lock(&c->mu);
+    if (rc == PARLEY_OK && !c->dgram)
+        flush_queue(c, fd, deadline);
     c->sending = 0;
     pthread_cond_signal(&c->send_cv);
     if (rc != PARLEY_OK) {
@@ -508,9 +631,9 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             free(p->copy);
             p->copy = NULL;
         }
-        maybe_close(c);
         wake_next_reader(c);
     }
+    maybe_close(c); /* the connection may have broken while this thread sent */
     pthread_mutex_unlock(&c->mu);
     return rc;
 }
@@ -855,6 +978,8 @@ void parley_client_destroy(parley_client *c)
     }
     pl_rm_destroy(&c->rm);
     free(c->rbuf);
+    free(c->queue);
+    free(c->outbox);
     pthread_cond_destroy(&c->send_cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
