@@ -521,9 +521,12 @@ static void register_call(parley_client *c, pending *p)
  * queue is empty, so that the calls of many threads reach the socket in
  * few system calls. Each queued call learns the outcome through its
  * pending entry: nothing to learn when the write succeeds; a write that
- * took nothing before the deadline fails the calls of its batch with
- * PARLEY_ERR_TIMEDOUT; any other failure breaks the connection, failing
- * every call on it with PARLEY_ERR_CLOSED. */
+ * took nothing before the deadline (the holder's: a queued call shares the
+ * deadline of the thread that writes it) fails the calls of its batch with
+ * PARLEY_ERR_TIMEDOUT and drops their messages; any other failure breaks
+ * the connection, failing every call on it with PARLEY_ERR_CLOSED. The
+ * holder calls it also when its own message was not taken, with its
+ * deadline passed: the queue then gets one try. */
 static void flush_queue(parley_client *c, int fd, int64_t deadline)
 {
     while (c->queue_len > 0 && !c->broken) {
@@ -611,19 +614,16 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     int rc = pl_sock_send(fd, msg, len, deadline, &sent, &e);
 
     pthread_mutex_lock(&c->mu);
-    if (rc == PARLEY_OK && !c->dgram)
-        flush_queue(c, fd, deadline);
-    c->sending = 0;
-    pthread_cond_signal(&c->send_cv);
-    if (rc != PARLEY_OK) {
+    int failed = rc != PARLEY_OK;
+    if (failed) {
         if (e)
             set_errno(c, e);
         if (!c->dgram && (sent > 0 || rc != PARLEY_ERR_TIMEDOUT))
             break_conn(c, PARLEY_ERR_CLOSED);
         if (p->async) {
             if (!p->done)
-                complete(c, p, rc);
-            rc = PARLEY_OK; /* the callback reports it */
+                complete(c, p, rc); /* p may be freed once the mutex is let go */
+            rc = PARLEY_OK;         /* the callback reports it */
         } else {
             if (!p->done)
                 list_remove(&c->waiters, p);
@@ -631,8 +631,17 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             free(p->copy);
             p->copy = NULL;
         }
-        wake_next_reader(c);
     }
+    /* the queue is written even when this call's own message was not taken:
+     * the calls queued behind it wait for this thread, and a queue left
+     * behind would go out with a later call's, after they had timed out
+     * (their batch shares this call's deadline; see flush_queue) */
+    if (!c->dgram)
+        flush_queue(c, fd, deadline);
+    c->sending = 0;
+    pthread_cond_signal(&c->send_cv);
+    if (failed)
+        wake_next_reader(c);
     maybe_close(c); /* the connection may have broken while this thread sent */
     pthread_mutex_unlock(&c->mu);
     return rc;

@@ -4,7 +4,8 @@
  * socket that reads calls with its own framing code and answers canned
  * replies chosen by the procedure number: results, every RPC error, a
  * foreign xid, truncated or fragmented replies, silence, a closed
- * connection, replies out of order. Calls are made synchronously and
+ * connection, replies out of order, a socket it does not read (the batched
+ * sends of threads then time out). Calls are made synchronously and
  * submitted (completed by parley_client_poll, alone, from an event loop on
  * parley_client_fd, and mixed with synchronous callers on other threads).
  * Every server thread is stopped by its test; every wait in it is a poll
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -59,6 +61,9 @@ enum {
     P_BIG,           /* a 4 KiB result */
     P_DROP2,         /* UDP: ignore the first two datagrams */
     P_JUNK_FIRST,    /* UDP: a 3-byte datagram and a foreign reply first */
+    P_FILL,          /* the echo (calls that fill a socket the server does not read) */
+    P_QUEUED,        /* the echo (calls queued behind them) */
+    NPROCS
 };
 
 typedef struct fake {
@@ -68,8 +73,11 @@ typedef struct fake {
     char dir[64]; /* the temporary folder of a Unix socket */
     pthread_t thread;
     atomic_int stop;
-    atomic_int calls;       /* calls (or datagrams) received */
-    atomic_int connections; /* connections accepted */
+    atomic_int calls;           /* calls (or datagrams) received */
+    atomic_int connections;     /* connections accepted */
+    atomic_int by_proc[NPROCS]; /* calls received, by procedure */
+    atomic_int hold;            /* streams: accept, but read nothing while set */
+    atomic_int conn_fd;         /* streams: the connection being served, or -1 */
 } fake;
 
 static void enc_u32(parley_enc *e, const void *v)
@@ -152,6 +160,8 @@ static int answer(fake *f, const uint8_t *msg, size_t len, reply *out, int *n)
     if (pl_msg_decode_call(&d, &h) != PARLEY_OK)
         return -1;
     atomic_fetch_add(&f->calls, 1);
+    if (h.proc < NPROCS)
+        atomic_fetch_add(&f->by_proc[h.proc], 1);
     uint32_t arg = parley_dec_remaining(&d) >= 4 ? parley_get_u32(&d) : 0;
     parley_enc e;
     reply *r = &out[0];
@@ -332,17 +342,25 @@ static void *serve(void *arg)
         if (fd < 0)
             continue;
         atomic_fetch_add(&f->connections, 1);
+        atomic_store(&f->conn_fd, fd);
+        /* held: the client's socket fills up (for at most 30 s) */
+        for (int i = 0; i < 3000 && atomic_load(&f->hold) && !atomic_load(&f->stop); i++)
+            poll(NULL, 0, 10);
         serve_conn(f, fd);
+        atomic_store(&f->conn_fd, -1);
         close(fd);
     }
     return NULL;
 }
 
-/* fake_start starts a server: "tcp", "udp" or "unix". */
-static fake *fake_start(const char *kind)
+/* fake_start_held starts a server: "tcp", "udp" or "unix"; with hold, a
+ * stream server reads nothing until the test clears f->hold. */
+static fake *fake_start_held(const char *kind, int hold)
 {
     fake *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    atomic_store(&f->hold, hold);
+    atomic_store(&f->conn_fd, -1);
     f->type = strcmp(kind, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM;
     if (strcmp(kind, "unix") == 0) {
         strcpy(f->dir, "/tmp/parley-client-XXXXXX");
@@ -367,6 +385,11 @@ static fake *fake_start(const char *kind)
         assert_int_equal(listen(f->lfd, 16), 0);
     assert_int_equal(pthread_create(&f->thread, NULL, serve, f), 0);
     return f;
+}
+
+static fake *fake_start(const char *kind)
+{
+    return fake_start_held(kind, 0);
 }
 
 static void fake_stop(fake *f)
@@ -768,6 +791,114 @@ static void test_threads_share_one_udp_socket(void **state)
     run_threads("udp");
 }
 
+/* ---- a batch the socket never takes ---------------------------------------
+ *
+ * A call that finds another thread sending queues its message for that
+ * thread, which writes the queue in one send() after its own message. When
+ * the socket takes none of a batch before the sender's deadline, the calls
+ * of the batch fail with PARLEY_ERR_TIMEDOUT and their messages are dropped:
+ * never sent later, after their callers were told they failed.
+ *
+ * The server is a Unix stream socket that reads nothing. On a Unix stream a
+ * message smaller than one socket buffer unit (a few tens of KiB) is taken
+ * whole or not at all, so the socket fills without ever taking part of a
+ * message (which would break the connection: another branch). Over TCP the
+ * same fill would cut a message. */
+
+#define FILL_ARGS    8192 /* the arguments of a call that fills the socket */
+#define FILL_THREADS 4
+
+static void enc_fill(parley_enc *e, const void *v)
+{
+    static const uint8_t zeros[FILL_ARGS - 4];
+    parley_put_u32(e, *(const uint32_t *)v);
+    parley_put_opaque(e, zeros, sizeof zeros);
+}
+
+static int fill_call(parley_client *c, uint32_t proc, unsigned timeout_ms)
+{
+    uint32_t arg = proc, res = 0;
+    return parley_client_call(c, proc, enc_fill, &arg, FILL_ARGS, dec_u32, &res, timeout_ms);
+}
+
+/* queued_bytes is what the server's end of the connection holds unread. */
+static int queued_bytes(int fd)
+{
+    int n = -1;
+    assert_int_equal(ioctl(fd, FIONREAD, &n), 0);
+    return n;
+}
+
+typedef struct fill_caller {
+    parley_client *c;
+    pthread_barrier_t *start;
+    int rc;
+} fill_caller;
+
+static void *call_fill_queued(void *arg)
+{
+    fill_caller *f = arg;
+    pthread_barrier_wait(f->start);
+    f->rc = fill_call(f->c, P_QUEUED, 300);
+    return NULL;
+}
+
+static void test_a_batch_the_socket_never_takes_times_out_every_caller(void **state)
+{
+    (void)state;
+    fake *f = fake_start_held("unix", 1);
+    parley_client *c = client_for(f, NULL);
+    /* fill the socket: calls whose messages it takes whole (and which time
+     * out waiting for a reply), until one it does not take */
+    assert_int_equal(fill_call(c, P_FILL, 10), PARLEY_ERR_TIMEDOUT);
+    int fd = -1;
+    for (int i = 0; i < 5000 && (fd = atomic_load(&f->conn_fd)) < 0; i++)
+        usleep(1000);
+    assert_true(fd >= 0);
+    int full = -1, fills = 1;
+    for (; fills < 1000; fills++) {
+        int before = queued_bytes(fd);
+        assert_int_equal(fill_call(c, P_FILL, 10), PARLEY_ERR_TIMEDOUT);
+        if (queued_bytes(fd) == before) {
+            full = before;
+            break;
+        }
+    }
+    const int msg = FILL_ARGS + 44; /* record mark, header, AUTH_NONE */
+    assert_true(full > 0);
+    assert_int_equal(full % msg, 0); /* whole messages only */
+
+    /* threads call at once: one takes the send role and waits for the
+     * socket, the others queue their messages behind it; when its deadline
+     * passes the batch goes nowhere, and every call times out */
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, FILL_THREADS), 0);
+    pthread_t t[FILL_THREADS];
+    fill_caller fc[FILL_THREADS];
+    for (int i = 0; i < FILL_THREADS; i++) {
+        fc[i] = (fill_caller){c, &start, -1};
+        assert_int_equal(pthread_create(&t[i], NULL, call_fill_queued, &fc[i]), 0);
+    }
+    for (int i = 0; i < FILL_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(fc[i].rc, PARLEY_ERR_TIMEDOUT);
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(queued_bytes(fd), full);
+
+    /* the server reads again: the handle works on the same connection, and
+     * none of the calls that timed out reaches the server afterwards (the
+     * second echo's reply means the server has read all that came before) */
+    atomic_store(&f->hold, 0);
+    assert_echo(c, 5);
+    assert_echo(c, 6);
+    assert_int_equal(atomic_load(&f->by_proc[P_FILL]), full / msg);
+    assert_int_equal(atomic_load(&f->by_proc[P_QUEUED]), 0);
+    assert_int_equal(atomic_load(&f->connections), 1);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
 /* ---- submitted calls ------------------------------------------------------ */
 
 /* One submitted call: what its callback saw. */
@@ -1134,6 +1265,7 @@ int main(void)
         cmocka_unit_test(test_udp_silent_server_times_out),
         cmocka_unit_test(test_threads_share_one_connection_with_replies_out_of_order),
         cmocka_unit_test(test_threads_share_one_udp_socket),
+        cmocka_unit_test(test_a_batch_the_socket_never_takes_times_out_every_caller),
         cmocka_unit_test(test_submitted_calls_complete_once_each_from_poll),
         cmocka_unit_test(test_submitted_calls_complete_once_each_over_udp),
         cmocka_unit_test(test_submit_rejects_bad_arguments_and_reports_connect_errors),

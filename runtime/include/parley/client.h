@@ -64,7 +64,9 @@ typedef void parley_res_dec(parley_dec *d, void *res);
  * is always safe afterwards.
  *
  * Returns PARLEY_OK or the error: PARLEY_ERR_TIMEDOUT (the deadline passed;
- * a reply that comes later is dropped), _REFUSED and _CONNECT (connecting
+ * a reply that comes later is dropped; a call whose message waits behind
+ * another thread's send fails with it, and is never sent, when the socket
+ * takes nothing before that send's deadline), _REFUSED and _CONNECT (connecting
  * failed; the next call tries again), _CLOSED (the connection broke while the
  * call was in flight; the next call reconnects), _IO, _MSG_TOO_LARGE (the
  * reply exceeds max_msg), _PROTOCOL (the reply is not an RPC reply), the
