@@ -10,10 +10,12 @@
 
 #include "date.h"
 
-/* now_done is the completion of the asynchronous DATE_NOW. */
+/* now_done is the completion of the asynchronous DATE_NOW: it keeps the
+ * call's outcome with the server's details of an error. */
 static void now_done(void *ctx, int err)
 {
-    *(int *)ctx = err;
+    (void)err; /* the details hold it too */
+    parley_client_last_detail(ctx);
 }
 
 int main(int argc, char **argv)
@@ -31,24 +33,31 @@ int main(int argc, char **argv)
         return 1;
     }
     quad_t now = 0;
-    int now_err = -1;
-    rc = date_now_1_submit(c, &now, now_done, &now_err);
+    parley_rpc_detail why = {-1, 0, 0, 0}; /* err -1: not completed yet */
+    rc = date_now_1_submit(c, &now, now_done, &why);
     /* the program's own event loop, bounded: wait on the client's
      * descriptor, let the client read and run the completion */
-    for (int rounds = 0; rc == PARLEY_OK && now_err < 0 && rounds < 1000; rounds++) {
+    for (int rounds = 0; rc == PARLEY_OK && why.err < 0 && rounds < 1000; rounds++) {
         struct pollfd pf = {parley_client_fd(c), POLLIN, 0};
         poll(&pf, 1, 100);
         rc = parley_client_poll(c, 0, NULL);
     }
     if (rc == PARLEY_OK)
-        rc = now_err < 0 ? PARLEY_ERR_TIMEDOUT : now_err;
+        rc = why.err < 0 ? PARLEY_ERR_TIMEDOUT : why.err;
     date_text text = NULL;
     if (rc == PARLEY_OK) {
         date_request req = {now, format};
         rc = date_format_1(c, &req, &text);
+        parley_client_last_detail(&why);
     }
     if (rc != PARLEY_OK) {
-        fprintf(stderr, "date_client: %s: %s\n", argv[1], parley_strerror(rc));
+        /* the server's details when it refused the call (e.g. the versions
+         * it serves), else the error's text */
+        if (why.err != rc)
+            why = (parley_rpc_detail){rc, 0, 0, 0};
+        char msg[160];
+        fprintf(stderr, "date_client: %s: %s\n", argv[1],
+                parley_rpc_detail_format(&why, msg, sizeof msg));
         parley_client_destroy(c);
         return 1;
     }

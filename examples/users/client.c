@@ -35,8 +35,17 @@ int main(int argc, char **argv)
         lookup_result_free(&found);
     }
     user_list_free(&list);
-    if (rc != PARLEY_OK)
-        fprintf(stderr, "users_client: %s: %s\n", argv[1], parley_strerror(rc));
+    if (rc != PARLEY_OK) {
+        /* the failed call's details, e.g. the versions a server serves
+         * when it does not serve ours (none when creating failed) */
+        parley_rpc_detail why;
+        parley_client_last_detail(&why);
+        if (why.err != rc)
+            why = (parley_rpc_detail){rc, 0, 0, 0};
+        char text[160];
+        fprintf(stderr, "users_client: %s: %s\n", argv[1],
+                parley_rpc_detail_format(&why, text, sizeof text));
+    }
     parley_client_destroy(c);
     return rc == PARLEY_OK ? 0 : 1;
 }

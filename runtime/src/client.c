@@ -53,10 +53,12 @@
 #include "parley/client.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -704,11 +706,30 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
 
 /* ---- the reply ----------------------------------------------------------- */
 
+/* The details of the last call completed in each thread
+ * (parley_client_last_detail). */
+static _Thread_local parley_rpc_detail last_detail;
+
+/* set_detail records the outcome err of a call completing in this thread,
+ * with the details det (NULL: none). */
+static void set_detail(int err, const parley_rpc_detail *det)
+{
+    parley_rpc_detail d = {err, 0, 0, 0};
+    if (det) {
+        d.low = det->low;
+        d.high = det->high;
+        d.auth_stat = det->auth_stat;
+    }
+    last_detail = d;
+}
+
 /* decode_reply checks the reply header of p and decodes the result into res
  * with dec. Results with bytes left over are PARLEY_ERR_TRAILING: the
  * server's idea of the result type is not the caller's, which is worth
- * reporting (libtirpc ignores them). */
-static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res)
+ * reporting (libtirpc ignores them). *det gets the versions and the
+ * auth_stat a refusal carries (the header's fields, zero when absent). */
+static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
+                        parley_rpc_detail *det)
 {
     parley_limits lim = {.max_alloc = c->max_alloc, .max_depth = 0, .flags = 0, .arena = NULL};
     parley_dec d;
@@ -718,8 +739,12 @@ static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec,
     if (rc != PARLEY_OK)
         return rc;
     rc = pl_reply_error(&h);
-    if (rc != PARLEY_OK)
+    if (rc != PARLEY_OK) {
+        det->low = h.low;
+        det->high = h.high;
+        det->auth_stat = h.auth_stat;
         return rc;
+    }
     if (dec)
         dec(&d, res);
     if (!d.err && d.p != d.end)
@@ -839,8 +864,10 @@ static unsigned run_callbacks(parley_client *c, pending *list)
         pending *p = list;
         list = p->next;
         int err = p->err;
+        parley_rpc_detail det = {0, 0, 0, 0};
         if (err == PARLEY_OK)
-            err = decode_reply(c, p, p->dec, p->res);
+            err = decode_reply(c, p, p->dec, p->res, &det);
+        set_detail(err, &det);
         p->fn(p->ctx, err);
         free(p->copy);
         free(p);
@@ -994,12 +1021,14 @@ void parley_client_destroy(parley_client *c)
     free(c);
 }
 
-/* parley_client_call: see parley/client.h. The message is encoded into a
- * stack buffer when it is small, else into one allocated for the call.
- * Errors before anything is sent: PARLEY_ERR_INVALID, the encoder's errors,
- * PARLEY_ERR_MSG_TOO_LARGE, PARLEY_ERR_NOMEM. */
-int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
-                       size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms)
+/* call makes the call of parley_client_call; *det gets the details of a
+ * refusal. The message is encoded into a stack buffer when it is small,
+ * else into one allocated for the call. Errors before anything is sent:
+ * PARLEY_ERR_INVALID, the encoder's errors, PARLEY_ERR_MSG_TOO_LARGE,
+ * PARLEY_ERR_NOMEM. */
+static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
+                parley_rpc_detail *det)
 {
     if (c == NULL || (dec != NULL && res == NULL))
         return PARLEY_ERR_INVALID;
@@ -1031,7 +1060,7 @@ int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, co
     if (rc == PARLEY_OK)
         rc = await(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
-        rc = decode_reply(c, &p, dec, res);
+        rc = decode_reply(c, &p, dec, res, det);
     if (p.borrowed) {
         pthread_mutex_lock(&c->mu);
         c->reading = 0;
@@ -1046,6 +1075,16 @@ int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, co
 out:
     if (buf != stack_buf)
         free(buf);
+    return rc;
+}
+
+/* parley_client_call: see parley/client.h. */
+int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                       size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms)
+{
+    parley_rpc_detail det = {0, 0, 0, 0};
+    int rc = call(c, proc, enc, args, args_size, dec, res, timeout_ms, &det);
+    set_detail(rc, &det);
     return rc;
 }
 
@@ -1158,4 +1197,49 @@ int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed)
 int parley_client_errno(const parley_client *c)
 {
     return c ? atomic_load_explicit(&c->sys_errno, memory_order_relaxed) : 0;
+}
+
+/* parley_client_last_detail: see parley/client.h. */
+void parley_client_last_detail(parley_rpc_detail *out)
+{
+    if (out)
+        *out = last_detail;
+}
+
+/* parley_rpc_detail_format: see parley/client.h. */
+char *parley_rpc_detail_format(const parley_rpc_detail *d, char *buf, size_t len)
+{
+    if (buf == NULL || len == 0)
+        return buf;
+    if (d == NULL) {
+        buf[0] = '\0';
+        return buf;
+    }
+    switch (d->err) {
+    case PARLEY_ERR_PROG_MISMATCH:
+        if (d->low == d->high)
+            snprintf(buf, len, "program version mismatch: the server serves version %" PRIu32,
+                     d->low);
+        else
+            snprintf(buf, len,
+                     "program version mismatch: the server serves versions %" PRIu32 " to %" PRIu32,
+                     d->low, d->high);
+        break;
+    case PARLEY_ERR_RPC_MISMATCH:
+        if (d->low == d->high)
+            snprintf(buf, len, "RPC version mismatch: the server speaks RPC version %" PRIu32,
+                     d->low);
+        else
+            snprintf(buf, len,
+                     "RPC version mismatch: the server speaks RPC versions %" PRIu32 " to %" PRIu32,
+                     d->low, d->high);
+        break;
+    case PARLEY_ERR_AUTH:
+        snprintf(buf, len, "authentication failed: %s", parley_auth_strerror(d->auth_stat));
+        break;
+    default:
+        snprintf(buf, len, "%s", parley_strerror(d->err));
+        break;
+    }
+    return buf;
 }

@@ -287,6 +287,34 @@ int pl_reply_error(const pl_reply_header *h)
     return PARLEY_ERR_PROTOCOL;
 }
 
+/* The texts of auth_stat, in RFC 5531's words (section 9, and RFC 2203 for
+ * the two of RPCSEC_GSS), indexed by value. */
+static const char *const auth_texts[] = {
+    [PARLEY_AUTH_OK] = "success",
+    [PARLEY_AUTH_BADCRED] = "bad credential (seal broken)",
+    [PARLEY_AUTH_REJECTEDCRED] = "the client must begin a new session",
+    [PARLEY_AUTH_BADVERF] = "bad verifier (seal broken)",
+    [PARLEY_AUTH_REJECTEDVERF] = "verifier expired or replayed",
+    [PARLEY_AUTH_TOOWEAK] = "rejected for security reasons",
+    [PARLEY_AUTH_INVALIDRESP] = "bogus response verifier",
+    [PARLEY_AUTH_FAILED] = "reason unknown",
+    [PARLEY_AUTH_KERB_GENERIC] = "kerberos generic error",
+    [PARLEY_AUTH_TIMEEXPIRE] = "time of credential expired",
+    [PARLEY_AUTH_TKT_FILE] = "problem with ticket file",
+    [PARLEY_AUTH_DECODE] = "cannot decode authenticator",
+    [PARLEY_AUTH_NET_ADDR] = "wrong net address in ticket",
+    [PARLEY_RPCSEC_GSS_CREDPROBLEM] = "no credentials for user",
+    [PARLEY_RPCSEC_GSS_CTXPROBLEM] = "problem with context",
+};
+
+/* parley_auth_strerror: see parley/rpc.h. Any value is a safe argument. */
+const char *parley_auth_strerror(uint32_t auth_stat)
+{
+    if (auth_stat < sizeof auth_texts / sizeof auth_texts[0] && auth_texts[auth_stat])
+        return auth_texts[auth_stat];
+    return "unknown authentication error";
+}
+
 /* ---- AUTH_SYS ---------------------------------------------------------- */
 
 /* pl_authsys_encode encodes the body of an AUTH_SYS credential (struct

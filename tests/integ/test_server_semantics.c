@@ -2,9 +2,10 @@
  * tests/integ/test_server_semantics.c: a real server (a forked child
  * serving integ.x) called through the generated client stubs over TCP on
  * 127.0.0.1 and ::1, UDP, and a Unix socket in a temporary folder: every
- * procedure's results, AUTH_SYS credentials as the procedure sees them, a
- * slow call that does not hold up another client, and a SIGTERM that lets
- * the call in flight finish before the server exits 0.
+ * procedure's results, AUTH_SYS credentials as the procedure sees them, the
+ * range of versions a PROG_MISMATCH tells the client, a slow call that does
+ * not hold up another client, and a SIGTERM that lets the call in flight
+ * finish before the server exits 0.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -231,6 +232,27 @@ static void test_auth_sys_credentials_reach_the_procedure(void **state)
     }
 }
 
+static void test_a_version_between_those_served_is_refused_with_their_range(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < srv.naddrs; i++) {
+        parley_client *c = client(srv.addrs[i], 2, NULL);
+        int four = 4, got = 0;
+        parley_rpc_detail d;
+        memset(&d, 0xa5, sizeof d);
+        assert_int_equal(ping3_3(c, &four, &got), PARLEY_ERR_PROG_MISMATCH);
+        parley_client_last_detail(&d);
+        assert_int_equal(d.err, PARLEY_ERR_PROG_MISMATCH);
+        assert_int_equal(d.low, 1);
+        assert_int_equal(d.high, 3);
+        assert_int_equal(d.auth_stat, 0);
+        char text[128];
+        assert_string_equal(parley_rpc_detail_format(&d, text, sizeof text),
+                            "program version mismatch: the server serves versions 1 to 3");
+        parley_client_destroy(c);
+    }
+}
+
 /* A SLOW call made from its own thread. */
 typedef struct slow_call {
     const char *addr;
@@ -322,6 +344,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_procedure_is_right_over_tcp_udp_and_unix),
         cmocka_unit_test(test_auth_sys_credentials_reach_the_procedure),
+        cmocka_unit_test(test_a_version_between_those_served_is_refused_with_their_range),
         cmocka_unit_test(test_a_slow_call_does_not_block_another_client),
         cmocka_unit_test(test_sigterm_lets_the_call_in_flight_finish_then_exits_zero),
     };

@@ -1243,6 +1243,203 @@ static void test_sync_calls_mix_with_submitted_calls_over_udp(void **state)
     mix_sync_and_submitted("udp");
 }
 
+/* ---- the server's details of an error -------------------------------------- */
+
+static void assert_detail(int err, uint32_t low, uint32_t high, uint32_t auth_stat)
+{
+    parley_rpc_detail d;
+    memset(&d, 0xa5, sizeof d);
+    parley_client_last_detail(&d);
+    assert_int_equal(d.err, err);
+    assert_int_equal(d.low, low);
+    assert_int_equal(d.high, high);
+    assert_int_equal(d.auth_stat, auth_stat);
+}
+
+static void test_a_call_leaves_the_details_of_its_refusal(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    uint32_t res;
+    assert_int_equal(call(c, P_PROG_MISMATCH, 1, &res, 0), PARLEY_ERR_PROG_MISMATCH);
+    assert_detail(PARLEY_ERR_PROG_MISMATCH, 1, 2, 0);
+    assert_int_equal(call(c, P_RPC_MISMATCH, 1, &res, 0), PARLEY_ERR_RPC_MISMATCH);
+    assert_detail(PARLEY_ERR_RPC_MISMATCH, 3, 4, 0);
+    assert_int_equal(call(c, P_AUTH_ERROR, 1, &res, 0), PARLEY_ERR_AUTH);
+    assert_detail(PARLEY_ERR_AUTH, 0, 0, PARLEY_AUTH_TOOWEAK);
+    /* errors without details, and success, leave zeros */
+    assert_int_equal(call(c, P_PROC_UNAVAIL, 1, &res, 0), PARLEY_ERR_PROC_UNAVAIL);
+    assert_detail(PARLEY_ERR_PROC_UNAVAIL, 0, 0, 0);
+    assert_echo(c, 1);
+    assert_detail(PARLEY_OK, 0, 0, 0);
+    assert_int_equal(call(c, P_SILENT, 1, &res, 20), PARLEY_ERR_TIMEDOUT);
+    assert_detail(PARLEY_ERR_TIMEDOUT, 0, 0, 0);
+    assert_int_equal(parley_client_call(NULL, P_ECHO, NULL, NULL, 0, NULL, NULL, 0),
+                     PARLEY_ERR_INVALID);
+    assert_detail(PARLEY_ERR_INVALID, 0, 0, 0);
+    parley_client_last_detail(NULL); /* a no-op */
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_details_are_formatted_as_one_line(void **state)
+{
+    (void)state;
+    char buf[128];
+    parley_rpc_detail d = {PARLEY_ERR_PROG_MISMATCH, 1, 2, 0};
+    assert_string_equal(parley_rpc_detail_format(&d, buf, sizeof buf),
+                        "program version mismatch: the server serves versions 1 to 2");
+    d.low = d.high = 4;
+    assert_string_equal(parley_rpc_detail_format(&d, buf, sizeof buf),
+                        "program version mismatch: the server serves version 4");
+    d = (parley_rpc_detail){PARLEY_ERR_RPC_MISMATCH, 3, 4, 0};
+    assert_string_equal(parley_rpc_detail_format(&d, buf, sizeof buf),
+                        "RPC version mismatch: the server speaks RPC versions 3 to 4");
+    d.low = d.high = 2;
+    assert_string_equal(parley_rpc_detail_format(&d, buf, sizeof buf),
+                        "RPC version mismatch: the server speaks RPC version 2");
+    d = (parley_rpc_detail){PARLEY_ERR_AUTH, 0, 0, PARLEY_AUTH_TOOWEAK};
+    assert_string_equal(parley_rpc_detail_format(&d, buf, sizeof buf),
+                        "authentication failed: rejected for security reasons");
+    d = (parley_rpc_detail){PARLEY_ERR_TIMEDOUT, 0, 0, 0};
+    assert_string_equal(parley_rpc_detail_format(&d, buf, sizeof buf),
+                        parley_strerror(PARLEY_ERR_TIMEDOUT));
+    /* cut to the buffer, and NUL-terminated */
+    assert_string_equal(parley_rpc_detail_format(&d, buf, 4), "the");
+    assert_string_equal(parley_rpc_detail_format(NULL, buf, sizeof buf), "");
+    assert_null(parley_rpc_detail_format(&d, NULL, 0));
+}
+
+/* A submitted call whose callback keeps the details it reads. */
+typedef struct detail_call {
+    async_call a;
+    parley_rpc_detail d;
+} detail_call;
+
+static void on_done_detail(void *ctx, int err)
+{
+    detail_call *x = ctx;
+    on_done(&x->a, err);
+    parley_client_last_detail(&x->d);
+}
+
+static int submit_detail(parley_client *c, uint32_t proc, detail_call *x)
+{
+    memset(x, 0, sizeof *x);
+    x->a.arg = proc;
+    return parley_client_submit(c, proc, enc_u32, &x->a.arg, 4, dec_u32, &x->a.res, 5000,
+                                on_done_detail, x);
+}
+
+static void test_a_callback_reads_the_details_of_its_own_call(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    static const uint32_t procs[] = {P_PROG_MISMATCH, P_RPC_MISMATCH, P_AUTH_ERROR, P_ECHO};
+    enum { N = sizeof procs / sizeof procs[0] };
+    detail_call x[N];
+    for (int i = 0; i < N; i++)
+        assert_int_equal(submit_detail(c, procs[i], &x[i]), PARLEY_OK);
+    unsigned total = 0;
+    for (int k = 0; k < 100 && total < N; k++) {
+        unsigned n = 0;
+        assert_int_equal(parley_client_poll(c, 100, &n), PARLEY_OK);
+        total += n;
+    }
+    assert_int_equal(total, N);
+    const parley_rpc_detail want[N] = {{PARLEY_ERR_PROG_MISMATCH, 1, 2, 0},
+                                       {PARLEY_ERR_RPC_MISMATCH, 3, 4, 0},
+                                       {PARLEY_ERR_AUTH, 0, 0, PARLEY_AUTH_TOOWEAK},
+                                       {PARLEY_OK, 0, 0, 0}};
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(x[i].a.runs, 1);
+        assert_int_equal(x[i].a.err, want[i].err);
+        assert_int_equal(x[i].d.err, want[i].err);
+        assert_int_equal(x[i].d.low, want[i].low);
+        assert_int_equal(x[i].d.high, want[i].high);
+        assert_int_equal(x[i].d.auth_stat, want[i].auth_stat);
+    }
+    /* a callback run by destroy reads its cancellation */
+    detail_call silent;
+    assert_int_equal(submit_detail(c, P_SILENT, &silent), PARLEY_OK);
+    parley_client_destroy(c);
+    assert_int_equal(silent.a.runs, 1);
+    assert_int_equal(silent.d.err, PARLEY_ERR_CANCELLED);
+    fake_stop(f);
+}
+
+#define DETAIL_CALLS 200
+
+typedef struct detail_worker {
+    parley_client *c;
+    uint32_t proc;
+    int err;
+    parley_rpc_detail want;
+    pthread_barrier_t *start;
+    int failures;
+} detail_worker;
+
+/* detail_work makes calls of its procedure, each followed by an echo, and
+ * checks after each that its thread has its own call's details. */
+static void *detail_work(void *arg)
+{
+    detail_worker *w = arg;
+    pthread_barrier_wait(w->start);
+    for (int i = 0; i < DETAIL_CALLS; i++) {
+        uint32_t res = 0;
+        parley_rpc_detail d;
+        int rc = call(w->c, w->proc, 1, &res, 10000);
+        parley_client_last_detail(&d);
+        if (rc != w->err || d.err != w->err || d.low != w->want.low || d.high != w->want.high ||
+            d.auth_stat != w->want.auth_stat)
+            w->failures++;
+        rc = call(w->c, P_ECHO, 7, &res, 10000);
+        parley_client_last_detail(&d);
+        if (rc != PARLEY_OK || d.err != PARLEY_OK || d.low || d.high || d.auth_stat)
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void *fresh_thread_detail(void *arg)
+{
+    parley_client_last_detail(arg);
+    return NULL;
+}
+
+static void test_threads_sharing_a_handle_read_their_own_details(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+    detail_worker w[2] = {
+        {c, P_PROG_MISMATCH, PARLEY_ERR_PROG_MISMATCH, {0, 1, 2, 0}, &start, 0},
+        {c, P_AUTH_ERROR, PARLEY_ERR_AUTH, {0, 0, 0, PARLEY_AUTH_TOOWEAK}, &start, 0},
+    };
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, detail_work, &w[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    pthread_barrier_destroy(&start);
+    /* a thread that has completed no call reads no error */
+    parley_rpc_detail d;
+    memset(&d, 0xa5, sizeof d);
+    pthread_t fresh;
+    assert_int_equal(pthread_create(&fresh, NULL, fresh_thread_detail, &d), 0);
+    pthread_join(fresh, NULL);
+    assert_int_equal(d.err, PARLEY_OK);
+    assert_int_equal(d.low | d.high | d.auth_stat, 0);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1276,6 +1473,10 @@ int main(void)
         cmocka_unit_test(test_client_fd_drives_an_event_loop),
         cmocka_unit_test(test_sync_calls_from_threads_mix_with_submitted_calls),
         cmocka_unit_test(test_sync_calls_mix_with_submitted_calls_over_udp),
+        cmocka_unit_test(test_a_call_leaves_the_details_of_its_refusal),
+        cmocka_unit_test(test_details_are_formatted_as_one_line),
+        cmocka_unit_test(test_a_callback_reads_the_details_of_its_own_call),
+        cmocka_unit_test(test_threads_sharing_a_handle_read_their_own_details),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -653,6 +653,23 @@ static void test_auth_check_accepts_good_credentials_and_denies_bad_ones(void **
     assert_int_equal(oa.len, 0);
 }
 
+static void test_every_auth_stat_has_a_text(void **state)
+{
+    (void)state;
+    const char *unknown = "unknown authentication error";
+    for (uint32_t v = PARLEY_AUTH_OK; v <= PARLEY_RPCSEC_GSS_CTXPROBLEM; v++) {
+        const char *t = parley_auth_strerror(v);
+        assert_non_null(t);
+        assert_true(t[0] != '\0');
+        assert_string_not_equal(t, unknown);
+        for (uint32_t w = PARLEY_AUTH_OK; w < v; w++)
+            assert_string_not_equal(parley_auth_strerror(w), t);
+    }
+    assert_string_equal(parley_auth_strerror(PARLEY_AUTH_TOOWEAK), "rejected for security reasons");
+    assert_string_equal(parley_auth_strerror(PARLEY_RPCSEC_GSS_CTXPROBLEM + 1), unknown);
+    assert_string_equal(parley_auth_strerror(0xffffffffu), unknown);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_authsys_decoder_refuses_hostile_bodies),
         cmocka_unit_test(test_auth_table_knows_none_and_sys_only),
         cmocka_unit_test(test_auth_check_accepts_good_credentials_and_denies_bad_ones),
+        cmocka_unit_test(test_every_auth_stat_has_a_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,6 +153,40 @@ int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed);
  * connection (for messages), or 0. */
 int parley_client_errno(const parley_client *c);
 
+/* ---- the server's details of an error ----
+ *
+ * Some of the server's refusals carry more than their error code: the
+ * versions of the program it serves (PROG_MISMATCH), the RPC versions it
+ * speaks (RPC_MISMATCH), and why it refused the credentials (AUTH_ERROR).
+ * They are kept per thread, like errno, so that any number of threads
+ * calling through one handle each read their own. */
+typedef struct parley_rpc_detail {
+    int err;            /* the error of the call described (PARLEY_OK included) */
+    uint32_t low, high; /* PARLEY_ERR_PROG_MISMATCH: the lowest and highest versions
+                           of the program the server serves; PARLEY_ERR_RPC_MISMATCH:
+                           the RPC versions it speaks; else 0 */
+    uint32_t auth_stat; /* PARLEY_ERR_AUTH: the server's reason (enum parley_auth_stat,
+                           parley_auth_strerror); else 0 */
+} parley_rpc_detail;
+
+/* parley_client_last_detail copies into *out the details of the last call
+ * completed in the calling thread: set by parley_client_call (and the
+ * generated proc_n stubs, which call it) just before it returns, and by
+ * parley_client_poll and parley_client_destroy just before they run each
+ * completion callback, so that a callback reads its own call's. A thread
+ * that has completed no call reads err PARLEY_OK and zeros. A call that
+ * fails before anything is sent (PARLEY_ERR_INVALID, an encoding error)
+ * sets it too, with no details; parley_client_submit does not: a submitted
+ * call's details are set when its callback runs. */
+void parley_client_last_detail(parley_rpc_detail *out);
+
+/* parley_rpc_detail_format writes a one-line English text of d into buf
+ * (len bytes, always NUL-terminated when len > 0) and returns buf: the
+ * error's text (parley_strerror) followed by the details when it has any,
+ * e.g. "program version mismatch: the server serves versions 1 to 3" or
+ * "authentication failed: rejected for security reasons". */
+char *parley_rpc_detail_format(const parley_rpc_detail *d, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

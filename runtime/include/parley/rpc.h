@@ -6,7 +6,8 @@
  * its authentication flavors (sections 8.2 and 10); they are what travels on
  * the wire, so they never change. The runtime's message codec, client and
  * server use them; applications need them to read a parley_cred or to choose
- * a flavor.
+ * a flavor, and parley_auth_strerror to tell a user why a server refused
+ * the credentials.
  */
 #ifndef PARLEY_RPC_H
 #define PARLEY_RPC_H
@@ -63,6 +64,12 @@ enum parley_auth_stat {
     PARLEY_RPCSEC_GSS_CREDPROBLEM = 13,
     PARLEY_RPCSEC_GSS_CTXPROBLEM = 14
 };
+
+/* parley_auth_strerror returns a static English text, never NULL, for an
+ * auth_stat (RFC 5531's words, e.g. "rejected for security reasons" for
+ * PARLEY_AUTH_TOOWEAK); values it does not know give "unknown
+ * authentication error". */
+const char *parley_auth_strerror(uint32_t auth_stat);
 
 /* The authentication flavors. */
 enum parley_auth_flavor {
