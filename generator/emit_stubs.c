@@ -6,9 +6,13 @@
  *
  * For procedure PROC of version V (number n) of program P:
  *   client:  int proc_n(parley_client *c, const A1 *arg1, ..., R *result);
+ *            int proc_n_submit(..., R *result, parley_done_fn *done, void *ctx);
+ *            int proc_n_arena(..., R *result, parley_arena *arena);
+ *            int proc_n_submit_arena(..., R *result, parley_arena *arena, done, ctx);
  *   server:  int proc_n_svc(const A1 *arg1, ..., R *result, parley_call *call);
  *            const parley_program_def p_n;
- * A void argument list or result drops its parameters. The NULL procedure
+ * A void argument list or result drops its parameters (and a void result
+ * the _arena forms, having nothing to decode). The NULL procedure
  * (number 0, void to void) is answered by the generated handler itself.
  */
 #include <ctype.h>
@@ -81,7 +85,9 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
             continue;
         gen_printf(o,
                    "/* Program %s: the client's calls, and the procedures a server implements\n"
-                   " * (see docs/runtime.md). */\n",
+                   " * (see docs/runtime.md). A call's _arena forms decode the result into an\n"
+                   " * arena (never passed to _free; a reset releases it); after a failed call,\n"
+                   " * parley_client_last_detail tells what the server said. */\n",
                    d->name);
         for (const idl_version *v = d->u.prog.versions; v; v = v->next) {
             for (const idl_proc *p = v->procs; p; p = p->next) {
@@ -94,6 +100,16 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
                 params(o, p);
                 result_param(o, p);
                 gen_puts(o, ", parley_done_fn *done, void *ctx);\n");
+                if (!is_void(p->result)) {
+                    gen_printf(o, "int %s_arena(parley_client *c", nm);
+                    params(o, p);
+                    result_param(o, p);
+                    gen_puts(o, ", parley_arena *arena);\n");
+                    gen_printf(o, "int %s_submit_arena(parley_client *c", nm);
+                    params(o, p);
+                    result_param(o, p);
+                    gen_puts(o, ", parley_arena *arena, parley_done_fn *done, void *ctx);\n");
+                }
                 if (!(p->num == 0 && p->nargs == 0 && is_void(p->result))) {
                     gen_printf(o, "int %s_svc(", nm);
                     int i = 1;
@@ -120,51 +136,114 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
 
 /* ---- client ------------------------------------------------------------ */
 
+/* call_args writes what a stub computes before its call (the arguments'
+ * encoded size n, and for several arguments the struct that carries them)
+ * and returns the enc, args and size parameters of the runtime call. */
+static const char *call_args(gen_out *o, const idl_proc *p, const char *nm, char *buf, size_t cap)
+{
+    if (p->nargs == 0)
+        return "NULL, NULL, 0";
+    gen_puts(o, "    size_t n = 0;\n");
+    int i = 1;
+    for (const idl_arg *a = p->args; a; a = a->next, i++) {
+        char lv[32];
+        snprintf(lv, sizeof lv, "(*arg%d)", i);
+        gen_proc_size(o, 1, a->type, lv);
+    }
+    if (p->nargs == 1) {
+        snprintf(buf, cap, "%s_args, arg1, n", nm);
+        return buf;
+    }
+    gen_printf(o, "    struct %s_argv av = {", nm);
+    for (i = 1; i <= p->nargs; i++)
+        gen_printf(o, "%sarg%d", i > 1 ? ", " : "", i);
+    gen_puts(o, "};\n");
+    snprintf(buf, cap, "%s_args, &av, n", nm);
+    return buf;
+}
+
+/* pass_args writes "arg1, ..., " (the arguments a wrapper passes on). */
+static void pass_args(gen_out *o, const idl_proc *p)
+{
+    for (int i = 1; i <= p->nargs; i++)
+        gen_printf(o, "arg%d, ", i);
+}
+
+/* emit_call writes proc_n, the synchronous call. With a result it is
+ * proc_n_arena (the result decoded into an arena, or with malloc when the
+ * arena is NULL) and proc_n, which calls it with NULL. The result starts
+ * zeroed and is zeroed again when the call fails (released first when it
+ * was malloc'd), so the caller has something to free only on success. */
+static void emit_call(gen_out *o, const idl_proc *p, const char *nm)
+{
+    char argsbuf[256];
+    if (is_void(p->result)) {
+        gen_printf(o, "int %s(parley_client *c", nm);
+        params(o, p);
+        gen_puts(o, ")\n{\n");
+        const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
+        gen_printf(o, "    return parley_client_call(c, %s, %s, NULL, NULL, 0);\n}\n\n", p->name,
+                   args);
+        return;
+    }
+    gen_printf(o, "int %s_arena(parley_client *c", nm);
+    params(o, p);
+    result_param(o, p);
+    gen_puts(o, ", parley_arena *arena)\n{\n");
+    gen_puts(o, "    memset(result, 0, sizeof *result);\n");
+    const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
+    gen_printf(o, "    int rc = parley_client_call_arena(c, %s, %s, %s_res, result, 0, arena);\n",
+               p->name, args, nm);
+    gen_type g = gen_classify(p->result);
+    gen_puts(o, "    if (rc != PARLEY_OK) {\n");
+    if (p->result->kind == IDL_T_STRING)
+        gen_puts(o, "        if (!arena)\n            free(*result);\n");
+    else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF || g.kind == GK_ENUM)
+        gen_printf(o, "        if (!arena)\n            %s_free(result);\n", g.def->name);
+    gen_puts(o, "        memset(result, 0, sizeof *result);\n    }\n    return rc;\n}\n\n");
+
+    gen_printf(o, "int %s(parley_client *c", nm);
+    params(o, p);
+    result_param(o, p);
+    gen_printf(o, ")\n{\n    return %s_arena(c, ", nm);
+    pass_args(o, p);
+    gen_puts(o, "result, NULL);\n}\n\n");
+}
+
 /* emit_submit writes proc_n_submit, the asynchronous call: the arguments
  * are encoded before it returns; *result must stay valid until done runs,
- * and holds the result when done gets PARLEY_OK. */
+ * and holds the result when done gets PARLEY_OK. With a result it is
+ * proc_n_submit_arena and proc_n_submit, which calls it with NULL. */
 static void emit_submit(gen_out *o, const idl_proc *p, const char *nm)
 {
+    char argsbuf[256];
+    if (is_void(p->result)) {
+        gen_printf(o, "int %s_submit(parley_client *c", nm);
+        params(o, p);
+        gen_puts(o, ", parley_done_fn *done, void *ctx)\n{\n");
+        const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
+        gen_printf(o,
+                   "    return parley_client_submit(c, %s, %s, NULL, NULL, 0, done, ctx);\n}\n\n",
+                   p->name, args);
+        return;
+    }
+    gen_printf(o, "int %s_submit_arena(parley_client *c", nm);
+    params(o, p);
+    result_param(o, p);
+    gen_puts(o, ", parley_arena *arena, parley_done_fn *done, void *ctx)\n{\n");
+    gen_puts(o, "    memset(result, 0, sizeof *result);\n");
+    const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
+    gen_printf(o,
+               "    return parley_client_submit_arena(c, %s, %s, %s_res, result, 0, arena, done, "
+               "ctx);\n}\n\n",
+               p->name, args, nm);
+
     gen_printf(o, "int %s_submit(parley_client *c", nm);
     params(o, p);
     result_param(o, p);
-    gen_puts(o, ", parley_done_fn *done, void *ctx)\n{\n");
-    if (!is_void(p->result))
-        gen_puts(o, "    memset(result, 0, sizeof *result);\n");
-    const char *res = is_void(p->result) ? "NULL, NULL" : NULL;
-    char resbuf[256];
-    if (!res) {
-        snprintf(resbuf, sizeof resbuf, "%s_res, result", nm);
-        res = resbuf;
-    }
-    if (p->nargs == 0) {
-        gen_printf(o, "    return parley_client_submit(c, %s, NULL, NULL, 0, %s, 0, done, ctx);\n",
-                   p->name, res);
-    } else {
-        gen_puts(o, "    size_t n = 0;\n");
-        int i = 1;
-        for (const idl_arg *a = p->args; a; a = a->next, i++) {
-            char lv[32];
-            snprintf(lv, sizeof lv, "(*arg%d)", i);
-            gen_proc_size(o, 1, a->type, lv);
-        }
-        if (p->nargs == 1) {
-            gen_printf(o,
-                       "    return parley_client_submit(c, %s, %s_args, arg1, n, %s, 0, done, "
-                       "ctx);\n",
-                       p->name, nm, res);
-        } else {
-            gen_printf(o, "    struct %s_argv av = {", nm);
-            for (i = 1; i <= p->nargs; i++)
-                gen_printf(o, "%sarg%d", i > 1 ? ", " : "", i);
-            gen_puts(o, "};\n");
-            gen_printf(o,
-                       "    return parley_client_submit(c, %s, %s_args, &av, n, %s, 0, done, "
-                       "ctx);\n",
-                       p->name, nm, res);
-        }
-    }
-    gen_puts(o, "}\n\n");
+    gen_printf(o, ", parley_done_fn *done, void *ctx)\n{\n    return %s_submit_arena(c, ", nm);
+    pass_args(o, p);
+    gen_puts(o, "result, NULL, done, ctx);\n}\n\n");
 }
 
 static void emit_client_proc(gen_out *o, const idl_def *prog, const idl_version *v,
@@ -209,46 +288,7 @@ static void emit_client_proc(gen_out *o, const idl_def *prog, const idl_version 
         gen_proc_dec(o, 1, p->result, "(*result)");
         gen_puts(o, "}\n\n");
     }
-    gen_printf(o, "int %s(parley_client *c", nm);
-    params(o, p);
-    result_param(o, p);
-    gen_puts(o, ")\n{\n");
-    /* the result starts zeroed, and is released again when the call fails,
-     * so the caller has something to free only on success */
-    if (!is_void(p->result))
-        gen_puts(o, "    memset(result, 0, sizeof *result);\n");
-    if (p->nargs == 0) {
-        gen_printf(o, "    int rc = parley_client_call(c, %s, NULL, NULL, 0, ", p->name);
-    } else {
-        gen_puts(o, "    size_t n = 0;\n");
-        int i = 1;
-        for (const idl_arg *a = p->args; a; a = a->next, i++) {
-            char lv[32];
-            snprintf(lv, sizeof lv, "(*arg%d)", i);
-            gen_proc_size(o, 1, a->type, lv);
-        }
-        if (p->nargs == 1) {
-            gen_printf(o, "    int rc = parley_client_call(c, %s, %s_args, arg1, n, ", p->name, nm);
-        } else {
-            gen_printf(o, "    struct %s_argv av = {", nm);
-            for (i = 1; i <= p->nargs; i++)
-                gen_printf(o, "%sarg%d", i > 1 ? ", " : "", i);
-            gen_puts(o, "};\n");
-            gen_printf(o, "    int rc = parley_client_call(c, %s, %s_args, &av, n, ", p->name, nm);
-        }
-    }
-    if (is_void(p->result)) {
-        gen_puts(o, "NULL, NULL, 0);\n    return rc;\n}\n\n");
-    } else {
-        gen_printf(o, "%s_res, result, 0);\n", nm);
-        gen_type g = gen_classify(p->result);
-        gen_puts(o, "    if (rc != PARLEY_OK) {\n");
-        if (p->result->kind == IDL_T_STRING)
-            gen_puts(o, "        free(*result);\n");
-        else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF || g.kind == GK_ENUM)
-            gen_printf(o, "        %s_free(result);\n", g.def->name);
-        gen_puts(o, "        memset(result, 0, sizeof *result);\n    }\n    return rc;\n}\n\n");
-    }
+    emit_call(o, p, nm);
     emit_submit(o, p, nm);
     free(nm);
 }

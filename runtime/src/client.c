@@ -112,7 +112,8 @@ typedef struct pending {
     void *ctx;
     parley_res_dec *dec;
     void *res;
-    const uint8_t *msg; /* the message, for UDP retransmissions */
+    parley_arena *arena; /* what the result is decoded into; NULL: malloc */
+    const uint8_t *msg;  /* the message, for UDP retransmissions */
     size_t msg_len;
 } pending;
 
@@ -724,14 +725,15 @@ static void set_detail(int err, const parley_rpc_detail *det)
 }
 
 /* decode_reply checks the reply header of p and decodes the result into res
- * with dec. Results with bytes left over are PARLEY_ERR_TRAILING: the
- * server's idea of the result type is not the caller's, which is worth
- * reporting (libtirpc ignores them). *det gets the versions and the
- * auth_stat a refusal carries (the header's fields, zero when absent). */
+ * with dec, allocating from arena (NULL: malloc). Results with bytes left
+ * over are PARLEY_ERR_TRAILING: the server's idea of the result type is not
+ * the caller's, which is worth reporting (libtirpc ignores them). *det gets
+ * the versions and the auth_stat a refusal carries (the header's fields,
+ * zero when absent). */
 static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
-                        parley_rpc_detail *det)
+                        parley_arena *arena, parley_rpc_detail *det)
 {
-    parley_limits lim = {.max_alloc = c->max_alloc, .max_depth = 0, .flags = 0, .arena = NULL};
+    parley_limits lim = {.max_alloc = c->max_alloc, .max_depth = 0, .flags = 0, .arena = arena};
     parley_dec d;
     pl_reply_header h;
     parley_dec_init(&d, p->reply, p->reply_len, &lim);
@@ -866,7 +868,7 @@ static unsigned run_callbacks(parley_client *c, pending *list)
         int err = p->err;
         parley_rpc_detail det = {0, 0, 0, 0};
         if (err == PARLEY_OK)
-            err = decode_reply(c, p, p->dec, p->res, &det);
+            err = decode_reply(c, p, p->dec, p->res, p->arena, &det);
         set_detail(err, &det);
         p->fn(p->ctx, err);
         free(p->copy);
@@ -1028,7 +1030,7 @@ void parley_client_destroy(parley_client *c)
  * PARLEY_ERR_NOMEM. */
 static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                 size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
-                parley_rpc_detail *det)
+                parley_arena *arena, parley_rpc_detail *det)
 {
     if (c == NULL || (dec != NULL && res == NULL))
         return PARLEY_ERR_INVALID;
@@ -1060,7 +1062,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
     if (rc == PARLEY_OK)
         rc = await(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
-        rc = decode_reply(c, &p, dec, res, det);
+        rc = decode_reply(c, &p, dec, res, arena, det);
     if (p.borrowed) {
         pthread_mutex_lock(&c->mu);
         c->reading = 0;
@@ -1082,17 +1084,35 @@ out:
 int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                        size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms)
 {
+    return parley_client_call_arena(c, proc, enc, args, args_size, dec, res, timeout_ms, NULL);
+}
+
+/* parley_client_call_arena: see parley/client.h. */
+int parley_client_call_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,
+                             const void *args, size_t args_size, parley_res_dec *dec, void *res,
+                             unsigned timeout_ms, parley_arena *arena)
+{
     parley_rpc_detail det = {0, 0, 0, 0};
-    int rc = call(c, proc, enc, args, args_size, dec, res, timeout_ms, &det);
+    int rc = call(c, proc, enc, args, args_size, dec, res, timeout_ms, arena, &det);
     set_detail(rc, &det);
     return rc;
 }
 
-/* parley_client_submit: see parley/client.h. The call and its message live
- * in one allocation, freed after its callback ran. */
+/* parley_client_submit: see parley/client.h. */
 int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                          size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
                          parley_done_fn *done, void *ctx)
+{
+    return parley_client_submit_arena(c, proc, enc, args, args_size, dec, res, timeout_ms, NULL,
+                                      done, ctx);
+}
+
+/* parley_client_submit_arena: see parley/client.h. The call and its
+ * message live in one allocation, freed after its callback ran. */
+int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,
+                               const void *args, size_t args_size, parley_res_dec *dec, void *res,
+                               unsigned timeout_ms, parley_arena *arena, parley_done_fn *done,
+                               void *ctx)
 {
     if (c == NULL || done == NULL || (dec != NULL && res == NULL))
         return PARLEY_ERR_INVALID;
@@ -1120,6 +1140,7 @@ int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, 
     p->ctx = ctx;
     p->dec = dec;
     p->res = res;
+    p->arena = arena;
     p->msg = msg;
     p->msg_len = len;
     init_retransmit(c, p);

@@ -3,9 +3,10 @@
  * serving integ.x) called through the generated client stubs over TCP on
  * 127.0.0.1 and ::1, UDP, and a Unix socket in a temporary folder: every
  * procedure's results, AUTH_SYS credentials as the procedure sees them, the
- * range of versions a PROG_MISMATCH tells the client, a slow call that does
- * not hold up another client, and a SIGTERM that lets the call in flight
- * finish before the server exits 0.
+ * range of versions a PROG_MISMATCH tells the client, results decoded into
+ * an arena by the _arena stubs, a slow call that does not hold up another
+ * client, and a SIGTERM that lets the call in flight finish before the
+ * server exits 0.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -253,6 +254,60 @@ static void test_a_version_between_those_served_is_refused_with_their_range(void
     }
 }
 
+static void on_record(void *ctx, int err)
+{
+    *(int *)ctx = err;
+}
+
+static void test_results_decode_into_an_arena_through_the_stubs(void **state)
+{
+    (void)state;
+    parley_arena *a = parley_arena_create(0);
+    assert_non_null(a);
+    for (size_t i = 0; i < srv.naddrs; i++) {
+        parley_client *c = client(srv.addrs[i], INTEG_VERS, NULL);
+        /* a list of a thousand nodes: a thousand allocations with malloc */
+        int n = 1000;
+        node_list made = NULL;
+        assert_int_equal(make_list_1_arena(c, &n, &made, a), PARLEY_OK);
+        int expect = 1;
+        for (node *p = made; p; p = p->next)
+            assert_int_equal(p->value, expect++);
+        assert_int_equal(expect, n + 1);
+        assert_true(parley_arena_used(a) >= (size_t)n * sizeof(node));
+        parley_arena_reset(a); /* no node_list_free */
+
+        int vals[] = {7, 8};
+        char name[] = "arena";
+        record r = {name, 1, 2, {2, vals}, {'w', 'x', 'y', 'z'}, RED}, rr;
+        assert_int_equal(echo_record_1_arena(c, &r, &rr, a), PARLEY_OK);
+        assert_string_equal(rr.name, "anera");
+        assert_int_equal(rr.values.values_val[0], 8);
+        assert_int_equal(rr.hue, GREEN);
+
+        /* submitted, decoded just before the callback in the polling thread */
+        int err = -1;
+        memset(&rr, 0, sizeof rr);
+        assert_int_equal(echo_record_1_submit_arena(c, &r, &rr, a, on_record, &err), PARLEY_OK);
+        for (int k = 0; k < 100 && err < 0; k++)
+            assert_int_equal(parley_client_poll(c, 100, NULL), PARLEY_OK);
+        assert_int_equal(err, PARLEY_OK);
+        assert_string_equal(rr.name, "anera");
+        parley_arena_reset(a);
+        parley_client_destroy(c);
+
+        /* a failed call leaves a zeroed result and the arena as it was */
+        c = client(srv.addrs[i], 2, NULL);
+        memset(&rr, 0xa5, sizeof rr);
+        assert_int_equal(echo_record_1_arena(c, &r, &rr, a), PARLEY_ERR_PROG_MISMATCH);
+        assert_null(rr.name);
+        assert_int_equal(rr.values.values_len, 0);
+        assert_int_equal(parley_arena_used(a), 0);
+        parley_client_destroy(c);
+    }
+    parley_arena_destroy(a);
+}
+
 /* A SLOW call made from its own thread. */
 typedef struct slow_call {
     const char *addr;
@@ -345,6 +400,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_procedure_is_right_over_tcp_udp_and_unix),
         cmocka_unit_test(test_auth_sys_credentials_reach_the_procedure),
         cmocka_unit_test(test_a_version_between_those_served_is_refused_with_their_range),
+        cmocka_unit_test(test_results_decode_into_an_arena_through_the_stubs),
         cmocka_unit_test(test_a_slow_call_does_not_block_another_client),
         cmocka_unit_test(test_sigterm_lets_the_call_in_flight_finish_then_exits_zero),
     };

@@ -63,6 +63,8 @@ enum {
     P_JUNK_FIRST,    /* UDP: a 3-byte datagram and a foreign reply first */
     P_FILL,          /* the echo (calls that fill a socket the server does not read) */
     P_QUEUED,        /* the echo (calls queued behind them) */
+    P_NAMES,         /* a list of arg strings "user-0", "user-1", ... */
+    P_NAMES_CUT,     /* the same list, one string short */
     NPROCS
 };
 
@@ -216,6 +218,18 @@ static int answer(fake *f, const uint8_t *msg, size_t len, reply *out, int *n)
             return -1;
         pl_msg_encode_reply_accepted(&e, h.xid, NULL, PARLEY_SUCCESS, 0, 0);
         parley_put_u32(&e, cred.uid);
+        break;
+    }
+    case P_NAMES:
+    case P_NAMES_CUT: {
+        uint32_t count = arg > 100 ? 100 : arg;
+        pl_msg_encode_reply_accepted(&e, h.xid, NULL, PARLEY_SUCCESS, 0, 0);
+        parley_put_u32(&e, count);
+        for (uint32_t i = 0; i < count - (h.proc == P_NAMES_CUT && count > 0); i++) {
+            char name[16];
+            snprintf(name, sizeof name, "user-%u", i);
+            parley_put_string(&e, name, 64);
+        }
         break;
     }
     case P_BIG: {
@@ -1440,6 +1454,157 @@ static void test_threads_sharing_a_handle_read_their_own_details(void **state)
     fake_stop(f);
 }
 
+/* ---- results decoded into an arena ----------------------------------------- */
+
+typedef struct names {
+    uint32_t n;
+    char **v;
+} names;
+
+static void dec_names(parley_dec *d, void *r)
+{
+    names *x = r;
+    uint32_t n = parley_get_count(d, 1000, 4, sizeof(char *));
+    x->v = parley_dec_alloc(d, n * sizeof *x->v);
+    if (x->v == NULL)
+        return;
+    x->n = n;
+    for (uint32_t i = 0; i < n; i++)
+        parley_get_string(d, &x->v[i], 64);
+}
+
+static void assert_names(const names *x, uint32_t n)
+{
+    assert_int_equal(x->n, n);
+    for (uint32_t i = 0; i < n; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "user-%u", i);
+        assert_string_equal(x->v[i], want);
+    }
+}
+
+/* in_arena: whether p lies in the n bytes that a fresh arena of one block
+ * handed out from its start (a test's arena is big enough for that). */
+static int in_arena(const void *p, const void *first, size_t n)
+{
+    return (const char *)p >= (const char *)first && (const char *)p < (const char *)first + n;
+}
+
+static void test_a_result_decoded_into_an_arena_lives_there(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    parley_arena *a = parley_arena_create(64 << 10);
+    assert_non_null(a);
+    for (int round = 0; round < 3; round++) {
+        /* where the arena's first allocation lands: the result must be there */
+        void *first = parley_arena_alloc(a, 8);
+        assert_non_null(first);
+        names x = {0, NULL};
+        uint32_t n = 100;
+        assert_int_equal(parley_client_call_arena(c, P_NAMES, enc_u32, &n, 4, dec_names, &x, 0, a),
+                         PARLEY_OK);
+        assert_names(&x, 100);
+        size_t used = parley_arena_used(a);
+        assert_true(used > 100 * sizeof(char *));
+        assert_true(in_arena(x.v, first, used));
+        for (uint32_t i = 0; i < x.n; i++)
+            assert_true(in_arena(x.v[i], first, used));
+        parley_arena_reset(a); /* releases it: nothing to free */
+        assert_int_equal(parley_arena_used(a), 0);
+    }
+    /* NULL: malloc, released with free as after parley_client_call */
+    names x = {0, NULL};
+    uint32_t n = 3;
+    assert_int_equal(parley_client_call_arena(c, P_NAMES, enc_u32, &n, 4, dec_names, &x, 0, NULL),
+                     PARLEY_OK);
+    assert_names(&x, 3);
+    assert_int_equal(parley_arena_used(a), 0);
+    for (uint32_t i = 0; i < x.n; i++)
+        free(x.v[i]);
+    free(x.v);
+    parley_arena_destroy(a);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+static void test_a_result_that_fails_to_decode_leaves_its_pieces_in_the_arena(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    parley_arena *a = parley_arena_create(0);
+    assert_non_null(a);
+    names x = {0, NULL};
+    uint32_t n = 10;
+    assert_int_equal(parley_client_call_arena(c, P_NAMES_CUT, enc_u32, &n, 4, dec_names, &x, 0, a),
+                     PARLEY_ERR_TRUNCATED);
+    /* the array and the nine strings that decoded are in the arena (the
+     * tenth is NULL); the reset releases them, and ASan sees no leak */
+    assert_int_equal(x.n, 10);
+    for (uint32_t i = 0; i < 9; i++)
+        assert_non_null(x.v[i]);
+    assert_null(x.v[9]);
+    assert_true(parley_arena_used(a) > 10 * sizeof(char *));
+    parley_arena_reset(a);
+    assert_int_equal(parley_arena_used(a), 0);
+    /* an error before decoding leaves the arena untouched */
+    uint32_t res;
+    assert_int_equal(
+        parley_client_call_arena(c, P_PROC_UNAVAIL, enc_u32, &n, 4, dec_u32, &res, 0, a),
+        PARLEY_ERR_PROC_UNAVAIL);
+    assert_int_equal(parley_arena_used(a), 0);
+    /* and the handle goes on */
+    assert_int_equal(parley_client_call_arena(c, P_NAMES, enc_u32, &n, 4, dec_names, &x, 0, a),
+                     PARLEY_OK);
+    assert_names(&x, 10);
+    parley_arena_destroy(a);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
+/* A submitted call decoding into an arena. */
+typedef struct names_call {
+    uint32_t arg;
+    names x;
+    int runs, err;
+} names_call;
+
+static void on_names(void *ctx, int err)
+{
+    names_call *nc = ctx;
+    nc->runs++;
+    nc->err = err;
+}
+
+static void test_a_submitted_call_decodes_into_its_arena_before_its_callback(void **state)
+{
+    (void)state;
+    fake *f = fake_start("tcp");
+    parley_client *c = client_for(f, NULL);
+    parley_arena *a = parley_arena_create(0);
+    assert_non_null(a);
+    names_call ok = {50, {0, NULL}, 0, -1}, cut = {5, {0, NULL}, 0, -1};
+    assert_int_equal(parley_client_submit_arena(c, P_NAMES, enc_u32, &ok.arg, 4, dec_names, &ok.x,
+                                                0, a, on_names, &ok),
+                     PARLEY_OK);
+    assert_int_equal(parley_client_submit_arena(c, P_NAMES_CUT, enc_u32, &cut.arg, 4, dec_names,
+                                                &cut.x, 0, a, on_names, &cut),
+                     PARLEY_OK);
+    assert_int_equal(parley_arena_used(a), 0); /* nothing decoded yet */
+    poll_until(c, &ok.runs, 1);
+    poll_until(c, &cut.runs, 1);
+    assert_int_equal(ok.err, PARLEY_OK);
+    assert_names(&ok.x, 50);
+    assert_int_equal(cut.err, PARLEY_ERR_TRUNCATED);
+    assert_true(parley_arena_used(a) > 0);
+    parley_arena_reset(a);
+    parley_arena_destroy(a);
+    parley_client_destroy(c);
+    fake_stop(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1477,6 +1642,9 @@ int main(void)
         cmocka_unit_test(test_details_are_formatted_as_one_line),
         cmocka_unit_test(test_a_callback_reads_the_details_of_its_own_call),
         cmocka_unit_test(test_threads_sharing_a_handle_read_their_own_details),
+        cmocka_unit_test(test_a_result_decoded_into_an_arena_lives_there),
+        cmocka_unit_test(test_a_result_that_fails_to_decode_leaves_its_pieces_in_the_arena),
+        cmocka_unit_test(test_a_submitted_call_decodes_into_its_arena_before_its_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

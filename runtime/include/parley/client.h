@@ -78,6 +78,22 @@ typedef void parley_res_dec(parley_dec *d, void *res);
 int parley_client_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                        size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms);
 
+/* parley_client_call_arena is parley_client_call with the result decoded
+ * into arena instead of malloc'd storage (NULL: malloc, as
+ * parley_client_call): a result of many strings or elements then costs no
+ * allocation per piece, and releasing it is one parley_arena_reset.
+ *
+ * The arena is used only during the call and only by the calling thread (a
+ * parley_arena is not thread-safe: each thread sharing a handle brings its
+ * own). Ownership of res: whatever the decoding allocated, on success and
+ * on failure alike (a result that does not decode leaves its pieces
+ * there), lives in the arena; res points into it and is valid until the
+ * arena's next reset or its destroy, which release it. Never pass it to
+ * T_free. Errors: as parley_client_call. */
+int parley_client_call_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,
+                             const void *args, size_t args_size, parley_res_dec *dec, void *res,
+                             unsigned timeout_ms, parley_arena *arena);
+
 /* ---- asynchronous calls ----
  *
  * For programs with their own event loop: parley_client_submit sends a call
@@ -123,6 +139,17 @@ typedef void parley_done_fn(void *ctx, int err);
 int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                          size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
                          parley_done_fn *done, void *ctx);
+
+/* parley_client_submit_arena is parley_client_submit with the result
+ * decoded into arena (NULL: malloc), under parley_client_call_arena's
+ * ownership rules. The decoding happens in the thread that runs done, just
+ * before it: the arena must stay valid, and be used by no other thread, from
+ * the submit until done has run (an event loop that submits and polls from
+ * one thread, with an arena of its own, has nothing to arrange). */
+int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,
+                               const void *args, size_t args_size, parley_res_dec *dec, void *res,
+                               unsigned timeout_ms, parley_arena *arena, parley_done_fn *done,
+                               void *ctx);
 
 /* parley_client_fd is a descriptor that becomes readable when
  * parley_client_poll has something to do: a reply may be waiting, a call

@@ -48,14 +48,20 @@ void pair_enc(parley_enc *e, const pair *v);
 void pair_dec(parley_dec *d, pair *v);
 
 /* Program CALC_PROG: the client's calls, and the procedures a server implements
- * (see docs/runtime.md). */
+ * (see docs/runtime.md). A call's _arena forms decode the result into an
+ * arena (never passed to _free; a reset releases it); after a failed call,
+ * parley_client_last_detail tells what the server said. */
 int calc_null_1(parley_client *c);
 int calc_null_1_submit(parley_client *c, parley_done_fn *done, void *ctx);
 int calc_add_1(parley_client *c, const pair *arg1, quad_t *result);
 int calc_add_1_submit(parley_client *c, const pair *arg1, quad_t *result, parley_done_fn *done, void *ctx);
+int calc_add_1_arena(parley_client *c, const pair *arg1, quad_t *result, parley_arena *arena);
+int calc_add_1_submit_arena(parley_client *c, const pair *arg1, quad_t *result, parley_arena *arena, parley_done_fn *done, void *ctx);
 int calc_add_1_svc(const pair *arg1, quad_t *result, parley_call *call);
 int calc_name_1(parley_client *c, const int *arg1, char *const *arg2, char **result);
 int calc_name_1_submit(parley_client *c, const int *arg1, char *const *arg2, char **result, parley_done_fn *done, void *ctx);
+int calc_name_1_arena(parley_client *c, const int *arg1, char *const *arg2, char **result, parley_arena *arena);
+int calc_name_1_submit_arena(parley_client *c, const int *arg1, char *const *arg2, char **result, parley_arena *arena, parley_done_fn *done, void *ctx);
 int calc_name_1_svc(const int *arg1, char *const *arg2, char **result, parley_call *call);
 extern const parley_program_def calc_prog_1;
 
