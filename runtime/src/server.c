@@ -41,7 +41,7 @@
 enum {
     DEFAULT_MAX_CONNS = 1024,
     DEFAULT_IDLE_MS = 60000,
-    MESSAGE_DEADLINE_MS = 30000, /* a message must complete this soon after its first byte */
+    DEFAULT_MSG_TIMEOUT_MS = 30000, /* a message must complete this soon after its first byte */
     READ_CHUNK = 64 * 1024,
     UDP_MAX = 65536,
     SCAN_MS = 1000,
@@ -661,7 +661,7 @@ static void scan(parley_server *s)
     pthread_mutex_lock(&s->mu);
     for (conn *c = s->conns; c; c = c->next) {
         int idle = t - c->last_active > (int64_t)s->opts.idle_timeout_ms;
-        int slow = c->partial_since && t - c->partial_since > MESSAGE_DEADLINE_MS;
+        int slow = c->partial_since && t - c->partial_since > (int64_t)s->opts.msg_timeout_ms;
         if ((idle || slow) && !atomic_load(&c->dead))
             shutdown(c->fd, SHUT_RDWR); /* its reader sees the end and frees it */
     }
@@ -778,6 +778,8 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts)
         s->opts.idle_timeout_ms = DEFAULT_IDLE_MS;
     if (!s->opts.max_queued)
         s->opts.max_queued = (size_t)4 << 20;
+    if (!s->opts.msg_timeout_ms)
+        s->opts.msg_timeout_ms = DEFAULT_MSG_TIMEOUT_MS;
     pthread_mutex_init(&s->mu, NULL);
     s->ep = epoll_create1(EPOLL_CLOEXEC);
     s->wake.kind = SK_WAKE;

@@ -16,7 +16,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: integ_server ADDRESS...\n");
         return 2;
     }
-    integ_serve_args a = {(const char *const *)(argv + 1), (size_t)(argc - 1), 0};
+    integ_serve_args a = {(const char *const *)(argv + 1), (size_t)(argc - 1), 0, 0};
     fflush(stdout);
     return integ_serve(1, &a);
 }

@@ -185,6 +185,7 @@ int integ_serve(int wfd, void *ctx)
     parley_server_opts opts;
     memset(&opts, 0, sizeof opts);
     opts.threads = a->threads;
+    opts.msg_timeout_ms = a->msg_timeout_ms;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigterm;

@@ -19,7 +19,8 @@ typedef struct integ_shared {
 typedef struct integ_serve_args {
     const char *const *addrs;
     size_t naddrs;
-    unsigned threads; /* 0: the server's default */
+    unsigned threads;        /* 0: the server's default */
+    unsigned msg_timeout_ms; /* 0: the server's default */
 } integ_serve_args;
 
 /* integ_shared_map maps the shared state (once); NULL when mmap fails. */

@@ -3,7 +3,8 @@
  * integ.x on loopback TCP) given what no well-behaved client sends:
  * truncated and malformed headers, every RPC error a call can earn, hostile
  * record marks and lengths, replies, random bytes, calls whose replies are
- * never read, a client that dribbles, and a thousand idle connections.
+ * never read, a client that dribbles (closed early by a second server with
+ * a short message timeout), and a thousand idle connections.
  * After each case a fresh client's NULL call must still be answered, and at
  * the end the server must exit 0 on SIGTERM.
  */
@@ -41,15 +42,22 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* null_call makes a NULL call from a fresh Parley client: its error. */
-static int null_call(void)
+/* null_call_at makes a NULL call from a fresh Parley client to at: its
+ * error. */
+static int null_call_at(const char *at)
 {
     parley_client *c = NULL;
-    int rc = parley_client_create(&c, addr, INTEG_PROG, INTEG_VERS, NULL);
+    int rc = parley_client_create(&c, at, INTEG_PROG, INTEG_VERS, NULL);
     if (rc == PARLEY_OK)
         rc = parley_client_call(c, 0, NULL, NULL, 0, NULL, NULL, 3000);
     parley_client_destroy(c);
     return rc;
+}
+
+/* null_call makes a NULL call from a fresh Parley client: its error. */
+static int null_call(void)
+{
+    return null_call_at(addr);
 }
 
 /* The connections a test opened, closed by the test or, when it fails
@@ -58,12 +66,17 @@ static int null_call(void)
 static int open_fds[1100];
 static size_t nopen;
 
-static int open_conn(void)
+static int open_conn_to(const char *at)
 {
-    int fd = raw_connect(addr);
+    int fd = raw_connect(at);
     if (fd >= 0 && nopen < sizeof open_fds / sizeof open_fds[0])
         open_fds[nopen++] = fd;
     return fd;
+}
+
+static int open_conn(void)
+{
+    return open_conn_to(addr);
 }
 
 static void close_conn(int fd)
@@ -95,7 +108,7 @@ static int group_setup(void **state)
 {
     (void)state;
     static const char *const addrs[] = {"tcp://127.0.0.1:0"};
-    integ_serve_args a = {addrs, 1, 0};
+    integ_serve_args a = {addrs, 1, 0, 0};
     if (integ_proc_start(&srv, integ_serve, &a) != 0)
         return -1;
     addr = srv.addrs[0];
@@ -567,6 +580,47 @@ static void test_a_dribbling_client_does_not_stop_others(void **state)
     still_serving();
 }
 
+/* A server whose messages must arrive within 200 ms of their first byte
+ * closes a client that dribbles one (the check runs about once a second),
+ * and answers another client meanwhile. */
+static void test_a_short_message_timeout_closes_a_dribbling_client(void **state)
+{
+    (void)state;
+    static const char *const addrs[] = {"tcp://127.0.0.1:0"};
+    integ_serve_args a = {addrs, 1, 2, 200};
+    integ_proc quick;
+    assert_int_equal(integ_proc_start(&quick, integ_serve, &a), 0);
+    int fd = open_conn_to(quick.addrs[0]);
+    assert_true(fd >= 0);
+    raw_msg m = {0};
+    raw_call(&m, 1, INTEG_PROG, INTEG_VERS, 0);
+    uint8_t framed[64];
+    uint32_t v = 0x80000000u | (uint32_t)m.n;
+    framed[0] = (uint8_t)(v >> 24);
+    framed[1] = (uint8_t)(v >> 16);
+    framed[2] = (uint8_t)(v >> 8);
+    framed[3] = (uint8_t)v;
+    memcpy(framed + 4, m.b, m.n);
+    /* a byte every 100 ms or so (the pace of the attack, never the whole
+     * message), at most 60 times; another client's call between bytes */
+    int closed = 0, served = 0, rounds = 0;
+    for (size_t i = 0; rounds < 60 && !closed; rounds++) {
+        if (i + 1 < m.n + 4 && raw_send_all(fd, framed + i++, 1) != 0)
+            closed = 1;
+        served += null_call_at(quick.addrs[0]) == PARLEY_OK;
+        if (!closed)
+            closed = raw_closed(fd, 100);
+    }
+    close_conn(fd);
+    int status = integ_proc_stop(&quick);
+    print_message("message timeout of 200 ms: dribbling connection %s after %d rounds\n",
+                  closed ? "closed" : "still open", rounds);
+    assert_true(closed);
+    assert_int_equal(served, rounds);
+    assert_int_equal(status, 0);
+    still_serving();
+}
+
 static void test_a_thousand_idle_connections_leave_others_served(void **state)
 {
     (void)state;
@@ -634,6 +688,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_unread_pipelined_replies_keep_the_server_bounded, close_all),
         cmocka_unit_test_teardown(test_unread_pipelined_replies_do_not_stop_others, close_all),
         cmocka_unit_test_teardown(test_a_dribbling_client_does_not_stop_others, close_all),
+        cmocka_unit_test_teardown(test_a_short_message_timeout_closes_a_dribbling_client,
+                                  close_all),
         cmocka_unit_test_teardown(test_a_thousand_idle_connections_leave_others_served, close_all),
         cmocka_unit_test_teardown(test_the_server_exits_zero_on_sigterm, close_all),
     };

@@ -54,7 +54,7 @@ static int have_ipv6(void)
 static int start_server(integ_proc *p)
 {
     const char *addrs[4] = {"tcp://127.0.0.1:0", "udp://127.0.0.1:0", unix_addr, "tcp://[::1]:0"};
-    integ_serve_args a = {addrs, have_ipv6() ? 4 : 3, 4};
+    integ_serve_args a = {addrs, have_ipv6() ? 4 : 3, 4, 0};
     return integ_proc_start(p, integ_serve, &a);
 }
 

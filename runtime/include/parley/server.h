@@ -35,6 +35,11 @@ typedef struct parley_server_opts {
     unsigned idle_timeout_ms; /* close connections idle this long; 0: 60 s */
     size_t max_queued;        /* replies a client has not read yet, per connection,
                                  before its connection is closed; 0: 4 MiB */
+    unsigned msg_timeout_ms;  /* a message must arrive whole this soon after its
+                                 first byte, or its connection is closed (a client
+                                 dribbling bytes holds no buffer for long); checked
+                                 about once a second, so a connection may live up
+                                 to a second past it; 0: 30 s */
 } parley_server_opts;
 
 /* A procedure's handler (generated): decodes the arguments from args
