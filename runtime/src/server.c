@@ -13,11 +13,19 @@
  * A connection is freed when the last thread using it lets go of it
  * (reference counted): the one that sees it end, and any still answering a
  * call read from it.
+ *
+ * What a procedure may learn of its caller's socket (parley_call_peer and
+ * the rest) costs nothing per call: a connection's peer address comes with
+ * accept4, a Unix peer's credentials with one getsockopt at accept, and a
+ * datagram's source and destination with the recvmsg that reads it (the
+ * destination only on sockets bound to a wildcard address, which ask for
+ * IP_PKTINFO); getsockname waits until parley_call_local asks.
  */
 #include "parley/server.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -62,6 +70,7 @@ typedef struct wtag {
 typedef struct conn {
     sock_kind kind;
     int fd;
+    int transport;            /* PL_TR_TCP, PL_TR_UDP or PL_TR_UNIX */
     atomic_int refs;          /* the registration, plus each call being answered */
     atomic_int dead;          /* ended: no more reads, replies are dropped */
     pthread_mutex_t wmu;      /* one writer at a time */
@@ -80,6 +89,17 @@ typedef struct conn {
     int read_paused; /* not re-armed for reading while out_blocked */
     int wfd;         /* dup of fd for the EPOLLOUT registration, or -1 */
     wtag wt;
+    /* STREAM: the peer's address (from accept4), and on a Unix socket its
+     * credentials (SO_PEERCRED, when has_ids) */
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    int has_ids;
+    struct ucred ids;
+    /* UDP: the address bound, and whether datagrams come with their
+     * destination address (pktinfo: bound to a wildcard address) */
+    struct sockaddr_storage local;
+    socklen_t local_len;
+    int pktinfo;
 } conn;
 
 struct parley_server {
@@ -121,8 +141,17 @@ struct worker {
     size_t batch_len, batch_cap;
 };
 
+/* Where a message came from: its connection or UDP socket, and for a
+ * datagram the recvmsg header that holds its source (msg_name) and, with
+ * pktinfo, its destination (msg_control). */
+typedef struct msgsrc {
+    const conn *c;
+    struct msghdr *dgram; /* UDP; not const: CMSG_NXTHDR takes it so */
+} msgsrc;
+
 struct parley_call {
     worker *w;
+    const msgsrc *src;
     parley_cred cred;
     parley_limits limits;
     parley_enc result;
@@ -344,17 +373,74 @@ static void on_writable(parley_server *s, conn *c)
     conn_unref(s, c);
 }
 
-/* send_reply frames the reply in w->out[4 .. 4+len) and sends it. */
-static void send_reply(worker *w, conn *c, size_t len, const struct sockaddr *to, socklen_t tolen)
+/* reply_source sets the control message of out, a reply to the datagram
+ * whose recvmsg header is in, to leave from the address in was sent to
+ * (its IP_PKTINFO or IPV6_PKTINFO; none for a multicast destination). buf
+ * holds the control message. */
+static void reply_source(struct msghdr *in, struct msghdr *out, char *buf, size_t cap)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm; cm = CMSG_NXTHDR(in, cm)) {
+        int level = cm->cmsg_level, type = cm->cmsg_type;
+        struct in_pktinfo pi;
+        struct in6_pktinfo pi6;
+        const void *data;
+        size_t n;
+        if (level == IPPROTO_IP && type == IP_PKTINFO) {
+            struct in_pktinfo got;
+            memcpy(&got, CMSG_DATA(cm), sizeof got);
+            memset(&pi, 0, sizeof pi);
+            pi.ipi_spec_dst = got.ipi_spec_dst; /* the local address the call reached */
+            data = &pi;
+            n = sizeof pi;
+        } else if (level == IPPROTO_IPV6 && type == IPV6_PKTINFO) {
+            memcpy(&pi6, CMSG_DATA(cm), sizeof pi6);
+            if (IN6_IS_ADDR_MULTICAST(&pi6.ipi6_addr))
+                return;
+            if (!IN6_IS_ADDR_LINKLOCAL(&pi6.ipi6_addr))
+                pi6.ipi6_ifindex = 0; /* the route decides, as for any reply */
+            data = &pi6;
+            n = sizeof pi6;
+        } else {
+            continue;
+        }
+        if (CMSG_SPACE(n) > cap)
+            return;
+        memset(buf, 0, cap);
+        out->msg_control = buf;
+        out->msg_controllen = CMSG_SPACE(n);
+        struct cmsghdr *oc = CMSG_FIRSTHDR(out);
+        oc->cmsg_level = level;
+        oc->cmsg_type = type;
+        oc->cmsg_len = CMSG_LEN(n);
+        memcpy(CMSG_DATA(oc), data, n);
+        return;
+    }
+}
+
+/* send_dgram sends the reply in w->out[4 .. 4+len) to the source of the
+ * datagram whose recvmsg header is in. On a socket bound to a wildcard
+ * address the reply leaves from the address the call was sent to: else the
+ * kernel would choose the source by route, and a client whose socket is
+ * connected to the address it called (Parley's client, libtirpc's) would
+ * drop a reply from another one of the host's addresses. */
+static void send_dgram(worker *w, conn *c, size_t len, struct msghdr *in)
 {
     if (atomic_load(&c->dead))
         return;
-    if (c->kind == SK_UDP) {
-        sendto(c->fd, w->out + 4, len, MSG_DONTWAIT, to, tolen);
-        return;
-    }
-    pl_rm_header(w->out, (uint32_t)len, 1);
-    send_framed(w->s, c, w->out, len + 4);
+    struct iovec iov = {w->out + 4, len};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    } control;
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_name = in->msg_name;
+    mh.msg_namelen = in->msg_namelen;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    if (c->pktinfo)
+        reply_source(in, &mh, control.buf, sizeof control.buf);
+    sendmsg(c->fd, &mh, MSG_DONTWAIT);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -382,7 +468,7 @@ static size_t reply_accepted(worker *w, uint32_t xid, const pl_opaque_auth *verf
 /* process answers one call message; returns the reply's length at
  * w->out+4, or 0 for no reply (the message is dropped). *fatal is set when
  * the connection is to be ended (a message that is not a call). */
-static size_t process(worker *w, const uint8_t *msg, size_t len, int *fatal)
+static size_t process(worker *w, const msgsrc *src, const uint8_t *msg, size_t len, int *fatal)
 {
     parley_server *s = w->s;
     *fatal = 0;
@@ -407,6 +493,7 @@ static size_t process(worker *w, const uint8_t *msg, size_t len, int *fatal)
     parley_call call;
     memset(&call, 0, sizeof call);
     call.w = w;
+    call.src = src;
     uint32_t auth = pl_auth_check(&h, &call.cred);
     if (auth != PARLEY_AUTH_OK) {
         parley_enc_init(&e, w->out + 4, w->out_cap - 4);
@@ -471,6 +558,109 @@ const parley_cred *parley_call_cred(const parley_call *call)
     return &call->cred;
 }
 
+_Static_assert((int)PL_TR_TCP == (int)PARLEY_TRANSPORT_TCP &&
+                   (int)PL_TR_UDP == (int)PARLEY_TRANSPORT_UDP &&
+                   (int)PL_TR_UNIX == (int)PARLEY_TRANSPORT_UNIX,
+               "a connection's transport is its address's");
+
+/* parley_call_transport: see server.h. */
+int parley_call_transport(const parley_call *call)
+{
+    return call->src->c->transport;
+}
+
+/* parley_call_peer: see server.h. */
+int parley_call_peer(const parley_call *call, struct sockaddr_storage *out, socklen_t *len)
+{
+    if (!call || !out || !len)
+        return PARLEY_ERR_INVALID;
+    const conn *c = call->src->c;
+    if (c->kind == SK_UDP) {
+        const struct msghdr *mh = call->src->dgram;
+        memset(out, 0, sizeof *out);
+        memcpy(out, mh->msg_name, mh->msg_namelen);
+        *len = mh->msg_namelen;
+    } else {
+        *out = c->peer;
+        *len = c->peer_len;
+    }
+    return PARLEY_OK;
+}
+
+/* dgram_dest finds the destination address of a datagram in the
+ * IP_PKTINFO or IPV6_PKTINFO of its recvmsg header and writes it, with the
+ * port of c's address, to *out; returns 0 when the header has neither. */
+static int dgram_dest(const conn *c, struct msghdr *mh, struct sockaddr_storage *out,
+                      socklen_t *len)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+        if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+            c->local.ss_family == AF_INET) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(cm), sizeof pi);
+            struct sockaddr_in sin = *(const struct sockaddr_in *)&c->local;
+            sin.sin_addr = pi.ipi_addr;
+            memset(out, 0, sizeof *out);
+            memcpy(out, &sin, sizeof sin);
+            *len = sizeof sin;
+            return 1;
+        }
+        if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
+            c->local.ss_family == AF_INET6) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(cm), sizeof pi);
+            struct sockaddr_in6 sin6 = *(const struct sockaddr_in6 *)&c->local;
+            sin6.sin6_addr = pi.ipi6_addr;
+            sin6.sin6_scope_id = IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr) ? pi.ipi6_ifindex : 0;
+            memset(out, 0, sizeof *out);
+            memcpy(out, &sin6, sizeof sin6);
+            *len = sizeof sin6;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* parley_call_local: see server.h. */
+int parley_call_local(const parley_call *call, struct sockaddr_storage *out, socklen_t *len)
+{
+    if (!call || !out || !len)
+        return PARLEY_ERR_INVALID;
+    const conn *c = call->src->c;
+    struct sockaddr_storage ss;
+    socklen_t n = sizeof ss;
+    if (c->kind == SK_UDP) {
+        if (!(c->pktinfo && dgram_dest(c, call->src->dgram, &ss, &n))) {
+            ss = c->local;
+            n = c->local_len;
+        }
+    } else if (getsockname(c->fd, (struct sockaddr *)&ss, &n) != 0) {
+        return PARLEY_ERR_IO;
+    }
+    *out = ss;
+    *len = n;
+    return PARLEY_OK;
+}
+
+/* parley_call_peer_ids: see server.h. */
+int parley_call_peer_ids(const parley_call *call, uid_t *uid, gid_t *gid, pid_t *pid)
+{
+    if (!call)
+        return PARLEY_ERR_INVALID;
+    const conn *c = call->src->c;
+    if (c->transport != PL_TR_UNIX)
+        return PARLEY_ERR_UNSUPPORTED;
+    if (!c->has_ids)
+        return PARLEY_ERR_IO;
+    if (uid)
+        *uid = c->ids.uid;
+    if (gid)
+        *gid = c->ids.gid;
+    if (pid)
+        *pid = c->ids.pid;
+    return PARLEY_OK;
+}
+
 parley_arena *parley_call_arena(parley_call *call)
 {
     return call->w->arena;
@@ -496,7 +686,9 @@ parley_enc *parley_call_result(parley_call *call, size_t size)
 static void on_listen(parley_server *s, conn *l)
 {
     for (int k = 0; k < 64; k++) {
-        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        int fd = accept4(l->fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             break;
         pthread_mutex_lock(&s->mu);
@@ -506,12 +698,20 @@ static void on_listen(parley_server *s, conn *l)
             close(fd);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn *c = conn_new(SK_STREAM, fd);
         if (!c) {
             close(fd);
             continue;
+        }
+        c->transport = l->transport;
+        c->peer = peer;
+        c->peer_len = peer_len;
+        if (c->transport == PL_TR_TCP) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        } else {
+            socklen_t n = sizeof c->ids;
+            c->has_ids = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->ids, &n) == 0;
         }
         c->rm.max_msg = s->opts.max_msg;
         pthread_mutex_lock(&s->mu);
@@ -599,9 +799,10 @@ static void on_stream(worker *w, conn *c)
      * many calls at once); one reply goes straight from w->out */
     w->batch_len = 0;
     int fatal_seen = 0;
+    const msgsrc src = {c, NULL};
     for (size_t i = 0; i < nm; i++) {
         int fatal = 0;
-        size_t len = process(w, w->msgs[i].p, w->msgs[i].len, &fatal);
+        size_t len = process(w, &src, w->msgs[i].p, w->msgs[i].len, &fatal);
         free(w->msgs[i].owned);
         fatal_seen |= fatal;
         if (!len)
@@ -638,19 +839,37 @@ static void on_stream(worker *w, conn *c)
         conn_unref(s, c);
 }
 
+/* on_udp reads and answers one datagram. recvmsg costs what recvfrom
+ * would; on a socket bound to a wildcard address it also brings the
+ * datagram's destination, for parley_call_local. */
 static void on_udp(worker *w, conn *c)
 {
     parley_server *s = w->s;
     struct sockaddr_storage from;
-    socklen_t fromlen = sizeof from;
-    ssize_t n = recvfrom(c->fd, w->in, UDP_MAX, 0, (struct sockaddr *)&from, &fromlen);
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+    } control;
+    struct iovec iov = {w->in, UDP_MAX};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_name = &from;
+    mh.msg_namelen = sizeof from;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    if (c->pktinfo) {
+        mh.msg_control = control.buf;
+        mh.msg_controllen = sizeof control.buf;
+    }
+    ssize_t n = recvmsg(c->fd, &mh, 0);
     arm(s, c, EPOLL_CTL_MOD);
     if (n < 0)
         return;
     int fatal = 0;
-    size_t len = process(w, w->in, (size_t)n, &fatal);
+    const msgsrc src = {c, &mh};
+    size_t len = process(w, &src, w->in, (size_t)n, &fatal);
     if (len)
-        send_reply(w, c, len, (struct sockaddr *)&from, fromlen);
+        send_dgram(w, c, len, &mh);
 }
 
 /* scan ends connections idle too long, and those whose message has been
@@ -847,10 +1066,34 @@ static int listen_error(int err)
     }
 }
 
-/* parley_server_listen: see server.h. A name that resolves to several
- * addresses is listened on at the first. */
+/* parley_server_listen: see server.h. */
 int parley_server_listen(parley_server *s, const char *text, char *bound, size_t boundlen)
 {
+    return parley_server_listen_opts(s, text, NULL, bound, boundlen);
+}
+
+/* wildcard tells whether sa is 0.0.0.0 or ::. */
+static int wildcard(const struct sockaddr_storage *sa)
+{
+    if (sa->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (sa->ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+    return 0;
+}
+
+/* parley_server_listen_opts: see server.h. A name that resolves to several
+ * addresses is listened on at the first. A Unix socket's mode is set
+ * between bind and listen: before listen nobody can connect, so no client
+ * gets in under the umask's permissions. */
+int parley_server_listen_opts(parley_server *s, const char *text, const parley_listen_opts *opts,
+                              char *bound, size_t boundlen)
+{
+    parley_listen_opts o = {0};
+    if (opts)
+        o = *opts;
+    if (o.unix_mode & ~07777u)
+        return PARLEY_ERR_INVALID;
     pl_addr a;
     int rc = pl_addr_parse(text, &a);
     if (rc != PARLEY_OK)
@@ -877,17 +1120,34 @@ int parley_server_listen(parley_server *s, const char *text, char *bound, size_t
     } else if (unix_stale((struct sockaddr *)&sa->ss, sa->len)) {
         unlink(a.path);
     }
-    if (bind(fd, (struct sockaddr *)&sa->ss, sa->len) != 0 ||
-        (stream && listen(fd, SOMAXCONN) != 0)) {
+    if (bind(fd, (struct sockaddr *)&sa->ss, sa->len) != 0) {
         rc = listen_error(errno);
         goto fail;
     }
-    if (sa->family != AF_UNIX) {
-        struct sockaddr_storage got;
-        socklen_t gl = sizeof got;
-        if (getsockname(fd, (struct sockaddr *)&got, &gl) == 0)
-            a.port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
-                                                     : ((struct sockaddr_in *)&got)->sin_port);
+    if (sa->family == AF_UNIX && o.unix_mode && chmod(a.path, (mode_t)o.unix_mode) != 0) {
+        rc = listen_error(errno);
+        unlink(a.path);
+        goto fail;
+    }
+    if (stream && listen(fd, SOMAXCONN) != 0) {
+        rc = listen_error(errno);
+        if (sa->family == AF_UNIX)
+            unlink(a.path);
+        goto fail;
+    }
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    memset(&got, 0, sizeof got);
+    if (sa->family != AF_UNIX && getsockname(fd, (struct sockaddr *)&got, &gl) == 0)
+        a.port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                                 : ((struct sockaddr_in *)&got)->sin_port);
+    /* a UDP socket on a wildcard address learns each datagram's destination */
+    int pktinfo = 0;
+    if (!stream && wildcard(&got)) {
+        int one = 1;
+        pktinfo = got.ss_family == AF_INET6
+                      ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) == 0
+                      : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) == 0;
     }
     conn *l = conn_new(stream ? SK_LISTEN : SK_UDP, fd);
     if (!l) {
@@ -895,6 +1155,10 @@ int parley_server_listen(parley_server *s, const char *text, char *bound, size_t
         goto fail;
     }
     fd = -1;
+    l->transport = a.transport;
+    l->local = got;
+    l->local_len = gl;
+    l->pktinfo = pktinfo;
     if (sa->family == AF_UNIX)
         snprintf(l->unix_path, sizeof l->unix_path, "%s", a.path);
     if (s->nlisteners == s->caplisteners) {

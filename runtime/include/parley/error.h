@@ -48,7 +48,8 @@ extern "C" {
     X(ERR_GARBAGE_ARGS, "the server could not decode the arguments")                               \
     X(ERR_SYSTEM_ERR, "the server failed to process the call")                                     \
     X(ERR_IN_USE, "address already in use")                                                        \
-    X(ERR_DENIED, "permission denied (ports below 1024 need privileges)")
+    X(ERR_DENIED, "permission denied (ports below 1024 need privileges)")                          \
+    X(ERR_UNSUPPORTED, "not supported on this transport")
 
 /* The error values. PARLEY_OK is 0; every error is positive. */
 typedef enum parley_err {

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "parley/arena.h"
 #include "parley/error.h"
@@ -71,8 +73,26 @@ int parley_server_add_program(parley_server *s, const parley_program_def *def);
 
 /* parley_server_listen listens on addr ("tcp://127.0.0.1:0", "udp://[::1]:4000",
  * "unix:///run/x.sock"); when bound is not NULL, the address actually bound
- * (with the port chosen for port 0) is written there as text. */
+ * (with the port chosen for port 0) is written there as text. A Unix
+ * socket's file gets the permissions the process's umask leaves; a stale
+ * one (nobody listening) is replaced. */
 int parley_server_listen(parley_server *s, const char *addr, char *bound, size_t boundlen);
+
+/* Settings of one address; zero fields take the defaults. */
+typedef struct parley_listen_opts {
+    unsigned unix_mode; /* a Unix socket: the permission bits of its file (e.g. 0666,
+                           so that every user may connect; connecting needs write
+                           permission), set before it accepts anyone; 0: as the
+                           umask leaves them. Ignored for TCP and UDP. */
+} parley_listen_opts;
+
+/* parley_server_listen_opts is parley_server_listen with settings (NULL:
+ * the defaults). Errors: those of parley_server_listen, and
+ * PARLEY_ERR_INVALID for a unix_mode with bits beyond 07777; a failed chmod
+ * of the socket file is PARLEY_ERR_DENIED or PARLEY_ERR_IO, and leaves
+ * nothing listening. */
+int parley_server_listen_opts(parley_server *s, const char *addr, const parley_listen_opts *opts,
+                              char *bound, size_t boundlen);
 
 /* parley_server_run serves until parley_server_stop; it returns once the
  * calls in flight have been answered. */
@@ -98,6 +118,52 @@ void parley_server_destroy(parley_server *s);
 
 /* parley_call_cred is the caller's credentials (AUTH_SYS fields, or zeros). */
 const parley_cred *parley_call_cred(const parley_call *call);
+
+/* ---- the caller's transport and identity ----
+ *
+ * What the socket says about a call, as opposed to what the caller claims
+ * (parley_call_cred). Valid only during the handler, like the call. None of
+ * them costs a system call per call: a connection's peer address is taken
+ * when it is accepted and a Unix connection's peer credentials too (one
+ * getsockopt), and parley_call_local makes its getsockname only when it is
+ * called. */
+
+/* The transports a call arrives over. */
+enum parley_transport {
+    PARLEY_TRANSPORT_TCP = 1,
+    PARLEY_TRANSPORT_UDP = 2,
+    PARLEY_TRANSPORT_UNIX = 3 /* a Unix stream socket */
+};
+
+/* parley_call_transport is the transport of call (enum parley_transport). */
+int parley_call_transport(const parley_call *call);
+
+/* parley_call_peer writes the caller's address into *out and its length
+ * into *len: for UDP the datagram's source, for TCP the connection's peer,
+ * for a Unix socket the path the peer's socket is bound to, or, as for
+ * most clients, an unnamed address (*len is then sizeof(sa_family_t)).
+ * Errors: PARLEY_ERR_INVALID (a NULL argument); out and len are written
+ * only on success. */
+int parley_call_peer(const parley_call *call, struct sockaddr_storage *out, socklen_t *len);
+
+/* parley_call_local writes the local address the call arrived on into
+ * *out and its length into *len: for TCP and Unix connections the
+ * connection's own address (getsockname: the listening path for Unix), for
+ * UDP the address the datagram was sent to when the socket is bound to a
+ * wildcard address (0.0.0.0 or ::, read from IP_PKTINFO or IPV6_PKTINFO,
+ * with the socket's port), else the socket's bound address. Errors:
+ * PARLEY_ERR_INVALID, PARLEY_ERR_IO (getsockname failed); out and len are
+ * written only on success. */
+int parley_call_local(const parley_call *call, struct sockaddr_storage *out, socklen_t *len);
+
+/* parley_call_peer_ids gives, on a Unix socket connection, the peer
+ * process's credentials as the kernel saw them when it connected
+ * (SO_PEERCRED, taken once at accept): its user, group and process ids,
+ * each written when its pointer is not NULL. Unlike parley_call_cred they
+ * cannot be forged. Errors: PARLEY_ERR_UNSUPPORTED on TCP and UDP,
+ * PARLEY_ERR_IO when the kernel would not tell, PARLEY_ERR_INVALID for a
+ * NULL call; nothing is written on failure. */
+int parley_call_peer_ids(const parley_call *call, uid_t *uid, gid_t *gid, pid_t *pid);
 
 /* parley_call_arena is an arena released when the call has been answered. */
 parley_arena *parley_call_arena(parley_call *call);
