@@ -74,6 +74,7 @@
 #include "sock.h"
 
 #define DEFAULT_TIMEOUT_MS    25000u
+#define DEFAULT_BUSY_POLL_US  50
 #define DEFAULT_MAX_MSG       PL_RM_DEFAULT_MAX_MSG
 #define DEFAULT_RETRANSMIT_MS 250u
 /* UDP retransmissions double their interval up to this. */
@@ -151,6 +152,9 @@ struct parley_client {
     uint8_t *rbuf;
     size_t rcap, rpos, rlen;
     int64_t rcvtimeo;
+    int64_t spin_ns;     /* busy poll for a reply this long first; 0: never */
+    int spin_credit;     /* adaptive busy poll: see spin_wanted */
+    unsigned spin_skips; /* waits without a busy poll since credit ran out */
 };
 
 /* ---- helpers under the handle's mutex ------------------------------------ */
@@ -342,6 +346,31 @@ static int drain_rbuf(parley_client *c, pending *self, int *mine)
     return rc;
 }
 
+/* Busy polling (parley_client_opts.busy_poll_us). A spin that finds its
+ * reply earns credit, one that finds nothing costs more, and with no credit
+ * left only every SPIN_PROBE-th wait spins: a handle whose replies take
+ * longer than the spin (a slow server, a real network) soon stops burning
+ * CPU for nothing, and starts again when the replies become fast. The
+ * state belongs to the holder of the read role. */
+enum { SPIN_CREDIT_MAX = 16, SPIN_MISS_COST = 4, SPIN_PROBE = 64 };
+
+static int spin_wanted(parley_client *c)
+{
+    if (c->spin_ns <= 0)
+        return 0;
+    if (c->spin_credit > 0)
+        return 1;
+    return ++c->spin_skips % SPIN_PROBE == 0;
+}
+
+static void spin_account(parley_client *c, int hit)
+{
+    if (hit)
+        c->spin_credit += c->spin_credit < SPIN_CREDIT_MAX;
+    else
+        c->spin_credit = c->spin_credit > SPIN_MISS_COST ? c->spin_credit - SPIN_MISS_COST : 0;
+}
+
 /* lead reads replies, as the holder of the read role, until self's own has
  * arrived (PARLEY_OK) or until (PARLEY_ERR_TIMEDOUT): the call's deadline, or
  * for UDP its next retransmission; with nonblock (the poller, self NULL),
@@ -369,8 +398,16 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonb
         }
         size_t got;
         int e = 0;
-        int rc = pl_sock_recv(fd, c->rbuf, c->rcap, c->dgram ? MSG_TRUNC : 0, until, &c->rcvtimeo,
-                              &got, &e);
+        int flags = c->dgram ? MSG_TRUNC : 0;
+        int rc = PARLEY_ERR_TIMEDOUT;
+        if (!nonblock && spin_wanted(c)) {
+            int64_t spin_until = pl_now_ns() + c->spin_ns;
+            rc = pl_sock_recv_spin(fd, c->rbuf, c->rcap, flags,
+                                   spin_until < until ? spin_until : until, &got, &e);
+            spin_account(c, rc == PARLEY_OK);
+        }
+        if (rc == PARLEY_ERR_TIMEDOUT)
+            rc = pl_sock_recv(fd, c->rbuf, c->rcap, flags, until, &c->rcvtimeo, &got, &e);
         if (rc != PARLEY_OK) {
             if (e)
                 set_errno(c, e);
@@ -962,6 +999,10 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
     c->max_msg = o.max_msg ? o.max_msg : DEFAULT_MAX_MSG;
     c->max_alloc = o.max_alloc ? o.max_alloc : PARLEY_DEFAULT_MAX_ALLOC;
     c->dgram = c->addr.transport == PL_TR_UDP;
+    c->spin_ns = o.busy_poll_us < 0
+                     ? 0
+                     : (int64_t)(o.busy_poll_us ? o.busy_poll_us : DEFAULT_BUSY_POLL_US) * 1000;
+    c->spin_credit = SPIN_CREDIT_MAX;
     c->fd = -1;
     c->efd = c->evfd = c->tfd = -1;
     c->timer_at = PL_NEVER;

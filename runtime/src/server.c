@@ -50,6 +50,7 @@ enum {
     DEFAULT_MAX_CONNS = 1024,
     DEFAULT_IDLE_MS = 60000,
     DEFAULT_MSG_TIMEOUT_MS = 30000, /* a message must complete this soon after its first byte */
+    DEFAULT_BUSY_POLL_US = 50,
     READ_CHUNK = 64 * 1024,
     UDP_MAX = 65536,
     SCAN_MS = 1000,
@@ -115,6 +116,8 @@ struct parley_server {
     size_t nlisteners, caplisteners;
     unsigned nconns;
     atomic_int running;
+    atomic_int spinning;     /* a worker is busy polling (one at a time) */
+    int64_t spin_ns;         /* opts.busy_poll_us in ns; 0: never */
     struct worker *embedded; /* the caller's, for parley_server_poll */
 };
 
@@ -139,6 +142,9 @@ struct worker {
     size_t msgs_cap;
     uint8_t *batch; /* replies to the messages of one read, framed */
     size_t batch_len, batch_cap;
+    int pool;            /* a thread of parley_server_run's pool (may busy poll) */
+    int spin_credit;     /* adaptive busy poll: see spin_wait */
+    unsigned spin_skips; /* waits without a busy poll since credit ran out */
 };
 
 /* Where a message came from: its connection or UDP socket, and for a
@@ -887,13 +893,56 @@ static void scan(parley_server *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* Busy polling (parley_server_opts.busy_poll_us): a pool thread done with
+ * an event looks for the next one for a while before it sleeps in
+ * epoll_wait, so that a client calling again at once finds a thread awake:
+ * no sleep, no wake-up (on a virtual machine, an interrupt to an idle CPU)
+ * in the round trip. One thread at a time spins, the others sleep. A spin
+ * that finds an event earns credit, an empty one costs more, and with no
+ * credit left only every SPIN_PROBE-th wait spins, so an idle or slow-paced
+ * server soon stops burning CPU and starts again when calls come fast. */
+enum { SPIN_CREDIT_MAX = 16, SPIN_MISS_COST = 4, SPIN_PROBE = 64 };
+
+/* spin_wait busy polls for an event (see above); returns 1 with *ev, or 0
+ * when it found none or did not spin. */
+static int spin_wait(worker *w, struct epoll_event *ev)
+{
+    parley_server *s = w->s;
+    if (!w->pool || s->spin_ns == 0)
+        return 0;
+    if (w->spin_credit == 0 && ++w->spin_skips % SPIN_PROBE != 0)
+        return 0;
+    if (atomic_exchange_explicit(&s->spinning, 1, memory_order_acquire))
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t until = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + s->spin_ns;
+    int n;
+    for (;;) {
+        n = epoll_wait(s->ep, ev, 1, 0);
+        if (n != 0)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= until)
+            break;
+    }
+    atomic_store_explicit(&s->spinning, 0, memory_order_release);
+    if (n > 0)
+        w->spin_credit += w->spin_credit < SPIN_CREDIT_MAX;
+    else
+        w->spin_credit = w->spin_credit > SPIN_MISS_COST ? w->spin_credit - SPIN_MISS_COST : 0;
+    return n > 0;
+}
+
 /* serve_one waits up to timeout_ms for one event and handles it; returns
  * nonzero when it handled one. */
 static int serve_one(worker *w, int timeout_ms)
 {
     parley_server *s = w->s;
     struct epoll_event ev;
-    int n = epoll_wait(s->ep, &ev, 1, timeout_ms);
+    int n = timeout_ms != 0 ? spin_wait(w, &ev) : 0;
+    if (n == 0)
+        n = epoll_wait(s->ep, &ev, 1, timeout_ms);
     int64_t t = now_ms();
     if (t - w->last_scan >= SCAN_MS) {
         w->last_scan = t;
@@ -999,6 +1048,10 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts)
         s->opts.max_queued = (size_t)4 << 20;
     if (!s->opts.msg_timeout_ms)
         s->opts.msg_timeout_ms = DEFAULT_MSG_TIMEOUT_MS;
+    s->spin_ns =
+        s->opts.busy_poll_us < 0
+            ? 0
+            : (int64_t)(s->opts.busy_poll_us ? s->opts.busy_poll_us : DEFAULT_BUSY_POLL_US) * 1000;
     pthread_mutex_init(&s->mu, NULL);
     s->ep = epoll_create1(EPOLL_CLOEXEC);
     s->wake.kind = SK_WAKE;
@@ -1204,6 +1257,8 @@ int parley_server_run(parley_server *s)
             rc = PARLEY_ERR_NOMEM;
             goto done;
         }
+        ws[i].pool = 1;
+        ws[i].spin_credit = SPIN_CREDIT_MAX;
     }
     atomic_store(&s->running, 1);
     for (started = 1; started < n; started++)

@@ -243,3 +243,27 @@ int pl_sock_recv(int fd, void *buf, size_t cap, int flags, int64_t deadline, int
         return io_error(errno);
     }
 }
+
+/* pl_sock_recv_spin receives what is there on fd without blocking, trying
+ * again until spin_until: a busy poll, for a reply expected within
+ * microseconds, that spares the caller the sleep and the wake-up (on a
+ * virtual machine, an interrupt sent to an idle CPU) of a blocking receive.
+ * Returns PARLEY_OK with *got as pl_sock_recv, PARLEY_ERR_TIMEDOUT when
+ * nothing came by spin_until, or the errors of pl_sock_recv. */
+int pl_sock_recv_spin(int fd, void *buf, size_t cap, int flags, int64_t spin_until, size_t *got,
+                      int *sys_errno)
+{
+    for (;;) {
+        ssize_t n = recv(fd, buf, cap, flags | MSG_DONTWAIT);
+        if (n >= 0) {
+            *got = (size_t)n;
+            return PARLEY_OK;
+        }
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+            *sys_errno = errno;
+            return io_error(errno);
+        }
+        if (pl_now_ns() >= spin_until)
+            return PARLEY_ERR_TIMEDOUT;
+    }
+}

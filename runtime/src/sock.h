@@ -29,5 +29,7 @@ int pl_sock_send(int fd, const void *buf, size_t len, int64_t deadline, size_t *
                  int *sys_errno);
 int pl_sock_recv(int fd, void *buf, size_t cap, int flags, int64_t deadline, int64_t *rcvtimeo,
                  size_t *got, int *sys_errno);
+int pl_sock_recv_spin(int fd, void *buf, size_t cap, int flags, int64_t spin_until, size_t *got,
+                      int *sys_errno);
 
 #endif /* PARLEY_SOCK_H */

@@ -31,6 +31,9 @@ typedef struct parley_client_opts {
     unsigned retransmit_ms;  /* UDP: first retransmission; 0: 250 ms, doubling to 8 s */
     const parley_cred *cred; /* AUTH_SYS credentials to send; NULL: AUTH_NONE */
     size_t max_alloc;        /* most a result's decoding allocates; 0: PARLEY_DEFAULT_MAX_ALLOC */
+    int busy_poll_us;        /* wait for a reply this long polling the socket before sleeping
+                                (adaptive: stops while replies come slower); 0: 50 us;
+                                negative: never */
 } parley_client_opts;
 
 /* parley_client_create makes a client for prog/vers at addr

@@ -42,6 +42,9 @@ typedef struct parley_server_opts {
                                  dribbling bytes holds no buffer for long); checked
                                  about once a second, so a connection may live up
                                  to a second past it; 0: 30 s */
+    int busy_poll_us;         /* after an event, one thread looks for the next this long
+                                 before sleeping (adaptive: stops while calls come
+                                 slower); 0: 50 us; negative: never */
 } parley_server_opts;
 
 /* A procedure's handler (generated): decodes the arguments from args
