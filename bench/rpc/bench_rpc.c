@@ -59,14 +59,24 @@
 #define WAIT_MS           10000 /* the longest wait for a child or a server */
 
 /* The sides, in the order of the table: raw must stay first (the others are
- * compared with it), and libtirpc second (Parley's targets are set against
- * it). */
-static const rb_side *const sides[] = {&rb_side_raw, &rb_side_tirpc, &rb_side_parley};
-enum { NSIDES = sizeof sides / sizeof sides[0], SIDE_RAW = 0, SIDE_TIRPC = 1, SIDE_PARLEY = 2 };
+ * compared with it); libtirpc comes before Parley's sides (which are also
+ * compared with it). raw+poll and parley-sleep show what busy polling does:
+ * raw+poll is the ping-pong polling as Parley does, parley-sleep is Parley
+ * with its busy polling off. */
+static const rb_side *const sides[] = {&rb_side_raw, &rb_side_rawpoll, &rb_side_tirpc,
+                                       &rb_side_parley, &rb_side_parley_sleep};
+enum {
+    NSIDES = sizeof sides / sizeof sides[0],
+    SIDE_RAW = 0,
+    SIDE_RAWPOLL = 1,
+    SIDE_TIRPC = 2,
+    SIDE_PARLEY = 3,
+    SIDE_PSLEEP = 4
+};
 
 /* Whose server's memory per connection is measured: not raw's, whose
  * thread per connection is a test harness, not a server design. */
-static const int measure_memory[NSIDES] = {0, 1, 1};
+static const int measure_memory[NSIDES] = {0, 0, 1, 1, 0};
 
 static const char *const transport_names[RB_NTRANSPORTS] = {"tcp", "udp", "unix"};
 static const char *const workload_names[RB_NWORKLOADS] = {"NULL", "users"};
@@ -504,9 +514,13 @@ static int run_procs(const rb_side *side, const rb_server *srv, const tp_config 
  * side cannot run it). */
 static double tp_rates[NSIDES][NTP];
 
+/* tp_runs says whether side s runs configuration cfg. raw+poll does not:
+ * its reads poll for a fixed time, which with more threads than cores only
+ * takes the CPU from the thread that would answer (Parley's polling backs
+ * off, and only one server thread polls at a time). */
 static int tp_runs(const rb_side *s, const tp_config *cfg)
 {
-    return !(cfg->shared && !s->shared) && has_transport(s, RB_TCP);
+    return !(cfg->shared && !s->shared) && has_transport(s, RB_TCP) && s != &rb_side_rawpoll;
 }
 
 /* measure_throughput runs every configuration tp_reps times, the
@@ -782,6 +796,17 @@ static void print_targets(void)
                    paired_ratio(&lat[t][RB_NULL][SIDE_PARLEY], &lat[t][RB_NULL][SIDE_RAW]),
                    lat[t][RB_NULL][SIDE_RAW].median / 1e3,
                    paired_ratio(&lat[t][RB_NULL][SIDE_TIRPC], &lat[t][RB_NULL][SIDE_RAW]));
+    printf("       (raw blocks in its reads; against raw+poll, which polls as Parley does:");
+    for (int t = 0; t < RB_NTRANSPORTS; t++)
+        if (lat[t][RB_NULL][SIDE_PARLEY].side && lat[t][RB_NULL][SIDE_RAWPOLL].side)
+            printf(" %s %.2fx", transport_names[t],
+                   paired_ratio(&lat[t][RB_NULL][SIDE_PARLEY], &lat[t][RB_NULL][SIDE_RAWPOLL]));
+    printf(";\n        parley-sleep, without polling, against raw:");
+    for (int t = 0; t < RB_NTRANSPORTS; t++)
+        if (lat[t][RB_NULL][SIDE_PSLEEP].side && lat[t][RB_NULL][SIDE_RAW].side)
+            printf(" %s %.2fx", transport_names[t],
+                   paired_ratio(&lat[t][RB_NULL][SIDE_PSLEEP], &lat[t][RB_NULL][SIDE_RAW]));
+    printf(")\n");
 
     all = 1;
     any = 0;

@@ -98,6 +98,8 @@ typedef struct rb_side {
 extern const rb_side rb_side_raw;
 extern const rb_side rb_side_tirpc;
 extern const rb_side rb_side_parley;
+extern const rb_side rb_side_rawpoll;
+extern const rb_side rb_side_parley_sleep;
 
 /* rb_tirpc_check_users decodes len bytes at buf with rpcgen's xdr_users and
  * returns 0 when they are rb_input, -1 otherwise: a check of

@@ -84,11 +84,15 @@ static int bound_sockaddr(int transport, const char *bound, const char *sock_pat
     return 0;
 }
 
+/* parley-sleep's server child sets this to -1 (no busy polling) before
+ * it serves. */
+static int server_busy_poll_us;
+
 static int side_listen_serve(int transport, const char *sock_path, int report_fd, char *err,
                              size_t errlen)
 {
     /* as many connections as the memory measurement may open (--conns) */
-    parley_server_opts opts = {.max_conns = 1u << 17};
+    parley_server_opts opts = {.max_conns = 1u << 17, .busy_poll_us = server_busy_poll_us};
     char addr[160], bound[160];
     struct sockaddr_storage ss;
     struct sigaction sa;
@@ -153,7 +157,8 @@ static void side_disconnect(void *p)
 
 /* side_connect makes a handle for srv's address; it connects on the
  * first call, as the other sides' clients connect in their _create. */
-static void *side_connect(const rb_server *srv, char *err, size_t errlen)
+static void *connect_opts(const rb_server *srv, const parley_client_opts *opts, char *err,
+                          size_t errlen)
 {
     side_client *c = calloc(1, sizeof *c);
     char addr[160], host[INET_ADDRSTRLEN];
@@ -173,7 +178,7 @@ static void *side_connect(const rb_server *srv, char *err, size_t errlen)
         snprintf(addr, sizeof addr, "%s://%s:%u", srv->transport == RB_UDP ? "udp" : "tcp", host,
                  (unsigned)ntohs(sin->sin_port));
     }
-    rc = parley_client_create(&c->c, addr, RPCBENCH_PROG, RPCBENCH_VERS, NULL);
+    rc = parley_client_create(&c->c, addr, RPCBENCH_PROG, RPCBENCH_VERS, opts);
     if (rc != PARLEY_OK) {
         rb_set_err(err, errlen, "%s: %s", addr, parley_strerror(rc));
         free(c);
@@ -211,6 +216,11 @@ static parley_arena *thread_arena(void)
         }
     }
     return a;
+}
+
+static void *side_connect(const rb_server *srv, char *err, size_t errlen)
+{
+    return connect_opts(srv, NULL, err, errlen);
 }
 
 /* same_as_input compares decoded users with rb_input. */
@@ -271,6 +281,31 @@ const rb_side rb_side_parley = {
     .shared = 1,
     .listen_serve = side_listen_serve,
     .connect = side_connect,
+    .call = side_call,
+    .disconnect = side_disconnect,
+};
+
+/* parley-sleep: the same, with busy polling off at both ends (client and
+ * server sleep in the kernel as soon as they wait). */
+static int sleep_listen_serve(int transport, const char *sock_path, int report_fd, char *err,
+                              size_t errlen)
+{
+    server_busy_poll_us = -1;
+    return side_listen_serve(transport, sock_path, report_fd, err, errlen);
+}
+
+static void *sleep_connect(const rb_server *srv, char *err, size_t errlen)
+{
+    parley_client_opts o = {.busy_poll_us = -1};
+    return connect_opts(srv, &o, err, errlen);
+}
+
+const rb_side rb_side_parley_sleep = {
+    .name = "parley-sleep",
+    .transports = 1u << RB_TCP | 1u << RB_UDP | 1u << RB_UNIX,
+    .shared = 1,
+    .listen_serve = sleep_listen_serve,
+    .connect = sleep_connect,
     .call = side_call,
     .disconnect = side_disconnect,
 };

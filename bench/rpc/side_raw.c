@@ -6,6 +6,10 @@
  * into a canned message: one write and one read per message on each end,
  * no decoding, no dispatch. Whatever an RPC runtime adds on top of this is
  * its own cost.
+ *
+ * The "raw+poll" side is the same ping-pong with each end polling its
+ * socket (MSG_DONTWAIT) for up to RAW_SPIN_US before it blocks, as Parley's
+ * busy poll does: the limit for a runtime that polls.
  */
 #include "bench_rpc.h"
 
@@ -15,12 +19,39 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CALL_LEN      40 /* xid, CALL, rpcvers, prog, vers, proc, cred, verf */
 #define REPLY_HDR_LEN 24 /* xid, REPLY, MSG_ACCEPTED, verf, SUCCESS */
 #define MARK_LAST     0x80000000u
-#define IO_TIMEOUT_S  5 /* a lost reply or a dead server fails the call */
+#define IO_TIMEOUT_S  5  /* a lost reply or a dead server fails the call */
+#define RAW_SPIN_US   50 /* raw+poll: how long a read polls before it blocks */
+
+/* Whether the server's reads poll first (raw+poll's server child); set
+ * before it serves. */
+static int spin_reads;
+
+/* raw_recv is recvfrom() (from may be NULL), polling first when spin. */
+static ssize_t raw_recv(int fd, void *buf, size_t len, struct sockaddr *from, socklen_t *fromlen,
+                        int spin)
+{
+    if (spin) {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        do {
+            socklen_t keep = fromlen ? *fromlen : 0;
+            ssize_t k = recvfrom(fd, buf, len, MSG_DONTWAIT, from, fromlen);
+            if (k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+                return k;
+            if (fromlen)
+                *fromlen = keep;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+        } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
+                 RAW_SPIN_US * 1000L);
+    }
+    return recvfrom(fd, buf, len, 0, from, fromlen);
+}
 
 /* A canned message: its bytes with room for the record mark in front, and
  * its length without the mark. */
@@ -113,7 +144,7 @@ static void *serve_stream(void *arg)
     size_t have = 0;
 
     for (;;) {
-        ssize_t k = read(c->fd, c->in + have, sizeof c->in - have);
+        ssize_t k = raw_recv(c->fd, c->in + have, sizeof c->in - have, NULL, NULL, spin_reads);
         size_t at = 0;
 
         if (k < 0 && errno == EINTR)
@@ -151,7 +182,7 @@ static int serve_dgram(int fd, char *err, size_t errlen)
     for (;;) {
         struct sockaddr_storage from;
         socklen_t fromlen = sizeof from;
-        ssize_t k = recvfrom(fd, in, sizeof in, 0, (struct sockaddr *)&from, &fromlen);
+        ssize_t k = raw_recv(fd, in, sizeof in, (struct sockaddr *)&from, &fromlen, spin_reads);
         canned *r;
 
         if (k < 0 && errno == EINTR)
@@ -201,6 +232,7 @@ static int raw_serve(int transport, int fd, char *err, size_t errlen)
 typedef struct raw_client {
     int fd;
     int stream;
+    int spin; /* raw+poll */
     uint32_t xid;
     canned call[RB_NWORKLOADS];
     size_t reply_len[RB_NWORKLOADS];
@@ -267,7 +299,7 @@ static int raw_call(void *p, int w, char *err, size_t errlen)
         if (rb_write_full(c->fd, call->bytes, 4 + call->len) != 0)
             goto io;
         do {
-            ssize_t k = read(c->fd, c->in + have, sizeof c->in - have);
+            ssize_t k = raw_recv(c->fd, c->in + have, sizeof c->in - have, NULL, NULL, c->spin);
             if (k < 0 && errno == EINTR)
                 continue;
             if (k <= 0)
@@ -283,7 +315,8 @@ static int raw_call(void *p, int w, char *err, size_t errlen)
 
         if (send(c->fd, call->bytes + 4, call->len, 0) != (ssize_t)call->len)
             goto io;
-        while ((k = recv(c->fd, c->in, sizeof c->in, 0)) < 0 && errno == EINTR)
+        while ((k = raw_recv(c->fd, c->in, sizeof c->in, NULL, NULL, c->spin)) < 0 &&
+               errno == EINTR)
             ;
         if (k < 0)
             goto io;
@@ -307,6 +340,30 @@ const rb_side rb_side_raw = {
     .shared = 0,
     .serve = raw_serve,
     .connect = raw_connect,
+    .call = raw_call,
+    .disconnect = raw_disconnect,
+};
+
+static int rawpoll_serve(int transport, int fd, char *err, size_t errlen)
+{
+    spin_reads = 1;
+    return raw_serve(transport, fd, err, errlen);
+}
+
+static void *rawpoll_connect(const rb_server *srv, char *err, size_t errlen)
+{
+    raw_client *c = raw_connect(srv, err, errlen);
+    if (c != NULL)
+        c->spin = 1;
+    return c;
+}
+
+const rb_side rb_side_rawpoll = {
+    .name = "raw+poll",
+    .transports = 1u << RB_TCP | 1u << RB_UDP | 1u << RB_UNIX,
+    .shared = 0,
+    .serve = rawpoll_serve,
+    .connect = rawpoll_connect,
     .call = raw_call,
     .disconnect = raw_disconnect,
 };
