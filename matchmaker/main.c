@@ -1,0 +1,454 @@
+/*
+ * main.c: parley-matchmaker, the rendezvous daemon. It parses the options,
+ * listens on TCP and UDP (IPv4 and IPv6) and on its Unix sockets, loads the
+ * warm-start file, registers itself, and serves matchmaker.idl and
+ * rpcbind's protocol (service.c) until SIGTERM or SIGINT, when it saves the
+ * table and removes its socket files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "matchmaker.h"
+#include "parley/server.h"
+#include "rpcb_prot.h"
+#include "service.h"
+#include "uaddr.h"
+
+#define PROG      "parley-matchmaker"
+#define MAX_BINDS 16
+
+static int use_syslog;
+static parley_server *server;
+
+static void say(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* say logs a message to syslog (--syslog) or stderr. */
+static void say(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (use_syslog) {
+        vsyslog(level, fmt, ap);
+    } else {
+        fprintf(stderr, PROG ": ");
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: " PROG " [options]\n"
+            "  --port N              TCP and UDP port (default 111)\n"
+            "  --bind ADDR           listen only on ADDR (repeatable; default 0.0.0.0 and ::)\n"
+            "  --socket PATH         the local socket (default /run/parley/matchmaker.sock)\n"
+            "  --rpcbind-socket PATH rpcbind's local socket (default /run/rpcbind.sock)\n"
+            "  --no-rpcbind-socket   do not listen on rpcbind's local socket\n"
+            "  --state FILE          warm-start file (default /var/lib/parley/matchmaker.state)\n"
+            "  --no-state            keep no warm-start file\n"
+            "  --max-entries N       most registrations held (default 1024, at most 8192)\n"
+            "  --check-ms N          liveness scan period in ms (default 1000; 0: none)\n"
+            "  --threads N           worker threads (default 2)\n"
+            "  --daemon              run in the background (with --pidfile FILE)\n"
+            "  --pidfile FILE        write the process id to FILE\n"
+            "  --syslog              log to syslog instead of stderr\n"
+            "  --help                this text\n");
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    parley_server_stop(server);
+}
+
+/* number parses a decimal option value in [lo, hi]; -1 when it is not one. */
+static long number(const char *s, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    return v;
+}
+
+/* absolute makes path absolute (the daemon changes to /), into buf. */
+static const char *absolute(const char *path, char *buf, size_t cap)
+{
+    if (!path || path[0] == '/')
+        return path;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return path;
+    if ((size_t)snprintf(buf, cap, "%s/%s", cwd, path) >= cap)
+        return path;
+    return buf;
+}
+
+/* parent_dir creates the directory holding path when it is missing (one
+ * level, mode 0755): /run/parley and /var/lib/parley on a fresh system. */
+static void parent_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = '\0';
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        say(LOG_WARNING, "cannot create %s: %s", dir, strerror(errno));
+}
+
+/* listen_one listens on addr and registers the matchmaker there under
+ * netid. Returns 0, or the parley error after printing why. */
+static int listen_one(const char *addr, const char *netid, unsigned port, unsigned mode,
+                      int quiet_in_use)
+{
+    char bound[256];
+    parley_listen_opts lo = {mode};
+    int rc = parley_server_listen_opts(server, addr, &lo, bound, sizeof bound);
+    if (rc == PARLEY_ERR_IN_USE && quiet_in_use)
+        return rc;
+    if (rc == PARLEY_ERR_IN_USE && !mode) {
+        say(LOG_ERR, "%s: port %u is in use (is rpcbind running? stop it, or use --port)", addr,
+            port);
+        return rc;
+    }
+    if (rc == PARLEY_ERR_DENIED && !mode && port < 1024) {
+        say(LOG_ERR,
+            "%s: binding port %u needs root or CAP_NET_BIND_SERVICE; use --port with "
+            "a port above 1023",
+            addr, port);
+        return rc;
+    }
+    if (rc != PARLEY_OK) {
+        say(LOG_ERR, "cannot listen on %s: %s", addr, parley_strerror(rc));
+        return rc;
+    }
+    /* the uaddr of what was bound: the address text after "tcp://" */
+    const char *hp = strstr(bound, "://");
+    hp = hp ? hp + 3 : bound;
+    char uaddr[MM_UADDR_MAX + 1];
+    if (mode) {
+        snprintf(uaddr, sizeof uaddr, "%s", hp);
+    } else {
+        /* "[::1]:111" or "127.0.0.1:111" to "::1.0.111" or "127.0.0.1.0.111" */
+        char host[128];
+        const char *colon = strrchr(hp, ':');
+        size_t hl = colon ? (size_t)(colon - hp) : strlen(hp);
+        if (hl >= sizeof host)
+            hl = sizeof host - 1;
+        memcpy(host, hp, hl);
+        host[hl] = '\0';
+        char *h = host;
+        if (h[0] == '[') {
+            h++;
+            char *rb = strchr(h, ']');
+            if (rb)
+                *rb = '\0';
+        }
+        snprintf(uaddr, sizeof uaddr, "%.64s.%u.%u", h, (port >> 8) & 0xff, port & 0xff);
+    }
+    if (mm_self_register(netid, uaddr) != MM_OK)
+        say(LOG_WARNING, "cannot register itself on %s at %s", netid, uaddr);
+    return PARLEY_OK;
+}
+
+static void diag(void *ctx, const char *path, unsigned line, const char *msg)
+{
+    (void)ctx;
+    say(LOG_WARNING, "%s:%u: %s", path, line, msg);
+}
+
+enum {
+    OPT_PORT = 256,
+    OPT_BIND,
+    OPT_SOCKET,
+    OPT_RPCBIND_SOCKET,
+    OPT_NO_RPCBIND_SOCKET,
+    OPT_STATE,
+    OPT_NO_STATE,
+    OPT_MAX_ENTRIES,
+    OPT_CHECK_MS,
+    OPT_THREADS,
+    OPT_DAEMON,
+    OPT_PIDFILE,
+    OPT_SYSLOG,
+    OPT_HELP
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"port", required_argument, NULL, OPT_PORT},
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"socket", required_argument, NULL, OPT_SOCKET},
+        {"rpcbind-socket", required_argument, NULL, OPT_RPCBIND_SOCKET},
+        {"no-rpcbind-socket", no_argument, NULL, OPT_NO_RPCBIND_SOCKET},
+        {"state", required_argument, NULL, OPT_STATE},
+        {"no-state", no_argument, NULL, OPT_NO_STATE},
+        {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
+        {"check-ms", required_argument, NULL, OPT_CHECK_MS},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"daemon", no_argument, NULL, OPT_DAEMON},
+        {"pidfile", required_argument, NULL, OPT_PIDFILE},
+        {"syslog", no_argument, NULL, OPT_SYSLOG},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0}};
+    long port = 111, max_entries = 0, check_ms = 1000, threads = 2;
+    const char *binds[MAX_BINDS];
+    size_t nbinds = 0;
+    const char *sock = "/run/parley/matchmaker.sock";
+    const char *rpcb_sock = "/run/rpcbind.sock";
+    const char *state = "/var/lib/parley/matchmaker.state";
+    const char *pidfile = NULL;
+    int daemonize = 0;
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_PORT:
+            if ((port = number(optarg, 1, 65535)) < 0) {
+                fprintf(stderr, PROG ": --port: '%s' is not a port (1 to 65535)\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_BIND:
+            if (nbinds == MAX_BINDS) {
+                fprintf(stderr, PROG ": --bind: at most %d addresses\n", MAX_BINDS);
+                return 2;
+            }
+            binds[nbinds++] = optarg;
+            break;
+        case OPT_SOCKET:
+            sock = optarg;
+            break;
+        case OPT_RPCBIND_SOCKET:
+            rpcb_sock = optarg;
+            break;
+        case OPT_NO_RPCBIND_SOCKET:
+            rpcb_sock = NULL;
+            break;
+        case OPT_STATE:
+            state = optarg;
+            break;
+        case OPT_NO_STATE:
+            state = NULL;
+            break;
+        case OPT_MAX_ENTRIES:
+            if ((max_entries = number(optarg, 1, MM_LIST_MAX)) < 0) {
+                fprintf(stderr, PROG ": --max-entries: '%s' is not a number from 1 to %d\n", optarg,
+                        MM_LIST_MAX);
+                return 2;
+            }
+            break;
+        case OPT_CHECK_MS:
+            if ((check_ms = number(optarg, 0, 3600000)) < 0) {
+                fprintf(stderr, PROG ": --check-ms: '%s' is not a number from 0 to 3600000\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case OPT_THREADS:
+            if ((threads = number(optarg, 1, 256)) < 0) {
+                fprintf(stderr, PROG ": --threads: '%s' is not a number from 1 to 256\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_DAEMON:
+            daemonize = 1;
+            break;
+        case OPT_PIDFILE:
+            pidfile = optarg;
+            break;
+        case OPT_SYSLOG:
+            use_syslog = 1;
+            break;
+        case OPT_HELP:
+            usage(stdout);
+            return 0;
+        default:
+            if (optopt)
+                fprintf(stderr, PROG ": option '%s' needs a value\n", argv[optind - 1]);
+            else
+                fprintf(stderr, PROG ": unknown option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    char sockbuf[PATH_MAX], rpcbbuf[PATH_MAX], statebuf[PATH_MAX], pidbuf[PATH_MAX];
+    sock = absolute(sock, sockbuf, sizeof sockbuf);
+    rpcb_sock = absolute(rpcb_sock, rpcbbuf, sizeof rpcbbuf);
+    state = absolute(state, statebuf, sizeof statebuf);
+    pidfile = absolute(pidfile, pidbuf, sizeof pidbuf);
+    if (use_syslog)
+        openlog(PROG, LOG_PID, LOG_DAEMON);
+    /* rpcbind's socket first: the last one registers the matchmaker's "local" entry */
+    const char *socks[2] = {rpcb_sock, sock};
+    int made[2] = {0, 0}; /* the socket files this process made */
+
+    mm_registry *reg = NULL;
+    int err = mm_registry_create(&reg, (size_t)max_entries);
+    if (err != 0) {
+        say(LOG_ERR, "cannot create the table: %s", strerror(err));
+        return 1;
+    }
+    mm_service_cfg sc = {reg, state, NULL, (unsigned)check_ms, say};
+    if (state) {
+        size_t loaded = 0, rejected = 0;
+        err = mm_registry_load(reg, state, diag, NULL, &loaded, &rejected);
+        if (err != 0 && err != ENOENT)
+            say(LOG_WARNING, "cannot load %s: %s", state, strerror(err));
+        else if (err == 0)
+            say(LOG_INFO, "loaded %zu entries from %s (%zu lines rejected)", loaded, state,
+                rejected);
+    }
+    mm_service_init(&sc);
+    mm_self_remove();
+
+    parley_server_opts so;
+    memset(&so, 0, sizeof so);
+    so.threads = (unsigned)threads;
+    int rc = parley_server_create(&server, &so);
+    if (rc == PARLEY_OK)
+        rc = parley_server_add_program(server, &matchmaker_prog_1);
+    if (rc == PARLEY_OK)
+        rc = parley_server_add_program(server, &mm_rpcbprog_2);
+    if (rc == PARLEY_OK)
+        rc = parley_server_add_program(server, &mm_rpcbprog_3);
+    if (rc == PARLEY_OK)
+        rc = parley_server_add_program(server, &mm_rpcbprog_4);
+    if (rc != PARLEY_OK) {
+        say(LOG_ERR, "cannot create the server: %s", parley_strerror(rc));
+        goto fail;
+    }
+    int wildcard = nbinds == 0;
+    if (wildcard) {
+        /* :: first: where the system makes it dual-stack, the 0.0.0.0
+         * socket after it finds the port taken, and IPv4 callers arrive
+         * through the IPv6 socket (as v4-mapped addresses, which the
+         * service reads as IPv4) */
+        binds[nbinds++] = "::";
+        binds[nbinds++] = "0.0.0.0";
+    }
+    int v6_tcp = 0, v6_udp = 0;
+    for (size_t i = 0; i < nbinds; i++) {
+        int v6 = strchr(binds[i], ':') != NULL;
+        for (int udp = 0; udp < 2; udp++) {
+            char addr[300];
+            snprintf(addr, sizeof addr, v6 ? "%s://[%s]:%ld" : "%s://%s:%ld", udp ? "udp" : "tcp",
+                     binds[i], port);
+            const char *netid = udp ? (v6 ? "udp6" : "udp") : (v6 ? "tcp6" : "tcp");
+            int covered = wildcard && !v6 && (udp ? v6_udp : v6_tcp);
+            rc = listen_one(addr, netid, (unsigned)port, 0, covered);
+            if (rc == PARLEY_ERR_IN_USE && covered) {
+                rc = PARLEY_OK;
+                continue;
+            }
+            if (rc != PARLEY_OK)
+                goto fail;
+            if (v6 && wildcard)
+                *(udp ? &v6_udp : &v6_tcp) = 1;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!socks[i])
+            continue;
+        parent_dir(socks[i]);
+        char addr[PATH_MAX + 16];
+        snprintf(addr, sizeof addr, "unix://%s", socks[i]);
+        if (listen_one(addr, "local", 0, 0666, 0) != PARLEY_OK) {
+            rc = PARLEY_ERR_IO;
+            goto fail;
+        }
+        made[i] = 1;
+    }
+    if (state)
+        parent_dir(state);
+
+    if (daemonize) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            say(LOG_ERR, "fork: %s", strerror(errno));
+            goto fail;
+        }
+        if (pid > 0)
+            _exit(0);
+        setsid();
+        if (chdir("/") != 0)
+            say(LOG_WARNING, "chdir /: %s", strerror(errno));
+        int nul = open("/dev/null", O_RDWR);
+        if (nul >= 0) {
+            dup2(nul, 0);
+            dup2(nul, 1);
+            if (use_syslog)
+                dup2(nul, 2);
+            if (nul > 2)
+                close(nul);
+        }
+    }
+    if (pidfile) {
+        FILE *f = fopen(pidfile, "w");
+        if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+            say(LOG_ERR, "cannot write %s: %s", pidfile, strerror(errno));
+            goto fail;
+        }
+    }
+    err = mm_service_start();
+    if (err != 0) {
+        say(LOG_ERR, "cannot start the liveness scan: %s", strerror(err));
+        goto fail;
+    }
+    mm_service_changed();
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    say(LOG_INFO, "serving on port %ld", port);
+    rc = parley_server_run(server);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    err = mm_service_stop(1);
+    parley_server_destroy(server);
+    for (int i = 0; i < 2; i++)
+        if (made[i])
+            unlink(socks[i]);
+    if (pidfile)
+        unlink(pidfile);
+    mm_registry_destroy(reg);
+    if (rc != PARLEY_OK) {
+        say(LOG_ERR, "%s", parley_strerror(rc));
+        return 1;
+    }
+    return err ? 1 : 0;
+
+fail:
+    parley_server_destroy(server);
+    for (int i = 0; i < 2; i++)
+        if (made[i])
+            unlink(socks[i]);
+    mm_registry_destroy(reg);
+    return 1;
+}

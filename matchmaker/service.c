@@ -1,0 +1,955 @@
+/*
+ * service.c: parley-matchmaker's procedures and its liveness scan (see
+ * service.h). The procedures of both protocols work on one registration
+ * table; results are built in the call's arena, which the server releases
+ * once the reply is sent.
+ */
+#include "service.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parley/server.h"
+#include "procnet.h"
+#include "rpcb_prot.h"
+#include "uaddr.h"
+
+static mm_service_cfg cfg;
+
+/* The scan thread's state, under lock. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake;
+static pthread_t scanner;
+static int running;
+static int stopping;
+static int dirty;
+
+/* GETSTAT's counters: calls of each procedure of versions 2, 3 and 4, and
+ * successful SETs and UNSETs. */
+static atomic_int stat_calls[MM_RPCBVERS_STAT][MM_RPCBSTAT_HIGHPROC];
+static atomic_int stat_set[MM_RPCBVERS_STAT];
+static atomic_int stat_unset[MM_RPCBVERS_STAT];
+
+static void count(unsigned vers, unsigned proc)
+{
+    if (vers >= 2 && vers <= 4 && proc < MM_RPCBSTAT_HIGHPROC)
+        atomic_fetch_add(&stat_calls[vers - 2][proc], 1);
+}
+
+#define LOG(...)                                                                                   \
+    do {                                                                                           \
+        if (cfg.log)                                                                               \
+            cfg.log(__VA_ARGS__);                                                                  \
+    } while (0)
+
+/* ---- what the socket says about a caller ---- */
+
+/* unmap turns a v4-mapped IPv6 address (a caller reaching a dual-stack
+ * socket over IPv4) into the IPv4 address it stands for, in place. */
+static void unmap(struct sockaddr_storage *ss, socklen_t *len)
+{
+    if (ss->ss_family != AF_INET6)
+        return;
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+    if (!IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+        return;
+    struct sockaddr_in s4;
+    memset(&s4, 0, sizeof s4);
+    s4.sin_family = AF_INET;
+    s4.sin_port = s6->sin6_port;
+    memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, &s4, sizeof s4);
+    *len = sizeof s4;
+}
+
+int mm_caller_is_local(int transport, const struct sockaddr *peer, socklen_t len)
+{
+    if (transport == PARLEY_TRANSPORT_UNIX)
+        return 1;
+    if (!peer)
+        return 0;
+    if (peer->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)peer;
+        return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (peer->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)peer;
+        if (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && s6->sin6_addr.s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+/* A caller as the matchmaker sees it. */
+typedef struct caller {
+    int transport;
+    struct sockaddr_storage peer, local;
+    socklen_t peerlen, locallen;
+    const char *netid; /* of the call's transport ("tcp", "udp6", "local") */
+    int local_ok;      /* on this host */
+} caller;
+
+static void caller_get(parley_call *call, caller *c)
+{
+    memset(c, 0, sizeof *c);
+    c->transport = parley_call_transport(call);
+    c->peerlen = sizeof c->peer;
+    c->locallen = sizeof c->local;
+    if (parley_call_peer(call, &c->peer, &c->peerlen) != PARLEY_OK)
+        c->peerlen = 0;
+    if (parley_call_local(call, &c->local, &c->locallen) != PARLEY_OK)
+        c->locallen = 0;
+    unmap(&c->peer, &c->peerlen);
+    unmap(&c->local, &c->locallen);
+    if (c->transport == PARLEY_TRANSPORT_UNIX) {
+        c->netid = "local";
+    } else {
+        int v6 = c->locallen ? c->local.ss_family == AF_INET6 : c->peer.ss_family == AF_INET6;
+        if (c->transport == PARLEY_TRANSPORT_TCP)
+            c->netid = v6 ? "tcp6" : "tcp";
+        else
+            c->netid = v6 ? "udp6" : "udp";
+    }
+    c->local_ok = mm_caller_is_local(c->transport, (struct sockaddr *)&c->peer, c->peerlen);
+}
+
+/* caller_uid is the caller's uid as the kernel knows it: SO_PEERCRED on a
+ * Unix socket, the owner of the peer's socket in /proc/net over loopback
+ * TCP and UDP; MM_UID_UNKNOWN when it cannot be learnt. *pid gets the
+ * peer's pid when known, else 0. */
+static uid_t caller_uid(parley_call *call, const caller *c, pid_t *pid)
+{
+    *pid = 0;
+    if (c->transport == PARLEY_TRANSPORT_UNIX) {
+        uid_t uid;
+        pid_t p;
+        if (parley_call_peer_ids(call, &uid, NULL, &p) == PARLEY_OK) {
+            *pid = p;
+            return uid;
+        }
+        return MM_UID_UNKNOWN;
+    }
+    if (!c->peerlen || !c->locallen)
+        return MM_UID_UNKNOWN;
+    uid_t uid;
+    int st = c->transport == PARLEY_TRANSPORT_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    if (mm_procnet_owner(cfg.proc_root, st, (const struct sockaddr *)&c->peer, c->peerlen,
+                         (const struct sockaddr *)&c->local, c->locallen, &uid) != 0)
+        return MM_UID_UNKNOWN;
+    return uid;
+}
+
+/* ---- answers ---- */
+
+static char *arena_strdup(parley_call *call, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = parley_arena_alloc(parley_call_arena(call), n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* answer_uaddr writes into out (MM_UADDR_MAX + 1 bytes) the address to
+ * give caller c for entry e: e's own, except that a wildcard address
+ * (0.0.0.0 or ::) becomes the address c reached the matchmaker at, with
+ * e's port, as rpcbind answers; a caller on a Unix socket gets the loopback
+ * address. */
+static void answer_uaddr(const caller *c, const mm_reg_entry *e, char *out)
+{
+    snprintf(out, MM_UADDR_MAX + 1, "%s", e->uaddr);
+    const mm_netid_info *ni = mm_netid_find(e->netid);
+    if (!ni || ni->family == AF_UNIX)
+        return;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (mm_uaddr_parse(e->uaddr, ni->family, &ss, &len) != PARLEY_OK)
+        return;
+    uint16_t port;
+    if (ni->family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        if (s4->sin_addr.s_addr != htonl(INADDR_ANY))
+            return;
+        port = s4->sin_port;
+        if (c->locallen && c->local.ss_family == AF_INET)
+            s4->sin_addr = ((const struct sockaddr_in *)&c->local)->sin_addr;
+        else if (c->transport == PARLEY_TRANSPORT_UNIX)
+            s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        else
+            return;
+        s4->sin_port = port;
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        if (!IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
+            return;
+        port = s6->sin6_port;
+        if (c->locallen && c->local.ss_family == AF_INET6)
+            s6->sin6_addr = ((const struct sockaddr_in6 *)&c->local)->sin6_addr;
+        else if (c->transport == PARLEY_TRANSPORT_UNIX)
+            s6->sin6_addr = in6addr_loopback;
+        else
+            return;
+        s6->sin6_port = port;
+        s6->sin6_scope_id = 0;
+    }
+    char buf[MM_UADDR_MAX + 1];
+    if (mm_uaddr_format((struct sockaddr *)&ss, len, buf, sizeof buf, NULL) == PARLEY_OK)
+        snprintf(out, MM_UADDR_MAX + 1, "%s", buf);
+}
+
+static const char *str(const char *s)
+{
+    return s ? s : "";
+}
+
+/* copy_str copies s into dst (cap bytes); -1 when it does not fit. */
+static int copy_str(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(str(s));
+    if (n >= cap)
+        return -1;
+    memcpy(dst, str(s), n + 1);
+    return 0;
+}
+
+/* ---- the matchmaker's own protocol ---- */
+
+int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, parley_call *call)
+{
+    caller c;
+    caller_get(call, &c);
+    if (!c.local_ok) {
+        *result = MM_DENIED;
+        return PARLEY_OK;
+    }
+    mm_reg_entry e;
+    memset(&e, 0, sizeof e);
+    if (!mm_name_valid(str(arg->name)) || copy_str(e.name, sizeof e.name, arg->name) != 0 ||
+        copy_str(e.netid, sizeof e.netid, arg->netid) != 0 ||
+        copy_str(e.uaddr, sizeof e.uaddr, arg->uaddr) != 0 || arg->vers == 0) {
+        *result = MM_INVALID;
+        return PARLEY_OK;
+    }
+    e.prog = arg->prog;
+    e.vers = arg->vers;
+    e.owner = caller_uid(call, &c, &e.pid);
+    *result = mm_registry_set(cfg.reg, &e, MM_REG_REPLACE);
+    if (*result == MM_OK)
+        mm_service_changed();
+    return PARLEY_OK;
+}
+
+int matchmaker_unregister_1_svc(const mm_key *arg, mm_status *result, parley_call *call)
+{
+    caller c;
+    caller_get(call, &c);
+    if (!c.local_ok) {
+        *result = MM_DENIED;
+        return PARLEY_OK;
+    }
+    pid_t pid;
+    uid_t uid = caller_uid(call, &c, &pid);
+    *result =
+        mm_registry_unset_name(cfg.reg, str(arg->name), arg->vers, str(arg->netid), uid, NULL);
+    if (*result == MM_OK)
+        mm_service_changed();
+    return PARLEY_OK;
+}
+
+/* entry_to_wire fills w from e, in the call's arena; -1 when it ran out. */
+static int entry_to_wire(parley_call *call, const caller *c, const mm_reg_entry *e, mm_entry *w)
+{
+    char owner[MM_OWNER_TEXT_MAX + 1];
+    char uaddr[MM_UADDR_MAX + 1];
+    mm_owner_format(e->owner, owner);
+    if (c)
+        answer_uaddr(c, e, uaddr);
+    else
+        snprintf(uaddr, sizeof uaddr, "%s", e->uaddr);
+    w->name = arena_strdup(call, e->name);
+    w->netid = arena_strdup(call, e->netid);
+    w->uaddr = arena_strdup(call, uaddr);
+    w->owner = arena_strdup(call, owner);
+    w->prog = e->prog;
+    w->vers = e->vers;
+    w->registered = e->registered;
+    return w->name && w->netid && w->uaddr && w->owner ? 0 : -1;
+}
+
+int matchmaker_lookup_1_svc(const mm_query *arg, mm_lookup_res *result, parley_call *call)
+{
+    caller c;
+    caller_get(call, &c);
+    mm_reg_entry found[8];
+    size_t n = 0;
+    mm_status st =
+        mm_registry_lookup(cfg.reg, str(arg->name), arg->vers, str(arg->netid), found, 8, &n);
+    result->status = st;
+    if (st != MM_OK)
+        return PARLEY_OK;
+    if (n > 8)
+        n = 8;
+    mm_entry *w = parley_arena_alloc(parley_call_arena(call), n * sizeof *w);
+    if (!w)
+        return PARLEY_ERR_SYSTEM_ERR;
+    memset(w, 0, n * sizeof *w);
+    for (size_t i = 0; i < n; i++)
+        if (entry_to_wire(call, &c, &found[i], &w[i]) != 0)
+            return PARLEY_ERR_SYSTEM_ERR;
+    result->mm_lookup_res_u.entries.mm_entry_list_len = (u_int)n;
+    result->mm_lookup_res_u.entries.mm_entry_list_val = w;
+    return PARLEY_OK;
+}
+
+int matchmaker_list_1_svc(mm_entry_list *result, parley_call *call)
+{
+    mm_reg_entry *all = NULL;
+    size_t n = 0;
+    if (mm_registry_snapshot(cfg.reg, &all, &n) != 0)
+        return PARLEY_ERR_SYSTEM_ERR;
+    if (n > MM_LIST_MAX)
+        n = MM_LIST_MAX;
+    int rc = PARLEY_OK;
+    mm_entry *w = NULL;
+    if (n) {
+        w = parley_arena_alloc(parley_call_arena(call), n * sizeof *w);
+        if (!w)
+            rc = PARLEY_ERR_SYSTEM_ERR;
+        else
+            memset(w, 0, n * sizeof *w);
+    }
+    for (size_t i = 0; rc == PARLEY_OK && i < n; i++)
+        if (entry_to_wire(call, NULL, &all[i], &w[i]) != 0)
+            rc = PARLEY_ERR_SYSTEM_ERR;
+    free(all);
+    if (rc != PARLEY_OK)
+        return rc;
+    result->mm_entry_list_len = (u_int)n;
+    result->mm_entry_list_val = w;
+    return PARLEY_OK;
+}
+
+/* ---- rpcbind's protocol ---- */
+
+/* find_addr looks up (prog, vers) on netid: the exact version, or, unless
+ * onevers, another version of prog on netid (the highest), as rpcbind
+ * does so that the client learns the versions from the server itself. */
+static int find_addr(uint32_t prog, uint32_t vers, const char *netid, int onevers,
+                     mm_reg_entry *out)
+{
+    if (mm_registry_get(cfg.reg, prog, vers, netid, out) == MM_OK)
+        return 0;
+    if (onevers)
+        return -1;
+    uint32_t low, high;
+    if (mm_registry_versions(cfg.reg, prog, netid, &low, &high) != MM_OK)
+        return -1;
+    return mm_registry_get(cfg.reg, prog, high, netid, out) == MM_OK ? 0 : -1;
+}
+
+/* rpcb_set is SET of versions 3 and 4: owned by the caller as the
+ * matchmaker learns it (r_owner is ignored), never replacing. */
+static bool_t rpcb_set(parley_call *call, unsigned vers, const mm_rpcb *arg)
+{
+    caller c;
+    caller_get(call, &c);
+    if (!c.local_ok)
+        return 0;
+    mm_reg_entry e;
+    memset(&e, 0, sizeof e);
+    if (copy_str(e.netid, sizeof e.netid, arg->r_netid) != 0 ||
+        copy_str(e.uaddr, sizeof e.uaddr, arg->r_addr) != 0)
+        return 0;
+    e.prog = arg->r_prog;
+    e.vers = arg->r_vers;
+    e.owner = caller_uid(call, &c, &e.pid);
+    if (mm_registry_set(cfg.reg, &e, 0) != MM_OK)
+        return 0;
+    atomic_fetch_add(&stat_set[vers - 2], 1);
+    mm_service_changed();
+    return 1;
+}
+
+/* rpcb_unset removes (prog, vers) on netid ("": every transport). */
+static bool_t rpcb_unset(parley_call *call, unsigned vers, uint32_t prog, uint32_t pvers,
+                         const char *netid)
+{
+    caller c;
+    caller_get(call, &c);
+    if (!c.local_ok)
+        return 0;
+    pid_t pid;
+    uid_t uid = caller_uid(call, &c, &pid);
+    if (mm_registry_unset(cfg.reg, prog, pvers, netid, uid, NULL) != MM_OK)
+        return 0;
+    atomic_fetch_add(&stat_unset[vers - 2], 1);
+    mm_service_changed();
+    return 1;
+}
+
+static const char *pmap_netid(uint32_t prot)
+{
+    return prot == MM_IPPROTO_TCP ? "tcp" : prot == MM_IPPROTO_UDP ? "udp" : NULL;
+}
+
+int mm_pmapproc_set_2_svc(const mm_pmap *arg, bool_t *result, parley_call *call)
+{
+    count(2, 1);
+    *result = 0;
+    const char *netid = pmap_netid(arg->pm_prot);
+    if (!netid || arg->pm_port == 0 || arg->pm_port > 65535)
+        return PARLEY_OK;
+    /* rpcbind registers a port mapper SET at the wildcard address */
+    char uaddr[32], nid[8], owner[1] = "";
+    snprintf(uaddr, sizeof uaddr, "0.0.0.0.%u.%u", arg->pm_port >> 8, arg->pm_port & 0xff);
+    snprintf(nid, sizeof nid, "%s", netid);
+    mm_rpcb r = {arg->pm_prog, arg->pm_vers, nid, uaddr, owner};
+    *result = rpcb_set(call, 2, &r);
+    return PARLEY_OK;
+}
+
+int mm_pmapproc_unset_2_svc(const mm_pmap *arg, bool_t *result, parley_call *call)
+{
+    count(2, 2);
+    /* both transports, as rpcbind does */
+    bool_t t = rpcb_unset(call, 2, arg->pm_prog, arg->pm_vers, "tcp");
+    bool_t u = rpcb_unset(call, 2, arg->pm_prog, arg->pm_vers, "udp");
+    *result = t || u;
+    return PARLEY_OK;
+}
+
+/* uaddr_port is the port of an inet or inet6 universal address, or 0. */
+static unsigned uaddr_port(const char *netid, const char *uaddr)
+{
+    const mm_netid_info *ni = mm_netid_find(netid);
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (!ni || ni->family == AF_UNIX || mm_uaddr_parse(uaddr, ni->family, &ss, &len) != PARLEY_OK)
+        return 0;
+    if (ni->family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+int mm_pmapproc_getport_2_svc(const mm_pmap *arg, u_int *result, parley_call *call)
+{
+    (void)call;
+    count(2, 3);
+    *result = 0;
+    const char *netid = pmap_netid(arg->pm_prot);
+    mm_reg_entry e;
+    if (netid && find_addr(arg->pm_prog, arg->pm_vers, netid, 0, &e) == 0)
+        *result = uaddr_port(e.netid, e.uaddr);
+    return PARLEY_OK;
+}
+
+int mm_pmapproc_dump_2_svc(mm_pmaplist_ptr *result, parley_call *call)
+{
+    count(2, 4);
+    *result = NULL;
+    mm_reg_entry *all = NULL;
+    size_t n = 0;
+    if (mm_registry_snapshot(cfg.reg, &all, &n) != 0)
+        return PARLEY_ERR_SYSTEM_ERR;
+    mm_pmaplist **tail = result;
+    int rc = PARLEY_OK;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t prot = strcmp(all[i].netid, "tcp") == 0   ? MM_IPPROTO_TCP
+                        : strcmp(all[i].netid, "udp") == 0 ? MM_IPPROTO_UDP
+                                                           : 0;
+        if (!prot)
+            continue;
+        mm_pmaplist *p = parley_arena_alloc(parley_call_arena(call), sizeof *p);
+        if (!p) {
+            rc = PARLEY_ERR_SYSTEM_ERR;
+            break;
+        }
+        p->pml_map.pm_prog = all[i].prog;
+        p->pml_map.pm_vers = all[i].vers;
+        p->pml_map.pm_prot = prot;
+        p->pml_map.pm_port = uaddr_port(all[i].netid, all[i].uaddr);
+        p->pml_next = NULL;
+        *tail = p;
+        tail = &p->pml_next;
+    }
+    free(all);
+    return rc;
+}
+
+static int rpcb_getaddr(unsigned vers, unsigned proc, const mm_rpcb *arg, mm_rpcb_uaddr *result,
+                        parley_call *call, int onevers)
+{
+    count(vers, proc);
+    caller c;
+    caller_get(call, &c);
+    const char *netid = arg->r_netid && arg->r_netid[0] ? arg->r_netid : c.netid;
+    mm_reg_entry e;
+    char uaddr[MM_UADDR_MAX + 1] = "";
+    if (mm_netid_find(netid) && find_addr(arg->r_prog, arg->r_vers, netid, onevers, &e) == 0)
+        answer_uaddr(&c, &e, uaddr);
+    *result = arena_strdup(call, uaddr);
+    return *result ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
+}
+
+static int rpcb_dump(unsigned vers, mm_rpcblist_ptr *result, parley_call *call)
+{
+    count(vers, 4);
+    *result = NULL;
+    mm_reg_entry *all = NULL;
+    size_t n = 0;
+    if (mm_registry_snapshot(cfg.reg, &all, &n) != 0)
+        return PARLEY_ERR_SYSTEM_ERR;
+    mm_rp__list **tail = result;
+    int rc = PARLEY_OK;
+    for (size_t i = 0; i < n; i++) {
+        mm_rp__list *p = parley_arena_alloc(parley_call_arena(call), sizeof *p);
+        char owner[MM_OWNER_TEXT_MAX + 1];
+        mm_owner_format(all[i].owner, owner);
+        if (p) {
+            p->rpcb_map.r_prog = all[i].prog;
+            p->rpcb_map.r_vers = all[i].vers;
+            p->rpcb_map.r_netid = arena_strdup(call, all[i].netid);
+            p->rpcb_map.r_addr = arena_strdup(call, all[i].uaddr);
+            p->rpcb_map.r_owner = arena_strdup(call, owner);
+            p->rpcb_next = NULL;
+        }
+        if (!p || !p->rpcb_map.r_netid || !p->rpcb_map.r_addr || !p->rpcb_map.r_owner) {
+            rc = PARLEY_ERR_SYSTEM_ERR;
+            break;
+        }
+        *tail = p;
+        tail = &p->rpcb_next;
+    }
+    free(all);
+    return rc;
+}
+
+/* rpcb_uaddr2taddr parses uaddr as an address of the call's transport. */
+static int rpcb_uaddr2taddr(unsigned vers, const mm_rpcb_uaddr *arg, mm_netbuf *result,
+                            parley_call *call)
+{
+    count(vers, 7);
+    caller c;
+    caller_get(call, &c);
+    memset(result, 0, sizeof *result);
+    const mm_netid_info *ni = mm_netid_find(c.netid);
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (!ni || mm_uaddr_parse(str(*arg), ni->family, &ss, &len) != PARLEY_OK)
+        return PARLEY_OK;
+    char *buf = parley_arena_alloc(parley_call_arena(call), len);
+    if (!buf)
+        return PARLEY_ERR_SYSTEM_ERR;
+    memcpy(buf, &ss, len);
+    result->maxlen = (u_int)len;
+    result->buf.buf_len = (u_int)len;
+    result->buf.buf_val = buf;
+    return PARLEY_OK;
+}
+
+/* rpcb_taddr2uaddr formats the socket address in the bytes of arg. */
+static int rpcb_taddr2uaddr(unsigned vers, const mm_netbuf *arg, mm_rpcb_uaddr *result,
+                            parley_call *call)
+{
+    count(vers, 8);
+    char uaddr[MM_UADDR_MAX + 1] = "";
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    size_t n = arg->buf.buf_len;
+    if (n >= sizeof(sa_family_t) && n <= sizeof ss && arg->buf.buf_val) {
+        memcpy(&ss, arg->buf.buf_val, n);
+        if (mm_uaddr_format((struct sockaddr *)&ss, (socklen_t)n, uaddr, sizeof uaddr, NULL) !=
+            PARLEY_OK)
+            uaddr[0] = '\0';
+    }
+    *result = arena_strdup(call, uaddr);
+    return *result ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
+}
+
+static int rpcb_gettime(unsigned vers, u_int *result)
+{
+    count(vers, 6);
+    *result = (u_int)time(NULL);
+    return PARLEY_OK;
+}
+
+int mm_rpcbproc_set_3_svc(const mm_rpcb *arg, bool_t *result, parley_call *call)
+{
+    count(3, 1);
+    *result = rpcb_set(call, 3, arg);
+    return PARLEY_OK;
+}
+
+int mm_rpcbproc_unset_3_svc(const mm_rpcb *arg, bool_t *result, parley_call *call)
+{
+    count(3, 2);
+    *result = rpcb_unset(call, 3, arg->r_prog, arg->r_vers, str(arg->r_netid));
+    return PARLEY_OK;
+}
+
+int mm_rpcbproc_getaddr_3_svc(const mm_rpcb *arg, mm_rpcb_uaddr *result, parley_call *call)
+{
+    return rpcb_getaddr(3, 3, arg, result, call, 0);
+}
+
+int mm_rpcbproc_dump_3_svc(mm_rpcblist_ptr *result, parley_call *call)
+{
+    return rpcb_dump(3, result, call);
+}
+
+int mm_rpcbproc_gettime_3_svc(u_int *result, parley_call *call)
+{
+    (void)call;
+    return rpcb_gettime(3, result);
+}
+
+int mm_rpcbproc_uaddr2taddr_3_svc(const mm_rpcb_uaddr *arg, mm_netbuf *result, parley_call *call)
+{
+    return rpcb_uaddr2taddr(3, arg, result, call);
+}
+
+int mm_rpcbproc_taddr2uaddr_3_svc(const mm_netbuf *arg, mm_rpcb_uaddr *result, parley_call *call)
+{
+    return rpcb_taddr2uaddr(3, arg, result, call);
+}
+
+int mm_rpcbproc_set_4_svc(const mm_rpcb *arg, bool_t *result, parley_call *call)
+{
+    count(4, 1);
+    *result = rpcb_set(call, 4, arg);
+    return PARLEY_OK;
+}
+
+int mm_rpcbproc_unset_4_svc(const mm_rpcb *arg, bool_t *result, parley_call *call)
+{
+    count(4, 2);
+    *result = rpcb_unset(call, 4, arg->r_prog, arg->r_vers, str(arg->r_netid));
+    return PARLEY_OK;
+}
+
+int mm_rpcbproc_getaddr_4_svc(const mm_rpcb *arg, mm_rpcb_uaddr *result, parley_call *call)
+{
+    return rpcb_getaddr(4, 3, arg, result, call, 0);
+}
+
+int mm_rpcbproc_dump_4_svc(mm_rpcblist_ptr *result, parley_call *call)
+{
+    return rpcb_dump(4, result, call);
+}
+
+int mm_rpcbproc_gettime_4_svc(u_int *result, parley_call *call)
+{
+    (void)call;
+    return rpcb_gettime(4, result);
+}
+
+int mm_rpcbproc_uaddr2taddr_4_svc(const mm_rpcb_uaddr *arg, mm_netbuf *result, parley_call *call)
+{
+    return rpcb_uaddr2taddr(4, arg, result, call);
+}
+
+int mm_rpcbproc_taddr2uaddr_4_svc(const mm_netbuf *arg, mm_rpcb_uaddr *result, parley_call *call)
+{
+    return rpcb_taddr2uaddr(4, arg, result, call);
+}
+
+int mm_rpcbproc_getversaddr_4_svc(const mm_rpcb *arg, mm_rpcb_uaddr *result, parley_call *call)
+{
+    return rpcb_getaddr(4, 9, arg, result, call, 1);
+}
+
+int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *result,
+                                  parley_call *call)
+{
+    count(4, 11);
+    *result = NULL;
+    caller c;
+    caller_get(call, &c);
+    mm_reg_filter f = {NULL, NULL, arg->r_prog, arg->r_vers, MM_MATCH_PROG | MM_MATCH_VERS};
+    mm_reg_entry found[32];
+    size_t n = 0;
+    if (mm_registry_find(cfg.reg, &f, found, 32, &n) != MM_OK)
+        return PARLEY_OK;
+    if (n > 32)
+        n = 32;
+    mm_rpcb_entry_list **tail = result;
+    for (size_t i = 0; i < n; i++) {
+        const mm_netid_info *ni = mm_netid_find(found[i].netid);
+        mm_rpcb_entry_list *p = parley_arena_alloc(parley_call_arena(call), sizeof *p);
+        char uaddr[MM_UADDR_MAX + 1];
+        answer_uaddr(&c, &found[i], uaddr);
+        if (!p || !ni)
+            return PARLEY_ERR_SYSTEM_ERR;
+        mm_rpcb_entry *m = &p->rpcb_entry_map;
+        m->r_maddr = arena_strdup(call, uaddr);
+        m->r_nc_netid = arena_strdup(call, found[i].netid);
+        m->r_nc_semantics = ni->semantics;
+        m->r_nc_protofmly = arena_strdup(call, ni->protofmly);
+        m->r_nc_proto = arena_strdup(call, ni->proto);
+        p->rpcb_entry_next = NULL;
+        if (!m->r_maddr || !m->r_nc_netid || !m->r_nc_protofmly || !m->r_nc_proto)
+            return PARLEY_ERR_SYSTEM_ERR;
+        *tail = p;
+        tail = &p->rpcb_entry_next;
+    }
+    return PARLEY_OK;
+}
+
+int mm_rpcbproc_getstat_4_svc(mm_rpcb_stat_byvers *result, parley_call *call)
+{
+    (void)call;
+    count(4, 12);
+    memset(result, 0, sizeof *result);
+    for (int v = 0; v < MM_RPCBVERS_STAT; v++) {
+        for (int p = 0; p < MM_RPCBSTAT_HIGHPROC; p++)
+            (*result)[v].info[p] = atomic_load(&stat_calls[v][p]);
+        (*result)[v].setinfo = atomic_load(&stat_set[v]);
+        (*result)[v].unsetinfo = atomic_load(&stat_unset[v]);
+    }
+    return PARLEY_OK;
+}
+
+/* ---- the matchmaker's own entries ---- */
+
+static int is_self(const mm_reg_entry *e)
+{
+    return e->prog == MM_RPCBPROG || e->prog == MATCHMAKER_PROG;
+}
+
+int mm_self_register(const char *netid, const char *uaddr)
+{
+    static const uint32_t vers[] = {MM_PMAPVERS, MM_RPCBVERS, MM_RPCBVERS4};
+    mm_reg_entry e;
+    memset(&e, 0, sizeof e);
+    if (copy_str(e.netid, sizeof e.netid, netid) != 0 || copy_str(e.uaddr, sizeof e.uaddr, uaddr))
+        return MM_INVALID;
+    e.owner = 0;
+    e.pid = getpid();
+    e.prog = MM_RPCBPROG;
+    for (size_t i = 0; i < sizeof vers / sizeof vers[0]; i++) {
+        /* the port mapper (v2) knows only TCP and UDP over IPv4 */
+        if (vers[i] == MM_PMAPVERS && strcmp(netid, "tcp") != 0 && strcmp(netid, "udp") != 0)
+            continue;
+        e.vers = vers[i];
+        mm_status st = mm_registry_set(cfg.reg, &e, MM_REG_REPLACE);
+        if (st != MM_OK)
+            return st;
+    }
+    snprintf(e.name, sizeof e.name, "%s", MATCHMAKER_PROG_SERVICE);
+    e.prog = MATCHMAKER_PROG;
+    e.vers = MATCHMAKER_VERS;
+    return mm_registry_set(cfg.reg, &e, MM_REG_REPLACE);
+}
+
+static int pred_self(const mm_reg_entry *e, void *ctx)
+{
+    (void)ctx;
+    return is_self(e);
+}
+
+void mm_self_remove(void)
+{
+    mm_registry_remove_if(cfg.reg, pred_self, NULL);
+}
+
+/* ---- liveness and saving ---- */
+
+/* The ids found dead by a scan, sorted. */
+typedef struct idset {
+    uint64_t *ids;
+    size_t n, cap;
+} idset;
+
+static int idset_add(idset *s, uint64_t id)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        uint64_t *p = realloc(s->ids, cap * sizeof *p);
+        if (!p)
+            return -1;
+        s->ids = p;
+        s->cap = cap;
+    }
+    s->ids[s->n++] = id;
+    return 0;
+}
+
+static int idset_has(const idset *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->ids[i] == id)
+            return 1;
+    return 0;
+}
+
+static int pred_in(const mm_reg_entry *e, void *ctx)
+{
+    return idset_has(ctx, e->id);
+}
+
+/* alive says whether a socket still serves e: 1 yes, 0 no, -1 unknown. */
+static int alive(const mm_reg_entry *e)
+{
+    const mm_netid_info *ni = mm_netid_find(e->netid);
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (!ni || mm_uaddr_parse(e->uaddr, ni->family, &ss, &len) != PARLEY_OK)
+        return 0;
+    /* root registers for others (and the kernel's services) */
+    uid_t uid = e->owner == 0 || e->owner == MM_UID_UNKNOWN ? MM_PROCNET_ANY_OWNER : e->owner;
+    int found = 0;
+    if (mm_procnet_listening(cfg.proc_root, (struct sockaddr *)&ss, len, ni->socktype, uid,
+                             &found) != 0)
+        return -1;
+    return found;
+}
+
+/* scan checks every entry; prev holds the ids found dead by the previous
+ * scan and gets those of this one. */
+static void scan(idset *prev)
+{
+    mm_reg_entry *all = NULL;
+    size_t n = 0;
+    if (mm_registry_snapshot(cfg.reg, &all, &n) != 0)
+        return;
+    idset now = {0}, gone = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (is_self(&all[i]) || alive(&all[i]) != 0)
+            continue;
+        if (idset_has(prev, all[i].id)) {
+            if (idset_add(&gone, all[i].id) == 0)
+                LOG(LOG_INFO, "removing %s%s%u/%u on %s at %s: nobody serves it", all[i].name,
+                    all[i].name[0] ? " " : "", all[i].prog, all[i].vers, all[i].netid,
+                    all[i].uaddr);
+        } else {
+            idset_add(&now, all[i].id);
+        }
+    }
+    free(all);
+    if (gone.n && mm_registry_remove_if(cfg.reg, pred_in, &gone) > 0)
+        mm_service_changed();
+    free(gone.ids);
+    free(prev->ids);
+    *prev = now;
+}
+
+static int save(void)
+{
+    if (!cfg.state_path)
+        return 0;
+    int rc = mm_registry_save(cfg.reg, cfg.state_path);
+    if (rc != 0)
+        LOG(LOG_WARNING, "cannot save %s: %s", cfg.state_path, strerror(rc));
+    return rc;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void *scan_main(void *arg)
+{
+    (void)arg;
+    idset prev = {0};
+    uint64_t next_scan = now_ms() + cfg.check_ms;
+    uint64_t save_at = 0;
+    pthread_mutex_lock(&lock);
+    while (!stopping) {
+        uint64_t t = now_ms();
+        if (dirty && !save_at)
+            save_at = t + MM_SAVE_DEBOUNCE_MS;
+        if (save_at && t >= save_at) {
+            dirty = 0;
+            save_at = 0;
+            pthread_mutex_unlock(&lock);
+            save();
+            pthread_mutex_lock(&lock);
+            continue;
+        }
+        if (cfg.check_ms && t >= next_scan) {
+            pthread_mutex_unlock(&lock);
+            scan(&prev);
+            pthread_mutex_lock(&lock);
+            next_scan = now_ms() + cfg.check_ms;
+            continue;
+        }
+        uint64_t until = cfg.check_ms ? next_scan : t + 60000u;
+        if (save_at && save_at < until)
+            until = save_at;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t wait = until > t ? until - t : 0;
+        ts.tv_sec += (time_t)(wait / 1000u);
+        ts.tv_nsec += (long)(wait % 1000u) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&wake, &lock, &ts);
+    }
+    pthread_mutex_unlock(&lock);
+    free(prev.ids);
+    return NULL;
+}
+
+void mm_service_init(const mm_service_cfg *c)
+{
+    cfg = *c;
+}
+
+int mm_service_start(void)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&wake, &ca);
+    pthread_condattr_destroy(&ca);
+    stopping = 0;
+    int rc = pthread_create(&scanner, NULL, scan_main, NULL);
+    if (rc != 0)
+        return rc;
+    running = 1;
+    return 0;
+}
+
+void mm_service_changed(void)
+{
+    pthread_mutex_lock(&lock);
+    dirty = 1;
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
+}
+
+int mm_service_stop(int force_save)
+{
+    if (running) {
+        pthread_mutex_lock(&lock);
+        stopping = 1;
+        pthread_cond_signal(&wake);
+        pthread_mutex_unlock(&lock);
+        pthread_join(scanner, NULL);
+        running = 0;
+        pthread_cond_destroy(&wake);
+    }
+    if (force_save || dirty) {
+        dirty = 0;
+        return save();
+    }
+    return 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * service.h: the procedures of parley-matchmaker, its own protocol
+ * (matchmaker.idl) and rpcbind's (rpcb_prot.x: port mapper v2, rpcbind v3
+ * and v4), over the registration table (registry.h), and the liveness scan
+ * that drops the entries of servers that are gone.
+ *
+ * The generated skeletons call the *_svc procedures with no context of
+ * their own, so the service is one per process: mm_service_start sets it up
+ * and mm_service_stop tears it down. It uses only the public runtime API:
+ * what it knows of a caller comes from parley_call_transport, _peer, _local
+ * and _peer_ids, never from what the caller claims.
+ *
+ * Liveness. Every check_ms the scan thread takes a snapshot of the table
+ * and asks /proc/net (procnet.h) whether a socket still serves each entry's
+ * address (owned by the entry's owner when that is a known non-root uid).
+ * An entry found missing in two consecutive scans is removed, so an entry
+ * outlives its server's socket by at most two periods plus the time of a
+ * scan. The matchmaker's own entries are not checked. The same thread saves
+ * the table to the state file when it has changed, at most once per
+ * MM_SAVE_DEBOUNCE_MS.
+ */
+#ifndef MM_SERVICE_H
+#define MM_SERVICE_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "registry.h"
+
+#define MM_SAVE_DEBOUNCE_MS 100u
+
+/* The service's settings. */
+typedef struct mm_service_cfg {
+    mm_registry *reg;                             /* the table (the caller keeps ownership) */
+    const char *state_path;                       /* where the table is saved; NULL: not saved */
+    const char *proc_root;                        /* procnet's root; NULL: /proc */
+    unsigned check_ms;                            /* liveness period; 0: no scan */
+    void (*log)(int level, const char *fmt, ...); /* syslog levels; NULL: silent */
+} mm_service_cfg;
+
+/* mm_service_init installs cfg as the service's settings (copied; the
+ * strings and the registry must outlive the service). */
+void mm_service_init(const mm_service_cfg *cfg);
+
+/* mm_service_start starts the scan thread. Returns 0 or an errno value (of
+ * pthread_create). */
+int mm_service_start(void);
+
+/* mm_service_changed tells the scan thread that the table changed and
+ * should be saved. */
+void mm_service_changed(void);
+
+/* mm_service_stop stops the scan thread and saves the table when it changed
+ * (or always when force_save). Returns 0 or the errno of the save. */
+int mm_service_stop(int force_save);
+
+/* mm_caller_is_local is nonzero when a caller on transport (enum
+ * parley_transport) at peer (len bytes) is on the local host: a Unix
+ * socket, or a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x.y.z).
+ * Only such callers may register and unregister. */
+int mm_caller_is_local(int transport, const struct sockaddr *peer, socklen_t len);
+
+/* mm_self_register registers the matchmaker's own programs (100000 v2, v3,
+ * v4 and the matchmaker v1, named "matchmaker") at the universal address
+ * uaddr of netid, owned by root. Returns an mm_status. */
+int mm_self_register(const char *netid, const char *uaddr);
+
+/* mm_self_remove removes the entries of the matchmaker's own programs, as
+ * loaded from a state file: they are registered again from the addresses
+ * of this run. */
+void mm_self_remove(void);
+
+#endif /* MM_SERVICE_H */
