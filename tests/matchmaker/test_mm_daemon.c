@@ -1,0 +1,572 @@
+/*
+ * test_mm_daemon.c: parley-matchmaker and parley-info as real processes on
+ * loopback (an unprivileged port, its sockets and state in a temporary
+ * folder), through the generated clients of matchmaker.idl and
+ * rpcb_prot.x. Every wait is a bounded poll; every process started is
+ * stopped. argv[1] is the daemon, argv[2] parley-info.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "matchmaker.h"
+#include "parley/client.h"
+#include "raw.h"
+#include "rpcb_prot.h"
+#include "service.h"
+
+/* a string constant where a generated struct wants char * */
+#define S(x) ((char *)(uintptr_t)(x))
+
+static const char *daemon_path, *info_path;
+static char dir[64];
+static int port;
+static pid_t mm_pid;
+static char sock_path[128], rpcb_path[128], state_path[128];
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &l) != 0)
+        return -1;
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static parley_client *mm_client(const char *addr)
+{
+    parley_client *c = NULL;
+    parley_client_opts o = {.timeout_ms = 3000};
+    if (parley_client_create(&c, addr, MATCHMAKER_PROG, MATCHMAKER_VERS, &o) != PARLEY_OK)
+        return NULL;
+    return c;
+}
+
+static char unix_addr[160], tcp_addr[64];
+
+/* mm_start starts the daemon with a liveness period of check_ms and waits
+ * (bounded) until it answers on its Unix socket; 0 or -1. */
+static int mm_start(const char *check_ms)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        if (!port)
+            port = free_port();
+        char ports[16];
+        snprintf(ports, sizeof ports, "%d", port);
+        snprintf(unix_addr, sizeof unix_addr, "unix://%s", sock_path);
+        snprintf(tcp_addr, sizeof tcp_addr, "tcp://127.0.0.1:%d", port);
+        pid_t pid = fork();
+        if (pid == 0) {
+            execl(daemon_path, daemon_path, "--port", ports, "--bind", "127.0.0.1", "--bind", "::1",
+                  "--socket", sock_path, "--rpcbind-socket", rpcb_path, "--state", state_path,
+                  "--check-ms", check_ms, S(NULL));
+            _exit(127);
+        }
+        if (pid < 0)
+            return -1;
+        for (int i = 0; i < 200; i++) {
+            int st;
+            if (waitpid(pid, &st, WNOHANG) == pid) {
+                pid = 0;
+                break;
+            }
+            parley_client *c = mm_client(unix_addr);
+            int rc = c ? matchmaker_null_1(c) : -1;
+            parley_client_destroy(c);
+            if (rc == PARLEY_OK) {
+                mm_pid = pid;
+                return 0;
+            }
+            sleep_ms(25);
+        }
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        port = 0; /* taken meanwhile: another */
+    }
+    return -1;
+}
+
+/* mm_stop stops the daemon (SIGTERM, SIGKILL after 5 s); its status. */
+static int mm_stop(void)
+{
+    if (!mm_pid)
+        return -1;
+    kill(mm_pid, SIGTERM);
+    int st = -1;
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(mm_pid, &st, WNOHANG) == mm_pid) {
+            mm_pid = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        sleep_ms(10);
+    }
+    kill(mm_pid, SIGKILL);
+    waitpid(mm_pid, NULL, 0);
+    mm_pid = 0;
+    return -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(sock_path, sizeof sock_path, "%s/mm.sock", dir);
+    snprintf(rpcb_path, sizeof rpcb_path, "%s/rpcb.sock", dir);
+    snprintf(state_path, sizeof state_path, "%s/state", dir);
+    unlink(state_path);
+    return mm_start("100");
+}
+
+static int setup_noscan(void **state)
+{
+    (void)state;
+    snprintf(sock_path, sizeof sock_path, "%s/mm.sock", dir);
+    snprintf(rpcb_path, sizeof rpcb_path, "%s/rpcb.sock", dir);
+    snprintf(state_path, sizeof state_path, "%s/state", dir);
+    unlink(state_path);
+    return mm_start("0");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return mm_stop() == 0 ? 0 : -1;
+}
+
+/* A listening TCP socket on 127.0.0.1; its fd, and its uaddr in buf. */
+static int listener(char *uaddr, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &l) != 0)
+        return -1;
+    unsigned p = ntohs(a.sin_port);
+    snprintf(uaddr, cap, "127.0.0.1.%u.%u", p >> 8, p & 0xff);
+    return fd;
+}
+
+static mm_status do_register(parley_client *c, const char *name, unsigned vers, const char *uaddr)
+{
+    static uint32_t next_prog = 0x30000042; /* each registration its own program */
+    mm_registration r = {S(name), next_prog++, vers, S("tcp"), S(uaddr)};
+    mm_status st = MM_INVALID;
+    assert_int_equal(matchmaker_register_1(c, &r, &st), PARLEY_OK);
+    return st;
+}
+
+static mm_status do_lookup(parley_client *c, const char *name, char *uaddr, size_t cap)
+{
+    mm_query q = {S(name), 0, S("")};
+    mm_lookup_res res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(matchmaker_lookup_1(c, &q, &res), PARLEY_OK);
+    mm_status st = res.status;
+    if (st == MM_OK && uaddr)
+        snprintf(uaddr, cap, "%s", res.mm_lookup_res_u.entries.mm_entry_list_val[0].uaddr);
+    mm_lookup_res_free(&res);
+    return st;
+}
+
+static void test_register_lookup_list_unregister(void **state)
+{
+    (void)state;
+    char ua[64], got[160];
+    int fd = listener(ua, sizeof ua);
+    assert_true(fd >= 0);
+    parley_client *c = mm_client(unix_addr);
+    assert_non_null(c);
+    assert_int_equal(do_register(c, "svc-a", 1, ua), MM_OK);
+    assert_int_equal(do_lookup(c, "svc-a", got, sizeof got), MM_OK);
+    assert_string_equal(got, ua);
+    mm_entry_list l;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(matchmaker_list_1(c, &l), PARLEY_OK);
+    int seen = 0;
+    for (u_int i = 0; i < l.mm_entry_list_len; i++)
+        if (strcmp(l.mm_entry_list_val[i].name, "svc-a") == 0) {
+            seen = 1;
+            char owner[16];
+            snprintf(owner, sizeof owner, "%s", getuid() == 0 ? "superuser" : "");
+            if (getuid() == 0)
+                assert_string_equal(l.mm_entry_list_val[i].owner, owner);
+        }
+    mm_entry_list_free(&l);
+    assert_true(seen);
+    assert_int_equal(do_register(c, "bad name", 1, ua), MM_INVALID);
+    assert_int_equal(do_register(c, "svc-b", 0, ua), MM_INVALID);
+    mm_key k = {S("svc-a"), 0, S("")};
+    mm_status st;
+    assert_int_equal(matchmaker_unregister_1(c, &k, &st), PARLEY_OK);
+    assert_int_equal(st, MM_OK);
+    assert_int_equal(do_lookup(c, "svc-a", NULL, 0), MM_NOENT);
+    assert_int_equal(matchmaker_unregister_1(c, &k, &st), PARLEY_OK);
+    assert_int_equal(st, MM_NOENT);
+    parley_client_destroy(c);
+    close(fd);
+}
+
+static void test_register_over_loopback_tcp_is_allowed(void **state)
+{
+    (void)state;
+    char ua[64];
+    int fd = listener(ua, sizeof ua);
+    parley_client *c = mm_client(tcp_addr);
+    assert_non_null(c);
+    assert_int_equal(do_register(c, "svc-tcp", 1, ua), MM_OK);
+    mm_key k = {S("svc-tcp"), 0, S("")};
+    mm_status st;
+    assert_int_equal(matchmaker_unregister_1(c, &k, &st), PARLEY_OK);
+    assert_int_equal(st, MM_OK);
+    parley_client_destroy(c);
+    close(fd);
+}
+
+static void test_other_user_cannot_replace_or_remove_roots_entry(void **state)
+{
+    (void)state;
+    if (getuid() != 0) {
+        print_message("skipped: needs root to run a child as another user\n");
+        skip();
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setuid(65534) != 0)
+            _exit(10);
+        parley_client *c = mm_client(unix_addr);
+        mm_key k = {S("matchmaker"), 0, S("")};
+        mm_status st = MM_OK;
+        if (!c || matchmaker_unregister_1(c, &k, &st) != PARLEY_OK || st != MM_NOT_OWNER)
+            _exit(11);
+        mm_registration r = {S("matchmaker"), MATCHMAKER_PROG, 1, S("tcp"), S("127.0.0.1.0.9")};
+        if (matchmaker_register_1(c, &r, &st) != PARLEY_OK || st != MM_EXISTS)
+            _exit(12);
+        parley_client_destroy(c);
+        _exit(0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_only_local_callers_may_change(void **state)
+{
+    (void)state;
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    a4.sin_addr.s_addr = htonl(0x7f000001);
+    assert_true(mm_caller_is_local(PARLEY_TRANSPORT_TCP, (struct sockaddr *)&a4, sizeof a4));
+    a4.sin_addr.s_addr = htonl(0x0a000001);
+    assert_false(mm_caller_is_local(PARLEY_TRANSPORT_UDP, (struct sockaddr *)&a4, sizeof a4));
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    a6.sin6_addr = in6addr_loopback;
+    assert_true(mm_caller_is_local(PARLEY_TRANSPORT_TCP, (struct sockaddr *)&a6, sizeof a6));
+    inet_pton(AF_INET6, "::ffff:127.0.0.5", &a6.sin6_addr);
+    assert_true(mm_caller_is_local(PARLEY_TRANSPORT_TCP, (struct sockaddr *)&a6, sizeof a6));
+    inet_pton(AF_INET6, "::ffff:192.0.2.1", &a6.sin6_addr);
+    assert_false(mm_caller_is_local(PARLEY_TRANSPORT_TCP, (struct sockaddr *)&a6, sizeof a6));
+    inet_pton(AF_INET6, "2001:db8::1", &a6.sin6_addr);
+    assert_false(mm_caller_is_local(PARLEY_TRANSPORT_TCP, (struct sockaddr *)&a6, sizeof a6));
+    assert_true(mm_caller_is_local(PARLEY_TRANSPORT_UNIX, NULL, 0));
+    assert_false(mm_caller_is_local(PARLEY_TRANSPORT_TCP, NULL, 0));
+}
+
+/* The scan runs every 100 ms: an entry goes within 2 periods and a scan. */
+static void test_entry_of_closed_socket_is_removed(void **state)
+{
+    (void)state;
+    char ua[64];
+    int fd = listener(ua, sizeof ua);
+    parley_client *c = mm_client(unix_addr);
+    assert_int_equal(do_register(c, "short-lived", 1, ua), MM_OK);
+    sleep_ms(350); /* several scans: a live entry stays */
+    assert_int_equal(do_lookup(c, "short-lived", NULL, 0), MM_OK);
+    close(fd);
+    mm_status st = MM_OK;
+    for (int i = 0; i < 100 && st == MM_OK; i++) {
+        sleep_ms(20);
+        st = do_lookup(c, "short-lived", NULL, 0);
+    }
+    assert_int_equal(st, MM_NOENT);
+    parley_client_destroy(c);
+}
+
+static void test_restart_keeps_live_entries_and_drops_dead_ones(void **state)
+{
+    (void)state;
+    char live[64], dead[64];
+    int fl = listener(live, sizeof live);
+    int fdead = listener(dead, sizeof dead);
+    parley_client *c = mm_client(unix_addr);
+    assert_int_equal(do_register(c, "keeper", 1, live), MM_OK);
+    assert_int_equal(do_register(c, "goner", 1, dead), MM_OK);
+    parley_client_destroy(c);
+    assert_int_equal(mm_stop(), 0);
+    close(fdead);
+    assert_int_equal(mm_start("100"), 0);
+    c = mm_client(unix_addr);
+    char got[160];
+    assert_int_equal(do_lookup(c, "keeper", got, sizeof got), MM_OK);
+    assert_string_equal(got, live);
+    mm_status st = MM_OK;
+    for (int i = 0; i < 100 && st == MM_OK; i++) {
+        sleep_ms(20);
+        st = do_lookup(c, "goner", NULL, 0);
+    }
+    assert_int_equal(st, MM_NOENT);
+    assert_int_equal(do_lookup(c, "keeper", NULL, 0), MM_OK);
+    parley_client_destroy(c);
+    close(fl);
+}
+
+static parley_client *rpcb_client(unsigned vers)
+{
+    parley_client *c = NULL;
+    parley_client_opts o = {.timeout_ms = 3000};
+    assert_int_equal(parley_client_create(&c, tcp_addr, MM_RPCBPROG, vers, &o), PARLEY_OK);
+    return c;
+}
+
+static void test_pmap_v2_set_getport_dump_unset(void **state)
+{
+    (void)state;
+    parley_client *c = rpcb_client(2);
+    mm_pmap m = {0x30000077, 3, MM_IPPROTO_TCP, 4000};
+    bool_t ok = 0;
+    assert_int_equal(mm_pmapproc_set_2(c, &m, &ok), PARLEY_OK);
+    assert_true(ok);
+    assert_int_equal(mm_pmapproc_set_2(c, &m, &ok), PARLEY_OK);
+    assert_true(ok); /* the very same registration */
+    m.pm_port = 4001;
+    assert_int_equal(mm_pmapproc_set_2(c, &m, &ok), PARLEY_OK);
+    assert_false(ok); /* SET never replaces */
+    u_int p = 0;
+    assert_int_equal(mm_pmapproc_getport_2(c, &m, &p), PARLEY_OK);
+    assert_int_equal(p, 4000);
+    mm_pmaplist_ptr l = NULL;
+    assert_int_equal(mm_pmapproc_dump_2(c, &l), PARLEY_OK);
+    int seen = 0, self = 0;
+    for (mm_pmaplist *q = l; q; q = q->pml_next) {
+        seen |= q->pml_map.pm_prog == 0x30000077 && q->pml_map.pm_port == 4000;
+        self |= q->pml_map.pm_prog == MM_RPCBPROG && q->pml_map.pm_port == (u_int)port;
+    }
+    mm_pmaplist_ptr_free(&l);
+    assert_true(seen);
+    assert_true(self);
+    assert_int_equal(mm_pmapproc_unset_2(c, &m, &ok), PARLEY_OK);
+    assert_true(ok);
+    assert_int_equal(mm_pmapproc_getport_2(c, &m, &p), PARLEY_OK);
+    assert_int_equal(p, 0);
+    /* CALLIT is refused */
+    assert_int_equal(parley_client_call(c, MM_PMAPPROC_CALLIT, NULL, NULL, 0, NULL, NULL, 0),
+                     PARLEY_ERR_PROC_UNAVAIL);
+    parley_client_destroy(c);
+}
+
+static void test_rpcbind_v3_v4_procedures(void **state)
+{
+    (void)state;
+    parley_client *c3 = rpcb_client(3), *c4 = rpcb_client(4);
+    char want[64];
+    snprintf(want, sizeof want, "127.0.0.1.%d.%d", port >> 8, port & 0xff);
+    mm_rpcb q = {MM_RPCBPROG, 3, S(""), S(""), S("")};
+    mm_rpcb_uaddr u = NULL;
+    assert_int_equal(mm_rpcbproc_getaddr_3(c3, &q, &u), PARLEY_OK);
+    assert_string_equal(u, want);
+    mm_rpcb_uaddr_free(&u);
+    /* a wildcard registration is answered with the address called */
+    mm_rpcb r = {0x30000088, 1, S("tcp"), S("0.0.0.0.15.160"), S("999")};
+    bool_t ok = 0;
+    assert_int_equal(mm_rpcbproc_set_4(c4, &r, &ok), PARLEY_OK);
+    assert_true(ok);
+    mm_rpcb g = {0x30000088, 1, S(""), S(""), S("")};
+    assert_int_equal(mm_rpcbproc_getaddr_4(c4, &g, &u), PARLEY_OK);
+    assert_string_equal(u, "127.0.0.1.15.160");
+    mm_rpcb_uaddr_free(&u);
+    g.r_vers = 2; /* GETVERSADDR: exactly that version */
+    assert_int_equal(mm_rpcbproc_getversaddr_4(c4, &g, &u), PARLEY_OK);
+    assert_string_equal(u, "");
+    mm_rpcb_uaddr_free(&u);
+    mm_rpcblist_ptr d = NULL;
+    assert_int_equal(mm_rpcbproc_dump_3(c3, &d), PARLEY_OK);
+    int seen = 0;
+    for (mm_rp__list *p = d; p; p = p->rpcb_next)
+        if (p->rpcb_map.r_prog == 0x30000088)
+            seen = strcmp(p->rpcb_map.r_owner, "999") != 0; /* never the claim */
+    mm_rpcblist_ptr_free(&d);
+    assert_true(seen);
+    mm_rpcb_entry_list_ptr al = NULL;
+    mm_rpcb a = {MM_RPCBPROG, 4, S(""), S(""), S("")};
+    assert_int_equal(mm_rpcbproc_getaddrlist_4(c4, &a, &al), PARLEY_OK);
+    int n = 0;
+    for (mm_rpcb_entry_list *p = al; p; p = p->rpcb_entry_next)
+        n++;
+    mm_rpcb_entry_list_ptr_free(&al);
+    assert_true(n >= 5); /* tcp, udp, tcp6, udp6, local */
+    u_int t = 0;
+    assert_int_equal(mm_rpcbproc_gettime_3(c3, &t), PARLEY_OK);
+    assert_true(labs((long)t - (long)time(NULL)) < 5);
+    mm_rpcb_uaddr in = S("127.0.0.1.15.160");
+    mm_netbuf nb;
+    memset(&nb, 0, sizeof nb);
+    assert_int_equal(mm_rpcbproc_uaddr2taddr_4(c4, &in, &nb), PARLEY_OK);
+    assert_int_equal(nb.buf.buf_len, sizeof(struct sockaddr_in));
+    assert_int_equal(mm_rpcbproc_taddr2uaddr_4(c4, &nb, &u), PARLEY_OK);
+    assert_string_equal(u, "127.0.0.1.15.160");
+    mm_rpcb_uaddr_free(&u);
+    mm_netbuf_free(&nb);
+    mm_rpcb_stat_byvers st;
+    memset(&st, 0, sizeof st);
+    assert_int_equal(mm_rpcbproc_getstat_4(c4, &st), PARLEY_OK);
+    assert_true(st[MM_RPCBVERS_4_STAT].info[3] >= 1);
+    assert_true(st[MM_RPCBVERS_4_STAT].setinfo >= 1);
+    assert_true(st[MM_RPCBVERS_3_STAT].info[3] >= 1);
+    mm_rpcb_stat_byvers_free(&st);
+    assert_int_equal(mm_rpcbproc_unset_4(c4, &r, &ok), PARLEY_OK);
+    assert_true(ok);
+    assert_int_equal(parley_client_call(c4, MM_RPCBPROC_INDIRECT, NULL, NULL, 0, NULL, NULL, 0),
+                     PARLEY_ERR_PROC_UNAVAIL);
+    assert_int_equal(parley_client_call(c3, MM_RPCBPROC_CALLIT, NULL, NULL, 0, NULL, NULL, 0),
+                     PARLEY_ERR_PROC_UNAVAIL);
+    parley_client_destroy(c3);
+    parley_client_destroy(c4);
+}
+
+/* The daemon survives what no client sends, and answers afterwards. */
+static void test_hostile_input_leaves_the_daemon_serving(void **state)
+{
+    (void)state;
+    srand(7);
+    for (int round = 0; round < 4; round++) {
+        int fd = raw_connect(tcp_addr);
+        assert_true(fd >= 0);
+        raw_msg m;
+        memset(&m, 0, sizeof m);
+        raw_call(&m, 1u + (uint32_t)round, MATCHMAKER_PROG, MATCHMAKER_VERS, MATCHMAKER_REGISTER);
+        if (round == 0) {
+            raw_u32(&m, 0xffffffffu); /* a huge name length */
+        } else if (round == 1) {
+            char big[300];
+            memset(big, 'a', sizeof big);
+            raw_opaque(&m, big, sizeof big); /* over MM_NAME_MAX */
+        } else if (round == 2) {
+            for (int i = 0; i < 64; i++)
+                raw_u32(&m, (uint32_t)rand());
+        } else {
+            m.n -= 6; /* truncated */
+        }
+        raw_send_record(fd, &m);
+        raw_closed(fd, 300);
+        close(fd);
+    }
+    parley_client *c = mm_client(tcp_addr);
+    assert_int_equal(matchmaker_null_1(c), PARLEY_OK);
+    parley_client_destroy(c);
+}
+
+/* run_info runs parley-info with args (a shell word list) and captures
+ * stdout into out; returns its exit status. */
+static int run_info(const char *args, char *out, size_t cap)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "PARLEY_MATCHMAKER=127.0.0.1:%d '%s' %s 2>&1", port, info_path, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_info_outputs_and_exit_codes(void **state)
+{
+    (void)state;
+    char out[8192];
+    assert_int_equal(run_info("list", out, sizeof out), 0);
+    assert_non_null(strstr(out, "matchmaker"));
+    assert_non_null(strstr(out, "superuser"));
+    assert_int_equal(run_info("lookup matchmaker 1 tcp", out, sizeof out), 0);
+    char want[64];
+    snprintf(want, sizeof want, "tcp://127.0.0.1:%d\n", port);
+    assert_string_equal(out, want);
+    assert_int_equal(run_info("lookup nosuch", out, sizeof out), 1);
+    assert_non_null(strstr(out, "no service named 'nosuch' registered at"));
+    assert_int_equal(run_info("ping matchmaker", out, sizeof out), 0);
+    assert_non_null(strstr(out, " us\n"));
+    assert_int_equal(run_info("ping tcp://127.0.0.1:1 100000 4", out, sizeof out), 1);
+    assert_int_equal(run_info("frobnicate", out, sizeof out), 2);
+    assert_int_equal(run_info("lookup", out, sizeof out), 2);
+    assert_int_equal(run_info("-m 127.0.0.1:1 list", out, sizeof out), 1);
+    assert_non_null(strstr(out, "cannot reach the matchmaker at 127.0.0.1:1"));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s parley-matchmaker parley-info\n", argv[0]);
+        return 2;
+    }
+    daemon_path = argv[1];
+    info_path = argv[2];
+    snprintf(dir, sizeof dir, "/tmp/mmtest.XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    chmod(dir, 0711); /* another user's child reaches the socket inside */
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_only_local_callers_may_change),
+        cmocka_unit_test_setup_teardown(test_register_lookup_list_unregister, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_over_loopback_tcp_is_allowed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_other_user_cannot_replace_or_remove_roots_entry, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_entry_of_closed_socket_is_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_live_entries_and_drops_dead_ones, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pmap_v2_set_getport_dump_unset, setup_noscan,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rpcbind_v3_v4_procedures, setup_noscan, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_input_leaves_the_daemon_serving, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_info_outputs_and_exit_codes, setup, teardown),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    if (mm_pid)
+        mm_stop();
+    unlink(state_path);
+    rmdir(dir);
+    return failed;
+}
