@@ -246,6 +246,19 @@ static void test_register_over_loopback_tcp_is_allowed(void **state)
     parley_client *c = mm_client(tcp_addr);
     assert_non_null(c);
     assert_int_equal(do_register(c, "svc-tcp", 1, ua), MM_OK);
+    /* the owner is the uid of the caller's socket, learnt from the kernel */
+    mm_query q = {S("svc-tcp"), 0, S("")};
+    mm_lookup_res res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(matchmaker_lookup_1(c, &q, &res), PARLEY_OK);
+    assert_int_equal(res.status, MM_OK);
+    char want[16];
+    if (getuid() == 0)
+        snprintf(want, sizeof want, "superuser");
+    else
+        snprintf(want, sizeof want, "%u", (unsigned)getuid());
+    assert_string_equal(res.mm_lookup_res_u.entries.mm_entry_list_val[0].owner, want);
+    mm_lookup_res_free(&res);
     mm_key k = {S("svc-tcp"), 0, S("")};
     mm_status st;
     assert_int_equal(matchmaker_unregister_1(c, &k, &st), PARLEY_OK);
