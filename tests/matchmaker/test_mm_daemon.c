@@ -546,6 +546,95 @@ static void test_info_outputs_and_exit_codes(void **state)
     assert_non_null(strstr(out, "cannot reach the matchmaker at 127.0.0.1:1"));
 }
 
+static void test_rpcbind_socket_and_ipv6_answer_for_their_transport(void **state)
+{
+    (void)state;
+    char a[200];
+    snprintf(a, sizeof a, "unix://%s", rpcb_path);
+    parley_client *c = NULL;
+    parley_client_opts o = {.timeout_ms = 3000};
+    assert_int_equal(parley_client_create(&c, a, MM_RPCBPROG, 4, &o), PARLEY_OK);
+    mm_rpcb q = {MATCHMAKER_PROG, 1, S(""), S(""), S("")};
+    mm_rpcb_uaddr u = NULL;
+    assert_int_equal(mm_rpcbproc_getaddr_4(c, &q, &u), PARLEY_OK);
+    assert_string_equal(u, sock_path); /* netid "local": the call's */
+    mm_rpcb_uaddr_free(&u);
+    parley_client_destroy(c);
+    snprintf(a, sizeof a, "tcp://[::1]:%d", port);
+    assert_int_equal(parley_client_create(&c, a, MM_RPCBPROG, 3, &o), PARLEY_OK);
+    assert_int_equal(mm_rpcbproc_getaddr_3(c, &q, &u), PARLEY_OK);
+    char want[64];
+    snprintf(want, sizeof want, "::1.%d.%d", port >> 8, port & 0xff);
+    assert_string_equal(u, want);
+    mm_rpcb_uaddr_free(&u);
+    parley_client_destroy(c);
+    struct stat st;
+    assert_int_equal(stat(sock_path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0666);
+    assert_int_equal(stat(rpcb_path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0666);
+}
+
+static void test_random_datagrams_leave_the_daemon_serving(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    srand(11);
+    for (int i = 0; i < 200; i++) {
+        uint8_t b[512];
+        size_t n = (size_t)(rand() % (int)sizeof b);
+        for (size_t k = 0; k < n; k++)
+            b[k] = (uint8_t)rand();
+        if (i % 2 && n >= 24) { /* a call header before the garbage */
+            raw_msg m;
+            memset(&m, 0, sizeof m);
+            raw_call(&m, (uint32_t)i, MM_RPCBPROG, 4, (uint32_t)(i % 13));
+            memcpy(b, m.b, m.n < n ? m.n : n);
+        }
+        sendto(fd, b, n, 0, (struct sockaddr *)&a, sizeof a);
+    }
+    close(fd);
+    char ua[64];
+    snprintf(ua, sizeof ua, "udp://127.0.0.1:%d", port);
+    parley_client *c = mm_client(ua);
+    assert_int_equal(matchmaker_null_1(c), PARLEY_OK);
+    parley_client_destroy(c);
+}
+
+/* run_daemon runs the daemon with extra arguments and returns its exit
+ * status, its stderr in err. */
+static int run_daemon(const char *args, char *err, size_t cap)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "'%s' --no-state --no-rpcbind-socket --socket %s/other.sock %s 2>&1",
+             daemon_path, dir, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(err, 1, cap - 1, p);
+    err[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_daemon_reports_bad_options_and_a_taken_port(void **state)
+{
+    (void)state;
+    char out[4096], args[128];
+    assert_int_equal(run_daemon("--bogus", out, sizeof out), 2);
+    assert_non_null(strstr(out, "unknown option '--bogus'"));
+    assert_int_equal(run_daemon("--port 70000", out, sizeof out), 2);
+    assert_int_equal(run_daemon("--check-ms", out, sizeof out), 2);
+    snprintf(args, sizeof args, "--bind 127.0.0.1 --port %d", port);
+    assert_int_equal(run_daemon(args, out, sizeof out), 1);
+    char want[64];
+    snprintf(want, sizeof want, "port %d is in use (is rpcbind running?", port);
+    assert_non_null(strstr(out, want));
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -575,6 +664,12 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_hostile_input_leaves_the_daemon_serving, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_info_outputs_and_exit_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rpcbind_socket_and_ipv6_answer_for_their_transport,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_datagrams_leave_the_daemon_serving, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_daemon_reports_bad_options_and_a_taken_port, setup,
+                                        teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (mm_pid)
