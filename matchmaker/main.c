@@ -133,6 +133,15 @@ static int listen_one(const char *addr, const char *netid, unsigned port, unsign
             addr, port);
         return rc;
     }
+    if (rc == PARLEY_ERR_DENIED && mode) {
+        say(LOG_ERR, "cannot create the socket %s: permission denied", addr + strlen("unix://"));
+        return rc;
+    }
+    if (rc == PARLEY_ERR_IN_USE && mode) {
+        say(LOG_ERR, "%s is in use: another matchmaker (or rpcbind) listens there",
+            addr + strlen("unix://"));
+        return rc;
+    }
     if (rc != PARLEY_OK) {
         say(LOG_ERR, "cannot listen on %s: %s", addr, parley_strerror(rc));
         return rc;
@@ -361,6 +370,13 @@ int main(int argc, char **argv)
             if (rc == PARLEY_ERR_IN_USE && covered) {
                 rc = PARLEY_OK;
                 continue;
+            }
+            /* a host without IPv6 is served over IPv4 alone */
+            if (rc != PARLEY_OK && wildcard && v6 && rc != PARLEY_ERR_IN_USE &&
+                rc != PARLEY_ERR_DENIED) {
+                say(LOG_WARNING, "no IPv6 (%s): serving IPv4 only", parley_strerror(rc));
+                rc = PARLEY_OK;
+                break;
             }
             if (rc != PARLEY_OK)
                 goto fail;
