@@ -41,6 +41,42 @@ static atomic_int stat_calls[MM_RPCBVERS_STAT][MM_RPCBSTAT_HIGHPROC];
 static atomic_int stat_set[MM_RPCBVERS_STAT];
 static atomic_int stat_unset[MM_RPCBVERS_STAT];
 
+/* GETSTAT's addrinfo: look-ups (GETPORT, GETADDR, GETVERSADDR) of each
+ * (prog, vers, netid) per version, found or not, as rpcbind keeps them; at
+ * most MM_ADDRSTAT_MAX keys per version (rpcbind has no bound), later keys
+ * are not counted. */
+#define MM_ADDRSTAT_MAX 64
+typedef struct addrstat {
+    uint32_t prog, vers;
+    char netid[MM_NETID_MAX + 1];
+    int success, failure;
+} addrstat;
+static pthread_mutex_t stat_lock = PTHREAD_MUTEX_INITIALIZER;
+static addrstat addrstats[MM_RPCBVERS_STAT][MM_ADDRSTAT_MAX];
+static size_t naddrstats[MM_RPCBVERS_STAT];
+
+static void count_lookup(unsigned vers, uint32_t prog, uint32_t pvers, const char *netid, int ok)
+{
+    if (vers < 2 || vers > 4 || strlen(netid) > MM_NETID_MAX)
+        return;
+    pthread_mutex_lock(&stat_lock);
+    addrstat *a = addrstats[vers - 2];
+    size_t *n = &naddrstats[vers - 2], i;
+    for (i = 0; i < *n; i++)
+        if (a[i].prog == prog && a[i].vers == pvers && strcmp(a[i].netid, netid) == 0)
+            break;
+    if (i == *n && *n < MM_ADDRSTAT_MAX) {
+        memset(&a[i], 0, sizeof a[i]);
+        a[i].prog = prog;
+        a[i].vers = pvers;
+        snprintf(a[i].netid, sizeof a[i].netid, "%s", netid);
+        (*n)++;
+    }
+    if (i < *n)
+        *(ok ? &a[i].success : &a[i].failure) += 1;
+    pthread_mutex_unlock(&stat_lock);
+}
+
 static void count(unsigned vers, unsigned proc)
 {
     if (vers >= 2 && vers <= 4 && proc < MM_RPCBSTAT_HIGHPROC)
@@ -453,6 +489,8 @@ int mm_pmapproc_getport_2_svc(const mm_pmap *arg, u_int *result, parley_call *ca
     mm_reg_entry e;
     if (netid && find_addr(arg->pm_prog, arg->pm_vers, netid, 0, &e) == 0)
         *result = uaddr_port(e.netid, e.uaddr);
+    if (netid)
+        count_lookup(2, arg->pm_prog, arg->pm_vers, netid, *result != 0);
     return PARLEY_OK;
 }
 
@@ -500,6 +538,7 @@ static int rpcb_getaddr(unsigned vers, unsigned proc, const mm_rpcb *arg, mm_rpc
     char uaddr[MM_UADDR_MAX + 1] = "";
     if (mm_netid_find(netid) && find_addr(arg->r_prog, arg->r_vers, netid, onevers, &e) == 0)
         answer_uaddr(&c, &e, uaddr);
+    count_lookup(vers, arg->r_prog, arg->r_vers, netid, uaddr[0] != '\0');
     *result = arena_strdup(call, uaddr);
     return *result ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
 }
@@ -710,7 +749,6 @@ int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *re
 
 int mm_rpcbproc_getstat_4_svc(mm_rpcb_stat_byvers *result, parley_call *call)
 {
-    (void)call;
     count(4, 12);
     memset(result, 0, sizeof *result);
     for (int v = 0; v < MM_RPCBVERS_STAT; v++) {
@@ -719,7 +757,30 @@ int mm_rpcbproc_getstat_4_svc(mm_rpcb_stat_byvers *result, parley_call *call)
         (*result)[v].setinfo = atomic_load(&stat_set[v]);
         (*result)[v].unsetinfo = atomic_load(&stat_unset[v]);
     }
-    return PARLEY_OK;
+    int rc = PARLEY_OK;
+    pthread_mutex_lock(&stat_lock);
+    for (int v = 0; v < MM_RPCBVERS_STAT && rc == PARLEY_OK; v++) {
+        mm_rpcbs_addrlist **tail = &(*result)[v].addrinfo;
+        for (size_t i = 0; i < naddrstats[v]; i++) {
+            const addrstat *a = &addrstats[v][i];
+            mm_rpcbs_addrlist *p = parley_arena_alloc(parley_call_arena(call), sizeof *p);
+            char *netid = arena_strdup(call, a->netid);
+            if (!p || !netid) {
+                rc = PARLEY_ERR_SYSTEM_ERR;
+                break;
+            }
+            p->prog = a->prog;
+            p->vers = a->vers;
+            p->success = a->success;
+            p->failure = a->failure;
+            p->netid = netid;
+            p->next = NULL;
+            *tail = p;
+            tail = &p->next;
+        }
+    }
+    pthread_mutex_unlock(&stat_lock);
+    return rc;
 }
 
 /* ---- the matchmaker's own entries ---- */

@@ -466,6 +466,11 @@ static void test_rpcbind_v3_v4_procedures(void **state)
     assert_true(st[MM_RPCBVERS_4_STAT].info[3] >= 1);
     assert_true(st[MM_RPCBVERS_4_STAT].setinfo >= 1);
     assert_true(st[MM_RPCBVERS_3_STAT].info[3] >= 1);
+    int found = 0; /* the GETADDR of 0x30000088 v1 on tcp, found */
+    for (mm_rpcbs_addrlist *p = st[MM_RPCBVERS_4_STAT].addrinfo; p; p = p->next)
+        found |= p->prog == 0x30000088 && p->vers == 1 && strcmp(p->netid, "tcp") == 0 &&
+                 p->success == 1;
+    assert_true(found);
     mm_rpcb_stat_byvers_free(&st);
     assert_int_equal(mm_rpcbproc_unset_4(c4, &r, &ok), PARLEY_OK);
     assert_true(ok);
