@@ -143,6 +143,48 @@ static int parse_hostport(const char *s, pl_addr *a)
     return 1;
 }
 
+/* pl_name_valid tells whether the n bytes at s are a service name: 1 to
+ * PL_ADDR_NAME_MAX characters of A-Z a-z 0-9 . _ -, the first a letter or a
+ * digit. */
+int pl_name_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > PL_ADDR_NAME_MAX || !is_alnum(s[0]))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* parse_name reads "NAME", "NAME@HOST" or "NAME@HOST:PORT" into a. */
+static int parse_name(const char *s, pl_addr *a)
+{
+    const char *at = strchr(s, '@');
+    size_t n = at ? (size_t)(at - s) : strlen(s);
+    if (!pl_name_valid(s, n))
+        return 0;
+    memcpy(a->name, s, n);
+    a->name[n] = '\0';
+    if (at == NULL)
+        return 1;
+    const char *h = at + 1;
+    const char *colon = *h == '[' ? strstr(h, "]:") : strchr(h, ':');
+    if (colon != NULL)
+        return parse_hostport(h, a) && a->port != 0;
+    size_t hlen = strlen(h);
+    if (*h == '[') {
+        if (hlen < 2 || h[hlen - 1] != ']' || !valid_v6(h + 1, hlen - 2))
+            return 0;
+        memcpy(a->host, h + 1, hlen - 2);
+        a->host[hlen - 2] = '\0';
+        return 1;
+    }
+    if (!valid_hostname(h, hlen))
+        return 0;
+    memcpy(a->host, h, hlen + 1);
+    return 1;
+}
+
 /* pl_addr_parse parses text (syntax in addr.h) into *out, written only on
  * success. Errors: PARLEY_ERR_NULL for NULL text, PARLEY_ERR_ADDRESS for
  * anything else that is not an address (an unknown scheme, a bad host or
@@ -170,6 +212,10 @@ int pl_addr_parse(const char *text, pl_addr *out)
             return PARLEY_ERR_ADDRESS;
         a.transport = PL_TR_UNIX;
         memcpy(a.path, path, n + 1);
+    } else if (strstr(text, "://") == NULL) {
+        a.transport = PL_TR_NAME;
+        if (!parse_name(text, &a))
+            return PARLEY_ERR_ADDRESS;
     } else {
         return PARLEY_ERR_ADDRESS;
     }
@@ -194,6 +240,15 @@ int pl_addr_format(const pl_addr *a, char *buf, size_t cap, size_t *len)
             n = snprintf(buf, cap, "%s://%s:%u", scheme, a->host, (unsigned)a->port);
     } else if (a->transport == PL_TR_UNIX) {
         n = snprintf(buf, cap, "%s%s", a->path[0] == '/' ? "unix://" : "unix:", a->path);
+    } else if (a->transport == PL_TR_NAME) {
+        const char *open = strchr(a->host, ':') ? "[" : "", *close = *open ? "]" : "";
+        if (!a->host[0])
+            n = snprintf(buf, cap, "%s", a->name);
+        else if (a->port)
+            n = snprintf(buf, cap, "%s@%s%s%s:%u", a->name, open, a->host, close,
+                         (unsigned)a->port);
+        else
+            n = snprintf(buf, cap, "%s@%s%s%s", a->name, open, a->host, close);
     } else {
         return PARLEY_ERR_INVALID;
     }

@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "names.h"
 #include "recmark.h"
 #include "rpcmsg.h"
 #include "sock.h"
@@ -464,14 +465,19 @@ static void release_reader(parley_client *c, pending *self, int rc)
 /* open_conn resolves the handle's address and connects to the addresses it
  * gives, in order, until one answers (mutex not held; the caller has the
  * send role). Resolution happens at each connection, so a reconnection
- * follows a name that moved; a name lookup is not bounded by the deadline
- * (getaddrinfo cannot be), IP literals and Unix paths need none. Returns
- * the last address's error when none connects. */
+ * follows a name that moved, and a service name is asked of the matchmaker
+ * again (the server may have restarted at another port); a host name
+ * lookup is not bounded by the deadline (getaddrinfo cannot be), IP
+ * literals and Unix paths need none. Returns the last address's error when
+ * none connects. */
 static int open_conn(parley_client *c, int64_t deadline, int *out_fd)
 {
     pl_sockaddr *list;
     size_t n;
-    int rc = pl_addr_resolve(&c->addr, &list, &n);
+    int dgram;
+    int rc = c->addr.transport == PL_TR_NAME
+                 ? pl_mm_lookup(&c->addr, c->prog, c->vers, c->dgram, &list, &n, &dgram)
+                 : pl_addr_resolve(&c->addr, &list, &n);
     if (rc != PARLEY_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -999,6 +1005,16 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
     c->max_msg = o.max_msg ? o.max_msg : DEFAULT_MAX_MSG;
     c->max_alloc = o.max_alloc ? o.max_alloc : PARLEY_DEFAULT_MAX_ALLOC;
     c->dgram = c->addr.transport == PL_TR_UDP;
+    if (c->addr.transport == PL_TR_NAME) {
+        /* the kind of socket is decided now, by what the service offers;
+         * the addresses are asked for again at each connection */
+        pl_sockaddr *list;
+        size_t n;
+        rc = pl_mm_lookup(&c->addr, prog, vers, -1, &list, &n, &c->dgram);
+        if (rc != PARLEY_OK)
+            goto fail;
+        pl_addr_resolved_free(list);
+    }
     c->spin_ns = o.busy_poll_us < 0
                      ? 0
                      : (int64_t)(o.busy_poll_us ? o.busy_poll_us : DEFAULT_BUSY_POLL_US) * 1000;

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "names.h"
 #include "recmark.h"
 #include "rpcmsg.h"
 
@@ -116,9 +117,11 @@ struct parley_server {
     size_t nlisteners, caplisteners;
     unsigned nconns;
     atomic_int running;
-    atomic_int spinning;     /* a worker is busy polling (one at a time) */
-    int64_t spin_ns;         /* opts.busy_poll_us in ns; 0: never */
-    struct worker *embedded; /* the caller's, for parley_server_poll */
+    atomic_int spinning; /* a worker is busy polling (one at a time) */
+    int64_t spin_ns;     /* opts.busy_poll_us in ns; 0: never */
+    struct worker *embedded;
+    char reg_name[PL_ADDR_NAME_MAX + 1];
+        /* registered with the matchmaker as, or "" */ /* the caller's, for parley_server_poll */
 };
 
 /* A message read off a stream, copied when the reader's buffer would not
@@ -1284,10 +1287,69 @@ void parley_server_stop(parley_server *s)
     (void)k;
 }
 
+/* ---- the matchmaker ------------------------------------------------------ */
+
+/* parley_server_register: see server.h. Every (program, version) on every
+ * address, one REGISTER each; on a failure, those already made are
+ * removed again. */
+int parley_server_register(parley_server *s, const char *name)
+{
+    if (!s || !name || !pl_name_valid(name, strlen(name)))
+        return PARLEY_ERR_INVALID;
+    if (s->nlisteners == 0 || s->nprogs == 0)
+        return PARLEY_ERR_INVALID;
+    if (s->reg_name[0])
+        parley_server_unregister(s);
+    strcpy(s->reg_name, name);
+    int rc = PARLEY_OK;
+    for (size_t i = 0; i < s->nlisteners && rc == PARLEY_OK; i++) {
+        conn *l = s->listeners[i];
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        if (getsockname(l->fd, (struct sockaddr *)&ss, &len) != 0) {
+            rc = PARLEY_ERR_IO;
+            break;
+        }
+        int socktype = l->kind == SK_UDP ? SOCK_DGRAM : SOCK_STREAM;
+        if (l->transport == PL_TR_UNIX && l->unix_path[0]) {
+            /* the absolute path, whatever the address was written as */
+            struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+            if (l->unix_path[0] != '/')
+                continue; /* a relative path means nothing to another process */
+            snprintf(sun->sun_path, sizeof sun->sun_path, "%s", l->unix_path);
+            len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(l->unix_path) + 1);
+        }
+        for (size_t k = 0; k < s->nprogs && rc == PARLEY_OK; k++)
+            rc = pl_mm_register(name, s->progs[k]->prog, s->progs[k]->vers, (struct sockaddr *)&ss,
+                                len, socktype);
+    }
+    if (rc != PARLEY_OK)
+        parley_server_unregister(s);
+    return rc;
+}
+
+/* parley_server_unregister: see server.h. */
+int parley_server_unregister(parley_server *s)
+{
+    if (!s)
+        return PARLEY_ERR_INVALID;
+    if (!s->reg_name[0])
+        return PARLEY_OK;
+    int rc = PARLEY_OK;
+    for (size_t k = 0; k < s->nprogs; k++) {
+        int r = pl_mm_unregister(s->reg_name, s->progs[k]->vers, "");
+        if (rc == PARLEY_OK)
+            rc = r;
+    }
+    s->reg_name[0] = '\0';
+    return rc;
+}
+
 void parley_server_destroy(parley_server *s)
 {
     if (!s)
         return;
+    parley_server_unregister(s);
     for (size_t i = 0; i < s->nlisteners; i++) {
         conn *l = s->listeners[i];
         epoll_ctl(s->ep, EPOLL_CTL_DEL, l->fd, NULL);

@@ -80,12 +80,73 @@ static void test_valid_addresses_parse_and_format_back(void **state)
     }
 }
 
+/* A service name, alone or at a host, for the matchmaker to resolve. */
+static void test_service_names_parse_and_format_back(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *name, *host;
+        unsigned port;
+    } ok[] = {
+        {"date", "date", "", 0},
+        {"tcp", "tcp", "", 0}, /* a name, as a scheme needs "://" */
+        {"users.v2-x_1", "users.v2-x_1", "", 0},
+        {"9lives", "9lives", "", 0},
+        {"date@host", "date", "host", 0},
+        {"date@10.0.0.1:4111", "date", "10.0.0.1", 4111},
+        {"x@[::1]", "x", "::1", 0},
+        {"x@[::1]:7", "x", "::1", 7},
+        {"x@my-host.example.com.", "x", "my-host.example.com.", 0},
+        {"a234567890123456789012345678901234567890123456789012345678901234",
+         "a234567890123456789012345678901234567890123456789012345678901234", "", 0},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        pl_addr a, b;
+        int rc = pl_addr_parse(ok[i].text, &a);
+        if (rc != PARLEY_OK)
+            fail_msg("%s: %s", ok[i].text, parley_errname(rc));
+        assert_int_equal(a.transport, PL_TR_NAME);
+        assert_string_equal(a.name, ok[i].name);
+        assert_string_equal(a.host, ok[i].host);
+        assert_int_equal(a.port, ok[i].port);
+        char buf[400];
+        assert_int_equal(pl_addr_format(&a, buf, sizeof buf, NULL), PARLEY_OK);
+        assert_string_equal(buf, ok[i].text);
+        assert_int_equal(pl_addr_parse(buf, &b), PARLEY_OK);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    static const char *const bad[] = {
+        "-date",
+        ".x",
+        "_x",
+        "da te",
+        "date/x",
+        "date:1",
+        "date@",
+        "date@host:",
+        "date@host:0",
+        "date@host:70000",
+        "date@[::1",
+        "date@::1",
+        "date@[::1]x",
+        "a@b@c",
+        "date@-h",
+        "a2345678901234567890123456789012345678901234567890123456789012345",
+        "d\xc3\xa9j\xc3\xa0",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pl_addr a;
+        int rc = pl_addr_parse(bad[i], &a);
+        if (rc != PARLEY_ERR_ADDRESS)
+            fail_msg("\"%s\": %s", bad[i], parley_errname(rc));
+    }
+}
+
 static void test_invalid_addresses_are_refused(void **state)
 {
     (void)state;
     static const char *const bad[] = {
         "",
-        "tcp",
         "tcp:/x:1",
         "http://x:1",
         "tcp://",
@@ -298,6 +359,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_addresses_parse_and_format_back),
+        cmocka_unit_test(test_service_names_parse_and_format_back),
         cmocka_unit_test(test_invalid_addresses_are_refused),
         cmocka_unit_test(test_length_limits_of_names_labels_and_paths),
         cmocka_unit_test(test_format_refuses_an_unknown_transport),

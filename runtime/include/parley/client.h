@@ -37,8 +37,21 @@ typedef struct parley_client_opts {
 } parley_client_opts;
 
 /* parley_client_create makes a client for prog/vers at addr
- * ("tcp://host:port", "udp://host:port", "unix:///path"). It connects on
- * the first call. The caller owns it; parley_client_destroy frees it. */
+ * ("tcp://host:port", "udp://host:port", "unix:///path"), or at the service
+ * registered with the matchmaker under a name: "date" (the matchmaker
+ * PARLEY_MATCHMAKER names, by default localhost:111), "date@host" (the
+ * matchmaker on host, at PARLEY_MATCHMAKER's port or 111) or
+ * "date@host:port". A name is looked up here, to choose the transport from
+ * those the service registered for prog and vers: a Unix socket when the
+ * service is on this host, else TCP (IPv4, then IPv6), else UDP; it is
+ * looked up again at each connection, so that a client follows a server
+ * that restarted at another address. An address is connected to on the
+ * first call. The caller owns the handle; parley_client_destroy frees it.
+ * Errors: PARLEY_ERR_INVALID, _ADDRESS (addr cannot be read), _NOMEM, and
+ * for a name: _NOT_REGISTERED (no such service, or none on a transport
+ * this host can use), _PROG_MISMATCH (registered, not in version vers),
+ * _PROG_UNAVAIL (registered as another program), and the errors of
+ * calling the matchmaker (_REFUSED when none runs there, _TIMEDOUT, ...). */
 int parley_client_create(parley_client **out, const char *addr, uint32_t prog, uint32_t vers,
                          const parley_client_opts *opts);
 

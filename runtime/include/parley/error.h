@@ -49,7 +49,11 @@ extern "C" {
     X(ERR_SYSTEM_ERR, "the server failed to process the call")                                     \
     X(ERR_IN_USE, "address already in use")                                                        \
     X(ERR_DENIED, "permission denied (ports below 1024 need privileges)")                          \
-    X(ERR_UNSUPPORTED, "not supported on this transport")
+    X(ERR_UNSUPPORTED, "not supported on this transport")                                          \
+    X(ERR_NOT_REGISTERED, "no service of that name is registered with the matchmaker")             \
+    X(ERR_NOT_LOCAL, "the matchmaker takes registrations only from its own host")                  \
+    X(ERR_NOT_OWNER, "the registration belongs to another user")                                   \
+    X(ERR_TABLE_FULL, "the matchmaker's table is full")
 
 /* The error values. PARLEY_OK is 0; every error is positive. */
 typedef enum parley_err {

@@ -115,7 +115,33 @@ void parley_server_stop(parley_server *s);
 int parley_server_fd(const parley_server *s);
 int parley_server_poll(parley_server *s, int timeout_ms);
 
-/* parley_server_destroy closes every address and frees s; NULL is a no-op.
+/* parley_server_register registers the server with the matchmaker as the
+ * service name (1 to 64 characters of A-Z a-z 0-9 . _ -, the first a letter
+ * or a digit; a generated header defines it as PROG_SERVICE, PROG the
+ * program's name, when the IDL gives @service("name")): every program and version added, on every
+ * address listened on (a Unix socket by its absolute path; one given by a relative path is left
+ * out), so that clients can call it by name ("date", "date@host"). Call it after
+ * parley_server_listen and parley_server_add_program. The matchmaker is the one PARLEY_MATCHMAKER
+ * names ("HOST:PORT", a full "tcp://" or "unix://" address; default localhost:111); it accepts
+ * registrations only from its own host and keeps each one for the user
+ * that made it. A second call replaces the first registration.
+ * parley_server_destroy unregisters, so a server that exits cleanly leaves
+ * nothing behind; one that dies is dropped by the matchmaker once its
+ * socket is gone. On failure nothing stays registered. Errors:
+ * PARLEY_ERR_INVALID (a bad name, or no address or program yet),
+ * PARLEY_ERR_NOT_LOCAL, _NOT_OWNER (another user holds the name or a
+ * program), _TABLE_FULL, and those of reaching the matchmaker
+ * (PARLEY_ERR_REFUSED when none runs, _TIMEDOUT, ...). Not thread-safe with
+ * other calls on s but parley_server_run. */
+int parley_server_register(parley_server *s, const char *name);
+
+/* parley_server_unregister removes what parley_server_register registered
+ * (nothing registered: PARLEY_OK). Errors: those of reaching the
+ * matchmaker. */
+int parley_server_unregister(parley_server *s);
+
+/* parley_server_destroy unregisters from the matchmaker (when registered),
+ * closes every address and frees s; NULL is a no-op.
  * The server must not be running. */
 void parley_server_destroy(parley_server *s);
 
