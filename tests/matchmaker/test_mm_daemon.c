@@ -648,7 +648,8 @@ int main(int argc, char **argv)
     }
     daemon_path = argv[1];
     info_path = argv[2];
-    snprintf(dir, sizeof dir, "/tmp/mmtest.XXXXXX");
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/mmtest.XXXXXX", tmp && tmp[0] && strlen(tmp) < 24 ? tmp : "/tmp");
     if (!mkdtemp(dir))
         return 1;
     chmod(dir, 0711); /* another user's child reaches the socket inside */
