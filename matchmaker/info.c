@@ -15,7 +15,7 @@
 
 #include "matchmaker.h"
 #include "parley/client.h"
-#include "uaddr.h"
+#include "parley/uaddr.h"
 
 #define PROG       "parley-info"
 #define TIMEOUT_MS 5000u
@@ -32,10 +32,10 @@ static void usage(FILE *f)
  * of netid into buf; -1 when it is not one. */
 static int address(const char *netid, const char *uaddr, char *buf, size_t cap)
 {
-    const mm_netid_info *ni = mm_netid_find(netid);
+    const parley_netid *ni = parley_netid_find(netid);
     struct sockaddr_storage ss;
     socklen_t len;
-    if (!ni || mm_uaddr_parse(uaddr, ni->family, &ss, &len) != PARLEY_OK)
+    if (!ni || parley_uaddr_parse(uaddr, ni->family, &ss, &len) != PARLEY_OK)
         return -1;
     const char *scheme = ni->family == AF_UNIX         ? "unix"
                          : ni->socktype == SOCK_STREAM ? "tcp"

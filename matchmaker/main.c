@@ -22,7 +22,7 @@
 #include "parley/server.h"
 #include "rpcb_prot.h"
 #include "service.h"
-#include "uaddr.h"
+#include "parley/uaddr.h"
 
 #define PROG      "parley-matchmaker"
 #define MAX_BINDS 16

@@ -35,7 +35,7 @@
  * second look later. A path in /proc/net/unix is printed raw, so a local user
  * can bind a socket whose path holds a newline and a forged line; the
  * effect is limited to making a dead Unix registration look alive, and the
- * matchmaker refuses such paths in registrations (uaddr.h).
+ * matchmaker refuses such paths in registrations (parley/uaddr.h).
  *
  * root is the directory that holds net/tcp and the others: "/proc", or
  * (NULL) that default; tests point it at fixture files. The IPv6 tables may

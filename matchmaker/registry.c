@@ -22,9 +22,9 @@
 
 #include "lines.h"
 #include "registry.h"
-#include "uaddr.h"
+#include "parley/uaddr.h"
 
-_Static_assert(MM_UADDR_MAX >= MM_UADDR_LOCAL_MAX && MM_UADDR_MAX >= MM_UADDR_INET6_MAX,
+_Static_assert(MM_UADDR_MAX >= PARLEY_UADDR_LOCAL_MAX && MM_UADDR_MAX >= PARLEY_UADDR_INET6_MAX,
                "an entry holds every universal address");
 _Static_assert(MM_NETID_MAX >= sizeof "local" - 1, "an entry holds every netid");
 _Static_assert(MM_OWNER_MAX >= MM_OWNER_TEXT_MAX, "the protocol carries every owner text");
@@ -140,17 +140,17 @@ static mm_status normalize(const mm_reg_entry *e, mm_reg_entry *out)
         return MM_INVALID;
     if (e->name[0] != '\0' && (!mm_name_valid(e->name) || e->vers == 0))
         return MM_INVALID;
-    const mm_netid_info *nid = mm_netid_find(e->netid);
+    const parley_netid *nid = parley_netid_find(e->netid);
     if (!nid)
         return MM_INVALID;
     struct sockaddr_storage ss;
     socklen_t len;
-    if (mm_uaddr_parse(e->uaddr, nid->family, &ss, &len) != 0)
+    if (parley_uaddr_parse(e->uaddr, nid->family, &ss, &len) != 0)
         return MM_INVALID;
     *out = *e;
     memset(out->uaddr, 0, sizeof out->uaddr);
-    if (mm_uaddr_format((const struct sockaddr *)&ss, len, out->uaddr, sizeof out->uaddr, NULL) !=
-        0)
+    if (parley_uaddr_format((const struct sockaddr *)&ss, len, out->uaddr, sizeof out->uaddr,
+                            NULL) != 0)
         return MM_INVALID;
     if (out->registered <= 0)
         out->registered = (int64_t)time(NULL);
@@ -327,7 +327,7 @@ mm_status mm_registry_unset(mm_registry *r, uint32_t prog, uint32_t vers, const 
 mm_status mm_registry_unset_name(mm_registry *r, const char *name, uint32_t vers, const char *netid,
                                  uid_t caller, size_t *removed)
 {
-    if (!mm_name_valid(name) || (!any_netid(netid) && !mm_netid_find(netid)))
+    if (!mm_name_valid(name) || (!any_netid(netid) && !parley_netid_find(netid)))
         return MM_INVALID;
     struct name_key k = {name, vers, netid};
     pthread_mutex_lock(&r->lock);
@@ -396,7 +396,7 @@ mm_status mm_registry_find(mm_registry *r, const mm_reg_filter *f, mm_reg_entry 
 mm_status mm_registry_lookup(mm_registry *r, const char *name, uint32_t vers, const char *netid,
                              mm_reg_entry *out, size_t cap, size_t *n)
 {
-    if (!mm_name_valid(name) || (!any_netid(netid) && !mm_netid_find(netid)))
+    if (!mm_name_valid(name) || (!any_netid(netid) && !parley_netid_find(netid)))
         return MM_INVALID;
     if (!out)
         cap = 0;
@@ -685,7 +685,7 @@ static const char *parse_line(char *line, mm_reg_entry *e)
     if (parse_dec(field[2], UINT32_MAX, &v) != 0)
         return "invalid version number";
     e->vers = (uint32_t)v;
-    if (!mm_netid_find(field[3]))
+    if (!parley_netid_find(field[3]))
         return "unknown netid";
     memcpy(e->netid, field[3], strlen(field[3]) + 1);
     if (unescape(field[4], e->uaddr, sizeof e->uaddr) != 0)

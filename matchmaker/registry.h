@@ -29,7 +29,7 @@
  * Bounds: at most max_entries entries (MM_REG_DEFAULT_MAX by default, at
  * most MM_LIST_MAX so that LIST can always answer with all of them), and
  * the string lengths of matchmaker.idl. Addresses are validated against the
- * netid and kept in canonical form (uaddr.h), so they compare as strings.
+ * netid and kept in canonical form (parley/uaddr.h), so they compare as strings.
  *
  * Thread safety: every function may be called from any thread; one mutex
  * guards the table, and nothing returned points into it (look-ups copy).

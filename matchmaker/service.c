@@ -23,7 +23,7 @@
 #include "parley/server.h"
 #include "procnet.h"
 #include "rpcb_prot.h"
-#include "uaddr.h"
+#include "parley/uaddr.h"
 
 static mm_service_cfg cfg;
 
@@ -207,12 +207,12 @@ static char *arena_strdup(parley_call *call, const char *s)
 static void answer_uaddr(const caller *c, const mm_reg_entry *e, char *out)
 {
     snprintf(out, MM_UADDR_MAX + 1, "%s", e->uaddr);
-    const mm_netid_info *ni = mm_netid_find(e->netid);
+    const parley_netid *ni = parley_netid_find(e->netid);
     if (!ni || ni->family == AF_UNIX)
         return;
     struct sockaddr_storage ss;
     socklen_t len;
-    if (mm_uaddr_parse(e->uaddr, ni->family, &ss, &len) != PARLEY_OK)
+    if (parley_uaddr_parse(e->uaddr, ni->family, &ss, &len) != PARLEY_OK)
         return;
     uint16_t port;
     if (ni->family == AF_INET) {
@@ -242,7 +242,7 @@ static void answer_uaddr(const caller *c, const mm_reg_entry *e, char *out)
         s6->sin6_scope_id = 0;
     }
     char buf[MM_UADDR_MAX + 1];
-    if (mm_uaddr_format((struct sockaddr *)&ss, len, buf, sizeof buf, NULL) == PARLEY_OK)
+    if (parley_uaddr_format((struct sockaddr *)&ss, len, buf, sizeof buf, NULL) == PARLEY_OK)
         snprintf(out, MM_UADDR_MAX + 1, "%s", buf);
 }
 
@@ -470,10 +470,11 @@ int mm_pmapproc_unset_2_svc(const mm_pmap *arg, bool_t *result, parley_call *cal
 /* uaddr_port is the port of an inet or inet6 universal address, or 0. */
 static unsigned uaddr_port(const char *netid, const char *uaddr)
 {
-    const mm_netid_info *ni = mm_netid_find(netid);
+    const parley_netid *ni = parley_netid_find(netid);
     struct sockaddr_storage ss;
     socklen_t len;
-    if (!ni || ni->family == AF_UNIX || mm_uaddr_parse(uaddr, ni->family, &ss, &len) != PARLEY_OK)
+    if (!ni || ni->family == AF_UNIX ||
+        parley_uaddr_parse(uaddr, ni->family, &ss, &len) != PARLEY_OK)
         return 0;
     if (ni->family == AF_INET)
         return ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -536,7 +537,7 @@ static int rpcb_getaddr(unsigned vers, unsigned proc, const mm_rpcb *arg, mm_rpc
     const char *netid = arg->r_netid && arg->r_netid[0] ? arg->r_netid : c.netid;
     mm_reg_entry e;
     char uaddr[MM_UADDR_MAX + 1] = "";
-    if (mm_netid_find(netid) && find_addr(arg->r_prog, arg->r_vers, netid, onevers, &e) == 0)
+    if (parley_netid_find(netid) && find_addr(arg->r_prog, arg->r_vers, netid, onevers, &e) == 0)
         answer_uaddr(&c, &e, uaddr);
     count_lookup(vers, arg->r_prog, arg->r_vers, netid, uaddr[0] != '\0');
     *result = arena_strdup(call, uaddr);
@@ -584,10 +585,10 @@ static int rpcb_uaddr2taddr(unsigned vers, const mm_rpcb_uaddr *arg, mm_netbuf *
     caller c;
     caller_get(call, &c);
     memset(result, 0, sizeof *result);
-    const mm_netid_info *ni = mm_netid_find(c.netid);
+    const parley_netid *ni = parley_netid_find(c.netid);
     struct sockaddr_storage ss;
     socklen_t len;
-    if (!ni || mm_uaddr_parse(str(*arg), ni->family, &ss, &len) != PARLEY_OK)
+    if (!ni || parley_uaddr_parse(str(*arg), ni->family, &ss, &len) != PARLEY_OK)
         return PARLEY_OK;
     char *buf = parley_arena_alloc(parley_call_arena(call), len);
     if (!buf)
@@ -610,7 +611,7 @@ static int rpcb_taddr2uaddr(unsigned vers, const mm_netbuf *arg, mm_rpcb_uaddr *
     size_t n = arg->buf.buf_len;
     if (n >= sizeof(sa_family_t) && n <= sizeof ss && arg->buf.buf_val) {
         memcpy(&ss, arg->buf.buf_val, n);
-        if (mm_uaddr_format((struct sockaddr *)&ss, (socklen_t)n, uaddr, sizeof uaddr, NULL) !=
+        if (parley_uaddr_format((struct sockaddr *)&ss, (socklen_t)n, uaddr, sizeof uaddr, NULL) !=
             PARLEY_OK)
             uaddr[0] = '\0';
     }
@@ -726,7 +727,7 @@ int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *re
         n = 32;
     mm_rpcb_entry_list **tail = result;
     for (size_t i = 0; i < n; i++) {
-        const mm_netid_info *ni = mm_netid_find(found[i].netid);
+        const parley_netid *ni = parley_netid_find(found[i].netid);
         mm_rpcb_entry_list *p = parley_arena_alloc(parley_call_arena(call), sizeof *p);
         char uaddr[MM_UADDR_MAX + 1];
         answer_uaddr(&c, &found[i], uaddr);
@@ -864,10 +865,10 @@ static int pred_in(const mm_reg_entry *e, void *ctx)
 /* alive says whether a socket still serves e: 1 yes, 0 no, -1 unknown. */
 static int alive(const mm_reg_entry *e)
 {
-    const mm_netid_info *ni = mm_netid_find(e->netid);
+    const parley_netid *ni = parley_netid_find(e->netid);
     struct sockaddr_storage ss;
     socklen_t len;
-    if (!ni || mm_uaddr_parse(e->uaddr, ni->family, &ss, &len) != PARLEY_OK)
+    if (!ni || parley_uaddr_parse(e->uaddr, ni->family, &ss, &len) != PARLEY_OK)
         return 0;
     /* root registers for others (and the kernel's services) */
     uid_t uid = e->owner == 0 || e->owner == MM_UID_UNKNOWN ? MM_PROCNET_ANY_OWNER : e->owner;

@@ -121,7 +121,7 @@ struct parley_server {
     int64_t spin_ns;     /* opts.busy_poll_us in ns; 0: never */
     struct worker *embedded;
     char reg_name[PL_ADDR_NAME_MAX + 1];
-        /* registered with the matchmaker as, or "" */ /* the caller's, for parley_server_poll */
+    /* registered with the matchmaker as, or "" */ /* the caller's, for parley_server_poll */
 };
 
 /* A message read off a stream, copied when the reader's buffer would not

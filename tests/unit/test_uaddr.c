@@ -1,6 +1,6 @@
 /*
- * tests/matchmaker/test_mm_uaddr.c: netids and universal addresses
- * (matchmaker/uaddr.c): canonical texts of each family parse to the socket
+ * tests/unit/test_uaddr.c: netids and universal addresses
+ * (runtime/src/uaddr.c): canonical texts of each family parse to the socket
  * address they name and format back to themselves, sockaddrs survive the
  * trip through text, and every malformed text (placed right before a guard
  * page, so that an over-read crashes) is refused.
@@ -20,15 +20,14 @@
 
 #include "guard.h"
 #include "parley/error.h"
-#include "rpcb_prot.h"
-#include "uaddr.h"
+#include "parley/uaddr.h"
 
 /* parse_guarded parses s from a copy that ends right before a guard page. */
 static int parse_guarded(const char *s, int family, struct sockaddr_storage *ss, socklen_t *len)
 {
     const char *g = pt_guard_copy(s, strlen(s) + 1);
     assert_non_null(g);
-    int rc = mm_uaddr_parse(g, family, ss, len);
+    int rc = parley_uaddr_parse(g, family, ss, len);
     pt_guard_free(g);
     return rc;
 }
@@ -38,7 +37,7 @@ static void assert_formats_to(const struct sockaddr_storage *ss, socklen_t len, 
 {
     char buf[256];
     size_t n = 0;
-    assert_int_equal(mm_uaddr_format((const struct sockaddr *)ss, len, buf, sizeof buf, &n),
+    assert_int_equal(parley_uaddr_format((const struct sockaddr *)ss, len, buf, sizeof buf, &n),
                      PARLEY_OK);
     assert_string_equal(buf, want);
     assert_int_equal(n, strlen(want));
@@ -134,10 +133,10 @@ static void test_other_ipv6_forms_parse_and_format_canonically(void **state)
 static void test_local_uaddrs_are_absolute_paths(void **state)
 {
     (void)state;
-    char longest[MM_UADDR_LOCAL_MAX + 1];
+    char longest[PARLEY_UADDR_LOCAL_MAX + 1];
     longest[0] = '/';
-    memset(longest + 1, 'p', MM_UADDR_LOCAL_MAX - 1);
-    longest[MM_UADDR_LOCAL_MAX] = '\0';
+    memset(longest + 1, 'p', PARLEY_UADDR_LOCAL_MAX - 1);
+    longest[PARLEY_UADDR_LOCAL_MAX] = '\0';
     const char *ok[] = {"/run/rpcbind.sock", "/a",   "/", "/tmp/my dir/x.sock",
                         "/tmp/caf\xc3\xa9",  longest};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -246,10 +245,10 @@ static void test_malformed_ipv6_uaddrs_are_refused(void **state)
 static void test_malformed_local_uaddrs_are_refused(void **state)
 {
     (void)state;
-    char toolong[MM_UADDR_LOCAL_MAX + 2];
+    char toolong[PARLEY_UADDR_LOCAL_MAX + 2];
     toolong[0] = '/';
-    memset(toolong + 1, 'p', MM_UADDR_LOCAL_MAX);
-    toolong[MM_UADDR_LOCAL_MAX + 1] = '\0';
+    memset(toolong + 1, 'p', PARLEY_UADDR_LOCAL_MAX);
+    toolong[PARLEY_UADDR_LOCAL_MAX + 1] = '\0';
     const char *bad[] = {"",          "relative/x.sock", "x",
                          "@abstract", "/tmp/a\nb",       "/tmp/\x01",
                          "/tmp/\x7f", "/tmp/tab\there",  toolong};
@@ -267,11 +266,12 @@ static void test_parse_refuses_bad_arguments(void **state)
     (void)state;
     struct sockaddr_storage ss;
     socklen_t len;
-    assert_int_equal(mm_uaddr_parse(NULL, AF_INET, &ss, &len), PARLEY_ERR_INVALID);
-    assert_int_equal(mm_uaddr_parse("1.2.3.4.0.1", AF_INET, NULL, &len), PARLEY_ERR_INVALID);
-    assert_int_equal(mm_uaddr_parse("1.2.3.4.0.1", AF_INET, &ss, NULL), PARLEY_ERR_INVALID);
-    assert_int_equal(mm_uaddr_parse("1.2.3.4.0.1", AF_UNSPEC, &ss, &len), PARLEY_ERR_INVALID);
-    assert_int_equal(mm_uaddr_parse("1.2.3.4.0.1", AF_APPLETALK, &ss, &len), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_uaddr_parse(NULL, AF_INET, &ss, &len), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_uaddr_parse("1.2.3.4.0.1", AF_INET, NULL, &len), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_uaddr_parse("1.2.3.4.0.1", AF_INET, &ss, NULL), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_uaddr_parse("1.2.3.4.0.1", AF_UNSPEC, &ss, &len), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_uaddr_parse("1.2.3.4.0.1", AF_APPLETALK, &ss, &len),
+                     PARLEY_ERR_INVALID);
 }
 
 static void test_format_refuses_addresses_without_a_universal_form(void **state)
@@ -282,17 +282,19 @@ static void test_format_refuses_addresses_without_a_universal_form(void **state)
     struct sockaddr_in sin;
     memset(&sin, 0, sizeof sin);
     sin.sin_family = AF_INET;
-    assert_int_equal(mm_uaddr_format(NULL, sizeof sin, buf, sizeof buf, NULL), PARLEY_ERR_INVALID);
-    assert_int_equal(mm_uaddr_format((struct sockaddr *)&sin, sizeof sin, NULL, 10, NULL),
+    assert_int_equal(parley_uaddr_format(NULL, sizeof sin, buf, sizeof buf, NULL),
+                     PARLEY_ERR_INVALID);
+    assert_int_equal(parley_uaddr_format((struct sockaddr *)&sin, sizeof sin, NULL, 10, NULL),
                      PARLEY_ERR_INVALID);
     assert_int_equal(
-        mm_uaddr_format((struct sockaddr *)&sin, sizeof sin - 1, buf, sizeof buf, NULL),
+        parley_uaddr_format((struct sockaddr *)&sin, sizeof sin - 1, buf, sizeof buf, NULL),
         PARLEY_ERR_INVALID);
-    assert_int_equal(mm_uaddr_format((struct sockaddr *)&sin, 1, buf, sizeof buf, NULL),
+    assert_int_equal(parley_uaddr_format((struct sockaddr *)&sin, 1, buf, sizeof buf, NULL),
                      PARLEY_ERR_INVALID);
     sin.sin_family = AF_APPLETALK;
-    assert_int_equal(mm_uaddr_format((struct sockaddr *)&sin, sizeof sin, buf, sizeof buf, NULL),
-                     PARLEY_ERR_INVALID);
+    assert_int_equal(
+        parley_uaddr_format((struct sockaddr *)&sin, sizeof sin, buf, sizeof buf, NULL),
+        PARLEY_ERR_INVALID);
 
     /* a scoped IPv6 address: a uaddr has no place for the scope */
     struct sockaddr_in6 sin6;
@@ -300,10 +302,11 @@ static void test_format_refuses_addresses_without_a_universal_form(void **state)
     sin6.sin6_family = AF_INET6;
     assert_int_equal(inet_pton(AF_INET6, "fe80::1", &sin6.sin6_addr), 1);
     sin6.sin6_scope_id = 2;
-    assert_int_equal(mm_uaddr_format((struct sockaddr *)&sin6, sizeof sin6, buf, sizeof buf, NULL),
-                     PARLEY_ERR_ADDRESS);
     assert_int_equal(
-        mm_uaddr_format((struct sockaddr *)&sin6, sizeof sin6 - 1, buf, sizeof buf, NULL),
+        parley_uaddr_format((struct sockaddr *)&sin6, sizeof sin6, buf, sizeof buf, NULL),
+        PARLEY_ERR_ADDRESS);
+    assert_int_equal(
+        parley_uaddr_format((struct sockaddr *)&sin6, sizeof sin6 - 1, buf, sizeof buf, NULL),
         PARLEY_ERR_INVALID);
 
     /* Unix: unnamed, abstract, relative, control characters, no NUL */
@@ -311,21 +314,24 @@ static void test_format_refuses_addresses_without_a_universal_form(void **state)
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
     socklen_t off = (socklen_t)offsetof(struct sockaddr_un, sun_path);
-    assert_int_equal(mm_uaddr_format((struct sockaddr *)&sun, off, buf, sizeof buf, NULL),
+    assert_int_equal(parley_uaddr_format((struct sockaddr *)&sun, off, buf, sizeof buf, NULL),
                      PARLEY_ERR_ADDRESS);
     memcpy(sun.sun_path, "\0abstract", 9);
-    assert_int_equal(mm_uaddr_format((struct sockaddr *)&sun, off + 9, buf, sizeof buf, NULL),
+    assert_int_equal(parley_uaddr_format((struct sockaddr *)&sun, off + 9, buf, sizeof buf, NULL),
                      PARLEY_ERR_ADDRESS);
     strcpy(sun.sun_path, "relative.sock");
-    assert_int_equal(mm_uaddr_format((struct sockaddr *)&sun, sizeof sun, buf, sizeof buf, NULL),
-                     PARLEY_ERR_ADDRESS);
+    assert_int_equal(
+        parley_uaddr_format((struct sockaddr *)&sun, sizeof sun, buf, sizeof buf, NULL),
+        PARLEY_ERR_ADDRESS);
     strcpy(sun.sun_path, "/tmp/a\nb");
-    assert_int_equal(mm_uaddr_format((struct sockaddr *)&sun, sizeof sun, buf, sizeof buf, NULL),
-                     PARLEY_ERR_ADDRESS);
+    assert_int_equal(
+        parley_uaddr_format((struct sockaddr *)&sun, sizeof sun, buf, sizeof buf, NULL),
+        PARLEY_ERR_ADDRESS);
     memset(sun.sun_path, 'p', sizeof sun.sun_path);
     sun.sun_path[0] = '/';
-    assert_int_equal(mm_uaddr_format((struct sockaddr *)&sun, sizeof sun, buf, sizeof buf, NULL),
-                     PARLEY_ERR_ADDRESS);
+    assert_int_equal(
+        parley_uaddr_format((struct sockaddr *)&sun, sizeof sun, buf, sizeof buf, NULL),
+        PARLEY_ERR_ADDRESS);
     assert_string_equal(buf, "untouched");
 }
 
@@ -337,16 +343,17 @@ static void test_format_needs_room_for_the_text_and_its_nul(void **state)
     for (size_t i = 0; i < 3; i++) {
         struct sockaddr_storage ss;
         socklen_t len;
-        assert_int_equal(mm_uaddr_parse(u[i], fam[i], &ss, &len), PARLEY_OK);
+        assert_int_equal(parley_uaddr_parse(u[i], fam[i], &ss, &len), PARLEY_OK);
         size_t n = strlen(u[i]);
         char buf[128];
         for (size_t cap = 0; cap <= n; cap++) {
             memset(buf, 'z', sizeof buf);
-            assert_int_equal(mm_uaddr_format((struct sockaddr *)&ss, len, buf, cap, NULL),
+            assert_int_equal(parley_uaddr_format((struct sockaddr *)&ss, len, buf, cap, NULL),
                              PARLEY_ERR_BUFFER_FULL);
             assert_int_equal(buf[0], 'z'); /* written only on success */
         }
-        assert_int_equal(mm_uaddr_format((struct sockaddr *)&ss, len, buf, n + 1, NULL), PARLEY_OK);
+        assert_int_equal(parley_uaddr_format((struct sockaddr *)&ss, len, buf, n + 1, NULL),
+                         PARLEY_OK);
         assert_string_equal(buf, u[i]);
     }
 }
@@ -392,9 +399,9 @@ static void test_socket_addresses_survive_the_trip_through_text(void **state)
             inlen = sizeof sin6;
         }
         char text[128];
-        assert_int_equal(mm_uaddr_format((struct sockaddr *)&in, inlen, text, sizeof text, NULL),
-                         PARLEY_OK);
-        assert_int_equal(mm_uaddr_parse(text, in.ss_family, &out, &outlen), PARLEY_OK);
+        assert_int_equal(
+            parley_uaddr_format((struct sockaddr *)&in, inlen, text, sizeof text, NULL), PARLEY_OK);
+        assert_int_equal(parley_uaddr_parse(text, in.ss_family, &out, &outlen), PARLEY_OK);
         assert_int_equal(outlen, inlen);
         assert_memory_equal(&in, &out, inlen);
     }
@@ -409,15 +416,15 @@ static void test_netids_name_their_family_and_socket_type(void **state)
         uint32_t semantics;
         const char *protofmly, *proto;
     } known[] = {
-        {"tcp", AF_INET, SOCK_STREAM, MM_NC_TPI_COTS_ORD, "inet", "tcp"},
-        {"udp", AF_INET, SOCK_DGRAM, MM_NC_TPI_CLTS, "inet", "udp"},
-        {"tcp6", AF_INET6, SOCK_STREAM, MM_NC_TPI_COTS_ORD, "inet6", "tcp"},
-        {"udp6", AF_INET6, SOCK_DGRAM, MM_NC_TPI_CLTS, "inet6", "udp"},
-        {"local", AF_UNIX, SOCK_STREAM, MM_NC_TPI_COTS_ORD, "loopback", "-"},
-        {"unix", AF_UNIX, SOCK_STREAM, MM_NC_TPI_COTS_ORD, "loopback", "-"},
+        {"tcp", AF_INET, SOCK_STREAM, PARLEY_NC_TPI_COTS_ORD, "inet", "tcp"},
+        {"udp", AF_INET, SOCK_DGRAM, PARLEY_NC_TPI_CLTS, "inet", "udp"},
+        {"tcp6", AF_INET6, SOCK_STREAM, PARLEY_NC_TPI_COTS_ORD, "inet6", "tcp"},
+        {"udp6", AF_INET6, SOCK_DGRAM, PARLEY_NC_TPI_CLTS, "inet6", "udp"},
+        {"local", AF_UNIX, SOCK_STREAM, PARLEY_NC_TPI_COTS_ORD, "loopback", "-"},
+        {"unix", AF_UNIX, SOCK_STREAM, PARLEY_NC_TPI_COTS_ORD, "loopback", "-"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-        const mm_netid_info *n = mm_netid_find(known[i].netid);
+        const parley_netid *n = parley_netid_find(known[i].netid);
         assert_non_null(n);
         assert_string_equal(n->netid, known[i].netid);
         assert_int_equal(n->family, known[i].family);
@@ -428,17 +435,17 @@ static void test_netids_name_their_family_and_socket_type(void **state)
     }
     const char *unknown[] = {"TCP", "tcp ", " tcp", "", "rdma", "ticotsord", "tcp66", "loc"};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
-        assert_null(mm_netid_find(unknown[i]));
-    assert_null(mm_netid_find(NULL));
+        assert_null(parley_netid_find(unknown[i]));
+    assert_null(parley_netid_find(NULL));
 
-    assert_string_equal(mm_netid_for(AF_INET, SOCK_STREAM)->netid, "tcp");
-    assert_string_equal(mm_netid_for(AF_INET, SOCK_DGRAM)->netid, "udp");
-    assert_string_equal(mm_netid_for(AF_INET6, SOCK_STREAM)->netid, "tcp6");
-    assert_string_equal(mm_netid_for(AF_INET6, SOCK_DGRAM)->netid, "udp6");
-    assert_string_equal(mm_netid_for(AF_UNIX, SOCK_STREAM)->netid, "local");
-    assert_null(mm_netid_for(AF_UNIX, SOCK_DGRAM));
-    assert_null(mm_netid_for(AF_INET, SOCK_RAW));
-    assert_null(mm_netid_for(AF_UNSPEC, SOCK_STREAM));
+    assert_string_equal(parley_netid_for(AF_INET, SOCK_STREAM)->netid, "tcp");
+    assert_string_equal(parley_netid_for(AF_INET, SOCK_DGRAM)->netid, "udp");
+    assert_string_equal(parley_netid_for(AF_INET6, SOCK_STREAM)->netid, "tcp6");
+    assert_string_equal(parley_netid_for(AF_INET6, SOCK_DGRAM)->netid, "udp6");
+    assert_string_equal(parley_netid_for(AF_UNIX, SOCK_STREAM)->netid, "local");
+    assert_null(parley_netid_for(AF_UNIX, SOCK_DGRAM));
+    assert_null(parley_netid_for(AF_INET, SOCK_RAW));
+    assert_null(parley_netid_for(AF_UNSPEC, SOCK_STREAM));
 }
 
 int main(void)
