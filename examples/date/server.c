@@ -1,7 +1,9 @@
 /*
  * examples/date/server.c: the date service. The server's clock, raw or
- * formatted; run it with an address (default tcp://127.0.0.1:0, a port the
- * system chooses) and it prints the address it listens on.
+ * formatted. Run it with one or more addresses (default tcp://127.0.0.1:0,
+ * a port the system chooses): it prints where it listens, and registers
+ * with the matchmaker (PARLEY_MATCHMAKER, default localhost:111) as "date",
+ * so that clients can call it by name.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -51,19 +53,32 @@ int date_format_1_svc(const date_request *req, date_text *result, parley_call *c
 
 int main(int argc, char **argv)
 {
-    const char *addr = argc > 1 ? argv[1] : "tcp://127.0.0.1:0";
+    const char *fallback[] = {"tcp://127.0.0.1:0"};
+    const char *const *addrs = argc > 1 ? (const char *const *)argv + 1 : fallback;
+    int naddrs = argc > 1 ? argc - 1 : 1;
     char bound[128];
     int rc = parley_server_create(&server, NULL);
     if (rc == PARLEY_OK)
         rc = parley_server_add_program(server, &date_prog_1);
-    if (rc == PARLEY_OK)
-        rc = parley_server_listen(server, addr, bound, sizeof bound);
+    for (int i = 0; rc == PARLEY_OK && i < naddrs; i++) {
+        rc = parley_server_listen(server, addrs[i], bound, sizeof bound);
+        if (rc == PARLEY_OK)
+            printf("date_server: listening on %s\n", bound);
+        else
+            fprintf(stderr, "date_server: %s: %s\n", addrs[i], parley_strerror(rc));
+    }
     if (rc != PARLEY_OK) {
-        fprintf(stderr, "date_server: %s: %s\n", addr, parley_strerror(rc));
         parley_server_destroy(server);
         return 1;
     }
-    printf("date_server: listening on %s\n", bound);
+    /* clients can then call it by name; without a matchmaker it serves
+     * those who know an address */
+    rc = parley_server_register(server, DATE_PROG_SERVICE);
+    if (rc == PARLEY_OK)
+        printf("date_server: registered as '%s'\n", DATE_PROG_SERVICE);
+    else
+        printf("date_server: not registered with the matchmaker (%s); clients need an address\n",
+               parley_strerror(rc));
     fflush(stdout);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
