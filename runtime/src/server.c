@@ -1154,6 +1154,8 @@ int parley_server_listen_opts(parley_server *s, const char *text, const parley_l
     int rc = pl_addr_parse(text, &a);
     if (rc != PARLEY_OK)
         return rc;
+    if (a.transport == PL_TR_NAME)
+        return PARLEY_ERR_ADDRESS; /* a service name is where to call, not where to listen */
     pl_sockaddr *list = NULL;
     size_t n = 0;
     rc = pl_addr_resolve(&a, &list, &n);
@@ -1173,6 +1175,12 @@ int parley_server_listen_opts(parley_server *s, const char *text, const parley_l
     if (sa->family != AF_UNIX) {
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        int only = o.v6only > 0;
+        if (sa->family == AF_INET6 && o.v6only != 0 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only) != 0) {
+            rc = listen_error(errno);
+            goto fail;
+        }
     } else if (unix_stale((struct sockaddr *)&sa->ss, sa->len)) {
         unlink(a.path);
     }

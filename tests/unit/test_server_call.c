@@ -417,6 +417,37 @@ static void test_a_unix_socket_gets_the_mode_asked_for(void **state)
     parley_server_destroy(s);
 }
 
+/* v6only: an IPv6 wildcard that leaves IPv4 to a second socket on the same
+ * port, or takes it itself; and a service name is no place to listen. */
+static void test_an_ipv6_wildcard_takes_ipv4_or_leaves_it(void **state)
+{
+    (void)state;
+    parley_server *s = NULL;
+    assert_int_equal(parley_server_create(&s, NULL), PARLEY_OK);
+    assert_int_equal(parley_server_listen(s, "date", NULL, 0), PARLEY_ERR_ADDRESS);
+    parley_server_destroy(s);
+    if (!have_ipv6()) {
+        print_message("no IPv6 on this host: v6only not tested\n");
+        return;
+    }
+    static const char *const kinds[] = {"tcp", "udp"};
+    for (size_t k = 0; k < 2; k++) {
+        for (int v6only = -1; v6only <= 1; v6only += 2) {
+            char addr[64], bound[128];
+            snprintf(addr, sizeof addr, "%s://[::]:0", kinds[k]);
+            parley_listen_opts o = {.v6only = v6only};
+            s = server_on(addr, &o, bound, sizeof bound);
+            snprintf(addr, sizeof addr, "%s://0.0.0.0:%u", kinds[k], (unsigned)port_of(bound));
+            int rc = parley_server_listen(s, addr, NULL, 0);
+            if (v6only > 0)
+                assert_int_equal(rc, PARLEY_OK);
+            else if (k == 0) /* UDP sockets with SO_REUSEADDR may share a port */
+                assert_int_equal(rc, PARLEY_ERR_IN_USE);
+            parley_server_destroy(s);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +459,7 @@ int main(void)
                                         remove_dir),
         cmocka_unit_test_setup_teardown(test_a_unix_socket_gets_the_mode_asked_for, make_dir,
                                         remove_dir),
+        cmocka_unit_test(test_an_ipv6_wildcard_takes_ipv4_or_leaves_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

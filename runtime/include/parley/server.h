@@ -87,6 +87,10 @@ typedef struct parley_listen_opts {
                            so that every user may connect; connecting needs write
                            permission), set before it accepts anyone; 0: as the
                            umask leaves them. Ignored for TCP and UDP. */
+    int v6only;         /* an IPv6 address: 1, IPv6 only (IPV6_V6ONLY), so that the same
+                           port can be bound on 0.0.0.0 too; -1, IPv4 as well (as
+                           v4-mapped addresses); 0: the system's default (Linux's
+                           net.ipv6.bindv6only, usually IPv4 as well). */
 } parley_listen_opts;
 
 /* parley_server_listen_opts is parley_server_listen with settings (NULL:
