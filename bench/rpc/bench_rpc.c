@@ -282,12 +282,14 @@ typedef struct tp_config {
     unsigned nthreads;
     unsigned nprocs;
     int shared;
+    unsigned inflight; /* one thread with this many asynchronous calls out; 0: none */
 } tp_config;
 
 static const tp_config tp_configs[] = {
-    {"1 thread", 1, 0, 0},           {"2 threads, 2 conns", 2, 0, 0},
-    {"8 threads, 8 conns", 8, 0, 0}, {"2 threads, 1 conn", 2, 0, 1},
-    {"8 threads, 1 conn", 8, 0, 1},  {"2 processes", 0, 2, 0},
+    {"1 thread", 1, 0, 0, 0},           {"2 threads, 2 conns", 2, 0, 0, 0},
+    {"8 threads, 8 conns", 8, 0, 0, 0}, {"2 threads, 1 conn", 2, 0, 1, 0},
+    {"8 threads, 1 conn", 8, 0, 1, 0},  {"2 processes", 0, 2, 0, 0},
+    {"1 thread, 8 async", 1, 0, 0, 8},  {"1 thread, 64 async", 1, 0, 0, 64},
 };
 enum { NTP = sizeof tp_configs / sizeof tp_configs[0] };
 
@@ -296,6 +298,7 @@ enum { NTP = sizeof tp_configs / sizeof tp_configs[0] };
 typedef struct tp_thread {
     const rb_side *side;
     void *client;
+    unsigned inflight; /* see tp_config */
     pthread_barrier_t *start;
     double window_ns;
     uint64_t calls;
@@ -324,7 +327,11 @@ static void *tp_main(void *p)
     tp_thread *t = p;
 
     pthread_barrier_wait(t->start);
-    call_for_window(t);
+    if (t->inflight)
+        t->failed = t->side->pipeline(t->client, t->inflight, t->window_ns, &t->calls,
+                                      &t->elapsed_ns, t->err, sizeof t->err) != 0;
+    else
+        call_for_window(t);
     return NULL;
 }
 
@@ -357,6 +364,7 @@ static int run_threads(const rb_side *side, const rb_server *srv, const tp_confi
         t[i].side = side;
         t[i].start = &start;
         t[i].window_ns = window_ns;
+        t[i].inflight = cfg->inflight;
         if (i == 0 || !cfg->shared) {
             if ((t[i].client = side->connect(srv, err, sizeof err)) == NULL) {
                 fprintf(stderr, "bench_rpc: %s client: %s\n", side->name, err);
@@ -520,7 +528,8 @@ static double tp_rates[NSIDES][NTP];
  * off, and only one server thread polls at a time). */
 static int tp_runs(const rb_side *s, const tp_config *cfg)
 {
-    return !(cfg->shared && !s->shared) && has_transport(s, RB_TCP) && s != &rb_side_rawpoll;
+    return !(cfg->shared && !s->shared) && has_transport(s, RB_TCP) && s != &rb_side_rawpoll &&
+           (cfg->inflight == 0 || s->pipeline != NULL);
 }
 
 /* measure_throughput runs every configuration tp_reps times, the
@@ -836,6 +845,12 @@ static void print_targets(void)
         printf("target calls/s, 8 threads over one connection >= 4x libtirpc's best: MISSED\n"
                "       (not measured)\n");
     }
+    for (int k = 0; k < NTP && best > 0; k++)
+        if (tp_configs[k].inflight && tp_rates[SIDE_PARLEY][k] > 0)
+            printf("       (one connection, one thread, %u asynchronous calls out: parley %.0f "
+                   "calls/s, %.2fx)\n",
+                   tp_configs[k].inflight, tp_rates[SIDE_PARLEY][k],
+                   tp_rates[SIDE_PARLEY][k] / best);
 
     if (mem[SIDE_PARLEY].conns > 0)
         printf("target server memory < 16 KiB per idle connection: %s\n"

@@ -93,6 +93,12 @@ typedef struct rb_side {
     void *(*connect)(const rb_server *srv, char *err, size_t errlen);
     int (*call)(void *client, int workload, char *err, size_t errlen);
     void (*disconnect)(void *client);
+    /* pipeline, when not NULL, calls NULL on client from the calling thread
+     * with up to inflight calls outstanding at once (asynchronous calls)
+     * until window_ns has passed; *calls is the number completed, *elapsed_ns
+     * the time taken. 0 or -1 with a message in err. */
+    int (*pipeline)(void *client, unsigned inflight, double window_ns, uint64_t *calls,
+                    double *elapsed_ns, char *err, size_t errlen);
 } rb_side;
 
 extern const rb_side rb_side_raw;

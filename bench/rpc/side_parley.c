@@ -18,6 +18,7 @@
  */
 #include "rpcbench.h"
 #include "bench_rpc.h"
+#include "benchutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -275,6 +276,57 @@ fail:
     return -1;
 }
 
+/* The state of side_pipeline's calls. */
+typedef struct pipe_state {
+    unsigned out;  /* calls submitted and not completed */
+    uint64_t done; /* calls completed */
+    int err;       /* the first failure */
+} pipe_state;
+
+static void pipe_done(void *ctx, int err)
+{
+    pipe_state *st = ctx;
+    st->out--;
+    st->done++;
+    if (err && !st->err)
+        st->err = err;
+}
+
+/* side_pipeline keeps inflight NULL calls out with the generated
+ * asynchronous stub, completing them from parley_client_poll in this
+ * thread, until the window has passed; then it waits for the rest. */
+static int side_pipeline(void *p, unsigned inflight, double window_ns, uint64_t *calls,
+                         double *elapsed_ns, char *err, size_t errlen)
+{
+    side_client *c = p;
+    pipe_state st = {0, 0, 0};
+    uint64_t t0 = bench_now_ns(), now = t0;
+    int rc = PARLEY_OK;
+
+    while (rc == PARLEY_OK && !st.err && now - t0 < (uint64_t)window_ns) {
+        while (rc == PARLEY_OK && st.out < inflight) {
+            rc = rpcbench_null_1_submit(c->c, pipe_done, &st);
+            st.out += rc == PARLEY_OK;
+        }
+        if (rc == PARLEY_OK)
+            rc = parley_client_poll(c->c, 1000, NULL);
+        now = bench_now_ns();
+    }
+    /* the calls still out, each bounded by its deadline */
+    while (st.out > 0 && parley_client_poll(c->c, 1000, NULL) == PARLEY_OK)
+        ;
+    now = bench_now_ns();
+    *calls = st.done;
+    *elapsed_ns = (double)(now - t0);
+    if (rc == PARLEY_OK)
+        rc = st.err;
+    if (rc != PARLEY_OK) {
+        rb_set_err(err, errlen, "%s", parley_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 const rb_side rb_side_parley = {
     .name = "parley",
     .transports = 1u << RB_TCP | 1u << RB_UDP | 1u << RB_UNIX,
@@ -283,6 +335,7 @@ const rb_side rb_side_parley = {
     .connect = side_connect,
     .call = side_call,
     .disconnect = side_disconnect,
+    .pipeline = side_pipeline,
 };
 
 /* parley-sleep: the same, with busy polling off at both ends (client and
