@@ -19,9 +19,17 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # build parleygen's front end; cmocka runs the unit tests; libtirpc and rpcgen
 # (rpcsvc-proto) are the reference peer of the interoperability tests and the
 # benchmarks; clang and its sanitizer runtime build the second, sanitized run;
-# clang-format checks the code's layout.
+# clang-format checks the code's layout; rpcbind brings rpcinfo and the real
+# rpcbind, the reference tools of the matchmaker's compatibility tests and
+# benchmark (installed without starting its service: see install_missing).
 packages=(build-essential cmake pkg-config flex bison libcmocka-dev libtirpc-dev
-          rpcsvc-proto clang libclang-rt-14-dev clang-format)
+          rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind)
+
+# policy_rc_d is Debian's hook that lets maintainer scripts start services or
+# not: while it exits 101, installing rpcbind does not start it. The tests run
+# their own rpcbind-compatible daemon inside network namespaces and never
+# need the host's port 111; an rpcbind that still got started is left alone.
+policy_rc_d=/usr/sbin/policy-rc.d
 
 install_missing() {
     local missing=()
@@ -35,7 +43,17 @@ install_missing() {
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+    local made_policy=0
+    if [ ! -e "$policy_rc_d" ]; then
+        printf '#!/bin/sh\n# installed by setup.sh for one apt-get run: start no service\nexit 101\n' |
+            "${sudo[@]}" tee "$policy_rc_d" >/dev/null
+        "${sudo[@]}" chmod 755 "$policy_rc_d"
+        made_policy=1
+    fi
+    local rc=0
+    "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null || rc=$?
+    [ "$made_policy" -eq 0 ] || "${sudo[@]}" rm -f "$policy_rc_d"
+    return "$rc"
 }
 
 build() {
