@@ -111,13 +111,14 @@ static void parent_dir(const char *path)
         say(LOG_WARNING, "cannot create %s: %s", dir, strerror(errno));
 }
 
-/* listen_one listens on addr and registers the matchmaker there under
- * netid. Returns 0, or the parley error after printing why. */
+/* listen_one listens on addr and registers the matchmaker's programs of
+ * self (MM_SELF_*) there under netid. Returns 0, or the parley error after
+ * printing why. */
 static int listen_one(const char *addr, const char *netid, unsigned port, unsigned mode,
-                      int quiet_in_use)
+                      int quiet_in_use, unsigned self)
 {
     char bound[256];
-    parley_listen_opts lo = {mode};
+    parley_listen_opts lo = {.unix_mode = mode};
     int rc = parley_server_listen_opts(server, addr, &lo, bound, sizeof bound);
     if (rc == PARLEY_ERR_IN_USE && quiet_in_use)
         return rc;
@@ -170,7 +171,7 @@ static int listen_one(const char *addr, const char *netid, unsigned port, unsign
         }
         snprintf(uaddr, sizeof uaddr, "%.64s.%u.%u", h, (port >> 8) & 0xff, port & 0xff);
     }
-    if (mm_self_register(netid, uaddr) != MM_OK)
+    if (mm_self_register(netid, uaddr, self) != MM_OK)
         say(LOG_WARNING, "cannot register itself on %s at %s", netid, uaddr);
     return PARLEY_OK;
 }
@@ -309,7 +310,7 @@ int main(int argc, char **argv)
     pidfile = absolute(pidfile, pidbuf, sizeof pidbuf);
     if (use_syslog)
         openlog(PROG, LOG_PID, LOG_DAEMON);
-    /* rpcbind's socket first: the last one registers the matchmaker's "local" entry */
+    /* rpcbind's socket, then the matchmaker's */
     const char *socks[2] = {rpcb_sock, sock};
     int made[2] = {0, 0}; /* the socket files this process made */
 
@@ -366,8 +367,15 @@ int main(int argc, char **argv)
                      binds[i], port);
             const char *netid = udp ? (v6 ? "udp6" : "udp") : (v6 ? "tcp6" : "tcp");
             int covered = wildcard && !v6 && (udp ? v6_udp : v6_tcp);
-            rc = listen_one(addr, netid, (unsigned)port, 0, covered);
+            rc = listen_one(addr, netid, (unsigned)port, 0, covered, MM_SELF_ALL);
             if (rc == PARLEY_ERR_IN_USE && covered) {
+                /* IPv4 callers reach the dual-stack :: socket: the IPv4
+                 * netid is served all the same, and rpcbind's clients
+                 * look it up (rpcinfo -T tcp asks GETADDR for "tcp") */
+                char uaddr[MM_UADDR_MAX + 1];
+                snprintf(uaddr, sizeof uaddr, "0.0.0.0.%ld.%ld", (port >> 8) & 0xff, port & 0xff);
+                if (mm_self_register(netid, uaddr, MM_SELF_ALL) != MM_OK)
+                    say(LOG_WARNING, "cannot register itself on %s at %s", netid, uaddr);
                 rc = PARLEY_OK;
                 continue;
             }
@@ -390,7 +398,11 @@ int main(int argc, char **argv)
         parent_dir(socks[i]);
         char addr[PATH_MAX + 16];
         snprintf(addr, sizeof addr, "unix://%s", socks[i]);
-        if (listen_one(addr, "local", 0, 0666, 0) != PARLEY_OK) {
+        /* rpcbind's programs at rpcbind's socket (as rpcbind lists
+         * them), the matchmaker's at its own; both at the matchmaker's
+         * without rpcbind's */
+        unsigned self = i == 0 ? MM_SELF_RPCBIND : socks[0] ? MM_SELF_MATCHMAKER : MM_SELF_ALL;
+        if (listen_one(addr, "local", 0, 0666, 0, self) != PARLEY_OK) {
             rc = PARLEY_ERR_IO;
             goto fail;
         }

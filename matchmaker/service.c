@@ -791,9 +791,9 @@ static int is_self(const mm_reg_entry *e)
     return e->prog == MM_RPCBPROG || e->prog == MATCHMAKER_PROG;
 }
 
-int mm_self_register(const char *netid, const char *uaddr)
+int mm_self_register(const char *netid, const char *uaddr, unsigned which)
 {
-    static const uint32_t vers[] = {MM_PMAPVERS, MM_RPCBVERS, MM_RPCBVERS4};
+    static const uint32_t vers[] = {MM_RPCBVERS4, MM_RPCBVERS, MM_PMAPVERS};
     mm_reg_entry e;
     memset(&e, 0, sizeof e);
     if (copy_str(e.netid, sizeof e.netid, netid) != 0 || copy_str(e.uaddr, sizeof e.uaddr, uaddr))
@@ -801,7 +801,7 @@ int mm_self_register(const char *netid, const char *uaddr)
     e.owner = 0;
     e.pid = getpid();
     e.prog = MM_RPCBPROG;
-    for (size_t i = 0; i < sizeof vers / sizeof vers[0]; i++) {
+    for (size_t i = 0; (which & MM_SELF_RPCBIND) && i < sizeof vers / sizeof vers[0]; i++) {
         /* the port mapper (v2) knows only TCP and UDP over IPv4 */
         if (vers[i] == MM_PMAPVERS && strcmp(netid, "tcp") != 0 && strcmp(netid, "udp") != 0)
             continue;
@@ -810,6 +810,8 @@ int mm_self_register(const char *netid, const char *uaddr)
         if (st != MM_OK)
             return st;
     }
+    if (!(which & MM_SELF_MATCHMAKER))
+        return MM_OK;
     snprintf(e.name, sizeof e.name, "%s", MATCHMAKER_PROG_SERVICE);
     e.prog = MATCHMAKER_PROG;
     e.vers = MATCHMAKER_VERS;

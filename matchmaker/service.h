@@ -60,10 +60,18 @@ int mm_service_stop(int force_save);
  * Only such callers may register and unregister. */
 int mm_caller_is_local(int transport, const struct sockaddr *peer, socklen_t len);
 
-/* mm_self_register registers the matchmaker's own programs (100000 v2, v3,
- * v4 and the matchmaker v1, named "matchmaker") at the universal address
- * uaddr of netid, owned by root. Returns an mm_status. */
-int mm_self_register(const char *netid, const char *uaddr);
+/* Which of the matchmaker's own programs mm_self_register registers. */
+enum {
+    MM_SELF_RPCBIND = 1,    /* 100000 v2, v3 and v4 */
+    MM_SELF_MATCHMAKER = 2, /* the matchmaker v1, named "matchmaker" */
+    MM_SELF_ALL = 3
+};
+
+/* mm_self_register registers the matchmaker's own programs of which (an OR
+ * of MM_SELF_*) at the universal address uaddr of netid, owned by root;
+ * rpcbind's versions from the highest, in the order rpcbind lists them.
+ * Returns an mm_status. */
+int mm_self_register(const char *netid, const char *uaddr, unsigned which);
 
 /* mm_self_remove removes the entries of the matchmaker's own programs, as
  * loaded from a state file: they are registered again from the addresses
