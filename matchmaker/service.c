@@ -725,13 +725,19 @@ int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *re
         return PARLEY_OK;
     if (n > 32)
         n = 32;
+    /* rpcbind answers with the addresses of the protocol family the call
+     * came in on (an IPv4 caller gets inet's, not inet6's nor a local
+     * socket's path), each merged with the address the caller reached */
+    const parley_netid *mine = parley_netid_find(c.netid);
     mm_rpcb_entry_list **tail = result;
     for (size_t i = 0; i < n; i++) {
         const parley_netid *ni = parley_netid_find(found[i].netid);
+        if (!ni || !mine || strcmp(ni->protofmly, mine->protofmly) != 0)
+            continue;
         mm_rpcb_entry_list *p = parley_arena_alloc(parley_call_arena(call), sizeof *p);
         char uaddr[MM_UADDR_MAX + 1];
         answer_uaddr(&c, &found[i], uaddr);
-        if (!p || !ni)
+        if (!p)
             return PARLEY_ERR_SYSTEM_ERR;
         mm_rpcb_entry *m = &p->rpcb_entry_map;
         m->r_maddr = arena_strdup(call, uaddr);
