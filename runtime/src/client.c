@@ -61,9 +61,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,8 +76,10 @@
 #include "rpcmsg.h"
 #include "sock.h"
 
-#define DEFAULT_TIMEOUT_MS    25000u
-#define DEFAULT_BUSY_POLL_US  50
+#define DEFAULT_TIMEOUT_MS   25000u
+#define DEFAULT_BUSY_POLL_US 50
+/* Wakes deferred past the mutex's release at most; more are done at once. */
+#define WAKE_BATCH            64
 #define DEFAULT_MAX_MSG       PL_RM_DEFAULT_MAX_MSG
 #define DEFAULT_RETRANSMIT_MS 250u
 /* UDP retransmissions double their interval up to this. */
@@ -100,8 +104,8 @@ typedef struct pending {
     int borrowed;         /* reply points into the reader's buffer (read role kept) */
     const uint8_t *reply; /* the reply message, when done with PARLEY_OK */
     size_t reply_len;
-    uint8_t *copy; /* reply's storage when copied out for this call (malloc) */
-    pthread_cond_t cond;
+    uint8_t *copy;    /* reply's storage when copied out for this call (malloc) */
+    atomic_uint wake; /* a synchronous caller sleeps on it (futex): see wake_later */
     struct pending *prev, *next;
     int64_t next_tx;        /* UDP: when to send again */
     unsigned retransmit_ms; /* UDP: the interval after that */
@@ -153,6 +157,9 @@ struct parley_client {
     uint8_t *rbuf;
     size_t rcap, rpos, rlen;
     int64_t rcvtimeo;
+    /* The sleepers to wake once the mutex is released (see wake_later). */
+    atomic_uint *wakes[WAKE_BATCH];
+    size_t nwakes;
     int64_t spin_ns;     /* busy poll for a reply this long first; 0: never */
     int spin_credit;     /* adaptive busy poll: see spin_wanted */
     unsigned spin_skips; /* waits without a busy poll since credit ran out */
@@ -195,6 +202,69 @@ static void wake_poller(parley_client *c)
     }
 }
 
+/* Waking sleepers. A synchronous caller waiting for its reply (or for the
+ * read role) sleeps on its pending's futex word, not on a condition
+ * variable, so that whoever wakes it can do so after releasing the handle's
+ * mutex: woken under the mutex, the sleeper would run only to block on the
+ * mutex at once, a second switch for nothing (the leader delivering a read
+ * of eight replies would cause eight). wake_later bumps the word under the
+ * mutex and notes its address; unlock releases the mutex, then wakes the
+ * noted ones. The sleeper reads the word under the mutex before it sleeps,
+ * so a wake between its release of the mutex and its sleep is never lost.
+ * A noted sleeper may have left (seen its call done, by a time-out) and its
+ * pending gone from its stack by the time it is woken: a futex wake on such
+ * an address is harmless (the kernel does not touch the memory; at worst
+ * whoever sleeps there now wakes spuriously, which every futex user
+ * tolerates). */
+static void futex_wake(atomic_uint *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void wake_later(parley_client *c, pending *p)
+{
+    atomic_fetch_add_explicit(&p->wake, 1, memory_order_relaxed);
+    if (c->nwakes < WAKE_BATCH)
+        c->wakes[c->nwakes++] = &p->wake;
+    else
+        futex_wake(&p->wake);
+}
+
+/* wake_now wakes the noted sleepers with the mutex held (before a wait on
+ * a condition variable, which releases the mutex itself). */
+static void wake_now(parley_client *c)
+{
+    for (size_t i = 0; i < c->nwakes; i++)
+        futex_wake(c->wakes[i]);
+    c->nwakes = 0;
+}
+
+/* unlock releases the handle's mutex, then wakes the sleepers noted. */
+static void unlock(parley_client *c)
+{
+    atomic_uint *w[WAKE_BATCH];
+    size_t n = c->nwakes;
+    if (n)
+        memcpy(w, c->wakes, n * sizeof w[0]);
+    c->nwakes = 0;
+    pthread_mutex_unlock(&c->mu);
+    for (size_t i = 0; i < n; i++)
+        futex_wake(w[i]);
+}
+
+/* sleep_until sleeps (mutex held, released during the sleep) until p is
+ * woken, deadline (CLOCK_MONOTONIC ns) passes, or spuriously. */
+static void sleep_until(parley_client *c, pending *p, int64_t deadline)
+{
+    unsigned seen = atomic_load_explicit(&p->wake, memory_order_relaxed);
+    unlock(c);
+    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000),
+                          .tv_nsec = (long)(deadline % 1000000000)};
+    syscall(SYS_futex, &p->wake, FUTEX_WAIT_BITSET_PRIVATE, seen, &ts, NULL,
+            FUTEX_BITSET_MATCH_ANY);
+    pthread_mutex_lock(&c->mu);
+}
+
 /* complete ends the waiting call p with err (its reply, if any, already
  * attached) and wakes its thread, or for a submitted call moves it to the
  * finished list and wakes the poller. */
@@ -208,7 +278,7 @@ static void complete(parley_client *c, pending *p, int err)
         list_add(&c->finished, p);
         wake_poller(c);
     } else {
-        pthread_cond_signal(&p->cond);
+        wake_later(c, p);
     }
 }
 
@@ -220,7 +290,7 @@ static void wake_next_reader(parley_client *c)
         return;
     for (pending *q = c->waiters; q; q = q->next) {
         if (!q->async) {
-            pthread_cond_signal(&q->cond);
+            wake_later(c, q);
             return;
         }
     }
@@ -343,7 +413,7 @@ static int drain_rbuf(parley_client *c, pending *self, int *mine)
             break;
         }
     }
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return rc;
 }
 
@@ -418,7 +488,7 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonb
             size_t len = got < c->rcap ? got : c->rcap;
             pthread_mutex_lock(&c->mu);
             int mine = deliver(c, self, c->rbuf, len, got > c->max_msg);
-            pthread_mutex_unlock(&c->mu);
+            unlock(c);
             if (mine)
                 return PARLEY_OK;
         } else if (got == 0) {
@@ -584,7 +654,7 @@ static void flush_queue(parley_client *c, int fd, int64_t deadline)
         c->queue_len = 0;
         c->outbox = out;
         c->outbox_cap = cap;
-        pthread_mutex_unlock(&c->mu);
+        unlock(c);
         size_t sent = 0;
         int e = 0;
         int rc = pl_sock_send(fd, out, len, deadline, &sent, &e);
@@ -624,18 +694,19 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             /* batch numbers start at 1 in p->batch: 0 is no batch */
             p->batch = c->batch + 1;
             register_call(c, p);
-            pthread_mutex_unlock(&c->mu);
+            unlock(c);
             return PARLEY_OK;
         }
+        wake_now(c); /* the wait releases the mutex without unlock() */
         if (timed_wait(&c->send_cv, &c->mu, deadline) && (c->sending || c->broken)) {
-            pthread_mutex_unlock(&c->mu);
+            unlock(c);
             return PARLEY_ERR_TIMEDOUT;
         }
     }
     c->sending = 1;
     if (c->fd < 0) {
         int fd = -1;
-        pthread_mutex_unlock(&c->mu);
+        unlock(c);
         int rc = open_conn(c, deadline, &fd);
         pthread_mutex_lock(&c->mu);
         if (rc == PARLEY_OK && c->efd >= 0 && watch(c->efd, fd) != 0) {
@@ -646,14 +717,14 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
         if (rc != PARLEY_OK) {
             c->sending = 0;
             pthread_cond_signal(&c->send_cv);
-            pthread_mutex_unlock(&c->mu);
+            unlock(c);
             return rc;
         }
         c->fd = fd;
     }
     int fd = c->fd;
     register_call(c, p);
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
 
     size_t sent = 0;
     int e = 0;
@@ -689,7 +760,7 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     if (failed)
         wake_next_reader(c);
     maybe_close(c); /* the connection may have broken while this thread sent */
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return rc;
 }
 
@@ -710,7 +781,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
         }
         if (c->dgram && now >= p->next_tx) {
             int fd = c->fd;
-            pthread_mutex_unlock(&c->mu);
+            unlock(c);
             size_t sent;
             int e = 0;
             int rc = pl_sock_send(fd, msg, len, deadline, &sent, &e);
@@ -731,7 +802,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
         if (!c->reading && c->fd >= 0 && !c->broken) {
             int fd = c->fd;
             c->reading = 1;
-            pthread_mutex_unlock(&c->mu);
+            unlock(c);
             int rc = lead(c, p, fd, until, 0);
             pthread_mutex_lock(&c->mu);
             if (rc == PARLEY_OK && p->borrowed)
@@ -739,12 +810,12 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             release_reader(c, p, rc);
             continue;
         }
-        timed_wait(&p->cond, &c->mu, until);
+        sleep_until(c, p, until);
     }
     if (!c->reading)
         wake_next_reader(c);
     maybe_close(c);
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return p->err;
 }
 
@@ -939,7 +1010,7 @@ static pending *poll_round(parley_client *c, int *sock, int64_t *next)
     if (!c->reading && c->fd >= 0 && !c->broken) {
         int fd = c->fd;
         c->reading = 1;
-        pthread_mutex_unlock(&c->mu);
+        unlock(c);
         int rc = lead(c, NULL, fd, 0, 1);
         pthread_mutex_lock(&c->mu);
         release_reader(c, NULL, rc);
@@ -974,7 +1045,7 @@ static pending *poll_round(parley_client *c, int *sock, int64_t *next)
     }
     arm_timer(c, *next);
     pending *list = take_finished(c);
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return list;
 }
 
@@ -1062,7 +1133,7 @@ void parley_client_destroy(parley_client *c)
     while (c->waiters)
         complete(c, c->waiters, PARLEY_ERR_CANCELLED);
     pending *done = take_finished(c);
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     run_callbacks(c, done);
     if (c->fd >= 0)
         close(c->fd);
@@ -1111,9 +1182,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
     pending p;
     memset(&p, 0, sizeof p);
     p.xid = xid;
-    rc = cond_init_monotonic(&p.cond);
-    if (rc != PARLEY_OK)
-        goto out;
+    atomic_init(&p.wake, 0);
     init_retransmit(c, &p);
     rc = start(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
@@ -1127,10 +1196,9 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
             wake_poller(c);
         maybe_close(c);
         wake_next_reader(c);
-        pthread_mutex_unlock(&c->mu);
+        unlock(c);
     }
     free(p.copy);
-    pthread_cond_destroy(&p.cond);
 out:
     if (buf != stack_buf)
         free(buf);
@@ -1203,7 +1271,7 @@ int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc 
     init_retransmit(c, p);
     pthread_mutex_lock(&c->mu);
     rc = async_init(c);
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     if (rc != PARLEY_OK)
         goto fail;
     rc = start(c, p, msg, len, deadline);
@@ -1225,7 +1293,7 @@ int parley_client_fd(parley_client *c)
     pthread_mutex_lock(&c->mu);
     int rc = async_init(c);
     int fd = c->efd;
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return rc == PARLEY_OK ? fd : -1;
 }
 
@@ -1240,7 +1308,7 @@ int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed)
         return PARLEY_ERR_INVALID;
     pthread_mutex_lock(&c->mu);
     int rc = async_init(c);
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     if (rc != PARLEY_OK)
         return rc;
     int64_t until = timeout_ms < 0 ? PL_NEVER : pl_deadline_after_ms((unsigned)timeout_ms);
