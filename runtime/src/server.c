@@ -72,15 +72,16 @@ typedef struct wtag {
 typedef struct conn {
     sock_kind kind;
     int fd;
-    int transport;            /* PL_TR_TCP, PL_TR_UDP or PL_TR_UNIX */
-    atomic_int refs;          /* the registration, plus each call being answered */
-    atomic_int dead;          /* ended: no more reads, replies are dropped */
-    pthread_mutex_t wmu;      /* one writer at a time */
-    pl_rm_reader rm;          /* STREAM: reassembly (only the thread holding the event) */
-    int64_t last_active;      /* ms, monotonic: updated by the reading thread */
-    int64_t partial_since;    /* ms when a partly read message began, or 0 */
-    struct conn *prev, *next; /* the server's list of connections */
-    char unix_path[108];      /* SK_LISTEN on a Unix socket: unlinked at the end */
+    int transport;                 /* PL_TR_TCP, PL_TR_UDP or PL_TR_UNIX */
+    atomic_int refs;               /* the registration, plus each call being answered */
+    atomic_int dead;               /* ended: no more reads, replies are dropped */
+    pthread_mutex_t wmu;           /* one writer at a time */
+    pl_rm_reader rm;               /* STREAM: reassembly (only the thread holding the event) */
+    _Atomic int64_t last_active;   /* ms, monotonic: set by the reading thread, read by scan */
+    _Atomic int64_t partial_since; /* ms when a partly read message began, or 0 (the same) */
+    atomic_uint handoff;           /* see arm */
+    struct conn *prev, *next;      /* the server's list of connections */
+    char unix_path[108];           /* SK_LISTEN on a Unix socket: unlinked at the end */
     /* Replies the client has not taken yet (under wmu). While any wait, the
      * connection is not read (read_paused), so a client that sends and never
      * reads costs at most max_queued bytes, then its connection is ended;
@@ -212,8 +213,14 @@ static void conn_end(parley_server *s, conn *c)
     conn_unref(s, c);
 }
 
+/* arm (re-)registers c's one-shot read event. The thread that armed it
+ * hands c's reader state (record marking, timestamps) to whichever thread
+ * the event wakes next: the kernel orders the two, but the C memory model
+ * (and ThreadSanitizer) see only what the program says, so the hand-off is
+ * also a release here and an acquire in serve_one, on c->handoff. */
 static int arm(parley_server *s, conn *c, int op)
 {
+    atomic_fetch_add_explicit(&c->handoff, 1, memory_order_release);
     struct epoll_event ev = {0};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.ptr = c;
@@ -234,7 +241,9 @@ static conn *conn_new(sock_kind kind, int fd)
     atomic_init(&c->dead, 0);
     pthread_mutex_init(&c->wmu, NULL);
     pl_rm_init(&c->rm);
-    c->last_active = now_ms();
+    atomic_init(&c->handoff, 0);
+    atomic_init(&c->last_active, now_ms());
+    atomic_init(&c->partial_since, 0);
     return c;
 }
 
@@ -750,7 +759,7 @@ static void on_stream(worker *w, conn *c)
         return;
     }
     int64_t t = now_ms();
-    c->last_active = t;
+    atomic_store_explicit(&c->last_active, t, memory_order_relaxed);
     size_t nm = 0, off = 0;
     int bad = 0;
     while (off < (size_t)n) {
@@ -788,8 +797,10 @@ static void on_stream(worker *w, conn *c)
         }
         w->msgs[nm++] = m;
     }
-    c->partial_since =
-        c->rm.in_body || c->rm.hdr_have ? (c->partial_since ? c->partial_since : t) : 0;
+    int64_t since = atomic_load_explicit(&c->partial_since, memory_order_relaxed);
+    atomic_store_explicit(&c->partial_since,
+                          c->rm.in_body || c->rm.hdr_have ? (since ? since : t) : 0,
+                          memory_order_relaxed);
     atomic_fetch_add(&c->refs, (int)nm);
     int rearm_failed = 0;
     if (!bad) {
@@ -888,8 +899,10 @@ static void scan(parley_server *s)
     int64_t t = now_ms();
     pthread_mutex_lock(&s->mu);
     for (conn *c = s->conns; c; c = c->next) {
-        int idle = t - c->last_active > (int64_t)s->opts.idle_timeout_ms;
-        int slow = c->partial_since && t - c->partial_since > (int64_t)s->opts.msg_timeout_ms;
+        int64_t active = atomic_load_explicit(&c->last_active, memory_order_relaxed);
+        int64_t since = atomic_load_explicit(&c->partial_since, memory_order_relaxed);
+        int idle = t - active > (int64_t)s->opts.idle_timeout_ms;
+        int slow = since && t - since > (int64_t)s->opts.msg_timeout_ms;
         if ((idle || slow) && !atomic_load(&c->dead))
             shutdown(c->fd, SHUT_RDWR); /* its reader sees the end and frees it */
     }
@@ -954,7 +967,10 @@ static int serve_one(worker *w, int timeout_ms)
     if (n <= 0)
         return 0;
     conn *c = ev.data.ptr;
-    switch (*(const sock_kind *)ev.data.ptr) { /* conn and wtag begin with it */
+    sock_kind kind = *(const sock_kind *)ev.data.ptr; /* conn and wtag begin with it */
+    if (kind == SK_LISTEN || kind == SK_STREAM || kind == SK_UDP)
+        (void)atomic_load_explicit(&c->handoff, memory_order_acquire); /* see arm */
+    switch (kind) {
     case SK_WAKE:
         return 0;
     case SK_LISTEN:
