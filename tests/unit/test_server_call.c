@@ -323,12 +323,14 @@ static int unix_client(const char *server_path, const char *bind_path)
     if (bind_path) {
         memset(&un, 0, sizeof un);
         un.sun_family = AF_UNIX;
-        snprintf(un.sun_path, sizeof un.sun_path, "%s", bind_path);
+        assert_true(strlen(bind_path) < sizeof un.sun_path);
+        memcpy(un.sun_path, bind_path, strlen(bind_path) + 1);
         assert_int_equal(bind(fd, (struct sockaddr *)&un, sizeof un), 0);
     }
     memset(&un, 0, sizeof un);
     un.sun_family = AF_UNIX;
-    snprintf(un.sun_path, sizeof un.sun_path, "%s", server_path);
+    assert_true(strlen(server_path) < sizeof un.sun_path);
+    memcpy(un.sun_path, server_path, strlen(server_path) + 1);
     assert_int_equal(connect(fd, (struct sockaddr *)&un, sizeof un), 0);
     return fd;
 }
