@@ -21,12 +21,17 @@
  * form; a line that has another form is skipped, not guessed at.
  */
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <sys/un.h>
 
 #include "lines.h"
@@ -447,10 +452,104 @@ static int owner_match(const sockline *s, void *arg)
 }
 
 /* mm_procnet_owner: see procnet.h. */
+/* put_endpoint writes sa's address and port (network order) into the
+ * inet_diag fields; returns its family, or -1. */
+static int put_endpoint(const struct sockaddr *sa, socklen_t len, __be32 addr[4], __be16 *port)
+{
+    memset(addr, 0, 16);
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+        memcpy(addr, &sin->sin_addr, 4);
+        *port = sin->sin_port;
+        return AF_INET;
+    }
+    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+        memcpy(addr, &sin6->sin6_addr, 16);
+        *port = sin6->sin6_port;
+        return AF_INET6;
+    }
+    return -1;
+}
+
+/* diag_owner asks the kernel for the one socket of the 4-tuple through
+ * NETLINK_SOCK_DIAG (a hashed look-up, where reading /proc/net/tcp costs a
+ * line per socket on the host: milliseconds on a busy one, for every
+ * registration over loopback). The kernel keys a TCP socket by its own
+ * address as the source, a UDP socket by its own as the destination (as a
+ * datagram to it would be addressed). Returns 0 with *uid, or an errno
+ * value (ESRCH: none; anything else: ask /proc). */
+static int diag_owner(int tcp, const struct sockaddr *local, socklen_t locallen,
+                      const struct sockaddr *remote, socklen_t remotelen, uid_t *uid)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nlh.nlmsg_len = sizeof msg;
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+    msg.req.sdiag_protocol = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+    msg.req.idiag_states = ~0u;
+    struct inet_diag_sockid *id = &msg.req.id;
+    __be32 *own = tcp ? id->idiag_src : id->idiag_dst, *peer = tcp ? id->idiag_dst : id->idiag_src;
+    __be16 *own_port = tcp ? &id->idiag_sport : &id->idiag_dport;
+    __be16 *peer_port = tcp ? &id->idiag_dport : &id->idiag_sport;
+    int family = put_endpoint(local, locallen, own, own_port);
+    if (family < 0 || !remote || put_endpoint(remote, remotelen, peer, peer_port) != family)
+        return EINVAL;
+    msg.req.sdiag_family = (__u8)family;
+    id->idiag_cookie[0] = id->idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0)
+        return errno;
+    struct timeval tv = {1, 0}; /* the kernel answers at once; never hang on it */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    int rc = EIO;
+    if (sendto(fd, &msg, sizeof msg, 0, (struct sockaddr *)&kernel, sizeof kernel) !=
+        (ssize_t)sizeof msg) {
+        rc = errno;
+        close(fd);
+        return rc;
+    }
+    union {
+        struct nlmsghdr nlh;
+        char buf[8192];
+    } in;
+    ssize_t n = recv(fd, in.buf, sizeof in.buf, 0);
+    close(fd);
+    if (n < 0)
+        return errno;
+    const struct nlmsghdr *h = &in.nlh;
+    if (!NLMSG_OK(h, (size_t)n))
+        return EIO;
+    if (h->nlmsg_type == NLMSG_ERROR) {
+        const struct nlmsgerr *e = NLMSG_DATA(h);
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof *e))
+            return EIO;
+        return e->error == -ENOENT ? ESRCH : (e->error ? -e->error : EIO);
+    }
+    if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+        h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+        return EIO;
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    *uid = (uid_t)m->idiag_uid;
+    return 0;
+}
+
 int mm_procnet_owner(const char *root, int socktype, const struct sockaddr *local,
                      socklen_t locallen, const struct sockaddr *remote, socklen_t remotelen,
                      uid_t *uid)
 {
+    /* on the real tables, the kernel's own look-up first; /proc when it
+     * cannot answer (no such socket by that key, e.g. an IPv4 caller on an
+     * IPv6 socket, or no netlink), which also settles conflicts */
+    if (!root && uid && (socktype == SOCK_STREAM || socktype == SOCK_DGRAM) && local && remote &&
+        diag_owner(socktype == SOCK_STREAM, local, locallen, remote, remotelen, uid) == 0)
+        return 0;
     if (!uid || (socktype != SOCK_STREAM && socktype != SOCK_DGRAM))
         return EINVAL;
     struct owner_ctx c;

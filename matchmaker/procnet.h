@@ -66,7 +66,11 @@ int mm_procnet_listening(const char *root, const struct sockaddr *sa, socklen_t 
  * be NULL to accept any peer (for UDP: an unconnected socket, or one
  * connected to remote). Returns 0 with *uid; ESRCH when no socket matches;
  * ENOTUNIQ when sockets of different uids match (then nothing is known);
- * EINVAL for bad arguments; or the errno of reading a table. */
+ * EINVAL for bad arguments; or the errno of reading a table. On the real
+ * tables (root NULL) with a remote, the kernel is asked first for that one
+ * socket through NETLINK_SOCK_DIAG, a hashed look-up, and the table is read
+ * only when that gives no answer: reading /proc/net/tcp costs a line per
+ * socket on the host, milliseconds per registration on a busy one. */
 int mm_procnet_owner(const char *root, int socktype, const struct sockaddr *local,
                      socklen_t locallen, const struct sockaddr *remote, socklen_t remotelen,
                      uid_t *uid);
