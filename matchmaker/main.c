@@ -115,13 +115,13 @@ static void parent_dir(const char *path)
  * self (MM_SELF_*) there under netid. Returns 0, or the parley error after
  * printing why. */
 static int listen_one(const char *addr, const char *netid, unsigned port, unsigned mode,
-                      int quiet_in_use, unsigned self)
+                      unsigned self)
 {
     char bound[256];
-    parley_listen_opts lo = {.unix_mode = mode};
+    /* an IPv6 socket takes IPv6 alone (as rpcbind's do): IPv4 has its own
+     * socket on the same port, and each caller's netid is its socket's */
+    parley_listen_opts lo = {.unix_mode = mode, .v6only = 1};
     int rc = parley_server_listen_opts(server, addr, &lo, bound, sizeof bound);
-    if (rc == PARLEY_ERR_IN_USE && quiet_in_use)
-        return rc;
     if (rc == PARLEY_ERR_IN_USE && !mode) {
         say(LOG_ERR, "%s: port %u is in use (is rpcbind running? stop it, or use --port)", addr,
             port);
@@ -351,14 +351,11 @@ int main(int argc, char **argv)
     }
     int wildcard = nbinds == 0;
     if (wildcard) {
-        /* :: first: where the system makes it dual-stack, the 0.0.0.0
-         * socket after it finds the port taken, and IPv4 callers arrive
-         * through the IPv6 socket (as v4-mapped addresses, which the
-         * service reads as IPv4) */
+        /* IPv6 sockets are IPv6-only (listen_one), so the two wildcards
+         * share the port */
         binds[nbinds++] = "::";
         binds[nbinds++] = "0.0.0.0";
     }
-    int v6_tcp = 0, v6_udp = 0;
     for (size_t i = 0; i < nbinds; i++) {
         int v6 = strchr(binds[i], ':') != NULL;
         for (int udp = 0; udp < 2; udp++) {
@@ -366,19 +363,7 @@ int main(int argc, char **argv)
             snprintf(addr, sizeof addr, v6 ? "%s://[%s]:%ld" : "%s://%s:%ld", udp ? "udp" : "tcp",
                      binds[i], port);
             const char *netid = udp ? (v6 ? "udp6" : "udp") : (v6 ? "tcp6" : "tcp");
-            int covered = wildcard && !v6 && (udp ? v6_udp : v6_tcp);
-            rc = listen_one(addr, netid, (unsigned)port, 0, covered, MM_SELF_ALL);
-            if (rc == PARLEY_ERR_IN_USE && covered) {
-                /* IPv4 callers reach the dual-stack :: socket: the IPv4
-                 * netid is served all the same, and rpcbind's clients
-                 * look it up (rpcinfo -T tcp asks GETADDR for "tcp") */
-                char uaddr[MM_UADDR_MAX + 1];
-                snprintf(uaddr, sizeof uaddr, "0.0.0.0.%ld.%ld", (port >> 8) & 0xff, port & 0xff);
-                if (mm_self_register(netid, uaddr, MM_SELF_ALL) != MM_OK)
-                    say(LOG_WARNING, "cannot register itself on %s at %s", netid, uaddr);
-                rc = PARLEY_OK;
-                continue;
-            }
+            rc = listen_one(addr, netid, (unsigned)port, 0, MM_SELF_ALL);
             /* a host without IPv6 is served over IPv4 alone */
             if (rc != PARLEY_OK && wildcard && v6 && rc != PARLEY_ERR_IN_USE &&
                 rc != PARLEY_ERR_DENIED) {
@@ -388,8 +373,6 @@ int main(int argc, char **argv)
             }
             if (rc != PARLEY_OK)
                 goto fail;
-            if (v6 && wildcard)
-                *(udp ? &v6_udp : &v6_tcp) = 1;
         }
     }
     for (int i = 0; i < 2; i++) {
@@ -402,7 +385,7 @@ int main(int argc, char **argv)
          * them), the matchmaker's at its own; both at the matchmaker's
          * without rpcbind's */
         unsigned self = i == 0 ? MM_SELF_RPCBIND : socks[0] ? MM_SELF_MATCHMAKER : MM_SELF_ALL;
-        if (listen_one(addr, "local", 0, 0666, 0, self) != PARLEY_OK) {
+        if (listen_one(addr, "local", 0, 0666, self) != PARLEY_OK) {
             rc = PARLEY_ERR_IO;
             goto fail;
         }
