@@ -523,7 +523,7 @@ static int diag_owner(int tcp, const struct sockaddr *local, socklen_t locallen,
     close(fd);
     if (n < 0)
         return errno;
-    const struct nlmsghdr *h = &in.nlh;
+    struct nlmsghdr *h = &in.nlh; /* NLMSG_DATA casts away const */
     if (!NLMSG_OK(h, (size_t)n))
         return EIO;
     if (h->nlmsg_type == NLMSG_ERROR) {
