@@ -1472,10 +1472,16 @@ static const struct {
     {"exactly_once", IDL_SEM_EXACTLY_ONCE},
 };
 
+/* valid_service_name follows the matchmaker's rule (matchmaker.idl): 1 to
+ * 64 letters, digits, '_', '.' or '-', the first a letter or a digit, so
+ * that every name the IDL accepts can be registered. */
 static int valid_service_name(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 64)
+        return 0;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+          (s[0] >= '0' && s[0] <= '9')))
         return 0;
     for (; *s; s++) {
         char ch = *s;
@@ -1507,7 +1513,8 @@ static idl_semantics check_attrs(checker *c, idl_attr *attrs, attr_place place, 
                     "attribute '@service' requires an argument, as in @service(\"name\")");
             } else if (!valid_service_name(a->arg)) {
                 ERR(c, a->arg_loc,
-                    "invalid service name '%s': use 1 to 64 letters, digits, '_', '.' or '-'",
+                    "invalid service name '%s': use 1 to 64 letters, digits, '_', '.' or '-', "
+                    "beginning with a letter or a digit",
                     a->arg);
             } else {
                 *service = a;
