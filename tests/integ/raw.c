@@ -99,13 +99,16 @@ int raw_send_all(int fd, const void *p, size_t n)
 
 int raw_send_record(int fd, const raw_msg *m)
 {
-    uint8_t hdr[4];
+    /* the mark and the message in one send: two small writes on a reused
+     * connection would wait for the peer's delayed ack (Nagle) */
+    static _Thread_local uint8_t out[4 + sizeof m->b];
     uint32_t v = 0x80000000u | (uint32_t)m->n;
-    hdr[0] = (uint8_t)(v >> 24);
-    hdr[1] = (uint8_t)(v >> 16);
-    hdr[2] = (uint8_t)(v >> 8);
-    hdr[3] = (uint8_t)v;
-    return raw_send_all(fd, hdr, 4) == 0 && raw_send_all(fd, m->b, m->n) == 0 ? 0 : -1;
+    out[0] = (uint8_t)(v >> 24);
+    out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);
+    out[3] = (uint8_t)v;
+    memcpy(out + 4, m->b, m->n);
+    return raw_send_all(fd, out, 4 + m->n);
 }
 
 static long long now_ms(void)
