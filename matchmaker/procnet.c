@@ -69,6 +69,7 @@ typedef struct sockline {
     naddr local, remote;
     unsigned st;
     uid_t uid;
+    int orphan; /* inode 0: no process holds it (closed: TIME_WAIT, FIN_WAIT...) */
 } sockline;
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -243,6 +244,10 @@ static int parse_inet_line(char *line, int v6, sockline *out)
         hexnum(tok[3], 2, &st) != 0 || parse_uid(tok[7], &out->uid) != 0)
         return -1;
     out->st = st;
+    /* then the timeout and the inode: a socket no file refers to any more
+     * (closed, lingering in TIME_WAIT or FIN_WAIT) shows uid 0 */
+    char *timeout = next_token(&p), *inode = timeout ? next_token(&p) : NULL;
+    out->orphan = inode != NULL && strcmp(inode, "0") == 0;
     return 0;
 }
 
@@ -425,7 +430,9 @@ static int connected_state(unsigned st)
 static int owner_match(const sockline *s, void *arg)
 {
     struct owner_ctx *c = arg;
-    if (s->local.port != c->local.port)
+    /* a closed socket has lost its owner (the kernel shows uid 0): a caller
+     * that sent and closed at once must not pass for root */
+    if (s->local.port != c->local.port || s->orphan)
         return 0;
     if (c->tcp) {
         if (!connected_state(s->st) || !same_addr(&s->local, &c->local))
@@ -536,6 +543,10 @@ static int diag_owner(int tcp, const struct sockaddr *local, socklen_t locallen,
         h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
         return EIO;
     const struct inet_diag_msg *m = NLMSG_DATA(h);
+    /* closed (TIME_WAIT, or orphaned: no inode) sockets show uid 0; their
+     * owner is not known, and the caller must not pass for root */
+    if (m->idiag_inode == 0 || m->idiag_state == 6 /* TCP_TIME_WAIT */)
+        return ESRCH;
     *uid = (uid_t)m->idiag_uid;
     return 0;
 }

@@ -509,6 +509,9 @@ static void test_the_owner_of_a_tcp_peer_is_its_connected_socket(void **state)
     inet_line(&t4, "0.0.0.0", 111, "0.0.0.0", 0, LISTEN, 0);
     inet_line(&t4, "127.0.0.1", 40000, "127.0.0.1", 222, TIME_WAIT, 0); /* long gone */
     inet_line(&t4, "127.0.0.1", 40003, "0.0.0.0", 0, CLOSE, 3000);      /* bound, no peer */
+    /* a client that sent and closed: FIN_WAIT2, no inode, and uid 0 */
+    add(&t4, " 999: 0100007F:9C44 0100007F:006F 05 00000000:00000000 00:00000000 00000000     0"
+             "        0 0 1 0000000000000000 100 0 0 10 0\n");
     inet_line(&t6, "::1", 40001, "::1", 111, ESTABLISHED, 1001);
     inet_line(&t6, "::ffff:127.0.0.1", 40002, "::ffff:127.0.0.1", 111, ESTABLISHED, 1002);
     put_table("tcp", &t4);
@@ -533,6 +536,8 @@ static void test_the_owner_of_a_tcp_peer_is_its_connected_socket(void **state)
     assert_int_equal(owner(root, SOCK_STREAM, "127.0.0.1", 40000, "127.0.0.2", 111, &uid), ESRCH);
     assert_int_equal(owner(root, SOCK_STREAM, "10.0.0.1", 40000, "127.0.0.1", 111, &uid), ESRCH);
     assert_int_equal(owner(root, SOCK_STREAM, "127.0.0.1", 40003, NULL, 0, &uid), ESRCH);
+    /* a closed socket's uid 0 is no owner: the caller must not pass for root */
+    assert_int_equal(owner(root, SOCK_STREAM, "127.0.0.1", 40004, "127.0.0.1", 111, &uid), ESRCH);
     assert_int_equal(owner(root, SOCK_STREAM, "::1", 40000, NULL, 0, &uid), ESRCH);
     assert_int_equal(owner(root, SOCK_DGRAM, "127.0.0.1", 40000, NULL, 0, &uid), ESRCH);
     assert_int_equal(uid, 7);
@@ -712,6 +717,16 @@ static void check_real_ip(const char *ip)
                      0);
     assert_int_equal(uid, me);
     close(cfd);
+    /* closed, the client's socket lingers (FIN_WAIT2, no inode) with uid 0:
+     * no owner, through the kernel's look-up and through the table */
+    uid = 7;
+    assert_int_equal(mm_procnet_owner(NULL, SOCK_STREAM, (struct sockaddr *)&cli, clilen,
+                                      (struct sockaddr *)&srv, srvlen, &uid),
+                     ESRCH);
+    assert_int_equal(mm_procnet_owner("/proc", SOCK_STREAM, (struct sockaddr *)&cli, clilen,
+                                      (struct sockaddr *)&srv, srvlen, &uid),
+                     ESRCH);
+    assert_int_equal(uid, 7);
 
     /* the listener closed, its port is no longer served */
     close(lfd);
@@ -795,7 +810,7 @@ static void test_the_real_proc_tells_another_users_socket_apart(void **state)
     assert_true(port != 0);
     assert_true(listening(NULL, SOCK_STREAM, "127.0.0.1", port, 65534));
     assert_false(listening(NULL, SOCK_STREAM, "127.0.0.1", port, 0));
-    /* connect as root: the child's end (not yet accepted) is nobody's */
+    /* connect as root: root's end is root's */
     socklen_t len, clilen;
     struct sockaddr_storage srv = sa_ip("127.0.0.1", port, &len), cli;
     int cfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -808,10 +823,15 @@ static void test_the_real_proc_tells_another_users_socket_apart(void **state)
                                       (struct sockaddr *)&srv, len, &uid),
                      0);
     assert_int_equal(uid, 0);
+    /* the child's end, not yet accepted, has no file (no inode): like a
+     * closed socket it tells no owner, though the kernel shows the
+     * listener's uid (only a caller's own socket, which has a file, is
+     * ever asked about) */
+    uid = 7;
     assert_int_equal(mm_procnet_owner(NULL, SOCK_STREAM, (struct sockaddr *)&srv, len,
                                       (struct sockaddr *)&cli, clilen, &uid),
-                     0);
-    assert_int_equal(uid, 65534);
+                     ESRCH);
+    assert_int_equal(uid, 7);
     close(cfd);
     close(down[1]);
     close(up[0]);
