@@ -545,9 +545,17 @@ static int open_conn(parley_client *c, int64_t deadline, int *out_fd)
     pl_sockaddr *list;
     size_t n;
     int dgram;
-    int rc = c->addr.transport == PL_TR_NAME
-                 ? pl_mm_lookup(&c->addr, c->prog, c->vers, c->dgram, &list, &n, &dgram)
-                 : pl_addr_resolve(&c->addr, &list, &n);
+    int rc;
+    if (c->addr.transport == PL_TR_NAME) {
+        /* the look-up's calls share the call's deadline */
+        int64_t left_ms = (deadline - pl_now_ns()) / 1000000;
+        if (left_ms <= 0)
+            return PARLEY_ERR_TIMEDOUT;
+        unsigned ms = left_ms < PL_MM_TIMEOUT_MS ? (unsigned)left_ms : PL_MM_TIMEOUT_MS;
+        rc = pl_mm_lookup(&c->addr, c->prog, c->vers, c->dgram, ms, &list, &n, &dgram);
+    } else {
+        rc = pl_addr_resolve(&c->addr, &list, &n);
+    }
     if (rc != PARLEY_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -1081,7 +1089,8 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
          * the addresses are asked for again at each connection */
         pl_sockaddr *list;
         size_t n;
-        rc = pl_mm_lookup(&c->addr, prog, vers, -1, &list, &n, &c->dgram);
+        unsigned ms = c->timeout_ms < PL_MM_TIMEOUT_MS ? c->timeout_ms : PL_MM_TIMEOUT_MS;
+        rc = pl_mm_lookup(&c->addr, prog, vers, -1, ms, &list, &n, &c->dgram);
         if (rc != PARLEY_OK)
             goto fail;
         pl_addr_resolved_free(list);

@@ -124,25 +124,31 @@ static int status_error(mm_status st)
     return PARLEY_ERR_PROTOCOL;
 }
 
+/* is_local_host tells whether host names this host, so that the
+ * service's Unix sockets are reachable and its wildcard addresses are
+ * loopback. */
+static int is_local_host(const char *host)
+{
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+        return 1;
+    return strncmp(host, "127.", 4) == 0;
+}
+
 /* connect_mm makes a handle to the matchmaker at host:port (see
- * pl_mm_address). */
-static int connect_mm(const char *host, uint16_t port, parley_client **out)
+ * pl_mm_address) whose calls take at most timeout_ms, and says where it is:
+ * *mm (its address, parsed) and *local (on this host). */
+static int connect_mm(const char *host, uint16_t port, unsigned timeout_ms, parley_client **out,
+                      pl_addr *mm, int *local)
 {
     char where[PL_ADDR_HOST_MAX + 64];
     int rc = pl_mm_address(host, port, where, sizeof where);
+    if (rc == PARLEY_OK)
+        rc = pl_addr_parse(where, mm);
     if (rc != PARLEY_OK)
         return rc;
-    parley_client_opts o = {.timeout_ms = PL_MM_TIMEOUT_MS};
+    *local = mm->transport == PL_TR_UNIX || is_local_host(mm->host);
+    parley_client_opts o = {.timeout_ms = timeout_ms ? timeout_ms : PL_MM_TIMEOUT_MS};
     return parley_client_create(out, where, MATCHMAKER_PROG, MATCHMAKER_VERS, &o);
-}
-
-/* is_local_host tells whether host (empty: the default matchmaker) names
- * this host, so that Unix-socket registrations are reachable. */
-static int is_local_host(const char *host)
-{
-    if (!host[0] || strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
-        return 1;
-    return strncmp(host, "127.", 4) == 0;
 }
 
 /* rank orders the transports a client tries: a Unix socket first when the
@@ -206,16 +212,20 @@ static int unwild(struct sockaddr_storage *ss, socklen_t *len, const char *host,
  * returns those of one kind of transport, in the order to try them: a new
  * array of *n in *out (released with pl_addr_resolved_free), and *dgram
  * (nonzero: UDP). want_dgram chooses the kind (0 streams, 1 datagrams, -1
- * the best the service offers: a Unix socket, TCP, then UDP). Errors:
+ * the best the service offers: a Unix socket when the matchmaker is on this
+ * host, TCP, then UDP). Each call to the matchmaker takes at most
+ * timeout_ms (0: PL_MM_TIMEOUT_MS); there are one or two. Errors:
  * PARLEY_ERR_NOT_REGISTERED (no such name, or none on a usable transport),
  * _PROG_MISMATCH (the name is registered, but not version vers),
  * _PROG_UNAVAIL (it is another program), the errors of reaching the
  * matchmaker (_REFUSED, _TIMEDOUT, ...), _NOMEM. */
-int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram, pl_sockaddr **out,
-                 size_t *n, int *dgram)
+int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
+                 unsigned timeout_ms, pl_sockaddr **out, size_t *n, int *dgram)
 {
     parley_client *c = NULL;
-    int rc = connect_mm(a->host, a->port, &c);
+    pl_addr mm;
+    int local;
+    int rc = connect_mm(a->host, a->port, timeout_ms, &c, &mm, &local);
     if (rc != PARLEY_OK)
         return rc;
     parley_arena *arena = parley_arena_create(0);
@@ -243,7 +253,7 @@ int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
     parley_client_destroy(c);
     pl_sockaddr *list = NULL;
     size_t count = 0, best = 0;
-    int local = is_local_host(a->host), other_prog = 0, kind = want_dgram;
+    int other_prog = 0, kind = want_dgram;
     if (rc == PARLEY_OK) {
         const mm_entry_list *l = &res.mm_lookup_res_u.entries;
         list = calloc(l->mm_entry_list_len ? l->mm_entry_list_len : 1, sizeof *list);
@@ -271,7 +281,7 @@ int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
                     continue;
                 pl_sockaddr *s = &list[count];
                 if (parley_uaddr_parse(e->uaddr, t->family, &s->ss, &s->len) != PARLEY_OK ||
-                    !unwild(&s->ss, &s->len, a->host, local))
+                    !unwild(&s->ss, &s->len, mm.host, local))
                     continue;
                 s->family = t->family;
                 s->socktype = t->socktype;
@@ -307,7 +317,9 @@ int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct 
     if (t == NULL || parley_uaddr_format(sa, len, uaddr, sizeof uaddr, NULL) != PARLEY_OK)
         return PARLEY_ERR_ADDRESS;
     parley_client *c = NULL;
-    int rc = connect_mm(NULL, 0, &c);
+    pl_addr mm;
+    int local;
+    int rc = connect_mm(NULL, 0, 0, &c, &mm, &local);
     if (rc != PARLEY_OK)
         return rc;
     char n[PL_ADDR_NAME_MAX + 1], netid[16];
@@ -330,7 +342,9 @@ int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct 
 int pl_mm_unregister(const char *name, uint32_t vers, const char *netid)
 {
     parley_client *c = NULL;
-    int rc = connect_mm(NULL, 0, &c);
+    pl_addr mm;
+    int local;
+    int rc = connect_mm(NULL, 0, 0, &c, &mm, &local);
     if (rc != PARLEY_OK)
         return rc;
     char n[PL_ADDR_NAME_MAX + 1], id[16];

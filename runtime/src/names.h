@@ -27,8 +27,8 @@
 #define PL_MM_TIMEOUT_MS 5000u
 
 int pl_mm_address(const char *host, uint16_t port, char *out, size_t cap);
-int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram, pl_sockaddr **out,
-                 size_t *n, int *dgram);
+int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
+                 unsigned timeout_ms, pl_sockaddr **out, size_t *n, int *dgram);
 int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct sockaddr *sa,
                    socklen_t len, int socktype);
 int pl_mm_unregister(const char *name, uint32_t vers, const char *netid);

@@ -43,9 +43,11 @@ typedef struct parley_client_opts {
  * matchmaker on host, at PARLEY_MATCHMAKER's port or 111) or
  * "date@host:port". A name is looked up here, to choose the transport from
  * those the service registered for prog and vers: a Unix socket when the
- * service is on this host, else TCP (IPv4, then IPv6), else UDP; it is
- * looked up again at each connection, so that a client follows a server
- * that restarted at another address. An address is connected to on the
+ * matchmaker asked is on this host (localhost, 127.x.y.z, ::1, or a Unix
+ * socket), else TCP (IPv4, then IPv6), else UDP (a wildcard address
+ * registered stands for the matchmaker's host). It is looked up again at
+ * each connection, within the call's deadline, so that a client follows a
+ * server that restarted at another address. An address is connected to on the
  * first call. The caller owns the handle; parley_client_destroy frees it.
  * Errors: PARLEY_ERR_INVALID, _ADDRESS (addr cannot be read), _NOMEM, and
  * for a name: _NOT_REGISTERED (no such service, or none on a transport

@@ -135,8 +135,9 @@ int parley_server_poll(parley_server *s, int timeout_ms);
  * PARLEY_ERR_INVALID (a bad name, or no address or program yet),
  * PARLEY_ERR_NOT_LOCAL, _NOT_OWNER (another user holds the name or a
  * program), _TABLE_FULL, and those of reaching the matchmaker
- * (PARLEY_ERR_REFUSED when none runs, _TIMEDOUT, ...). Not thread-safe with
- * other calls on s but parley_server_run. */
+ * (PARLEY_ERR_REFUSED when none runs, _TIMEDOUT, ...). Each call to the
+ * matchmaker takes at most 5 s. Not thread-safe with other calls on s but
+ * parley_server_run. */
 int parley_server_register(parley_server *s, const char *name);
 
 /* parley_server_unregister removes what parley_server_register registered
@@ -144,8 +145,9 @@ int parley_server_register(parley_server *s, const char *name);
  * matchmaker. */
 int parley_server_unregister(parley_server *s);
 
-/* parley_server_destroy unregisters from the matchmaker (when registered),
- * closes every address and frees s; NULL is a no-op.
+/* parley_server_destroy unregisters from the matchmaker (when registered:
+ * one call per program, each taking at most 5 s when the matchmaker does
+ * not answer), closes every address and frees s; NULL is a no-op.
  * The server must not be running. */
 void parley_server_destroy(parley_server *s);
 
