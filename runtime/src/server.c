@@ -118,11 +118,10 @@ struct parley_server {
     size_t nlisteners, caplisteners;
     unsigned nconns;
     atomic_int running;
-    atomic_int spinning; /* a worker is busy polling (one at a time) */
-    int64_t spin_ns;     /* opts.busy_poll_us in ns; 0: never */
-    struct worker *embedded;
-    char reg_name[PL_ADDR_NAME_MAX + 1];
-    /* registered with the matchmaker as, or "" */ /* the caller's, for parley_server_poll */
+    atomic_int spinning;                 /* a worker is busy polling (one at a time) */
+    int64_t spin_ns;                     /* opts.busy_poll_us in ns; 0: never */
+    struct worker *embedded;             /* the caller's, for parley_server_poll */
+    char reg_name[PL_ADDR_NAME_MAX + 1]; /* registered with the matchmaker as, or "" */
 };
 
 /* A message read off a stream, copied when the reader's buffer would not
@@ -912,11 +911,14 @@ static void scan(parley_server *s)
 /* Busy polling (parley_server_opts.busy_poll_us): a pool thread done with
  * an event looks for the next one for a while before it sleeps in
  * epoll_wait, so that a client calling again at once finds a thread awake:
- * no sleep, no wake-up (on a virtual machine, an interrupt to an idle CPU)
- * in the round trip. One thread at a time spins, the others sleep. A spin
- * that finds an event earns credit, an empty one costs more, and with no
- * credit left only every SPIN_PROBE-th wait spins, so an idle or slow-paced
- * server soon stops burning CPU and starts again when calls come fast. */
+ * no sleep and no wake-up (on a virtual machine, an interrupt to an idle
+ * CPU) on the round trip's path. One thread at a time spins, the others
+ * sleep in epoll_wait; the kernel may still wake one of them for an event
+ * the spinner takes first, a wake-up off the round trip's path (it finds
+ * nothing and sleeps again). A spin that finds an event earns credit, an
+ * empty one costs more, and with no credit left only every SPIN_PROBE-th
+ * wait spins, so an idle or slow-paced server soon stops burning CPU and
+ * starts again when calls come fast. */
 enum { SPIN_CREDIT_MAX = 16, SPIN_MISS_COST = 4, SPIN_PROBE = 64 };
 
 /* spin_wait busy polls for an event (see above); returns 1 with *ev, or 0

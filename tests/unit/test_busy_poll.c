@@ -67,6 +67,7 @@ static const parley_program_def program = {PROG, VERS, procs, 3};
 typedef struct running {
     parley_server *s;
     pthread_t thread;
+    int rc; /* parley_server_run's, checked in the test's thread by stop */
     char addr[160];
     char dir[64];
 } running;
@@ -74,7 +75,7 @@ typedef struct running {
 static void *run(void *arg)
 {
     running *r = arg;
-    assert_int_equal(parley_server_run(r->s), PARLEY_OK);
+    r->rc = parley_server_run(r->s);
     return NULL;
 }
 
@@ -102,6 +103,7 @@ static void stop(running *r)
 {
     parley_server_stop(r->s);
     assert_int_equal(pthread_join(r->thread, NULL), 0);
+    assert_int_equal(r->rc, PARLEY_OK);
     parley_server_destroy(r->s);
     if (r->dir[0])
         assert_int_equal(rmdir(r->dir), 0);

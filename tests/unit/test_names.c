@@ -140,12 +140,13 @@ int matchmaker_list_1_svc(mm_entry_list *result, parley_call *call)
 typedef struct running {
     parley_server *s;
     pthread_t thread;
+    int rc; /* parley_server_run's, checked in the test's thread by halt */
 } running;
 
 static void *run(void *arg)
 {
     running *r = arg;
-    assert_int_equal(parley_server_run(r->s), PARLEY_OK);
+    r->rc = parley_server_run(r->s);
     return NULL;
 }
 
@@ -158,6 +159,7 @@ static void halt(running *r)
 {
     parley_server_stop(r->s);
     assert_int_equal(pthread_join(r->thread, NULL), 0);
+    assert_int_equal(r->rc, PARLEY_OK);
     parley_server_destroy(r->s);
 }
 
