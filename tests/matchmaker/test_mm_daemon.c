@@ -14,10 +14,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -641,6 +643,371 @@ static void test_daemon_reports_bad_options_and_a_taken_port(void **state)
     assert_non_null(strstr(out, want));
 }
 
+/* ---- daemons started with options of a test's own ---- */
+
+/* The one a test started; extra_teardown stops it whatever happened. */
+static pid_t extra_pid;
+static int extra_err = -1; /* the read end of its stderr, or -1 */
+static int extra_port;
+static char extra_sock[128], extra_unix[160], extra_pidfile[128];
+
+/* reap waits (bounded, ms) for child pid to end; its exit status (128 +
+ * the signal when killed), or -1 when it did not end in time. */
+static int reap(pid_t pid, unsigned ms)
+{
+    for (unsigned i = 0; i <= ms / 5; i++) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (r < 0)
+            return -1;
+        sleep_ms(5);
+    }
+    return -1;
+}
+
+/* extra_spawn starts the daemon on extra_port (TCP and UDP), with its own
+ * socket at extra_sock, no rpcbind socket, no state, no scan, and the
+ * options in more (NULL-terminated); its stderr into extra_err. The child's
+ * pid, or -1. */
+static pid_t extra_spawn(const char *const *more)
+{
+    const char *argv[32];
+    char ports[16];
+    int n = 0;
+    snprintf(ports, sizeof ports, "%d", extra_port);
+    argv[n++] = daemon_path;
+    argv[n++] = "--port";
+    argv[n++] = ports;
+    argv[n++] = "--socket";
+    argv[n++] = extra_sock;
+    argv[n++] = "--no-rpcbind-socket";
+    argv[n++] = "--no-state";
+    argv[n++] = "--check-ms";
+    argv[n++] = "0";
+    for (; more && *more && n < 31; more++)
+        argv[n++] = *more;
+    argv[n] = NULL;
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        execv(daemon_path, (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return -1;
+    }
+    if (extra_err >= 0)
+        close(extra_err);
+    extra_err = p[0];
+    return pid;
+}
+
+/* extra_answers says whether a daemon answers NULL on extra_sock. */
+static int extra_answers(void)
+{
+    parley_client *c = mm_client(extra_unix);
+    int rc = c ? matchmaker_null_1(c) : -1;
+    parley_client_destroy(c);
+    return rc == PARLEY_OK;
+}
+
+/* extra_start starts the daemon (extra_spawn) and waits (bounded) until it
+ * answers, on another port when its own was taken meanwhile; 0 or -1. */
+static int extra_start(const char *const *more)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        extra_port = free_port();
+        pid_t pid = extra_spawn(more);
+        if (pid < 0)
+            return -1;
+        extra_pid = pid;
+        for (int i = 0; i < 200; i++) {
+            if (extra_answers())
+                return 0;
+            int st;
+            if (waitpid(pid, &st, WNOHANG) == pid) {
+                extra_pid = 0;
+                break;
+            }
+            sleep_ms(25);
+        }
+        if (extra_pid) {
+            kill(extra_pid, SIGKILL);
+            reap(extra_pid, 5000);
+            extra_pid = 0;
+        }
+    }
+    return -1;
+}
+
+/* extra_stop sends SIGTERM and waits (5 s) for the daemon's status; -1
+ * when it did not end (it is killed then). */
+static int extra_stop(void)
+{
+    if (extra_pid <= 0)
+        return -1;
+    kill(extra_pid, SIGTERM);
+    int st = reap(extra_pid, 5000);
+    if (st < 0) {
+        kill(extra_pid, SIGKILL);
+        reap(extra_pid, 5000);
+    }
+    extra_pid = 0;
+    return st;
+}
+
+/* extra_stderr reads what the daemon wrote on stderr until EOF (it has
+ * ended), for at most 2 s, into buf. */
+static void extra_stderr(char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 200 && extra_err >= 0 && n < cap - 1; i++) {
+        struct pollfd p = {extra_err, POLLIN, 0};
+        if (poll(&p, 1, 10) <= 0)
+            continue;
+        ssize_t r = read(extra_err, buf + n, cap - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        buf[n] = '\0';
+    }
+}
+
+static int extra_setup(void **state)
+{
+    (void)state;
+    snprintf(extra_sock, sizeof extra_sock, "%s/extra.sock", dir);
+    snprintf(extra_unix, sizeof extra_unix, "unix://%s", extra_sock);
+    snprintf(extra_pidfile, sizeof extra_pidfile, "%s/extra.pid", dir);
+    unlink(extra_pidfile);
+    return 0;
+}
+
+static int extra_teardown(void **state)
+{
+    (void)state;
+    if (extra_pid > 0) {
+        kill(extra_pid, SIGKILL);
+        if (reap(extra_pid, 5000) < 0)
+            for (int i = 0; i < 500 && kill(extra_pid, 0) == 0; i++)
+                sleep_ms(10);
+        extra_pid = 0;
+    }
+    if (extra_err >= 0)
+        close(extra_err);
+    extra_err = -1;
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+    unlink(extra_pidfile);
+    unlink(extra_sock);
+    return 0;
+}
+
+/* --daemon returns at once; the daemon it leaves behind writes its pid,
+ * serves, and at SIGTERM removes its pidfile and socket and ends. */
+static void test_daemon_option_runs_in_the_background_with_a_pidfile(void **state)
+{
+    (void)state;
+    /* the daemon, orphaned by its parent, becomes this process's child */
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    extra_port = free_port();
+    const char *more[] = {"--bind", "127.0.0.1", "--daemon", "--pidfile", extra_pidfile, NULL};
+    pid_t parent = extra_spawn(more);
+    assert_true(parent > 0);
+    extra_pid = parent;
+    assert_int_equal(reap(parent, 5000), 0);
+    extra_pid = 0;
+    long pid = 0;
+    for (int i = 0; i < 200 && pid <= 0; i++) {
+        FILE *f = fopen(extra_pidfile, "r");
+        if (f) {
+            if (fscanf(f, "%ld", &pid) != 1)
+                pid = 0;
+            fclose(f);
+        }
+        if (pid <= 0)
+            sleep_ms(25);
+    }
+    assert_true(pid > 0);
+    assert_int_not_equal(pid, parent);
+    extra_pid = (pid_t)pid;
+    assert_int_equal(kill(extra_pid, 0), 0);
+    int up = 0;
+    for (int i = 0; i < 200 && !(up = extra_answers()); i++)
+        sleep_ms(25);
+    assert_true(up);
+    parley_client *c = mm_client(extra_unix);
+    assert_non_null(c);
+    assert_int_equal(do_lookup(c, "matchmaker", NULL, 0), MM_OK);
+    parley_client_destroy(c);
+    assert_int_equal(extra_stop(), 0);
+    assert_int_not_equal(access(extra_pidfile, F_OK), 0);
+    assert_int_not_equal(access(extra_sock, F_OK), 0);
+    assert_int_not_equal(kill((pid_t)pid, 0), 0);
+}
+
+/* Its messages go to stderr, or with --syslog to syslog alone (whether a
+ * syslog daemon runs or not). */
+static void test_syslog_option_keeps_stderr_empty(void **state)
+{
+    (void)state;
+    char err[4096], want[64];
+    const char *plain[] = {"--bind", "127.0.0.1", NULL};
+    assert_int_equal(extra_start(plain), 0);
+    assert_int_equal(extra_stop(), 0);
+    extra_stderr(err, sizeof err);
+    snprintf(want, sizeof want, "serving on port %d", extra_port);
+    if (!strstr(err, want))
+        fail_msg("stderr without --syslog: '%s'", err);
+    const char *logged[] = {"--bind", "127.0.0.1", "--syslog", NULL};
+    assert_int_equal(extra_start(logged), 0);
+    parley_client *c = mm_client(extra_unix);
+    assert_non_null(c);
+    assert_int_equal(do_lookup(c, "matchmaker", NULL, 0), MM_OK);
+    parley_client_destroy(c);
+    assert_int_equal(extra_stop(), 0);
+    extra_stderr(err, sizeof err);
+    assert_string_equal(err, "");
+}
+
+/* rpcb_at is a client of rpcbind's version vers at addr. */
+static parley_client *rpcb_at(const char *addr, unsigned vers)
+{
+    parley_client *c = NULL;
+    parley_client_opts o = {.timeout_ms = 3000};
+    assert_int_equal(parley_client_create(&c, addr, MM_RPCBPROG, vers, &o), PARLEY_OK);
+    return c;
+}
+
+/* Past --max-entries, REGISTER answers FULL and rpcbind's SET FALSE, until
+ * an entry goes. */
+static void test_max_entries_bounds_the_table(void **state)
+{
+    (void)state;
+    const char *more[] = {"--bind", "127.0.0.1", "--max-entries", "16", NULL};
+    assert_int_equal(extra_start(more), 0);
+    parley_client *c = mm_client(extra_unix);
+    assert_non_null(c);
+    mm_entry_list l;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(matchmaker_list_1(c, &l), PARLEY_OK);
+    u_int held = l.mm_entry_list_len; /* its own */
+    mm_entry_list_free(&l);
+    assert_true(held > 0 && held < 16);
+    for (u_int i = held; i < 16; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "full-%u", i);
+        assert_int_equal(do_register(c, name, 1, "127.0.0.1.0.9"), MM_OK);
+    }
+    assert_int_equal(do_register(c, "one-too-many", 1, "127.0.0.1.0.9"), MM_FULL);
+    char a[64];
+    snprintf(a, sizeof a, "tcp://127.0.0.1:%d", extra_port);
+    parley_client *c4 = rpcb_at(a, 4), *c2 = rpcb_at(a, 2);
+    mm_rpcb r = {0x30000099, 1, S("tcp"), S("127.0.0.1.0.10"), S("")};
+    bool_t ok = 1;
+    assert_int_equal(mm_rpcbproc_set_4(c4, &r, &ok), PARLEY_OK);
+    assert_false(ok);
+    mm_pmap m = {0x30000099, 1, MM_IPPROTO_UDP, 10};
+    ok = 1;
+    assert_int_equal(mm_pmapproc_set_2(c2, &m, &ok), PARLEY_OK);
+    assert_false(ok);
+    /* one goes: one more fits */
+    char name[32];
+    snprintf(name, sizeof name, "full-%u", held);
+    mm_key k = {S(name), 0, S("")};
+    mm_status st = MM_INVALID;
+    assert_int_equal(matchmaker_unregister_1(c, &k, &st), PARLEY_OK);
+    assert_int_equal(st, MM_OK);
+    assert_int_equal(do_register(c, "one-more", 1, "127.0.0.1.0.9"), MM_OK);
+    assert_int_equal(do_register(c, "one-too-many", 1, "127.0.0.1.0.9"), MM_FULL);
+    k.name = S("one-more");
+    assert_int_equal(matchmaker_unregister_1(c, &k, &st), PARLEY_OK);
+    assert_int_equal(st, MM_OK);
+    assert_int_equal(mm_rpcbproc_set_4(c4, &r, &ok), PARLEY_OK);
+    assert_true(ok);
+    parley_client_destroy(c4);
+    parley_client_destroy(c2);
+    parley_client_destroy(c);
+    assert_int_equal(extra_stop(), 0);
+}
+
+/* has_ipv6 says whether ::1 can be bound here. */
+static int has_ipv6(void)
+{
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6};
+    a.sin6_addr = in6addr_loopback;
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Without --bind it listens on every address, IPv4 and IPv6 apart: a
+ * look-up without a netid is answered for the caller's own (tcp, udp,
+ * tcp6, udp6), at the address it called. */
+static void test_wildcard_binding_answers_each_family_for_its_netid(void **state)
+{
+    (void)state;
+    assert_int_equal(extra_start(NULL), 0);
+    int v6 = has_ipv6();
+    if (!v6)
+        print_message("no IPv6 here: IPv4 only\n");
+    static const struct {
+        const char *netid, *reg, *host, *want;
+    } t[] = {
+        {"tcp", "0.0.0.0.0.1", "tcp://127.0.0.1", "127.0.0.1.0.1"},
+        {"udp", "0.0.0.0.0.2", "udp://127.0.0.1", "127.0.0.1.0.2"},
+        {"tcp6", "::.0.3", "tcp://[::1]", "::1.0.3"},
+        {"udp6", "::.0.4", "udp://[::1]", "::1.0.4"},
+    };
+    size_t n = v6 ? 4 : 2;
+    char a[64];
+    snprintf(a, sizeof a, "tcp://127.0.0.1:%d", extra_port);
+    parley_client *c = rpcb_at(a, 4);
+    for (size_t i = 0; i < n; i++) {
+        mm_rpcb r = {0x3000009a, 1, S(t[i].netid), S(t[i].reg), S("")};
+        bool_t ok = 0;
+        assert_int_equal(mm_rpcbproc_set_4(c, &r, &ok), PARLEY_OK);
+        assert_true(ok);
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(a, sizeof a, "%s:%d", t[i].host, extra_port);
+        parley_client *ci = rpcb_at(a, 4);
+        mm_rpcb q = {0x3000009a, 1, S(""), S(""), S("")};
+        mm_rpcb_uaddr u = NULL;
+        assert_int_equal(mm_rpcbproc_getaddr_4(ci, &q, &u), PARLEY_OK);
+        if (strcmp(u, t[i].want) != 0)
+            fail_msg("GETADDR over %s: '%s', not '%s'", a, u, t[i].want);
+        mm_rpcb_uaddr_free(&u);
+        parley_client_destroy(ci);
+    }
+    /* GETSTAT counted each look-up under the caller's netid */
+    mm_rpcb_stat_byvers st;
+    memset(&st, 0, sizeof st);
+    assert_int_equal(mm_rpcbproc_getstat_4(c, &st), PARLEY_OK);
+    for (size_t i = 0; i < n; i++) {
+        int found = 0;
+        for (mm_rpcbs_addrlist *p = st[MM_RPCBVERS_4_STAT].addrinfo; p; p = p->next)
+            found |= p->prog == 0x3000009a && strcmp(p->netid, t[i].netid) == 0 &&
+                     p->success == 1 && p->failure == 0;
+        if (!found)
+            fail_msg("no successful look-up counted on %s", t[i].netid);
+    }
+    mm_rpcb_stat_byvers_free(&st);
+    parley_client_destroy(c);
+    assert_int_equal(extra_stop(), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -677,6 +1044,14 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_daemon_reports_bad_options_and_a_taken_port, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_daemon_option_runs_in_the_background_with_a_pidfile,
+                                        extra_setup, extra_teardown),
+        cmocka_unit_test_setup_teardown(test_syslog_option_keeps_stderr_empty, extra_setup,
+                                        extra_teardown),
+        cmocka_unit_test_setup_teardown(test_max_entries_bounds_the_table, extra_setup,
+                                        extra_teardown),
+        cmocka_unit_test_setup_teardown(test_wildcard_binding_answers_each_family_for_its_netid,
+                                        extra_setup, extra_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (mm_pid)
