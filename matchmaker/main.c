@@ -339,12 +339,16 @@ int main(int argc, char **argv)
     int rc = parley_server_create(&server, &so);
     if (rc == PARLEY_OK)
         rc = parley_server_add_program(server, &matchmaker_prog_1);
-    if (rc == PARLEY_OK)
-        rc = parley_server_add_program(server, &mm_rpcbprog_2);
-    if (rc == PARLEY_OK)
-        rc = parley_server_add_program(server, &mm_rpcbprog_3);
-    if (rc == PARLEY_OK)
-        rc = parley_server_add_program(server, &mm_rpcbprog_4);
+    /* rpcbind's versions with a NULL procedure GETSTAT counts */
+    static const parley_program_def *const rpcb_gen[] = {&mm_rpcbprog_2, &mm_rpcbprog_3,
+                                                         &mm_rpcbprog_4};
+    static parley_proc_def rpcb_procs[3][MM_RPCBSTAT_HIGHPROC + 1];
+    static parley_program_def rpcb_defs[3];
+    for (int i = 0; i < 3 && rc == PARLEY_OK; i++) {
+        rc = mm_rpcb_counting(rpcb_gen[i], rpcb_procs[i], MM_RPCBSTAT_HIGHPROC + 1, &rpcb_defs[i]);
+        if (rc == PARLEY_OK)
+            rc = parley_server_add_program(server, &rpcb_defs[i]);
+    }
     if (rc != PARLEY_OK) {
         say(LOG_ERR, "cannot create the server: %s", parley_strerror(rc));
         goto fail;

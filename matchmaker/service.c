@@ -721,8 +721,10 @@ int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *re
     mm_reg_filter f = {NULL, NULL, arg->r_prog, arg->r_vers, MM_MATCH_PROG | MM_MATCH_VERS};
     mm_reg_entry found[32];
     size_t n = 0;
-    if (mm_registry_find(cfg.reg, &f, found, 32, &n) != MM_OK)
+    if (mm_registry_find(cfg.reg, &f, found, 32, &n) != MM_OK) {
+        count_lookup(4, arg->r_prog, arg->r_vers, c.netid, 0);
         return PARLEY_OK;
+    }
     if (n > 32)
         n = 32;
     /* rpcbind answers with the addresses of the protocol family the call
@@ -730,6 +732,7 @@ int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *re
      * socket's path), each merged with the address the caller reached */
     const parley_netid *mine = parley_netid_find(c.netid);
     mm_rpcb_entry_list **tail = result;
+    int answered = 0;
     for (size_t i = 0; i < n; i++) {
         const parley_netid *ni = parley_netid_find(found[i].netid);
         if (!ni || !mine || strcmp(ni->protofmly, mine->protofmly) != 0)
@@ -750,7 +753,11 @@ int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *re
             return PARLEY_ERR_SYSTEM_ERR;
         *tail = p;
         tail = &p->rpcb_entry_next;
+        answered = 1;
     }
+    /* rpcbind counts a GETADDRLIST as a look-up on the call's netid too
+     * (rpcinfo -m adds GETADDRLIST's calls to GETADDR's for that reason) */
+    count_lookup(4, arg->r_prog, arg->r_vers, c.netid, answered);
     return PARLEY_OK;
 }
 
@@ -768,8 +775,9 @@ int mm_rpcbproc_getstat_4_svc(mm_rpcb_stat_byvers *result, parley_call *call)
     pthread_mutex_lock(&stat_lock);
     for (int v = 0; v < MM_RPCBVERS_STAT && rc == PARLEY_OK; v++) {
         mm_rpcbs_addrlist **tail = &(*result)[v].addrinfo;
-        for (size_t i = 0; i < naddrstats[v]; i++) {
-            const addrstat *a = &addrstats[v][i];
+        /* the newest key first, as rpcbind lists them */
+        for (size_t k = naddrstats[v]; k > 0; k--) {
+            const addrstat *a = &addrstats[v][k - 1];
             mm_rpcbs_addrlist *p = parley_arena_alloc(parley_call_arena(call), sizeof *p);
             char *netid = arena_strdup(call, a->netid);
             if (!p || !netid) {
@@ -788,6 +796,50 @@ int mm_rpcbproc_getstat_4_svc(mm_rpcb_stat_byvers *result, parley_call *call)
     }
     pthread_mutex_unlock(&stat_lock);
     return rc;
+}
+
+/* rpcb_null counts a NULL call of version vers, as rpcbind does, and
+ * answers it as the generated skeleton would: arguments are garbage. */
+static int rpcb_null(unsigned vers, parley_dec *args)
+{
+    count(vers, 0);
+    return parley_dec_remaining(args) ? PARLEY_ERR_GARBAGE_ARGS : PARLEY_OK;
+}
+
+static int rpcb_null_2(parley_call *call, parley_dec *args)
+{
+    (void)call;
+    return rpcb_null(2, args);
+}
+
+static int rpcb_null_3(parley_call *call, parley_dec *args)
+{
+    (void)call;
+    return rpcb_null(3, args);
+}
+
+static int rpcb_null_4(parley_call *call, parley_dec *args)
+{
+    (void)call;
+    return rpcb_null(4, args);
+}
+
+int mm_rpcb_counting(const parley_program_def *gen, parley_proc_def *procs, size_t cap,
+                     parley_program_def *out)
+{
+    parley_handler *null = gen->vers == MM_PMAPVERS    ? rpcb_null_2
+                           : gen->vers == MM_RPCBVERS  ? rpcb_null_3
+                           : gen->vers == MM_RPCBVERS4 ? rpcb_null_4
+                                                       : NULL;
+    if (gen->prog != MM_RPCBPROG || !null || gen->nprocs + 1 > cap)
+        return PARLEY_ERR_INVALID;
+    size_t n = 0;
+    procs[n++] = (parley_proc_def){0, null};
+    for (size_t i = 0; i < gen->nprocs; i++)
+        if (gen->procs[i].proc != 0)
+            procs[n++] = gen->procs[i];
+    *out = (parley_program_def){gen->prog, gen->vers, procs, n};
+    return PARLEY_OK;
 }
 
 /* ---- the matchmaker's own entries ---- */

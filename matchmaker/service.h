@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "parley/server.h"
 #include "registry.h"
 
 #define MM_SAVE_DEBOUNCE_MS 100u
@@ -59,6 +60,15 @@ int mm_service_stop(int force_save);
  * socket, or a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x.y.z).
  * Only such callers may register and unregister. */
 int mm_caller_is_local(int transport, const struct sockaddr *peer, socklen_t len);
+
+/* mm_rpcb_counting makes *out the program gen (rpcbind's version 2, 3 or
+ * 4, as generated) with a NULL procedure that GETSTAT counts: the
+ * skeleton's answers NULL without calling the service, but rpcbind counts
+ * every call. procs (cap entries, at least gen's procedures and one) holds
+ * the procedures; it and gen must outlive the server. Returns PARLEY_OK, or
+ * PARLEY_ERR_INVALID for another program or a procs too small. */
+int mm_rpcb_counting(const parley_program_def *gen, parley_proc_def *procs, size_t cap,
+                     parley_program_def *out);
 
 /* Which of the matchmaker's own programs mm_self_register registers. */
 enum {

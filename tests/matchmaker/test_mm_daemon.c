@@ -463,9 +463,28 @@ static void test_rpcbind_v3_v4_procedures(void **state)
     assert_string_equal(u, "127.0.0.1.15.160");
     mm_rpcb_uaddr_free(&u);
     mm_netbuf_free(&nb);
+    /* NULL calls are counted, as rpcbind counts them (this daemon is
+     * fresh: none before) */
+    parley_client *c2 = rpcb_client(2);
+    assert_int_equal(mm_rpcbproc_null_4(c4), PARLEY_OK);
+    assert_int_equal(mm_rpcbproc_null_4(c4), PARLEY_OK);
+    assert_int_equal(mm_rpcbproc_null_3(c3), PARLEY_OK);
+    assert_int_equal(mm_pmapproc_null_2(c2), PARLEY_OK);
+    parley_client_destroy(c2);
     mm_rpcb_stat_byvers st;
     memset(&st, 0, sizeof st);
     assert_int_equal(mm_rpcbproc_getstat_4(c4, &st), PARLEY_OK);
+    assert_int_equal(st[MM_RPCBVERS_4_STAT].info[0], 2);
+    assert_int_equal(st[MM_RPCBVERS_3_STAT].info[0], 1);
+    assert_int_equal(st[MM_RPCBVERS_2_STAT].info[0], 1);
+    /* GETADDRLIST is a look-up on the call's netid too, and the newest
+     * look-up comes first (rpcbind's order) */
+    assert_int_equal(st[MM_RPCBVERS_4_STAT].info[11], 1);
+    assert_non_null(st[MM_RPCBVERS_4_STAT].addrinfo);
+    assert_int_equal(st[MM_RPCBVERS_4_STAT].addrinfo->prog, MM_RPCBPROG);
+    assert_int_equal(st[MM_RPCBVERS_4_STAT].addrinfo->vers, 4);
+    assert_string_equal(st[MM_RPCBVERS_4_STAT].addrinfo->netid, "tcp");
+    assert_int_equal(st[MM_RPCBVERS_4_STAT].addrinfo->success, 1);
     assert_true(st[MM_RPCBVERS_4_STAT].info[3] >= 1);
     assert_true(st[MM_RPCBVERS_4_STAT].setinfo >= 1);
     assert_true(st[MM_RPCBVERS_3_STAT].info[3] >= 1);

@@ -522,12 +522,58 @@ static void test_ping(void **state)
     free(out);
 }
 
+/* stat_row reads, in rpcinfo -m's output out, the figures under the
+ * header line that begins with header in the section titled section: the
+ * count of each column (for "a/b", b) into n and the part before the
+ * slash, or -1, into ok; how many columns, 0 when it is not there. */
+static int stat_row(const char *out, const char *section, const char *header, int *n, int *ok,
+                    int max)
+{
+    const char *s = strstr(out, section);
+    s = s ? strstr(s, header) : NULL;
+    s = s ? strchr(s, '\n') : NULL;
+    if (!s)
+        return 0;
+    char line[256];
+    size_t len = strcspn(s + 1, "\n");
+    if (len >= sizeof line)
+        len = sizeof line - 1;
+    memcpy(line, s + 1, len);
+    line[len] = '\0';
+    int k = 0;
+    for (char *save = NULL, *t = strtok_r(line, " \t", &save); t && k < max;
+         t = strtok_r(NULL, " \t", &save), k++) {
+        char *slash = strchr(t, '/');
+        ok[k] = slash ? atoi(t) : -1;
+        n[k] = atoi(slash ? slash + 1 : t);
+    }
+    return k;
+}
+
+/* The GETSTAT figures rpcinfo -m shows: version 4's first row (NULL, SET,
+ * UNSET, GETADDR, DUMP, CALLIT, TIME, U2T, T2U; GETADDR's calls include
+ * GETADDRLIST's), its second (VERADDR, INDRECT, GETLIST, GETSTAT), and
+ * version 2's first (NULL ... CALLIT). */
+typedef struct stats {
+    int v4[9], v4ok[9], v4b[4], v4bok[4], v2[6], v2ok[6];
+} stats;
+
+static void get_stats(char *out, stats *st)
+{
+    assert_int_equal(rpcinfo(out, "-m"), 0);
+    assert_int_equal(stat_row(out, "RPCBIND (version 4)", "NULL", st->v4, st->v4ok, 9), 9);
+    assert_int_equal(stat_row(out, "RPCBIND (version 4)", "VERADDR", st->v4b, st->v4bok, 4), 4);
+    assert_int_equal(stat_row(out, "PORTMAP (version 2)", "NULL", st->v2, st->v2ok, 6), 6);
+}
+
 static void test_addrlist_and_stats(void **state)
 {
     (void)state;
     NEED_NAMESPACE();
     char *out = malloc(OUT_CAP), want[160];
     assert_non_null(out);
+    stats before, after;
+    get_stats(out, &before);
     /* GETADDRLIST: the addresses of the caller's protocol family, merged
      * with the address it called (as rpcbind answers) */
     assert_int_equal(rpcinfo(out, "-l localhost %u 3", INTEG_PROG), 0);
@@ -545,12 +591,29 @@ static void test_addrlist_and_stats(void **state)
         !has_line(out, "100000 4 inet/udp/clts 127.0.0.1.0.111 portmapper") ||
         strstr(out, "inet6") || strstr(out, "loopback"))
         fail_msg("rpcinfo -l localhost 100000 4: %s", out);
-    /* GETSTAT */
-    assert_int_equal(rpcinfo(out, "-m"), 0);
-    assert_non_null(strstr(out, "PORTMAP (version 2) statistics"));
+    /* a NULL call of rpcbind v4 and one of the port mapper (v2), each
+     * after rpcinfo's GETADDR (v4) of it */
+    assert_int_equal(rpcinfo(out, "-T tcp localhost 100000 4"), 0);
+    assert_int_equal(rpcinfo(out, "-n 111 -u localhost 100000 2"), 0);
+    /* GETSTAT: what rpcbind counts for the same calls (rpcinfo -m against
+     * rpcbind -f -w): each GETADDRLIST counted as a look-up too, found or
+     * not, and every NULL call */
+    get_stats(out, &after);
     assert_non_null(strstr(out, "RPCBIND (version 3) statistics"));
-    assert_non_null(strstr(out, "RPCBIND (version 4) statistics"));
-    assert_true(has_line(out, "VERADDR INDRECT GETLIST GETSTAT"));
+    assert_int_equal(after.v4[0] - before.v4[0], 1);     /* NULL */
+    assert_int_equal(after.v4[3] - before.v4[3], 4);     /* GETADDR: 2 lists, 2 look-ups */
+    assert_int_equal(after.v4ok[3] - before.v4ok[3], 4); /* all found */
+    assert_int_equal(after.v4b[2] - before.v4b[2], 2);   /* GETLIST */
+    assert_int_equal(after.v4b[3] - before.v4b[3], 1);   /* GETSTAT (this one) */
+    assert_int_equal(after.v2[0] - before.v2[0], 1);     /* NULL */
+    for (int i = 1; i < 9; i++)
+        if (i != 3)
+            assert_int_equal(after.v4[i], before.v4[i]);
+    /* a list nobody registered: a failed look-up */
+    assert_int_equal(rpcinfo(out, "-l localhost %u 9", INTEG_PROG), 0);
+    get_stats(out, &before);
+    assert_int_equal(before.v4[3] - after.v4[3], 1);
+    assert_int_equal(before.v4ok[3] - after.v4ok[3], 0);
     free(out);
 }
 
