@@ -152,7 +152,12 @@ static int listen_one(const char *addr, const char *netid, unsigned port, unsign
     hp = hp ? hp + 3 : bound;
     char uaddr[MM_UADDR_MAX + 1];
     if (mode) {
-        snprintf(uaddr, sizeof uaddr, "%s", hp);
+        size_t n = strlen(hp);
+        if (n >= sizeof uaddr) { /* a path the registry could not hold */
+            say(LOG_ERR, "%s: the path is too long to register", addr);
+            return PARLEY_ERR_ADDRESS;
+        }
+        memcpy(uaddr, hp, n + 1);
     } else {
         /* "[::1]:111" or "127.0.0.1:111" to "::1.0.111" or "127.0.0.1.0.111" */
         char host[128];
