@@ -297,6 +297,79 @@ static void test_other_user_cannot_replace_or_remove_roots_entry(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+static parley_client *rpcb_client(unsigned vers);
+
+/* A caller that sends a change and closes its socket at once leaves it
+ * lingering (FIN_WAIT, TIME_WAIT) with no file, where the kernel's tables
+ * show uid 0: the matchmaker must not take such a caller for root. Another
+ * user tries it 50 times against root's own entries; they stay. */
+static void test_a_caller_that_closes_at_once_does_not_pass_for_root(void **state)
+{
+    (void)state;
+    if (getuid() != 0) {
+        print_message("skipped: needs root to run a child as another user\n");
+        skip();
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setuid(65534) != 0)
+            _exit(10);
+        for (uint32_t i = 0; i < 50; i++) {
+            int fd = raw_connect(tcp_addr);
+            if (fd < 0)
+                _exit(11);
+            /* calls ahead of the change, so that the daemon's other thread
+             * sees the end of the connection and shuts it down while this
+             * one still works through them: the closed socket then waits
+             * in TIME_WAIT, uid 0 in the kernel's tables */
+            static uint8_t burst[300 * 44];
+            size_t nb = 0;
+            for (uint32_t k = 0; k < 300; k++) {
+                raw_msg z;
+                z.n = 0;
+                raw_call(&z, 0x5d0000u + k, MATCHMAKER_PROG, MATCHMAKER_VERS, MATCHMAKER_NULL);
+                uint32_t mark = htonl(0x80000000u | (uint32_t)z.n);
+                memcpy(burst + nb, &mark, 4);
+                memcpy(burst + nb + 4, z.b, z.n);
+                nb += 4 + z.n;
+            }
+            raw_send_all(fd, burst, nb);
+            raw_msg m;
+            m.n = 0;
+            raw_call(&m, 0x5e0000u + i, MATCHMAKER_PROG, MATCHMAKER_VERS, MATCHMAKER_UNREGISTER);
+            raw_opaque(&m, "matchmaker", 10); /* every version, every transport */
+            raw_u32(&m, 0);
+            raw_opaque(&m, "", 0);
+            raw_send_record(fd, &m);
+            /* and port mapper v2 UNSET of itself, the same way */
+            m.n = 0;
+            raw_call(&m, 0x5f0000u + i, MM_RPCBPROG, MM_PMAPVERS, MM_PMAPPROC_UNSET);
+            raw_u32(&m, MM_RPCBPROG);
+            raw_u32(&m, MM_PMAPVERS);
+            raw_u32(&m, 6);
+            raw_u32(&m, 0);
+            raw_send_record(fd, &m);
+            close(fd);
+        }
+        _exit(0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* the daemon has read them all once a call made after them is answered */
+    parley_client *c = mm_client(tcp_addr);
+    char uaddr[MM_UADDR_MAX + 1];
+    assert_int_equal(do_lookup(c, "matchmaker", uaddr, sizeof uaddr), MM_OK);
+    parley_client_destroy(c);
+    c = rpcb_client(2);
+    mm_pmap q = {MM_RPCBPROG, MM_PMAPVERS, 6, 0};
+    u_int got = 0;
+    assert_int_equal(mm_pmapproc_getport_2(c, &q, &got), PARLEY_OK);
+    assert_int_equal(got, (u_int)port);
+    parley_client_destroy(c);
+}
+
 static void test_only_local_callers_may_change(void **state)
 {
     (void)state;
@@ -1043,6 +1116,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_only_local_callers_may_change),
+        cmocka_unit_test_setup_teardown(test_a_caller_that_closes_at_once_does_not_pass_for_root,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_lookup_list_unregister, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_over_loopback_tcp_is_allowed, setup,
                                         teardown),
