@@ -20,23 +20,19 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "battery.h"
 #include "matchmaker.h"
 #include "parley/rpc.h"
 #include "proc.h"
@@ -69,14 +65,8 @@ static char addr[64]; /* tcp://127.0.0.1:port */
 static int port;
 static pid_t mm_pid;
 static long rss_start;
+static battery_target matchmaker; /* the daemon, once started */
 static uint8_t buf[1 << 17];
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int free_port(void)
 {
@@ -93,43 +83,6 @@ static int free_port(void)
     if (fd >= 0)
         close(fd);
     return p;
-}
-
-/* The connections a test opened, closed by its teardown when it fails
- * half-way. */
-static int open_fds[1100];
-static size_t nopen;
-
-/* open_conn connects to the daemon, without Nagle's delay: raw_send_record
- * writes the record mark and the message apart, and the second write would
- * otherwise wait for the daemon's delayed ACK on every call of a series. */
-static int open_conn(void)
-{
-    int fd = raw_connect(addr), one = 1;
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (fd >= 0 && nopen < sizeof open_fds / sizeof open_fds[0])
-        open_fds[nopen++] = fd;
-    return fd;
-}
-
-static void close_conn(int fd)
-{
-    for (size_t i = 0; i < nopen; i++) {
-        if (open_fds[i] == fd) {
-            open_fds[i] = open_fds[--nopen];
-            break;
-        }
-    }
-    close(fd);
-}
-
-static int close_all(void **state)
-{
-    (void)state;
-    while (nopen)
-        close(open_fds[--nopen]);
-    return 0;
 }
 
 static void put_string(raw_msg *m, const char *s)
@@ -152,11 +105,7 @@ static void rpcb_call(raw_msg *m, uint32_t xid, uint32_t vers, uint32_t proc, ui
 /* call_expect sends m on a fresh connection and parses the reply. */
 static void call_expect(const raw_msg *m, raw_reply *r)
 {
-    int fd = open_conn();
-    assert_true(fd >= 0);
-    int rc = raw_call_reply(fd, m, r, buf, sizeof buf);
-    close_conn(fd);
-    assert_int_equal(rc, 0);
+    battery_call_expect(&matchmaker, m, r);
 }
 
 static uint32_t result_u32(const raw_reply *r)
@@ -247,6 +196,14 @@ static int group_setup(void **state)
     if (rc != 0 || r.accept_stat != PARLEY_SUCCESS || getaddr_keep() != 0)
         return -1;
     rss_start = integ_rss_kib(mm_pid);
+    matchmaker = (battery_target){.addr = addr,
+                                  .name = "daemon",
+                                  .pid = mm_pid,
+                                  .nodelay = 1,
+                                  .rss_small = RSS_SMALL,
+                                  .rss_bound = RSS_BOUND,
+                                  .served = getaddr_keep,
+                                  .still_serving = still_serving};
     return rss_start > 0 ? 0 : -1;
 }
 
@@ -263,104 +220,34 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static void send_expect_closed(const void *p, size_t n)
-{
-    int fd = open_conn();
-    assert_true(fd >= 0);
-    assert_int_equal(raw_send_all(fd, p, n), 0);
-    size_t len = 0;
-    int r = raw_read_record(fd, buf, sizeof buf, &len, 3000);
-    close_conn(fd);
-    assert_int_equal(r, 0); /* closed, no reply */
-}
-
-static void record_expect_closed(const raw_msg *m)
-{
-    static uint8_t framed[sizeof m->b + 4];
-    uint32_t v = 0x80000000u | (uint32_t)m->n;
-    framed[0] = (uint8_t)(v >> 24);
-    framed[1] = (uint8_t)(v >> 16);
-    framed[2] = (uint8_t)(v >> 8);
-    framed[3] = (uint8_t)v;
-    memcpy(framed + 4, m->b, m->n);
-    send_expect_closed(framed, m->n + 4);
-}
-
 static void test_truncated_headers_close_the_connection(void **state)
 {
     (void)state;
-    raw_msg full = {0};
-    raw_call(&full, 7, MM_RPCBPROG, MM_RPCBVERS4, MM_RPCBPROC_NULL);
-    for (size_t n = 0; n < full.n; n += 4) {
-        raw_msg m = {0};
-        memcpy(m.b, full.b, n);
-        m.n = n;
-        record_expect_closed(&m);
-    }
-    still_serving();
+    battery_truncated_headers(&matchmaker, MM_RPCBPROG, MM_RPCBVERS4, MM_RPCBPROC_NULL);
 }
 
 static void test_malformed_headers_close_the_connection(void **state)
 {
     (void)state;
-    raw_msg m = {0};
-    raw_u32(&m, 1);
-    raw_u32(&m, 7); /* msg_type neither CALL nor REPLY */
-    for (int i = 0; i < 8; i++)
-        raw_u32(&m, i == 0 ? 2 : i == 1 ? MM_RPCBPROG : 0);
-    record_expect_closed(&m);
-    raw_msg v = {0}; /* a verifier length past the end */
-    raw_call(&v, 2, MM_RPCBPROG, MM_RPCBVERS4, MM_RPCBPROC_NULL);
-    v.b[v.n - 1] = 0x40;
-    record_expect_closed(&v);
-    still_serving();
+    battery_malformed_headers(&matchmaker, MM_RPCBPROG, MM_RPCBVERS4, MM_RPCBPROC_NULL);
 }
 
 static void test_wrong_rpc_version_is_rpc_mismatch_2_2(void **state)
 {
     (void)state;
-    raw_msg m = {0};
-    raw_reply r;
-    raw_call_header(&m, 0x1234, 3, MM_RPCBPROG, MM_RPCBVERS4, 0, 0, NULL, 0);
-    call_expect(&m, &r);
-    assert_int_equal(r.xid, 0x1234);
-    assert_int_equal(r.reply_stat, PARLEY_MSG_DENIED);
-    assert_int_equal(r.reject_stat, PARLEY_RPC_MISMATCH);
-    assert_int_equal(r.low, 2);
-    assert_int_equal(r.high, 2);
-    still_serving();
+    battery_wrong_rpc_version(&matchmaker, MM_RPCBPROG, MM_RPCBVERS4);
 }
 
 static void test_unknown_program_is_prog_unavail(void **state)
 {
     (void)state;
-    uint32_t progs[] = {100003, MATCHMAKER_PROG + 1, 0};
-    for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
-        raw_msg m = {0};
-        raw_reply r;
-        raw_call(&m, 5, progs[i], 1, 0);
-        call_expect(&m, &r);
-        assert_int_equal(r.xid, 5);
-        assert_int_equal(r.reply_stat, PARLEY_MSG_ACCEPTED);
-        assert_int_equal(r.accept_stat, PARLEY_PROG_UNAVAIL);
-    }
-    still_serving();
+    static const uint32_t progs[] = {100003, MATCHMAKER_PROG + 1, 0};
+    battery_unknown_programs(&matchmaker, progs, sizeof progs / sizeof progs[0]);
 }
 
 static void test_unknown_version_is_prog_mismatch_with_low_and_high(void **state)
 {
     (void)state;
-    uint32_t bad[] = {0, 1, 5, 0xffffffffu};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        raw_msg m = {0};
-        raw_reply r;
-        raw_call(&m, 6, MM_RPCBPROG, bad[i], 0);
-        call_expect(&m, &r);
-        assert_int_equal(r.reply_stat, PARLEY_MSG_ACCEPTED);
-        assert_int_equal(r.accept_stat, PARLEY_PROG_MISMATCH);
-        assert_int_equal(r.low, 2);
-        assert_int_equal(r.high, 4);
-    }
     raw_msg m = {0}; /* the matchmaker's own program has version 1 only */
     raw_reply r;
     raw_call(&m, 6, MATCHMAKER_PROG, 2, 0);
@@ -368,7 +255,9 @@ static void test_unknown_version_is_prog_mismatch_with_low_and_high(void **state
     assert_int_equal(r.accept_stat, PARLEY_PROG_MISMATCH);
     assert_int_equal(r.low, 1);
     assert_int_equal(r.high, 1);
-    still_serving();
+    /* rpcbind's has versions 2 to 4 */
+    static const uint32_t bad[] = {0, 1, 5, 0xffffffffu};
+    battery_unknown_versions(&matchmaker, MM_RPCBPROG, bad, sizeof bad / sizeof bad[0], 2, 4);
 }
 
 static void test_unknown_procedures_and_remote_calls_are_proc_unavail(void **state)
@@ -415,60 +304,19 @@ static void test_unknown_procedures_and_remote_calls_are_proc_unavail(void **sta
 static void test_auth_body_over_400_bytes_closes_the_connection(void **state)
 {
     (void)state;
-    uint8_t cred[404];
-    memset(cred, 0, sizeof cred);
-    raw_msg m = {0};
-    raw_call_header(&m, 12, 2, MM_RPCBPROG, MM_RPCBVERS4, MM_RPCBPROC_NULL, PARLEY_AUTH_SYS, cred,
-                    sizeof cred);
-    record_expect_closed(&m);
-    raw_msg v = {0}; /* the same in the verifier */
-    raw_u32(&v, 13);
-    raw_u32(&v, 0);
-    raw_u32(&v, 2);
-    raw_u32(&v, MM_RPCBPROG);
-    raw_u32(&v, MM_RPCBVERS4);
-    raw_u32(&v, 0);
-    raw_u32(&v, 0);
-    raw_u32(&v, 0);
-    raw_u32(&v, 0);
-    raw_opaque(&v, cred, sizeof cred);
-    record_expect_closed(&v);
-    still_serving();
+    battery_auth_body_over_400(&matchmaker, MM_RPCBPROG, MM_RPCBVERS4, MM_RPCBPROC_NULL);
 }
 
 static void test_huge_fragment_header_closes_before_allocating(void **state)
 {
     (void)state;
-    long before = integ_rss_kib(mm_pid);
-    static const uint8_t huge[] = {0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1};
-    send_expect_closed(huge, sizeof huge);
-    static const uint8_t huge_last[] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1};
-    send_expect_closed(huge_last, sizeof huge_last);
-    long after = integ_rss_kib(mm_pid);
-    assert_true(before > 0 && after > 0);
-    assert_true(after - before < RSS_SMALL);
-    still_serving();
+    battery_huge_fragment_header(&matchmaker);
 }
 
 static void test_endless_empty_fragments_close_the_connection(void **state)
 {
     (void)state;
-    int fd = open_conn();
-    assert_true(fd >= 0);
-    static uint8_t zeros[64 * 1024];
-    int closed = 0;
-    long long deadline = now_ms() + 5000;
-    for (int i = 0; i < 64 && !closed && now_ms() < deadline; i++) {
-        if (raw_send_all(fd, zeros, sizeof zeros) != 0)
-            closed = 1;
-        else if (raw_closed(fd, 0))
-            closed = 1;
-    }
-    if (!closed)
-        closed = raw_closed(fd, 3000);
-    close_conn(fd);
-    assert_true(closed);
-    still_serving();
+    battery_endless_empty_fragments(&matchmaker);
 }
 
 /* expect_garbage: m, a whole call, gets GARBAGE_ARGS. */
@@ -608,7 +456,7 @@ static void test_names_with_bad_characters_are_refused(void **state)
     static const char *const bad[] = {"bad name", "a/b",        "",
                                       "-lead",    ".lead",      "tab\there",
                                       "nul\001",  "semi;colon", "\xc3\xa9t\xc3\xa9"};
-    int fd = open_conn();
+    int fd = battery_open_conn(&matchmaker);
     assert_true(fd >= 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(mm_register(fd, bad[i], 0x20000080 + (uint32_t)i, "tcp", KEEP_ADDR),
@@ -627,194 +475,42 @@ static void test_names_with_bad_characters_are_refused(void **state)
         assert_int_equal(r.accept_stat, PARLEY_SUCCESS);
         assert_int_equal(result_u32(&r), 0);
     }
-    close_conn(fd);
+    battery_close_conn(fd);
     still_serving();
 }
 
 static void test_a_reply_sent_to_the_daemon_closes_the_connection(void **state)
 {
     (void)state;
-    raw_msg m = {0};
-    raw_u32(&m, 77);
-    raw_u32(&m, 1); /* REPLY */
-    raw_u32(&m, 0);
-    raw_u32(&m, 0);
-    raw_u32(&m, 0);
-    raw_u32(&m, 0);
-    record_expect_closed(&m);
-    still_serving();
+    battery_reply_sent(&matchmaker);
 }
 
 static void test_random_bytes_are_closed_or_ignored(void **state)
 {
     (void)state;
-    uint32_t seed = 0x9e3779b9u;
-    int udp = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(udp >= 0);
-    for (int round = 0; round < 64; round++) {
-        uint8_t junk[512];
-        size_t n = 1 + (seed >> 7) % sizeof junk;
-        for (size_t i = 0; i < n; i++) {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            junk[i] = (uint8_t)seed;
-        }
-        /* the same bytes as a datagram: dropped or answered, never fatal */
-        sendto(udp, junk, n, 0, (struct sockaddr *)&a, sizeof a);
-        int fd = open_conn();
-        assert_true(fd >= 0);
-        assert_int_equal(raw_send_all(fd, junk, n), 0);
-        size_t len = 0;
-        int r = raw_read_record(fd, buf, sizeof buf, &len, 100);
-        if (r == 1) {
-            raw_reply rep;
-            assert_int_equal(raw_parse_reply(buf, len, &rep), 0);
-        }
-        close_conn(fd);
-    }
-    close(udp);
-    still_serving();
-}
-
-/* pipeline_unread pipelines 10,000 DUMP calls (each answered with the
- * whole table) on one connection for at most 3 s and never reads. */
-static int pipeline_unread(size_t *taken, size_t *total)
-{
-    enum { CALLS = 10000 };
-    int fd = open_conn();
-    assert_true(fd >= 0);
-    raw_msg m = {0};
-    raw_call(&m, 0, MM_RPCBPROG, MM_RPCBVERS4, MM_RPCBPROC_DUMP);
-    static uint8_t all[CALLS * 48];
-    size_t n = 0;
-    for (uint32_t i = 0; i < CALLS; i++) {
-        uint32_t v = 0x80000000u | (uint32_t)m.n;
-        uint8_t *p = all + n;
-        p[0] = (uint8_t)(v >> 24);
-        p[1] = (uint8_t)(v >> 16);
-        p[2] = (uint8_t)(v >> 8);
-        p[3] = (uint8_t)v;
-        memcpy(p + 4, m.b, m.n);
-        p[4] = (uint8_t)(i >> 24);
-        p[5] = (uint8_t)(i >> 16);
-        p[6] = (uint8_t)(i >> 8);
-        p[7] = (uint8_t)i;
-        n += m.n + 4;
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    size_t off = 0;
-    long long deadline = now_ms() + 3000;
-    while (off < n && now_ms() < deadline) {
-        ssize_t k = send(fd, all + off, n - off, MSG_NOSIGNAL);
-        if (k > 0) {
-            off += (size_t)k;
-            continue;
-        }
-        if (k < 0 && errno != EAGAIN && errno != EINTR)
-            break;
-        struct pollfd pf = {fd, POLLOUT, 0};
-        poll(&pf, 1, 50);
-    }
-    *taken = off;
-    *total = n;
-    return fd;
+    battery_random_bytes(&matchmaker, port); /* each round's bytes over UDP too */
 }
 
 static void test_unread_pipelined_calls_keep_the_daemon_bounded(void **state)
 {
     (void)state;
-    long before = integ_rss_kib(mm_pid);
-    size_t taken, total;
-    int fd = pipeline_unread(&taken, &total);
-    long peak = 0;
-    for (int i = 0; i < 5; i++) {
-        long rss = integ_rss_kib(mm_pid);
-        peak = rss > peak ? rss : peak;
-        /* others are answered meanwhile */
-        long long t0 = now_ms();
-        assert_int_equal(getaddr_keep(), 0);
-        assert_true(now_ms() - t0 < 1000);
-        poll(NULL, 0, 100);
-    }
-    print_message("10,000 unread DUMPs: %zu of %zu bytes taken; daemon RSS %ld KiB before, "
-                  "%ld KiB peak\n",
-                  taken, total, before, peak);
-    assert_true(before > 0 && peak - before < RSS_BOUND);
-    close_conn(fd);
-    still_serving();
+    raw_msg m = {0}; /* each answered with the whole table */
+    raw_call(&m, 0, MM_RPCBPROG, MM_RPCBVERS4, MM_RPCBPROC_DUMP);
+    battery_unread_pipelined(&matchmaker, &m, "DUMPs", 1);
 }
 
 static void test_a_dribbling_client_does_not_stop_others(void **state)
 {
     (void)state;
-    int fd = open_conn();
-    assert_true(fd >= 0);
     raw_msg m = {0};
     rpcb_call(&m, 1, MM_RPCBVERS4, MM_RPCBPROC_GETADDR, KEEP_PROG, "tcp", "");
-    uint8_t framed[128];
-    uint32_t v = 0x80000000u | (uint32_t)m.n;
-    framed[0] = (uint8_t)(v >> 24);
-    framed[1] = (uint8_t)(v >> 16);
-    framed[2] = (uint8_t)(v >> 8);
-    framed[3] = (uint8_t)v;
-    memcpy(framed + 4, m.b, m.n);
-    /* one byte every 200 ms (the pace of the attack); between bytes,
-     * another client's look-up is answered */
-    for (size_t i = 0; i < 10; i++) {
-        assert_int_equal(raw_send_all(fd, framed + i, 1), 0);
-        long long t0 = now_ms();
-        assert_int_equal(getaddr_keep(), 0);
-        assert_true(now_ms() - t0 < 1000);
-        poll(NULL, 0, 200);
-    }
-    assert_int_equal(raw_send_all(fd, framed + 10, m.n + 4 - 10), 0);
-    size_t len = 0;
-    raw_reply r;
-    assert_int_equal(raw_read_record(fd, buf, sizeof buf, &len, 2000), 1);
-    assert_int_equal(raw_parse_reply(buf, len, &r), 0);
-    assert_int_equal(r.accept_stat, PARLEY_SUCCESS);
-    close_conn(fd);
-    still_serving();
+    battery_dribbling_client(&matchmaker, &m);
 }
 
 static void test_a_thousand_idle_connections_leave_others_served(void **state)
 {
     (void)state;
-    enum { IDLE = 1000 };
-    struct rlimit rl;
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
-    if (rl.rlim_cur < IDLE + 64) {
-        rl.rlim_cur = rl.rlim_max < IDLE + 64 ? rl.rlim_max : IDLE + 64;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur < IDLE + 64) {
-        print_message("ulimit -n is %lu: skipped\n", (unsigned long)rl.rlim_cur);
-        skip();
-    }
-    long before = integ_rss_kib(mm_pid);
-    static int fds[IDLE];
-    int n = 0;
-    for (; n < IDLE; n++) {
-        fds[n] = open_conn();
-        if (fds[n] < 0)
-            break;
-    }
-    int rc = getaddr_keep();
-    long after = integ_rss_kib(mm_pid);
-    for (int i = 0; i < n; i++)
-        close_conn(fds[i]);
-    print_message("1000 idle connections: daemon RSS %ld -> %ld KiB\n", before, after);
-    assert_int_equal(n, IDLE);
-    assert_int_equal(rc, 0);
-    assert_true(after - before < RSS_BOUND);
-    still_serving();
+    battery_idle_connections(&matchmaker);
 }
 
 /* open_local connects to the daemon's rpcbind socket (a Unix stream
@@ -830,9 +526,7 @@ static int open_local(void)
         close(fd);
         fd = -1;
     }
-    if (fd >= 0 && nopen < sizeof open_fds / sizeof open_fds[0])
-        open_fds[nopen++] = fd;
-    return fd;
+    return battery_track(fd);
 }
 
 /* 10,000 SETs of distinct programs over one connection: the table takes
@@ -882,7 +576,7 @@ static void test_ten_thousand_sets_stop_at_max_entries(void **state)
         assert_int_equal(result_u32(&r), 1);
     }
     assert_int_equal(mm_register(fd, "one-more", 0x2000fff0, "tcp", KEEP_ADDR), MM_OK);
-    close_conn(fd);
+    battery_close_conn(fd);
     long after = integ_rss_kib(mm_pid);
     assert_true(after - before < RSS_BOUND);
     still_serving();
@@ -923,27 +617,35 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_truncated_headers_close_the_connection, close_all),
-        cmocka_unit_test_teardown(test_malformed_headers_close_the_connection, close_all),
-        cmocka_unit_test_teardown(test_wrong_rpc_version_is_rpc_mismatch_2_2, close_all),
-        cmocka_unit_test_teardown(test_unknown_program_is_prog_unavail, close_all),
+        cmocka_unit_test_teardown(test_truncated_headers_close_the_connection, battery_close_all),
+        cmocka_unit_test_teardown(test_malformed_headers_close_the_connection, battery_close_all),
+        cmocka_unit_test_teardown(test_wrong_rpc_version_is_rpc_mismatch_2_2, battery_close_all),
+        cmocka_unit_test_teardown(test_unknown_program_is_prog_unavail, battery_close_all),
         cmocka_unit_test_teardown(test_unknown_version_is_prog_mismatch_with_low_and_high,
-                                  close_all),
+                                  battery_close_all),
         cmocka_unit_test_teardown(test_unknown_procedures_and_remote_calls_are_proc_unavail,
-                                  close_all),
-        cmocka_unit_test_teardown(test_auth_body_over_400_bytes_closes_the_connection, close_all),
-        cmocka_unit_test_teardown(test_huge_fragment_header_closes_before_allocating, close_all),
-        cmocka_unit_test_teardown(test_endless_empty_fragments_close_the_connection, close_all),
-        cmocka_unit_test_teardown(test_string_lengths_of_0xffffffff_are_garbage_args, close_all),
-        cmocka_unit_test_teardown(test_over_long_strings_and_lists_are_garbage_args, close_all),
-        cmocka_unit_test_teardown(test_names_with_bad_characters_are_refused, close_all),
-        cmocka_unit_test_teardown(test_a_reply_sent_to_the_daemon_closes_the_connection, close_all),
-        cmocka_unit_test_teardown(test_random_bytes_are_closed_or_ignored, close_all),
-        cmocka_unit_test_teardown(test_unread_pipelined_calls_keep_the_daemon_bounded, close_all),
-        cmocka_unit_test_teardown(test_a_dribbling_client_does_not_stop_others, close_all),
-        cmocka_unit_test_teardown(test_a_thousand_idle_connections_leave_others_served, close_all),
-        cmocka_unit_test_teardown(test_ten_thousand_sets_stop_at_max_entries, close_all),
-        cmocka_unit_test_teardown(test_the_daemon_exits_zero_on_sigterm, close_all),
+                                  battery_close_all),
+        cmocka_unit_test_teardown(test_auth_body_over_400_bytes_closes_the_connection,
+                                  battery_close_all),
+        cmocka_unit_test_teardown(test_huge_fragment_header_closes_before_allocating,
+                                  battery_close_all),
+        cmocka_unit_test_teardown(test_endless_empty_fragments_close_the_connection,
+                                  battery_close_all),
+        cmocka_unit_test_teardown(test_string_lengths_of_0xffffffff_are_garbage_args,
+                                  battery_close_all),
+        cmocka_unit_test_teardown(test_over_long_strings_and_lists_are_garbage_args,
+                                  battery_close_all),
+        cmocka_unit_test_teardown(test_names_with_bad_characters_are_refused, battery_close_all),
+        cmocka_unit_test_teardown(test_a_reply_sent_to_the_daemon_closes_the_connection,
+                                  battery_close_all),
+        cmocka_unit_test_teardown(test_random_bytes_are_closed_or_ignored, battery_close_all),
+        cmocka_unit_test_teardown(test_unread_pipelined_calls_keep_the_daemon_bounded,
+                                  battery_close_all),
+        cmocka_unit_test_teardown(test_a_dribbling_client_does_not_stop_others, battery_close_all),
+        cmocka_unit_test_teardown(test_a_thousand_idle_connections_leave_others_served,
+                                  battery_close_all),
+        cmocka_unit_test_teardown(test_ten_thousand_sets_stop_at_max_entries, battery_close_all),
+        cmocka_unit_test_teardown(test_the_daemon_exits_zero_on_sigterm, battery_close_all),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
