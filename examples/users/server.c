@@ -4,19 +4,10 @@
  * tcp://127.0.0.1:0): it prints where it listens, and registers with the
  * matchmaker (PARLEY_MATCHMAKER, default localhost:111) as "users".
  */
-#include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "users.h"
-
-static parley_server *server;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    parley_server_stop(server);
-}
+#include "serve.h"
 
 static char names[][USERS_MAX_NAME + 1] = {"ada", "grace", "ken", "dennis", "barbara"};
 enum { NUSERS = sizeof names / sizeof names[0] };
@@ -53,43 +44,5 @@ int main(int argc, char **argv)
         people[i].uid = 1000 + i;
         people[i].login_time = 1700000000 + 3600 * (quad_t)i;
     }
-    const char *fallback[] = {"tcp://127.0.0.1:0"};
-    const char *const *addrs = argc > 1 ? (const char *const *)argv + 1 : fallback;
-    int naddrs = argc > 1 ? argc - 1 : 1;
-    char bound[128];
-    int rc = parley_server_create(&server, NULL);
-    if (rc == PARLEY_OK)
-        rc = parley_server_add_program(server, &users_prog_1);
-    for (int i = 0; rc == PARLEY_OK && i < naddrs; i++) {
-        rc = parley_server_listen(server, addrs[i], bound, sizeof bound);
-        if (rc == PARLEY_OK)
-            printf("users_server: listening on %s\n", bound);
-        else
-            fprintf(stderr, "users_server: %s: %s\n", addrs[i], parley_strerror(rc));
-    }
-    if (rc != PARLEY_OK) {
-        parley_server_destroy(server);
-        return 1;
-    }
-    /* clients can then call it by name; without a matchmaker it serves
-     * those who know an address */
-    rc = parley_server_register(server, USERS_PROG_SERVICE);
-    if (rc == PARLEY_OK)
-        printf("users_server: registered as '%s'\n", USERS_PROG_SERVICE);
-    else
-        printf("users_server: not registered with the matchmaker (%s); clients need an address\n",
-               parley_strerror(rc));
-    fflush(stdout);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    rc = parley_server_run(server);
-    /* the handler must not reach the server once it is freed */
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    parley_server_destroy(server);
-    return rc == PARLEY_OK ? 0 : 1;
+    return example_serve("users_server", &users_prog_1, USERS_PROG_SERVICE, argc, argv);
 }
