@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_addr.c: transport addresses (runtime/src/addr.c): parsing
+ * tests/unit/test_addr.c: transport addresses (runtime/src/net/addr.c): parsing
  * valid and invalid text, formatting it back, and resolution of literals,
  * localhost and Unix paths. Nothing here needs a network: the one name that
  * must fail to resolve is under the reserved .invalid domain, looked up in a
@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "addr.h"
+#include "net/addr.h"
 #include "parley/error.h"
 
 static void test_valid_addresses_parse_and_format_back(void **state)

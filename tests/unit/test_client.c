@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_client.c: the RPC client (runtime/src/client.c) against a
+ * tests/unit/test_client.c: the RPC client (runtime/src/client/client.c) against a
  * fake server in the test itself: a thread with a TCP, Unix stream or UDP
  * socket that reads calls with its own framing code and answers canned
  * replies chosen by the procedure number: results, every RPC error, a
@@ -33,8 +33,9 @@
 #include <unistd.h>
 
 #include "parley/client.h"
-#include "rpcmsg.h"
-#include "sock.h"
+#include "wire/auth.h"
+#include "wire/rpcmsg.h"
+#include "net/sock.h"
 
 #define PROG 0x20000099u
 #define VERS 3u

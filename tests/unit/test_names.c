@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "matchmaker.h"
-#include "names.h"
+#include "names/names.h"
 #include "parley/client.h"
 #include "parley/server.h"
 

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_recmark.c: TCP record marking (runtime/src/recmark.c):
+ * tests/unit/test_recmark.c: TCP record marking (runtime/src/wire/recmark.c):
  * the reader on streams cut at every byte, pipelined and multi-fragment
  * messages, hostile headers and limits; the writer's headers and fragments.
  * Every piece fed to the reader ends right before a guard page.
@@ -16,7 +16,7 @@
 #include "guard.h"
 #include "parley/error.h"
 #include "parley/xdr.h"
-#include "recmark.h"
+#include "wire/recmark.h"
 
 /* A stream under construction. */
 typedef struct stream {

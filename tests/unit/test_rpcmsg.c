@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_rpcmsg.c: RPC message headers (runtime/src/rpcmsg.c)
+ * tests/unit/test_rpcmsg.c: RPC message headers (runtime/src/wire/rpcmsg.c)
  * against hand-written RFC 5531 bytes, hostile headers, AUTH_SYS bodies and
  * the table of auth flavors. Every decode reads a copy that ends right
  * before a guard page.
@@ -13,7 +13,8 @@
 #include <cmocka.h>
 
 #include "guard.h"
-#include "rpcmsg.h"
+#include "wire/auth.h"
+#include "wire/rpcmsg.h"
 
 /* W(x) is the four big-endian bytes of x, for writing messages by hand. */
 #define W(x)                                                                                       \

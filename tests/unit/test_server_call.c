@@ -32,7 +32,7 @@
 
 #include "parley/client.h"
 #include "parley/server.h"
-#include "rpcmsg.h"
+#include "wire/rpcmsg.h"
 
 enum { PROG = 0x20001235, VERS = 1, PROC_WHO = 1 };
 

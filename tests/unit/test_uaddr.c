@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_uaddr.c: netids and universal addresses
- * (runtime/src/uaddr.c): canonical texts of each family parse to the socket
+ * (runtime/src/net/uaddr.c): canonical texts of each family parse to the socket
  * address they name and format back to themselves, sockaddrs survive the
  * trip through text, and every malformed text (placed right before a guard
  * page, so that an over-read crashes) is refused.

@@ -1,6 +1,6 @@
 /*
  * test_xdr.c: unit tests of the XDR codec primitives (parley/xdr.h,
- * runtime/src/xdr.c) and of the error texts (runtime/src/error.c).
+ * runtime/src/codec/xdr.c) and of the error texts (runtime/src/codec/error.c).
  *
  * Encodings are compared byte for byte with strings written by hand from
  * RFC 4506: big-endian words, four-byte alignment, zero padding. Every error

@@ -11,7 +11,7 @@
  * or NULL and counts match what was allocated.
  *
  * The hot primitives are inline; loops over arrays, strings and allocation
- * live in runtime/src/xdr.c.
+ * live in runtime/src/codec/xdr.c.
  */
 #ifndef PARLEY_XDR_H
 #define PARLEY_XDR_H

@@ -1,5 +1,5 @@
 /*
- * runtime/src/arena.c: the bump allocator of parley/arena.h.
+ * runtime/src/codec/arena.c: the bump allocator of parley/arena.h.
  *
  * Blocks are chained; allocation bumps a pointer in the current block and
  * starts a new block (twice as large, up to 1 MiB) when it runs out. A

@@ -1,5 +1,5 @@
 /*
- * runtime/src/netobj.c: the codec of netobj (see parley/netobj.h), written
+ * runtime/src/codec/netobj.c: the codec of netobj (see parley/netobj.h), written
  * as parleygen would write it for `typedef opaque netobj<1024>` with
  * libtirpc's field names.
  */

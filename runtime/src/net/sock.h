@@ -17,11 +17,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-/* A deadline that never comes. */
-#define PL_NEVER INT64_MAX
-
-int64_t pl_now_ns(void);
-int64_t pl_deadline_after_ms(unsigned ms);
+#include "net/clock.h"
 
 int pl_sock_connect(int *out_fd, const struct sockaddr *sa, socklen_t sa_len, int socktype,
                     int64_t deadline, int *sys_errno);

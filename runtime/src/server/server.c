@@ -1,5 +1,5 @@
 /*
- * runtime/src/server.c: the RPC server of parley/server.h.
+ * runtime/src/server/server.c: the RPC server of parley/server.h.
  *
  * A pool of threads shares one epoll instance; every socket is registered
  * with EPOLLONESHOT, so exactly one thread at a time reads a connection and
@@ -42,16 +42,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "names.h"
-#include "recmark.h"
-#include "rpcmsg.h"
+#include "net/addr.h"
+#include "net/clock.h"
+#include "net/spin.h"
+#include "names/names.h"
+#include "wire/recmark.h"
+#include "wire/auth.h"
+#include "wire/rpcmsg.h"
 
 enum {
     DEFAULT_MAX_CONNS = 1024,
     DEFAULT_IDLE_MS = 60000,
     DEFAULT_MSG_TIMEOUT_MS = 30000, /* a message must complete this soon after its first byte */
-    DEFAULT_BUSY_POLL_US = 50,
     READ_CHUNK = 64 * 1024,
     UDP_MAX = 65536,
     SCAN_MS = 1000,
@@ -145,9 +147,8 @@ struct worker {
     size_t msgs_cap;
     uint8_t *batch; /* replies to the messages of one read, framed */
     size_t batch_len, batch_cap;
-    int pool;            /* a thread of parley_server_run's pool (may busy poll) */
-    int spin_credit;     /* adaptive busy poll: see spin_wait */
-    unsigned spin_skips; /* waits without a busy poll since credit ran out */
+    int pool;     /* a thread of parley_server_run's pool (may busy poll) */
+    pl_spin spin; /* adaptive busy poll (net/spin.h): see spin_wait */
 };
 
 /* Where a message came from: its connection or UDP socket, and for a
@@ -167,13 +168,6 @@ struct parley_call {
     size_t header_end; /* where the result starts in w->out */
     int result_ok;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- connections ------------------------------------------------------- */
 
@@ -241,7 +235,7 @@ static conn *conn_new(sock_kind kind, int fd)
     pthread_mutex_init(&c->wmu, NULL);
     pl_rm_init(&c->rm);
     atomic_init(&c->handoff, 0);
-    atomic_init(&c->last_active, now_ms());
+    atomic_init(&c->last_active, pl_now_ms());
     atomic_init(&c->partial_since, 0);
     return c;
 }
@@ -757,7 +751,7 @@ static void on_stream(worker *w, conn *c)
         conn_end(s, c);
         return;
     }
-    int64_t t = now_ms();
+    int64_t t = pl_now_ms();
     atomic_store_explicit(&c->last_active, t, memory_order_relaxed);
     size_t nm = 0, off = 0;
     int bad = 0;
@@ -895,7 +889,7 @@ static void on_udp(worker *w, conn *c)
  * arriving for too long (a client dribbling bytes). */
 static void scan(parley_server *s)
 {
-    int64_t t = now_ms();
+    int64_t t = pl_now_ms();
     pthread_mutex_lock(&s->mu);
     for (conn *c = s->conns; c; c = c->next) {
         int64_t active = atomic_load_explicit(&c->last_active, memory_order_relaxed);
@@ -911,44 +905,28 @@ static void scan(parley_server *s)
 /* Busy polling (parley_server_opts.busy_poll_us): a pool thread done with
  * an event looks for the next one for a while before it sleeps in
  * epoll_wait, so that a client calling again at once finds a thread awake:
- * no sleep and no wake-up (on a virtual machine, an interrupt to an idle
- * CPU) on the round trip's path. One thread at a time spins, the others
- * sleep in epoll_wait; the kernel may still wake one of them for an event
- * the spinner takes first, a wake-up off the round trip's path (it finds
- * nothing and sleeps again). A spin that finds an event earns credit, an
- * empty one costs more, and with no credit left only every SPIN_PROBE-th
- * wait spins, so an idle or slow-paced server soon stops burning CPU and
- * starts again when calls come fast. */
-enum { SPIN_CREDIT_MAX = 16, SPIN_MISS_COST = 4, SPIN_PROBE = 64 };
+ * no sleep and no wake-up on the round trip's path. One thread at a time
+ * spins, the others sleep in epoll_wait; the kernel may still wake one of
+ * them for an event the spinner takes first, a wake-up off the round trip's
+ * path (it finds nothing and sleeps again). Whether to spin is the adaptive
+ * policy of net/spin.h, per thread. */
 
 /* spin_wait busy polls for an event (see above); returns 1 with *ev, or 0
  * when it found none or did not spin. */
 static int spin_wait(worker *w, struct epoll_event *ev)
 {
     parley_server *s = w->s;
-    if (!w->pool || s->spin_ns == 0)
-        return 0;
-    if (w->spin_credit == 0 && ++w->spin_skips % SPIN_PROBE != 0)
+    if (!w->pool || s->spin_ns == 0 || !pl_spin_wanted(&w->spin))
         return 0;
     if (atomic_exchange_explicit(&s->spinning, 1, memory_order_acquire))
         return 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t until = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + s->spin_ns;
+    int64_t until = pl_now_ns() + s->spin_ns;
     int n;
-    for (;;) {
+    do
         n = epoll_wait(s->ep, ev, 1, 0);
-        if (n != 0)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        if ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= until)
-            break;
-    }
+    while (n == 0 && pl_now_ns() < until);
     atomic_store_explicit(&s->spinning, 0, memory_order_release);
-    if (n > 0)
-        w->spin_credit += w->spin_credit < SPIN_CREDIT_MAX;
-    else
-        w->spin_credit = w->spin_credit > SPIN_MISS_COST ? w->spin_credit - SPIN_MISS_COST : 0;
+    pl_spin_account(&w->spin, n > 0);
     return n > 0;
 }
 
@@ -961,7 +939,7 @@ static int serve_one(worker *w, int timeout_ms)
     int n = timeout_ms != 0 ? spin_wait(w, &ev) : 0;
     if (n == 0)
         n = epoll_wait(s->ep, &ev, 1, timeout_ms);
-    int64_t t = now_ms();
+    int64_t t = pl_now_ms();
     if (t - w->last_scan >= SCAN_MS) {
         w->last_scan = t;
         scan(s);
@@ -1069,10 +1047,7 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts)
         s->opts.max_queued = (size_t)4 << 20;
     if (!s->opts.msg_timeout_ms)
         s->opts.msg_timeout_ms = DEFAULT_MSG_TIMEOUT_MS;
-    s->spin_ns =
-        s->opts.busy_poll_us < 0
-            ? 0
-            : (int64_t)(s->opts.busy_poll_us ? s->opts.busy_poll_us : DEFAULT_BUSY_POLL_US) * 1000;
+    s->spin_ns = pl_spin_ns(s->opts.busy_poll_us);
     pthread_mutex_init(&s->mu, NULL);
     s->ep = epoll_create1(EPOLL_CLOEXEC);
     s->wake.kind = SK_WAKE;
@@ -1287,7 +1262,7 @@ int parley_server_run(parley_server *s)
             goto done;
         }
         ws[i].pool = 1;
-        ws[i].spin_credit = SPIN_CREDIT_MAX;
+        pl_spin_init(&ws[i].spin);
     }
     atomic_store(&s->running, 1);
     for (started = 1; started < n; started++)

@@ -1,5 +1,5 @@
 /*
- * runtime/src/names.c: service names through the matchmaker (see names.h).
+ * runtime/src/names/names.c: service names through the matchmaker (see names.h).
  *
  * Every function here opens its own client handle to the matchmaker, makes
  * one call with the stubs parleygen wrote from matchmaker.idl, and closes
@@ -7,7 +7,7 @@
  * registrations when a server starts and stops, so a handle kept open would
  * only hold a descriptor for nothing.
  */
-#include "names.h"
+#include "names/names.h"
 
 #include <netdb.h>
 #include <netinet/in.h>

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "addr.h"
+#include "net/addr.h"
 
 /* The well-known port of the matchmaker (and of rpcbind). */
 #define PL_MM_PORT 111u

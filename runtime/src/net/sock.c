@@ -11,7 +11,7 @@
  * of the call has moved away from the value last set (calls with the same
  * timeout reuse it; see pl_sock_recv).
  */
-#include "sock.h"
+#include "net/sock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,20 +24,6 @@
 #include <unistd.h>
 
 #include "parley/error.h"
-
-/* pl_now_ns is the time of CLOCK_MONOTONIC in nanoseconds. */
-int64_t pl_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* pl_deadline_after_ms is the deadline ms milliseconds from now. */
-int64_t pl_deadline_after_ms(unsigned ms)
-{
-    return pl_now_ns() + (int64_t)ms * 1000000;
-}
 
 /* poll_ms is the poll() timeout that waits until deadline, rounded up so
  * that a poll that times out has reached it; -1 when the deadline passed. */

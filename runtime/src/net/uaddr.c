@@ -1,5 +1,5 @@
 /*
- * runtime/src/uaddr.c: network identifiers and universal addresses (see parley/uaddr.h). The
+ * runtime/src/net/uaddr.c: network identifiers and universal addresses (see parley/uaddr.h). The
  * decimal fields are parsed by hand rather than with sscanf, which would
  * take signs, spaces, leading zeros and values past 255; the IPv6 part goes
  * through inet_pton after its length and characters have been checked.

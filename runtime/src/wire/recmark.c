@@ -15,7 +15,7 @@
  * with bytes actually received. A peer cannot keep the reader busy with
  * empty fragments either: a message has at most max_frags of them.
  */
-#include "recmark.h"
+#include "wire/recmark.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -70,14 +70,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "names.h"
-#include "recmark.h"
-#include "rpcmsg.h"
-#include "sock.h"
+#include "net/addr.h"
+#include "names/names.h"
+#include "wire/recmark.h"
+#include "wire/auth.h"
+#include "wire/rpcmsg.h"
+#include "net/sock.h"
+#include "net/spin.h"
 
-#define DEFAULT_TIMEOUT_MS   25000u
-#define DEFAULT_BUSY_POLL_US 50
+#define DEFAULT_TIMEOUT_MS 25000u
 /* Wakes deferred past the mutex's release at most; more are done at once. */
 #define WAKE_BATCH            64
 #define DEFAULT_MAX_MSG       PL_RM_DEFAULT_MAX_MSG
@@ -160,9 +161,8 @@ struct parley_client {
     /* The sleepers to wake once the mutex is released (see wake_later). */
     atomic_uint *wakes[WAKE_BATCH];
     size_t nwakes;
-    int64_t spin_ns;     /* busy poll for a reply this long first; 0: never */
-    int spin_credit;     /* adaptive busy poll: see spin_wanted */
-    unsigned spin_skips; /* waits without a busy poll since credit ran out */
+    int64_t spin_ns; /* busy poll for a reply this long first; 0: never */
+    pl_spin spin;    /* the adaptive policy (net/spin.h), the read role's */
 };
 
 /* ---- helpers under the handle's mutex ------------------------------------ */
@@ -258,8 +258,7 @@ static void sleep_until(parley_client *c, pending *p, int64_t deadline)
 {
     unsigned seen = atomic_load_explicit(&p->wake, memory_order_relaxed);
     unlock(c);
-    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000),
-                          .tv_nsec = (long)(deadline % 1000000000)};
+    struct timespec ts = pl_timespec(deadline);
     syscall(SYS_futex, &p->wake, FUTEX_WAIT_BITSET_PRIVATE, seen, &ts, NULL,
             FUTEX_BITSET_MATCH_ANY);
     pthread_mutex_lock(&c->mu);
@@ -332,21 +331,8 @@ static void break_conn(parley_client *c, int err)
  * when the deadline passed. */
 static int timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
 {
-    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000),
-                          .tv_nsec = (long)(deadline % 1000000000)};
+    struct timespec ts = pl_timespec(deadline);
     return pthread_cond_timedwait(cv, mu, &ts) == ETIMEDOUT;
-}
-
-static int cond_init_monotonic(pthread_cond_t *cv)
-{
-    pthread_condattr_t a;
-    if (pthread_condattr_init(&a) != 0)
-        return PARLEY_ERR_NOMEM;
-    int rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-    return rc == 0 ? PARLEY_OK : PARLEY_ERR_NOMEM;
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -417,31 +403,6 @@ static int drain_rbuf(parley_client *c, pending *self, int *mine)
     return rc;
 }
 
-/* Busy polling (parley_client_opts.busy_poll_us). A spin that finds its
- * reply earns credit, one that finds nothing costs more, and with no credit
- * left only every SPIN_PROBE-th wait spins: a handle whose replies take
- * longer than the spin (a slow server, a real network) soon stops burning
- * CPU for nothing, and starts again when the replies become fast. The
- * state belongs to the holder of the read role. */
-enum { SPIN_CREDIT_MAX = 16, SPIN_MISS_COST = 4, SPIN_PROBE = 64 };
-
-static int spin_wanted(parley_client *c)
-{
-    if (c->spin_ns <= 0)
-        return 0;
-    if (c->spin_credit > 0)
-        return 1;
-    return ++c->spin_skips % SPIN_PROBE == 0;
-}
-
-static void spin_account(parley_client *c, int hit)
-{
-    if (hit)
-        c->spin_credit += c->spin_credit < SPIN_CREDIT_MAX;
-    else
-        c->spin_credit = c->spin_credit > SPIN_MISS_COST ? c->spin_credit - SPIN_MISS_COST : 0;
-}
-
 /* lead reads replies, as the holder of the read role, until self's own has
  * arrived (PARLEY_OK) or until (PARLEY_ERR_TIMEDOUT): the call's deadline, or
  * for UDP its next retransmission; with nonblock (the poller, self NULL),
@@ -471,11 +432,11 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonb
         int e = 0;
         int flags = c->dgram ? MSG_TRUNC : 0;
         int rc = PARLEY_ERR_TIMEDOUT;
-        if (!nonblock && spin_wanted(c)) {
+        if (!nonblock && c->spin_ns > 0 && pl_spin_wanted(&c->spin)) {
             int64_t spin_until = pl_now_ns() + c->spin_ns;
             rc = pl_sock_recv_spin(fd, c->rbuf, c->rcap, flags,
                                    spin_until < until ? spin_until : until, &got, &e);
-            spin_account(c, rc == PARLEY_OK);
+            pl_spin_account(&c->spin, rc == PARLEY_OK);
         }
         if (rc == PARLEY_ERR_TIMEDOUT)
             rc = pl_sock_recv(fd, c->rbuf, c->rcap, flags, until, &c->rcvtimeo, &got, &e);
@@ -1095,10 +1056,8 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
             goto fail;
         pl_addr_resolved_free(list);
     }
-    c->spin_ns = o.busy_poll_us < 0
-                     ? 0
-                     : (int64_t)(o.busy_poll_us ? o.busy_poll_us : DEFAULT_BUSY_POLL_US) * 1000;
-    c->spin_credit = SPIN_CREDIT_MAX;
+    c->spin_ns = pl_spin_ns(o.busy_poll_us);
+    pl_spin_init(&c->spin);
     c->fd = -1;
     c->efd = c->evfd = c->tfd = -1;
     c->timer_at = PL_NEVER;
@@ -1119,7 +1078,7 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
         goto fail;
     if (pthread_mutex_init(&c->mu, NULL) != 0)
         goto fail_buf;
-    if (cond_init_monotonic(&c->send_cv) != PARLEY_OK)
+    if (pl_cond_init_monotonic(&c->send_cv) != PARLEY_OK)
         goto fail_mu;
     *out = c;
     return PARLEY_OK;

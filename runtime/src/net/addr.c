@@ -7,7 +7,7 @@
  * numeric so that literals never touch a resolver.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "addr.h"
+#include "net/addr.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>

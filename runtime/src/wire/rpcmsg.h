@@ -1,6 +1,6 @@
 /*
  * rpcmsg.h: the headers of ONC RPC messages (RFC 5531, section 9) on the
- * XDR cursors, the AUTH_SYS credential body, and the table of auth flavors.
+ * XDR cursors.
  *
  * Internal to libparley: the client encodes calls and decodes replies with
  * these functions, the server the other way round; the bytes of arguments or
@@ -78,33 +78,5 @@ int pl_msg_encode_reply_denied_auth_error(parley_enc *e, uint32_t xid, uint32_t 
 /* pl_reply_error maps a decoded reply header to the error a client call
  * returns: PARLEY_OK for an accepted, successful call. */
 int pl_reply_error(const pl_reply_header *h);
-
-/* ---- AUTH_SYS ---------------------------------------------------------- */
-
-void pl_authsys_encode(parley_enc *e, const parley_cred *cred);
-int pl_authsys_decode(const uint8_t *body, uint32_t len, parley_cred *out);
-
-/* ---- auth flavors ------------------------------------------------------ */
-
-/* pl_auth_ops is what the runtime knows of one flavor. A new flavor is one
- * more entry in the table of rpcmsg.c.
- *
- * check: on the server, checks the call's credential and verifier; fills
- * *out and returns PARLEY_AUTH_OK, or returns the auth_stat to deny with.
- * make_verf: on the server, the verifier of the reply to an accepted call;
- * its body, if any, is written in buf, which *verf then points to; returns a
- * parley_err.
- * make_cred: on the client, the credential for cred; the same contract. */
-typedef struct pl_auth_ops {
-    uint32_t flavor;
-    uint32_t (*check)(const pl_call_header *call, parley_cred *out);
-    int (*make_verf)(const pl_call_header *call, const parley_cred *cred,
-                     uint8_t buf[PARLEY_MAX_AUTH_BYTES], pl_opaque_auth *verf);
-    int (*make_cred)(const parley_cred *cred, uint8_t buf[PARLEY_MAX_AUTH_BYTES],
-                     pl_opaque_auth *out);
-} pl_auth_ops;
-
-const pl_auth_ops *pl_auth_find(uint32_t flavor);
-uint32_t pl_auth_check(const pl_call_header *call, parley_cred *out);
 
 #endif /* PARLEY_RPCMSG_H */
