@@ -26,9 +26,12 @@ size_t netobj_size(const netobj *v)
     return 4 + parley_round4(v->n_len);
 }
 
-/* netobj_free frees v's bytes and zeroes it. */
+/* netobj_free frees v's bytes and zeroes it; NULL is a no-op, as for every
+ * generated type. */
 void netobj_free(netobj *v)
 {
+    if (v == NULL)
+        return;
     free(v->n_bytes);
     v->n_bytes = NULL;
     v->n_len = 0;
