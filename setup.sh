@@ -4,11 +4,14 @@
 #   ./setup.sh         install what is missing, configure, build, run the examples
 #   ./setup.sh test    the same set-up, then the whole test suite: the gcc build's
 #                      tests, then a clang build under AddressSanitizer and
-#                      UndefinedBehaviorSanitizer running them again
+#                      UndefinedBehaviorSanitizer running them again, then a
+#                      clang build under ThreadSanitizer running the tests of
+#                      the concurrent parts (the ctest label tsan)
 #   ./setup.sh build   set up and build only
 #
 # It installs Debian packages with apt-get when they are missing (as root, or
-# through sudo), and builds into build/ (and build-san/ for the sanitizers).
+# through sudo), and builds into build/ (build-san/ and build-tsan/ for the
+# sanitizers).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -79,6 +82,9 @@ test)
     CC=clang build build-san -DPARLEY_SANITIZE=address,undefined -DPARLEY_BENCH=OFF
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir build-san --output-on-failure -j "$jobs" --timeout 600
+    CC=clang build build-tsan -DPARLEY_SANITIZE=thread -DPARLEY_BENCH=OFF -DPARLEY_EXAMPLES=OFF
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 600 -L tsan
     ;;
 *)
     echo "usage: ./setup.sh [run|test|build]" >&2
