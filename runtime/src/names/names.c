@@ -525,7 +525,7 @@ int pl_mm_lookup_on(pl_mm_conn *c, const char *name, uint32_t prog, uint32_t ver
         if (list == NULL)
             rc = PARLEY_ERR_NOMEM;
         /* the kind: the best-ranked transport's, unless asked for */
-        for (uint32_t i = 0; rc == PARLEY_OK && kind < 0 && i < res.n; i++) {
+        for (uint32_t i = 0; rc == PARLEY_OK && want_dgram < 0 && i < res.n; i++) {
             const parley_netid *t = parley_netid_find(res.entries[i].netid);
             if (t && res.entries[i].prog == prog && rank(t, local) >= 0 &&
                 (best == 0 || (size_t)rank(t, local) + 1 < best)) {
