@@ -1,11 +1,22 @@
 /*
  * runtime/src/names/names.c: service names through the matchmaker (see names.h).
  *
- * Every function here opens its own client handle to the matchmaker, makes
- * one call with the stubs parleygen wrote from matchmaker.idl, and closes
- * it: look-ups happen when a client is made and when it reconnects,
- * registrations when a server starts and stops, so a handle kept open would
- * only hold a descriptor for nothing.
+ * Each operation opens its own connection to the matchmaker, makes one call
+ * (a look-up that finds nothing, two), and closes it: look-ups happen when a
+ * client is made and when it reconnects, registrations when a server starts
+ * and stops, so a connection kept open would only hold a descriptor for
+ * nothing. A call is the plainest RPC there is: encode the call (the header
+ * of wire/rpcmsg.h, the arguments with the codec below), send it, read one
+ * record (record marking over a stream, one datagram over UDP, sent again
+ * while no answer comes), decode the reply. Everything here lies beneath the
+ * client and the server: the wire and net layers and the codec's cursors.
+ *
+ * The codec of the messages of matchmaker.idl that the runtime sends and
+ * reads (mm_registration, mm_key, mm_query, mm_status, mm_lookup_res) is
+ * written here by hand on parley/xdr.h, as parleygen would write it, so
+ * that libparley compiles nothing generated and exports none of the
+ * protocol's names. tests/unit/test_names_wire.c checks it against the
+ * codec parleygen generates from matchmaker.idl, both ways.
  */
 #include "names/names.h"
 
@@ -15,12 +26,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
-#include "matchmaker.h"
+#include "net/clock.h"
+#include "net/sock.h"
 #include "parley/arena.h"
-#include "parley/client.h"
 #include "parley/error.h"
 #include "parley/uaddr.h"
+#include "parley/xdr.h"
+#include "wire/recmark.h"
+#include "wire/rpcmsg.h"
+
+/* The largest call: record mark, header with AUTH_NONE (10 words), and an
+ * mm_registration of the longest strings. */
+#define CALL_MAX (4 + 40 + 4 + PL_MM_NAME_MAX + 8 + 4 + PL_MM_NETID_MAX + 4 + PL_MM_UADDR_MAX)
+/* The largest datagram UDP carries: a datagram reply is read into this. */
+#define DGRAM_MAX ((size_t)65535)
+/* A stream reply is read this much at a time. */
+#define STREAM_READ 4096u
+/* UDP: a call is sent again after this long, then after twice as long, up
+ * to RETRANSMIT_MAX_MS (the client's defaults). */
+#define RETRANSMIT_MS     250u
+#define RETRANSMIT_MAX_MS 8000u
+/* The smallest encoded mm_entry: four empty strings and four words. */
+#define ENTRY_MIN_WIRE 32u
 
 /* split_env reads PARLEY_MATCHMAKER's "HOST", "HOST:PORT", "[V6]" or
  * "[V6]:PORT" into host (cap bytes) and *port (0 when absent). */
@@ -103,26 +132,239 @@ int pl_mm_address(const char *host, uint16_t port, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? PARLEY_ERR_BUFFER_FULL : PARLEY_OK;
 }
 
-/* status_error is the parley_err of a matchmaker's answer. */
-static int status_error(mm_status st)
+/* ---- the codec of matchmaker.idl's messages -------------------------------- */
+
+/* enc_registration encodes a as an mm_registration. */
+static void enc_registration(parley_enc *e, const pl_mm_args *a)
 {
-    switch (st) {
-    case MM_OK:
-        return PARLEY_OK;
-    case MM_DENIED:
-        return PARLEY_ERR_NOT_LOCAL;
-    case MM_NOT_OWNER:
-    case MM_EXISTS:
-        return PARLEY_ERR_NOT_OWNER;
-    case MM_NOENT:
-        return PARLEY_ERR_NOT_REGISTERED;
-    case MM_FULL:
-        return PARLEY_ERR_TABLE_FULL;
-    case MM_INVALID:
-        return PARLEY_ERR_INVALID;
-    }
-    return PARLEY_ERR_PROTOCOL;
+    parley_put_string(e, a->name, PL_MM_NAME_MAX);
+    parley_put_u32(e, a->prog);
+    parley_put_u32(e, a->vers);
+    parley_put_string(e, a->netid, PL_MM_NETID_MAX);
+    parley_put_string(e, a->uaddr, PL_MM_UADDR_MAX);
 }
+
+/* enc_key encodes a as an mm_key or an mm_query (the same layout); a->prog
+ * and a->uaddr are not part of them. */
+static void enc_key(parley_enc *e, const pl_mm_args *a)
+{
+    parley_put_string(e, a->name, PL_MM_NAME_MAX);
+    parley_put_u32(e, a->vers);
+    parley_put_string(e, a->netid, PL_MM_NETID_MAX);
+}
+
+/* dec_status decodes an mm_status: a value outside the enum is
+ * PARLEY_ERR_BAD_ENUM (and 0 is returned). */
+static uint32_t dec_status(parley_dec *d)
+{
+    uint32_t v = parley_get_u32(d);
+    if (!d->err && v > PL_MM_EXISTS) {
+        d->p -= 4;
+        parley_dec_fail(d, PARLEY_ERR_BAD_ENUM);
+        return 0;
+    }
+    return v;
+}
+
+/* dec_entry decodes an mm_entry into e, its strings allocated by the
+ * cursor (from its arena). */
+static void dec_entry(parley_dec *d, pl_mm_entry *e)
+{
+    parley_get_string(d, &e->name, PL_MM_NAME_MAX);
+    e->prog = parley_get_u32(d);
+    e->vers = parley_get_u32(d);
+    parley_get_string(d, &e->netid, PL_MM_NETID_MAX);
+    parley_get_string(d, &e->uaddr, PL_MM_UADDR_MAX);
+    parley_get_string(d, &e->owner, PL_MM_OWNER_MAX);
+    e->registered = (int64_t)parley_get_u64(d);
+}
+
+/* dec_lookup_res decodes an mm_lookup_res into r: the status, and for
+ * PL_MM_OK the mm_entry_list, whose count is checked against the bound,
+ * the bytes left and the allocation budget before anything is allocated. */
+static void dec_lookup_res(parley_dec *d, pl_mm_reply *r)
+{
+    r->status = dec_status(d);
+    if (d->err || r->status != PL_MM_OK)
+        return;
+    uint32_t n = parley_get_count(d, PL_MM_LIST_MAX, ENTRY_MIN_WIRE, sizeof(pl_mm_entry));
+    pl_mm_entry *a = n ? parley_dec_alloc(d, (size_t)n * sizeof *a) : NULL;
+    if (a == NULL)
+        n = 0;
+    r->entries = a;
+    r->n = n;
+    for (uint32_t i = 0; i < n && !d->err; i++)
+        dec_entry(d, &a[i]);
+}
+
+/* pl_mm_reply_decode decodes the len-byte message msg as the reply to the
+ * call xid of procedure proc (PL_MM_REGISTER, _UNREGISTER or _LOOKUP) and
+ * writes what it answered to *out, only on success. The entries of a
+ * LOOKUP's answer and their strings are allocated from arena (required for
+ * LOOKUP, unused otherwise), which owns them. Errors: the header's
+ * (PARLEY_ERR_TRUNCATED, _PROTOCOL: not a reply, or to another xid, ...),
+ * the RPC errors it carries (pl_reply_error: _PROG_MISMATCH, _PROG_UNAVAIL,
+ * _RPC_MISMATCH, ...), the codec's (_TRUNCATED, _BAD_ENUM, _TOO_LONG,
+ * _BAD_STRING, _BAD_PADDING, _LIMIT, _NOMEM), _TRAILING for bytes after
+ * the result, _INVALID for a LOOKUP without an arena. */
+int pl_mm_reply_decode(const void *msg, size_t len, uint32_t xid, uint32_t proc,
+                       parley_arena *arena, pl_mm_reply *out)
+{
+    if (proc == PL_MM_LOOKUP && arena == NULL)
+        return PARLEY_ERR_INVALID;
+    parley_limits lim = {.max_alloc = 0, .max_depth = 0, .flags = 0, .arena = arena};
+    parley_dec d;
+    pl_reply_header h;
+    parley_dec_init(&d, msg, len, &lim);
+    int rc = pl_msg_decode_reply(&d, &h);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (h.xid != xid)
+        return PARLEY_ERR_PROTOCOL;
+    rc = pl_reply_error(&h);
+    if (rc != PARLEY_OK)
+        return rc;
+    pl_mm_reply r = {0, 0, NULL};
+    if (proc == PL_MM_LOOKUP)
+        dec_lookup_res(&d, &r);
+    else
+        r.status = dec_status(&d);
+    if (!d.err && d.p != d.end)
+        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
+    rc = parley_dec_finish(&d, NULL);
+    if (rc != PARLEY_OK)
+        return rc;
+    *out = r;
+    return PARLEY_OK;
+}
+
+/* ---- one call --------------------------------------------------------------- */
+
+/* read_stream reads the reply to the call xid from c's stream, one record,
+ * and decodes it. The record must be the only thing the matchmaker sent:
+ * bytes after it answer no call of ours (_PROTOCOL), as does a record of
+ * another xid. Errors: PARLEY_ERR_CLOSED (the stream ended first),
+ * _TIMEDOUT, those of the socket, of the record marking
+ * (_MSG_TOO_LARGE over PL_RM_DEFAULT_MAX_MSG, _PROTOCOL, _NOMEM), and
+ * pl_mm_reply_decode's. */
+static int read_stream(pl_mm_conn *c, uint32_t xid, uint32_t proc, parley_arena *arena,
+                       pl_mm_reply *out)
+{
+    uint8_t buf[STREAM_READ];
+    pl_rm_reader rm;
+    int rc;
+    pl_rm_init(&rm);
+    for (;;) {
+        size_t got, used;
+        int e = 0;
+        rc = pl_sock_recv(c->fd, buf, sizeof buf, 0, c->deadline, &c->rcvtimeo, &got, &e);
+        if (rc != PARLEY_OK)
+            break;
+        if (got == 0) {
+            rc = PARLEY_ERR_CLOSED;
+            break;
+        }
+        int r = pl_rm_feed(&rm, buf, got, &used);
+        if (r < 0) {
+            rc = -r;
+            break;
+        }
+        if (r == PL_RM_MESSAGE) {
+            /* decoded before the next feed, which would end rm.msg's life */
+            rc = used < got ? PARLEY_ERR_PROTOCOL
+                            : pl_mm_reply_decode(rm.msg, rm.msg_len, xid, proc, arena, out);
+            break;
+        }
+    }
+    pl_rm_destroy(&rm);
+    return rc;
+}
+
+/* read_dgram waits for the datagram answering the call xid on c and decodes
+ * it, sending the call (msg, len bytes) again each time the retransmission
+ * interval passes without one, as the client does over UDP. Datagrams of
+ * another xid (a late answer to an earlier call) or too short to hold one
+ * are dropped. Errors: PARLEY_ERR_MSG_TOO_LARGE (the answer does not fit a
+ * datagram's largest size), _TIMEDOUT, _REFUSED (no one at the port),
+ * _NOMEM, those of the socket, and pl_mm_reply_decode's. */
+static int read_dgram(pl_mm_conn *c, const uint8_t *msg, size_t len, uint32_t xid, uint32_t proc,
+                      parley_arena *arena, pl_mm_reply *out)
+{
+    uint8_t *buf = malloc(DGRAM_MAX);
+    if (buf == NULL)
+        return PARLEY_ERR_NOMEM;
+    unsigned every = RETRANSMIT_MS;
+    int64_t next_tx = pl_now_ns() + (int64_t)every * 1000000;
+    int rc;
+    for (;;) {
+        size_t got;
+        int e = 0;
+        int64_t until = next_tx < c->deadline ? next_tx : c->deadline;
+        rc = pl_sock_recv(c->fd, buf, DGRAM_MAX, MSG_TRUNC, until, &c->rcvtimeo, &got, &e);
+        if (rc == PARLEY_ERR_TIMEDOUT && until < c->deadline) {
+            size_t sent;
+            rc = pl_sock_send(c->fd, msg, len, c->deadline, &sent, &e);
+            if (rc != PARLEY_OK)
+                break;
+            every = every > RETRANSMIT_MAX_MS / 2 ? RETRANSMIT_MAX_MS : every * 2;
+            next_tx = pl_now_ns() + (int64_t)every * 1000000;
+            continue;
+        }
+        if (rc != PARLEY_OK)
+            break;
+        if (got < 4 || parley_ld_u32(buf) != xid)
+            continue;
+        rc = got > DGRAM_MAX ? PARLEY_ERR_MSG_TOO_LARGE
+                             : pl_mm_reply_decode(buf, got, xid, proc, arena, out);
+        break;
+    }
+    free(buf);
+    return rc;
+}
+
+/* pl_mm_call calls procedure proc of the matchmaker with args on c, before
+ * c->deadline, and decodes its reply into *out (see pl_mm_reply_decode: a
+ * LOOKUP's entries are allocated from arena, which owns them); *out is
+ * written only on success. The status in *out is the matchmaker's answer,
+ * left to the caller to judge. Errors: the encoder's (PARLEY_ERR_NULL,
+ * _TOO_LONG for a string over its bound), _INVALID (an unknown proc), the
+ * socket's (_CLOSED, _TIMEDOUT, _REFUSED, _IO, ...), and those of reading and
+ * decoding the reply (read_stream, read_dgram). */
+int pl_mm_call(pl_mm_conn *c, uint32_t proc, const pl_mm_args *args, parley_arena *arena,
+               pl_mm_reply *out)
+{
+    if (proc != PL_MM_REGISTER && proc != PL_MM_UNREGISTER && proc != PL_MM_LOOKUP)
+        return PARLEY_ERR_INVALID;
+    uint8_t buf[CALL_MAX];
+    uint32_t xid = c->xid++;
+    parley_enc e;
+    size_t n = 0, sent;
+    int err = 0;
+    parley_enc_init(&e, buf + 4, sizeof buf - 4);
+    pl_msg_encode_call(&e, xid, PL_MM_PROG, PL_MM_VERS, proc, NULL, NULL);
+    if (proc == PL_MM_REGISTER)
+        enc_registration(&e, args);
+    else
+        enc_key(&e, args);
+    int rc = parley_enc_finish(&e, &n);
+    if (rc != PARLEY_OK)
+        return rc;
+    const uint8_t *msg = buf + 4;
+    if (!c->dgram) {
+        rc = pl_rm_frame(buf, n);
+        msg = buf;
+        n += 4;
+    }
+    if (rc == PARLEY_OK)
+        rc = pl_sock_send(c->fd, msg, n, c->deadline, &sent, &err);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (c->dgram)
+        return read_dgram(c, msg, n, xid, proc, arena, out);
+    return read_stream(c, xid, proc, arena, out);
+}
+
+/* ---- the connection --------------------------------------------------------- */
 
 /* is_local_host tells whether host names this host, so that the
  * service's Unix sockets are reachable and its wildcard addresses are
@@ -134,22 +376,69 @@ static int is_local_host(const char *host)
     return strncmp(host, "127.", 4) == 0;
 }
 
-/* connect_mm makes a handle to the matchmaker at host:port (see
- * pl_mm_address) whose calls take at most timeout_ms, and says where it is:
- * *mm (its address, parsed) and *local (on this host). */
-static int connect_mm(const char *host, uint16_t port, unsigned timeout_ms, parley_client **out,
-                      pl_addr *mm, int *local)
+/* conn_open connects *c to the matchmaker at host:port (see pl_mm_address;
+ * mm receives its address, parsed, to which c->host points) before
+ * deadline: each address the name resolves to is tried in order, as the
+ * client does, until one connects. The caller closes c->fd. Errors:
+ * PARLEY_ERR_ADDRESS, _BUFFER_FULL, _RESOLVE, _NOMEM, and the last address's
+ * error of connecting (_REFUSED, _CONNECT, _TIMEDOUT). */
+static int conn_open(pl_mm_conn *c, pl_addr *mm, const char *host, uint16_t port, int64_t deadline)
 {
     char where[PL_ADDR_HOST_MAX + 64];
+    pl_sockaddr *list;
+    size_t n;
     int rc = pl_mm_address(host, port, where, sizeof where);
     if (rc == PARLEY_OK)
         rc = pl_addr_parse(where, mm);
+    if (rc == PARLEY_OK)
+        rc = pl_addr_resolve(mm, &list, &n);
     if (rc != PARLEY_OK)
         return rc;
-    *local = mm->transport == PL_TR_UNIX || is_local_host(mm->host);
-    parley_client_opts o = {.timeout_ms = timeout_ms ? timeout_ms : PL_MM_TIMEOUT_MS};
-    return parley_client_create(out, where, MATCHMAKER_PROG, MATCHMAKER_VERS, &o);
+    int fd = -1;
+    rc = PARLEY_ERR_RESOLVE;
+    for (size_t i = 0; i < n; i++) {
+        int e = 0;
+        rc = pl_sock_connect(&fd, (const struct sockaddr *)&list[i].ss, list[i].len,
+                             list[i].socktype, deadline, &e);
+        if (rc == PARLEY_OK || rc == PARLEY_ERR_TIMEDOUT)
+            break;
+    }
+    pl_addr_resolved_free(list);
+    if (rc != PARLEY_OK)
+        return rc;
+    c->fd = fd;
+    c->dgram = mm->transport == PL_TR_UDP;
+    c->local = mm->transport == PL_TR_UNIX || is_local_host(mm->host);
+    c->host = mm->host;
+    c->deadline = deadline;
+    /* xids differ between processes, calls and connections at once */
+    c->xid = (uint32_t)pl_now_ns() ^ ((uint32_t)getpid() << 16) ^ (uint32_t)((uintptr_t)c >> 4);
+    c->rcvtimeo = 0;
+    return PARLEY_OK;
 }
+
+/* status_error is the parley_err of a matchmaker's answer. */
+static int status_error(uint32_t st)
+{
+    switch (st) {
+    case PL_MM_OK:
+        return PARLEY_OK;
+    case PL_MM_DENIED:
+        return PARLEY_ERR_NOT_LOCAL;
+    case PL_MM_NOT_OWNER:
+    case PL_MM_EXISTS:
+        return PARLEY_ERR_NOT_OWNER;
+    case PL_MM_NOENT:
+        return PARLEY_ERR_NOT_REGISTERED;
+    case PL_MM_FULL:
+        return PARLEY_ERR_TABLE_FULL;
+    case PL_MM_INVALID:
+        return PARLEY_ERR_INVALID;
+    }
+    return PARLEY_ERR_PROTOCOL; /* dec_status lets no other value through */
+}
+
+/* ---- the operations --------------------------------------------------------- */
 
 /* rank orders the transports a client tries: a Unix socket first when the
  * server is on this host, then TCP, TCP over IPv6, UDP, UDP over IPv6; -1
@@ -207,62 +496,38 @@ static int unwild(struct sockaddr_storage *ss, socklen_t *len, const char *host,
     return ok;
 }
 
-/* pl_mm_lookup asks the matchmaker (a's host and port, or the default) for
- * the addresses of the service a->name, program prog, version vers, and
- * returns those of one kind of transport, in the order to try them: a new
- * array of *n in *out (released with pl_addr_resolved_free), and *dgram
- * (nonzero: UDP). want_dgram chooses the kind (0 streams, 1 datagrams, -1
- * the best the service offers: a Unix socket when the matchmaker is on this
- * host, TCP, then UDP). Each call to the matchmaker takes at most
- * timeout_ms (0: PL_MM_TIMEOUT_MS); there are one or two. Errors:
- * PARLEY_ERR_NOT_REGISTERED (no such name, or none on a usable transport),
- * _PROG_MISMATCH (the name is registered, but not version vers),
- * _PROG_UNAVAIL (it is another program), the errors of reaching the
- * matchmaker (_REFUSED, _TIMEDOUT, ...), _NOMEM. */
-int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
-                 unsigned timeout_ms, pl_sockaddr **out, size_t *n, int *dgram)
+/* pl_mm_lookup_on does pl_mm_lookup's work on the connection c: it asks
+ * for the service name (vers, or any version when that one is not there)
+ * and picks the addresses as pl_mm_lookup says. */
+int pl_mm_lookup_on(pl_mm_conn *c, const char *name, uint32_t prog, uint32_t vers, int want_dgram,
+                    pl_sockaddr **out, size_t *n, int *dgram)
 {
-    parley_client *c = NULL;
-    pl_addr mm;
-    int local;
-    int rc = connect_mm(a->host, a->port, timeout_ms, &c, &mm, &local);
-    if (rc != PARLEY_OK)
-        return rc;
     parley_arena *arena = parley_arena_create(0);
-    if (arena == NULL) {
-        parley_client_destroy(c);
+    if (arena == NULL)
         return PARLEY_ERR_NOMEM;
-    }
-    /* the generated structures hold char *, not const: copies to point at */
-    char name[PL_ADDR_NAME_MAX + 1], any_netid[1] = "";
-    strcpy(name, a->name);
-    mm_query q = {.name = name, .vers = vers, .netid = any_netid};
-    mm_lookup_res res;
-    memset(&res, 0, sizeof res);
-    rc = matchmaker_lookup_1_arena(c, &q, &res, arena);
-    if (rc == PARLEY_OK && res.status == MM_NOENT) {
+    pl_mm_args q = {.name = name, .prog = 0, .vers = vers, .netid = "", .uaddr = NULL};
+    pl_mm_reply res = {0, 0, NULL};
+    int rc = pl_mm_call(c, PL_MM_LOOKUP, &q, arena, &res);
+    if (rc == PARLEY_OK && res.status == PL_MM_NOENT) {
         /* is it there in another version? */
-        mm_lookup_res any;
-        memset(&any, 0, sizeof any);
+        pl_mm_reply any = {0, 0, NULL};
         q.vers = 0;
-        if (matchmaker_lookup_1_arena(c, &q, &any, arena) == PARLEY_OK && any.status == MM_OK)
+        if (pl_mm_call(c, PL_MM_LOOKUP, &q, arena, &any) == PARLEY_OK && any.status == PL_MM_OK)
             rc = PARLEY_ERR_PROG_MISMATCH;
     }
     if (rc == PARLEY_OK)
         rc = status_error(res.status);
-    parley_client_destroy(c);
     pl_sockaddr *list = NULL;
     size_t count = 0, best = 0;
-    int other_prog = 0, kind = want_dgram;
+    int other_prog = 0, kind = want_dgram, local = c->local;
     if (rc == PARLEY_OK) {
-        const mm_entry_list *l = &res.mm_lookup_res_u.entries;
-        list = calloc(l->mm_entry_list_len ? l->mm_entry_list_len : 1, sizeof *list);
+        list = calloc(res.n ? res.n : 1, sizeof *list);
         if (list == NULL)
             rc = PARLEY_ERR_NOMEM;
         /* the kind: the best-ranked transport's, unless asked for */
-        for (u_int i = 0; rc == PARLEY_OK && kind < 0 && i < l->mm_entry_list_len; i++) {
-            const parley_netid *t = parley_netid_find(l->mm_entry_list_val[i].netid);
-            if (t && l->mm_entry_list_val[i].prog == prog && rank(t, local) >= 0 &&
+        for (uint32_t i = 0; rc == PARLEY_OK && want_dgram < 0 && i < res.n; i++) {
+            const parley_netid *t = parley_netid_find(res.entries[i].netid);
+            if (t && res.entries[i].prog == prog && rank(t, local) >= 0 &&
                 (best == 0 || (size_t)rank(t, local) + 1 < best)) {
                 best = (size_t)rank(t, local) + 1;
                 kind = t->socktype == SOCK_DGRAM;
@@ -270,8 +535,8 @@ int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
         }
         /* the entries of that kind, best rank first */
         for (int r = 0; rc == PARLEY_OK && r <= 4; r++) {
-            for (u_int i = 0; i < l->mm_entry_list_len; i++) {
-                const mm_entry *e = &l->mm_entry_list_val[i];
+            for (uint32_t i = 0; i < res.n; i++) {
+                const pl_mm_entry *e = &res.entries[i];
                 const parley_netid *t = parley_netid_find(e->netid);
                 if (e->prog != prog) {
                     other_prog = 1;
@@ -281,7 +546,7 @@ int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
                     continue;
                 pl_sockaddr *s = &list[count];
                 if (parley_uaddr_parse(e->uaddr, t->family, &s->ss, &s->len) != PARLEY_OK ||
-                    !unwild(&s->ss, &s->len, mm.host, local))
+                    !unwild(&s->ss, &s->len, c->host, local))
                     continue;
                 s->family = t->family;
                 s->socktype = t->socktype;
@@ -303,11 +568,48 @@ int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
     return PARLEY_OK;
 }
 
+/* pl_mm_lookup asks the matchmaker (a's host and port, or the default) for
+ * the addresses of the service a->name, program prog, version vers, and
+ * returns those of one kind of transport, in the order to try them: a new
+ * array of *n in *out (released with pl_addr_resolved_free), and *dgram
+ * (nonzero: UDP). want_dgram chooses the kind (0 streams, 1 datagrams, -1
+ * the best the service offers: a Unix socket when the matchmaker is on this
+ * host, TCP, then UDP). The whole look-up (connecting, and its one or two
+ * calls) takes at most timeout_ms (0: PL_MM_TIMEOUT_MS), which a client
+ * takes from its own call's deadline. Errors:
+ * PARLEY_ERR_NOT_REGISTERED (no such name, or none on a usable transport),
+ * _PROG_MISMATCH (the name is registered, but not version vers),
+ * _PROG_UNAVAIL (it is another program), _INVALID (the matchmaker found the
+ * name bad), the errors of reaching the matchmaker (_REFUSED, _TIMEDOUT,
+ * ...) and of its answer (pl_mm_call), _NOMEM. */
+int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
+                 unsigned timeout_ms, pl_sockaddr **out, size_t *n, int *dgram)
+{
+    pl_mm_conn c;
+    pl_addr mm;
+    int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : PL_MM_TIMEOUT_MS);
+    int rc = conn_open(&c, &mm, a->host, a->port, deadline);
+    if (rc != PARLEY_OK)
+        return rc;
+    rc = pl_mm_lookup_on(&c, a->name, prog, vers, want_dgram, out, n, dgram);
+    close(c.fd);
+    return rc;
+}
+
+/* pl_mm_register_on registers r on the connection c (see pl_mm_register). */
+int pl_mm_register_on(pl_mm_conn *c, const pl_mm_args *r)
+{
+    pl_mm_reply res;
+    int rc = pl_mm_call(c, PL_MM_REGISTER, r, NULL, &res);
+    return rc != PARLEY_OK ? rc : status_error(res.status);
+}
+
 /* pl_mm_register registers the socket address sa (len bytes, of socktype)
  * with the default matchmaker as name, program prog, version vers. A
  * wildcard address is registered as it is (the matchmaker answers it with
- * the address it was reached at). Errors: PARLEY_ERR_ADDRESS (sa has no
- * universal address), the matchmaker's refusals (PARLEY_ERR_NOT_LOCAL,
+ * the address it was reached at). The call takes at most PL_MM_TIMEOUT_MS.
+ * Errors: PARLEY_ERR_ADDRESS (sa has no universal address), _INVALID (a
+ * name too long), the matchmaker's refusals (PARLEY_ERR_NOT_LOCAL,
  * _NOT_OWNER, _TABLE_FULL, _INVALID), and those of reaching it. */
 int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct sockaddr *sa,
                    socklen_t len, int socktype)
@@ -316,49 +618,46 @@ int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct 
     char uaddr[PARLEY_UADDR_LOCAL_MAX + 1];
     if (t == NULL || parley_uaddr_format(sa, len, uaddr, sizeof uaddr, NULL) != PARLEY_OK)
         return PARLEY_ERR_ADDRESS;
-    parley_client *c = NULL;
+    if (strlen(name) > PL_MM_NAME_MAX || strlen(t->netid) > PL_MM_NETID_MAX ||
+        strlen(uaddr) > PL_MM_UADDR_MAX)
+        return PARLEY_ERR_INVALID;
+    pl_mm_conn c;
     pl_addr mm;
-    int local;
-    int rc = connect_mm(NULL, 0, 0, &c, &mm, &local);
+    int rc = conn_open(&c, &mm, NULL, 0, pl_deadline_after_ms(PL_MM_TIMEOUT_MS));
     if (rc != PARLEY_OK)
         return rc;
-    char n[PL_ADDR_NAME_MAX + 1], netid[16];
-    if (strlen(name) >= sizeof n || strlen(t->netid) >= sizeof netid) {
-        parley_client_destroy(c);
-        return PARLEY_ERR_INVALID;
-    }
-    strcpy(n, name);
-    strcpy(netid, t->netid);
-    mm_registration r = {.name = n, .prog = prog, .vers = vers, .netid = netid, .uaddr = uaddr};
-    mm_status st = MM_OK;
-    rc = matchmaker_register_1(c, &r, &st);
-    parley_client_destroy(c);
-    return rc != PARLEY_OK ? rc : status_error(st);
+    pl_mm_args r = {.name = name, .prog = prog, .vers = vers, .netid = t->netid, .uaddr = uaddr};
+    rc = pl_mm_register_on(&c, &r);
+    close(c.fd);
+    return rc;
+}
+
+/* pl_mm_unregister_on removes name's registrations on the connection c
+ * (see pl_mm_unregister). */
+int pl_mm_unregister_on(pl_mm_conn *c, const char *name, uint32_t vers, const char *netid)
+{
+    pl_mm_args k = {.name = name, .prog = 0, .vers = vers, .netid = netid, .uaddr = NULL};
+    pl_mm_reply res;
+    int rc = pl_mm_call(c, PL_MM_UNREGISTER, &k, NULL, &res);
+    if (rc == PARLEY_OK && res.status == PL_MM_NOENT)
+        return PARLEY_OK;
+    return rc != PARLEY_OK ? rc : status_error(res.status);
 }
 
 /* pl_mm_unregister removes name's registrations of version vers (0: all)
- * on netid ("": all) from the default matchmaker. Nothing to remove is
- * success. Errors: as pl_mm_register's. */
+ * on netid ("": all) from the default matchmaker, in at most
+ * PL_MM_TIMEOUT_MS. Nothing to remove is success. Errors: as
+ * pl_mm_register's. */
 int pl_mm_unregister(const char *name, uint32_t vers, const char *netid)
 {
-    parley_client *c = NULL;
+    if (strlen(name) > PL_MM_NAME_MAX || strlen(netid) > PL_MM_NETID_MAX)
+        return PARLEY_ERR_INVALID;
+    pl_mm_conn c;
     pl_addr mm;
-    int local;
-    int rc = connect_mm(NULL, 0, 0, &c, &mm, &local);
+    int rc = conn_open(&c, &mm, NULL, 0, pl_deadline_after_ms(PL_MM_TIMEOUT_MS));
     if (rc != PARLEY_OK)
         return rc;
-    char n[PL_ADDR_NAME_MAX + 1], id[16];
-    if (strlen(name) >= sizeof n || strlen(netid) >= sizeof id) {
-        parley_client_destroy(c);
-        return PARLEY_ERR_INVALID;
-    }
-    strcpy(n, name);
-    strcpy(id, netid);
-    mm_key k = {.name = n, .vers = vers, .netid = id};
-    mm_status st = MM_OK;
-    rc = matchmaker_unregister_1(c, &k, &st);
-    parley_client_destroy(c);
-    if (rc == PARLEY_OK && st == MM_NOENT)
-        return PARLEY_OK;
-    return rc != PARLEY_OK ? rc : status_error(st);
+    rc = pl_mm_unregister_on(&c, name, vers, netid);
+    close(c.fd);
+    return rc;
 }
