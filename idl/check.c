@@ -19,118 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "map.h"
+
 /* Expressions deeper than this are rejected outright, and evaluation (which
  * recurses through expressions and through the constants they name) stops
  * at MAX_EVAL_DEPTH frames, so no input can exhaust the C stack. */
 #define MAX_EXPR_DEPTH 256
 #define MAX_EVAL_DEPTH 10000
 
-#define NONE      SIZE_MAX
+#define NONE      IDL_MAP_NONE
 #define U32_LIMIT ((int64_t)UINT32_MAX)
-
-/* ---- growable arrays and hash maps --------------------------------------- */
-
-/* grow makes room for one more element in an array of *cap elements of size
- * elem holding len. Like idl_arena_alloc, it aborts when memory runs out:
- * the checks run inside a command-line tool that has no useful way on. */
-static void *grow(void *p, size_t len, size_t *cap, size_t elem)
-{
-    if (len < *cap)
-        return p;
-    size_t n = *cap ? *cap * 2 : 16;
-    void *q = realloc(p, n * elem);
-    if (q == NULL)
-        abort();
-    *cap = n;
-    return q;
-}
-
-static void *xcalloc(size_t n, size_t elem)
-{
-    void *p = calloc(n ? n : 1, elem);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-/* An open-addressing hash map from a key to an index (size_t). Keys are
- * either NUL-terminated strings compared by content (strings != 0) or
- * pointers compared by identity. Keys are borrowed, never copied. */
-typedef struct map {
-    int strings;
-    const void **keys;
-    size_t *vals;
-    size_t cap;
-    size_t len;
-} map;
-
-static uint64_t map_hash(const map *m, const void *key)
-{
-    if (m->strings) {
-        uint64_t h = 14695981039346656037u; /* FNV-1a */
-        for (const unsigned char *s = key; *s; s++)
-            h = (h ^ *s) * 1099511628211u;
-        return h;
-    }
-    uint64_t h = (uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15u;
-    return h ^ (h >> 29);
-}
-
-static int map_eq(const map *m, const void *a, const void *b)
-{
-    return m->strings ? strcmp(a, b) == 0 : a == b;
-}
-
-/* map_get returns the value stored for key, or NONE. */
-static size_t map_get(const map *m, const void *key)
-{
-    if (m->cap == 0 || key == NULL)
-        return NONE;
-    size_t i = (size_t)map_hash(m, key) & (m->cap - 1);
-    while (m->keys[i] != NULL) {
-        if (map_eq(m, m->keys[i], key))
-            return m->vals[i];
-        i = (i + 1) & (m->cap - 1);
-    }
-    return NONE;
-}
-
-/* map_put stores val for key, replacing any value stored before. */
-static void map_put(map *m, const void *key, size_t val)
-{
-    if ((m->len + 1) * 2 > m->cap) {
-        map old = *m;
-        m->cap = old.cap ? old.cap * 2 : 16;
-        m->keys = xcalloc(m->cap, sizeof *m->keys);
-        m->vals = xcalloc(m->cap, sizeof *m->vals);
-        m->len = 0;
-        for (size_t j = 0; j < old.cap; j++)
-            if (old.keys[j] != NULL)
-                map_put(m, old.keys[j], old.vals[j]);
-        free(old.keys);
-        free(old.vals);
-    }
-    size_t i = (size_t)map_hash(m, key) & (m->cap - 1);
-    while (m->keys[i] != NULL) {
-        if (map_eq(m, m->keys[i], key)) {
-            m->vals[i] = val;
-            return;
-        }
-        i = (i + 1) & (m->cap - 1);
-    }
-    m->keys[i] = key;
-    m->vals[i] = val;
-    m->len++;
-}
-
-static void map_free(map *m)
-{
-    free(m->keys);
-    free(m->vals);
-    m->keys = NULL;
-    m->vals = NULL;
-    m->cap = m->len = 0;
-}
 
 /* ---- the checker's state ------------------------------------------------- */
 
@@ -183,19 +81,19 @@ typedef struct checker {
     idl_diag *diag;
     int errors;
 
-    map names; /* global name -> index into syms */
+    idl_map names; /* global name -> index into syms */
     sym *syms;
     size_t nsyms, capsyms;
 
     proc_alias *aliases;
     size_t naliases, capaliases;
 
-    map infomap; /* idl_def or idl_enumerator -> index into infos */
+    idl_map infomap; /* idl_def or idl_enumerator -> index into infos */
     info *infos;
     size_t ninfos, capinfos;
 
-    map bad_exprs;      /* top-level expressions too deep to evaluate */
-    map numbered_names; /* name expression -> sym of the program, version or
+    idl_map bad_exprs;      /* top-level expressions too deep to evaluate */
+    idl_map numbered_names; /* name expression -> sym of the program, version or
                            procedure whose number it stands for */
 
     frame *frames;
@@ -217,16 +115,16 @@ static const char *const note_previous = "previous definition is here";
 
 static info *info_of(checker *c, const void *key)
 {
-    size_t i = map_get(&c->infomap, key);
+    size_t i = idl_map_get(&c->infomap, key);
     return i == NONE ? NULL : &c->infos[i];
 }
 
 static info *info_add(checker *c, const void *key)
 {
-    c->infos = grow(c->infos, c->ninfos, &c->capinfos, sizeof *c->infos);
+    c->infos = idl_grow(c->infos, c->ninfos, &c->capinfos, sizeof *c->infos);
     info *in = &c->infos[c->ninfos];
     memset(in, 0, sizeof *in);
-    map_put(&c->infomap, key, c->ninfos++);
+    idl_map_put(&c->infomap, key, c->ninfos++);
     return in;
 }
 
@@ -344,7 +242,7 @@ static int cmp_keyed(const void *a, const void *b)
  * cost n log n rather than n squared. */
 static void find_dups(const int64_t *keys, const int *valid, size_t n, size_t *first)
 {
-    keyed *k = xcalloc(n, sizeof *k);
+    keyed *k = idl_xcalloc(n, sizeof *k);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         first[i] = NONE;
@@ -369,14 +267,14 @@ static void find_dups(const int64_t *keys, const int *valid, size_t n, size_t *f
 
 static size_t lookup(const checker *c, const char *name)
 {
-    return name == NULL ? NONE : map_get(&c->names, name);
+    return name == NULL ? NONE : idl_map_get(&c->names, name);
 }
 
 static size_t add_sym(checker *c, const char *name, sym s)
 {
-    c->syms = grow(c->syms, c->nsyms, &c->capsyms, sizeof *c->syms);
+    c->syms = idl_grow(c->syms, c->nsyms, &c->capsyms, sizeof *c->syms);
     c->syms[c->nsyms] = s;
-    map_put(&c->names, name, c->nsyms);
+    idl_map_put(&c->names, name, c->nsyms);
     return c->nsyms++;
 }
 
@@ -405,7 +303,7 @@ static void declare(checker *c, const char *name, sym s)
                 return;
             }
         }
-        c->aliases = grow(c->aliases, c->naliases, &c->capaliases, sizeof *c->aliases);
+        c->aliases = idl_grow(c->aliases, c->naliases, &c->capaliases, sizeof *c->aliases);
         c->aliases[c->naliases++] = (proc_alias){s.proc, old->proc, old->ver};
         return;
     }
@@ -415,7 +313,7 @@ static void declare(checker *c, const char *name, sym s)
 
 /* Members of one struct or union, by name, for finding duplicates. */
 typedef struct members {
-    map seen; /* name -> index into decls */
+    idl_map seen; /* name -> index into decls */
     idl_decl **decls;
     size_t n, cap;
 } members;
@@ -425,20 +323,20 @@ static void member(checker *c, members *m, idl_decl *d, const char *owner)
     if (d == NULL || d->kind == IDL_D_VOID || d->name == NULL)
         return;
     check_c_name(c, d->name, d->name_loc);
-    size_t i = map_get(&m->seen, d->name);
+    size_t i = idl_map_get(&m->seen, d->name);
     if (i != NONE) {
         ERR(c, d->name_loc, "duplicate member '%s' in '%s'", d->name, owner);
         NOTE(c, m->decls[i]->name_loc, "%s", note_previous);
         return;
     }
-    m->decls = grow(m->decls, m->n, &m->cap, sizeof *m->decls);
+    m->decls = idl_grow(m->decls, m->n, &m->cap, sizeof *m->decls);
     m->decls[m->n] = d;
-    map_put(&m->seen, d->name, m->n++);
+    idl_map_put(&m->seen, d->name, m->n++);
 }
 
 static void members_free(members *m)
 {
-    map_free(&m->seen);
+    idl_map_free(&m->seen);
     free(m->decls);
 }
 
@@ -658,7 +556,7 @@ static void resolve_name(checker *c, idl_expr *e)
         /* rpcgen #defines program, version and procedure names to their
          * numbers, and .x files use them so (rpcb_prot.x does); the name
          * stands for the number, with neither ref nor enum_ref. */
-        map_put(&c->numbered_names, e, i);
+        idl_map_put(&c->numbered_names, e, i);
     } else if (s->kind == SYM_DEF && s->def->kind == IDL_DEF_CONST) {
         if (s->def->u.cnst.value == NULL) { /* rpcgen's const NAME = "text"; */
             ERR(c, e->loc, "'%s' is a string constant, not a number", e->text);
@@ -687,13 +585,13 @@ static void resolve_expr(checker *c, idl_expr *top)
     item *stack = NULL;
     size_t n = 0, cap = 0;
     int too_deep = 0;
-    stack = grow(stack, n, &cap, sizeof *stack);
+    stack = idl_grow(stack, n, &cap, sizeof *stack);
     stack[n++] = (item){top, 1};
     while (n > 0) {
         item it = stack[--n];
         if (it.depth > MAX_EXPR_DEPTH && !too_deep) {
             ERR(c, it.e->loc, "constant expression is too deeply nested");
-            map_put(&c->bad_exprs, top, 1);
+            idl_map_put(&c->bad_exprs, top, 1);
             too_deep = 1;
         }
         switch (it.e->kind) {
@@ -702,13 +600,13 @@ static void resolve_expr(checker *c, idl_expr *top)
             break;
         case IDL_EXPR_BINARY:
             if (it.e->b != NULL) {
-                stack = grow(stack, n, &cap, sizeof *stack);
+                stack = idl_grow(stack, n, &cap, sizeof *stack);
                 stack[n++] = (item){it.e->b, it.depth + 1};
             }
             /* fall through */
         case IDL_EXPR_UNARY:
             if (it.e->a != NULL) {
-                stack = grow(stack, n, &cap, sizeof *stack);
+                stack = idl_grow(stack, n, &cap, sizeof *stack);
                 stack[n++] = (item){it.e->a, it.depth + 1};
             }
             break;
@@ -783,7 +681,7 @@ static int eval(checker *c, idl_expr *e, int64_t *out);
 
 static frame *push_frame(checker *c, const void *key, const char *name, idl_loc loc)
 {
-    c->frames = grow(c->frames, c->nframes, &c->capframes, sizeof *c->frames);
+    c->frames = idl_grow(c->frames, c->nframes, &c->capframes, sizeof *c->frames);
     frame *f = &c->frames[c->nframes++];
     f->key = key;
     f->name = name != NULL ? name : "";
@@ -816,7 +714,7 @@ static void report_cycle(checker *c, const void *key)
 
 static int eval_top(checker *c, idl_expr *e, int64_t *out)
 {
-    if (e == NULL || map_get(&c->bad_exprs, e) != NONE)
+    if (e == NULL || idl_map_get(&c->bad_exprs, e) != NONE)
         return 0;
     return eval(c, e, out);
 }
@@ -950,7 +848,7 @@ static int eval_name(checker *c, idl_expr *e, int64_t *out)
         return eval_const(c, e->ref, out);
     if (e->enum_ref != NULL)
         return eval_enumerator(c, e->enum_ref, out);
-    size_t i = map_get(&c->numbered_names, e);
+    size_t i = idl_map_get(&c->numbered_names, e);
     if (i != NONE)
         return eval_number_of(c, &c->syms[i], out);
     if (e->external)
@@ -1139,10 +1037,10 @@ static void check_enum(checker *c, idl_def *d)
         mark_invalid(c, d);
         return;
     }
-    idl_enumerator **ens = xcalloc(n, sizeof *ens);
-    int64_t *vals = xcalloc(n, sizeof *vals);
-    int *valid = xcalloc(n, sizeof *valid);
-    size_t *first = xcalloc(n, sizeof *first);
+    idl_enumerator **ens = idl_xcalloc(n, sizeof *ens);
+    int64_t *vals = idl_xcalloc(n, sizeof *vals);
+    int *valid = idl_xcalloc(n, sizeof *valid);
+    size_t *first = idl_xcalloc(n, sizeof *first);
     size_t i = 0;
     for (idl_enumerator *e = d->u.enm.members; e != NULL; e = e->next, i++) {
         ens[i] = e;
@@ -1416,10 +1314,10 @@ static void check_union(checker *c, idl_def *d)
     for (idl_case *cs = d->u.un.cases; cs != NULL; cs = cs->next)
         for (idl_case_value *cv = cs->values; cv != NULL; cv = cv->next)
             n++;
-    idl_expr **exprs = xcalloc(n, sizeof *exprs);
-    int64_t *vals = xcalloc(n, sizeof *vals);
-    int *valid = xcalloc(n, sizeof *valid);
-    size_t *first = xcalloc(n, sizeof *first);
+    idl_expr **exprs = idl_xcalloc(n, sizeof *exprs);
+    int64_t *vals = idl_xcalloc(n, sizeof *vals);
+    int *valid = idl_xcalloc(n, sizeof *valid);
+    size_t *first = idl_xcalloc(n, sizeof *first);
     size_t i = 0;
     for (idl_case *cs = d->u.un.cases; cs != NULL; cs = cs->next) {
         for (idl_case_value *cv = cs->values; cv != NULL; cv = cv->next, i++) {
@@ -1587,7 +1485,7 @@ typedef struct numbered {
 
 static void numbered_add(numbered *nb, int valid, uint32_t num, idl_loc loc, const char *name)
 {
-    nb->items = grow(nb->items, nb->n, &nb->cap, sizeof *nb->items);
+    nb->items = idl_grow(nb->items, nb->n, &nb->cap, sizeof *nb->items);
     nb->items[nb->n++] = (numbered_item){valid, num, loc, name != NULL ? name : ""};
 }
 
@@ -1598,9 +1496,9 @@ static void report_numbers(checker *c, numbered *nb, const char *what, const cha
                            const char *owner)
 {
     size_t n = nb->n;
-    int64_t *vals = xcalloc(n, sizeof *vals);
-    int *valid = xcalloc(n, sizeof *valid);
-    size_t *first = xcalloc(n, sizeof *first);
+    int64_t *vals = idl_xcalloc(n, sizeof *vals);
+    int *valid = idl_xcalloc(n, sizeof *valid);
+    size_t *first = idl_xcalloc(n, sizeof *first);
     for (size_t i = 0; i < n; i++) {
         vals[i] = nb->items[i].num;
         valid[i] = nb->items[i].valid;
@@ -1646,7 +1544,7 @@ static void check_proc(checker *c, idl_proc *p, numbered *procs, idl_semantics i
 
 /* The service names taken so far, for finding one used twice. */
 typedef struct services {
-    map names; /* name -> index into attrs */
+    idl_map names; /* name -> index into attrs */
     idl_attr **attrs;
     size_t n, cap;
 } services;
@@ -1656,15 +1554,15 @@ static void check_program(checker *c, idl_def *d, numbered *progs, services *sv)
     idl_attr *service = NULL;
     idl_semantics prog_sem = check_attrs(c, d->attrs, AT_PROGRAM, &service);
     if (service != NULL) {
-        size_t i = map_get(&sv->names, service->arg);
+        size_t i = idl_map_get(&sv->names, service->arg);
         if (i != NONE) {
             ERR(c, service->arg_loc, "duplicate service name '%s'", service->arg);
             NOTE(c, sv->attrs[i]->arg_loc, "%s", note_previous);
         } else {
             d->u.prog.service = service->arg;
-            sv->attrs = grow(sv->attrs, sv->n, &sv->cap, sizeof *sv->attrs);
+            sv->attrs = idl_grow(sv->attrs, sv->n, &sv->cap, sizeof *sv->attrs);
             sv->attrs[sv->n] = service;
-            map_put(&sv->names, service->arg, sv->n++);
+            idl_map_put(&sv->names, service->arg, sv->n++);
         }
     }
 
@@ -1710,7 +1608,7 @@ static void pass_programs(checker *c)
         }
     }
     report_numbers(c, &progs, "program", NULL, NULL);
-    map_free(&sv.names);
+    idl_map_free(&sv.names);
     free(sv.attrs);
 
     /* A procedure kept across versions must keep its number. */
@@ -1743,17 +1641,17 @@ typedef struct graph {
     size_t *start; /* edges of node i: edges[start[i] .. start[i+1]) */
     edge *edges;
     size_t nedges, capedges;
-    map index; /* idl_def -> node */
+    idl_map index; /* idl_def -> node */
 } graph;
 
 static void graph_edge(graph *g, size_t from, const idl_decl *d)
 {
     if (d == NULL || d->kind == IDL_D_VOID || d->type == NULL || d->type->kind != IDL_T_NAMED)
         return;
-    size_t to = map_get(&g->index, d->type->ref);
+    size_t to = idl_map_get(&g->index, d->type->ref);
     if (to == NONE)
         return;
-    g->edges = grow(g->edges, g->nedges, &g->capedges, sizeof *g->edges);
+    g->edges = idl_grow(g->edges, g->nedges, &g->capedges, sizeof *g->edges);
     g->edges[g->nedges++] = (edge){from, to, d->kind == IDL_D_SCALAR || d->kind == IDL_D_FIXED, d};
 }
 
@@ -1764,11 +1662,11 @@ static void graph_build(checker *c, graph *g)
     for (idl_def *d = c->spec->defs; d != NULL; d = d->next) {
         if (d->kind != IDL_DEF_STRUCT && d->kind != IDL_DEF_UNION && d->kind != IDL_DEF_TYPEDEF)
             continue;
-        g->nodes = grow(g->nodes, g->n, &cap, sizeof *g->nodes);
-        map_put(&g->index, d, g->n);
+        g->nodes = idl_grow(g->nodes, g->n, &cap, sizeof *g->nodes);
+        idl_map_put(&g->index, d, g->n);
         g->nodes[g->n++] = d;
     }
-    g->start = xcalloc(g->n + 1, sizeof *g->start);
+    g->start = idl_xcalloc(g->n + 1, sizeof *g->start);
     for (size_t i = 0; i < g->n; i++) {
         idl_def *d = g->nodes[i];
         g->start[i] = g->nedges;
@@ -1792,7 +1690,7 @@ static void graph_free(graph *g)
     free(g->nodes);
     free(g->start);
     free(g->edges);
-    map_free(&g->index);
+    idl_map_free(&g->index);
 }
 
 /* scc numbers the strongly connected components of the graph (using the
@@ -1804,12 +1702,12 @@ static void graph_free(graph *g)
 static size_t scc(const graph *g, int direct_only, size_t *comp, int *cyclic)
 {
     size_t n = g->n, counter = 0, ncomp = 0;
-    size_t *idx = xcalloc(n, sizeof *idx); /* 0: unvisited, else visit order + 1 */
-    size_t *low = xcalloc(n, sizeof *low);
-    int *on = xcalloc(n, sizeof *on);
-    size_t *stack = xcalloc(n, sizeof *stack);
-    size_t *call = xcalloc(n, sizeof *call); /* DFS path: the node */
-    size_t *pos = xcalloc(n, sizeof *pos);   /* and its next edge */
+    size_t *idx = idl_xcalloc(n, sizeof *idx); /* 0: unvisited, else visit order + 1 */
+    size_t *low = idl_xcalloc(n, sizeof *low);
+    int *on = idl_xcalloc(n, sizeof *on);
+    size_t *stack = idl_xcalloc(n, sizeof *stack);
+    size_t *call = idl_xcalloc(n, sizeof *call); /* DFS path: the node */
+    size_t *pos = idl_xcalloc(n, sizeof *pos);   /* and its next edge */
     size_t sp = 0;
     for (size_t root = 0; root < n; root++) {
         if (idx[root] != 0)
@@ -1890,8 +1788,8 @@ static void note_edge(checker *c, const graph *g, const edge *e)
 static void report_direct_cycle(checker *c, const graph *g, size_t s, const size_t *comp)
 {
     size_t n = g->n;
-    size_t *via = xcalloc(n, sizeof *via); /* edge that reached the node, or NONE */
-    size_t *queue = xcalloc(n, sizeof *queue);
+    size_t *via = idl_xcalloc(n, sizeof *via); /* edge that reached the node, or NONE */
+    size_t *queue = idl_xcalloc(n, sizeof *queue);
     for (size_t i = 0; i < n; i++)
         via[i] = NONE;
     size_t head = 0, tail = 0, last = NONE; /* last: edge closing the cycle */
@@ -1918,7 +1816,7 @@ static void report_direct_cycle(checker *c, const graph *g, size_t s, const size
         /* Walk back from the closing edge to s, then note the steps in
          * order from s. */
         size_t len = 0;
-        size_t *path = xcalloc(n + 1, sizeof *path);
+        size_t *path = idl_xcalloc(n + 1, sizeof *path);
         for (size_t i = last;; i = via[g->edges[i].from]) {
             path[len++] = i;
             if (g->edges[i].from == s)
@@ -1939,9 +1837,9 @@ static void pass_recursion(checker *c)
 {
     graph g;
     graph_build(c, &g);
-    size_t *comp = xcalloc(g.n, sizeof *comp);
-    int *cyclic = xcalloc(g.n, sizeof *cyclic);
-    int *reported = xcalloc(g.n, sizeof *reported);
+    size_t *comp = idl_xcalloc(g.n, sizeof *comp);
+    int *cyclic = idl_xcalloc(g.n, sizeof *cyclic);
+    int *reported = idl_xcalloc(g.n, sizeof *reported);
 
     scc(&g, 1, comp, cyclic);
     for (size_t u = 0; u < g.n; u++) { /* nodes are in source order */
@@ -2059,10 +1957,10 @@ int idl_check(idl_spec *spec, idl_diag *diag)
     pass_programs(&c);
     pass_recursion(&c);
 
-    map_free(&c.names);
-    map_free(&c.infomap);
-    map_free(&c.bad_exprs);
-    map_free(&c.numbered_names);
+    idl_map_free(&c.names);
+    idl_map_free(&c.infomap);
+    idl_map_free(&c.bad_exprs);
+    idl_map_free(&c.numbered_names);
     free(c.syms);
     free(c.aliases);
     free(c.infos);
