@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ast.h"
+#include "diag.h"
 
 /* An output file being built in memory; written to disk only when complete. */
 typedef struct gen_out {
@@ -108,6 +109,11 @@ int gen_def_needs_free(idl_def *def);
 /* gen_is_type_def is nonzero for the definitions that are types with codec
  * functions (enum, struct, union, typedef). */
 int gen_is_type_def(const idl_def *def);
+
+/* gen_check_names reports the IDL names that the generated C would
+ * misread (see names.c), returning the number of errors. Run it after the
+ * front end's checks passed, before any emitter. */
+int gen_check_names(const idl_spec *spec, idl_diag *diag);
 
 /* The emitters. Each returns 0, or -1 when memory ran out. */
 int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts);

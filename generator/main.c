@@ -50,132 +50,6 @@ static void usage(FILE *f)
           f);
 }
 
-/* Names the generated code uses for its own locals and parameters. An IDL
- * constant is a #define and a type or enum member an ordinary identifier, so
- * any of them spelled like one of these would break the generated C. */
-static const char *const reserved_locals[] = {"e",   "d",   "v",    "p",    "n",     "a",
-                                              "q",   "i",   "x",    "next", "after", "buf",
-                                              "cap", "len", "used", "lim",  "rc",    NULL};
-
-static const char *const generated_suffixes[] = {"_enc",    "_dec",    "_size",   "_free",
-                                                 "_encode", "_decode", "__valid", NULL};
-
-typedef struct name_ent {
-    const char *name;
-    idl_loc loc;
-} name_ent;
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(((const name_ent *)a)->name, ((const name_ent *)b)->name);
-}
-
-/* check_generated_names reports IDL names that the generated C would
- * misread: a reserved local, or a name equal to a function generated for
- * another type (foo_free when foo is a type). Returns the error count. */
-static int check_generated_names(const idl_spec *spec, idl_diag *diag)
-{
-    size_t n = 0, cap = 64;
-    name_ent *names = malloc(cap * sizeof *names);
-    if (!names)
-        return 0;
-    for (const idl_def *d = spec->defs; d; d = d->next) {
-        for (int k = -1;; k++) {
-            const char *nm = NULL;
-            idl_loc loc = d->loc;
-            if (k == -1) {
-                nm = d->kind == IDL_DEF_PASSTHRU ? NULL : d->name;
-            } else if (d->kind == IDL_DEF_ENUM) {
-                const idl_enumerator *m = d->u.enm.members;
-                for (int j = 0; m && j < k; j++)
-                    m = m->next;
-                if (!m)
-                    break;
-                nm = m->name;
-                loc = m->loc;
-            } else {
-                break;
-            }
-            if (!nm)
-                continue;
-            if (n == cap) {
-                name_ent *g = realloc(names, 2 * cap * sizeof *names);
-                if (!g)
-                    break;
-                names = g;
-                cap *= 2;
-            }
-            names[n].name = nm;
-            names[n].loc = loc;
-            n++;
-        }
-    }
-    int errors = 0;
-    for (size_t i = 0; i < n; i++) /* in source order */
-        for (const char *const *r = reserved_locals; *r; r++)
-            if (strcmp(names[i].name, *r) == 0) {
-                idl_error(diag, names[i].loc,
-                          "'%s' is a name the generated C code uses for its own variables; "
-                          "choose another name",
-                          names[i].name);
-                errors++;
-            }
-    qsort(names, n, sizeof *names, cmp_name);
-    /* clashes, reported in the order of the names that clash */
-    typedef struct clash {
-        const name_ent *hit;
-        const idl_def *type;
-        const char *suffix;
-    } clash;
-    clash *clashes = NULL;
-    size_t nclash = 0, capclash = 0;
-    for (const idl_def *d = spec->defs; d; d = d->next) {
-        if (!gen_is_type_def(d))
-            continue;
-        size_t len = strlen(d->name);
-        for (const char *const *s = generated_suffixes; *s; s++) {
-            char *fn = malloc(len + strlen(*s) + 1);
-            if (!fn)
-                continue;
-            memcpy(fn, d->name, len);
-            strcpy(fn + len, *s);
-            name_ent key = {fn, {0}};
-            const name_ent *hit = bsearch(&key, names, n, sizeof *names, cmp_name);
-            free(fn);
-            if (!hit)
-                continue;
-            if (nclash == capclash) {
-                capclash = capclash ? 2 * capclash : 8;
-                clash *g = realloc(clashes, capclash * sizeof *clashes);
-                if (!g)
-                    break;
-                clashes = g;
-            }
-            clashes[nclash++] = (clash){hit, d, *s};
-        }
-    }
-    for (size_t i = 1; i < nclash; i++) /* insertion sort by position: few */
-        for (size_t j = i; j > 0; j--) {
-            idl_loc a = clashes[j - 1].hit->loc, b = clashes[j].hit->loc;
-            if (a.line < b.line || (a.line == b.line && a.col <= b.col))
-                break;
-            clash t = clashes[j - 1];
-            clashes[j - 1] = clashes[j];
-            clashes[j] = t;
-        }
-    for (size_t i = 0; i < nclash; i++) {
-        const clash *k = &clashes[i];
-        idl_error(diag, k->hit->loc,
-                  "'%s' clashes with the function the generated code defines for type '%s'",
-                  k->hit->name, k->type->name);
-        idl_note(diag, k->type->loc, "'%s' is defined here", k->type->name);
-        errors++;
-    }
-    free(clashes);
-    free(names);
-    return errors;
-}
-
 /* write_atomically writes o into dir/name through a temporary file in the
  * same folder, renamed over the target only once complete. */
 static int write_atomically(const char *dir, const char *name, const gen_out *o, char **tmp_out)
@@ -387,7 +261,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         if (spec && idl_diag_errors(diag) == 0)
             idl_check(spec, diag);
         if (spec && idl_diag_errors(diag) == 0)
-            check_generated_names(spec, diag);
+            gen_check_names(spec, diag);
         if (!spec || idl_diag_errors(diag) > 0) {
             status = 1;
             idl_arena_destroy(arena);
