@@ -46,18 +46,17 @@ static char *fmt(const char *f, ...)
     return s;
 }
 
-/* bound_of is the C text of a declaration's size or bound: the number, or
- * the name of the C constant a .x file takes it from. The text lives in one
- * of a few static buffers, enough for the arguments of one gen_printf. */
-static const char *bound_of(const idl_decl *d)
+/* bound_of is the C text of a declaration's size or bound: the number,
+ * written into buf, or the name of the C constant a .x file takes it from.
+ * BOUND_TEXT is room enough for the number. */
+enum { BOUND_TEXT = 16 };
+
+static const char *bound_of(const idl_decl *d, char *buf, size_t size)
 {
-    static char bufs[4][16];
-    static unsigned next;
     if (d->bound_text)
         return d->bound_text;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof bufs[0], "%uu", d->bound);
-    return b;
+    snprintf(buf, size, "%uu", d->bound);
+    return buf;
 }
 
 static void ind(gen_out *o, int n)
@@ -84,64 +83,124 @@ static int is_run_kind(gen_kind k)
     return gen_prim_size(k) != 0;
 }
 
-/* ---- encoding --------------------------------------------------------- */
+/* What the codec does with each kind that is one XDR integer (the kinds
+ * gen_prim_size gives a size): how a run stores and loads it, what the
+ * encoder and the decoder check about it, and the runtime's bulk loop for
+ * arrays of it. The one table for them all, so that a kind cannot be
+ * handled in one direction and forgotten in the other. */
+typedef enum scalar_member { MEMBER_ANY, MEMBER_BOOL, MEMBER_ENUM } scalar_member;
 
-static void enc_store(gen_out *o, int in, gen_type g, const char *lv, size_t off)
+typedef struct scalar {
+    const char *st, *st_pre, *st_post; /* st(p + off, st_pre VALUE st_post) */
+    const char *ld, *ld_pre, *ld_post; /* VALUE = ld_pre ld(p + off) ld_post;
+                                          ld_pre NULL: a cast to the enum */
+    scalar_member member;              /* bool 0 or 1, or enum member: both ways */
+    const char *enc_lo, *enc_hi;       /* range of the C value (encoder), or NULL */
+    const char *dec_lo, *dec_hi;       /* range of the wire value (decoder), or NULL;
+                                          dec_lo set: read as int32_t */
+    const char *bulk;                  /* parley_put_X / parley_get_X, or NULL */
+} scalar;
+
+#define U32 "parley_st_u32", "(uint32_t)", ""
+#define I32 "parley_st_u32", "(uint32_t)(int32_t)", ""
+static const scalar scalars[] = {
+    [GK_INT] = {U32, "parley_ld_u32", "(int)(int32_t)", "", MEMBER_ANY, NULL, NULL, NULL, NULL,
+                "u32s"},
+    [GK_UINT] = {U32, "parley_ld_u32", "", "", MEMBER_ANY, NULL, NULL, NULL, NULL, "u32s"},
+    [GK_HYPER] = {"parley_st_u64", "(uint64_t)", "", "parley_ld_u64", "(quad_t)", "", MEMBER_ANY,
+                  NULL, NULL, NULL, NULL, "u64s"},
+    [GK_UHYPER] = {"parley_st_u64", "(uint64_t)", "", "parley_ld_u64", "", "", MEMBER_ANY, NULL,
+                   NULL, NULL, NULL, "u64s"},
+    [GK_FLOAT] = {"parley_st_u32", "parley_f32_bits(", ")", "parley_ld_u32", "parley_bits_f32(",
+                  ")", MEMBER_ANY, NULL, NULL, NULL, NULL, "f32s"},
+    [GK_DOUBLE] = {"parley_st_u64", "parley_f64_bits(", ")", "parley_ld_u64", "parley_bits_f64(",
+                   ")", MEMBER_ANY, NULL, NULL, NULL, NULL, "f64s"},
+    [GK_BOOL] = {I32, "parley_ld_u32", "(bool_t)", "", MEMBER_BOOL, NULL, NULL, NULL, NULL, NULL},
+    [GK_CHAR] = {I32, "parley_ld_u32", "(char)(int32_t)", "", MEMBER_ANY, NULL, NULL, "CHAR_MIN",
+                 "CHAR_MAX", NULL},
+    [GK_UCHAR] = {I32, "parley_ld_u32", "(u_char)", "", MEMBER_ANY, NULL, NULL, NULL, "UCHAR_MAX",
+                  NULL},
+    [GK_SHORT] = {I32, "parley_ld_u32", "(short)(int32_t)", "", MEMBER_ANY, NULL, NULL, "SHRT_MIN",
+                  "SHRT_MAX", NULL},
+    [GK_USHORT] = {I32, "parley_ld_u32", "(u_short)", "", MEMBER_ANY, NULL, NULL, NULL, "USHRT_MAX",
+                   NULL},
+    [GK_LONG] = {I32, "parley_ld_u32", "(long)(int32_t)", "", MEMBER_ANY, "INT32_MIN", "INT32_MAX",
+                 NULL, NULL, NULL},
+    [GK_ULONG] = {U32, "parley_ld_u32", "(u_long)", "", MEMBER_ANY, NULL, "UINT32_MAX", NULL, NULL,
+                  NULL},
+    [GK_ENUM] = {I32, "parley_ld_u32", NULL, "", MEMBER_ENUM, NULL, NULL, NULL, NULL, NULL},
+};
+#undef U32
+#undef I32
+
+/* scalar_of is the row of a kind, or NULL for a kind that is not one XDR
+ * integer. */
+static const scalar *scalar_of(gen_kind k)
 {
-    ind(o, in);
-    switch (g.kind) {
-    case GK_HYPER:
-    case GK_UHYPER:
-        gen_printf(o, "parley_st_u64(p + %zu, (uint64_t)%s);\n", off, lv);
-        break;
-    case GK_FLOAT:
-        gen_printf(o, "parley_st_u32(p + %zu, parley_f32_bits(%s));\n", off, lv);
-        break;
-    case GK_DOUBLE:
-        gen_printf(o, "parley_st_u64(p + %zu, parley_f64_bits(%s));\n", off, lv);
-        break;
-    case GK_INT:
-    case GK_UINT:
-    case GK_ULONG:
-        gen_printf(o, "parley_st_u32(p + %zu, (uint32_t)%s);\n", off, lv);
-        break;
-    default:
-        gen_printf(o, "parley_st_u32(p + %zu, (uint32_t)(int32_t)%s);\n", off, lv);
+    if ((size_t)k >= sizeof scalars / sizeof scalars[0] || scalars[k].st == NULL)
+        return NULL;
+    return &scalars[k];
+}
+
+/* member_test is the condition that a value at lv is not a valid bool or
+ * enum member (heap), or NULL when the kind has no such test. */
+static char *member_test(const scalar *sc, gen_type g, const char *lv)
+{
+    switch (sc->member) {
+    case MEMBER_BOOL:
+        return fmt("(uint32_t)%s > 1u", lv);
+    case MEMBER_ENUM:
+        return fmt("!%s__valid((int32_t)%s)", g.def->name, lv);
+    case MEMBER_ANY:
         break;
     }
+    return NULL;
+}
+
+/* member_error is the error member_test's failure stands for. */
+static const char *member_error(const scalar *sc)
+{
+    return sc->member == MEMBER_BOOL ? "PARLEY_ERR_BAD_BOOL" : "PARLEY_ERR_BAD_ENUM";
+}
+
+/* range_test is the condition that x is outside lo..hi (lo may be NULL),
+ * on the heap. */
+static char *range_test(const char *x, const char *lo, const char *hi)
+{
+    return lo ? fmt("%s < %s || %s > %s", x, lo, x, hi) : fmt("%s > %s", x, hi);
+}
+
+/* fail_if writes `if (PARLEY_UNLIKELY(cond)) fail(cursor, err);` and frees
+ * cond. */
+static void fail_if(gen_out *o, int in, char *cond, const char *fail, const char *err)
+{
+    ind(o, in);
+    gen_printf(o, "if (PARLEY_UNLIKELY(%s))\n", cond);
+    ind(o, in + 1);
+    gen_printf(o, "%s, %s);\n", fail, err);
+    free(cond);
+}
+
+/* ---- encoding --------------------------------------------------------- */
+
+/* enc_store writes the store of one value into a run at offset off. */
+static void enc_store(gen_out *o, int in, gen_type g, const char *lv, size_t off)
+{
+    const scalar *sc = scalar_of(g.kind);
+    ind(o, in);
+    gen_printf(o, "%s(p + %zu, %s%s%s);\n", sc->st, off, sc->st_pre, lv, sc->st_post);
 }
 
 /* enc_check writes the test that a value is encodable, or nothing. */
 static void enc_check(gen_out *o, int in, gen_type g, const char *lv)
 {
-    switch (g.kind) {
-    case GK_BOOL:
-        ind(o, in);
-        gen_printf(o, "if (PARLEY_UNLIKELY((uint32_t)%s > 1u))\n", lv);
-        ind(o, in + 1);
-        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_BAD_BOOL);\n");
-        break;
-    case GK_ENUM:
-        ind(o, in);
-        gen_printf(o, "if (PARLEY_UNLIKELY(!%s__valid((int32_t)%s)))\n", g.def->name, lv);
-        ind(o, in + 1);
-        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_BAD_ENUM);\n");
-        break;
-    case GK_LONG:
-        ind(o, in);
-        gen_printf(o, "if (PARLEY_UNLIKELY(%s < INT32_MIN || %s > INT32_MAX))\n", lv, lv);
-        ind(o, in + 1);
-        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_RANGE);\n");
-        break;
-    case GK_ULONG:
-        ind(o, in);
-        gen_printf(o, "if (PARLEY_UNLIKELY(%s > UINT32_MAX))\n", lv);
-        ind(o, in + 1);
-        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_RANGE);\n");
-        break;
-    default:
-        break;
-    }
+    const scalar *sc = scalar_of(g.kind);
+    char *cond = member_test(sc, g, lv);
+    if (cond)
+        fail_if(o, in, cond, "parley_enc_fail(e", member_error(sc));
+    else if (sc->enc_hi)
+        fail_if(o, in, range_test(lv, sc->enc_lo, sc->enc_hi), "parley_enc_fail(e",
+                "PARLEY_ERR_RANGE");
 }
 
 static void enc_run(gen_out *o, int in, const item *it, size_t n)
@@ -169,20 +228,8 @@ static void enc_run(gen_out *o, int in, const item *it, size_t n)
 /* bulk_suffix names the runtime's bulk loop for arrays of a kind, or NULL. */
 static const char *bulk_suffix(gen_kind k)
 {
-    switch (k) {
-    case GK_INT:
-    case GK_UINT:
-        return "u32s";
-    case GK_HYPER:
-    case GK_UHYPER:
-        return "u64s";
-    case GK_FLOAT:
-        return "f32s";
-    case GK_DOUBLE:
-        return "f64s";
-    default:
-        return NULL;
-    }
+    const scalar *sc = scalar_of(k);
+    return sc ? sc->bulk : NULL;
 }
 
 static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv);
@@ -190,6 +237,7 @@ static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv);
 /* enc_decl encodes one declaration whose storage is lv. */
 static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
 {
+    char nb[BOUND_TEXT];
     gen_type g = d->type ? gen_classify(d->type) : (gen_type){GK_VOID, NULL};
     switch (d->kind) {
     case IDL_D_VOID:
@@ -200,13 +248,14 @@ static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_FIXED:
         if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_put_opaque(e, %s, %s);\n", lv, bound_of(d));
+            gen_printf(o, "parley_put_opaque(e, %s, %s);\n", lv, bound_of(d, nb, sizeof nb));
         } else if (bulk_suffix(g.kind)) {
             ind(o, in);
-            gen_printf(o, "parley_put_%s(e, %s, %s);\n", bulk_suffix(g.kind), lv, bound_of(d));
+            gen_printf(o, "parley_put_%s(e, %s, %s);\n", bulk_suffix(g.kind), lv,
+                       bound_of(d, nb, sizeof nb));
         } else {
             ind(o, in);
-            gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
+            gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d, nb, sizeof nb));
             char *el = fmt("%s[i]", lv);
             enc_value(o, in + 1, d->type, el);
             free(el);
@@ -217,15 +266,15 @@ static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_VAR:
         if (d->type->kind == IDL_T_STRING) {
             ind(o, in);
-            gen_printf(o, "parley_put_string(e, %s, %s);\n", lv, bound_of(d));
+            gen_printf(o, "parley_put_string(e, %s, %s);\n", lv, bound_of(d, nb, sizeof nb));
         } else if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
             gen_printf(o, "parley_put_bytes(e, %s.%s_val, %s.%s_len, %s);\n", lv, d->name, lv,
-                       d->name, bound_of(d));
+                       d->name, bound_of(d, nb, sizeof nb));
         } else {
             ind(o, in);
             gen_printf(o, "if (parley_put_count(e, %s.%s_val, %s.%s_len, %s)) {\n", lv, d->name, lv,
-                       d->name, bound_of(d));
+                       d->name, bound_of(d, nb, sizeof nb));
             if (bulk_suffix(g.kind)) {
                 ind(o, in + 1);
                 gen_printf(o, "parley_put_%s(e, %s.%s_val, %s.%s_len);\n", bulk_suffix(g.kind), lv,
@@ -327,106 +376,39 @@ static void enc_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *st
 
 /* ---- decoding --------------------------------------------------------- */
 
+/* dec_load writes the load of one value from a run at offset off. */
 static void dec_load(gen_out *o, int in, gen_type g, const char *lv, size_t off)
 {
+    const scalar *sc = scalar_of(g.kind);
     ind(o, in);
-    switch (g.kind) {
-    case GK_HYPER:
-        gen_printf(o, "%s = (quad_t)parley_ld_u64(p + %zu);\n", lv, off);
-        break;
-    case GK_UHYPER:
-        gen_printf(o, "%s = parley_ld_u64(p + %zu);\n", lv, off);
-        break;
-    case GK_FLOAT:
-        gen_printf(o, "%s = parley_bits_f32(parley_ld_u32(p + %zu));\n", lv, off);
-        break;
-    case GK_DOUBLE:
-        gen_printf(o, "%s = parley_bits_f64(parley_ld_u64(p + %zu));\n", lv, off);
-        break;
-    case GK_UINT:
-        gen_printf(o, "%s = parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_ULONG:
-        gen_printf(o, "%s = (u_long)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_INT:
-        gen_printf(o, "%s = (int)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_BOOL:
-        gen_printf(o, "%s = (bool_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_ENUM:
-        gen_printf(o, "%s = (%s)(int32_t)parley_ld_u32(p + %zu);\n", lv, g.def->name, off);
-        break;
-    case GK_CHAR:
-        gen_printf(o, "%s = (char)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_UCHAR:
-        gen_printf(o, "%s = (u_char)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_SHORT:
-        gen_printf(o, "%s = (short)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_USHORT:
-        gen_printf(o, "%s = (u_short)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_LONG:
-        gen_printf(o, "%s = (long)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    default:
-        break;
-    }
+    if (sc->ld_pre)
+        gen_printf(o, "%s = %s%s(p + %zu)%s;\n", lv, sc->ld_pre, sc->ld, off, sc->ld_post);
+    else
+        gen_printf(o, "%s = (%s)(int32_t)%s(p + %zu)%s;\n", lv, g.def->name, sc->ld, off,
+                   sc->ld_post);
 }
 
 /* dec_check writes the test that a loaded value is valid, or nothing. The
  * range checks read the wire value again: the C value has been narrowed. */
 static void dec_check(gen_out *o, int in, gen_type g, const char *lv, size_t off)
 {
-    const char *err = NULL;
-    char *cond = NULL;
-    switch (g.kind) {
-    case GK_BOOL:
-        cond = fmt("(uint32_t)%s > 1u", lv);
-        err = "PARLEY_ERR_BAD_BOOL";
-        break;
-    case GK_ENUM:
-        cond = fmt("!%s__valid((int32_t)%s)", g.def->name, lv);
-        err = "PARLEY_ERR_BAD_ENUM";
-        break;
-    case GK_CHAR:
-        cond = fmt("(int32_t)parley_ld_u32(p + %zu) < CHAR_MIN || "
-                   "(int32_t)parley_ld_u32(p + %zu) > CHAR_MAX",
-                   off, off);
-        err = "PARLEY_ERR_RANGE";
-        break;
-    case GK_UCHAR:
-        cond = fmt("parley_ld_u32(p + %zu) > UCHAR_MAX", off);
-        err = "PARLEY_ERR_RANGE";
-        break;
-    case GK_SHORT:
-        cond = fmt("(int32_t)parley_ld_u32(p + %zu) < SHRT_MIN || "
-                   "(int32_t)parley_ld_u32(p + %zu) > SHRT_MAX",
-                   off, off);
-        err = "PARLEY_ERR_RANGE";
-        break;
-    case GK_USHORT:
-        cond = fmt("parley_ld_u32(p + %zu) > USHRT_MAX", off);
-        err = "PARLEY_ERR_RANGE";
-        break;
-    default:
-        return;
+    const scalar *sc = scalar_of(g.kind);
+    char *cond = member_test(sc, g, lv);
+    if (cond) {
+        fail_if(o, in, cond, "parley_dec_fail(d", member_error(sc));
+    } else if (sc->dec_hi) {
+        char *wire = fmt(sc->dec_lo ? "(int32_t)%s(p + %zu)" : "%s(p + %zu)", sc->ld, off);
+        fail_if(o, in, range_test(wire, sc->dec_lo, sc->dec_hi), "parley_dec_fail(d",
+                "PARLEY_ERR_RANGE");
+        free(wire);
     }
-    ind(o, in);
-    gen_printf(o, "if (PARLEY_UNLIKELY(%s))\n", cond);
-    ind(o, in + 1);
-    gen_printf(o, "parley_dec_fail(d, %s);\n", err);
-    free(cond);
 }
 
+/* dec_zero writes what a value of a run holds when the data ran out. */
 static void dec_zero(gen_out *o, int in, gen_type g, const char *lv)
 {
     ind(o, in);
-    if (g.kind == GK_ENUM)
+    if (scalar_of(g.kind)->ld_pre == NULL)
         gen_printf(o, "%s = (%s)0;\n", lv, g.def->name);
     else
         gen_printf(o, "%s = 0;\n", lv);
@@ -492,6 +474,7 @@ static const char *elem_ctype(const idl_type *t)
 /* dec_decl decodes one declaration into lv. */
 static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
 {
+    char nb[BOUND_TEXT];
     gen_type g = d->type ? gen_classify(d->type) : (gen_type){GK_VOID, NULL};
     switch (d->kind) {
     case IDL_D_VOID:
@@ -502,21 +485,22 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_FIXED:
         if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_get_opaque(d, %s, %s);\n", lv, bound_of(d));
+            gen_printf(o, "parley_get_opaque(d, %s, %s);\n", lv, bound_of(d, nb, sizeof nb));
         } else if (bulk_suffix(g.kind)) {
             ind(o, in);
-            gen_printf(o, "parley_get_%s(d, %s, %s);\n", bulk_suffix(g.kind), lv, bound_of(d));
+            gen_printf(o, "parley_get_%s(d, %s, %s);\n", bulk_suffix(g.kind), lv,
+                       bound_of(d, nb, sizeof nb));
         } else {
             ind(o, in);
-            gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
+            gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d, nb, sizeof nb));
             char *el = fmt("%s[i]", lv);
             dec_value(o, in + 1, d->type, el);
             free(el);
             ind(o, in + 1);
             gen_puts(o, "if (PARLEY_UNLIKELY(d->err)) {\n");
             ind(o, in + 2);
-            gen_printf(o, "memset(&%s[i + 1], 0, (%s - i - 1) * sizeof %s[0]);\n", lv, bound_of(d),
-                       lv);
+            gen_printf(o, "memset(&%s[i + 1], 0, (%s - i - 1) * sizeof %s[0]);\n", lv,
+                       bound_of(d, nb, sizeof nb), lv);
             ind(o, in + 2);
             gen_puts(o, "break;\n");
             ind(o, in + 1);
@@ -528,19 +512,19 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_VAR:
         if (d->type->kind == IDL_T_STRING) {
             ind(o, in);
-            gen_printf(o, "parley_get_string(d, &%s, %s);\n", lv, bound_of(d));
+            gen_printf(o, "parley_get_string(d, &%s, %s);\n", lv, bound_of(d, nb, sizeof nb));
         } else if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
             gen_printf(o, "parley_get_bytes(d, &%s.%s_val, &%s.%s_len, %s);\n", lv, d->name, lv,
-                       d->name, bound_of(d));
+                       d->name, bound_of(d, nb, sizeof nb));
         } else {
             const char *ct = elem_ctype(d->type);
             char *minw = min_text(d->type);
             ind(o, in);
             gen_puts(o, "{\n");
             ind(o, in + 1);
-            gen_printf(o, "uint32_t n = parley_get_count(d, %s, %s, sizeof(%s));\n", bound_of(d),
-                       minw, ct);
+            gen_printf(o, "uint32_t n = parley_get_count(d, %s, %s, sizeof(%s));\n",
+                       bound_of(d, nb, sizeof nb), minw, ct);
             free(minw);
             ind(o, in + 1);
             gen_printf(o, "%s *a = n ? parley_dec_alloc(d, (size_t)n * sizeof(%s)) : NULL;\n", ct,
@@ -624,6 +608,7 @@ static void size_value(gen_out *o, int in, const idl_type *t, const char *lv);
 
 static void size_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
 {
+    char nb[BOUND_TEXT];
     uint64_t fs;
     if (gen_decl_fixed(d, &fs)) {
         if (fs) {
@@ -642,16 +627,17 @@ static void size_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
         /* not fixed in size here only when the size is a C constant */
         if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "n += parley_round4(%s);\n", bound_of(d));
+            gen_printf(o, "n += parley_round4(%s);\n", bound_of(d, nb, sizeof nb));
             return;
         }
         if (gen_type_fixed(d->type, &fs)) {
             ind(o, in);
-            gen_printf(o, "n += (size_t)%s * %llu;\n", bound_of(d), (unsigned long long)fs);
+            gen_printf(o, "n += (size_t)%s * %llu;\n", bound_of(d, nb, sizeof nb),
+                       (unsigned long long)fs);
             return;
         }
         ind(o, in);
-        gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
+        gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d, nb, sizeof nb));
         {
             char *el = fmt("%s[i]", lv);
             size_value(o, in + 1, d->type, el);
@@ -739,6 +725,7 @@ static void free_value(gen_out *o, int in, const idl_type *t, const char *lv);
 
 static void free_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
 {
+    char nb[BOUND_TEXT];
     if (!gen_decl_needs_free(d))
         return;
     switch (d->kind) {
@@ -749,7 +736,7 @@ static void free_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
         return;
     case IDL_D_FIXED:
         ind(o, in);
-        gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
+        gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d, nb, sizeof nb));
         {
             char *el = fmt("%s[i]", lv);
             free_value(o, in + 1, d->type, el);
