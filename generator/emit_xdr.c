@@ -325,9 +325,6 @@ static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv)
     }
 }
 
-/* enc_fields encodes a list of declarations (a struct's fields) at base,
- * stopping before `stop`; consecutive fixed-size scalars share one bounds
- * check. */
 /* The emitters of a run of fixed-size scalars and of one declaration, for
  * one direction. */
 typedef void run_emitter(gen_out *o, int in, const item *it, size_t n);
@@ -961,101 +958,71 @@ static char *union_arm_lv(const idl_def *def, const idl_decl *d)
     return d->name ? fmt("v->%s_u.%s", def->name, d->name) : fmt("v");
 }
 
-static void emit_union(gen_out *o, idl_def *def)
+/* emit_arms writes the switch over a union's discriminant (at disc_lv) that
+ * runs one of the declaration emitters (encode, decode, size or free) on the
+ * arm selected. Without a default arm the default label runs `otherwise`
+ * (NULL: nothing). The caller closes the function. */
+static void emit_arms(gen_out *o, const idl_def *def, const char *disc_lv, decl_emitter *arm,
+                      const char *otherwise)
 {
-    const char *nm = def->name;
-    const idl_decl *disc = def->u.un.disc;
-    char *disc_lv = fmt("v->%s", disc->name);
-    int body = has_union_body(def);
-
-    /* encode */
-    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", nm, nm);
-    enc_decl(o, 1, disc, disc_lv);
     gen_printf(o, "    switch (%s) {\n", disc_lv);
     for (const idl_case *c = def->u.un.cases; c; c = c->next) {
         case_labels(o, 1, c);
         char *lv = union_arm_lv(def, c->decl);
-        enc_decl(o, 2, c->decl, lv);
+        arm(o, 2, c->decl, lv);
         free(lv);
         gen_puts(o, "        break;\n");
     }
     gen_puts(o, "    default:\n");
     if (def->u.un.dflt) {
         char *lv = union_arm_lv(def, def->u.un.dflt);
-        enc_decl(o, 2, def->u.un.dflt, lv);
+        arm(o, 2, def->u.un.dflt, lv);
         free(lv);
-    } else {
-        gen_puts(o, "        parley_enc_fail(e, PARLEY_ERR_BAD_UNION);\n");
+    } else if (otherwise) {
+        gen_puts(o, otherwise);
     }
-    gen_puts(o, "        break;\n    }\n}\n\n");
+    gen_puts(o, "        break;\n    }\n");
+}
 
-    /* decode */
+static void emit_union(gen_out *o, idl_def *def)
+{
+    const char *nm = def->name;
+    const idl_decl *disc = def->u.un.disc;
+    char *disc_lv = fmt("v->%s", disc->name);
+
+    /* encode */
+    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", nm, nm);
+    enc_decl(o, 1, disc, disc_lv);
+    emit_arms(o, def, disc_lv, enc_decl, "        parley_enc_fail(e, PARLEY_ERR_BAD_UNION);\n");
+    gen_puts(o, "}\n\n");
+
+    /* decode: with no arm selected, the arms' storage is zeroed so that
+     * v_free finds nothing to free */
     gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", nm, nm);
     if (def->recursive) {
         gen_puts(o, "    if (!parley_dec_enter(d)) {\n        memset(v, 0, sizeof *v);\n"
                     "        return;\n    }\n");
     }
     dec_decl(o, 1, disc, disc_lv);
-    gen_printf(o, "    switch (%s) {\n", disc_lv);
-    for (const idl_case *c = def->u.un.cases; c; c = c->next) {
-        case_labels(o, 1, c);
-        char *lv = union_arm_lv(def, c->decl);
-        dec_decl(o, 2, c->decl, lv);
-        free(lv);
-        gen_puts(o, "        break;\n");
-    }
-    gen_puts(o, "    default:\n");
-    if (def->u.un.dflt) {
-        char *lv = union_arm_lv(def, def->u.un.dflt);
-        dec_decl(o, 2, def->u.un.dflt, lv);
-        free(lv);
-    } else {
-        gen_puts(o, "        parley_dec_fail(d, PARLEY_ERR_BAD_UNION);\n");
-        if (body)
-            gen_printf(o, "        memset(&v->%s_u, 0, sizeof v->%s_u);\n", nm, nm);
-    }
-    gen_puts(o, "        break;\n    }\n");
+    char *bad = has_union_body(def) ? fmt("        parley_dec_fail(d, PARLEY_ERR_BAD_UNION);\n"
+                                          "        memset(&v->%s_u, 0, sizeof v->%s_u);\n",
+                                          nm, nm)
+                                    : fmt("        parley_dec_fail(d, PARLEY_ERR_BAD_UNION);\n");
+    emit_arms(o, def, disc_lv, dec_decl, bad);
+    free(bad);
     if (def->recursive)
         gen_puts(o, "    parley_dec_leave(d);\n");
     gen_puts(o, "}\n\n");
 
     /* size */
     gen_printf(o, "size_t %s_size(const %s *v)\n{\n    size_t n = 4;\n", nm, nm);
-    gen_printf(o, "    switch (%s) {\n", disc_lv);
-    for (const idl_case *c = def->u.un.cases; c; c = c->next) {
-        case_labels(o, 1, c);
-        char *lv = union_arm_lv(def, c->decl);
-        size_decl(o, 2, c->decl, lv);
-        free(lv);
-        gen_puts(o, "        break;\n");
-    }
-    gen_puts(o, "    default:\n");
-    if (def->u.un.dflt) {
-        char *lv = union_arm_lv(def, def->u.un.dflt);
-        size_decl(o, 2, def->u.un.dflt, lv);
-        free(lv);
-    }
-    gen_puts(o, "        break;\n    }\n    return n;\n}\n\n");
+    emit_arms(o, def, disc_lv, size_decl, NULL);
+    gen_puts(o, "    return n;\n}\n\n");
 
     /* free */
     gen_printf(o, "void %s_free(%s *v)\n{\n", nm, nm);
-    if (gen_def_needs_free(def)) {
-        gen_printf(o, "    switch (%s) {\n", disc_lv);
-        for (const idl_case *c = def->u.un.cases; c; c = c->next) {
-            case_labels(o, 1, c);
-            char *lv = union_arm_lv(def, c->decl);
-            free_decl(o, 2, c->decl, lv);
-            free(lv);
-            gen_puts(o, "        break;\n");
-        }
-        gen_puts(o, "    default:\n");
-        if (def->u.un.dflt) {
-            char *lv = union_arm_lv(def, def->u.un.dflt);
-            free_decl(o, 2, def->u.un.dflt, lv);
-            free(lv);
-        }
-        gen_puts(o, "        break;\n    }\n");
-    }
+    if (gen_def_needs_free(def))
+        emit_arms(o, def, disc_lv, free_decl, NULL);
     gen_puts(o, "    memset(v, 0, sizeof *v);\n}\n\n");
     free(disc_lv);
 }
