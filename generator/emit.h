@@ -122,8 +122,8 @@ int gen_emit_client(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 int gen_emit_server(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 
 /* For the stubs (emit_xdr.c): the code that encodes, decodes, and sizes
- * (n += ...) a procedure's argument or result of type t at lv, on cursors
- * named e and d. */
+ * (_n += ...) a procedure's argument or result of type t at lv, on cursors
+ * named _e and _d. */
 void gen_proc_enc(gen_out *o, int in, const idl_type *t, const char *lv);
 void gen_proc_dec(gen_out *o, int in, const idl_type *t, const char *lv);
 void gen_proc_size(gen_out *o, int in, const idl_type *t, const char *lv);

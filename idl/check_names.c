@@ -38,10 +38,23 @@ static int is_c_keyword(const char *name)
                    cmp_keyword) != NULL;
 }
 
-static void check_c_name(checker *c, const char *name, idl_loc loc)
+/* check_c_name rejects a global name that C cannot take: a keyword, or a
+ * name beginning with '_'. The second is the generated code's reserved
+ * prefix: its own parameters and locals are all spelled _x, so no
+ * constant's #define, type or enum member of the IDL can rewrite or shadow
+ * them (rpcgen's reserved nothing, and `const len = 4;` broke its output).
+ * C itself reserves such names at file scope (C11 7.1.3), which is where
+ * every global name of the IDL goes; members of a struct or union (global
+ * 0) are not at file scope and may begin with '_'. */
+static void check_c_name(checker *c, const char *name, idl_loc loc, int global)
 {
     if (is_c_keyword(name))
         ERR(c, loc, "'%s' is a C keyword and cannot be a name", name);
+    else if (global && name[0] == '_')
+        ERR(c, loc,
+            "'%s' begins with '_', a prefix reserved for the generated code's own variables "
+            "(C also reserves it at file scope)",
+            name);
 }
 
 static size_t add_sym(checker *c, const char *name, sym s)
@@ -58,7 +71,7 @@ static void declare(checker *c, const char *name, sym s)
 {
     if (name == NULL || name[0] == '\0') /* the parser's stand-in for a missing name */
         return;
-    check_c_name(c, name, s.loc);
+    check_c_name(c, name, s.loc, 1);
     size_t i = chk_lookup(c, name);
     if (i == NONE) {
         add_sym(c, name, s);
@@ -96,7 +109,7 @@ static void member(checker *c, members *m, idl_decl *d, const char *owner)
 {
     if (d == NULL || d->kind == IDL_D_VOID || d->name == NULL)
         return;
-    check_c_name(c, d->name, d->name_loc);
+    check_c_name(c, d->name, d->name_loc, 0);
     size_t i = idl_map_get(&m->seen, d->name);
     if (i != NONE) {
         ERR(c, d->name_loc, "duplicate member '%s' in '%s'", d->name, owner);
