@@ -877,8 +877,8 @@ static void emit_enum(gen_out *o, idl_def *def)
     gen_puts(o, "}\n\n");
     gen_printf(o, "size_t %s_size(const %s *_v)\n{\n    (void)_v;\n    return 4;\n}\n\n", def->name,
                def->name);
-    gen_printf(o, "void %s_free(%s *_v)\n{\n    *_v = (%s)0;\n}\n\n", def->name, def->name,
-               def->name);
+    gen_printf(o, "void %s_free(%s *_v)\n{\n    if (_v)\n        *_v = (%s)0;\n}\n\n", def->name,
+               def->name, def->name);
 }
 
 static void emit_struct(gen_out *o, idl_def *def)
@@ -939,6 +939,7 @@ static void emit_struct(gen_out *o, idl_def *def)
 
     /* free */
     gen_printf(o, "void %s_free(%s *_v)\n{\n", nm, nm);
+    gen_puts(o, "    if (!_v)\n        return;\n"); /* _free(NULL) is a no-op */
     if (gen_def_needs_free(def)) {
         free_fields(o, 1, fields, tail, "_v->");
         if (tail) {
@@ -1021,6 +1022,7 @@ static void emit_union(gen_out *o, idl_def *def)
 
     /* free */
     gen_printf(o, "void %s_free(%s *_v)\n{\n", nm, nm);
+    gen_puts(o, "    if (!_v)\n        return;\n"); /* _free(NULL) is a no-op */
     if (gen_def_needs_free(def))
         emit_arms(o, def, disc_lv, free_decl, NULL);
     gen_puts(o, "    memset(_v, 0, sizeof *_v);\n}\n\n");
@@ -1051,6 +1053,7 @@ static void emit_typedef(gen_out *o, idl_def *def)
     gen_puts(o, "    return _n;\n}\n\n");
 
     gen_printf(o, "void %s_free(%s *_v)\n{\n", nm, nm);
+    gen_puts(o, "    if (!_v)\n        return;\n"); /* _free(NULL) is a no-op */
     if (gen_def_needs_free(def))
         free_decl(o, 1, d, "(*_v)");
     gen_puts(o, "    memset(_v, 0, sizeof *_v);\n}\n\n");

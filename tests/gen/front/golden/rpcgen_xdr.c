@@ -64,6 +64,8 @@ size_t sample_size(const sample *_v)
 
 void sample_free(sample *_v)
 {
+    if (!_v)
+        return;
     netobj_free(&_v->cookie);
     memset(_v, 0, sizeof *_v);
 }
@@ -94,7 +96,7 @@ int sample_decode(sample *_v, const void *_buf, size_t _len, size_t *_used,
 
 #line 17 "rpcgen.x"
 void mode_enc(parley_enc *_e, const mode *_v)
-#line 98 "rpcgen_xdr.c"
+#line 100 "rpcgen_xdr.c"
 {
     if (parley_enc_room(_e, 4)) {
         uint8_t *_p = _e->p;
@@ -126,7 +128,8 @@ size_t mode_size(const mode *_v)
 
 void mode_free(mode *_v)
 {
-    *_v = (mode)0;
+    if (_v)
+        *_v = (mode)0;
 }
 
 int mode_encode(const mode *_v, void *_buf, size_t _cap, size_t *_len)

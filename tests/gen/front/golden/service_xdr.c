@@ -45,6 +45,8 @@ size_t pair_size(const pair *_v)
 
 void pair_free(pair *_v)
 {
+    if (!_v)
+        return;
     memset(_v, 0, sizeof *_v);
 }
 

@@ -48,7 +48,8 @@ size_t role_size(const role *_v)
 
 void role_free(role *_v)
 {
-    *_v = (role)0;
+    if (_v)
+        *_v = (role)0;
 }
 
 int role_encode(const role *_v, void *_buf, size_t _cap, size_t *_len)
@@ -77,7 +78,7 @@ int role_decode(role *_v, const void *_buf, size_t _len, size_t *_used,
 
 #line 14 "users.idl"
 void user_name_enc(parley_enc *_e, const user_name *_v)
-#line 81 "users_xdr.c"
+#line 82 "users_xdr.c"
 {
     parley_put_string(_e, (*_v), 32u);
 }
@@ -96,6 +97,8 @@ size_t user_name_size(const user_name *_v)
 
 void user_name_free(user_name *_v)
 {
+    if (!_v)
+        return;
     free((*_v));
     memset(_v, 0, sizeof *_v);
 }
@@ -126,7 +129,7 @@ int user_name_decode(user_name *_v, const void *_buf, size_t _len, size_t *_used
 
 #line 16 "users.idl"
 void user_enc(parley_enc *_e, const user *_v)
-#line 130 "users_xdr.c"
+#line 133 "users_xdr.c"
 {
     for (;;) {
         if (parley_enc_room(_e, 4)) {
@@ -223,6 +226,8 @@ size_t user_size(const user *_v)
 
 void user_free(user *_v)
 {
+    if (!_v)
+        return;
     user_name_free(&_v->name);
     free(_v->avatar.avatar_val);
     user *_next = _v->manager;
@@ -262,7 +267,7 @@ int user_decode(user *_v, const void *_buf, size_t _len, size_t *_used,
 
 #line 27 "users.idl"
 void user_list_enc(parley_enc *_e, const user_list *_v)
-#line 266 "users_xdr.c"
+#line 271 "users_xdr.c"
 {
     for (;;) {
         user_enc(_e, &_v->entry);
@@ -306,6 +311,8 @@ size_t user_list_size(const user_list *_v)
 
 void user_list_free(user_list *_v)
 {
+    if (!_v)
+        return;
     user_free(&_v->entry);
     user_list *_next = _v->next;
     while (_next) {
@@ -343,7 +350,7 @@ int user_list_decode(user_list *_v, const void *_buf, size_t _len, size_t *_used
 
 #line 32 "users.idl"
 void lookup_result_enc(parley_enc *_e, const lookup_result *_v)
-#line 347 "users_xdr.c"
+#line 354 "users_xdr.c"
 {
     if (parley_enc_room(_e, 4)) {
         uint8_t *_p = _e->p;
@@ -401,6 +408,8 @@ size_t lookup_result_size(const lookup_result *_v)
 
 void lookup_result_free(lookup_result *_v)
 {
+    if (!_v)
+        return;
     switch (_v->status) {
     case 0:
         user_free(&_v->lookup_result_u.found);
