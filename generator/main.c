@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ast.h"
@@ -51,8 +52,11 @@ static void usage(FILE *f)
 }
 
 /* write_atomically writes o into dir/name through a temporary file in the
- * same folder, renamed over the target only once complete. */
-static int write_atomically(const char *dir, const char *name, const gen_out *o, char **tmp_out)
+ * same folder, renamed over the target only once complete. mkstemp makes
+ * the file 0600; it gets mode, what a file created by open(0666) would
+ * have under the umask, before anything is written to it. */
+static int write_atomically(const char *dir, const char *name, const gen_out *o, mode_t mode,
+                            char **tmp_out)
 {
     size_t n = strlen(dir) + strlen(name) + 16;
     char *tmp = malloc(n);
@@ -63,6 +67,14 @@ static int write_atomically(const char *dir, const char *name, const gen_out *o,
     if (fd < 0) {
         fprintf(stderr, "parleygen: error: cannot create a file in '%s': %s\n", dir,
                 strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    if (fchmod(fd, mode) != 0) {
+        fprintf(stderr, "parleygen: error: cannot set the mode of '%s': %s\n", tmp,
+                strerror(errno));
+        close(fd);
+        unlink(tmp);
         free(tmp);
         return -1;
     }
@@ -238,6 +250,9 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     };
     enum { NOUT = sizeof outputs / sizeof outputs[0] };
     char *tmps[NOUT] = {0};
+    mode_t mask = umask(0); /* umask can only be read by setting it */
+    umask(mask);
+    mode_t mode = 0666 & ~mask;
     char *finals[NOUT] = {0};
     int status = 0;
     idl_diag *diag = idl_diag_create(stderr, max_errors);
@@ -282,7 +297,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         if (outputs[k].emit(&o, spec, &gopts) != 0 || o.oom) {
             fputs("parleygen: out of memory\n", stderr);
             status = 2;
-        } else if (write_atomically(outdir, fname, &o, &tmps[k]) != 0) {
+        } else if (write_atomically(outdir, fname, &o, mode, &tmps[k]) != 0) {
             status = 1;
         } else {
             size_t n = strlen(outdir) + flen + 2;
