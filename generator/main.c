@@ -9,7 +9,8 @@
  * Every error is reported (not just the first) as file:line:col; the exit
  * status is 1 if there was any, and then no output file is touched. Outputs
  * are written to temporary files and renamed into place only when all of
- * them are complete.
+ * them are complete; a missing output folder is made, with its parents,
+ * when the first of them is.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,7 +37,8 @@ static void usage(FILE *f)
           "procedure) and FILE_server.c (the dispatch to the procedures you write).\n"
           "\n"
           "options:\n"
-          "  -o, --output-dir DIR  write the outputs into DIR (default: .)\n"
+          "  -o, --output-dir DIR  write the outputs into DIR, made with its parents if\n"
+          "                        missing (default: .)\n"
           "  -I DIR                search DIR for #include files\n"
           "  -D NAME[=VALUE]       define a preprocessor macro\n"
           "      --no-line         no #line directives back to the IDL\n"
@@ -49,6 +51,50 @@ static void usage(FILE *f)
           "  -h, --help            this text\n"
           "  -V, --version         the version\n",
           f);
+}
+
+/* make_dirs makes the folder dir and any of its parents that are missing,
+ * as `mkdir -p` does, each with mode 0777 less the umask. Returns 0, or -1
+ * with errno set (ENOTDIR when something on the way is not a folder). */
+static int make_dirs(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return 0;
+        errno = ENOTDIR;
+        return -1;
+    }
+    size_t n = strlen(dir);
+    char *path = malloc(n + 1);
+    if (!path)
+        return -1;
+    memcpy(path, dir, n + 1);
+    /* each prefix ending before a '/', then the whole path */
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && path[i] != '/')
+            continue;
+        if (i < n && path[i - 1] == '/')
+            continue; /* "a//b": the empty component */
+        char saved = path[i];
+        path[i] = '\0';
+        int rc = mkdir(path, 0777);
+        int err = errno;
+        path[i] = saved;
+        if (rc != 0 && err != EEXIST) {
+            free(path);
+            errno = err;
+            return -1;
+        }
+    }
+    free(path);
+    if (stat(dir, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
 }
 
 /* write_atomically writes o into dir/name through a temporary file in the
@@ -254,6 +300,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     umask(mask);
     mode_t mode = 0666 & ~mask;
     char *finals[NOUT] = {0};
+    int outdir_made = 0; /* -o DIR is made only once there is an output to write */
     int status = 0;
     idl_diag *diag = idl_diag_create(stderr, max_errors);
     if (!diag) {
@@ -297,9 +344,15 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         if (outputs[k].emit(&o, spec, &gopts) != 0 || o.oom) {
             fputs("parleygen: out of memory\n", stderr);
             status = 2;
+        } else if (!outdir_made && make_dirs(outdir) != 0) {
+            fprintf(stderr, "parleygen: error: cannot create the output folder '%s': %s\n", outdir,
+                    strerror(errno));
+            status = 1;
         } else if (write_atomically(outdir, fname, &o, mode, &tmps[k]) != 0) {
+            outdir_made = 1;
             status = 1;
         } else {
+            outdir_made = 1;
             size_t n = strlen(outdir) + flen + 2;
             finals[k] = malloc(n);
             if (finals[k])
