@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ast.h"
+#include "diag.h"
 
 /* An output file being built in memory; written to disk only when complete. */
 typedef struct gen_out {
@@ -109,6 +110,11 @@ int gen_def_needs_free(idl_def *def);
  * functions (enum, struct, union, typedef). */
 int gen_is_type_def(const idl_def *def);
 
+/* gen_check_names reports the IDL names that the generated C would
+ * misread (see names.c), returning the number of errors. Run it after the
+ * front end's checks passed, before any emitter. */
+int gen_check_names(const idl_spec *spec, idl_diag *diag);
+
 /* The emitters. Each returns 0, or -1 when memory ran out. */
 int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 int gen_emit_xdr(gen_out *o, const idl_spec *spec, const gen_opts *opts);
@@ -116,8 +122,8 @@ int gen_emit_client(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 int gen_emit_server(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 
 /* For the stubs (emit_xdr.c): the code that encodes, decodes, and sizes
- * (n += ...) a procedure's argument or result of type t at lv, on cursors
- * named e and d. */
+ * (_n += ...) a procedure's argument or result of type t at lv, on cursors
+ * named _e and _d. */
 void gen_proc_enc(gen_out *o, int in, const idl_type *t, const char *lv);
 void gen_proc_dec(gen_out *o, int in, const idl_type *t, const char *lv);
 void gen_proc_size(gen_out *o, int in, const idl_type *t, const char *lv);

@@ -375,13 +375,13 @@ int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts)
         any = 1;
         const char *t = d->name;
         gen_printf(o,
-                   "int %s_encode(const %s *v, void *buf, size_t cap, size_t *len);\n"
-                   "int %s_decode(%s *v, const void *buf, size_t len, size_t *used,\n"
-                   "    const parley_limits *lim);\n"
-                   "size_t %s_size(const %s *v);\n"
-                   "void %s_free(%s *v);\n"
-                   "void %s_enc(parley_enc *e, const %s *v);\n"
-                   "void %s_dec(parley_dec *d, %s *v);\n\n",
+                   "int %s_encode(const %s *_v, void *_buf, size_t _cap, size_t *_len);\n"
+                   "int %s_decode(%s *_v, const void *_buf, size_t _len, size_t *_used,\n"
+                   "    const parley_limits *_lim);\n"
+                   "size_t %s_size(const %s *_v);\n"
+                   "void %s_free(%s *_v);\n"
+                   "void %s_enc(parley_enc *_e, const %s *_v);\n"
+                   "void %s_dec(parley_dec *_d, %s *_v);\n\n",
                    t, t, t, t, t, t, t, t, t, t, t, t);
     }
 
@@ -395,10 +395,10 @@ int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts)
         any = 1;
         const char *t = x->name, *ct = x->ctype;
         gen_printf(o,
-                   "size_t %s_size(const %s *v);\n"
-                   "void %s_free(%s *v);\n"
-                   "void %s_enc(parley_enc *e, const %s *v);\n"
-                   "void %s_dec(parley_dec *d, %s *v);\n\n",
+                   "size_t %s_size(const %s *_v);\n"
+                   "void %s_free(%s *_v);\n"
+                   "void %s_enc(parley_enc *_e, const %s *_v);\n"
+                   "void %s_dec(parley_dec *_d, %s *_v);\n\n",
                    t, ct, t, ct, t, ct, t, ct);
     }
 

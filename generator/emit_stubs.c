@@ -56,7 +56,7 @@ static int is_void(const idl_type *t)
     return t->kind == IDL_T_VOID;
 }
 
-/* params writes ", const A1 *arg1, ..." for a procedure's arguments. */
+/* params writes ", const A1 *_arg1, ..." for a procedure's arguments. */
 static void params(gen_out *o, const idl_proc *p)
 {
     int i = 1;
@@ -64,16 +64,16 @@ static void params(gen_out *o, const idl_proc *p)
         const char *ct = gen_proc_ctype(a->type);
         /* string is char *: a const pointer to it is char *const * */
         if (a->type->kind == IDL_T_STRING)
-            gen_printf(o, ", char *const *arg%d", i);
+            gen_printf(o, ", char *const *_arg%d", i);
         else
-            gen_printf(o, ", const %s *arg%d", ct, i);
+            gen_printf(o, ", const %s *_arg%d", ct, i);
     }
 }
 
 static void result_param(gen_out *o, const idl_proc *p)
 {
     if (!is_void(p->result))
-        gen_printf(o, ", %s%s*result", gen_proc_ctype(p->result),
+        gen_printf(o, ", %s%s*_result", gen_proc_ctype(p->result),
                    p->result->kind == IDL_T_STRING ? "" : " ");
 }
 
@@ -92,37 +92,37 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
         for (const idl_version *v = d->u.prog.versions; v; v = v->next) {
             for (const idl_proc *p = v->procs; p; p = p->next) {
                 char *nm = gen_proc_name(p, v);
-                gen_printf(o, "int %s(parley_client *c", nm);
+                gen_printf(o, "int %s(parley_client *_c", nm);
                 params(o, p);
                 result_param(o, p);
                 gen_puts(o, ");\n");
-                gen_printf(o, "int %s_submit(parley_client *c", nm);
+                gen_printf(o, "int %s_submit(parley_client *_c", nm);
                 params(o, p);
                 result_param(o, p);
-                gen_puts(o, ", parley_done_fn *done, void *ctx);\n");
+                gen_puts(o, ", parley_done_fn *_done, void *_ctx);\n");
                 if (!is_void(p->result)) {
-                    gen_printf(o, "int %s_arena(parley_client *c", nm);
+                    gen_printf(o, "int %s_arena(parley_client *_c", nm);
                     params(o, p);
                     result_param(o, p);
-                    gen_puts(o, ", parley_arena *arena);\n");
-                    gen_printf(o, "int %s_submit_arena(parley_client *c", nm);
+                    gen_puts(o, ", parley_arena *_arena);\n");
+                    gen_printf(o, "int %s_submit_arena(parley_client *_c", nm);
                     params(o, p);
                     result_param(o, p);
-                    gen_puts(o, ", parley_arena *arena, parley_done_fn *done, void *ctx);\n");
+                    gen_puts(o, ", parley_arena *_arena, parley_done_fn *_done, void *_ctx);\n");
                 }
                 if (!(p->num == 0 && p->nargs == 0 && is_void(p->result))) {
                     gen_printf(o, "int %s_svc(", nm);
                     int i = 1;
                     for (const idl_arg *a = p->args; a && p->nargs; a = a->next, i++) {
                         if (a->type->kind == IDL_T_STRING)
-                            gen_printf(o, "char *const *arg%d, ", i);
+                            gen_printf(o, "char *const *_arg%d, ", i);
                         else
-                            gen_printf(o, "const %s *arg%d, ", gen_proc_ctype(a->type), i);
+                            gen_printf(o, "const %s *_arg%d, ", gen_proc_ctype(a->type), i);
                     }
                     if (!is_void(p->result))
-                        gen_printf(o, "%s%s*result, ", gen_proc_ctype(p->result),
+                        gen_printf(o, "%s%s*_result, ", gen_proc_ctype(p->result),
                                    p->result->kind == IDL_T_STRING ? "" : " ");
-                    gen_puts(o, "parley_call *call);\n");
+                    gen_puts(o, "parley_call *_call);\n");
                 }
                 free(nm);
             }
@@ -143,30 +143,30 @@ static const char *call_args(gen_out *o, const idl_proc *p, const char *nm, char
 {
     if (p->nargs == 0)
         return "NULL, NULL, 0";
-    gen_puts(o, "    size_t n = 0;\n");
+    gen_puts(o, "    size_t _n = 0;\n");
     int i = 1;
     for (const idl_arg *a = p->args; a; a = a->next, i++) {
         char lv[32];
-        snprintf(lv, sizeof lv, "(*arg%d)", i);
+        snprintf(lv, sizeof lv, "(*_arg%d)", i);
         gen_proc_size(o, 1, a->type, lv);
     }
     if (p->nargs == 1) {
-        snprintf(buf, cap, "%s_args, arg1, n", nm);
+        snprintf(buf, cap, "%s_args, _arg1, _n", nm);
         return buf;
     }
-    gen_printf(o, "    struct %s_argv av = {", nm);
+    gen_printf(o, "    struct %s_argv _av = {", nm);
     for (i = 1; i <= p->nargs; i++)
-        gen_printf(o, "%sarg%d", i > 1 ? ", " : "", i);
+        gen_printf(o, "%s_arg%d", i > 1 ? ", " : "", i);
     gen_puts(o, "};\n");
-    snprintf(buf, cap, "%s_args, &av, n", nm);
+    snprintf(buf, cap, "%s_args, &_av, _n", nm);
     return buf;
 }
 
-/* pass_args writes "arg1, ..., " (the arguments a wrapper passes on). */
+/* pass_args writes "_arg1, ..., " (the arguments a wrapper passes on). */
 static void pass_args(gen_out *o, const idl_proc *p)
 {
     for (int i = 1; i <= p->nargs; i++)
-        gen_printf(o, "arg%d, ", i);
+        gen_printf(o, "_arg%d, ", i);
 }
 
 /* emit_call writes proc_n, the synchronous call. With a result it is
@@ -178,36 +178,37 @@ static void emit_call(gen_out *o, const idl_proc *p, const char *nm)
 {
     char argsbuf[256];
     if (is_void(p->result)) {
-        gen_printf(o, "int %s(parley_client *c", nm);
+        gen_printf(o, "int %s(parley_client *_c", nm);
         params(o, p);
         gen_puts(o, ")\n{\n");
         const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-        gen_printf(o, "    return parley_client_call(c, %s, %s, NULL, NULL, 0);\n}\n\n", p->name,
+        gen_printf(o, "    return parley_client_call(_c, %s, %s, NULL, NULL, 0);\n}\n\n", p->name,
                    args);
         return;
     }
-    gen_printf(o, "int %s_arena(parley_client *c", nm);
+    gen_printf(o, "int %s_arena(parley_client *_c", nm);
     params(o, p);
     result_param(o, p);
-    gen_puts(o, ", parley_arena *arena)\n{\n");
-    gen_puts(o, "    memset(result, 0, sizeof *result);\n");
+    gen_puts(o, ", parley_arena *_arena)\n{\n");
+    gen_puts(o, "    memset(_result, 0, sizeof *_result);\n");
     const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-    gen_printf(o, "    int rc = parley_client_call_arena(c, %s, %s, %s_res, result, 0, arena);\n",
+    gen_printf(o,
+               "    int _rc = parley_client_call_arena(_c, %s, %s, %s_res, _result, 0, _arena);\n",
                p->name, args, nm);
     gen_type g = gen_classify(p->result);
-    gen_puts(o, "    if (rc != PARLEY_OK) {\n");
+    gen_puts(o, "    if (_rc != PARLEY_OK) {\n");
     if (p->result->kind == IDL_T_STRING)
-        gen_puts(o, "        if (!arena)\n            free(*result);\n");
+        gen_puts(o, "        if (!_arena)\n            free(*_result);\n");
     else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF || g.kind == GK_ENUM)
-        gen_printf(o, "        if (!arena)\n            %s_free(result);\n", g.def->name);
-    gen_puts(o, "        memset(result, 0, sizeof *result);\n    }\n    return rc;\n}\n\n");
+        gen_printf(o, "        if (!_arena)\n            %s_free(_result);\n", g.def->name);
+    gen_puts(o, "        memset(_result, 0, sizeof *_result);\n    }\n    return _rc;\n}\n\n");
 
-    gen_printf(o, "int %s(parley_client *c", nm);
+    gen_printf(o, "int %s(parley_client *_c", nm);
     params(o, p);
     result_param(o, p);
-    gen_printf(o, ")\n{\n    return %s_arena(c, ", nm);
+    gen_printf(o, ")\n{\n    return %s_arena(_c, ", nm);
     pass_args(o, p);
-    gen_puts(o, "result, NULL);\n}\n\n");
+    gen_puts(o, "_result, NULL);\n}\n\n");
 }
 
 /* emit_submit writes proc_n_submit, the asynchronous call: the arguments
@@ -218,32 +219,33 @@ static void emit_submit(gen_out *o, const idl_proc *p, const char *nm)
 {
     char argsbuf[256];
     if (is_void(p->result)) {
-        gen_printf(o, "int %s_submit(parley_client *c", nm);
+        gen_printf(o, "int %s_submit(parley_client *_c", nm);
         params(o, p);
-        gen_puts(o, ", parley_done_fn *done, void *ctx)\n{\n");
+        gen_puts(o, ", parley_done_fn *_done, void *_ctx)\n{\n");
         const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-        gen_printf(o,
-                   "    return parley_client_submit(c, %s, %s, NULL, NULL, 0, done, ctx);\n}\n\n",
-                   p->name, args);
+        gen_printf(
+            o, "    return parley_client_submit(_c, %s, %s, NULL, NULL, 0, _done, _ctx);\n}\n\n",
+            p->name, args);
         return;
     }
-    gen_printf(o, "int %s_submit_arena(parley_client *c", nm);
+    gen_printf(o, "int %s_submit_arena(parley_client *_c", nm);
     params(o, p);
     result_param(o, p);
-    gen_puts(o, ", parley_arena *arena, parley_done_fn *done, void *ctx)\n{\n");
-    gen_puts(o, "    memset(result, 0, sizeof *result);\n");
+    gen_puts(o, ", parley_arena *_arena, parley_done_fn *_done, void *_ctx)\n{\n");
+    gen_puts(o, "    memset(_result, 0, sizeof *_result);\n");
     const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-    gen_printf(o,
-               "    return parley_client_submit_arena(c, %s, %s, %s_res, result, 0, arena, done, "
-               "ctx);\n}\n\n",
-               p->name, args, nm);
+    gen_printf(
+        o,
+        "    return parley_client_submit_arena(_c, %s, %s, %s_res, _result, 0, _arena, _done, "
+        "_ctx);\n}\n\n",
+        p->name, args, nm);
 
-    gen_printf(o, "int %s_submit(parley_client *c", nm);
+    gen_printf(o, "int %s_submit(parley_client *_c", nm);
     params(o, p);
     result_param(o, p);
-    gen_printf(o, ", parley_done_fn *done, void *ctx)\n{\n    return %s_submit_arena(c, ", nm);
+    gen_printf(o, ", parley_done_fn *_done, void *_ctx)\n{\n    return %s_submit_arena(_c, ", nm);
     pass_args(o, p);
-    gen_puts(o, "result, NULL, done, ctx);\n}\n\n");
+    gen_puts(o, "_result, NULL, _done, _ctx);\n}\n\n");
 }
 
 static void emit_client_proc(gen_out *o, const idl_def *prog, const idl_version *v,
@@ -256,36 +258,36 @@ static void emit_client_proc(gen_out *o, const idl_def *prog, const idl_version 
         gen_printf(o, "struct %s_argv {\n", nm);
         int i = 1;
         for (const idl_arg *a = p->args; a; a = a->next, i++)
-            gen_printf(o, "    %s%s *arg%d;\n",
+            gen_printf(o, "    %s%s *_arg%d;\n",
                        a->type->kind == IDL_T_STRING ? "char *const" : "const ",
                        a->type->kind == IDL_T_STRING ? "" : gen_proc_ctype(a->type), i);
         gen_puts(o, "};\n\n");
     }
     if (p->nargs > 0) {
-        gen_printf(o, "static void %s_args(parley_enc *e, const void *a)\n{\n", nm);
+        gen_printf(o, "static void %s_args(parley_enc *_e, const void *_a)\n{\n", nm);
         if (p->nargs == 1) {
             const idl_type *t = p->args->type;
             if (t->kind == IDL_T_STRING)
-                gen_puts(o, "    char *const *arg1 = a;\n");
+                gen_puts(o, "    char *const *_arg1 = _a;\n");
             else
-                gen_printf(o, "    const %s *arg1 = a;\n", gen_proc_ctype(t));
-            gen_proc_enc(o, 1, t, "(*arg1)");
+                gen_printf(o, "    const %s *_arg1 = _a;\n", gen_proc_ctype(t));
+            gen_proc_enc(o, 1, t, "(*_arg1)");
         } else {
-            gen_printf(o, "    const struct %s_argv *av = a;\n", nm);
+            gen_printf(o, "    const struct %s_argv *_av = _a;\n", nm);
             int i = 1;
             for (const idl_arg *a = p->args; a; a = a->next, i++) {
                 char lv[32];
-                snprintf(lv, sizeof lv, "(*av->arg%d)", i);
+                snprintf(lv, sizeof lv, "(*_av->_arg%d)", i);
                 gen_proc_enc(o, 1, a->type, lv);
             }
         }
         gen_puts(o, "}\n\n");
     }
     if (!is_void(p->result)) {
-        gen_printf(o, "static void %s_res(parley_dec *d, void *r)\n{\n", nm);
-        gen_printf(o, "    %s%s*result = r;\n", gen_proc_ctype(p->result),
+        gen_printf(o, "static void %s_res(parley_dec *_d, void *_r)\n{\n", nm);
+        gen_printf(o, "    %s%s*_result = _r;\n", gen_proc_ctype(p->result),
                    p->result->kind == IDL_T_STRING ? "" : " ");
-        gen_proc_dec(o, 1, p->result, "(*result)");
+        gen_proc_dec(o, 1, p->result, "(*_result)");
         gen_puts(o, "}\n\n");
     }
     emit_call(o, p, nm);
@@ -328,44 +330,45 @@ int gen_emit_client(gen_out *o, const idl_spec *spec, const gen_opts *opts)
 static void emit_handler(gen_out *o, const idl_version *v, const idl_proc *p)
 {
     char *nm = gen_proc_name(p, v);
-    gen_printf(o, "static int %s_handler(parley_call *call, parley_dec *d)\n{\n", nm);
+    gen_printf(o, "static int %s_handler(parley_call *_call, parley_dec *_d)\n{\n", nm);
     if (p->num == 0 && p->nargs == 0 && is_void(p->result)) {
         /* the NULL procedure: nothing to run */
-        gen_puts(o, "    (void)call;\n    return parley_dec_remaining(d) ? PARLEY_ERR_GARBAGE_ARGS "
-                    ": PARLEY_OK;\n}\n\n");
+        gen_puts(o,
+                 "    (void)_call;\n    return parley_dec_remaining(_d) ? PARLEY_ERR_GARBAGE_ARGS "
+                 ": PARLEY_OK;\n}\n\n");
         free(nm);
         return;
     }
     int i = 1;
     for (const idl_arg *a = p->args; a && p->nargs; a = a->next, i++) {
-        gen_printf(o, "    %s arg%d;\n", gen_proc_ctype(a->type), i);
-        gen_printf(o, "    memset(&arg%d, 0, sizeof arg%d);\n", i, i);
+        gen_printf(o, "    %s _arg%d;\n", gen_proc_ctype(a->type), i);
+        gen_printf(o, "    memset(&_arg%d, 0, sizeof _arg%d);\n", i, i);
     }
     if (!is_void(p->result)) {
-        gen_printf(o, "    %s result;\n", gen_proc_ctype(p->result));
-        gen_puts(o, "    memset(&result, 0, sizeof result);\n");
+        gen_printf(o, "    %s _result;\n", gen_proc_ctype(p->result));
+        gen_puts(o, "    memset(&_result, 0, sizeof _result);\n");
     }
     i = 1;
     for (const idl_arg *a = p->args; a && p->nargs; a = a->next, i++) {
         char lv[32];
-        snprintf(lv, sizeof lv, "arg%d", i);
+        snprintf(lv, sizeof lv, "_arg%d", i);
         gen_proc_dec(o, 1, a->type, lv);
     }
-    gen_puts(o, "    if (d->err || parley_dec_remaining(d))\n"
+    gen_puts(o, "    if (_d->err || parley_dec_remaining(_d))\n"
                 "        return PARLEY_ERR_GARBAGE_ARGS;\n");
     gen_printf(o, "    if (%s_svc(", nm);
     for (i = 1; i <= p->nargs; i++)
-        gen_printf(o, "&arg%d, ", i);
+        gen_printf(o, "&_arg%d, ", i);
     if (!is_void(p->result))
-        gen_puts(o, "&result, ");
-    gen_puts(o, "call) != PARLEY_OK)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
+        gen_puts(o, "&_result, ");
+    gen_puts(o, "_call) != PARLEY_OK)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
     if (!is_void(p->result)) {
-        gen_puts(o, "    size_t n = 0;\n");
-        gen_proc_size(o, 1, p->result, "result");
-        gen_puts(o, "    parley_enc *e = parley_call_result(call, n);\n"
-                    "    if (!e)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
-        gen_proc_enc(o, 1, p->result, "result");
-        gen_puts(o, "    return e->err ? PARLEY_ERR_SYSTEM_ERR : PARLEY_OK;\n");
+        gen_puts(o, "    size_t _n = 0;\n");
+        gen_proc_size(o, 1, p->result, "_result");
+        gen_puts(o, "    parley_enc *_e = parley_call_result(_call, _n);\n"
+                    "    if (!_e)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
+        gen_proc_enc(o, 1, p->result, "_result");
+        gen_puts(o, "    return _e->err ? PARLEY_ERR_SYSTEM_ERR : PARLEY_OK;\n");
     } else {
         gen_puts(o, "    return PARLEY_OK;\n");
     }

@@ -46,18 +46,17 @@ static char *fmt(const char *f, ...)
     return s;
 }
 
-/* bound_of is the C text of a declaration's size or bound: the number, or
- * the name of the C constant a .x file takes it from. The text lives in one
- * of a few static buffers, enough for the arguments of one gen_printf. */
-static const char *bound_of(const idl_decl *d)
+/* bound_of is the C text of a declaration's size or bound: the number,
+ * written into buf, or the name of the C constant a .x file takes it from.
+ * BOUND_TEXT is room enough for the number. */
+enum { BOUND_TEXT = 16 };
+
+static const char *bound_of(const idl_decl *d, char *buf, size_t size)
 {
-    static char bufs[4][16];
-    static unsigned next;
     if (d->bound_text)
         return d->bound_text;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof bufs[0], "%uu", d->bound);
-    return b;
+    snprintf(buf, size, "%uu", d->bound);
+    return buf;
 }
 
 static void ind(gen_out *o, int n)
@@ -84,64 +83,124 @@ static int is_run_kind(gen_kind k)
     return gen_prim_size(k) != 0;
 }
 
-/* ---- encoding --------------------------------------------------------- */
+/* What the codec does with each kind that is one XDR integer (the kinds
+ * gen_prim_size gives a size): how a run stores and loads it, what the
+ * encoder and the decoder check about it, and the runtime's bulk loop for
+ * arrays of it. The one table for them all, so that a kind cannot be
+ * handled in one direction and forgotten in the other. */
+typedef enum scalar_member { MEMBER_ANY, MEMBER_BOOL, MEMBER_ENUM } scalar_member;
 
-static void enc_store(gen_out *o, int in, gen_type g, const char *lv, size_t off)
+typedef struct scalar {
+    const char *st, *st_pre, *st_post; /* st(p + off, st_pre VALUE st_post) */
+    const char *ld, *ld_pre, *ld_post; /* VALUE = ld_pre ld(p + off) ld_post;
+                                          ld_pre NULL: a cast to the enum */
+    scalar_member member;              /* bool 0 or 1, or enum member: both ways */
+    const char *enc_lo, *enc_hi;       /* range of the C value (encoder), or NULL */
+    const char *dec_lo, *dec_hi;       /* range of the wire value (decoder), or NULL;
+                                          dec_lo set: read as int32_t */
+    const char *bulk;                  /* parley_put_X / parley_get_X, or NULL */
+} scalar;
+
+#define U32 "parley_st_u32", "(uint32_t)", ""
+#define I32 "parley_st_u32", "(uint32_t)(int32_t)", ""
+static const scalar scalars[] = {
+    [GK_INT] = {U32, "parley_ld_u32", "(int)(int32_t)", "", MEMBER_ANY, NULL, NULL, NULL, NULL,
+                "u32s"},
+    [GK_UINT] = {U32, "parley_ld_u32", "", "", MEMBER_ANY, NULL, NULL, NULL, NULL, "u32s"},
+    [GK_HYPER] = {"parley_st_u64", "(uint64_t)", "", "parley_ld_u64", "(quad_t)", "", MEMBER_ANY,
+                  NULL, NULL, NULL, NULL, "u64s"},
+    [GK_UHYPER] = {"parley_st_u64", "(uint64_t)", "", "parley_ld_u64", "", "", MEMBER_ANY, NULL,
+                   NULL, NULL, NULL, "u64s"},
+    [GK_FLOAT] = {"parley_st_u32", "parley_f32_bits(", ")", "parley_ld_u32", "parley_bits_f32(",
+                  ")", MEMBER_ANY, NULL, NULL, NULL, NULL, "f32s"},
+    [GK_DOUBLE] = {"parley_st_u64", "parley_f64_bits(", ")", "parley_ld_u64", "parley_bits_f64(",
+                   ")", MEMBER_ANY, NULL, NULL, NULL, NULL, "f64s"},
+    [GK_BOOL] = {I32, "parley_ld_u32", "(bool_t)", "", MEMBER_BOOL, NULL, NULL, NULL, NULL, NULL},
+    [GK_CHAR] = {I32, "parley_ld_u32", "(char)(int32_t)", "", MEMBER_ANY, NULL, NULL, "CHAR_MIN",
+                 "CHAR_MAX", NULL},
+    [GK_UCHAR] = {I32, "parley_ld_u32", "(u_char)", "", MEMBER_ANY, NULL, NULL, NULL, "UCHAR_MAX",
+                  NULL},
+    [GK_SHORT] = {I32, "parley_ld_u32", "(short)(int32_t)", "", MEMBER_ANY, NULL, NULL, "SHRT_MIN",
+                  "SHRT_MAX", NULL},
+    [GK_USHORT] = {I32, "parley_ld_u32", "(u_short)", "", MEMBER_ANY, NULL, NULL, NULL, "USHRT_MAX",
+                   NULL},
+    [GK_LONG] = {I32, "parley_ld_u32", "(long)(int32_t)", "", MEMBER_ANY, "INT32_MIN", "INT32_MAX",
+                 NULL, NULL, NULL},
+    [GK_ULONG] = {U32, "parley_ld_u32", "(u_long)", "", MEMBER_ANY, NULL, "UINT32_MAX", NULL, NULL,
+                  NULL},
+    [GK_ENUM] = {I32, "parley_ld_u32", NULL, "", MEMBER_ENUM, NULL, NULL, NULL, NULL, NULL},
+};
+#undef U32
+#undef I32
+
+/* scalar_of is the row of a kind, or NULL for a kind that is not one XDR
+ * integer. */
+static const scalar *scalar_of(gen_kind k)
 {
-    ind(o, in);
-    switch (g.kind) {
-    case GK_HYPER:
-    case GK_UHYPER:
-        gen_printf(o, "parley_st_u64(p + %zu, (uint64_t)%s);\n", off, lv);
-        break;
-    case GK_FLOAT:
-        gen_printf(o, "parley_st_u32(p + %zu, parley_f32_bits(%s));\n", off, lv);
-        break;
-    case GK_DOUBLE:
-        gen_printf(o, "parley_st_u64(p + %zu, parley_f64_bits(%s));\n", off, lv);
-        break;
-    case GK_INT:
-    case GK_UINT:
-    case GK_ULONG:
-        gen_printf(o, "parley_st_u32(p + %zu, (uint32_t)%s);\n", off, lv);
-        break;
-    default:
-        gen_printf(o, "parley_st_u32(p + %zu, (uint32_t)(int32_t)%s);\n", off, lv);
+    if ((size_t)k >= sizeof scalars / sizeof scalars[0] || scalars[k].st == NULL)
+        return NULL;
+    return &scalars[k];
+}
+
+/* member_test is the condition that a value at lv is not a valid bool or
+ * enum member (heap), or NULL when the kind has no such test. */
+static char *member_test(const scalar *sc, gen_type g, const char *lv)
+{
+    switch (sc->member) {
+    case MEMBER_BOOL:
+        return fmt("(uint32_t)%s > 1u", lv);
+    case MEMBER_ENUM:
+        return fmt("!%s__valid((int32_t)%s)", g.def->name, lv);
+    case MEMBER_ANY:
         break;
     }
+    return NULL;
+}
+
+/* member_error is the error member_test's failure stands for. */
+static const char *member_error(const scalar *sc)
+{
+    return sc->member == MEMBER_BOOL ? "PARLEY_ERR_BAD_BOOL" : "PARLEY_ERR_BAD_ENUM";
+}
+
+/* range_test is the condition that x is outside lo..hi (lo may be NULL),
+ * on the heap. */
+static char *range_test(const char *x, const char *lo, const char *hi)
+{
+    return lo ? fmt("%s < %s || %s > %s", x, lo, x, hi) : fmt("%s > %s", x, hi);
+}
+
+/* fail_if writes `if (PARLEY_UNLIKELY(cond)) fail(cursor, err);` and frees
+ * cond. */
+static void fail_if(gen_out *o, int in, char *cond, const char *fail, const char *err)
+{
+    ind(o, in);
+    gen_printf(o, "if (PARLEY_UNLIKELY(%s))\n", cond);
+    ind(o, in + 1);
+    gen_printf(o, "%s, %s);\n", fail, err);
+    free(cond);
+}
+
+/* ---- encoding --------------------------------------------------------- */
+
+/* enc_store writes the store of one value into a run at offset off. */
+static void enc_store(gen_out *o, int in, gen_type g, const char *lv, size_t off)
+{
+    const scalar *sc = scalar_of(g.kind);
+    ind(o, in);
+    gen_printf(o, "%s(_p + %zu, %s%s%s);\n", sc->st, off, sc->st_pre, lv, sc->st_post);
 }
 
 /* enc_check writes the test that a value is encodable, or nothing. */
 static void enc_check(gen_out *o, int in, gen_type g, const char *lv)
 {
-    switch (g.kind) {
-    case GK_BOOL:
-        ind(o, in);
-        gen_printf(o, "if (PARLEY_UNLIKELY((uint32_t)%s > 1u))\n", lv);
-        ind(o, in + 1);
-        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_BAD_BOOL);\n");
-        break;
-    case GK_ENUM:
-        ind(o, in);
-        gen_printf(o, "if (PARLEY_UNLIKELY(!%s__valid((int32_t)%s)))\n", g.def->name, lv);
-        ind(o, in + 1);
-        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_BAD_ENUM);\n");
-        break;
-    case GK_LONG:
-        ind(o, in);
-        gen_printf(o, "if (PARLEY_UNLIKELY(%s < INT32_MIN || %s > INT32_MAX))\n", lv, lv);
-        ind(o, in + 1);
-        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_RANGE);\n");
-        break;
-    case GK_ULONG:
-        ind(o, in);
-        gen_printf(o, "if (PARLEY_UNLIKELY(%s > UINT32_MAX))\n", lv);
-        ind(o, in + 1);
-        gen_puts(o, "parley_enc_fail(e, PARLEY_ERR_RANGE);\n");
-        break;
-    default:
-        break;
-    }
+    const scalar *sc = scalar_of(g.kind);
+    char *cond = member_test(sc, g, lv);
+    if (cond)
+        fail_if(o, in, cond, "parley_enc_fail(_e", member_error(sc));
+    else if (sc->enc_hi)
+        fail_if(o, in, range_test(lv, sc->enc_lo, sc->enc_hi), "parley_enc_fail(_e",
+                "PARLEY_ERR_RANGE");
 }
 
 static void enc_run(gen_out *o, int in, const item *it, size_t n)
@@ -150,16 +209,16 @@ static void enc_run(gen_out *o, int in, const item *it, size_t n)
     for (size_t i = 0; i < n; i++)
         total += gen_prim_size(it[i].g.kind);
     ind(o, in);
-    gen_printf(o, "if (parley_enc_room(e, %zu)) {\n", total);
+    gen_printf(o, "if (parley_enc_room(_e, %zu)) {\n", total);
     ind(o, in + 1);
-    gen_puts(o, "uint8_t *p = e->p;\n");
+    gen_puts(o, "uint8_t *_p = _e->p;\n");
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         enc_store(o, in + 1, it[i].g, it[i].lv, off);
         off += gen_prim_size(it[i].g.kind);
     }
     ind(o, in + 1);
-    gen_printf(o, "e->p = p + %zu;\n", total);
+    gen_printf(o, "_e->p = _p + %zu;\n", total);
     for (size_t i = 0; i < n; i++)
         enc_check(o, in + 1, it[i].g, it[i].lv);
     ind(o, in);
@@ -169,20 +228,8 @@ static void enc_run(gen_out *o, int in, const item *it, size_t n)
 /* bulk_suffix names the runtime's bulk loop for arrays of a kind, or NULL. */
 static const char *bulk_suffix(gen_kind k)
 {
-    switch (k) {
-    case GK_INT:
-    case GK_UINT:
-        return "u32s";
-    case GK_HYPER:
-    case GK_UHYPER:
-        return "u64s";
-    case GK_FLOAT:
-        return "f32s";
-    case GK_DOUBLE:
-        return "f64s";
-    default:
-        return NULL;
-    }
+    const scalar *sc = scalar_of(k);
+    return sc ? sc->bulk : NULL;
 }
 
 static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv);
@@ -190,6 +237,7 @@ static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv);
 /* enc_decl encodes one declaration whose storage is lv. */
 static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
 {
+    char nb[BOUND_TEXT];
     gen_type g = d->type ? gen_classify(d->type) : (gen_type){GK_VOID, NULL};
     switch (d->kind) {
     case IDL_D_VOID:
@@ -200,14 +248,15 @@ static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_FIXED:
         if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_put_opaque(e, %s, %s);\n", lv, bound_of(d));
+            gen_printf(o, "parley_put_opaque(_e, %s, %s);\n", lv, bound_of(d, nb, sizeof nb));
         } else if (bulk_suffix(g.kind)) {
             ind(o, in);
-            gen_printf(o, "parley_put_%s(e, %s, %s);\n", bulk_suffix(g.kind), lv, bound_of(d));
+            gen_printf(o, "parley_put_%s(_e, %s, %s);\n", bulk_suffix(g.kind), lv,
+                       bound_of(d, nb, sizeof nb));
         } else {
             ind(o, in);
-            gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
-            char *el = fmt("%s[i]", lv);
+            gen_printf(o, "for (u_int _i = 0; _i < %s; _i++) {\n", bound_of(d, nb, sizeof nb));
+            char *el = fmt("%s[_i]", lv);
             enc_value(o, in + 1, d->type, el);
             free(el);
             ind(o, in);
@@ -217,23 +266,23 @@ static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_VAR:
         if (d->type->kind == IDL_T_STRING) {
             ind(o, in);
-            gen_printf(o, "parley_put_string(e, %s, %s);\n", lv, bound_of(d));
+            gen_printf(o, "parley_put_string(_e, %s, %s);\n", lv, bound_of(d, nb, sizeof nb));
         } else if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_put_bytes(e, %s.%s_val, %s.%s_len, %s);\n", lv, d->name, lv,
-                       d->name, bound_of(d));
+            gen_printf(o, "parley_put_bytes(_e, %s.%s_val, %s.%s_len, %s);\n", lv, d->name, lv,
+                       d->name, bound_of(d, nb, sizeof nb));
         } else {
             ind(o, in);
-            gen_printf(o, "if (parley_put_count(e, %s.%s_val, %s.%s_len, %s)) {\n", lv, d->name, lv,
-                       d->name, bound_of(d));
+            gen_printf(o, "if (parley_put_count(_e, %s.%s_val, %s.%s_len, %s)) {\n", lv, d->name,
+                       lv, d->name, bound_of(d, nb, sizeof nb));
             if (bulk_suffix(g.kind)) {
                 ind(o, in + 1);
-                gen_printf(o, "parley_put_%s(e, %s.%s_val, %s.%s_len);\n", bulk_suffix(g.kind), lv,
+                gen_printf(o, "parley_put_%s(_e, %s.%s_val, %s.%s_len);\n", bulk_suffix(g.kind), lv,
                            d->name, lv, d->name);
             } else {
                 ind(o, in + 1);
-                gen_printf(o, "for (u_int i = 0; i < %s.%s_len; i++) {\n", lv, d->name);
-                char *el = fmt("%s.%s_val[i]", lv, d->name);
+                gen_printf(o, "for (u_int _i = 0; _i < %s.%s_len; _i++) {\n", lv, d->name);
+                char *el = fmt("%s.%s_val[_i]", lv, d->name);
                 enc_value(o, in + 2, d->type, el);
                 free(el);
                 ind(o, in + 1);
@@ -245,7 +294,7 @@ static void enc_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
         return;
     case IDL_D_OPTIONAL: {
         ind(o, in);
-        gen_printf(o, "parley_put_u32(e, %s != NULL);\n", lv);
+        gen_printf(o, "parley_put_u32(_e, %s != NULL);\n", lv);
         ind(o, in);
         gen_printf(o, "if (%s) {\n", lv);
         char *el = fmt("(*%s)", lv);
@@ -269,16 +318,13 @@ static void enc_value(gen_out *o, int in, const idl_type *t, const char *lv)
         /* C (before C23) does not convert a pointer to an array to a pointer to
          * a const array implicitly; -pedantic says so */
         ind(o, in);
-        gen_printf(o, "%s_enc(e, (const %s *)&%s);\n", g.def->name, g.def->name, lv);
+        gen_printf(o, "%s_enc(_e, (const %s *)&%s);\n", g.def->name, g.def->name, lv);
     } else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
         ind(o, in);
-        gen_printf(o, "%s_enc(e, &%s);\n", g.def->name, lv);
+        gen_printf(o, "%s_enc(_e, &%s);\n", g.def->name, lv);
     }
 }
 
-/* enc_fields encodes a list of declarations (a struct's fields) at base,
- * stopping before `stop`; consecutive fixed-size scalars share one bounds
- * check. */
 /* The emitters of a run of fixed-size scalars and of one declaration, for
  * one direction. */
 typedef void run_emitter(gen_out *o, int in, const item *it, size_t n);
@@ -327,106 +373,39 @@ static void enc_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *st
 
 /* ---- decoding --------------------------------------------------------- */
 
+/* dec_load writes the load of one value from a run at offset off. */
 static void dec_load(gen_out *o, int in, gen_type g, const char *lv, size_t off)
 {
+    const scalar *sc = scalar_of(g.kind);
     ind(o, in);
-    switch (g.kind) {
-    case GK_HYPER:
-        gen_printf(o, "%s = (quad_t)parley_ld_u64(p + %zu);\n", lv, off);
-        break;
-    case GK_UHYPER:
-        gen_printf(o, "%s = parley_ld_u64(p + %zu);\n", lv, off);
-        break;
-    case GK_FLOAT:
-        gen_printf(o, "%s = parley_bits_f32(parley_ld_u32(p + %zu));\n", lv, off);
-        break;
-    case GK_DOUBLE:
-        gen_printf(o, "%s = parley_bits_f64(parley_ld_u64(p + %zu));\n", lv, off);
-        break;
-    case GK_UINT:
-        gen_printf(o, "%s = parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_ULONG:
-        gen_printf(o, "%s = (u_long)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_INT:
-        gen_printf(o, "%s = (int)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_BOOL:
-        gen_printf(o, "%s = (bool_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_ENUM:
-        gen_printf(o, "%s = (%s)(int32_t)parley_ld_u32(p + %zu);\n", lv, g.def->name, off);
-        break;
-    case GK_CHAR:
-        gen_printf(o, "%s = (char)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_UCHAR:
-        gen_printf(o, "%s = (u_char)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_SHORT:
-        gen_printf(o, "%s = (short)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_USHORT:
-        gen_printf(o, "%s = (u_short)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    case GK_LONG:
-        gen_printf(o, "%s = (long)(int32_t)parley_ld_u32(p + %zu);\n", lv, off);
-        break;
-    default:
-        break;
-    }
+    if (sc->ld_pre)
+        gen_printf(o, "%s = %s%s(_p + %zu)%s;\n", lv, sc->ld_pre, sc->ld, off, sc->ld_post);
+    else
+        gen_printf(o, "%s = (%s)(int32_t)%s(_p + %zu)%s;\n", lv, g.def->name, sc->ld, off,
+                   sc->ld_post);
 }
 
 /* dec_check writes the test that a loaded value is valid, or nothing. The
  * range checks read the wire value again: the C value has been narrowed. */
 static void dec_check(gen_out *o, int in, gen_type g, const char *lv, size_t off)
 {
-    const char *err = NULL;
-    char *cond = NULL;
-    switch (g.kind) {
-    case GK_BOOL:
-        cond = fmt("(uint32_t)%s > 1u", lv);
-        err = "PARLEY_ERR_BAD_BOOL";
-        break;
-    case GK_ENUM:
-        cond = fmt("!%s__valid((int32_t)%s)", g.def->name, lv);
-        err = "PARLEY_ERR_BAD_ENUM";
-        break;
-    case GK_CHAR:
-        cond = fmt("(int32_t)parley_ld_u32(p + %zu) < CHAR_MIN || "
-                   "(int32_t)parley_ld_u32(p + %zu) > CHAR_MAX",
-                   off, off);
-        err = "PARLEY_ERR_RANGE";
-        break;
-    case GK_UCHAR:
-        cond = fmt("parley_ld_u32(p + %zu) > UCHAR_MAX", off);
-        err = "PARLEY_ERR_RANGE";
-        break;
-    case GK_SHORT:
-        cond = fmt("(int32_t)parley_ld_u32(p + %zu) < SHRT_MIN || "
-                   "(int32_t)parley_ld_u32(p + %zu) > SHRT_MAX",
-                   off, off);
-        err = "PARLEY_ERR_RANGE";
-        break;
-    case GK_USHORT:
-        cond = fmt("parley_ld_u32(p + %zu) > USHRT_MAX", off);
-        err = "PARLEY_ERR_RANGE";
-        break;
-    default:
-        return;
+    const scalar *sc = scalar_of(g.kind);
+    char *cond = member_test(sc, g, lv);
+    if (cond) {
+        fail_if(o, in, cond, "parley_dec_fail(_d", member_error(sc));
+    } else if (sc->dec_hi) {
+        char *wire = fmt(sc->dec_lo ? "(int32_t)%s(_p + %zu)" : "%s(_p + %zu)", sc->ld, off);
+        fail_if(o, in, range_test(wire, sc->dec_lo, sc->dec_hi), "parley_dec_fail(_d",
+                "PARLEY_ERR_RANGE");
+        free(wire);
     }
-    ind(o, in);
-    gen_printf(o, "if (PARLEY_UNLIKELY(%s))\n", cond);
-    ind(o, in + 1);
-    gen_printf(o, "parley_dec_fail(d, %s);\n", err);
-    free(cond);
 }
 
+/* dec_zero writes what a value of a run holds when the data ran out. */
 static void dec_zero(gen_out *o, int in, gen_type g, const char *lv)
 {
     ind(o, in);
-    if (g.kind == GK_ENUM)
+    if (scalar_of(g.kind)->ld_pre == NULL)
         gen_printf(o, "%s = (%s)0;\n", lv, g.def->name);
     else
         gen_printf(o, "%s = 0;\n", lv);
@@ -438,16 +417,16 @@ static void dec_run(gen_out *o, int in, const item *it, size_t n)
     for (size_t i = 0; i < n; i++)
         total += gen_prim_size(it[i].g.kind);
     ind(o, in);
-    gen_printf(o, "if (parley_dec_need(d, %zu)) {\n", total);
+    gen_printf(o, "if (parley_dec_need(_d, %zu)) {\n", total);
     ind(o, in + 1);
-    gen_puts(o, "const uint8_t *p = d->p;\n");
+    gen_puts(o, "const uint8_t *_p = _d->p;\n");
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         dec_load(o, in + 1, it[i].g, it[i].lv, off);
         off += gen_prim_size(it[i].g.kind);
     }
     ind(o, in + 1);
-    gen_printf(o, "d->p = p + %zu;\n", total);
+    gen_printf(o, "_d->p = _p + %zu;\n", total);
     off = 0;
     for (size_t i = 0; i < n; i++) {
         dec_check(o, in + 1, it[i].g, it[i].lv, off);
@@ -492,6 +471,7 @@ static const char *elem_ctype(const idl_type *t)
 /* dec_decl decodes one declaration into lv. */
 static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
 {
+    char nb[BOUND_TEXT];
     gen_type g = d->type ? gen_classify(d->type) : (gen_type){GK_VOID, NULL};
     switch (d->kind) {
     case IDL_D_VOID:
@@ -502,21 +482,22 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_FIXED:
         if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_get_opaque(d, %s, %s);\n", lv, bound_of(d));
+            gen_printf(o, "parley_get_opaque(_d, %s, %s);\n", lv, bound_of(d, nb, sizeof nb));
         } else if (bulk_suffix(g.kind)) {
             ind(o, in);
-            gen_printf(o, "parley_get_%s(d, %s, %s);\n", bulk_suffix(g.kind), lv, bound_of(d));
+            gen_printf(o, "parley_get_%s(_d, %s, %s);\n", bulk_suffix(g.kind), lv,
+                       bound_of(d, nb, sizeof nb));
         } else {
             ind(o, in);
-            gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
-            char *el = fmt("%s[i]", lv);
+            gen_printf(o, "for (u_int _i = 0; _i < %s; _i++) {\n", bound_of(d, nb, sizeof nb));
+            char *el = fmt("%s[_i]", lv);
             dec_value(o, in + 1, d->type, el);
             free(el);
             ind(o, in + 1);
-            gen_puts(o, "if (PARLEY_UNLIKELY(d->err)) {\n");
+            gen_puts(o, "if (PARLEY_UNLIKELY(_d->err)) {\n");
             ind(o, in + 2);
-            gen_printf(o, "memset(&%s[i + 1], 0, (%s - i - 1) * sizeof %s[0]);\n", lv, bound_of(d),
-                       lv);
+            gen_printf(o, "memset(&%s[_i + 1], 0, (%s - _i - 1) * sizeof %s[0]);\n", lv,
+                       bound_of(d, nb, sizeof nb), lv);
             ind(o, in + 2);
             gen_puts(o, "break;\n");
             ind(o, in + 1);
@@ -528,42 +509,42 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_VAR:
         if (d->type->kind == IDL_T_STRING) {
             ind(o, in);
-            gen_printf(o, "parley_get_string(d, &%s, %s);\n", lv, bound_of(d));
+            gen_printf(o, "parley_get_string(_d, &%s, %s);\n", lv, bound_of(d, nb, sizeof nb));
         } else if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "parley_get_bytes(d, &%s.%s_val, &%s.%s_len, %s);\n", lv, d->name, lv,
-                       d->name, bound_of(d));
+            gen_printf(o, "parley_get_bytes(_d, &%s.%s_val, &%s.%s_len, %s);\n", lv, d->name, lv,
+                       d->name, bound_of(d, nb, sizeof nb));
         } else {
             const char *ct = elem_ctype(d->type);
             char *minw = min_text(d->type);
             ind(o, in);
             gen_puts(o, "{\n");
             ind(o, in + 1);
-            gen_printf(o, "uint32_t n = parley_get_count(d, %s, %s, sizeof(%s));\n", bound_of(d),
-                       minw, ct);
+            gen_printf(o, "uint32_t _n = parley_get_count(_d, %s, %s, sizeof(%s));\n",
+                       bound_of(d, nb, sizeof nb), minw, ct);
             free(minw);
             ind(o, in + 1);
-            gen_printf(o, "%s *a = n ? parley_dec_alloc(d, (size_t)n * sizeof(%s)) : NULL;\n", ct,
-                       ct);
+            gen_printf(o, "%s *_a = _n ? parley_dec_alloc(_d, (size_t)_n * sizeof(%s)) : NULL;\n",
+                       ct, ct);
             ind(o, in + 1);
-            gen_puts(o, "if (!a)\n");
+            gen_puts(o, "if (!_a)\n");
             ind(o, in + 2);
-            gen_puts(o, "n = 0;\n");
+            gen_puts(o, "_n = 0;\n");
             ind(o, in + 1);
-            gen_printf(o, "%s.%s_val = a;\n", lv, d->name);
+            gen_printf(o, "%s.%s_val = _a;\n", lv, d->name);
             ind(o, in + 1);
-            gen_printf(o, "%s.%s_len = n;\n", lv, d->name);
+            gen_printf(o, "%s.%s_len = _n;\n", lv, d->name);
             if (bulk_suffix(g.kind)) {
                 ind(o, in + 1);
-                gen_printf(o, "parley_get_%s(d, a, n);\n", bulk_suffix(g.kind));
+                gen_printf(o, "parley_get_%s(_d, _a, _n);\n", bulk_suffix(g.kind));
             } else {
                 ind(o, in + 1);
-                gen_puts(o, "for (uint32_t i = 0; i < n; i++) {\n");
-                dec_value(o, in + 2, d->type, "a[i]");
+                gen_puts(o, "for (uint32_t _i = 0; _i < _n; _i++) {\n");
+                dec_value(o, in + 2, d->type, "_a[_i]");
                 ind(o, in + 2);
-                gen_puts(o, "if (PARLEY_UNLIKELY(d->err)) {\n");
+                gen_puts(o, "if (PARLEY_UNLIKELY(_d->err)) {\n");
                 ind(o, in + 3);
-                gen_printf(o, "%s.%s_len = i + 1;\n", lv, d->name);
+                gen_printf(o, "%s.%s_len = _i + 1;\n", lv, d->name);
                 ind(o, in + 3);
                 gen_puts(o, "break;\n");
                 ind(o, in + 2);
@@ -578,14 +559,14 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_OPTIONAL: {
         const char *ct = elem_ctype(d->type);
         ind(o, in);
-        gen_puts(o, "if (parley_get_bool(d)) {\n");
+        gen_puts(o, "if (parley_get_bool(_d)) {\n");
         ind(o, in + 1);
-        gen_printf(o, "%s *q = parley_dec_alloc(d, sizeof(%s));\n", ct, ct);
+        gen_printf(o, "%s *_q = parley_dec_alloc(_d, sizeof(%s));\n", ct, ct);
         ind(o, in + 1);
-        gen_printf(o, "%s = q;\n", lv);
+        gen_printf(o, "%s = _q;\n", lv);
         ind(o, in + 1);
-        gen_puts(o, "if (q) {\n");
-        dec_value(o, in + 2, d->type, "(*q)");
+        gen_puts(o, "if (_q) {\n");
+        dec_value(o, in + 2, d->type, "(*_q)");
         ind(o, in + 1);
         gen_puts(o, "}\n");
         ind(o, in);
@@ -608,7 +589,7 @@ static void dec_value(gen_out *o, int in, const idl_type *t, const char *lv)
         dec_run(o, in, &it, 1);
     } else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
         ind(o, in);
-        gen_printf(o, "%s_dec(d, &%s);\n", g.def->name, lv);
+        gen_printf(o, "%s_dec(_d, &%s);\n", g.def->name, lv);
     }
 }
 
@@ -624,11 +605,12 @@ static void size_value(gen_out *o, int in, const idl_type *t, const char *lv);
 
 static void size_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
 {
+    char nb[BOUND_TEXT];
     uint64_t fs;
     if (gen_decl_fixed(d, &fs)) {
         if (fs) {
             ind(o, in);
-            gen_printf(o, "n += %llu;\n", (unsigned long long)fs);
+            gen_printf(o, "_n += %llu;\n", (unsigned long long)fs);
         }
         return;
     }
@@ -642,18 +624,19 @@ static void size_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
         /* not fixed in size here only when the size is a C constant */
         if (d->type->kind == IDL_T_OPAQUE) {
             ind(o, in);
-            gen_printf(o, "n += parley_round4(%s);\n", bound_of(d));
+            gen_printf(o, "_n += parley_round4(%s);\n", bound_of(d, nb, sizeof nb));
             return;
         }
         if (gen_type_fixed(d->type, &fs)) {
             ind(o, in);
-            gen_printf(o, "n += (size_t)%s * %llu;\n", bound_of(d), (unsigned long long)fs);
+            gen_printf(o, "_n += (size_t)%s * %llu;\n", bound_of(d, nb, sizeof nb),
+                       (unsigned long long)fs);
             return;
         }
         ind(o, in);
-        gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
+        gen_printf(o, "for (u_int _i = 0; _i < %s; _i++) {\n", bound_of(d, nb, sizeof nb));
         {
-            char *el = fmt("%s[i]", lv);
+            char *el = fmt("%s[_i]", lv);
             size_value(o, in + 1, d->type, el);
             free(el);
         }
@@ -663,17 +646,17 @@ static void size_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
     case IDL_D_VAR:
         ind(o, in);
         if (d->type->kind == IDL_T_STRING) {
-            gen_printf(o, "n += parley_size_string(%s);\n", lv);
+            gen_printf(o, "_n += parley_size_string(%s);\n", lv);
         } else if (d->type->kind == IDL_T_OPAQUE) {
-            gen_printf(o, "n += 4 + parley_round4(%s.%s_len);\n", lv, d->name);
+            gen_printf(o, "_n += 4 + parley_round4(%s.%s_len);\n", lv, d->name);
         } else if (gen_type_fixed(d->type, &fs)) {
-            gen_printf(o, "n += 4 + (size_t)%s.%s_len * %llu;\n", lv, d->name,
+            gen_printf(o, "_n += 4 + (size_t)%s.%s_len * %llu;\n", lv, d->name,
                        (unsigned long long)fs);
         } else {
-            gen_printf(o, "n += 4;\n");
+            gen_printf(o, "_n += 4;\n");
             ind(o, in);
-            gen_printf(o, "for (u_int i = 0; i < %s.%s_len; i++) {\n", lv, d->name);
-            char *el = fmt("%s.%s_val[i]", lv, d->name);
+            gen_printf(o, "for (u_int _i = 0; _i < %s.%s_len; _i++) {\n", lv, d->name);
+            char *el = fmt("%s.%s_val[_i]", lv, d->name);
             size_value(o, in + 1, d->type, el);
             free(el);
             ind(o, in);
@@ -682,7 +665,7 @@ static void size_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
         return;
     case IDL_D_OPTIONAL: {
         ind(o, in);
-        gen_printf(o, "n += 4;\n");
+        gen_printf(o, "_n += 4;\n");
         ind(o, in);
         gen_printf(o, "if (%s) {\n", lv);
         char *el = fmt("(*%s)", lv);
@@ -700,16 +683,16 @@ static void size_value(gen_out *o, int in, const idl_type *t, const char *lv)
     uint64_t fs;
     if (gen_type_fixed(t, &fs)) {
         ind(o, in);
-        gen_printf(o, "n += %llu;\n", (unsigned long long)fs);
+        gen_printf(o, "_n += %llu;\n", (unsigned long long)fs);
         return;
     }
     gen_type g = gen_classify(t);
     if (is_array_typedef(g)) {
         ind(o, in);
-        gen_printf(o, "n += %s_size((const %s *)&%s);\n", g.def->name, g.def->name, lv);
+        gen_printf(o, "_n += %s_size((const %s *)&%s);\n", g.def->name, g.def->name, lv);
     } else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) {
         ind(o, in);
-        gen_printf(o, "n += %s_size(&%s);\n", g.def->name, lv);
+        gen_printf(o, "_n += %s_size(&%s);\n", g.def->name, lv);
     }
 }
 
@@ -722,7 +705,7 @@ static void size_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *s
             fixed += fs;
     if (fixed) {
         ind(o, in);
-        gen_printf(o, "n += %llu;\n", (unsigned long long)fixed);
+        gen_printf(o, "_n += %llu;\n", (unsigned long long)fixed);
     }
     for (const idl_decl *f = d; f && f != stop; f = f->next) {
         if (gen_decl_fixed(f, &fs))
@@ -739,6 +722,7 @@ static void free_value(gen_out *o, int in, const idl_type *t, const char *lv);
 
 static void free_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
 {
+    char nb[BOUND_TEXT];
     if (!gen_decl_needs_free(d))
         return;
     switch (d->kind) {
@@ -749,9 +733,9 @@ static void free_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
         return;
     case IDL_D_FIXED:
         ind(o, in);
-        gen_printf(o, "for (u_int i = 0; i < %s; i++) {\n", bound_of(d));
+        gen_printf(o, "for (u_int _i = 0; _i < %s; _i++) {\n", bound_of(d, nb, sizeof nb));
         {
-            char *el = fmt("%s[i]", lv);
+            char *el = fmt("%s[_i]", lv);
             free_value(o, in + 1, d->type, el);
             free(el);
         }
@@ -768,8 +752,8 @@ static void free_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
             ind(o, in);
             gen_printf(o, "if (%s.%s_val) {\n", lv, d->name);
             ind(o, in + 1);
-            gen_printf(o, "for (u_int i = 0; i < %s.%s_len; i++) {\n", lv, d->name);
-            char *el = fmt("%s.%s_val[i]", lv, d->name);
+            gen_printf(o, "for (u_int _i = 0; _i < %s.%s_len; _i++) {\n", lv, d->name);
+            char *el = fmt("%s.%s_val[_i]", lv, d->name);
             free_value(o, in + 2, d->type, el);
             free(el);
             ind(o, in + 1);
@@ -864,11 +848,11 @@ static void emit_enum_valid(gen_out *o, const idl_def *def)
         if (!count || m->ivalue > hi)
             hi = m->ivalue;
     }
-    gen_printf(o, "static inline int %s__valid(int32_t x)\n{\n", def->name);
+    gen_printf(o, "static inline int %s__valid(int32_t _x)\n{\n", def->name);
     if (count && (uint64_t)(hi - lo) + 1 == count) {
-        gen_printf(o, "    return x >= %lld && x <= %lld;\n", (long long)lo, (long long)hi);
+        gen_printf(o, "    return _x >= %lld && _x <= %lld;\n", (long long)lo, (long long)hi);
     } else {
-        gen_puts(o, "    switch (x) {\n");
+        gen_puts(o, "    switch (_x) {\n");
         for (const idl_enumerator *m = def->u.enm.members; m; m = m->next) {
             /* a .x file may give two members one value: one label each */
             int dup = 0;
@@ -884,17 +868,17 @@ static void emit_enum_valid(gen_out *o, const idl_def *def)
 
 static void emit_enum(gen_out *o, idl_def *def)
 {
-    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", def->name, def->name);
-    item it = {{GK_ENUM, def}, "(*v)"};
+    gen_printf(o, "void %s_enc(parley_enc *_e, const %s *_v)\n{\n", def->name, def->name);
+    item it = {{GK_ENUM, def}, "(*_v)"};
     enc_run(o, 1, &it, 1);
     gen_puts(o, "}\n\n");
-    gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", def->name, def->name);
+    gen_printf(o, "void %s_dec(parley_dec *_d, %s *_v)\n{\n", def->name, def->name);
     dec_run(o, 1, &it, 1);
     gen_puts(o, "}\n\n");
-    gen_printf(o, "size_t %s_size(const %s *v)\n{\n    (void)v;\n    return 4;\n}\n\n", def->name,
+    gen_printf(o, "size_t %s_size(const %s *_v)\n{\n    (void)_v;\n    return 4;\n}\n\n", def->name,
                def->name);
-    gen_printf(o, "void %s_free(%s *v)\n{\n    *v = (%s)0;\n}\n\n", def->name, def->name,
-               def->name);
+    gen_printf(o, "void %s_free(%s *_v)\n{\n    if (_v)\n        *_v = (%s)0;\n}\n\n", def->name,
+               def->name, def->name);
 }
 
 static void emit_struct(gen_out *o, idl_def *def)
@@ -904,172 +888,144 @@ static void emit_struct(gen_out *o, idl_def *def)
     const char *nm = def->name;
 
     /* encode */
-    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", nm, nm);
+    gen_printf(o, "void %s_enc(parley_enc *_e, const %s *_v)\n{\n", nm, nm);
     if (tail) {
         gen_puts(o, "    for (;;) {\n");
-        enc_fields(o, 2, fields, tail, "v->");
-        gen_printf(o, "        parley_put_u32(e, v->%s != NULL);\n", tail->name);
-        gen_printf(o, "        if (!v->%s || e->err)\n            break;\n", tail->name);
-        gen_printf(o, "        v = v->%s;\n    }\n", tail->name);
+        enc_fields(o, 2, fields, tail, "_v->");
+        gen_printf(o, "        parley_put_u32(_e, _v->%s != NULL);\n", tail->name);
+        gen_printf(o, "        if (!_v->%s || _e->err)\n            break;\n", tail->name);
+        gen_printf(o, "        _v = _v->%s;\n    }\n", tail->name);
     } else {
-        enc_fields(o, 1, fields, NULL, "v->");
+        enc_fields(o, 1, fields, NULL, "_v->");
     }
     gen_puts(o, "}\n\n");
 
     /* decode */
-    gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", nm, nm);
+    gen_printf(o, "void %s_dec(parley_dec *_d, %s *_v)\n{\n", nm, nm);
     if (def->recursive) {
-        gen_puts(o, "    if (!parley_dec_enter(d)) {\n        memset(v, 0, sizeof *v);\n"
+        gen_puts(o, "    if (!parley_dec_enter(_d)) {\n        memset(_v, 0, sizeof *_v);\n"
                     "        return;\n    }\n");
     }
     if (tail) {
         gen_puts(o, "    for (;;) {\n");
-        dec_fields(o, 2, fields, tail, "v->");
+        dec_fields(o, 2, fields, tail, "_v->");
         gen_printf(o,
-                   "        if (!parley_get_bool(d)) {\n            v->%s = NULL;\n"
+                   "        if (!parley_get_bool(_d)) {\n            _v->%s = NULL;\n"
                    "            break;\n        }\n",
                    tail->name);
-        gen_printf(o, "        %s *next = parley_dec_alloc(d, sizeof *next);\n", nm);
-        gen_printf(o, "        v->%s = next;\n", tail->name);
-        gen_puts(o, "        if (!next)\n            break;\n        v = next;\n    }\n");
+        gen_printf(o, "        %s *_next = parley_dec_alloc(_d, sizeof *_next);\n", nm);
+        gen_printf(o, "        _v->%s = _next;\n", tail->name);
+        gen_puts(o, "        if (!_next)\n            break;\n        _v = _next;\n    }\n");
     } else {
-        dec_fields(o, 1, fields, NULL, "v->");
+        dec_fields(o, 1, fields, NULL, "_v->");
     }
     if (def->recursive)
-        gen_puts(o, "    parley_dec_leave(d);\n");
+        gen_puts(o, "    parley_dec_leave(_d);\n");
     gen_puts(o, "}\n\n");
 
     /* size */
-    gen_printf(o, "size_t %s_size(const %s *v)\n{\n    size_t n = 0;\n", nm, nm);
+    gen_printf(o, "size_t %s_size(const %s *_v)\n{\n    size_t _n = 0;\n", nm, nm);
     if (tail) {
-        gen_printf(o, "    for (; v; v = v->%s) {\n", tail->name);
-        size_fields(o, 2, fields, tail, "v->");
-        gen_puts(o, "        n += 4;\n    }\n");
+        gen_printf(o, "    for (; _v; _v = _v->%s) {\n", tail->name);
+        size_fields(o, 2, fields, tail, "_v->");
+        gen_puts(o, "        _n += 4;\n    }\n");
     } else {
-        size_fields(o, 1, fields, NULL, "v->");
+        size_fields(o, 1, fields, NULL, "_v->");
         uint64_t fs;
         if (gen_def_fixed(def, &fs))
-            gen_puts(o, "    (void)v;\n");
+            gen_puts(o, "    (void)_v;\n");
     }
-    gen_puts(o, "    return n;\n}\n\n");
+    gen_puts(o, "    return _n;\n}\n\n");
 
     /* free */
-    gen_printf(o, "void %s_free(%s *v)\n{\n", nm, nm);
+    gen_printf(o, "void %s_free(%s *_v)\n{\n", nm, nm);
+    gen_puts(o, "    if (!_v)\n        return;\n"); /* _free(NULL) is a no-op */
     if (gen_def_needs_free(def)) {
-        free_fields(o, 1, fields, tail, "v->");
+        free_fields(o, 1, fields, tail, "_v->");
         if (tail) {
-            gen_printf(o, "    %s *next = v->%s;\n", nm, tail->name);
-            gen_puts(o, "    while (next) {\n");
-            gen_printf(o, "        %s *after = next->%s;\n", nm, tail->name);
-            free_fields(o, 2, fields, tail, "next->");
-            gen_puts(o, "        free(next);\n        next = after;\n    }\n");
+            gen_printf(o, "    %s *_next = _v->%s;\n", nm, tail->name);
+            gen_puts(o, "    while (_next) {\n");
+            gen_printf(o, "        %s *_after = _next->%s;\n", nm, tail->name);
+            free_fields(o, 2, fields, tail, "_next->");
+            gen_puts(o, "        free(_next);\n        _next = _after;\n    }\n");
         }
     }
-    gen_puts(o, "    memset(v, 0, sizeof *v);\n}\n\n");
+    gen_puts(o, "    memset(_v, 0, sizeof *_v);\n}\n\n");
 }
 
 /* union_arm_lv is the storage of an arm: v->U_u.name. */
 static char *union_arm_lv(const idl_def *def, const idl_decl *d)
 {
-    return d->name ? fmt("v->%s_u.%s", def->name, d->name) : fmt("v");
+    return d->name ? fmt("_v->%s_u.%s", def->name, d->name) : fmt("_v");
+}
+
+/* emit_arms writes the switch over a union's discriminant (at disc_lv) that
+ * runs one of the declaration emitters (encode, decode, size or free) on the
+ * arm selected. Without a default arm the default label runs `otherwise`
+ * (NULL: nothing). The caller closes the function. */
+static void emit_arms(gen_out *o, const idl_def *def, const char *disc_lv, decl_emitter *arm,
+                      const char *otherwise)
+{
+    gen_printf(o, "    switch (%s) {\n", disc_lv);
+    for (const idl_case *c = def->u.un.cases; c; c = c->next) {
+        case_labels(o, 1, c);
+        char *lv = union_arm_lv(def, c->decl);
+        arm(o, 2, c->decl, lv);
+        free(lv);
+        gen_puts(o, "        break;\n");
+    }
+    gen_puts(o, "    default:\n");
+    if (def->u.un.dflt) {
+        char *lv = union_arm_lv(def, def->u.un.dflt);
+        arm(o, 2, def->u.un.dflt, lv);
+        free(lv);
+    } else if (otherwise) {
+        gen_puts(o, otherwise);
+    }
+    gen_puts(o, "        break;\n    }\n");
 }
 
 static void emit_union(gen_out *o, idl_def *def)
 {
     const char *nm = def->name;
     const idl_decl *disc = def->u.un.disc;
-    char *disc_lv = fmt("v->%s", disc->name);
-    int body = has_union_body(def);
+    char *disc_lv = fmt("_v->%s", disc->name);
 
     /* encode */
-    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", nm, nm);
+    gen_printf(o, "void %s_enc(parley_enc *_e, const %s *_v)\n{\n", nm, nm);
     enc_decl(o, 1, disc, disc_lv);
-    gen_printf(o, "    switch (%s) {\n", disc_lv);
-    for (const idl_case *c = def->u.un.cases; c; c = c->next) {
-        case_labels(o, 1, c);
-        char *lv = union_arm_lv(def, c->decl);
-        enc_decl(o, 2, c->decl, lv);
-        free(lv);
-        gen_puts(o, "        break;\n");
-    }
-    gen_puts(o, "    default:\n");
-    if (def->u.un.dflt) {
-        char *lv = union_arm_lv(def, def->u.un.dflt);
-        enc_decl(o, 2, def->u.un.dflt, lv);
-        free(lv);
-    } else {
-        gen_puts(o, "        parley_enc_fail(e, PARLEY_ERR_BAD_UNION);\n");
-    }
-    gen_puts(o, "        break;\n    }\n}\n\n");
+    emit_arms(o, def, disc_lv, enc_decl, "        parley_enc_fail(_e, PARLEY_ERR_BAD_UNION);\n");
+    gen_puts(o, "}\n\n");
 
-    /* decode */
-    gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", nm, nm);
+    /* decode: with no arm selected, the arms' storage is zeroed so that
+     * v_free finds nothing to free */
+    gen_printf(o, "void %s_dec(parley_dec *_d, %s *_v)\n{\n", nm, nm);
     if (def->recursive) {
-        gen_puts(o, "    if (!parley_dec_enter(d)) {\n        memset(v, 0, sizeof *v);\n"
+        gen_puts(o, "    if (!parley_dec_enter(_d)) {\n        memset(_v, 0, sizeof *_v);\n"
                     "        return;\n    }\n");
     }
     dec_decl(o, 1, disc, disc_lv);
-    gen_printf(o, "    switch (%s) {\n", disc_lv);
-    for (const idl_case *c = def->u.un.cases; c; c = c->next) {
-        case_labels(o, 1, c);
-        char *lv = union_arm_lv(def, c->decl);
-        dec_decl(o, 2, c->decl, lv);
-        free(lv);
-        gen_puts(o, "        break;\n");
-    }
-    gen_puts(o, "    default:\n");
-    if (def->u.un.dflt) {
-        char *lv = union_arm_lv(def, def->u.un.dflt);
-        dec_decl(o, 2, def->u.un.dflt, lv);
-        free(lv);
-    } else {
-        gen_puts(o, "        parley_dec_fail(d, PARLEY_ERR_BAD_UNION);\n");
-        if (body)
-            gen_printf(o, "        memset(&v->%s_u, 0, sizeof v->%s_u);\n", nm, nm);
-    }
-    gen_puts(o, "        break;\n    }\n");
+    char *bad = has_union_body(def) ? fmt("        parley_dec_fail(_d, PARLEY_ERR_BAD_UNION);\n"
+                                          "        memset(&_v->%s_u, 0, sizeof _v->%s_u);\n",
+                                          nm, nm)
+                                    : fmt("        parley_dec_fail(_d, PARLEY_ERR_BAD_UNION);\n");
+    emit_arms(o, def, disc_lv, dec_decl, bad);
+    free(bad);
     if (def->recursive)
-        gen_puts(o, "    parley_dec_leave(d);\n");
+        gen_puts(o, "    parley_dec_leave(_d);\n");
     gen_puts(o, "}\n\n");
 
     /* size */
-    gen_printf(o, "size_t %s_size(const %s *v)\n{\n    size_t n = 4;\n", nm, nm);
-    gen_printf(o, "    switch (%s) {\n", disc_lv);
-    for (const idl_case *c = def->u.un.cases; c; c = c->next) {
-        case_labels(o, 1, c);
-        char *lv = union_arm_lv(def, c->decl);
-        size_decl(o, 2, c->decl, lv);
-        free(lv);
-        gen_puts(o, "        break;\n");
-    }
-    gen_puts(o, "    default:\n");
-    if (def->u.un.dflt) {
-        char *lv = union_arm_lv(def, def->u.un.dflt);
-        size_decl(o, 2, def->u.un.dflt, lv);
-        free(lv);
-    }
-    gen_puts(o, "        break;\n    }\n    return n;\n}\n\n");
+    gen_printf(o, "size_t %s_size(const %s *_v)\n{\n    size_t _n = 4;\n", nm, nm);
+    emit_arms(o, def, disc_lv, size_decl, NULL);
+    gen_puts(o, "    return _n;\n}\n\n");
 
     /* free */
-    gen_printf(o, "void %s_free(%s *v)\n{\n", nm, nm);
-    if (gen_def_needs_free(def)) {
-        gen_printf(o, "    switch (%s) {\n", disc_lv);
-        for (const idl_case *c = def->u.un.cases; c; c = c->next) {
-            case_labels(o, 1, c);
-            char *lv = union_arm_lv(def, c->decl);
-            free_decl(o, 2, c->decl, lv);
-            free(lv);
-            gen_puts(o, "        break;\n");
-        }
-        gen_puts(o, "    default:\n");
-        if (def->u.un.dflt) {
-            char *lv = union_arm_lv(def, def->u.un.dflt);
-            free_decl(o, 2, def->u.un.dflt, lv);
-            free(lv);
-        }
-        gen_puts(o, "        break;\n    }\n");
-    }
-    gen_puts(o, "    memset(v, 0, sizeof *v);\n}\n\n");
+    gen_printf(o, "void %s_free(%s *_v)\n{\n", nm, nm);
+    gen_puts(o, "    if (!_v)\n        return;\n"); /* _free(NULL) is a no-op */
+    if (gen_def_needs_free(def))
+        emit_arms(o, def, disc_lv, free_decl, NULL);
+    gen_puts(o, "    memset(_v, 0, sizeof *_v);\n}\n\n");
     free(disc_lv);
 }
 
@@ -1078,28 +1034,29 @@ static void emit_typedef(gen_out *o, idl_def *def)
     const char *nm = def->name;
     const idl_decl *d = def->u.tdef.decl;
 
-    gen_printf(o, "void %s_enc(parley_enc *e, const %s *v)\n{\n", nm, nm);
-    enc_decl(o, 1, d, "(*v)");
+    gen_printf(o, "void %s_enc(parley_enc *_e, const %s *_v)\n{\n", nm, nm);
+    enc_decl(o, 1, d, "(*_v)");
     gen_puts(o, "}\n\n");
 
     /* no depth guard here: every cycle of types C can express passes
      * through a struct or union, whose decoder keeps the count */
-    gen_printf(o, "void %s_dec(parley_dec *d, %s *v)\n{\n", nm, nm);
-    dec_decl(o, 1, d, "(*v)");
+    gen_printf(o, "void %s_dec(parley_dec *_d, %s *_v)\n{\n", nm, nm);
+    dec_decl(o, 1, d, "(*_v)");
     gen_puts(o, "}\n\n");
 
-    gen_printf(o, "size_t %s_size(const %s *v)\n{\n    size_t n = 0;\n", nm, nm);
+    gen_printf(o, "size_t %s_size(const %s *_v)\n{\n    size_t _n = 0;\n", nm, nm);
     uint64_t fs;
     if (gen_decl_fixed(d, &fs) || (d->kind == IDL_D_FIXED && d->bound_text &&
                                    (d->type->kind == IDL_T_OPAQUE || gen_type_fixed(d->type, &fs))))
-        gen_puts(o, "    (void)v;\n");
-    size_decl(o, 1, d, "(*v)");
-    gen_puts(o, "    return n;\n}\n\n");
+        gen_puts(o, "    (void)_v;\n");
+    size_decl(o, 1, d, "(*_v)");
+    gen_puts(o, "    return _n;\n}\n\n");
 
-    gen_printf(o, "void %s_free(%s *v)\n{\n", nm, nm);
+    gen_printf(o, "void %s_free(%s *_v)\n{\n", nm, nm);
+    gen_puts(o, "    if (!_v)\n        return;\n"); /* _free(NULL) is a no-op */
     if (gen_def_needs_free(def))
-        free_decl(o, 1, d, "(*v)");
-    gen_puts(o, "    memset(v, 0, sizeof *v);\n}\n\n");
+        free_decl(o, 1, d, "(*_v)");
+    gen_puts(o, "    memset(_v, 0, sizeof *_v);\n}\n\n");
 }
 
 /* emit_buffer_api writes T_encode and T_decode over T_enc and T_dec. */
@@ -1107,29 +1064,29 @@ static void emit_buffer_api(gen_out *o, const idl_def *def)
 {
     const char *nm = def->name;
     gen_printf(o,
-               "int %s_encode(const %s *v, void *buf, size_t cap, size_t *len)\n"
+               "int %s_encode(const %s *_v, void *_buf, size_t _cap, size_t *_len)\n"
                "{\n"
-               "    parley_enc e;\n"
-               "    parley_enc_init(&e, buf, cap);\n"
-               "    %s_enc(&e, v);\n"
-               "    return parley_enc_finish(&e, len);\n"
+               "    parley_enc _e;\n"
+               "    parley_enc_init(&_e, _buf, _cap);\n"
+               "    %s_enc(&_e, _v);\n"
+               "    return parley_enc_finish(&_e, _len);\n"
                "}\n\n",
                nm, nm, nm);
     gen_printf(o,
-               "int %s_decode(%s *v, const void *buf, size_t len, size_t *used,\n"
-               "    const parley_limits *lim)\n"
+               "int %s_decode(%s *_v, const void *_buf, size_t _len, size_t *_used,\n"
+               "    const parley_limits *_lim)\n"
                "{\n"
-               "    parley_dec d;\n"
-               "    parley_dec_init(&d, buf, len, lim);\n"
-               "    %s_dec(&d, v);\n"
-               "    if (!d.err && !used && d.p != d.end)\n"
-               "        parley_dec_fail(&d, PARLEY_ERR_TRAILING);\n"
-               "    int rc = parley_dec_finish(&d, used);\n"
-               "    if (rc && !d.arena)\n"
-               "        %s_free(v);\n"
-               "    else if (rc)\n"
-               "        memset(v, 0, sizeof *v);\n"
-               "    return rc;\n"
+               "    parley_dec _d;\n"
+               "    parley_dec_init(&_d, _buf, _len, _lim);\n"
+               "    %s_dec(&_d, _v);\n"
+               "    if (!_d.err && !_used && _d.p != _d.end)\n"
+               "        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);\n"
+               "    int _rc = parley_dec_finish(&_d, _used);\n"
+               "    if (_rc && !_d.arena)\n"
+               "        %s_free(_v);\n"
+               "    else if (_rc)\n"
+               "        memset(_v, 0, sizeof *_v);\n"
+               "    return _rc;\n"
                "}\n\n",
                nm, nm, nm, nm);
 }
@@ -1184,7 +1141,7 @@ int gen_emit_xdr(gen_out *o, const idl_spec *spec, const gen_opts *opts)
 /* ---- for the stubs ----------------------------------------------------- */
 
 /* gen_proc_enc, gen_proc_dec and gen_proc_size write the code that encodes,
- * decodes and sizes (n += ...) a procedure's argument or result of type t
+ * decodes and sizes (_n += ...) a procedure's argument or result of type t
  * stored at lv: any type a procedure may take, `string` (unbounded) too. */
 /* proc_enum is the enum a procedure type names: its codec functions are
  * called, since its membership test is private to the codec file. */
@@ -1199,12 +1156,12 @@ void gen_proc_enc(gen_out *o, int in, const idl_type *t, const char *lv)
     const idl_def *en = proc_enum(t);
     if (en) {
         ind(o, in);
-        gen_printf(o, "%s_enc(e, &%s);\n", en->name, lv);
+        gen_printf(o, "%s_enc(_e, &%s);\n", en->name, lv);
         return;
     }
     if (t->kind == IDL_T_STRING) {
         ind(o, in);
-        gen_printf(o, "parley_put_string(e, %s, 4294967295u);\n", lv);
+        gen_printf(o, "parley_put_string(_e, %s, 4294967295u);\n", lv);
         return;
     }
     enc_value(o, in, t, lv);
@@ -1215,12 +1172,12 @@ void gen_proc_dec(gen_out *o, int in, const idl_type *t, const char *lv)
     const idl_def *en = proc_enum(t);
     if (en) {
         ind(o, in);
-        gen_printf(o, "%s_dec(d, &%s);\n", en->name, lv);
+        gen_printf(o, "%s_dec(_d, &%s);\n", en->name, lv);
         return;
     }
     if (t->kind == IDL_T_STRING) {
         ind(o, in);
-        gen_printf(o, "parley_get_string(d, &%s, 4294967295u);\n", lv);
+        gen_printf(o, "parley_get_string(_d, &%s, 4294967295u);\n", lv);
         return;
     }
     dec_value(o, in, t, lv);
@@ -1230,7 +1187,7 @@ void gen_proc_size(gen_out *o, int in, const idl_type *t, const char *lv)
 {
     if (t->kind == IDL_T_STRING) {
         ind(o, in);
-        gen_printf(o, "n += parley_size_string(%s);\n", lv);
+        gen_printf(o, "_n += parley_size_string(%s);\n", lv);
         return;
     }
     size_value(o, in, t, lv);

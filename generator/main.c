@@ -9,13 +9,15 @@
  * Every error is reported (not just the first) as file:line:col; the exit
  * status is 1 if there was any, and then no output file is touched. Outputs
  * are written to temporary files and renamed into place only when all of
- * them are complete.
+ * them are complete; a missing output folder is made, with its parents,
+ * when the first of them is.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ast.h"
@@ -35,7 +37,8 @@ static void usage(FILE *f)
           "procedure) and FILE_server.c (the dispatch to the procedures you write).\n"
           "\n"
           "options:\n"
-          "  -o, --output-dir DIR  write the outputs into DIR (default: .)\n"
+          "  -o, --output-dir DIR  write the outputs into DIR, made with its parents if\n"
+          "                        missing (default: .)\n"
           "  -I DIR                search DIR for #include files\n"
           "  -D NAME[=VALUE]       define a preprocessor macro\n"
           "      --no-line         no #line directives back to the IDL\n"
@@ -50,135 +53,56 @@ static void usage(FILE *f)
           f);
 }
 
-/* Names the generated code uses for its own locals and parameters. An IDL
- * constant is a #define and a type or enum member an ordinary identifier, so
- * any of them spelled like one of these would break the generated C. */
-static const char *const reserved_locals[] = {"e",   "d",   "v",    "p",    "n",     "a",
-                                              "q",   "i",   "x",    "next", "after", "buf",
-                                              "cap", "len", "used", "lim",  "rc",    NULL};
-
-static const char *const generated_suffixes[] = {"_enc",    "_dec",    "_size",   "_free",
-                                                 "_encode", "_decode", "__valid", NULL};
-
-typedef struct name_ent {
-    const char *name;
-    idl_loc loc;
-} name_ent;
-
-static int cmp_name(const void *a, const void *b)
+/* make_dirs makes the folder dir and any of its parents that are missing,
+ * as `mkdir -p` does, each with mode 0777 less the umask. Returns 0, or -1
+ * with errno set (ENOTDIR when something on the way is not a folder). */
+static int make_dirs(const char *dir)
 {
-    return strcmp(((const name_ent *)a)->name, ((const name_ent *)b)->name);
-}
-
-/* check_generated_names reports IDL names that the generated C would
- * misread: a reserved local, or a name equal to a function generated for
- * another type (foo_free when foo is a type). Returns the error count. */
-static int check_generated_names(const idl_spec *spec, idl_diag *diag)
-{
-    size_t n = 0, cap = 64;
-    name_ent *names = malloc(cap * sizeof *names);
-    if (!names)
-        return 0;
-    for (const idl_def *d = spec->defs; d; d = d->next) {
-        for (int k = -1;; k++) {
-            const char *nm = NULL;
-            idl_loc loc = d->loc;
-            if (k == -1) {
-                nm = d->kind == IDL_DEF_PASSTHRU ? NULL : d->name;
-            } else if (d->kind == IDL_DEF_ENUM) {
-                const idl_enumerator *m = d->u.enm.members;
-                for (int j = 0; m && j < k; j++)
-                    m = m->next;
-                if (!m)
-                    break;
-                nm = m->name;
-                loc = m->loc;
-            } else {
-                break;
-            }
-            if (!nm)
-                continue;
-            if (n == cap) {
-                name_ent *g = realloc(names, 2 * cap * sizeof *names);
-                if (!g)
-                    break;
-                names = g;
-                cap *= 2;
-            }
-            names[n].name = nm;
-            names[n].loc = loc;
-            n++;
-        }
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return 0;
+        errno = ENOTDIR;
+        return -1;
     }
-    int errors = 0;
-    for (size_t i = 0; i < n; i++) /* in source order */
-        for (const char *const *r = reserved_locals; *r; r++)
-            if (strcmp(names[i].name, *r) == 0) {
-                idl_error(diag, names[i].loc,
-                          "'%s' is a name the generated C code uses for its own variables; "
-                          "choose another name",
-                          names[i].name);
-                errors++;
-            }
-    qsort(names, n, sizeof *names, cmp_name);
-    /* clashes, reported in the order of the names that clash */
-    typedef struct clash {
-        const name_ent *hit;
-        const idl_def *type;
-        const char *suffix;
-    } clash;
-    clash *clashes = NULL;
-    size_t nclash = 0, capclash = 0;
-    for (const idl_def *d = spec->defs; d; d = d->next) {
-        if (!gen_is_type_def(d))
+    size_t n = strlen(dir);
+    char *path = malloc(n + 1);
+    if (!path)
+        return -1;
+    memcpy(path, dir, n + 1);
+    /* each prefix ending before a '/', then the whole path */
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && path[i] != '/')
             continue;
-        size_t len = strlen(d->name);
-        for (const char *const *s = generated_suffixes; *s; s++) {
-            char *fn = malloc(len + strlen(*s) + 1);
-            if (!fn)
-                continue;
-            memcpy(fn, d->name, len);
-            strcpy(fn + len, *s);
-            name_ent key = {fn, {0}};
-            const name_ent *hit = bsearch(&key, names, n, sizeof *names, cmp_name);
-            free(fn);
-            if (!hit)
-                continue;
-            if (nclash == capclash) {
-                capclash = capclash ? 2 * capclash : 8;
-                clash *g = realloc(clashes, capclash * sizeof *clashes);
-                if (!g)
-                    break;
-                clashes = g;
-            }
-            clashes[nclash++] = (clash){hit, d, *s};
+        if (i < n && path[i - 1] == '/')
+            continue; /* "a//b": the empty component */
+        char saved = path[i];
+        path[i] = '\0';
+        int rc = mkdir(path, 0777);
+        int err = errno;
+        path[i] = saved;
+        if (rc != 0 && err != EEXIST) {
+            free(path);
+            errno = err;
+            return -1;
         }
     }
-    for (size_t i = 1; i < nclash; i++) /* insertion sort by position: few */
-        for (size_t j = i; j > 0; j--) {
-            idl_loc a = clashes[j - 1].hit->loc, b = clashes[j].hit->loc;
-            if (a.line < b.line || (a.line == b.line && a.col <= b.col))
-                break;
-            clash t = clashes[j - 1];
-            clashes[j - 1] = clashes[j];
-            clashes[j] = t;
-        }
-    for (size_t i = 0; i < nclash; i++) {
-        const clash *k = &clashes[i];
-        idl_error(diag, k->hit->loc,
-                  "'%s' clashes with the function the generated code defines for type '%s'",
-                  k->hit->name, k->type->name);
-        idl_note(diag, k->type->loc, "'%s' is defined here", k->type->name);
-        errors++;
+    free(path);
+    if (stat(dir, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
     }
-    free(clashes);
-    free(names);
-    return errors;
+    return 0;
 }
 
 /* write_atomically writes o into dir/name through a temporary file in the
- * same folder, renamed over the target only once complete. */
-static int write_atomically(const char *dir, const char *name, const gen_out *o, char **tmp_out)
+ * same folder, renamed over the target only once complete. mkstemp makes
+ * the file 0600; it gets mode, what a file created by open(0666) would
+ * have under the umask, before anything is written to it. */
+static int write_atomically(const char *dir, const char *name, const gen_out *o, mode_t mode,
+                            char **tmp_out)
 {
     size_t n = strlen(dir) + strlen(name) + 16;
     char *tmp = malloc(n);
@@ -189,6 +113,14 @@ static int write_atomically(const char *dir, const char *name, const gen_out *o,
     if (fd < 0) {
         fprintf(stderr, "parleygen: error: cannot create a file in '%s': %s\n", dir,
                 strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    if (fchmod(fd, mode) != 0) {
+        fprintf(stderr, "parleygen: error: cannot set the mode of '%s': %s\n", tmp,
+                strerror(errno));
+        close(fd);
+        unlink(tmp);
         free(tmp);
         return -1;
     }
@@ -364,7 +296,11 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     };
     enum { NOUT = sizeof outputs / sizeof outputs[0] };
     char *tmps[NOUT] = {0};
+    mode_t mask = umask(0); /* umask can only be read by setting it */
+    umask(mask);
+    mode_t mode = 0666 & ~mask;
     char *finals[NOUT] = {0};
+    int outdir_made = 0; /* -o DIR is made only once there is an output to write */
     int status = 0;
     idl_diag *diag = idl_diag_create(stderr, max_errors);
     if (!diag) {
@@ -387,7 +323,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         if (spec && idl_diag_errors(diag) == 0)
             idl_check(spec, diag);
         if (spec && idl_diag_errors(diag) == 0)
-            check_generated_names(spec, diag);
+            gen_check_names(spec, diag);
         if (!spec || idl_diag_errors(diag) > 0) {
             status = 1;
             idl_arena_destroy(arena);
@@ -408,9 +344,15 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         if (outputs[k].emit(&o, spec, &gopts) != 0 || o.oom) {
             fputs("parleygen: out of memory\n", stderr);
             status = 2;
-        } else if (write_atomically(outdir, fname, &o, &tmps[k]) != 0) {
+        } else if (!outdir_made && make_dirs(outdir) != 0) {
+            fprintf(stderr, "parleygen: error: cannot create the output folder '%s': %s\n", outdir,
+                    strerror(errno));
+            status = 1;
+        } else if (write_atomically(outdir, fname, &o, mode, &tmps[k]) != 0) {
+            outdir_made = 1;
             status = 1;
         } else {
+            outdir_made = 1;
             size_t n = strlen(outdir) + flen + 2;
             finals[k] = malloc(n);
             if (finals[k])

@@ -275,6 +275,28 @@ idl_type *idl_type_new(idl_arena *a, idl_loc loc, idl_type_kind kind, const char
 idl_decl *idl_decl_new(idl_arena *a, idl_decl_kind kind, idl_loc loc, idl_type *type,
                        idl_loc name_loc, const char *name, idl_expr *size);
 idl_def *idl_def_new(idl_arena *a, idl_def_kind kind, idl_loc loc, const char *name);
+idl_type *idl_type_tagged(idl_arena *a, idl_loc loc, idl_def_kind tag, const char *name);
+idl_type *idl_type_inline(idl_arena *a, idl_loc loc, idl_def *def);
+idl_def *idl_const_new(idl_arena *a, idl_loc loc, const char *name, idl_expr *value);
+idl_def *idl_const_string(idl_arena *a, idl_loc loc, const char *name, const char *text);
+idl_def *idl_typedef_new(idl_arena *a, idl_decl *decl);
+idl_def *idl_enum_new(idl_arena *a, idl_loc loc, const char *name, idl_enumerator *members);
+idl_def *idl_struct_new(idl_arena *a, idl_loc loc, const char *name, idl_decl *fields);
+idl_def *idl_union_new(idl_arena *a, idl_loc loc, const char *name, idl_decl *disc, idl_case *cases,
+                       idl_decl *dflt, idl_loc dflt_loc);
+idl_def *idl_program_new(idl_arena *a, idl_loc loc, const char *name, idl_version *versions,
+                         idl_expr *number);
+idl_def *idl_def_with_attrs(idl_def *def, idl_attr *attrs);
+idl_enumerator *idl_enumerator_new(idl_arena *a, idl_loc loc, const char *name, idl_expr *value);
+idl_case *idl_case_new(idl_arena *a, idl_loc loc, idl_case_value *values, idl_decl *decl);
+idl_case_value *idl_case_value_new(idl_arena *a, idl_expr *value);
+idl_version *idl_version_new(idl_arena *a, idl_loc loc, const char *name, idl_proc *procs,
+                             idl_expr *number, idl_attr *attrs);
+idl_proc *idl_proc_new(idl_arena *a, idl_loc loc, const char *name, idl_type *result, idl_arg *args,
+                       idl_expr *number, idl_attr *attrs);
+idl_arg *idl_arg_new(idl_arena *a, idl_type *type);
+idl_attr *idl_attr_new(idl_arena *a, idl_loc loc, const char *name, const char *arg,
+                       idl_loc arg_loc);
 
 /* idl_type_name returns a printable name for a type kind ("unsigned int"). */
 const char *idl_type_kind_name(idl_type_kind k);

@@ -9,8 +9,8 @@
  * definitions, versions and procedures (see docs/idl.md). `@` is no token of
  * the RFC grammar, so no extension can change the meaning of an RFC file.
  *
- * Each action only calls an AST builder; the comment above each rule shows
- * what it builds. Every semantic value lives in the parser's arena, so
+ * Each action only calls an AST builder (ast.c) or appends to a list; the
+ * comment above each rule shows what it builds. Every semantic value lives in the parser's arena, so
  * nothing needs a %destructor: error recovery drops values and the arena
  * frees them with the tree.
  */
@@ -29,7 +29,7 @@ typedef struct idl_enum_list { idl_enumerator *head, *tail; } idl_enum_list;
 typedef struct idl_case_list { idl_case *head, *tail; } idl_case_list;
 typedef struct idl_cval_list { idl_case_value *head, *tail; } idl_cval_list;
 typedef struct idl_attr_list { idl_attr *head, *tail; } idl_attr_list;
-typedef struct idl_arg_list { idl_arg *head, *tail; int n; } idl_arg_list;
+typedef struct idl_arg_list { idl_arg *head, *tail; } idl_arg_list;
 typedef struct idl_proc_list { idl_proc *head, *tail; } idl_proc_list;
 typedef struct idl_version_list { idl_version *head, *tail; } idl_version_list;
 typedef struct idl_union_body {
@@ -46,7 +46,6 @@ void idl_yyerror(IDL_YYLTYPE *lloc, void *scanner, idl_parser *ctx, const char *
 }
 
 %code {
-#include <string.h>
 
 #define YYLLOC_DEFAULT(Cur, Rhs, N)                                                                \
     do {                                                                                           \
@@ -63,21 +62,20 @@ void idl_yyerror(IDL_YYLTYPE *lloc, void *scanner, idl_parser *ctx, const char *
         }                                                                                          \
     } while (0)
 
+/* APPEND adds node (evaluated once: it may be a builder's call) at the
+ * end of a list of head and tail. */
 #define APPEND(list, node)                                                                         \
     do {                                                                                           \
+        void *node_ = (node);                                                                      \
         if ((list).tail)                                                                           \
-            (list).tail->next = (node);                                                            \
+            (list).tail->next = node_;                                                             \
         else                                                                                       \
-            (list).head = (node);                                                                  \
-        (list).tail = (node);                                                                      \
+            (list).head = node_;                                                                   \
+        (list).tail = node_;                                                                       \
     } while (0)
 
 #define A (ctx->arena)
 #define L(x) idl_loc_of(x)
-
-static idl_type *inline_type(idl_parser *ctx, IDL_YYLTYPE l, idl_def *def);
-static idl_attr *attr_new(idl_parser *ctx, IDL_YYLTYPE l, const char *name, const char *arg,
-                          IDL_YYLTYPE al);
 }
 
 %union {
@@ -153,9 +151,9 @@ spec
 
 /* definition: an idl_def, with the annotations written before it */
 definition
-    : attrs type_def            { $$ = $2; $$->attrs = $1.head; }
-    | attrs const_def           { $$ = $2; $$->attrs = $1.head; }
-    | attrs program_def         { $$ = $2; $$->attrs = $1.head; }
+    : attrs type_def            { $$ = idl_def_with_attrs($2, $1.head); }
+    | attrs const_def           { $$ = idl_def_with_attrs($2, $1.head); }
+    | attrs program_def         { $$ = idl_def_with_attrs($2, $1.head); }
     | error ';'                 { $$ = NULL; }
     | error '}'                 { $$ = NULL; }
     ;
@@ -166,49 +164,30 @@ attrs
     | attrs attr                { $$ = $1; APPEND($$, $2); }
     ;
 
+/* @name or @name(arg)  ->  idl_attr */
 attr
-    : '@' IDENT                         { $$ = attr_new(ctx, @2, $2, NULL, @2); }
-    | '@' IDENT '(' STRING_LIT ')'      { $$ = attr_new(ctx, @2, $2, $4, @4); }
-    | '@' IDENT '(' IDENT ')'           { $$ = attr_new(ctx, @2, $2, $4, @4); }
-    | '@' IDENT '(' NUMBER ')'          { $$ = attr_new(ctx, @2, $2, $4.text, @4); }
+    : '@' IDENT                         { $$ = idl_attr_new(A, L(@2), $2, NULL, L(@2)); }
+    | '@' IDENT '(' STRING_LIT ')'      { $$ = idl_attr_new(A, L(@2), $2, $4, L(@4)); }
+    | '@' IDENT '(' IDENT ')'           { $$ = idl_attr_new(A, L(@2), $2, $4, L(@4)); }
+    | '@' IDENT '(' NUMBER ')'          { $$ = idl_attr_new(A, L(@2), $2, $4.text, L(@4)); }
     ;
 
 /* const NAME = expr;  ->  IDL_DEF_CONST; rpcgen also takes a string */
 const_def
-    : KW_CONST IDENT '=' expr ';'
-        { $$ = idl_def_new(A, IDL_DEF_CONST, L(@2), $2); $$->u.cnst.value = $4; }
-    | KW_CONST IDENT '=' STRING_LIT ';'
-        {
-            $$ = idl_def_new(A, IDL_DEF_CONST, L(@2), $2);
-            size_t n = strlen($4);
-            char *q = idl_arena_alloc(A, n + 3);
-            q[0] = '"';
-            memcpy(q + 1, $4, n);
-            q[n + 1] = '"';
-            $$->u.cnst.str = q;
-        }
+    : KW_CONST IDENT '=' expr ';'          { $$ = idl_const_new(A, L(@2), $2, $4); }
+    | KW_CONST IDENT '=' STRING_LIT ';'    { $$ = idl_const_string(A, L(@2), $2, $4); }
     ;
 
 /* typedef decl; enum/struct/union NAME body;  ->  IDL_DEF_TYPEDEF/ENUM/STRUCT/UNION */
 type_def
     : KW_TYPEDEF declaration ';'
-        {
-            const char *n = $2->name ? $2->name : "";
-            $$ = idl_def_new(A, IDL_DEF_TYPEDEF, $2->name ? $2->name_loc : $2->loc, n);
-            $$->u.tdef.decl = $2;
-        }
+        { $$ = idl_typedef_new(A, $2); }
     | KW_ENUM IDENT enum_body ';'
-        { $$ = idl_def_new(A, IDL_DEF_ENUM, L(@2), $2); $$->u.enm.members = $3.head; }
+        { $$ = idl_enum_new(A, L(@2), $2, $3.head); }
     | KW_STRUCT IDENT '{' decl_list '}' ';'
-        { $$ = idl_def_new(A, IDL_DEF_STRUCT, L(@2), $2); $$->u.strct.fields = $4.head; }
+        { $$ = idl_struct_new(A, L(@2), $2, $4.head); }
     | KW_UNION IDENT union_body ';'
-        {
-            $$ = idl_def_new(A, IDL_DEF_UNION, L(@2), $2);
-            $$->u.un.disc = $3.disc;
-            $$->u.un.cases = $3.cases;
-            $$->u.un.dflt = $3.dflt;
-            $$->u.un.dflt_loc = $3.dflt_loc;
-        }
+        { $$ = idl_union_new(A, L(@2), $2, $3.disc, $3.cases, $3.dflt, $3.dflt_loc); }
     ;
 
 /* { A = 1, B, ... }  ->  a list of idl_enumerator (a trailing comma is allowed) */
@@ -217,6 +196,7 @@ enum_body
     | '{' enumerators ',' '}'       { $$ = $2; }
     ;
 
+/* A, B = 2, ...  ->  a list of idl_enumerator */
 enumerators
     : enumerator                    { $$.head = $$.tail = $1; }
     | enumerators ',' enumerator    { $$ = $1; APPEND($$, $3); }
@@ -224,10 +204,8 @@ enumerators
 
 /* NAME [= expr]  ->  idl_enumerator */
 enumerator
-    : IDENT '=' expr
-        { $$ = idl_arena_alloc(A, sizeof *$$); $$->loc = L(@1); $$->name = $1; $$->value = $3; }
-    | IDENT
-        { $$ = idl_arena_alloc(A, sizeof *$$); $$->loc = L(@1); $$->name = $1; }
+    : IDENT '=' expr                { $$ = idl_enumerator_new(A, L(@1), $1, $3); }
+    | IDENT                         { $$ = idl_enumerator_new(A, L(@1), $1, NULL); }
     ;
 
 /* decl; decl; ...  ->  a list of idl_decl */
@@ -256,6 +234,7 @@ union_body
         }
     ;
 
+/* case groups  ->  a list of idl_case */
 case_list
     : case_spec                     { $$.head = $$.tail = $1; }
     | case_list case_spec           { $$ = $1; APPEND($$, $2); }
@@ -263,29 +242,13 @@ case_list
 
 /* case v: [case w:] decl;  ->  idl_case */
 case_spec
-    : case_values declaration ';'
-        {
-            $$ = idl_arena_alloc(A, sizeof *$$);
-            $$->loc = L(@1);
-            $$->values = $1.head;
-            $$->decl = $2;
-        }
+    : case_values declaration ';'   { $$ = idl_case_new(A, L(@1), $1.head, $2); }
     ;
 
+/* case v: case w:  ->  a list of idl_case_value */
 case_values
-    : KW_CASE expr ':'
-        {
-            idl_case_value *v = idl_arena_alloc(A, sizeof *v);
-            v->value = $2;
-            $$.head = $$.tail = v;
-        }
-    | case_values KW_CASE expr ':'
-        {
-            idl_case_value *v = idl_arena_alloc(A, sizeof *v);
-            v->value = $3;
-            $$ = $1;
-            APPEND($$, v);
-        }
+    : KW_CASE expr ':'              { $$.head = $$.tail = idl_case_value_new(A, $2); }
+    | case_values KW_CASE expr ':'  { $$ = $1; APPEND($$, idl_case_value_new(A, $3)); }
     ;
 
 /* default: decl;  ->  idl_decl, or NULL */
@@ -309,6 +272,7 @@ declaration
         { $$ = idl_decl_new(A, IDL_D_VOID, L(@1), NULL, L(@1), NULL, NULL); }
     ;
 
+/* a bound, or nothing  ->  idl_expr, or NULL (no bound) */
 opt_expr
     : %empty                    { $$ = NULL; }
     | expr                      { $$ = $1; }
@@ -322,25 +286,13 @@ type_spec
     | KW_STRING                 { $$ = idl_type_new(A, L(@1), IDL_T_STRING, NULL); }
     | KW_OPAQUE                 { $$ = idl_type_new(A, L(@1), IDL_T_OPAQUE, NULL); }
     | KW_ENUM enum_body
-        {
-            idl_def *d = idl_def_new(A, IDL_DEF_ENUM, L(@1), NULL);
-            d->u.enm.members = $2.head;
-            $$ = inline_type(ctx, @1, d);
-        }
+        { $$ = idl_type_inline(A, L(@1), idl_enum_new(A, L(@1), NULL, $2.head)); }
     | KW_STRUCT '{' decl_list '}'
-        {
-            idl_def *d = idl_def_new(A, IDL_DEF_STRUCT, L(@1), NULL);
-            d->u.strct.fields = $3.head;
-            $$ = inline_type(ctx, @1, d);
-        }
+        { $$ = idl_type_inline(A, L(@1), idl_struct_new(A, L(@1), NULL, $3.head)); }
     | KW_UNION union_body
         {
-            idl_def *d = idl_def_new(A, IDL_DEF_UNION, L(@1), NULL);
-            d->u.un.disc = $2.disc;
-            d->u.un.cases = $2.cases;
-            d->u.un.dflt = $2.dflt;
-            d->u.un.dflt_loc = $2.dflt_loc;
-            $$ = inline_type(ctx, @1, d);
+            $$ = idl_type_inline(A, L(@1), idl_union_new(A, L(@1), NULL, $2.disc, $2.cases,
+                                                          $2.dflt, $2.dflt_loc));
         }
     ;
 
@@ -362,24 +314,18 @@ simple_type
     | KW_LONG                   { $$ = idl_type_new(A, L(@1), IDL_T_LONG, NULL); }
     | KW_UNSIGNED KW_LONG       { $$ = idl_type_new(A, L(@1), IDL_T_ULONG, NULL); }
     | IDENT                     { $$ = idl_type_new(A, L(@1), IDL_T_NAMED, $1); }
-    | KW_STRUCT IDENT
-        { $$ = idl_type_new(A, L(@1), IDL_T_NAMED, $2); $$->tagged = 1; $$->tag = IDL_DEF_STRUCT; }
-    | KW_UNION IDENT
-        { $$ = idl_type_new(A, L(@1), IDL_T_NAMED, $2); $$->tagged = 1; $$->tag = IDL_DEF_UNION; }
-    | KW_ENUM IDENT
-        { $$ = idl_type_new(A, L(@1), IDL_T_NAMED, $2); $$->tagged = 1; $$->tag = IDL_DEF_ENUM; }
+    | KW_STRUCT IDENT           { $$ = idl_type_tagged(A, L(@1), IDL_DEF_STRUCT, $2); }
+    | KW_UNION IDENT            { $$ = idl_type_tagged(A, L(@1), IDL_DEF_UNION, $2); }
+    | KW_ENUM IDENT             { $$ = idl_type_tagged(A, L(@1), IDL_DEF_ENUM, $2); }
     ;
 
 /* program NAME { versions } = expr;  ->  IDL_DEF_PROGRAM */
 program_def
     : KW_PROGRAM IDENT '{' version_list '}' '=' expr ';'
-        {
-            $$ = idl_def_new(A, IDL_DEF_PROGRAM, L(@2), $2);
-            $$->u.prog.versions = $4.head;
-            $$->u.prog.number = $7;
-        }
+        { $$ = idl_program_new(A, L(@2), $2, $4.head, $7); }
     ;
 
+/* versions  ->  a list of idl_version */
 version_list
     : version_def                   { $$.head = $$.tail = $1; }
     | version_list version_def      { $$ = $1; APPEND($$, $2); }
@@ -388,16 +334,10 @@ version_list
 /* [attrs] version NAME { procedures } = expr;  ->  idl_version */
 version_def
     : attrs KW_VERSION IDENT '{' proc_list '}' '=' expr ';'
-        {
-            $$ = idl_arena_alloc(A, sizeof *$$);
-            $$->loc = L(@3);
-            $$->name = $3;
-            $$->procs = $5.head;
-            $$->number = $8;
-            $$->attrs = $1.head;
-        }
+        { $$ = idl_version_new(A, L(@3), $3, $5.head, $8, $1.head); }
     ;
 
+/* procedures  ->  a list of idl_proc */
 proc_list
     : proc_def                      { $$.head = $$.tail = $1; }
     | proc_list proc_def            { $$ = $1; APPEND($$, $2); }
@@ -406,16 +346,7 @@ proc_list
 /* [attrs] result NAME(args) = expr;  ->  idl_proc */
 proc_def
     : attrs proc_type IDENT '(' proc_args ')' '=' expr ';'
-        {
-            $$ = idl_arena_alloc(A, sizeof *$$);
-            $$->loc = L(@3);
-            $$->name = $3;
-            $$->result = $2;
-            $$->args = $5.head;
-            $$->nargs = $5.n;
-            $$->number = $8;
-            $$->attrs = $1.head;
-        }
+        { $$ = idl_proc_new(A, L(@3), $3, $2, $5.head, $8, $1.head); }
     ;
 
 /* a procedure's result or argument; rpcgen takes `string` there too */
@@ -425,33 +356,16 @@ proc_type
     | simple_type               { $$ = $1; }
     ;
 
-/* (void) or (type, type, ...)  ->  a list of idl_arg; n counts the real
-   ones, so (void) has n = 0 (a void among others is left to the checks) */
+/* (void) or (type, type, ...)  ->  a list of idl_arg (idl_proc_new counts
+   them, a lone void as none) */
 proc_args
-    : type_list
-        {
-            $$ = $1;
-            if ($$.n == 1 && $$.head->type->kind == IDL_T_VOID)
-                $$.n = 0;
-        }
+    : type_list                     { $$ = $1; }
     ;
 
+/* type, type, ...  ->  a list of idl_arg */
 type_list
-    : proc_type
-        {
-            idl_arg *a = idl_arena_alloc(A, sizeof *a);
-            a->type = $1;
-            $$.head = $$.tail = a;
-            $$.n = 1;
-        }
-    | type_list ',' proc_type
-        {
-            idl_arg *a = idl_arena_alloc(A, sizeof *a);
-            a->type = $3;
-            $$ = $1;
-            APPEND($$, a);
-            $$.n++;
-        }
+    : proc_type                     { $$.head = $$.tail = idl_arg_new(A, $1); }
+    | type_list ',' proc_type       { $$ = $1; APPEND($$, idl_arg_new(A, $3)); }
     ;
 
 /* constant expressions  ->  idl_expr */
@@ -475,27 +389,6 @@ expr
     ;
 
 %%
-
-/* inline_type wraps an inline enum, struct or union definition in a type
- * reference; hoist_inline() in parse.c names and places it. */
-static idl_type *inline_type(idl_parser *ctx, IDL_YYLTYPE l, idl_def *def)
-{
-    def->synthesized = 1;
-    idl_type *t = idl_type_new(ctx->arena, idl_loc_of(l), IDL_T_NAMED, NULL);
-    t->ref = def;
-    return t;
-}
-
-static idl_attr *attr_new(idl_parser *ctx, IDL_YYLTYPE l, const char *name, const char *arg,
-                          IDL_YYLTYPE al)
-{
-    idl_attr *a = idl_arena_alloc(ctx->arena, sizeof *a);
-    a->loc = idl_loc_of(l);
-    a->name = name;
-    a->arg = arg;
-    a->arg_loc = idl_loc_of(al);
-    return a;
-}
 
 /* idl_yyerror reports a syntax error at the token bison stopped at. */
 void idl_yyerror(IDL_YYLTYPE *lloc, void *scanner, idl_parser *ctx, const char *msg)

@@ -446,6 +446,16 @@ static void test_free_zeroes_and_a_second_free_is_harmless(void **state)
     }
 }
 
+/* Every generated T_free(NULL) is a no-op (STYLE.md: every _free(NULL) is),
+ * for every kind of type: an enum, strings, opaques, arrays, structs,
+ * unions, optional data, and lists, whose T_free walks the links. */
+static void test_free_of_null_is_a_no_op_for_every_type(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < ct_ntypes; i++)
+        ct_types[i].release(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_empty_input_is_truncated_for_every_type),
         cmocka_unit_test(test_values_compose_on_one_cursor),
         cmocka_unit_test(test_free_zeroes_and_a_second_free_is_harmless),
+        cmocka_unit_test(test_free_of_null_is_a_no_op_for_every_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,21 +37,21 @@ typedef enum mode mode;
 
 #line 39 "rpcgen.h"
 /* The codec: see parley/xdr.h and docs/idl.md. */
-int sample_encode(const sample *v, void *buf, size_t cap, size_t *len);
-int sample_decode(sample *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim);
-size_t sample_size(const sample *v);
-void sample_free(sample *v);
-void sample_enc(parley_enc *e, const sample *v);
-void sample_dec(parley_dec *d, sample *v);
+int sample_encode(const sample *_v, void *_buf, size_t _cap, size_t *_len);
+int sample_decode(sample *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim);
+size_t sample_size(const sample *_v);
+void sample_free(sample *_v);
+void sample_enc(parley_enc *_e, const sample *_v);
+void sample_dec(parley_dec *_d, sample *_v);
 
-int mode_encode(const mode *v, void *buf, size_t cap, size_t *len);
-int mode_decode(mode *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim);
-size_t mode_size(const mode *v);
-void mode_free(mode *v);
-void mode_enc(parley_enc *e, const mode *v);
-void mode_dec(parley_dec *d, mode *v);
+int mode_encode(const mode *_v, void *_buf, size_t _cap, size_t *_len);
+int mode_decode(mode *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim);
+size_t mode_size(const mode *_v);
+void mode_free(mode *_v);
+void mode_enc(parley_enc *_e, const mode *_v);
+void mode_dec(parley_dec *_d, mode *_v);
 
 #ifdef __cplusplus
 }

@@ -9,147 +9,150 @@
 
 #include "rpcgen.h"
 
-static inline int mode__valid(int32_t x)
+static inline int mode__valid(int32_t _x)
 {
-    return x >= 0 && x <= 1;
+    return _x >= 0 && _x <= 1;
 }
 
 #line 7 "rpcgen.x"
-void sample_enc(parley_enc *e, const sample *v)
+void sample_enc(parley_enc *_e, const sample *_v)
 #line 20 "rpcgen_xdr.c"
 {
-    if (parley_enc_room(e, 24)) {
-        uint8_t *p = e->p;
-        parley_st_u32(p + 0, (uint32_t)v->count);
-        parley_st_u32(p + 4, (uint32_t)(int32_t)v->letter);
-        parley_st_u32(p + 8, (uint32_t)(int32_t)v->port);
-        parley_st_u32(p + 12, (uint32_t)v->flags);
-        parley_st_u64(p + 16, (uint64_t)v->stamp);
-        e->p = p + 24;
+    if (parley_enc_room(_e, 24)) {
+        uint8_t *_p = _e->p;
+        parley_st_u32(_p + 0, (uint32_t)_v->count);
+        parley_st_u32(_p + 4, (uint32_t)(int32_t)_v->letter);
+        parley_st_u32(_p + 8, (uint32_t)(int32_t)_v->port);
+        parley_st_u32(_p + 12, (uint32_t)_v->flags);
+        parley_st_u64(_p + 16, (uint64_t)_v->stamp);
+        _e->p = _p + 24;
     }
-    netobj_enc(e, &v->cookie);
+    netobj_enc(_e, &_v->cookie);
 }
 
-void sample_dec(parley_dec *d, sample *v)
+void sample_dec(parley_dec *_d, sample *_v)
 {
-    if (parley_dec_need(d, 24)) {
-        const uint8_t *p = d->p;
-        v->count = parley_ld_u32(p + 0);
-        v->letter = (char)(int32_t)parley_ld_u32(p + 4);
-        v->port = (u_short)parley_ld_u32(p + 8);
-        v->flags = parley_ld_u32(p + 12);
-        v->stamp = parley_ld_u64(p + 16);
-        d->p = p + 24;
-        if (PARLEY_UNLIKELY((int32_t)parley_ld_u32(p + 4) < CHAR_MIN || (int32_t)parley_ld_u32(p + 4) > CHAR_MAX))
-            parley_dec_fail(d, PARLEY_ERR_RANGE);
-        if (PARLEY_UNLIKELY(parley_ld_u32(p + 8) > USHRT_MAX))
-            parley_dec_fail(d, PARLEY_ERR_RANGE);
+    if (parley_dec_need(_d, 24)) {
+        const uint8_t *_p = _d->p;
+        _v->count = parley_ld_u32(_p + 0);
+        _v->letter = (char)(int32_t)parley_ld_u32(_p + 4);
+        _v->port = (u_short)parley_ld_u32(_p + 8);
+        _v->flags = parley_ld_u32(_p + 12);
+        _v->stamp = parley_ld_u64(_p + 16);
+        _d->p = _p + 24;
+        if (PARLEY_UNLIKELY((int32_t)parley_ld_u32(_p + 4) < CHAR_MIN || (int32_t)parley_ld_u32(_p + 4) > CHAR_MAX))
+            parley_dec_fail(_d, PARLEY_ERR_RANGE);
+        if (PARLEY_UNLIKELY(parley_ld_u32(_p + 8) > USHRT_MAX))
+            parley_dec_fail(_d, PARLEY_ERR_RANGE);
     } else {
-        v->count = 0;
-        v->letter = 0;
-        v->port = 0;
-        v->flags = 0;
-        v->stamp = 0;
+        _v->count = 0;
+        _v->letter = 0;
+        _v->port = 0;
+        _v->flags = 0;
+        _v->stamp = 0;
     }
-    netobj_dec(d, &v->cookie);
+    netobj_dec(_d, &_v->cookie);
 }
 
-size_t sample_size(const sample *v)
+size_t sample_size(const sample *_v)
 {
-    size_t n = 0;
-    n += 24;
-    n += netobj_size(&v->cookie);
-    return n;
+    size_t _n = 0;
+    _n += 24;
+    _n += netobj_size(&_v->cookie);
+    return _n;
 }
 
-void sample_free(sample *v)
+void sample_free(sample *_v)
 {
-    netobj_free(&v->cookie);
-    memset(v, 0, sizeof *v);
+    if (!_v)
+        return;
+    netobj_free(&_v->cookie);
+    memset(_v, 0, sizeof *_v);
 }
 
-int sample_encode(const sample *v, void *buf, size_t cap, size_t *len)
+int sample_encode(const sample *_v, void *_buf, size_t _cap, size_t *_len)
 {
-    parley_enc e;
-    parley_enc_init(&e, buf, cap);
-    sample_enc(&e, v);
-    return parley_enc_finish(&e, len);
+    parley_enc _e;
+    parley_enc_init(&_e, _buf, _cap);
+    sample_enc(&_e, _v);
+    return parley_enc_finish(&_e, _len);
 }
 
-int sample_decode(sample *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim)
+int sample_decode(sample *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim)
 {
-    parley_dec d;
-    parley_dec_init(&d, buf, len, lim);
-    sample_dec(&d, v);
-    if (!d.err && !used && d.p != d.end)
-        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
-    int rc = parley_dec_finish(&d, used);
-    if (rc && !d.arena)
-        sample_free(v);
-    else if (rc)
-        memset(v, 0, sizeof *v);
-    return rc;
+    parley_dec _d;
+    parley_dec_init(&_d, _buf, _len, _lim);
+    sample_dec(&_d, _v);
+    if (!_d.err && !_used && _d.p != _d.end)
+        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
+    int _rc = parley_dec_finish(&_d, _used);
+    if (_rc && !_d.arena)
+        sample_free(_v);
+    else if (_rc)
+        memset(_v, 0, sizeof *_v);
+    return _rc;
 }
 
 #line 17 "rpcgen.x"
-void mode_enc(parley_enc *e, const mode *v)
-#line 98 "rpcgen_xdr.c"
+void mode_enc(parley_enc *_e, const mode *_v)
+#line 100 "rpcgen_xdr.c"
 {
-    if (parley_enc_room(e, 4)) {
-        uint8_t *p = e->p;
-        parley_st_u32(p + 0, (uint32_t)(int32_t)(*v));
-        e->p = p + 4;
-        if (PARLEY_UNLIKELY(!mode__valid((int32_t)(*v))))
-            parley_enc_fail(e, PARLEY_ERR_BAD_ENUM);
+    if (parley_enc_room(_e, 4)) {
+        uint8_t *_p = _e->p;
+        parley_st_u32(_p + 0, (uint32_t)(int32_t)(*_v));
+        _e->p = _p + 4;
+        if (PARLEY_UNLIKELY(!mode__valid((int32_t)(*_v))))
+            parley_enc_fail(_e, PARLEY_ERR_BAD_ENUM);
     }
 }
 
-void mode_dec(parley_dec *d, mode *v)
+void mode_dec(parley_dec *_d, mode *_v)
 {
-    if (parley_dec_need(d, 4)) {
-        const uint8_t *p = d->p;
-        (*v) = (mode)(int32_t)parley_ld_u32(p + 0);
-        d->p = p + 4;
-        if (PARLEY_UNLIKELY(!mode__valid((int32_t)(*v))))
-            parley_dec_fail(d, PARLEY_ERR_BAD_ENUM);
+    if (parley_dec_need(_d, 4)) {
+        const uint8_t *_p = _d->p;
+        (*_v) = (mode)(int32_t)parley_ld_u32(_p + 0);
+        _d->p = _p + 4;
+        if (PARLEY_UNLIKELY(!mode__valid((int32_t)(*_v))))
+            parley_dec_fail(_d, PARLEY_ERR_BAD_ENUM);
     } else {
-        (*v) = (mode)0;
+        (*_v) = (mode)0;
     }
 }
 
-size_t mode_size(const mode *v)
+size_t mode_size(const mode *_v)
 {
-    (void)v;
+    (void)_v;
     return 4;
 }
 
-void mode_free(mode *v)
+void mode_free(mode *_v)
 {
-    *v = (mode)0;
+    if (_v)
+        *_v = (mode)0;
 }
 
-int mode_encode(const mode *v, void *buf, size_t cap, size_t *len)
+int mode_encode(const mode *_v, void *_buf, size_t _cap, size_t *_len)
 {
-    parley_enc e;
-    parley_enc_init(&e, buf, cap);
-    mode_enc(&e, v);
-    return parley_enc_finish(&e, len);
+    parley_enc _e;
+    parley_enc_init(&_e, _buf, _cap);
+    mode_enc(&_e, _v);
+    return parley_enc_finish(&_e, _len);
 }
 
-int mode_decode(mode *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim)
+int mode_decode(mode *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim)
 {
-    parley_dec d;
-    parley_dec_init(&d, buf, len, lim);
-    mode_dec(&d, v);
-    if (!d.err && !used && d.p != d.end)
-        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
-    int rc = parley_dec_finish(&d, used);
-    if (rc && !d.arena)
-        mode_free(v);
-    else if (rc)
-        memset(v, 0, sizeof *v);
-    return rc;
+    parley_dec _d;
+    parley_dec_init(&_d, _buf, _len, _lim);
+    mode_dec(&_d, _v);
+    if (!_d.err && !_used && _d.p != _d.end)
+        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
+    int _rc = parley_dec_finish(&_d, _used);
+    if (_rc && !_d.arena)
+        mode_free(_v);
+    else if (_rc)
+        memset(_v, 0, sizeof *_v);
+    return _rc;
 }
 

@@ -39,30 +39,30 @@ typedef struct pair pair;
 
 #line 41 "service.h"
 /* The codec: see parley/xdr.h and docs/idl.md. */
-int pair_encode(const pair *v, void *buf, size_t cap, size_t *len);
-int pair_decode(pair *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim);
-size_t pair_size(const pair *v);
-void pair_free(pair *v);
-void pair_enc(parley_enc *e, const pair *v);
-void pair_dec(parley_dec *d, pair *v);
+int pair_encode(const pair *_v, void *_buf, size_t _cap, size_t *_len);
+int pair_decode(pair *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim);
+size_t pair_size(const pair *_v);
+void pair_free(pair *_v);
+void pair_enc(parley_enc *_e, const pair *_v);
+void pair_dec(parley_dec *_d, pair *_v);
 
 /* Program CALC_PROG: the client's calls, and the procedures a server implements
  * (see docs/runtime.md). A call's _arena forms decode the result into an
  * arena (never passed to _free; a reset releases it); after a failed call,
  * parley_client_last_detail tells what the server said. */
-int calc_null_1(parley_client *c);
-int calc_null_1_submit(parley_client *c, parley_done_fn *done, void *ctx);
-int calc_add_1(parley_client *c, const pair *arg1, quad_t *result);
-int calc_add_1_submit(parley_client *c, const pair *arg1, quad_t *result, parley_done_fn *done, void *ctx);
-int calc_add_1_arena(parley_client *c, const pair *arg1, quad_t *result, parley_arena *arena);
-int calc_add_1_submit_arena(parley_client *c, const pair *arg1, quad_t *result, parley_arena *arena, parley_done_fn *done, void *ctx);
-int calc_add_1_svc(const pair *arg1, quad_t *result, parley_call *call);
-int calc_name_1(parley_client *c, const int *arg1, char *const *arg2, char **result);
-int calc_name_1_submit(parley_client *c, const int *arg1, char *const *arg2, char **result, parley_done_fn *done, void *ctx);
-int calc_name_1_arena(parley_client *c, const int *arg1, char *const *arg2, char **result, parley_arena *arena);
-int calc_name_1_submit_arena(parley_client *c, const int *arg1, char *const *arg2, char **result, parley_arena *arena, parley_done_fn *done, void *ctx);
-int calc_name_1_svc(const int *arg1, char *const *arg2, char **result, parley_call *call);
+int calc_null_1(parley_client *_c);
+int calc_null_1_submit(parley_client *_c, parley_done_fn *_done, void *_ctx);
+int calc_add_1(parley_client *_c, const pair *_arg1, quad_t *_result);
+int calc_add_1_submit(parley_client *_c, const pair *_arg1, quad_t *_result, parley_done_fn *_done, void *_ctx);
+int calc_add_1_arena(parley_client *_c, const pair *_arg1, quad_t *_result, parley_arena *_arena);
+int calc_add_1_submit_arena(parley_client *_c, const pair *_arg1, quad_t *_result, parley_arena *_arena, parley_done_fn *_done, void *_ctx);
+int calc_add_1_svc(const pair *_arg1, quad_t *_result, parley_call *_call);
+int calc_name_1(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result);
+int calc_name_1_submit(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, parley_done_fn *_done, void *_ctx);
+int calc_name_1_arena(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, parley_arena *_arena);
+int calc_name_1_submit_arena(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, parley_arena *_arena, parley_done_fn *_done, void *_ctx);
+int calc_name_1_svc(const int *_arg1, char *const *_arg2, char **_result, parley_call *_call);
 extern const parley_program_def calc_prog_1;
 
 #ifdef __cplusplus

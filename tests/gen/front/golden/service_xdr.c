@@ -11,64 +11,66 @@
 
 /* passed through as written */
 #line 12 "service.idl"
-void pair_enc(parley_enc *e, const pair *v)
+void pair_enc(parley_enc *_e, const pair *_v)
 #line 16 "service_xdr.c"
 {
-    if (parley_enc_room(e, 8)) {
-        uint8_t *p = e->p;
-        parley_st_u32(p + 0, (uint32_t)v->first);
-        parley_st_u32(p + 4, (uint32_t)v->second);
-        e->p = p + 8;
+    if (parley_enc_room(_e, 8)) {
+        uint8_t *_p = _e->p;
+        parley_st_u32(_p + 0, (uint32_t)_v->first);
+        parley_st_u32(_p + 4, (uint32_t)_v->second);
+        _e->p = _p + 8;
     }
 }
 
-void pair_dec(parley_dec *d, pair *v)
+void pair_dec(parley_dec *_d, pair *_v)
 {
-    if (parley_dec_need(d, 8)) {
-        const uint8_t *p = d->p;
-        v->first = (int)(int32_t)parley_ld_u32(p + 0);
-        v->second = (int)(int32_t)parley_ld_u32(p + 4);
-        d->p = p + 8;
+    if (parley_dec_need(_d, 8)) {
+        const uint8_t *_p = _d->p;
+        _v->first = (int)(int32_t)parley_ld_u32(_p + 0);
+        _v->second = (int)(int32_t)parley_ld_u32(_p + 4);
+        _d->p = _p + 8;
     } else {
-        v->first = 0;
-        v->second = 0;
+        _v->first = 0;
+        _v->second = 0;
     }
 }
 
-size_t pair_size(const pair *v)
+size_t pair_size(const pair *_v)
 {
-    size_t n = 0;
-    n += 8;
-    (void)v;
-    return n;
+    size_t _n = 0;
+    _n += 8;
+    (void)_v;
+    return _n;
 }
 
-void pair_free(pair *v)
+void pair_free(pair *_v)
 {
-    memset(v, 0, sizeof *v);
+    if (!_v)
+        return;
+    memset(_v, 0, sizeof *_v);
 }
 
-int pair_encode(const pair *v, void *buf, size_t cap, size_t *len)
+int pair_encode(const pair *_v, void *_buf, size_t _cap, size_t *_len)
 {
-    parley_enc e;
-    parley_enc_init(&e, buf, cap);
-    pair_enc(&e, v);
-    return parley_enc_finish(&e, len);
+    parley_enc _e;
+    parley_enc_init(&_e, _buf, _cap);
+    pair_enc(&_e, _v);
+    return parley_enc_finish(&_e, _len);
 }
 
-int pair_decode(pair *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim)
+int pair_decode(pair *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim)
 {
-    parley_dec d;
-    parley_dec_init(&d, buf, len, lim);
-    pair_dec(&d, v);
-    if (!d.err && !used && d.p != d.end)
-        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
-    int rc = parley_dec_finish(&d, used);
-    if (rc && !d.arena)
-        pair_free(v);
-    else if (rc)
-        memset(v, 0, sizeof *v);
-    return rc;
+    parley_dec _d;
+    parley_dec_init(&_d, _buf, _len, _lim);
+    pair_dec(&_d, _v);
+    if (!_d.err && !_used && _d.p != _d.end)
+        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
+    int _rc = parley_dec_finish(&_d, _used);
+    if (_rc && !_d.arena)
+        pair_free(_v);
+    else if (_rc)
+        memset(_v, 0, sizeof *_v);
+    return _rc;
 }
 

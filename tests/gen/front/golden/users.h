@@ -64,45 +64,45 @@ typedef struct lookup_result lookup_result;
 
 #line 66 "users.h"
 /* The codec: see parley/xdr.h and docs/idl.md. */
-int role_encode(const role *v, void *buf, size_t cap, size_t *len);
-int role_decode(role *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim);
-size_t role_size(const role *v);
-void role_free(role *v);
-void role_enc(parley_enc *e, const role *v);
-void role_dec(parley_dec *d, role *v);
+int role_encode(const role *_v, void *_buf, size_t _cap, size_t *_len);
+int role_decode(role *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim);
+size_t role_size(const role *_v);
+void role_free(role *_v);
+void role_enc(parley_enc *_e, const role *_v);
+void role_dec(parley_dec *_d, role *_v);
 
-int user_name_encode(const user_name *v, void *buf, size_t cap, size_t *len);
-int user_name_decode(user_name *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim);
-size_t user_name_size(const user_name *v);
-void user_name_free(user_name *v);
-void user_name_enc(parley_enc *e, const user_name *v);
-void user_name_dec(parley_dec *d, user_name *v);
+int user_name_encode(const user_name *_v, void *_buf, size_t _cap, size_t *_len);
+int user_name_decode(user_name *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim);
+size_t user_name_size(const user_name *_v);
+void user_name_free(user_name *_v);
+void user_name_enc(parley_enc *_e, const user_name *_v);
+void user_name_dec(parley_dec *_d, user_name *_v);
 
-int user_encode(const user *v, void *buf, size_t cap, size_t *len);
-int user_decode(user *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim);
-size_t user_size(const user *v);
-void user_free(user *v);
-void user_enc(parley_enc *e, const user *v);
-void user_dec(parley_dec *d, user *v);
+int user_encode(const user *_v, void *_buf, size_t _cap, size_t *_len);
+int user_decode(user *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim);
+size_t user_size(const user *_v);
+void user_free(user *_v);
+void user_enc(parley_enc *_e, const user *_v);
+void user_dec(parley_dec *_d, user *_v);
 
-int user_list_encode(const user_list *v, void *buf, size_t cap, size_t *len);
-int user_list_decode(user_list *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim);
-size_t user_list_size(const user_list *v);
-void user_list_free(user_list *v);
-void user_list_enc(parley_enc *e, const user_list *v);
-void user_list_dec(parley_dec *d, user_list *v);
+int user_list_encode(const user_list *_v, void *_buf, size_t _cap, size_t *_len);
+int user_list_decode(user_list *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim);
+size_t user_list_size(const user_list *_v);
+void user_list_free(user_list *_v);
+void user_list_enc(parley_enc *_e, const user_list *_v);
+void user_list_dec(parley_dec *_d, user_list *_v);
 
-int lookup_result_encode(const lookup_result *v, void *buf, size_t cap, size_t *len);
-int lookup_result_decode(lookup_result *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim);
-size_t lookup_result_size(const lookup_result *v);
-void lookup_result_free(lookup_result *v);
-void lookup_result_enc(parley_enc *e, const lookup_result *v);
-void lookup_result_dec(parley_dec *d, lookup_result *v);
+int lookup_result_encode(const lookup_result *_v, void *_buf, size_t _cap, size_t *_len);
+int lookup_result_decode(lookup_result *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim);
+size_t lookup_result_size(const lookup_result *_v);
+void lookup_result_free(lookup_result *_v);
+void lookup_result_enc(parley_enc *_e, const lookup_result *_v);
+void lookup_result_dec(parley_dec *_d, lookup_result *_v);
 
 #ifdef __cplusplus
 }

@@ -9,432 +9,441 @@
 
 #include "users.h"
 
-static inline int role__valid(int32_t x)
+static inline int role__valid(int32_t _x)
 {
-    return x >= 1 && x <= 3;
+    return _x >= 1 && _x <= 3;
 }
 
 #line 8 "users.idl"
-void role_enc(parley_enc *e, const role *v)
+void role_enc(parley_enc *_e, const role *_v)
 #line 20 "users_xdr.c"
 {
-    if (parley_enc_room(e, 4)) {
-        uint8_t *p = e->p;
-        parley_st_u32(p + 0, (uint32_t)(int32_t)(*v));
-        e->p = p + 4;
-        if (PARLEY_UNLIKELY(!role__valid((int32_t)(*v))))
-            parley_enc_fail(e, PARLEY_ERR_BAD_ENUM);
+    if (parley_enc_room(_e, 4)) {
+        uint8_t *_p = _e->p;
+        parley_st_u32(_p + 0, (uint32_t)(int32_t)(*_v));
+        _e->p = _p + 4;
+        if (PARLEY_UNLIKELY(!role__valid((int32_t)(*_v))))
+            parley_enc_fail(_e, PARLEY_ERR_BAD_ENUM);
     }
 }
 
-void role_dec(parley_dec *d, role *v)
+void role_dec(parley_dec *_d, role *_v)
 {
-    if (parley_dec_need(d, 4)) {
-        const uint8_t *p = d->p;
-        (*v) = (role)(int32_t)parley_ld_u32(p + 0);
-        d->p = p + 4;
-        if (PARLEY_UNLIKELY(!role__valid((int32_t)(*v))))
-            parley_dec_fail(d, PARLEY_ERR_BAD_ENUM);
+    if (parley_dec_need(_d, 4)) {
+        const uint8_t *_p = _d->p;
+        (*_v) = (role)(int32_t)parley_ld_u32(_p + 0);
+        _d->p = _p + 4;
+        if (PARLEY_UNLIKELY(!role__valid((int32_t)(*_v))))
+            parley_dec_fail(_d, PARLEY_ERR_BAD_ENUM);
     } else {
-        (*v) = (role)0;
+        (*_v) = (role)0;
     }
 }
 
-size_t role_size(const role *v)
+size_t role_size(const role *_v)
 {
-    (void)v;
+    (void)_v;
     return 4;
 }
 
-void role_free(role *v)
+void role_free(role *_v)
 {
-    *v = (role)0;
+    if (_v)
+        *_v = (role)0;
 }
 
-int role_encode(const role *v, void *buf, size_t cap, size_t *len)
+int role_encode(const role *_v, void *_buf, size_t _cap, size_t *_len)
 {
-    parley_enc e;
-    parley_enc_init(&e, buf, cap);
-    role_enc(&e, v);
-    return parley_enc_finish(&e, len);
+    parley_enc _e;
+    parley_enc_init(&_e, _buf, _cap);
+    role_enc(&_e, _v);
+    return parley_enc_finish(&_e, _len);
 }
 
-int role_decode(role *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim)
+int role_decode(role *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim)
 {
-    parley_dec d;
-    parley_dec_init(&d, buf, len, lim);
-    role_dec(&d, v);
-    if (!d.err && !used && d.p != d.end)
-        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
-    int rc = parley_dec_finish(&d, used);
-    if (rc && !d.arena)
-        role_free(v);
-    else if (rc)
-        memset(v, 0, sizeof *v);
-    return rc;
+    parley_dec _d;
+    parley_dec_init(&_d, _buf, _len, _lim);
+    role_dec(&_d, _v);
+    if (!_d.err && !_used && _d.p != _d.end)
+        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
+    int _rc = parley_dec_finish(&_d, _used);
+    if (_rc && !_d.arena)
+        role_free(_v);
+    else if (_rc)
+        memset(_v, 0, sizeof *_v);
+    return _rc;
 }
 
 #line 14 "users.idl"
-void user_name_enc(parley_enc *e, const user_name *v)
-#line 81 "users_xdr.c"
+void user_name_enc(parley_enc *_e, const user_name *_v)
+#line 82 "users_xdr.c"
 {
-    parley_put_string(e, (*v), 32u);
+    parley_put_string(_e, (*_v), 32u);
 }
 
-void user_name_dec(parley_dec *d, user_name *v)
+void user_name_dec(parley_dec *_d, user_name *_v)
 {
-    parley_get_string(d, &(*v), 32u);
+    parley_get_string(_d, &(*_v), 32u);
 }
 
-size_t user_name_size(const user_name *v)
+size_t user_name_size(const user_name *_v)
 {
-    size_t n = 0;
-    n += parley_size_string((*v));
-    return n;
+    size_t _n = 0;
+    _n += parley_size_string((*_v));
+    return _n;
 }
 
-void user_name_free(user_name *v)
+void user_name_free(user_name *_v)
 {
-    free((*v));
-    memset(v, 0, sizeof *v);
+    if (!_v)
+        return;
+    free((*_v));
+    memset(_v, 0, sizeof *_v);
 }
 
-int user_name_encode(const user_name *v, void *buf, size_t cap, size_t *len)
+int user_name_encode(const user_name *_v, void *_buf, size_t _cap, size_t *_len)
 {
-    parley_enc e;
-    parley_enc_init(&e, buf, cap);
-    user_name_enc(&e, v);
-    return parley_enc_finish(&e, len);
+    parley_enc _e;
+    parley_enc_init(&_e, _buf, _cap);
+    user_name_enc(&_e, _v);
+    return parley_enc_finish(&_e, _len);
 }
 
-int user_name_decode(user_name *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim)
+int user_name_decode(user_name *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim)
 {
-    parley_dec d;
-    parley_dec_init(&d, buf, len, lim);
-    user_name_dec(&d, v);
-    if (!d.err && !used && d.p != d.end)
-        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
-    int rc = parley_dec_finish(&d, used);
-    if (rc && !d.arena)
-        user_name_free(v);
-    else if (rc)
-        memset(v, 0, sizeof *v);
-    return rc;
+    parley_dec _d;
+    parley_dec_init(&_d, _buf, _len, _lim);
+    user_name_dec(&_d, _v);
+    if (!_d.err && !_used && _d.p != _d.end)
+        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
+    int _rc = parley_dec_finish(&_d, _used);
+    if (_rc && !_d.arena)
+        user_name_free(_v);
+    else if (_rc)
+        memset(_v, 0, sizeof *_v);
+    return _rc;
 }
 
 #line 16 "users.idl"
-void user_enc(parley_enc *e, const user *v)
-#line 130 "users_xdr.c"
+void user_enc(parley_enc *_e, const user *_v)
+#line 133 "users_xdr.c"
 {
     for (;;) {
-        if (parley_enc_room(e, 4)) {
-            uint8_t *p = e->p;
-            parley_st_u32(p + 0, (uint32_t)v->id);
-            e->p = p + 4;
+        if (parley_enc_room(_e, 4)) {
+            uint8_t *_p = _e->p;
+            parley_st_u32(_p + 0, (uint32_t)_v->id);
+            _e->p = _p + 4;
         }
-        user_name_enc(e, &v->name);
-        if (parley_enc_room(e, 4)) {
-            uint8_t *p = e->p;
-            parley_st_u32(p + 0, (uint32_t)(int32_t)v->kind);
-            e->p = p + 4;
-            if (PARLEY_UNLIKELY(!role__valid((int32_t)v->kind)))
-                parley_enc_fail(e, PARLEY_ERR_BAD_ENUM);
+        user_name_enc(_e, &_v->name);
+        if (parley_enc_room(_e, 4)) {
+            uint8_t *_p = _e->p;
+            parley_st_u32(_p + 0, (uint32_t)(int32_t)_v->kind);
+            _e->p = _p + 4;
+            if (PARLEY_UNLIKELY(!role__valid((int32_t)_v->kind)))
+                parley_enc_fail(_e, PARLEY_ERR_BAD_ENUM);
         }
-        parley_put_bytes(e, v->avatar.avatar_val, v->avatar.avatar_len, 4294967295u);
-        if (parley_enc_room(e, 12)) {
-            uint8_t *p = e->p;
-            parley_st_u64(p + 0, (uint64_t)v->created);
-            parley_st_u32(p + 8, (uint32_t)(int32_t)v->active);
-            e->p = p + 12;
-            if (PARLEY_UNLIKELY((uint32_t)v->active > 1u))
-                parley_enc_fail(e, PARLEY_ERR_BAD_BOOL);
+        parley_put_bytes(_e, _v->avatar.avatar_val, _v->avatar.avatar_len, 4294967295u);
+        if (parley_enc_room(_e, 12)) {
+            uint8_t *_p = _e->p;
+            parley_st_u64(_p + 0, (uint64_t)_v->created);
+            parley_st_u32(_p + 8, (uint32_t)(int32_t)_v->active);
+            _e->p = _p + 12;
+            if (PARLEY_UNLIKELY((uint32_t)_v->active > 1u))
+                parley_enc_fail(_e, PARLEY_ERR_BAD_BOOL);
         }
-        parley_put_u32s(e, v->scores, 3u);
-        parley_put_u32(e, v->manager != NULL);
-        if (!v->manager || e->err)
+        parley_put_u32s(_e, _v->scores, 3u);
+        parley_put_u32(_e, _v->manager != NULL);
+        if (!_v->manager || _e->err)
             break;
-        v = v->manager;
+        _v = _v->manager;
     }
 }
 
-void user_dec(parley_dec *d, user *v)
+void user_dec(parley_dec *_d, user *_v)
 {
-    if (!parley_dec_enter(d)) {
-        memset(v, 0, sizeof *v);
+    if (!parley_dec_enter(_d)) {
+        memset(_v, 0, sizeof *_v);
         return;
     }
     for (;;) {
-        if (parley_dec_need(d, 4)) {
-            const uint8_t *p = d->p;
-            v->id = parley_ld_u32(p + 0);
-            d->p = p + 4;
+        if (parley_dec_need(_d, 4)) {
+            const uint8_t *_p = _d->p;
+            _v->id = parley_ld_u32(_p + 0);
+            _d->p = _p + 4;
         } else {
-            v->id = 0;
+            _v->id = 0;
         }
-        user_name_dec(d, &v->name);
-        if (parley_dec_need(d, 4)) {
-            const uint8_t *p = d->p;
-            v->kind = (role)(int32_t)parley_ld_u32(p + 0);
-            d->p = p + 4;
-            if (PARLEY_UNLIKELY(!role__valid((int32_t)v->kind)))
-                parley_dec_fail(d, PARLEY_ERR_BAD_ENUM);
+        user_name_dec(_d, &_v->name);
+        if (parley_dec_need(_d, 4)) {
+            const uint8_t *_p = _d->p;
+            _v->kind = (role)(int32_t)parley_ld_u32(_p + 0);
+            _d->p = _p + 4;
+            if (PARLEY_UNLIKELY(!role__valid((int32_t)_v->kind)))
+                parley_dec_fail(_d, PARLEY_ERR_BAD_ENUM);
         } else {
-            v->kind = (role)0;
+            _v->kind = (role)0;
         }
-        parley_get_bytes(d, &v->avatar.avatar_val, &v->avatar.avatar_len, 4294967295u);
-        if (parley_dec_need(d, 12)) {
-            const uint8_t *p = d->p;
-            v->created = (quad_t)parley_ld_u64(p + 0);
-            v->active = (bool_t)parley_ld_u32(p + 8);
-            d->p = p + 12;
-            if (PARLEY_UNLIKELY((uint32_t)v->active > 1u))
-                parley_dec_fail(d, PARLEY_ERR_BAD_BOOL);
+        parley_get_bytes(_d, &_v->avatar.avatar_val, &_v->avatar.avatar_len, 4294967295u);
+        if (parley_dec_need(_d, 12)) {
+            const uint8_t *_p = _d->p;
+            _v->created = (quad_t)parley_ld_u64(_p + 0);
+            _v->active = (bool_t)parley_ld_u32(_p + 8);
+            _d->p = _p + 12;
+            if (PARLEY_UNLIKELY((uint32_t)_v->active > 1u))
+                parley_dec_fail(_d, PARLEY_ERR_BAD_BOOL);
         } else {
-            v->created = 0;
-            v->active = 0;
+            _v->created = 0;
+            _v->active = 0;
         }
-        parley_get_u32s(d, v->scores, 3u);
-        if (!parley_get_bool(d)) {
-            v->manager = NULL;
+        parley_get_u32s(_d, _v->scores, 3u);
+        if (!parley_get_bool(_d)) {
+            _v->manager = NULL;
             break;
         }
-        user *next = parley_dec_alloc(d, sizeof *next);
-        v->manager = next;
-        if (!next)
+        user *_next = parley_dec_alloc(_d, sizeof *_next);
+        _v->manager = _next;
+        if (!_next)
             break;
-        v = next;
+        _v = _next;
     }
-    parley_dec_leave(d);
+    parley_dec_leave(_d);
 }
 
-size_t user_size(const user *v)
+size_t user_size(const user *_v)
 {
-    size_t n = 0;
-    for (; v; v = v->manager) {
-        n += 32;
-        n += user_name_size(&v->name);
-        n += 4 + parley_round4(v->avatar.avatar_len);
-        n += 4;
+    size_t _n = 0;
+    for (; _v; _v = _v->manager) {
+        _n += 32;
+        _n += user_name_size(&_v->name);
+        _n += 4 + parley_round4(_v->avatar.avatar_len);
+        _n += 4;
     }
-    return n;
+    return _n;
 }
 
-void user_free(user *v)
+void user_free(user *_v)
 {
-    user_name_free(&v->name);
-    free(v->avatar.avatar_val);
-    user *next = v->manager;
-    while (next) {
-        user *after = next->manager;
-        user_name_free(&next->name);
-        free(next->avatar.avatar_val);
-        free(next);
-        next = after;
+    if (!_v)
+        return;
+    user_name_free(&_v->name);
+    free(_v->avatar.avatar_val);
+    user *_next = _v->manager;
+    while (_next) {
+        user *_after = _next->manager;
+        user_name_free(&_next->name);
+        free(_next->avatar.avatar_val);
+        free(_next);
+        _next = _after;
     }
-    memset(v, 0, sizeof *v);
+    memset(_v, 0, sizeof *_v);
 }
 
-int user_encode(const user *v, void *buf, size_t cap, size_t *len)
+int user_encode(const user *_v, void *_buf, size_t _cap, size_t *_len)
 {
-    parley_enc e;
-    parley_enc_init(&e, buf, cap);
-    user_enc(&e, v);
-    return parley_enc_finish(&e, len);
+    parley_enc _e;
+    parley_enc_init(&_e, _buf, _cap);
+    user_enc(&_e, _v);
+    return parley_enc_finish(&_e, _len);
 }
 
-int user_decode(user *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim)
+int user_decode(user *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim)
 {
-    parley_dec d;
-    parley_dec_init(&d, buf, len, lim);
-    user_dec(&d, v);
-    if (!d.err && !used && d.p != d.end)
-        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
-    int rc = parley_dec_finish(&d, used);
-    if (rc && !d.arena)
-        user_free(v);
-    else if (rc)
-        memset(v, 0, sizeof *v);
-    return rc;
+    parley_dec _d;
+    parley_dec_init(&_d, _buf, _len, _lim);
+    user_dec(&_d, _v);
+    if (!_d.err && !_used && _d.p != _d.end)
+        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
+    int _rc = parley_dec_finish(&_d, _used);
+    if (_rc && !_d.arena)
+        user_free(_v);
+    else if (_rc)
+        memset(_v, 0, sizeof *_v);
+    return _rc;
 }
 
 #line 27 "users.idl"
-void user_list_enc(parley_enc *e, const user_list *v)
-#line 266 "users_xdr.c"
+void user_list_enc(parley_enc *_e, const user_list *_v)
+#line 271 "users_xdr.c"
 {
     for (;;) {
-        user_enc(e, &v->entry);
-        parley_put_u32(e, v->next != NULL);
-        if (!v->next || e->err)
+        user_enc(_e, &_v->entry);
+        parley_put_u32(_e, _v->next != NULL);
+        if (!_v->next || _e->err)
             break;
-        v = v->next;
+        _v = _v->next;
     }
 }
 
-void user_list_dec(parley_dec *d, user_list *v)
+void user_list_dec(parley_dec *_d, user_list *_v)
 {
-    if (!parley_dec_enter(d)) {
-        memset(v, 0, sizeof *v);
+    if (!parley_dec_enter(_d)) {
+        memset(_v, 0, sizeof *_v);
         return;
     }
     for (;;) {
-        user_dec(d, &v->entry);
-        if (!parley_get_bool(d)) {
-            v->next = NULL;
+        user_dec(_d, &_v->entry);
+        if (!parley_get_bool(_d)) {
+            _v->next = NULL;
             break;
         }
-        user_list *next = parley_dec_alloc(d, sizeof *next);
-        v->next = next;
-        if (!next)
+        user_list *_next = parley_dec_alloc(_d, sizeof *_next);
+        _v->next = _next;
+        if (!_next)
             break;
-        v = next;
+        _v = _next;
     }
-    parley_dec_leave(d);
+    parley_dec_leave(_d);
 }
 
-size_t user_list_size(const user_list *v)
+size_t user_list_size(const user_list *_v)
 {
-    size_t n = 0;
-    for (; v; v = v->next) {
-        n += user_size(&v->entry);
-        n += 4;
+    size_t _n = 0;
+    for (; _v; _v = _v->next) {
+        _n += user_size(&_v->entry);
+        _n += 4;
     }
-    return n;
+    return _n;
 }
 
-void user_list_free(user_list *v)
+void user_list_free(user_list *_v)
 {
-    user_free(&v->entry);
-    user_list *next = v->next;
-    while (next) {
-        user_list *after = next->next;
-        user_free(&next->entry);
-        free(next);
-        next = after;
+    if (!_v)
+        return;
+    user_free(&_v->entry);
+    user_list *_next = _v->next;
+    while (_next) {
+        user_list *_after = _next->next;
+        user_free(&_next->entry);
+        free(_next);
+        _next = _after;
     }
-    memset(v, 0, sizeof *v);
+    memset(_v, 0, sizeof *_v);
 }
 
-int user_list_encode(const user_list *v, void *buf, size_t cap, size_t *len)
+int user_list_encode(const user_list *_v, void *_buf, size_t _cap, size_t *_len)
 {
-    parley_enc e;
-    parley_enc_init(&e, buf, cap);
-    user_list_enc(&e, v);
-    return parley_enc_finish(&e, len);
+    parley_enc _e;
+    parley_enc_init(&_e, _buf, _cap);
+    user_list_enc(&_e, _v);
+    return parley_enc_finish(&_e, _len);
 }
 
-int user_list_decode(user_list *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim)
+int user_list_decode(user_list *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim)
 {
-    parley_dec d;
-    parley_dec_init(&d, buf, len, lim);
-    user_list_dec(&d, v);
-    if (!d.err && !used && d.p != d.end)
-        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
-    int rc = parley_dec_finish(&d, used);
-    if (rc && !d.arena)
-        user_list_free(v);
-    else if (rc)
-        memset(v, 0, sizeof *v);
-    return rc;
+    parley_dec _d;
+    parley_dec_init(&_d, _buf, _len, _lim);
+    user_list_dec(&_d, _v);
+    if (!_d.err && !_used && _d.p != _d.end)
+        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
+    int _rc = parley_dec_finish(&_d, _used);
+    if (_rc && !_d.arena)
+        user_list_free(_v);
+    else if (_rc)
+        memset(_v, 0, sizeof *_v);
+    return _rc;
 }
 
 #line 32 "users.idl"
-void lookup_result_enc(parley_enc *e, const lookup_result *v)
-#line 347 "users_xdr.c"
+void lookup_result_enc(parley_enc *_e, const lookup_result *_v)
+#line 354 "users_xdr.c"
 {
-    if (parley_enc_room(e, 4)) {
-        uint8_t *p = e->p;
-        parley_st_u32(p + 0, (uint32_t)v->status);
-        e->p = p + 4;
+    if (parley_enc_room(_e, 4)) {
+        uint8_t *_p = _e->p;
+        parley_st_u32(_p + 0, (uint32_t)_v->status);
+        _e->p = _p + 4;
     }
-    switch (v->status) {
+    switch (_v->status) {
     case 0:
-        user_enc(e, &v->lookup_result_u.found);
+        user_enc(_e, &_v->lookup_result_u.found);
         break;
     case 1:
         break;
     default:
-        parley_put_string(e, v->lookup_result_u.reason, 4294967295u);
+        parley_put_string(_e, _v->lookup_result_u.reason, 4294967295u);
         break;
     }
 }
 
-void lookup_result_dec(parley_dec *d, lookup_result *v)
+void lookup_result_dec(parley_dec *_d, lookup_result *_v)
 {
-    if (parley_dec_need(d, 4)) {
-        const uint8_t *p = d->p;
-        v->status = (int)(int32_t)parley_ld_u32(p + 0);
-        d->p = p + 4;
+    if (parley_dec_need(_d, 4)) {
+        const uint8_t *_p = _d->p;
+        _v->status = (int)(int32_t)parley_ld_u32(_p + 0);
+        _d->p = _p + 4;
     } else {
-        v->status = 0;
+        _v->status = 0;
     }
-    switch (v->status) {
+    switch (_v->status) {
     case 0:
-        user_dec(d, &v->lookup_result_u.found);
+        user_dec(_d, &_v->lookup_result_u.found);
         break;
     case 1:
         break;
     default:
-        parley_get_string(d, &v->lookup_result_u.reason, 4294967295u);
+        parley_get_string(_d, &_v->lookup_result_u.reason, 4294967295u);
         break;
     }
 }
 
-size_t lookup_result_size(const lookup_result *v)
+size_t lookup_result_size(const lookup_result *_v)
 {
-    size_t n = 4;
-    switch (v->status) {
+    size_t _n = 4;
+    switch (_v->status) {
     case 0:
-        n += user_size(&v->lookup_result_u.found);
+        _n += user_size(&_v->lookup_result_u.found);
         break;
     case 1:
         break;
     default:
-        n += parley_size_string(v->lookup_result_u.reason);
+        _n += parley_size_string(_v->lookup_result_u.reason);
         break;
     }
-    return n;
+    return _n;
 }
 
-void lookup_result_free(lookup_result *v)
+void lookup_result_free(lookup_result *_v)
 {
-    switch (v->status) {
+    if (!_v)
+        return;
+    switch (_v->status) {
     case 0:
-        user_free(&v->lookup_result_u.found);
+        user_free(&_v->lookup_result_u.found);
         break;
     case 1:
         break;
     default:
-        free(v->lookup_result_u.reason);
+        free(_v->lookup_result_u.reason);
         break;
     }
-    memset(v, 0, sizeof *v);
+    memset(_v, 0, sizeof *_v);
 }
 
-int lookup_result_encode(const lookup_result *v, void *buf, size_t cap, size_t *len)
+int lookup_result_encode(const lookup_result *_v, void *_buf, size_t _cap, size_t *_len)
 {
-    parley_enc e;
-    parley_enc_init(&e, buf, cap);
-    lookup_result_enc(&e, v);
-    return parley_enc_finish(&e, len);
+    parley_enc _e;
+    parley_enc_init(&_e, _buf, _cap);
+    lookup_result_enc(&_e, _v);
+    return parley_enc_finish(&_e, _len);
 }
 
-int lookup_result_decode(lookup_result *v, const void *buf, size_t len, size_t *used,
-    const parley_limits *lim)
+int lookup_result_decode(lookup_result *_v, const void *_buf, size_t _len, size_t *_used,
+    const parley_limits *_lim)
 {
-    parley_dec d;
-    parley_dec_init(&d, buf, len, lim);
-    lookup_result_dec(&d, v);
-    if (!d.err && !used && d.p != d.end)
-        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
-    int rc = parley_dec_finish(&d, used);
-    if (rc && !d.arena)
-        lookup_result_free(v);
-    else if (rc)
-        memset(v, 0, sizeof *v);
-    return rc;
+    parley_dec _d;
+    parley_dec_init(&_d, _buf, _len, _lim);
+    lookup_result_dec(&_d, _v);
+    if (!_d.err && !_used && _d.p != _d.end)
+        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
+    int _rc = parley_dec_finish(&_d, _used);
+    if (_rc && !_d.arena)
+        lookup_result_free(_v);
+    else if (_rc)
+        memset(_v, 0, sizeof *_v);
+    return _rc;
 }
 
