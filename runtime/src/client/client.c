@@ -70,6 +70,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/internal.h"
 #include "net/addr.h"
 #include "names/names.h"
 #include "wire/recmark.h"
@@ -78,9 +79,7 @@
 #include "net/sock.h"
 #include "net/spin.h"
 
-#define DEFAULT_TIMEOUT_MS 25000u
-/* Wakes deferred past the mutex's release at most; more are done at once. */
-#define WAKE_BATCH            64
+#define DEFAULT_TIMEOUT_MS    25000u
 #define DEFAULT_MAX_MSG       PL_RM_DEFAULT_MAX_MSG
 #define DEFAULT_RETRANSMIT_MS 250u
 /* UDP retransmissions double their interval up to this. */
@@ -95,101 +94,11 @@
  * call that would pass it waits for the role instead. */
 #define SEND_QUEUE_MAX ((size_t)256 << 10)
 
-/* pending: a call waiting for its reply, on its caller's stack, or on the
- * heap for a submitted call (async). Its fields are guarded by the handle's
- * mutex while it is in a list. */
-typedef struct pending {
-    uint32_t xid;
-    int done;             /* the call is over: err says how */
-    int err;              /* a parley_err */
-    int borrowed;         /* reply points into the reader's buffer (read role kept) */
-    const uint8_t *reply; /* the reply message, when done with PARLEY_OK */
-    size_t reply_len;
-    uint8_t *copy;    /* reply's storage when copied out for this call (malloc) */
-    atomic_uint wake; /* a synchronous caller sleeps on it (futex): see wake_later */
-    struct pending *prev, *next;
-    int64_t next_tx;        /* UDP: when to send again */
-    unsigned retransmit_ms; /* UDP: the interval after that */
-    uint64_t batch;         /* stream: the send queue's batch its message joined */
-
-    /* a submitted call: completed onto the finished list, not signalled */
-    int async;
-    int64_t deadline;
-    parley_done_fn *fn;
-    void *ctx;
-    parley_res_dec *dec;
-    void *res;
-    parley_arena *arena; /* what the result is decoded into; NULL: malloc */
-    const uint8_t *msg;  /* the message, for UDP retransmissions */
-    size_t msg_len;
-} pending;
-
-struct parley_client {
-    pl_addr addr;
-    uint32_t prog, vers;
-    unsigned timeout_ms, retransmit_ms;
-    size_t max_msg, max_alloc;
-    int dgram; /* UDP */
-    pl_opaque_auth cred;
-    uint8_t cred_buf[PARLEY_MAX_AUTH_BYTES];
-    atomic_uint_least32_t next_xid;
-    atomic_int sys_errno;
-
-    pthread_mutex_t mu;
-    pthread_cond_t send_cv; /* the send role was released, or a broken fd closed */
-    int fd;                 /* -1: not connected */
-    int broken;             /* the connection failed; fd is closed when no role is held */
-    int sending;            /* a thread holds the send role (connects, sends) */
-    int reading;            /* a thread holds the read role */
-    uint8_t *queue;         /* stream: messages waiting for the send role's holder */
-    size_t queue_len, queue_cap;
-    uint64_t batch;  /* the number of the batch now being queued */
-    uint8_t *outbox; /* the batch the holder of the send role is writing */
-    size_t outbox_cap;
-    pending *waiters;   /* calls waiting for their reply */
-    pending *finished;  /* submitted calls completed, callbacks not run */
-    int n_async;        /* submitted calls among the waiters */
-    int efd, evfd, tfd; /* epoll set, eventfd, timerfd; -1 until first used */
-    int64_t timer_at;   /* when tfd is armed to go off; PL_NEVER: disarmed */
-
-    /* The reader's state: used only by the thread holding the read role,
-     * reset when the connection is closed. */
-    pl_rm_reader rm;
-    uint8_t *rbuf;
-    size_t rcap, rpos, rlen;
-    int64_t rcvtimeo;
-    /* The sleepers to wake once the mutex is released (see wake_later). */
-    atomic_uint *wakes[WAKE_BATCH];
-    size_t nwakes;
-    int64_t spin_ns; /* busy poll for a reply this long first; 0: never */
-    pl_spin spin;    /* the adaptive policy (net/spin.h), the read role's */
-};
-
 /* ---- helpers under the handle's mutex ------------------------------------ */
 
 static void set_errno(parley_client *c, int e)
 {
     atomic_store_explicit(&c->sys_errno, e, memory_order_relaxed);
-}
-
-static void list_remove(pending **head, pending *p)
-{
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        *head = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    p->prev = p->next = NULL;
-}
-
-static void list_add(pending **head, pending *p)
-{
-    p->prev = NULL;
-    p->next = *head;
-    if (*head)
-        (*head)->prev = p;
-    *head = p;
 }
 
 /* wake_poller signals the eventfd that parley_client_poll waits on (and the
@@ -224,7 +133,7 @@ static void futex_wake(atomic_uint *word)
 static void wake_later(parley_client *c, pending *p)
 {
     atomic_fetch_add_explicit(&p->wake, 1, memory_order_relaxed);
-    if (c->nwakes < WAKE_BATCH)
+    if (c->nwakes < PL_CLIENT_WAKE_BATCH)
         c->wakes[c->nwakes++] = &p->wake;
     else
         futex_wake(&p->wake);
@@ -242,7 +151,7 @@ static void wake_now(parley_client *c)
 /* unlock releases the handle's mutex, then wakes the sleepers noted. */
 static void unlock(parley_client *c)
 {
-    atomic_uint *w[WAKE_BATCH];
+    atomic_uint *w[PL_CLIENT_WAKE_BATCH];
     size_t n = c->nwakes;
     if (n)
         memcpy(w, c->wakes, n * sizeof w[0]);
@@ -269,12 +178,12 @@ static void sleep_until(parley_client *c, pending *p, int64_t deadline)
  * finished list and wakes the poller. */
 static void complete(parley_client *c, pending *p, int err)
 {
-    list_remove(&c->waiters, p);
+    pl_pending_remove(&c->waiters, p);
     p->done = 1;
     p->err = err;
     if (p->async) {
         c->n_async--;
-        list_add(&c->finished, p);
+        pl_pending_add(&c->finished, p);
         wake_poller(c);
     } else {
         wake_later(c, p);
@@ -592,7 +501,7 @@ static int enqueue(parley_client *c, const uint8_t *msg, size_t len)
 /* register_call adds p to the calls waiting for a reply (mutex held). */
 static void register_call(parley_client *c, pending *p)
 {
-    list_add(&c->waiters, p);
+    pl_pending_add(&c->waiters, p);
     if (p->async) {
         c->n_async++;
         if (due(c, p) < c->timer_at)
@@ -712,7 +621,7 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             rc = PARLEY_OK;         /* the callback reports it */
         } else {
             if (!p->done)
-                list_remove(&c->waiters, p);
+                pl_pending_remove(&c->waiters, p);
             p->done = 1;
             free(p->copy);
             p->copy = NULL;
@@ -743,7 +652,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     while (!p->done) {
         int64_t now = pl_now_ns();
         if (now >= deadline) {
-            list_remove(&c->waiters, p);
+            pl_pending_remove(&c->waiters, p);
             p->done = 1;
             p->err = PARLEY_ERR_TIMEDOUT;
             break;
@@ -757,7 +666,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             pthread_mutex_lock(&c->mu);
             if (rc != PARLEY_OK && !p->done) {
                 set_errno(c, e);
-                list_remove(&c->waiters, p);
+                pl_pending_remove(&c->waiters, p);
                 p->done = 1;
                 p->err = rc;
                 break;
@@ -934,8 +843,8 @@ static pending *take_finished(parley_client *c)
     pending *list = NULL;
     while (c->finished) {
         pending *p = c->finished;
-        list_remove(&c->finished, p);
-        list_add(&list, p);
+        pl_pending_remove(&c->finished, p);
+        pl_pending_add(&list, p);
     }
     return list;
 }

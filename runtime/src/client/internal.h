@@ -1,0 +1,119 @@
+/*
+ * internal.h: the client's handle, shared by the parts of the client
+ * (runtime/src/client/).
+ *
+ * Internal to libparley, in the client layer, above names, net, wire and
+ * codec. client.c holds the handle's life, its synchronous calls and the
+ * roles threads take to send and read; the fields below are guarded as
+ * their comments say, most by the handle's mutex.
+ */
+#ifndef PARLEY_CLIENT_INTERNAL_H
+#define PARLEY_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parley/client.h"
+#include "net/addr.h"
+#include "net/spin.h"
+#include "wire/recmark.h"
+#include "wire/rpcmsg.h"
+
+/* Wakes deferred past the mutex's release at most; more are done at once. */
+#define PL_CLIENT_WAKE_BATCH 64
+
+/* pending: a call waiting for its reply, on its caller's stack, or on the
+ * heap for a submitted call (async). Its fields are guarded by the handle's
+ * mutex while it is in a list. */
+typedef struct pending {
+    uint32_t xid;
+    int done;             /* the call is over: err says how */
+    int err;              /* a parley_err */
+    int borrowed;         /* reply points into the reader's buffer (read role kept) */
+    const uint8_t *reply; /* the reply message, when done with PARLEY_OK */
+    size_t reply_len;
+    uint8_t *copy;    /* reply's storage when copied out for this call (malloc) */
+    atomic_uint wake; /* a synchronous caller sleeps on it (futex): see wake_later */
+    struct pending *prev, *next;
+    int64_t next_tx;        /* UDP: when to send again */
+    unsigned retransmit_ms; /* UDP: the interval after that */
+    uint64_t batch;         /* stream: the send queue's batch its message joined */
+
+    /* a submitted call: completed onto the finished list, not signalled */
+    int async;
+    int64_t deadline;
+    parley_done_fn *fn;
+    void *ctx;
+    parley_res_dec *dec;
+    void *res;
+    parley_arena *arena; /* what the result is decoded into; NULL: malloc */
+    const uint8_t *msg;  /* the message, for UDP retransmissions */
+    size_t msg_len;
+} pending;
+
+struct parley_client {
+    pl_addr addr;
+    uint32_t prog, vers;
+    unsigned timeout_ms, retransmit_ms;
+    size_t max_msg, max_alloc;
+    int dgram; /* UDP */
+    pl_opaque_auth cred;
+    uint8_t cred_buf[PARLEY_MAX_AUTH_BYTES];
+    atomic_uint_least32_t next_xid;
+    atomic_int sys_errno;
+
+    pthread_mutex_t mu;
+    pthread_cond_t send_cv; /* the send role was released, or a broken fd closed */
+    int fd;                 /* -1: not connected */
+    int broken;             /* the connection failed; fd is closed when no role is held */
+    int sending;            /* a thread holds the send role (connects, sends) */
+    int reading;            /* a thread holds the read role */
+    uint8_t *queue;         /* stream: messages waiting for the send role's holder */
+    size_t queue_len, queue_cap;
+    uint64_t batch;  /* the number of the batch now being queued */
+    uint8_t *outbox; /* the batch the holder of the send role is writing */
+    size_t outbox_cap;
+    pending *waiters;   /* calls waiting for their reply */
+    pending *finished;  /* submitted calls completed, callbacks not run */
+    int n_async;        /* submitted calls among the waiters */
+    int efd, evfd, tfd; /* epoll set, eventfd, timerfd; -1 until first used */
+    int64_t timer_at;   /* when tfd is armed to go off; PL_NEVER: disarmed */
+
+    /* The reader's state: used only by the thread holding the read role,
+     * reset when the connection is closed. */
+    pl_rm_reader rm;
+    uint8_t *rbuf;
+    size_t rcap, rpos, rlen;
+    int64_t rcvtimeo;
+    /* The sleepers to wake once the mutex is released (see wake_later). */
+    atomic_uint *wakes[PL_CLIENT_WAKE_BATCH];
+    size_t nwakes;
+    int64_t spin_ns; /* busy poll for a reply this long first; 0: never */
+    pl_spin spin;    /* the adaptive policy (net/spin.h), the read role's */
+};
+
+/* pl_pending_remove takes p out of the list at *head (mutex held). */
+static inline void pl_pending_remove(pending **head, pending *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        *head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+}
+
+/* pl_pending_add puts p at the head of the list at *head (mutex held). */
+static inline void pl_pending_add(pending **head, pending *p)
+{
+    p->prev = NULL;
+    p->next = *head;
+    if (*head)
+        (*head)->prev = p;
+    *head = p;
+}
+
+#endif /* PARLEY_CLIENT_INTERNAL_H */
