@@ -82,8 +82,6 @@
 #define DEFAULT_TIMEOUT_MS    25000u
 #define DEFAULT_MAX_MSG       PL_RM_DEFAULT_MAX_MSG
 #define DEFAULT_RETRANSMIT_MS 250u
-/* UDP retransmissions double their interval up to this. */
-#define MAX_RETRANSMIT_MS 8000u
 /* The read buffer of a stream: a read takes up to this much at once. */
 #define STREAM_RBUF ((size_t)64 << 10)
 /* The largest datagram UDP carries (and so the read buffer of UDP). */
@@ -642,6 +640,32 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     return rc;
 }
 
+/* pl_dgram_backoff returns the interval to wait after a UDP call's
+ * transmission that followed an interval of ms milliseconds: twice ms, but
+ * never more than PL_DGRAM_MAX_RETRANSMIT_MS, whatever ms is (no overflow).
+ * It is the one place where the doubling is written. */
+unsigned pl_dgram_backoff(unsigned ms)
+{
+    return ms >= PL_DGRAM_MAX_RETRANSMIT_MS / 2 ? PL_DGRAM_MAX_RETRANSMIT_MS : ms * 2;
+}
+
+/* pl_dgram_schedule sets when the UDP call p is next sent, now being the time of
+ * the transmission just made: after the handle's retransmit_ms the first
+ * time, lowered to PL_DGRAM_MAX_RETRANSMIT_MS when it is above (the cap
+ * bounds how long a lost datagram goes unanswered, the first one's too),
+ * then after pl_dgram_backoff of the previous interval. p->retransmit_ms
+ * is the interval now running, 0 before the first. */
+void pl_dgram_schedule(const parley_client *c, pending *p, int64_t now)
+{
+    if (p->retransmit_ms == 0)
+        p->retransmit_ms = c->retransmit_ms < PL_DGRAM_MAX_RETRANSMIT_MS
+                               ? c->retransmit_ms
+                               : PL_DGRAM_MAX_RETRANSMIT_MS;
+    else
+        p->retransmit_ms = pl_dgram_backoff(p->retransmit_ms);
+    p->next_tx = now + (int64_t)p->retransmit_ms * 1000000;
+}
+
 /* await waits for p's reply until deadline, taking the read role when it is
  * free, and for UDP sends msg again when p's retransmission time comes.
  * Returns p's outcome; with PARLEY_OK, p->reply is the reply, and when
@@ -671,9 +695,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
                 p->err = rc;
                 break;
             }
-            p->next_tx = now + (int64_t)p->retransmit_ms * 1000000;
-            p->retransmit_ms =
-                p->retransmit_ms > MAX_RETRANSMIT_MS / 2 ? MAX_RETRANSMIT_MS : p->retransmit_ms * 2;
+            pl_dgram_schedule(c, p, now);
             continue;
         }
         int64_t until = c->dgram && p->next_tx < deadline ? p->next_tx : deadline;
@@ -784,15 +806,6 @@ static int encode_message(parley_client *c, uint32_t xid, uint32_t proc, parley_
     *msg = buf;
     *len = n + 4;
     return PARLEY_OK;
-}
-
-/* init_retransmit schedules a UDP call's first retransmission. */
-static void init_retransmit(const parley_client *c, pending *p)
-{
-    p->retransmit_ms = c->retransmit_ms;
-    p->next_tx = pl_now_ns() + (int64_t)p->retransmit_ms * 1000000;
-    if (p->retransmit_ms < MAX_RETRANSMIT_MS)
-        p->retransmit_ms *= 2;
 }
 
 /* ---- submitted calls ----------------------------------------------------- */
@@ -914,9 +927,7 @@ static pending *poll_round(parley_client *c, int *sock, int64_t *next)
                 complete(c, q, rc);
                 continue;
             }
-            q->next_tx = now + (int64_t)q->retransmit_ms * 1000000;
-            q->retransmit_ms =
-                q->retransmit_ms > MAX_RETRANSMIT_MS / 2 ? MAX_RETRANSMIT_MS : q->retransmit_ms * 2;
+            pl_dgram_schedule(c, q, now);
         }
         if (due(c, q) < *next)
             *next = due(c, q);
@@ -1060,7 +1071,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
     memset(&p, 0, sizeof p);
     p.xid = xid;
     atomic_init(&p.wake, 0);
-    init_retransmit(c, &p);
+    pl_dgram_schedule(c, &p, pl_now_ns());
     rc = start(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
         rc = await(c, &p, msg, len, deadline);
@@ -1145,7 +1156,7 @@ int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc 
     p->arena = arena;
     p->msg = msg;
     p->msg_len = len;
-    init_retransmit(c, p);
+    pl_dgram_schedule(c, p, pl_now_ns());
     pthread_mutex_lock(&c->mu);
     rc = async_init(c);
     unlock(c);

@@ -24,6 +24,10 @@
 /* Wakes deferred past the mutex's release at most; more are done at once. */
 #define PL_CLIENT_WAKE_BATCH 64
 
+/* UDP: the longest interval between a call's transmissions (see
+ * pl_dgram_backoff). */
+#define PL_DGRAM_MAX_RETRANSMIT_MS 8000u
+
 /* pending: a call waiting for its reply, on its caller's stack, or on the
  * heap for a submitted call (async). Its fields are guarded by the handle's
  * mutex while it is in a list. */
@@ -38,7 +42,7 @@ typedef struct pending {
     atomic_uint wake; /* a synchronous caller sleeps on it (futex): see wake_later */
     struct pending *prev, *next;
     int64_t next_tx;        /* UDP: when to send again */
-    unsigned retransmit_ms; /* UDP: the interval after that */
+    unsigned retransmit_ms; /* UDP: the interval ending then; 0: not sent yet */
     uint64_t batch;         /* stream: the send queue's batch its message joined */
 
     /* a submitted call: completed onto the finished list, not signalled */
@@ -115,5 +119,8 @@ static inline void pl_pending_add(pending **head, pending *p)
         (*head)->prev = p;
     *head = p;
 }
+
+unsigned pl_dgram_backoff(unsigned ms);
+void pl_dgram_schedule(const parley_client *c, pending *p, int64_t now);
 
 #endif /* PARLEY_CLIENT_INTERNAL_H */
