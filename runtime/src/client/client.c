@@ -72,7 +72,6 @@
 
 #include "client/internal.h"
 #include "net/addr.h"
-#include "names/names.h"
 #include "wire/recmark.h"
 #include "wire/auth.h"
 #include "wire/rpcmsg.h"
@@ -94,7 +93,9 @@
 
 /* ---- helpers under the handle's mutex ------------------------------------ */
 
-static void set_errno(parley_client *c, int e)
+/* pl_client_set_errno keeps e, the errno of a failed system call, for
+ * parley_client_errno. */
+void pl_client_set_errno(parley_client *c, int e)
 {
     atomic_store_explicit(&c->sys_errno, e, memory_order_relaxed);
 }
@@ -349,7 +350,7 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonb
             rc = pl_sock_recv(fd, c->rbuf, c->rcap, flags, until, &c->rcvtimeo, &got, &e);
         if (rc != PARLEY_OK) {
             if (e)
-                set_errno(c, e);
+                pl_client_set_errno(c, e);
             return rc;
         }
         if (c->dgram) {
@@ -399,46 +400,6 @@ static void release_reader(parley_client *c, pending *self, int rc)
 }
 
 /* ---- sending ------------------------------------------------------------- */
-
-/* open_conn resolves the handle's address and connects to the addresses it
- * gives, in order, until one answers (mutex not held; the caller has the
- * send role). Resolution happens at each connection, so a reconnection
- * follows a name that moved, and a service name is asked of the matchmaker
- * again (the server may have restarted at another port); a host name
- * lookup is not bounded by the deadline (getaddrinfo cannot be), IP
- * literals and Unix paths need none. Returns the last address's error when
- * none connects. */
-static int open_conn(parley_client *c, int64_t deadline, int *out_fd)
-{
-    pl_sockaddr *list;
-    size_t n;
-    int dgram;
-    int rc;
-    if (c->addr.transport == PL_TR_NAME) {
-        /* the look-up's calls share the call's deadline */
-        int64_t left_ms = (deadline - pl_now_ns()) / 1000000;
-        if (left_ms <= 0)
-            return PARLEY_ERR_TIMEDOUT;
-        unsigned ms = left_ms < PL_MM_TIMEOUT_MS ? (unsigned)left_ms : PL_MM_TIMEOUT_MS;
-        rc = pl_mm_lookup(&c->addr, c->prog, c->vers, c->dgram, ms, &list, &n, &dgram);
-    } else {
-        rc = pl_addr_resolve(&c->addr, &list, &n);
-    }
-    if (rc != PARLEY_OK)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        int e = 0;
-        rc = pl_sock_connect(out_fd, (const struct sockaddr *)&list[i].ss, list[i].len,
-                             list[i].socktype, deadline, &e);
-        if (rc == PARLEY_OK)
-            break;
-        set_errno(c, e);
-        if (rc == PARLEY_ERR_TIMEDOUT)
-            break;
-    }
-    pl_addr_resolved_free(list);
-    return rc;
-}
 
 /* watch adds fd to the epoll set efd, for reading. */
 static int watch(int efd, int fd)
@@ -538,7 +499,7 @@ static void flush_queue(parley_client *c, int fd, int64_t deadline)
         if (rc == PARLEY_OK)
             continue;
         if (e)
-            set_errno(c, e);
+            pl_client_set_errno(c, e);
         if (sent > 0 || rc != PARLEY_ERR_TIMEDOUT) {
             break_conn(c, PARLEY_ERR_CLOSED);
             return;
@@ -583,10 +544,10 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     if (c->fd < 0) {
         int fd = -1;
         unlock(c);
-        int rc = open_conn(c, deadline, &fd);
+        int rc = pl_client_dial(c, deadline, &fd);
         pthread_mutex_lock(&c->mu);
         if (rc == PARLEY_OK && c->efd >= 0 && watch(c->efd, fd) != 0) {
-            set_errno(c, errno);
+            pl_client_set_errno(c, errno);
             close(fd);
             rc = PARLEY_ERR_IO;
         }
@@ -610,7 +571,7 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     int failed = rc != PARLEY_OK;
     if (failed) {
         if (e)
-            set_errno(c, e);
+            pl_client_set_errno(c, e);
         if (!c->dgram && (sent > 0 || rc != PARLEY_ERR_TIMEDOUT))
             break_conn(c, PARLEY_ERR_CLOSED);
         if (p->async) {
@@ -689,7 +650,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             int rc = pl_sock_send(fd, msg, len, deadline, &sent, &e);
             pthread_mutex_lock(&c->mu);
             if (rc != PARLEY_OK && !p->done) {
-                set_errno(c, e);
+                pl_client_set_errno(c, e);
                 pl_pending_remove(&c->waiters, p);
                 p->done = 1;
                 p->err = rc;
@@ -824,7 +785,7 @@ static int async_init(parley_client *c)
     if (efd < 0 || evfd < 0 || tfd < 0 || watch(efd, evfd) != 0 || watch(efd, tfd) != 0 ||
         (c->fd >= 0 && watch(efd, c->fd) != 0)) {
         int e = errno;
-        set_errno(c, e);
+        pl_client_set_errno(c, e);
         if (efd >= 0)
             close(efd);
         if (evfd >= 0)
@@ -923,7 +884,7 @@ static pending *poll_round(parley_client *c, int *sock, int64_t *next)
             int e = 0;
             int rc = pl_sock_send(c->fd, q->msg, q->msg_len, q->deadline, &sent, &e);
             if (rc != PARLEY_OK) {
-                set_errno(c, e);
+                pl_client_set_errno(c, e);
                 complete(c, q, rc);
                 continue;
             }
@@ -964,18 +925,9 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
     c->retransmit_ms = o.retransmit_ms ? o.retransmit_ms : DEFAULT_RETRANSMIT_MS;
     c->max_msg = o.max_msg ? o.max_msg : DEFAULT_MAX_MSG;
     c->max_alloc = o.max_alloc ? o.max_alloc : PARLEY_DEFAULT_MAX_ALLOC;
-    c->dgram = c->addr.transport == PL_TR_UDP;
-    if (c->addr.transport == PL_TR_NAME) {
-        /* the kind of socket is decided now, by what the service offers;
-         * the addresses are asked for again at each connection */
-        pl_sockaddr *list;
-        size_t n;
-        unsigned ms = c->timeout_ms < PL_MM_TIMEOUT_MS ? c->timeout_ms : PL_MM_TIMEOUT_MS;
-        rc = pl_mm_lookup(&c->addr, prog, vers, -1, ms, &list, &n, &c->dgram);
-        if (rc != PARLEY_OK)
-            goto fail;
-        pl_addr_resolved_free(list);
-    }
+    rc = pl_client_kind(c);
+    if (rc != PARLEY_OK)
+        goto fail;
     c->spin_ns = pl_spin_ns(o.busy_poll_us);
     pl_spin_init(&c->spin);
     c->fd = -1;
@@ -1217,7 +1169,7 @@ int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed)
         struct pollfd pf[2] = {{.fd = c->evfd, .events = POLLIN, .revents = 0},
                                {.fd = sock, .events = POLLIN, .revents = 0}};
         if (poll(pf, sock >= 0 ? 2 : 1, ms) < 0 && errno != EINTR) {
-            set_errno(c, errno);
+            pl_client_set_errno(c, errno);
             rc = PARLEY_ERR_IO;
             break;
         }

@@ -120,6 +120,13 @@ static inline void pl_pending_add(pending **head, pending *p)
     *head = p;
 }
 
+/* client.c */
+void pl_client_set_errno(parley_client *c, int e);
+
+/* dial.c */
+int pl_client_kind(parley_client *c);
+int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd);
+
 unsigned pl_dgram_backoff(unsigned ms);
 void pl_dgram_schedule(const parley_client *c, pending *p, int64_t now);
 
