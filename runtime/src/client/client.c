@@ -35,17 +35,8 @@
  *     matches them by xid like stream replies, and datagrams that are not the
  *     reply of a waiting call are dropped.
  *
- *   - Submitted calls (parley_client_submit) are sent the same way and wait
- *     in the same list, on the heap, with no thread behind them. Whoever
- *     reads their reply (a synchronous leader or parley_client_poll) moves
- *     them to the handle's list of finished calls and signals an eventfd;
- *     parley_client_poll takes that list and runs the callbacks, so that
- *     callbacks run only in the polling thread. The poller also takes the
- *     read role when it is free (reading only what is there), times the
- *     submitted calls out and retransmits them over UDP. The descriptor of
- *     parley_client_fd is an epoll set of the socket, the eventfd and a
- *     timerfd armed to the earliest deadline or retransmission of a
- *     submitted call, made on first use.
+ * Submitted calls (parley_client_submit) and parley_client_poll are in
+ * async.c, resolving and connecting in dial.c.
  *
  * The waiting calls are a linked list searched by xid: a handle has as many
  * entries as threads calling through it plus the submitted calls in flight.
@@ -62,11 +53,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,16 +86,6 @@
 void pl_client_set_errno(parley_client *c, int e)
 {
     atomic_store_explicit(&c->sys_errno, e, memory_order_relaxed);
-}
-
-/* wake_poller signals the eventfd that parley_client_poll waits on (and the
- * epoll set of parley_client_fd holds). */
-static void wake_poller(parley_client *c)
-{
-    uint64_t one = 1;
-    if (c->evfd >= 0 && write(c->evfd, &one, sizeof one) < 0) {
-        /* the counter is full, so it is readable already */
-    }
 }
 
 /* Waking sleepers. A synchronous caller waiting for its reply (or for the
@@ -147,8 +125,8 @@ static void wake_now(parley_client *c)
     c->nwakes = 0;
 }
 
-/* unlock releases the handle's mutex, then wakes the sleepers noted. */
-static void unlock(parley_client *c)
+/* pl_client_unlock releases the handle's mutex, then wakes the sleepers noted. */
+void pl_client_unlock(parley_client *c)
 {
     atomic_uint *w[PL_CLIENT_WAKE_BATCH];
     size_t n = c->nwakes;
@@ -165,17 +143,17 @@ static void unlock(parley_client *c)
 static void sleep_until(parley_client *c, pending *p, int64_t deadline)
 {
     unsigned seen = atomic_load_explicit(&p->wake, memory_order_relaxed);
-    unlock(c);
+    pl_client_unlock(c);
     struct timespec ts = pl_timespec(deadline);
     syscall(SYS_futex, &p->wake, FUTEX_WAIT_BITSET_PRIVATE, seen, &ts, NULL,
             FUTEX_BITSET_MATCH_ANY);
     pthread_mutex_lock(&c->mu);
 }
 
-/* complete ends the waiting call p with err (its reply, if any, already
+/* pl_client_complete ends the waiting call p with err (its reply, if any, already
  * attached) and wakes its thread, or for a submitted call moves it to the
  * finished list and wakes the poller. */
-static void complete(parley_client *c, pending *p, int err)
+void pl_client_complete(parley_client *c, pending *p, int err)
 {
     pl_pending_remove(&c->waiters, p);
     p->done = 1;
@@ -183,7 +161,7 @@ static void complete(parley_client *c, pending *p, int err)
     if (p->async) {
         c->n_async--;
         pl_pending_add(&c->finished, p);
-        wake_poller(c);
+        pl_async_wake(c);
     } else {
         wake_later(c, p);
     }
@@ -231,7 +209,7 @@ static void break_conn(parley_client *c, int err)
     }
     c->queue_len = 0; /* their calls fail below */
     while (c->waiters)
-        complete(c, c->waiters, err);
+        pl_client_complete(c, c->waiters, err);
     maybe_close(c);
 }
 
@@ -276,7 +254,7 @@ static int deliver(parley_client *c, pending *self, const uint8_t *msg, size_t l
         err = PARLEY_ERR_NOMEM;
     }
     q->reply_len = len;
-    complete(c, q, err);
+    pl_client_complete(c, q, err);
     return q == self;
 }
 
@@ -307,16 +285,16 @@ static int drain_rbuf(parley_client *c, pending *self, int *mine)
             break;
         }
     }
-    unlock(c);
+    pl_client_unlock(c);
     return rc;
 }
 
-/* lead reads replies, as the holder of the read role, until self's own has
+/* pl_client_lead reads replies, as the holder of the read role, until self's own has
  * arrived (PARLEY_OK) or until (PARLEY_ERR_TIMEDOUT): the call's deadline, or
  * for UDP its next retransmission; with nonblock (the poller, self NULL),
  * until nothing more is there to read. Other errors: the stream's framing or
  * connection failed (break it), or a datagram socket reported one. */
-static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonblock)
+int pl_client_lead(parley_client *c, pending *self, int fd, int64_t until, int nonblock)
 {
     for (;;) {
         if (!c->dgram) {
@@ -357,7 +335,7 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonb
             size_t len = got < c->rcap ? got : c->rcap;
             pthread_mutex_lock(&c->mu);
             int mine = deliver(c, self, c->rbuf, len, got > c->max_msg);
-            unlock(c);
+            pl_client_unlock(c);
             if (mine)
                 return PARLEY_OK;
         } else if (got == 0) {
@@ -368,7 +346,7 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonb
     }
 }
 
-/* release_reader gives the read role up after lead returned rc for self
+/* pl_client_release_reader gives the read role up after lead returned rc for self
  * (mutex held; self is NULL for the poller). A failure fails self with rc
  * (the end of the stream is PARLEY_ERR_CLOSED, lost framing
  * PARLEY_ERR_MSG_TOO_LARGE or _PROTOCOL); on a stream it also breaks the
@@ -377,63 +355,29 @@ static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonb
  * the submitted calls. A synchronous caller's release wakes the poller,
  * which does not watch the socket while the role is held and may find
  * replies left in the read buffer. */
-static void release_reader(parley_client *c, pending *self, int rc)
+void pl_client_release_reader(parley_client *c, pending *self, int rc)
 {
     c->reading = 0;
     if (rc != PARLEY_OK && rc != PARLEY_ERR_TIMEDOUT) {
         if (self && !self->done)
-            complete(c, self, rc);
+            pl_client_complete(c, self, rc);
         if (!c->dgram) {
             break_conn(c, PARLEY_ERR_CLOSED);
         } else if (self == NULL) {
             for (pending *q = c->waiters, *next; q; q = next) {
                 next = q->next;
                 if (q->async)
-                    complete(c, q, rc);
+                    pl_client_complete(c, q, rc);
             }
         }
     }
     if (self && c->n_async > 0)
-        wake_poller(c);
+        pl_async_wake(c);
     maybe_close(c);
     wake_next_reader(c);
 }
 
 /* ---- sending ------------------------------------------------------------- */
-
-/* watch adds fd to the epoll set efd, for reading. */
-static int watch(int efd, int fd)
-{
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    return epoll_ctl(efd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-/* due is when the submitted call p next needs the poller: its deadline or
- * its UDP retransmission. */
-static int64_t due(const parley_client *c, const pending *p)
-{
-    return c->dgram && p->next_tx < p->deadline ? p->next_tx : p->deadline;
-}
-
-/* arm_timer sets the timerfd to go off at at (PL_NEVER: never; mutex
- * held). */
-static void arm_timer(parley_client *c, int64_t at)
-{
-    if (at == c->timer_at)
-        return;
-    struct itimerspec its;
-    memset(&its, 0, sizeof its);
-    if (at != PL_NEVER) {
-        int64_t t = at > 0 ? at : 1; /* zero would disarm it */
-        its.it_value.tv_sec = (time_t)(t / 1000000000);
-        its.it_value.tv_nsec = (long)(t % 1000000000);
-    }
-    if (timerfd_settime(c->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-        c->timer_at = at;
-}
 
 /* enqueue appends msg to the messages waiting for the holder of the send
  * role (mutex held): the copy lets the caller go on to wait for its reply
@@ -463,8 +407,7 @@ static void register_call(parley_client *c, pending *p)
     pl_pending_add(&c->waiters, p);
     if (p->async) {
         c->n_async++;
-        if (due(c, p) < c->timer_at)
-            arm_timer(c, due(c, p));
+        pl_async_added(c, p);
     }
 }
 
@@ -491,7 +434,7 @@ static void flush_queue(parley_client *c, int fd, int64_t deadline)
         c->queue_len = 0;
         c->outbox = out;
         c->outbox_cap = cap;
-        unlock(c);
+        pl_client_unlock(c);
         size_t sent = 0;
         int e = 0;
         int rc = pl_sock_send(fd, out, len, deadline, &sent, &e);
@@ -507,12 +450,12 @@ static void flush_queue(parley_client *c, int fd, int64_t deadline)
         for (pending *q = c->waiters, *next; q; q = next) {
             next = q->next;
             if (q->batch == batch + 1)
-                complete(c, q, rc);
+                pl_client_complete(c, q, rc);
         }
     }
 }
 
-/* start connects if need be, registers p among the waiting calls and sends
+/* pl_client_start connects if need be, registers p among the waiting calls and sends
  * msg. When another call holds the send role on a working stream, msg is
  * queued for it instead (see flush_queue) and start returns at once; the
  * holder sends its own message, then the queue. On failure p is not
@@ -521,7 +464,7 @@ static void flush_queue(parley_client *c, int fd, int64_t deadline)
  * its send completes it with the error, for its callback, and start returns
  * PARLEY_OK; from then on p belongs to the handle and may already be freed
  * when start returns. */
-static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
+int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
 {
     pthread_mutex_lock(&c->mu);
     /* wait for the send role, and for a broken connection to be closed by
@@ -531,37 +474,34 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             /* batch numbers start at 1 in p->batch: 0 is no batch */
             p->batch = c->batch + 1;
             register_call(c, p);
-            unlock(c);
+            pl_client_unlock(c);
             return PARLEY_OK;
         }
-        wake_now(c); /* the wait releases the mutex without unlock() */
+        wake_now(c); /* the wait releases the mutex without pl_client_unlock() */
         if (timed_wait(&c->send_cv, &c->mu, deadline) && (c->sending || c->broken)) {
-            unlock(c);
+            pl_client_unlock(c);
             return PARLEY_ERR_TIMEDOUT;
         }
     }
     c->sending = 1;
     if (c->fd < 0) {
         int fd = -1;
-        unlock(c);
+        pl_client_unlock(c);
         int rc = pl_client_dial(c, deadline, &fd);
         pthread_mutex_lock(&c->mu);
-        if (rc == PARLEY_OK && c->efd >= 0 && watch(c->efd, fd) != 0) {
-            pl_client_set_errno(c, errno);
+        if (rc == PARLEY_OK && (rc = pl_async_watch(c, fd)) != PARLEY_OK)
             close(fd);
-            rc = PARLEY_ERR_IO;
-        }
         if (rc != PARLEY_OK) {
             c->sending = 0;
             pthread_cond_signal(&c->send_cv);
-            unlock(c);
+            pl_client_unlock(c);
             return rc;
         }
         c->fd = fd;
     }
     int fd = c->fd;
     register_call(c, p);
-    unlock(c);
+    pl_client_unlock(c);
 
     size_t sent = 0;
     int e = 0;
@@ -576,8 +516,8 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             break_conn(c, PARLEY_ERR_CLOSED);
         if (p->async) {
             if (!p->done)
-                complete(c, p, rc); /* p may be freed once the mutex is let go */
-            rc = PARLEY_OK;         /* the callback reports it */
+                pl_client_complete(c, p, rc); /* p may be freed once the mutex is let go */
+            rc = PARLEY_OK;                   /* the callback reports it */
         } else {
             if (!p->done)
                 pl_pending_remove(&c->waiters, p);
@@ -597,7 +537,7 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     if (failed)
         wake_next_reader(c);
     maybe_close(c); /* the connection may have broken while this thread sent */
-    unlock(c);
+    pl_client_unlock(c);
     return rc;
 }
 
@@ -644,7 +584,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
         }
         if (c->dgram && now >= p->next_tx) {
             int fd = c->fd;
-            unlock(c);
+            pl_client_unlock(c);
             size_t sent;
             int e = 0;
             int rc = pl_sock_send(fd, msg, len, deadline, &sent, &e);
@@ -663,12 +603,12 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
         if (!c->reading && c->fd >= 0 && !c->broken) {
             int fd = c->fd;
             c->reading = 1;
-            unlock(c);
-            int rc = lead(c, p, fd, until, 0);
+            pl_client_unlock(c);
+            int rc = pl_client_lead(c, p, fd, until, 0);
             pthread_mutex_lock(&c->mu);
             if (rc == PARLEY_OK && p->borrowed)
                 break; /* decoded in place; the role is released afterwards */
-            release_reader(c, p, rc);
+            pl_client_release_reader(c, p, rc);
             continue;
         }
         sleep_until(c, p, until);
@@ -676,7 +616,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     if (!c->reading)
         wake_next_reader(c);
     maybe_close(c);
-    unlock(c);
+    pl_client_unlock(c);
     return p->err;
 }
 
@@ -686,9 +626,9 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
  * (parley_client_last_detail). */
 static _Thread_local parley_rpc_detail last_detail;
 
-/* set_detail records the outcome err of a call completing in this thread,
+/* pl_client_set_detail records the outcome err of a call completing in this thread,
  * with the details det (NULL: none). */
-static void set_detail(int err, const parley_rpc_detail *det)
+void pl_client_set_detail(int err, const parley_rpc_detail *det)
 {
     parley_rpc_detail d = {err, 0, 0, 0};
     if (det) {
@@ -699,14 +639,14 @@ static void set_detail(int err, const parley_rpc_detail *det)
     last_detail = d;
 }
 
-/* decode_reply checks the reply header of p and decodes the result into res
+/* pl_client_decode_reply checks the reply header of p and decodes the result into res
  * with dec, allocating from arena (NULL: malloc). Results with bytes left
  * over are PARLEY_ERR_TRAILING: the server's idea of the result type is not
  * the caller's, which is worth reporting (libtirpc ignores them). *det gets
  * the versions and the auth_stat a refusal carries (the header's fields,
  * zero when absent). */
-static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
-                        parley_arena *arena, parley_rpc_detail *det)
+int pl_client_decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
+                           parley_arena *arena, parley_rpc_detail *det)
 {
     parley_limits lim = {.max_alloc = c->max_alloc, .max_depth = 0, .flags = 0, .arena = arena};
     parley_dec d;
@@ -729,9 +669,9 @@ static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec,
     return parley_dec_finish(&d, NULL);
 }
 
-/* message_size is the size of a call's message with args_size bytes of
+/* pl_client_message_size is the size of a call's message with args_size bytes of
  * arguments: record mark, xid .. proc (6 words), cred, verf (AUTH_NONE). */
-static int message_size(const parley_client *c, size_t args_size, size_t *out)
+int pl_client_message_size(const parley_client *c, size_t args_size, size_t *out)
 {
     size_t head = 4 + 24 + 8 + parley_round4(c->cred.len) + 8;
     if (args_size > SIZE_MAX - head)
@@ -740,12 +680,11 @@ static int message_size(const parley_client *c, size_t args_size, size_t *out)
     return PARLEY_OK;
 }
 
-/* encode_message encodes the call xid of proc into buf (cap bytes, from
+/* pl_client_encode encodes the call xid of proc into buf (cap bytes, from
  * message_size); *msg and *len are what to send: the record-marked message
  * on a stream, the bare one in a datagram. */
-static int encode_message(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
-                          const void *args, uint8_t *buf, size_t cap, const uint8_t **msg,
-                          size_t *len)
+int pl_client_encode(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
+                     const void *args, uint8_t *buf, size_t cap, const uint8_t **msg, size_t *len)
 {
     parley_enc e;
     size_t n = 0;
@@ -767,136 +706,6 @@ static int encode_message(parley_client *c, uint32_t xid, uint32_t proc, parley_
     *msg = buf;
     *len = n + 4;
     return PARLEY_OK;
-}
-
-/* ---- submitted calls ----------------------------------------------------- */
-
-/* async_init makes the eventfd, the timerfd and the epoll set holding them
- * and the socket, on the first use of the asynchronous API (mutex held), so
- * that handles used only synchronously cost no descriptors. Errors:
- * PARLEY_ERR_IO (the errno is kept). */
-static int async_init(parley_client *c)
-{
-    if (c->efd >= 0)
-        return PARLEY_OK;
-    int efd = epoll_create1(EPOLL_CLOEXEC);
-    int evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (efd < 0 || evfd < 0 || tfd < 0 || watch(efd, evfd) != 0 || watch(efd, tfd) != 0 ||
-        (c->fd >= 0 && watch(efd, c->fd) != 0)) {
-        int e = errno;
-        pl_client_set_errno(c, e);
-        if (efd >= 0)
-            close(efd);
-        if (evfd >= 0)
-            close(evfd);
-        if (tfd >= 0)
-            close(tfd);
-        errno = e;
-        return PARLEY_ERR_IO;
-    }
-    c->efd = efd;
-    c->evfd = evfd;
-    c->tfd = tfd;
-    c->timer_at = PL_NEVER;
-    return PARLEY_OK;
-}
-
-/* drain reads what a nonblocking eventfd or timerfd has to say. */
-static void drain(int fd)
-{
-    uint64_t v;
-    if (read(fd, &v, sizeof v) < 0) {
-        /* EAGAIN: nothing had happened */
-    }
-}
-
-/* take_finished detaches the finished calls, oldest first (mutex held). */
-static pending *take_finished(parley_client *c)
-{
-    pending *list = NULL;
-    while (c->finished) {
-        pending *p = c->finished;
-        pl_pending_remove(&c->finished, p);
-        pl_pending_add(&list, p);
-    }
-    return list;
-}
-
-/* run_callbacks decodes the result of each finished call of list and runs
- * its callback (mutex not held), then frees it; returns how many ran. */
-static unsigned run_callbacks(parley_client *c, pending *list)
-{
-    unsigned n = 0;
-    while (list) {
-        pending *p = list;
-        list = p->next;
-        int err = p->err;
-        parley_rpc_detail det = {0, 0, 0, 0};
-        if (err == PARLEY_OK)
-            err = decode_reply(c, p, p->dec, p->res, p->arena, &det);
-        set_detail(err, &det);
-        p->fn(p->ctx, err);
-        free(p->copy);
-        free(p);
-        n++;
-    }
-    return n;
-}
-
-/* poll_round does one round of parley_client_poll's work: reads what is
- * there when the read role is free, times out and retransmits the
- * submitted calls, arms the timer for the next of them, and returns the
- * finished calls. *sock is the socket to watch for the next round (-1 when
- * another thread reads it), *next when the next submitted call is due.
- * UDP retransmissions are sent under the mutex, so that no other poller
- * frees the call under them; a datagram socket's send waits only when its
- * buffer is full. */
-static pending *poll_round(parley_client *c, int *sock, int64_t *next)
-{
-    drain(c->evfd);
-    drain(c->tfd);
-    pthread_mutex_lock(&c->mu);
-    c->timer_at = 0; /* consumed: armed again below */
-    *sock = -1;
-    if (!c->reading && c->fd >= 0 && !c->broken) {
-        int fd = c->fd;
-        c->reading = 1;
-        unlock(c);
-        int rc = lead(c, NULL, fd, 0, 1);
-        pthread_mutex_lock(&c->mu);
-        release_reader(c, NULL, rc);
-        if (!c->reading && c->fd == fd && !c->broken)
-            *sock = fd;
-    }
-    int64_t now = pl_now_ns();
-    *next = PL_NEVER;
-    for (pending *q = c->waiters, *nq; q; q = nq) {
-        nq = q->next;
-        if (!q->async)
-            continue;
-        if (now >= q->deadline) {
-            complete(c, q, PARLEY_ERR_TIMEDOUT);
-            continue;
-        }
-        if (c->dgram && now >= q->next_tx && c->fd >= 0) {
-            size_t sent;
-            int e = 0;
-            int rc = pl_sock_send(c->fd, q->msg, q->msg_len, q->deadline, &sent, &e);
-            if (rc != PARLEY_OK) {
-                pl_client_set_errno(c, e);
-                complete(c, q, rc);
-                continue;
-            }
-            pl_dgram_schedule(c, q, now);
-        }
-        if (due(c, q) < *next)
-            *next = due(c, q);
-    }
-    arm_timer(c, *next);
-    pending *list = take_finished(c);
-    unlock(c);
-    return list;
 }
 
 /* ---- the API ------------------------------------------------------------- */
@@ -971,17 +780,13 @@ void parley_client_destroy(parley_client *c)
         return;
     pthread_mutex_lock(&c->mu);
     while (c->waiters)
-        complete(c, c->waiters, PARLEY_ERR_CANCELLED);
-    pending *done = take_finished(c);
-    unlock(c);
-    run_callbacks(c, done);
+        pl_client_complete(c, c->waiters, PARLEY_ERR_CANCELLED);
+    pending *done = pl_async_take_finished(c);
+    pl_client_unlock(c);
+    pl_async_run_callbacks(c, done);
     if (c->fd >= 0)
         close(c->fd);
-    if (c->efd >= 0) {
-        close(c->efd);
-        close(c->evfd);
-        close(c->tfd);
-    }
+    pl_async_close(c);
     pl_rm_destroy(&c->rm);
     free(c->rbuf);
     free(c->queue);
@@ -1006,7 +811,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
     uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
 
     size_t cap;
-    int rc = message_size(c, args_size, &cap);
+    int rc = pl_client_message_size(c, args_size, &cap);
     if (rc != PARLEY_OK)
         return rc;
     uint8_t stack_buf[STACK_MSG];
@@ -1015,7 +820,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
         return PARLEY_ERR_NOMEM;
     const uint8_t *msg;
     size_t len;
-    rc = encode_message(c, xid, proc, enc, args, buf, cap, &msg, &len);
+    rc = pl_client_encode(c, xid, proc, enc, args, buf, cap, &msg, &len);
     if (rc != PARLEY_OK)
         goto out;
 
@@ -1024,19 +829,19 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
     p.xid = xid;
     atomic_init(&p.wake, 0);
     pl_dgram_schedule(c, &p, pl_now_ns());
-    rc = start(c, &p, msg, len, deadline);
+    rc = pl_client_start(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
         rc = await(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
-        rc = decode_reply(c, &p, dec, res, arena, det);
+        rc = pl_client_decode_reply(c, &p, dec, res, arena, det);
     if (p.borrowed) {
         pthread_mutex_lock(&c->mu);
         c->reading = 0;
         if (c->n_async > 0)
-            wake_poller(c);
+            pl_async_wake(c);
         maybe_close(c);
         wake_next_reader(c);
-        unlock(c);
+        pl_client_unlock(c);
     }
     free(p.copy);
 out:
@@ -1059,123 +864,7 @@ int parley_client_call_arena(parley_client *c, uint32_t proc, parley_args_enc *e
 {
     parley_rpc_detail det = {0, 0, 0, 0};
     int rc = call(c, proc, enc, args, args_size, dec, res, timeout_ms, arena, &det);
-    set_detail(rc, &det);
-    return rc;
-}
-
-/* parley_client_submit: see parley/client.h. */
-int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
-                         size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
-                         parley_done_fn *done, void *ctx)
-{
-    return parley_client_submit_arena(c, proc, enc, args, args_size, dec, res, timeout_ms, NULL,
-                                      done, ctx);
-}
-
-/* parley_client_submit_arena: see parley/client.h. The call and its
- * message live in one allocation, freed after its callback ran. */
-int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,
-                               const void *args, size_t args_size, parley_res_dec *dec, void *res,
-                               unsigned timeout_ms, parley_arena *arena, parley_done_fn *done,
-                               void *ctx)
-{
-    if (c == NULL || done == NULL || (dec != NULL && res == NULL))
-        return PARLEY_ERR_INVALID;
-    int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : c->timeout_ms);
-    uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
-
-    size_t cap;
-    int rc = message_size(c, args_size, &cap);
-    if (rc != PARLEY_OK)
-        return rc;
-    if (cap > SIZE_MAX - sizeof(pending))
-        return PARLEY_ERR_MSG_TOO_LARGE;
-    pending *p = calloc(1, sizeof *p + cap);
-    if (p == NULL)
-        return PARLEY_ERR_NOMEM;
-    const uint8_t *msg;
-    size_t len;
-    rc = encode_message(c, xid, proc, enc, args, (uint8_t *)(p + 1), cap, &msg, &len);
-    if (rc != PARLEY_OK)
-        goto fail;
-    p->xid = xid;
-    p->async = 1;
-    p->deadline = deadline;
-    p->fn = done;
-    p->ctx = ctx;
-    p->dec = dec;
-    p->res = res;
-    p->arena = arena;
-    p->msg = msg;
-    p->msg_len = len;
-    pl_dgram_schedule(c, p, pl_now_ns());
-    pthread_mutex_lock(&c->mu);
-    rc = async_init(c);
-    unlock(c);
-    if (rc != PARLEY_OK)
-        goto fail;
-    rc = start(c, p, msg, len, deadline);
-    if (rc != PARLEY_OK)
-        goto fail;
-    return PARLEY_OK; /* p belongs to the handle now */
-fail:
-    free(p);
-    return rc;
-}
-
-/* parley_client_fd: see parley/client.h. */
-int parley_client_fd(parley_client *c)
-{
-    if (c == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    pthread_mutex_lock(&c->mu);
-    int rc = async_init(c);
-    int fd = c->efd;
-    unlock(c);
-    return rc == PARLEY_OK ? fd : -1;
-}
-
-/* parley_client_poll: see parley/client.h. Between rounds it waits in
- * poll() on the eventfd, on the socket when the read role was free, and
- * until the next deadline or retransmission of a submitted call. */
-int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed)
-{
-    if (completed)
-        *completed = 0;
-    if (c == NULL)
-        return PARLEY_ERR_INVALID;
-    pthread_mutex_lock(&c->mu);
-    int rc = async_init(c);
-    unlock(c);
-    if (rc != PARLEY_OK)
-        return rc;
-    int64_t until = timeout_ms < 0 ? PL_NEVER : pl_deadline_after_ms((unsigned)timeout_ms);
-    unsigned n = 0;
-    for (;;) {
-        int sock;
-        int64_t next;
-        n += run_callbacks(c, poll_round(c, &sock, &next));
-        int64_t now = pl_now_ns();
-        if (n > 0 || now >= until)
-            break;
-        int64_t wake = next < until ? next : until;
-        int ms = -1;
-        if (wake != PL_NEVER) {
-            int64_t w = (wake - now + 999999) / 1000000;
-            ms = w > INT_MAX ? INT_MAX : (int)w;
-        }
-        struct pollfd pf[2] = {{.fd = c->evfd, .events = POLLIN, .revents = 0},
-                               {.fd = sock, .events = POLLIN, .revents = 0}};
-        if (poll(pf, sock >= 0 ? 2 : 1, ms) < 0 && errno != EINTR) {
-            pl_client_set_errno(c, errno);
-            rc = PARLEY_ERR_IO;
-            break;
-        }
-    }
-    if (completed)
-        *completed = n;
+    pl_client_set_detail(rc, &det);
     return rc;
 }
 

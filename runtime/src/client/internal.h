@@ -122,6 +122,25 @@ static inline void pl_pending_add(pending **head, pending *p)
 
 /* client.c */
 void pl_client_set_errno(parley_client *c, int e);
+void pl_client_unlock(parley_client *c);
+void pl_client_complete(parley_client *c, pending *p, int err);
+int pl_client_lead(parley_client *c, pending *self, int fd, int64_t until, int nonblock);
+void pl_client_release_reader(parley_client *c, pending *self, int rc);
+int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline);
+void pl_client_set_detail(int err, const parley_rpc_detail *det);
+int pl_client_decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
+                           parley_arena *arena, parley_rpc_detail *det);
+int pl_client_message_size(const parley_client *c, size_t args_size, size_t *out);
+int pl_client_encode(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
+                     const void *args, uint8_t *buf, size_t cap, const uint8_t **msg, size_t *len);
+
+/* async.c */
+void pl_async_wake(parley_client *c);
+int pl_async_watch(parley_client *c, int fd);
+void pl_async_added(parley_client *c, const pending *p);
+pending *pl_async_take_finished(parley_client *c);
+unsigned pl_async_run_callbacks(parley_client *c, pending *list);
+void pl_async_close(parley_client *c);
 
 /* dial.c */
 int pl_client_kind(parley_client *c);
