@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_client.c: the RPC client (runtime/src/client/client.c) against a
+ * tests/unit/test_client.c: the RPC client (runtime/src/client/) against a
  * fake server in the test itself: a thread with a TCP, Unix stream or UDP
  * socket that reads calls with its own framing code and answers canned
  * replies chosen by the procedure number: results, every RPC error, a

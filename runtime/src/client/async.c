@@ -53,10 +53,10 @@ static int watch(int efd, int fd)
 }
 
 /* due is when the submitted call p next needs the poller: its deadline or
- * its UDP retransmission. */
-static int64_t due(const parley_client *c, const pending *p)
+ * its retransmission (UDP; a stream's is PL_NEVER). */
+static int64_t due(const pending *p)
 {
-    return c->dgram && p->next_tx < p->deadline ? p->next_tx : p->deadline;
+    return p->next_tx < p->deadline ? p->next_tx : p->deadline;
 }
 
 /* arm_timer sets the timerfd to go off at at (PL_NEVER: never; mutex
@@ -92,8 +92,8 @@ int pl_async_watch(parley_client *c, int fd)
  * held). */
 void pl_async_added(parley_client *c, const pending *p)
 {
-    if (due(c, p) < c->timer_at)
-        arm_timer(c, due(c, p));
+    if (due(p) < c->timer_at)
+        arm_timer(c, due(p));
 }
 
 /* async_init makes the eventfd, the timerfd and the epoll set holding them
@@ -136,7 +136,8 @@ static void drain(int fd)
     }
 }
 
-/* pl_async_take_finished detaches the finished calls, oldest first (mutex held). */
+/* pl_async_take_finished detaches the finished calls, oldest first (mutex
+ * held). */
 pending *pl_async_take_finished(parley_client *c)
 {
     pending *list = NULL;
@@ -148,8 +149,9 @@ pending *pl_async_take_finished(parley_client *c)
     return list;
 }
 
-/* pl_async_run_callbacks decodes the result of each finished call of list and runs
- * its callback (mutex not held), then frees it; returns how many ran. */
+/* pl_async_run_callbacks decodes the result of each finished call of list
+ * and runs its callback (mutex not held), then frees it; returns how many
+ * ran. */
 unsigned pl_async_run_callbacks(parley_client *c, pending *list)
 {
     unsigned n = 0;
@@ -188,7 +190,7 @@ static pending *poll_round(parley_client *c, int *sock, int64_t *next)
         int fd = c->fd;
         c->reading = 1;
         pl_client_unlock(c);
-        int rc = pl_client_lead(c, NULL, fd, 0, 1);
+        int rc = c->ops->read(c, NULL, fd, 0, 1);
         pthread_mutex_lock(&c->mu);
         pl_client_release_reader(c, NULL, rc);
         if (!c->reading && c->fd == fd && !c->broken)
@@ -204,7 +206,7 @@ static pending *poll_round(parley_client *c, int *sock, int64_t *next)
             pl_client_complete(c, q, PARLEY_ERR_TIMEDOUT);
             continue;
         }
-        if (c->dgram && now >= q->next_tx && c->fd >= 0) {
+        if (now >= q->next_tx && c->fd >= 0) {
             size_t sent;
             int e = 0;
             int rc = pl_sock_send(c->fd, q->msg, q->msg_len, q->deadline, &sent, &e);
@@ -213,10 +215,10 @@ static pending *poll_round(parley_client *c, int *sock, int64_t *next)
                 pl_client_complete(c, q, rc);
                 continue;
             }
-            pl_dgram_schedule(c, q, now);
+            c->ops->schedule(c, q, now);
         }
-        if (due(c, q) < *next)
-            *next = due(c, q);
+        if (due(q) < *next)
+            *next = due(q);
     }
     arm_timer(c, *next);
     pending *list = pl_async_take_finished(c);
@@ -280,7 +282,7 @@ int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc 
     p->arena = arena;
     p->msg = msg;
     p->msg_len = len;
-    pl_dgram_schedule(c, p, pl_now_ns());
+    c->ops->schedule(c, p, pl_now_ns());
     pthread_mutex_lock(&c->mu);
     rc = async_init(c);
     pl_client_unlock(c);

@@ -1,42 +1,39 @@
 /*
- * client.c: the RPC client (parley/client.h, docs/runtime.md "Client").
+ * client.c: the RPC client (parley/client.h, docs/runtime.md "Client"): the
+ * handle, its calls in flight, the send and read roles, and synchronous
+ * calls.
  *
- * A handle talks to one address over one TCP or Unix stream connection,
- * opened on the first call and again on the call after it broke, or over one
- * connected UDP socket. Any number of threads call through it at once:
+ * The top of the client layer (runtime/src/client/, internal.h): the
+ * transport's part is behind the handle's pl_client_ops, stream.c for a
+ * TCP or Unix stream connection, opened on the first call and again on the
+ * call after it broke, dgram.c for a connected UDP socket; dial.c resolves
+ * and connects; async.c has the submitted calls and parley_client_poll.
+ * Any number of threads call through a handle at once:
  *
  *   - A call takes an xid from an atomic counter, encodes its message (record
  *     mark, header, arguments) into one buffer outside any lock, takes the
  *     send role (a flag under the handle's mutex, so that waiting for it
  *     honours the call's deadline), registers itself among the calls waiting
- *     for a reply, and sends the buffer with one send().
- *   - On a stream, a call that finds the send role taken does not wait for
- *     it: it registers itself, copies its message to the handle's send queue
- *     and goes on to wait for its reply. The holder, after its own send,
- *     writes the whole queue with one send(), and again until it is empty
- *     (flush_queue), so that many threads' calls take few system calls.
+ *     for a reply, and sends the buffer with one send(). On a stream, a call
+ *     that finds the send role taken queues its message for the holder
+ *     instead, which writes the queue after its own send (stream.c).
  *   - It then waits for its reply with no lock held across the round trip,
  *     leader/follower style: one waiting call at a time holds the read role
  *     and reads the socket; each reply it reads is matched by xid to its call,
- *     copied out and handed over with the call's own condition variable; a
- *     reply nobody waits for (its call timed out) is dropped. The replies
- *     one read brought are all delivered under one hold of the mutex, the
- *     leader's own among them, before it passes the read role to the first
- *     other waiter. When no other call waits, it decodes its reply in place,
- *     in the read buffer, and only then gives the role up: a single-threaded
- *     caller makes one send() and one recv() per call, and copies nothing.
- *   - A broken connection (end of stream, reset, lost framing, a send that
- *     stopped half-way) fails every call waiting on it with
- *     PARLEY_ERR_CLOSED; it is shut down at once (which wakes a leader
- *     blocked in recv) and closed by the last thread that used it; the next
- *     call connects again.
- *   - UDP calls are one datagram each, sent again with doubling intervals
- *     until the deadline; whoever holds the read role receives datagrams and
- *     matches them by xid like stream replies, and datagrams that are not the
- *     reply of a waiting call are dropped.
- *
- * Submitted calls (parley_client_submit) and parley_client_poll are in
- * async.c, resolving and connecting in dial.c.
+ *     copied out and handed over, the call's thread woken on a futex word of
+ *     its own (see the wakes below); a reply nobody waits for (its call timed
+ *     out) is dropped. The replies one read brought are all delivered under
+ *     one hold of the mutex, the leader's own among them, before it passes
+ *     the read role to the first other waiter. When no other call waits, it
+ *     decodes its reply in place, in the read buffer, and only then gives the
+ *     role up: a single-threaded caller makes one send() and one recv() per
+ *     call, and copies nothing.
+ *   - What a failed socket means is the transport's (on_broken): a
+ *     stream's connection breaks, failing every call waiting on it, and is
+ *     closed by the last thread that used it (pl_client_maybe_close); a
+ *     datagram socket's error fails the call that met it.
+ *   - A call is sent again when the transport's schedule says: a UDP call
+ *     with a doubling interval until its deadline, a stream's never.
  *
  * The waiting calls are a linked list searched by xid: a handle has as many
  * entries as threads calling through it plus the submitted calls in flight.
@@ -45,7 +42,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,7 +49,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,15 +64,8 @@
 #define DEFAULT_TIMEOUT_MS    25000u
 #define DEFAULT_MAX_MSG       PL_RM_DEFAULT_MAX_MSG
 #define DEFAULT_RETRANSMIT_MS 250u
-/* The read buffer of a stream: a read takes up to this much at once. */
-#define STREAM_RBUF ((size_t)64 << 10)
-/* The largest datagram UDP carries (and so the read buffer of UDP). */
-#define DGRAM_MAX ((size_t)65535)
 /* Messages up to this size are encoded on the stack. */
 #define STACK_MSG 2048u
-/* The most bytes of messages queued for the holder of the send role; a
- * call that would pass it waits for the role instead. */
-#define SEND_QUEUE_MAX ((size_t)256 << 10)
 
 /* ---- helpers under the handle's mutex ------------------------------------ */
 
@@ -125,7 +113,8 @@ static void wake_now(parley_client *c)
     c->nwakes = 0;
 }
 
-/* pl_client_unlock releases the handle's mutex, then wakes the sleepers noted. */
+/* pl_client_unlock releases the handle's mutex, then wakes the sleepers
+ * noted. */
 void pl_client_unlock(parley_client *c)
 {
     atomic_uint *w[PL_CLIENT_WAKE_BATCH];
@@ -150,9 +139,9 @@ static void sleep_until(parley_client *c, pending *p, int64_t deadline)
     pthread_mutex_lock(&c->mu);
 }
 
-/* pl_client_complete ends the waiting call p with err (its reply, if any, already
- * attached) and wakes its thread, or for a submitted call moves it to the
- * finished list and wakes the poller. */
+/* pl_client_complete ends the waiting call p with err (its reply, if any,
+ * already attached) and wakes its thread, or for a submitted call moves it
+ * to the finished list and wakes the poller. */
 void pl_client_complete(parley_client *c, pending *p, int err)
 {
     pl_pending_remove(&c->waiters, p);
@@ -181,36 +170,18 @@ static void wake_next_reader(parley_client *c)
     }
 }
 
-/* maybe_close closes a broken connection once no thread uses its fd, and
- * resets the reader for the next one. */
-static void maybe_close(parley_client *c)
+/* pl_client_maybe_close closes a broken connection once no thread uses its
+ * fd, and resets the reader for the next one. */
+void pl_client_maybe_close(parley_client *c)
 {
     if (!c->broken || c->sending || c->reading)
         return;
     close(c->fd);
     c->fd = -1;
     c->broken = 0;
-    pl_rm_destroy(&c->rm);
-    pl_rm_init(&c->rm);
-    c->rm.max_msg = c->max_msg;
-    c->rpos = c->rlen = 0;
+    c->ops->reset(c);
     c->rcvtimeo = 0;
     pthread_cond_broadcast(&c->send_cv);
-}
-
-/* break_conn marks the stream connection broken: shut down at once, so that
- * a leader blocked in recv() returns, and closed by maybe_close. Every call
- * waiting on it fails with err. */
-static void break_conn(parley_client *c, int err)
-{
-    if (c->fd >= 0 && !c->broken) {
-        c->broken = 1;
-        shutdown(c->fd, SHUT_RDWR);
-    }
-    c->queue_len = 0; /* their calls fail below */
-    while (c->waiters)
-        pl_client_complete(c, c->waiters, err);
-    maybe_close(c);
 }
 
 /* timed_wait waits on cv until deadline (CLOCK_MONOTONIC); returns nonzero
@@ -223,15 +194,16 @@ static int timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* deliver hands the message msg to the waiting call with its xid. For
- * another call, the bytes are copied out. For self (the reader's call), they
- * are borrowed in place when no other call waits (the caller keeps the read
- * role while it decodes them), else copied. A message too short to hold an
- * xid, or whose call is no longer waiting, is dropped. Returns nonzero when
- * self's reply arrived. too_large: the message was cut (a datagram over
- * the handle's limit), and its call fails with PARLEY_ERR_MSG_TOO_LARGE.
- * The handle's mutex is held. */
-static int deliver(parley_client *c, pending *self, const uint8_t *msg, size_t len, int too_large)
+/* pl_client_deliver hands the message msg to the waiting call with its
+ * xid. For another call, the bytes are copied out. For self (the reader's
+ * call), they are borrowed in place when no other call waits (the caller
+ * keeps the read role while it decodes them), else copied. A message too
+ * short to hold an xid, or whose call is no longer waiting, is dropped.
+ * Returns nonzero when self's reply arrived. too_large: the message was cut
+ * (a datagram over the handle's limit), and its call fails with
+ * PARLEY_ERR_MSG_TOO_LARGE. The handle's mutex is held. */
+int pl_client_deliver(parley_client *c, pending *self, const uint8_t *msg, size_t len,
+                      int too_large)
 {
     if (len < 4)
         return 0;
@@ -258,148 +230,62 @@ static int deliver(parley_client *c, pending *self, const uint8_t *msg, size_t l
     return q == self;
 }
 
-/* drain_rbuf delivers the replies complete in the read buffer, under one
- * hold of the mutex for all of them. It goes on after self's own reply
- * (*mine) while more bytes are buffered, so that the replies a read brought
- * reach their calls without handing the read role on first; it stops at
- * self's reply only when that is borrowed in place (no other call waits).
- * Returns PARLEY_OK, or the error of a stream whose framing failed. */
-static int drain_rbuf(parley_client *c, pending *self, int *mine)
+/* pl_client_recv receives into the read buffer, as the holder of the read
+ * role (mutex not held), with flags for recv(): what is there at once with
+ * nonblock (the poller: PARLEY_ERR_TIMEDOUT when nothing is), else
+ * spinning first as the busy-poll policy says (never past until), then
+ * blocking until until. *got is the size recv() returned. Errors:
+ * PARLEY_ERR_TIMEDOUT, the socket's (its errno kept). */
+int pl_client_recv(parley_client *c, int fd, int flags, int64_t until, int nonblock, size_t *got)
 {
-    int rc = PARLEY_OK;
-    if (c->rpos >= c->rlen)
-        return PARLEY_OK; /* nothing buffered: no need of the mutex */
-    pthread_mutex_lock(&c->mu);
-    while (c->rpos < c->rlen) {
-        size_t used;
-        int r = pl_rm_feed(&c->rm, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
-        c->rpos += used;
-        if (r == PL_RM_MESSAGE) {
-            if (deliver(c, self, c->rm.msg, c->rm.msg_len, 0)) {
-                *mine = 1;
-                if (self->borrowed)
-                    break;
-            }
-        } else if (r < 0) {
-            rc = -r;
-            break;
-        }
+    if (nonblock) {
+        /* the socket stays blocking for the synchronous callers: look
+         * first, then the receive finds something at once */
+        struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
+        if (poll(&pf, 1, 0) <= 0)
+            return PARLEY_ERR_TIMEDOUT;
+        until = pl_deadline_after_ms(1000);
     }
-    pl_client_unlock(c);
+    int e = 0;
+    int rc = PARLEY_ERR_TIMEDOUT;
+    if (!nonblock && c->spin_ns > 0 && pl_spin_wanted(&c->spin)) {
+        int64_t spin_until = pl_now_ns() + c->spin_ns;
+        rc = pl_sock_recv_spin(fd, c->rbuf, c->rcap, flags, spin_until < until ? spin_until : until,
+                               got, &e);
+        pl_spin_account(&c->spin, rc == PARLEY_OK);
+    }
+    if (rc == PARLEY_ERR_TIMEDOUT)
+        rc = pl_sock_recv(fd, c->rbuf, c->rcap, flags, until, &c->rcvtimeo, got, &e);
+    if (rc != PARLEY_OK && e)
+        pl_client_set_errno(c, e);
     return rc;
 }
 
-/* pl_client_lead reads replies, as the holder of the read role, until self's own has
- * arrived (PARLEY_OK) or until (PARLEY_ERR_TIMEDOUT): the call's deadline, or
- * for UDP its next retransmission; with nonblock (the poller, self NULL),
- * until nothing more is there to read. Other errors: the stream's framing or
- * connection failed (break it), or a datagram socket reported one. */
-int pl_client_lead(parley_client *c, pending *self, int fd, int64_t until, int nonblock)
-{
-    for (;;) {
-        if (!c->dgram) {
-            int mine = 0;
-            int rc = drain_rbuf(c, self, &mine);
-            if (rc != PARLEY_OK)
-                return rc;
-            if (mine)
-                return PARLEY_OK;
-            c->rpos = c->rlen = 0;
-        }
-        if (nonblock) {
-            /* the socket stays blocking for the synchronous callers: look
-             * first, then the receive finds something at once */
-            struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
-            if (poll(&pf, 1, 0) <= 0)
-                return PARLEY_ERR_TIMEDOUT;
-            until = pl_deadline_after_ms(1000);
-        }
-        size_t got;
-        int e = 0;
-        int flags = c->dgram ? MSG_TRUNC : 0;
-        int rc = PARLEY_ERR_TIMEDOUT;
-        if (!nonblock && c->spin_ns > 0 && pl_spin_wanted(&c->spin)) {
-            int64_t spin_until = pl_now_ns() + c->spin_ns;
-            rc = pl_sock_recv_spin(fd, c->rbuf, c->rcap, flags,
-                                   spin_until < until ? spin_until : until, &got, &e);
-            pl_spin_account(&c->spin, rc == PARLEY_OK);
-        }
-        if (rc == PARLEY_ERR_TIMEDOUT)
-            rc = pl_sock_recv(fd, c->rbuf, c->rcap, flags, until, &c->rcvtimeo, &got, &e);
-        if (rc != PARLEY_OK) {
-            if (e)
-                pl_client_set_errno(c, e);
-            return rc;
-        }
-        if (c->dgram) {
-            size_t len = got < c->rcap ? got : c->rcap;
-            pthread_mutex_lock(&c->mu);
-            int mine = deliver(c, self, c->rbuf, len, got > c->max_msg);
-            pl_client_unlock(c);
-            if (mine)
-                return PARLEY_OK;
-        } else if (got == 0) {
-            return PARLEY_ERR_CLOSED;
-        } else {
-            c->rlen = got;
-        }
-    }
-}
-
-/* pl_client_release_reader gives the read role up after lead returned rc for self
- * (mutex held; self is NULL for the poller). A failure fails self with rc
- * (the end of the stream is PARLEY_ERR_CLOSED, lost framing
- * PARLEY_ERR_MSG_TOO_LARGE or _PROTOCOL); on a stream it also breaks the
- * connection, failing the other calls in flight with PARLEY_ERR_CLOSED. A
- * datagram socket's error met by the poller (the port is unreachable) fails
- * the submitted calls. A synchronous caller's release wakes the poller,
- * which does not watch the socket while the role is held and may find
- * replies left in the read buffer. */
+/* pl_client_release_reader gives the read role up after the transport's
+ * read returned rc for self (mutex held; self is NULL for the poller). A
+ * failure fails self with rc (the end of the stream is PARLEY_ERR_CLOSED,
+ * lost framing PARLEY_ERR_MSG_TOO_LARGE or _PROTOCOL) and goes to the
+ * transport's on_broken: a stream is broken, failing the other calls in
+ * flight with PARLEY_ERR_CLOSED; a datagram socket's error met by the
+ * poller (the port is unreachable) fails the submitted calls. A
+ * synchronous caller's release wakes the poller, which does not watch the
+ * socket while the role is held and may find replies left in the read
+ * buffer. */
 void pl_client_release_reader(parley_client *c, pending *self, int rc)
 {
     c->reading = 0;
     if (rc != PARLEY_OK && rc != PARLEY_ERR_TIMEDOUT) {
         if (self && !self->done)
             pl_client_complete(c, self, rc);
-        if (!c->dgram) {
-            break_conn(c, PARLEY_ERR_CLOSED);
-        } else if (self == NULL) {
-            for (pending *q = c->waiters, *next; q; q = next) {
-                next = q->next;
-                if (q->async)
-                    pl_client_complete(c, q, rc);
-            }
-        }
+        c->ops->on_broken(c, self, rc);
     }
     if (self && c->n_async > 0)
         pl_async_wake(c);
-    maybe_close(c);
+    pl_client_maybe_close(c);
     wake_next_reader(c);
 }
 
 /* ---- sending ------------------------------------------------------------- */
-
-/* enqueue appends msg to the messages waiting for the holder of the send
- * role (mutex held): the copy lets the caller go on to wait for its reply
- * at once. Returns nonzero when the queue has no room for it. */
-static int enqueue(parley_client *c, const uint8_t *msg, size_t len)
-{
-    if (len > SEND_QUEUE_MAX - c->queue_len)
-        return -1;
-    if (c->queue_len + len > c->queue_cap) {
-        size_t cap = c->queue_cap ? c->queue_cap : 4096;
-        while (cap < c->queue_len + len)
-            cap *= 2;
-        uint8_t *q = realloc(c->queue, cap);
-        if (q == NULL)
-            return -1;
-        c->queue = q;
-        c->queue_cap = cap;
-    }
-    memcpy(c->queue + c->queue_len, msg, len);
-    c->queue_len += len;
-    return 0;
-}
 
 /* register_call adds p to the calls waiting for a reply (mutex held). */
 static void register_call(parley_client *c, pending *p)
@@ -411,73 +297,28 @@ static void register_call(parley_client *c, pending *p)
     }
 }
 
-/* flush_queue writes, as the holder of the send role, the messages that
- * other calls queued while it sent (mutex held, released around each
- * write): all of those queued at a time in one send(), and again until the
- * queue is empty, so that the calls of many threads reach the socket in
- * few system calls. Each queued call learns the outcome through its
- * pending entry: nothing to learn when the write succeeds; a write that
- * took nothing before the deadline (the holder's: a queued call shares the
- * deadline of the thread that writes it) fails the calls of its batch with
- * PARLEY_ERR_TIMEDOUT and drops their messages; any other failure breaks
- * the connection, failing every call on it with PARLEY_ERR_CLOSED. The
- * holder calls it also when its own message was not taken, with its
- * deadline passed: the queue then gets one try. */
-static void flush_queue(parley_client *c, int fd, int64_t deadline)
-{
-    while (c->queue_len > 0 && !c->broken) {
-        uint8_t *out = c->queue;
-        size_t len = c->queue_len, cap = c->queue_cap;
-        uint64_t batch = c->batch++;
-        c->queue = c->outbox;
-        c->queue_cap = c->outbox_cap;
-        c->queue_len = 0;
-        c->outbox = out;
-        c->outbox_cap = cap;
-        pl_client_unlock(c);
-        size_t sent = 0;
-        int e = 0;
-        int rc = pl_sock_send(fd, out, len, deadline, &sent, &e);
-        pthread_mutex_lock(&c->mu);
-        if (rc == PARLEY_OK)
-            continue;
-        if (e)
-            pl_client_set_errno(c, e);
-        if (sent > 0 || rc != PARLEY_ERR_TIMEDOUT) {
-            break_conn(c, PARLEY_ERR_CLOSED);
-            return;
-        }
-        for (pending *q = c->waiters, *next; q; q = next) {
-            next = q->next;
-            if (q->batch == batch + 1)
-                pl_client_complete(c, q, rc);
-        }
-    }
-}
-
-/* pl_client_start connects if need be, registers p among the waiting calls and sends
- * msg. When another call holds the send role on a working stream, msg is
- * queued for it instead (see flush_queue) and start returns at once; the
- * holder sends its own message, then the queue. On failure p is not
- * registered; a stream that got part of the message is broken. A submitted
- * call (p->async) that was registered is never failed here: a failure of
- * its send completes it with the error, for its callback, and start returns
- * PARLEY_OK; from then on p belongs to the handle and may already be freed
- * when start returns. */
+/* pl_client_start connects if need be, registers p among the waiting calls
+ * and sends msg. When another call holds the send role on a working
+ * stream, msg is queued for it instead (the transport's queue, stream.c)
+ * and start returns at once; the holder sends its own message, then the
+ * queue (the transport's flush). On failure p is not registered; a stream
+ * that got part of the message is broken. A submitted call (p->async) that
+ * was registered is never failed here: a failure of its send completes it
+ * with the error, for its callback, and start returns PARLEY_OK; from then
+ * on p belongs to the handle and may already be freed when start
+ * returns. */
 int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
 {
     pthread_mutex_lock(&c->mu);
     /* wait for the send role, and for a broken connection to be closed by
      * the leader still reading it (woken by its shutdown) */
     while (c->sending || c->broken) {
-        if (c->sending && !c->broken && !c->dgram && c->fd >= 0 && enqueue(c, msg, len) == 0) {
-            /* batch numbers start at 1 in p->batch: 0 is no batch */
-            p->batch = c->batch + 1;
+        if (c->sending && !c->broken && c->fd >= 0 && c->ops->queue(c, p, msg, len) == 0) {
             register_call(c, p);
             pl_client_unlock(c);
             return PARLEY_OK;
         }
-        wake_now(c); /* the wait releases the mutex without pl_client_unlock() */
+        wake_now(c); /* the wait releases the mutex without pl_client_unlock */
         if (timed_wait(&c->send_cv, &c->mu, deadline) && (c->sending || c->broken)) {
             pl_client_unlock(c);
             return PARLEY_ERR_TIMEDOUT;
@@ -512,8 +353,8 @@ int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len
     if (failed) {
         if (e)
             pl_client_set_errno(c, e);
-        if (!c->dgram && (sent > 0 || rc != PARLEY_ERR_TIMEDOUT))
-            break_conn(c, PARLEY_ERR_CLOSED);
+        if (sent > 0 || rc != PARLEY_ERR_TIMEDOUT)
+            c->ops->on_broken(c, p, rc);
         if (p->async) {
             if (!p->done)
                 pl_client_complete(c, p, rc); /* p may be freed once the mutex is let go */
@@ -529,48 +370,22 @@ int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len
     /* the queue is written even when this call's own message was not taken:
      * the calls queued behind it wait for this thread, and a queue left
      * behind would go out with a later call's, after they had timed out
-     * (their batch shares this call's deadline; see flush_queue) */
-    if (!c->dgram)
-        flush_queue(c, fd, deadline);
+     * (their batch shares this call's deadline; see stream.c's flush_queue) */
+    c->ops->flush(c, fd, deadline);
     c->sending = 0;
     pthread_cond_signal(&c->send_cv);
     if (failed)
         wake_next_reader(c);
-    maybe_close(c); /* the connection may have broken while this thread sent */
+    pl_client_maybe_close(c); /* the connection may have broken while this thread sent */
     pl_client_unlock(c);
     return rc;
 }
 
-/* pl_dgram_backoff returns the interval to wait after a UDP call's
- * transmission that followed an interval of ms milliseconds: twice ms, but
- * never more than PL_DGRAM_MAX_RETRANSMIT_MS, whatever ms is (no overflow).
- * It is the one place where the doubling is written. */
-unsigned pl_dgram_backoff(unsigned ms)
-{
-    return ms >= PL_DGRAM_MAX_RETRANSMIT_MS / 2 ? PL_DGRAM_MAX_RETRANSMIT_MS : ms * 2;
-}
-
-/* pl_dgram_schedule sets when the UDP call p is next sent, now being the time of
- * the transmission just made: after the handle's retransmit_ms the first
- * time, lowered to PL_DGRAM_MAX_RETRANSMIT_MS when it is above (the cap
- * bounds how long a lost datagram goes unanswered, the first one's too),
- * then after pl_dgram_backoff of the previous interval. p->retransmit_ms
- * is the interval now running, 0 before the first. */
-void pl_dgram_schedule(const parley_client *c, pending *p, int64_t now)
-{
-    if (p->retransmit_ms == 0)
-        p->retransmit_ms = c->retransmit_ms < PL_DGRAM_MAX_RETRANSMIT_MS
-                               ? c->retransmit_ms
-                               : PL_DGRAM_MAX_RETRANSMIT_MS;
-    else
-        p->retransmit_ms = pl_dgram_backoff(p->retransmit_ms);
-    p->next_tx = now + (int64_t)p->retransmit_ms * 1000000;
-}
-
 /* await waits for p's reply until deadline, taking the read role when it is
- * free, and for UDP sends msg again when p's retransmission time comes.
- * Returns p's outcome; with PARLEY_OK, p->reply is the reply, and when
- * p->borrowed the caller still holds the read role. */
+ * free, and sends msg again when the transport's schedule says (UDP; a
+ * stream's call is never sent again). Returns p's outcome; with PARLEY_OK,
+ * p->reply is the reply, and when p->borrowed the caller still holds the
+ * read role. */
 static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
 {
     pthread_mutex_lock(&c->mu);
@@ -582,7 +397,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             p->err = PARLEY_ERR_TIMEDOUT;
             break;
         }
-        if (c->dgram && now >= p->next_tx) {
+        if (now >= p->next_tx) {
             int fd = c->fd;
             pl_client_unlock(c);
             size_t sent;
@@ -596,15 +411,15 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
                 p->err = rc;
                 break;
             }
-            pl_dgram_schedule(c, p, now);
+            c->ops->schedule(c, p, now);
             continue;
         }
-        int64_t until = c->dgram && p->next_tx < deadline ? p->next_tx : deadline;
+        int64_t until = p->next_tx < deadline ? p->next_tx : deadline;
         if (!c->reading && c->fd >= 0 && !c->broken) {
             int fd = c->fd;
             c->reading = 1;
             pl_client_unlock(c);
-            int rc = pl_client_lead(c, p, fd, until, 0);
+            int rc = c->ops->read(c, p, fd, until, 0);
             pthread_mutex_lock(&c->mu);
             if (rc == PARLEY_OK && p->borrowed)
                 break; /* decoded in place; the role is released afterwards */
@@ -615,7 +430,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     }
     if (!c->reading)
         wake_next_reader(c);
-    maybe_close(c);
+    pl_client_maybe_close(c);
     pl_client_unlock(c);
     return p->err;
 }
@@ -626,8 +441,8 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
  * (parley_client_last_detail). */
 static _Thread_local parley_rpc_detail last_detail;
 
-/* pl_client_set_detail records the outcome err of a call completing in this thread,
- * with the details det (NULL: none). */
+/* pl_client_set_detail records the outcome err of a call completing in this
+ * thread, with the details det (NULL: none). */
 void pl_client_set_detail(int err, const parley_rpc_detail *det)
 {
     parley_rpc_detail d = {err, 0, 0, 0};
@@ -639,12 +454,12 @@ void pl_client_set_detail(int err, const parley_rpc_detail *det)
     last_detail = d;
 }
 
-/* pl_client_decode_reply checks the reply header of p and decodes the result into res
- * with dec, allocating from arena (NULL: malloc). Results with bytes left
- * over are PARLEY_ERR_TRAILING: the server's idea of the result type is not
- * the caller's, which is worth reporting (libtirpc ignores them). *det gets
- * the versions and the auth_stat a refusal carries (the header's fields,
- * zero when absent). */
+/* pl_client_decode_reply checks the reply header of p and decodes the
+ * result into res with dec, allocating from arena (NULL: malloc). Results
+ * with bytes left over are PARLEY_ERR_TRAILING: the server's idea of the
+ * result type is not the caller's, which is worth reporting (libtirpc
+ * ignores them). *det gets the versions and the auth_stat a refusal carries
+ * (the header's fields, zero when absent). */
 int pl_client_decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
                            parley_arena *arena, parley_rpc_detail *det)
 {
@@ -669,8 +484,9 @@ int pl_client_decode_reply(parley_client *c, const pending *p, parley_res_dec *d
     return parley_dec_finish(&d, NULL);
 }
 
-/* pl_client_message_size is the size of a call's message with args_size bytes of
- * arguments: record mark, xid .. proc (6 words), cred, verf (AUTH_NONE). */
+/* pl_client_message_size is the size of a call's message with args_size
+ * bytes of arguments: record mark, xid .. proc (6 words), cred, verf
+ * (AUTH_NONE). */
 int pl_client_message_size(const parley_client *c, size_t args_size, size_t *out)
 {
     size_t head = 4 + 24 + 8 + parley_round4(c->cred.len) + 8;
@@ -681,8 +497,9 @@ int pl_client_message_size(const parley_client *c, size_t args_size, size_t *out
 }
 
 /* pl_client_encode encodes the call xid of proc into buf (cap bytes, from
- * message_size); *msg and *len are what to send: the record-marked message
- * on a stream, the bare one in a datagram. */
+ * pl_client_message_size); *msg and *len are what to send, as the
+ * transport frames it: the record-marked message on a stream, the bare one
+ * in a datagram. */
 int pl_client_encode(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
                      const void *args, uint8_t *buf, size_t cap, const uint8_t **msg, size_t *len)
 {
@@ -695,17 +512,7 @@ int pl_client_encode(parley_client *c, uint32_t xid, uint32_t proc, parley_args_
     int rc = parley_enc_finish(&e, &n);
     if (rc != PARLEY_OK)
         return rc;
-    if (c->dgram) {
-        *msg = buf + 4;
-        *len = n;
-        return PARLEY_OK;
-    }
-    rc = pl_rm_frame(buf, n);
-    if (rc != PARLEY_OK)
-        return rc;
-    *msg = buf;
-    *len = n + 4;
-    return PARLEY_OK;
+    return c->ops->frame(buf, n, msg, len);
 }
 
 /* ---- the API ------------------------------------------------------------- */
@@ -752,7 +559,7 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
     atomic_init(&c->sys_errno, 0);
     pl_rm_init(&c->rm);
     c->rm.max_msg = c->max_msg;
-    c->rcap = c->dgram ? DGRAM_MAX : STREAM_RBUF;
+    c->rcap = c->ops->rbuf_size;
     c->rbuf = malloc(c->rcap);
     rc = PARLEY_ERR_NOMEM;
     if (c->rbuf == NULL)
@@ -828,7 +635,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
     memset(&p, 0, sizeof p);
     p.xid = xid;
     atomic_init(&p.wake, 0);
-    pl_dgram_schedule(c, &p, pl_now_ns());
+    c->ops->schedule(c, &p, pl_now_ns());
     rc = pl_client_start(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
         rc = await(c, &p, msg, len, deadline);
@@ -839,7 +646,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
         c->reading = 0;
         if (c->n_async > 0)
             pl_async_wake(c);
-        maybe_close(c);
+        pl_client_maybe_close(c);
         wake_next_reader(c);
         pl_client_unlock(c);
     }

@@ -2,11 +2,12 @@
  * dial.c: where a client handle connects to, and the connecting.
  *
  * Part of the client (runtime/src/client/), beneath client.c, which calls
- * it with the send role held. An address is resolved at each connection,
- * so a reconnection follows a host name that moved; a service name is
- * looked up through the names layer (names/names.h), once at create to
- * choose the kind of socket and again at each connection (the server may
- * have restarted at another port).
+ * it at create, to choose the transport, and with the send role held, to
+ * connect. An address is resolved at each connection, so a reconnection
+ * follows a host name that moved; a service name is looked up through the
+ * names layer (names/names.h), the only part of the client that calls it:
+ * once at create and again at each connection (the server may have
+ * restarted at another port).
  */
 #include <sys/socket.h>
 
@@ -16,23 +17,24 @@
 #include "net/clock.h"
 #include "net/sock.h"
 
-/* pl_client_kind decides at create whether the handle's address is reached
- * over datagrams (c->dgram): by the scheme, or for a service name by what
+/* pl_client_kind chooses at create the handle's transport (c->ops): UDP's
+ * or a stream's, by the address's scheme, or for a service name by what
  * the matchmaker offers (asked within the handle's default timeout, up to
  * PL_MM_TIMEOUT_MS; the addresses it gives are asked for again at each
- * connection). Errors: the look-up's. */
+ * connection). Errors: the look-up's; c->ops is set only on success. */
 int pl_client_kind(parley_client *c)
 {
-    c->dgram = c->addr.transport == PL_TR_UDP;
-    if (c->addr.transport != PL_TR_NAME)
-        return PARLEY_OK;
-    pl_sockaddr *list;
-    size_t n;
-    unsigned ms = c->timeout_ms < PL_MM_TIMEOUT_MS ? c->timeout_ms : PL_MM_TIMEOUT_MS;
-    int rc = pl_mm_lookup(&c->addr, c->prog, c->vers, -1, ms, &list, &n, &c->dgram);
-    if (rc != PARLEY_OK)
-        return rc;
-    pl_addr_resolved_free(list);
+    int dgram = c->addr.transport == PL_TR_UDP;
+    if (c->addr.transport == PL_TR_NAME) {
+        pl_sockaddr *list;
+        size_t n;
+        unsigned ms = c->timeout_ms < PL_MM_TIMEOUT_MS ? c->timeout_ms : PL_MM_TIMEOUT_MS;
+        int rc = pl_mm_lookup(&c->addr, c->prog, c->vers, -1, ms, &list, &n, &dgram);
+        if (rc != PARLEY_OK)
+            return rc;
+        pl_addr_resolved_free(list);
+    }
+    c->ops = dgram ? &pl_dgram_ops : &pl_stream_ops;
     return PARLEY_OK;
 }
 
@@ -56,7 +58,8 @@ int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd)
         if (left_ms <= 0)
             return PARLEY_ERR_TIMEDOUT;
         unsigned ms = left_ms < PL_MM_TIMEOUT_MS ? (unsigned)left_ms : PL_MM_TIMEOUT_MS;
-        rc = pl_mm_lookup(&c->addr, c->prog, c->vers, c->dgram, ms, &list, &n, &dgram);
+        rc = pl_mm_lookup(&c->addr, c->prog, c->vers, c->ops->socktype == SOCK_DGRAM, ms, &list, &n,
+                          &dgram);
     } else {
         rc = pl_addr_resolve(&c->addr, &list, &n);
     }

@@ -4,8 +4,11 @@
  *
  * Internal to libparley, in the client layer, above names, net, wire and
  * codec. client.c holds the handle's life, its synchronous calls and the
- * roles threads take to send and read; the fields below are guarded as
- * their comments say, most by the handle's mutex.
+ * roles threads take to send and read; async.c the submitted calls and
+ * parley_client_poll; dial.c resolving and connecting. What differs
+ * between a stream (TCP, Unix) and a datagram socket (UDP) is behind
+ * pl_client_ops, chosen once at create: stream.c and dgram.c. The fields
+ * below are guarded as their comments say, most by the handle's mutex.
  */
 #ifndef PARLEY_CLIENT_INTERNAL_H
 #define PARLEY_CLIENT_INTERNAL_H
@@ -41,7 +44,7 @@ typedef struct pending {
     uint8_t *copy;    /* reply's storage when copied out for this call (malloc) */
     atomic_uint wake; /* a synchronous caller sleeps on it (futex): see wake_later */
     struct pending *prev, *next;
-    int64_t next_tx;        /* UDP: when to send again */
+    int64_t next_tx;        /* UDP: when to send again; PL_NEVER on a stream */
     unsigned retransmit_ms; /* UDP: the interval ending then; 0: not sent yet */
     uint64_t batch;         /* stream: the send queue's batch its message joined */
 
@@ -62,7 +65,7 @@ struct parley_client {
     uint32_t prog, vers;
     unsigned timeout_ms, retransmit_ms;
     size_t max_msg, max_alloc;
-    int dgram; /* UDP */
+    const struct pl_client_ops *ops; /* the transport's part, chosen at create */
     pl_opaque_auth cred;
     uint8_t cred_buf[PARLEY_MAX_AUTH_BYTES];
     atomic_uint_least32_t next_xid;
@@ -87,7 +90,7 @@ struct parley_client {
 
     /* The reader's state: used only by the thread holding the read role,
      * reset when the connection is closed. */
-    pl_rm_reader rm;
+    pl_rm_reader rm; /* a stream's record marking (stream.c) */
     uint8_t *rbuf;
     size_t rcap, rpos, rlen;
     int64_t rcvtimeo;
@@ -97,6 +100,44 @@ struct parley_client {
     int64_t spin_ns; /* busy poll for a reply this long first; 0: never */
     pl_spin spin;    /* the adaptive policy (net/spin.h), the read role's */
 };
+
+/* pl_client_ops: the part of the client that differs between a stream
+ * (pl_stream_ops, stream.c: TCP and Unix) and a datagram socket
+ * (pl_dgram_ops, dgram.c: UDP), chosen once at create (pl_client_kind).
+ * The roles, the waiting calls, the deadlines and the polling are the same
+ * code for both, and call these; the handle's mutex is held unless said. */
+typedef struct pl_client_ops {
+    int socktype;     /* SOCK_STREAM or SOCK_DGRAM: what a service name is looked up for */
+    size_t rbuf_size; /* the read buffer: the most one receive takes */
+    /* frame makes what to send of the call encoded at buf + 4 (n bytes;
+     * the 4 bytes before it are free for a record mark): *msg, *len. */
+    int (*frame)(uint8_t *buf, size_t n, const uint8_t **msg, size_t *len);
+    /* queue takes a copy of p's message msg for the holder of the send
+     * role, another call on a working connection, and returns 0; nonzero:
+     * p waits for the send role and sends the message itself. */
+    int (*queue)(parley_client *c, pending *p, const uint8_t *msg, size_t len);
+    /* flush writes, as the holder of the send role just after its own
+     * send on fd, what other calls queued meanwhile (the mutex is released
+     * around the writes). */
+    void (*flush)(parley_client *c, int fd, int64_t deadline);
+    /* read receives and delivers replies as the holder of the read role
+     * (mutex not held) until self's own has arrived (PARLEY_OK), until
+     * (PARLEY_ERR_TIMEDOUT), or with nonblock (the poller, self NULL) until
+     * nothing more is there to read; other errors are the socket's. */
+    int (*read)(parley_client *c, pending *self, int fd, int64_t until, int nonblock);
+    /* on_broken: the socket failed with rc under self's call, reading or
+     * sending (self NULL: under the poller, reading). */
+    void (*on_broken)(parley_client *c, pending *self, int rc);
+    /* reset makes the reader's state ready for the next connection, once
+     * a broken one is closed. */
+    void (*reset)(parley_client *c);
+    /* schedule sets p->next_tx, when the call p is sent again, now being
+     * the time of the send just made: PL_NEVER for a stream. */
+    void (*schedule)(const parley_client *c, pending *p, int64_t now);
+} pl_client_ops;
+
+extern const pl_client_ops pl_stream_ops;
+extern const pl_client_ops pl_dgram_ops;
 
 /* pl_pending_remove takes p out of the list at *head (mutex held). */
 static inline void pl_pending_remove(pending **head, pending *p)
@@ -124,7 +165,10 @@ static inline void pl_pending_add(pending **head, pending *p)
 void pl_client_set_errno(parley_client *c, int e);
 void pl_client_unlock(parley_client *c);
 void pl_client_complete(parley_client *c, pending *p, int err);
-int pl_client_lead(parley_client *c, pending *self, int fd, int64_t until, int nonblock);
+void pl_client_maybe_close(parley_client *c);
+int pl_client_deliver(parley_client *c, pending *self, const uint8_t *msg, size_t len,
+                      int too_large);
+int pl_client_recv(parley_client *c, int fd, int flags, int64_t until, int nonblock, size_t *got);
 void pl_client_release_reader(parley_client *c, pending *self, int rc);
 int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline);
 void pl_client_set_detail(int err, const parley_rpc_detail *det);
@@ -146,7 +190,7 @@ void pl_async_close(parley_client *c);
 int pl_client_kind(parley_client *c);
 int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd);
 
+/* dgram.c */
 unsigned pl_dgram_backoff(unsigned ms);
-void pl_dgram_schedule(const parley_client *c, pending *p, int64_t now);
 
 #endif /* PARLEY_CLIENT_INTERNAL_H */
