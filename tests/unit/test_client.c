@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_client.c: the RPC client (runtime/src/client/client.c) against a
+ * tests/unit/test_client.c: the RPC client (runtime/src/client/) against a
  * fake server in the test itself: a thread with a TCP, Unix stream or UDP
  * socket that reads calls with its own framing code and answers canned
  * replies chosen by the procedure number: results, every RPC error, a
@@ -58,7 +58,7 @@ enum {
     P_TRAILING,      /* the echo and one word more */
     P_NOT_REPLY,     /* a CALL with the call's xid */
     P_UID,           /* the AUTH_SYS uid of the caller, 0 for AUTH_NONE */
-    P_LATE,          /* the echo, 300 ms late */
+    P_LATE,          /* streams: the echo, held back until the next call arrives */
     P_BIG,           /* a 4 KiB result */
     P_DROP2,         /* UDP: ignore the first two datagrams */
     P_JUNK_FIRST,    /* UDP: a 3-byte datagram and a foreign reply first */
@@ -149,7 +149,7 @@ typedef struct reply {
     uint8_t msg[4200];
     size_t len;
     int fragments; /* one byte per fragment */
-    int late;
+    int late;      /* streams: sent only once the connection's next call has arrived */
 } reply;
 
 /* answer builds the replies to the call in msg: up to three in out, the
@@ -260,8 +260,6 @@ static int answer(fake *f, const uint8_t *msg, size_t len, reply *out, int *n)
 
 static void send_stream(int fd, const reply *r)
 {
-    if (r->late)
-        usleep(300 * 1000);
     if (r->fragments) {
         for (size_t i = 0; i < r->len; i++) {
             uint8_t b[5];
@@ -288,11 +286,16 @@ typedef struct batch_entry {
 } batch_entry;
 
 /* serve_conn answers calls on one connection until it ends or the test
- * stops the server. */
+ * stops the server. A late reply (P_LATE) is held back until the next call
+ * on the connection has arrived, and sent before that call's reply: the
+ * client sends that call only after the late one's deadline passed, so the
+ * reply comes late without the server sleeping for it. */
 static void serve_conn(fake *f, int fd)
 {
     static _Thread_local batch_entry batch[BATCH];
     static _Thread_local uint8_t msg[65536];
+    static _Thread_local reply held;
+    int have_held = 0;
     for (;;) {
         int nb = 0;
         int close_it = 0;
@@ -312,9 +315,19 @@ static void serve_conn(fake *f, int fd)
             if (poll(&p, 1, 0) <= 0)
                 break;
         } while (nb < BATCH);
+        if (have_held && nb > 0) {
+            send_stream(fd, &held);
+            have_held = 0;
+        }
         for (int i = nb - 1; i >= 0; i--) {
-            for (int j = 0; j < batch[i].n; j++)
-                send_stream(fd, &batch[i].r[j]);
+            for (int j = 0; j < batch[i].n; j++) {
+                if (batch[i].r[j].late) {
+                    held = batch[i].r[j];
+                    have_held = 1;
+                } else {
+                    send_stream(fd, &batch[i].r[j]);
+                }
+            }
         }
         if (close_it)
             return;

@@ -28,7 +28,9 @@ typedef struct parley_client parley_client;
 typedef struct parley_client_opts {
     unsigned timeout_ms;     /* deadline of a call that gives none; 0: 25 s */
     size_t max_msg;          /* largest reply accepted; 0: 4 MiB */
-    unsigned retransmit_ms;  /* UDP: first retransmission; 0: 250 ms, doubling to 8 s */
+    unsigned retransmit_ms;  /* UDP: the first interval before a retransmission; 0: 250 ms;
+                                each next interval doubles, up to 8 s (a first interval
+                                above 8 s is taken as 8 s), until the deadline */
     const parley_cred *cred; /* AUTH_SYS credentials to send; NULL: AUTH_NONE */
     size_t max_alloc;        /* most a result's decoding allocates; 0: PARLEY_DEFAULT_MAX_ALLOC */
     int busy_poll_us;        /* wait for a reply this long polling the socket before sleeping

@@ -1,51 +1,39 @@
 /*
- * client.c: the RPC client (parley/client.h, docs/runtime.md "Client").
+ * client.c: the RPC client (parley/client.h, docs/runtime.md "Client"): the
+ * handle, its calls in flight, the send and read roles, and synchronous
+ * calls.
  *
- * A handle talks to one address over one TCP or Unix stream connection,
- * opened on the first call and again on the call after it broke, or over one
- * connected UDP socket. Any number of threads call through it at once:
+ * The top of the client layer (runtime/src/client/, internal.h): the
+ * transport's part is behind the handle's pl_client_ops, stream.c for a
+ * TCP or Unix stream connection, opened on the first call and again on the
+ * call after it broke, dgram.c for a connected UDP socket; dial.c resolves
+ * and connects; async.c has the submitted calls and parley_client_poll.
+ * Any number of threads call through a handle at once:
  *
  *   - A call takes an xid from an atomic counter, encodes its message (record
  *     mark, header, arguments) into one buffer outside any lock, takes the
  *     send role (a flag under the handle's mutex, so that waiting for it
  *     honours the call's deadline), registers itself among the calls waiting
- *     for a reply, and sends the buffer with one send().
- *   - On a stream, a call that finds the send role taken does not wait for
- *     it: it registers itself, copies its message to the handle's send queue
- *     and goes on to wait for its reply. The holder, after its own send,
- *     writes the whole queue with one send(), and again until it is empty
- *     (flush_queue), so that many threads' calls take few system calls.
+ *     for a reply, and sends the buffer with one send(). On a stream, a call
+ *     that finds the send role taken queues its message for the holder
+ *     instead, which writes the queue after its own send (stream.c).
  *   - It then waits for its reply with no lock held across the round trip,
  *     leader/follower style: one waiting call at a time holds the read role
  *     and reads the socket; each reply it reads is matched by xid to its call,
- *     copied out and handed over with the call's own condition variable; a
- *     reply nobody waits for (its call timed out) is dropped. The replies
- *     one read brought are all delivered under one hold of the mutex, the
- *     leader's own among them, before it passes the read role to the first
- *     other waiter. When no other call waits, it decodes its reply in place,
- *     in the read buffer, and only then gives the role up: a single-threaded
- *     caller makes one send() and one recv() per call, and copies nothing.
- *   - A broken connection (end of stream, reset, lost framing, a send that
- *     stopped half-way) fails every call waiting on it with
- *     PARLEY_ERR_CLOSED; it is shut down at once (which wakes a leader
- *     blocked in recv) and closed by the last thread that used it; the next
- *     call connects again.
- *   - UDP calls are one datagram each, sent again with doubling intervals
- *     until the deadline; whoever holds the read role receives datagrams and
- *     matches them by xid like stream replies, and datagrams that are not the
- *     reply of a waiting call are dropped.
- *
- *   - Submitted calls (parley_client_submit) are sent the same way and wait
- *     in the same list, on the heap, with no thread behind them. Whoever
- *     reads their reply (a synchronous leader or parley_client_poll) moves
- *     them to the handle's list of finished calls and signals an eventfd;
- *     parley_client_poll takes that list and runs the callbacks, so that
- *     callbacks run only in the polling thread. The poller also takes the
- *     read role when it is free (reading only what is there), times the
- *     submitted calls out and retransmits them over UDP. The descriptor of
- *     parley_client_fd is an epoll set of the socket, the eventfd and a
- *     timerfd armed to the earliest deadline or retransmission of a
- *     submitted call, made on first use.
+ *     copied out and handed over, the call's thread woken on a futex word of
+ *     its own (see the wakes below); a reply nobody waits for (its call timed
+ *     out) is dropped. The replies one read brought are all delivered under
+ *     one hold of the mutex, the leader's own among them, before it passes
+ *     the read role to the first other waiter. When no other call waits, it
+ *     decodes its reply in place, in the read buffer, and only then gives the
+ *     role up: a single-threaded caller makes one send() and one recv() per
+ *     call, and copies nothing.
+ *   - What a failed socket means is the transport's (on_broken): a
+ *     stream's connection breaks, failing every call waiting on it, and is
+ *     closed by the last thread that used it (pl_client_maybe_close); a
+ *     datagram socket's error fails the call that met it.
+ *   - A call is sent again when the transport's schedule says: a UDP call
+ *     with a doubling interval until its deadline, a stream's never.
  *
  * The waiting calls are a linked list searched by xid: a handle has as many
  * entries as threads calling through it plus the submitted calls in flight.
@@ -54,7 +42,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -62,144 +49,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "client/internal.h"
 #include "net/addr.h"
-#include "names/names.h"
 #include "wire/recmark.h"
 #include "wire/auth.h"
 #include "wire/rpcmsg.h"
 #include "net/sock.h"
 #include "net/spin.h"
 
-#define DEFAULT_TIMEOUT_MS 25000u
-/* Wakes deferred past the mutex's release at most; more are done at once. */
-#define WAKE_BATCH            64
+#define DEFAULT_TIMEOUT_MS    25000u
 #define DEFAULT_MAX_MSG       PL_RM_DEFAULT_MAX_MSG
 #define DEFAULT_RETRANSMIT_MS 250u
-/* UDP retransmissions double their interval up to this. */
-#define MAX_RETRANSMIT_MS 8000u
-/* The read buffer of a stream: a read takes up to this much at once. */
-#define STREAM_RBUF ((size_t)64 << 10)
-/* The largest datagram UDP carries (and so the read buffer of UDP). */
-#define DGRAM_MAX ((size_t)65535)
 /* Messages up to this size are encoded on the stack. */
 #define STACK_MSG 2048u
-/* The most bytes of messages queued for the holder of the send role; a
- * call that would pass it waits for the role instead. */
-#define SEND_QUEUE_MAX ((size_t)256 << 10)
-
-/* pending: a call waiting for its reply, on its caller's stack, or on the
- * heap for a submitted call (async). Its fields are guarded by the handle's
- * mutex while it is in a list. */
-typedef struct pending {
-    uint32_t xid;
-    int done;             /* the call is over: err says how */
-    int err;              /* a parley_err */
-    int borrowed;         /* reply points into the reader's buffer (read role kept) */
-    const uint8_t *reply; /* the reply message, when done with PARLEY_OK */
-    size_t reply_len;
-    uint8_t *copy;    /* reply's storage when copied out for this call (malloc) */
-    atomic_uint wake; /* a synchronous caller sleeps on it (futex): see wake_later */
-    struct pending *prev, *next;
-    int64_t next_tx;        /* UDP: when to send again */
-    unsigned retransmit_ms; /* UDP: the interval after that */
-    uint64_t batch;         /* stream: the send queue's batch its message joined */
-
-    /* a submitted call: completed onto the finished list, not signalled */
-    int async;
-    int64_t deadline;
-    parley_done_fn *fn;
-    void *ctx;
-    parley_res_dec *dec;
-    void *res;
-    parley_arena *arena; /* what the result is decoded into; NULL: malloc */
-    const uint8_t *msg;  /* the message, for UDP retransmissions */
-    size_t msg_len;
-} pending;
-
-struct parley_client {
-    pl_addr addr;
-    uint32_t prog, vers;
-    unsigned timeout_ms, retransmit_ms;
-    size_t max_msg, max_alloc;
-    int dgram; /* UDP */
-    pl_opaque_auth cred;
-    uint8_t cred_buf[PARLEY_MAX_AUTH_BYTES];
-    atomic_uint_least32_t next_xid;
-    atomic_int sys_errno;
-
-    pthread_mutex_t mu;
-    pthread_cond_t send_cv; /* the send role was released, or a broken fd closed */
-    int fd;                 /* -1: not connected */
-    int broken;             /* the connection failed; fd is closed when no role is held */
-    int sending;            /* a thread holds the send role (connects, sends) */
-    int reading;            /* a thread holds the read role */
-    uint8_t *queue;         /* stream: messages waiting for the send role's holder */
-    size_t queue_len, queue_cap;
-    uint64_t batch;  /* the number of the batch now being queued */
-    uint8_t *outbox; /* the batch the holder of the send role is writing */
-    size_t outbox_cap;
-    pending *waiters;   /* calls waiting for their reply */
-    pending *finished;  /* submitted calls completed, callbacks not run */
-    int n_async;        /* submitted calls among the waiters */
-    int efd, evfd, tfd; /* epoll set, eventfd, timerfd; -1 until first used */
-    int64_t timer_at;   /* when tfd is armed to go off; PL_NEVER: disarmed */
-
-    /* The reader's state: used only by the thread holding the read role,
-     * reset when the connection is closed. */
-    pl_rm_reader rm;
-    uint8_t *rbuf;
-    size_t rcap, rpos, rlen;
-    int64_t rcvtimeo;
-    /* The sleepers to wake once the mutex is released (see wake_later). */
-    atomic_uint *wakes[WAKE_BATCH];
-    size_t nwakes;
-    int64_t spin_ns; /* busy poll for a reply this long first; 0: never */
-    pl_spin spin;    /* the adaptive policy (net/spin.h), the read role's */
-};
 
 /* ---- helpers under the handle's mutex ------------------------------------ */
 
-static void set_errno(parley_client *c, int e)
+/* pl_client_set_errno keeps e, the errno of a failed system call, for
+ * parley_client_errno. */
+void pl_client_set_errno(parley_client *c, int e)
 {
     atomic_store_explicit(&c->sys_errno, e, memory_order_relaxed);
-}
-
-static void list_remove(pending **head, pending *p)
-{
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        *head = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    p->prev = p->next = NULL;
-}
-
-static void list_add(pending **head, pending *p)
-{
-    p->prev = NULL;
-    p->next = *head;
-    if (*head)
-        (*head)->prev = p;
-    *head = p;
-}
-
-/* wake_poller signals the eventfd that parley_client_poll waits on (and the
- * epoll set of parley_client_fd holds). */
-static void wake_poller(parley_client *c)
-{
-    uint64_t one = 1;
-    if (c->evfd >= 0 && write(c->evfd, &one, sizeof one) < 0) {
-        /* the counter is full, so it is readable already */
-    }
 }
 
 /* Waking sleepers. A synchronous caller waiting for its reply (or for the
@@ -224,7 +98,7 @@ static void futex_wake(atomic_uint *word)
 static void wake_later(parley_client *c, pending *p)
 {
     atomic_fetch_add_explicit(&p->wake, 1, memory_order_relaxed);
-    if (c->nwakes < WAKE_BATCH)
+    if (c->nwakes < PL_CLIENT_WAKE_BATCH)
         c->wakes[c->nwakes++] = &p->wake;
     else
         futex_wake(&p->wake);
@@ -239,10 +113,11 @@ static void wake_now(parley_client *c)
     c->nwakes = 0;
 }
 
-/* unlock releases the handle's mutex, then wakes the sleepers noted. */
-static void unlock(parley_client *c)
+/* pl_client_unlock releases the handle's mutex, then wakes the sleepers
+ * noted. */
+void pl_client_unlock(parley_client *c)
 {
-    atomic_uint *w[WAKE_BATCH];
+    atomic_uint *w[PL_CLIENT_WAKE_BATCH];
     size_t n = c->nwakes;
     if (n)
         memcpy(w, c->wakes, n * sizeof w[0]);
@@ -257,25 +132,25 @@ static void unlock(parley_client *c)
 static void sleep_until(parley_client *c, pending *p, int64_t deadline)
 {
     unsigned seen = atomic_load_explicit(&p->wake, memory_order_relaxed);
-    unlock(c);
+    pl_client_unlock(c);
     struct timespec ts = pl_timespec(deadline);
     syscall(SYS_futex, &p->wake, FUTEX_WAIT_BITSET_PRIVATE, seen, &ts, NULL,
             FUTEX_BITSET_MATCH_ANY);
     pthread_mutex_lock(&c->mu);
 }
 
-/* complete ends the waiting call p with err (its reply, if any, already
- * attached) and wakes its thread, or for a submitted call moves it to the
- * finished list and wakes the poller. */
-static void complete(parley_client *c, pending *p, int err)
+/* pl_client_complete ends the waiting call p with err (its reply, if any,
+ * already attached) and wakes its thread, or for a submitted call moves it
+ * to the finished list and wakes the poller. */
+void pl_client_complete(parley_client *c, pending *p, int err)
 {
-    list_remove(&c->waiters, p);
+    pl_pending_remove(&c->waiters, p);
     p->done = 1;
     p->err = err;
     if (p->async) {
         c->n_async--;
-        list_add(&c->finished, p);
-        wake_poller(c);
+        pl_pending_add(&c->finished, p);
+        pl_async_wake(c);
     } else {
         wake_later(c, p);
     }
@@ -295,36 +170,18 @@ static void wake_next_reader(parley_client *c)
     }
 }
 
-/* maybe_close closes a broken connection once no thread uses its fd, and
- * resets the reader for the next one. */
-static void maybe_close(parley_client *c)
+/* pl_client_maybe_close closes a broken connection once no thread uses its
+ * fd, and resets the reader for the next one. */
+void pl_client_maybe_close(parley_client *c)
 {
     if (!c->broken || c->sending || c->reading)
         return;
     close(c->fd);
     c->fd = -1;
     c->broken = 0;
-    pl_rm_destroy(&c->rm);
-    pl_rm_init(&c->rm);
-    c->rm.max_msg = c->max_msg;
-    c->rpos = c->rlen = 0;
+    c->ops->reset(c);
     c->rcvtimeo = 0;
     pthread_cond_broadcast(&c->send_cv);
-}
-
-/* break_conn marks the stream connection broken: shut down at once, so that
- * a leader blocked in recv() returns, and closed by maybe_close. Every call
- * waiting on it fails with err. */
-static void break_conn(parley_client *c, int err)
-{
-    if (c->fd >= 0 && !c->broken) {
-        c->broken = 1;
-        shutdown(c->fd, SHUT_RDWR);
-    }
-    c->queue_len = 0; /* their calls fail below */
-    while (c->waiters)
-        complete(c, c->waiters, err);
-    maybe_close(c);
 }
 
 /* timed_wait waits on cv until deadline (CLOCK_MONOTONIC); returns nonzero
@@ -337,15 +194,16 @@ static int timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* deliver hands the message msg to the waiting call with its xid. For
- * another call, the bytes are copied out. For self (the reader's call), they
- * are borrowed in place when no other call waits (the caller keeps the read
- * role while it decodes them), else copied. A message too short to hold an
- * xid, or whose call is no longer waiting, is dropped. Returns nonzero when
- * self's reply arrived. too_large: the message was cut (a datagram over
- * the handle's limit), and its call fails with PARLEY_ERR_MSG_TOO_LARGE.
- * The handle's mutex is held. */
-static int deliver(parley_client *c, pending *self, const uint8_t *msg, size_t len, int too_large)
+/* pl_client_deliver hands the message msg to the waiting call with its
+ * xid. For another call, the bytes are copied out. For self (the reader's
+ * call), they are borrowed in place when no other call waits (the caller
+ * keeps the read role while it decodes them), else copied. A message too
+ * short to hold an xid, or whose call is no longer waiting, is dropped.
+ * Returns nonzero when self's reply arrived. too_large: the message was cut
+ * (a datagram over the handle's limit), and its call fails with
+ * PARLEY_ERR_MSG_TOO_LARGE. The handle's mutex is held. */
+int pl_client_deliver(parley_client *c, pending *self, const uint8_t *msg, size_t len,
+                      int too_large)
 {
     if (len < 4)
         return 0;
@@ -368,332 +226,123 @@ static int deliver(parley_client *c, pending *self, const uint8_t *msg, size_t l
         err = PARLEY_ERR_NOMEM;
     }
     q->reply_len = len;
-    complete(c, q, err);
+    pl_client_complete(c, q, err);
     return q == self;
 }
 
-/* drain_rbuf delivers the replies complete in the read buffer, under one
- * hold of the mutex for all of them. It goes on after self's own reply
- * (*mine) while more bytes are buffered, so that the replies a read brought
- * reach their calls without handing the read role on first; it stops at
- * self's reply only when that is borrowed in place (no other call waits).
- * Returns PARLEY_OK, or the error of a stream whose framing failed. */
-static int drain_rbuf(parley_client *c, pending *self, int *mine)
+/* pl_client_recv receives into the read buffer, as the holder of the read
+ * role (mutex not held), with flags for recv(): what is there at once with
+ * nonblock (the poller: PARLEY_ERR_TIMEDOUT when nothing is), else
+ * spinning first as the busy-poll policy says (never past until), then
+ * blocking until until. *got is the size recv() returned. Errors:
+ * PARLEY_ERR_TIMEDOUT, the socket's (its errno kept). */
+int pl_client_recv(parley_client *c, int fd, int flags, int64_t until, int nonblock, size_t *got)
 {
-    int rc = PARLEY_OK;
-    if (c->rpos >= c->rlen)
-        return PARLEY_OK; /* nothing buffered: no need of the mutex */
-    pthread_mutex_lock(&c->mu);
-    while (c->rpos < c->rlen) {
-        size_t used;
-        int r = pl_rm_feed(&c->rm, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
-        c->rpos += used;
-        if (r == PL_RM_MESSAGE) {
-            if (deliver(c, self, c->rm.msg, c->rm.msg_len, 0)) {
-                *mine = 1;
-                if (self->borrowed)
-                    break;
-            }
-        } else if (r < 0) {
-            rc = -r;
-            break;
-        }
+    if (nonblock) {
+        /* the socket stays blocking for the synchronous callers: look
+         * first, then the receive finds something at once */
+        struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
+        if (poll(&pf, 1, 0) <= 0)
+            return PARLEY_ERR_TIMEDOUT;
+        until = pl_deadline_after_ms(1000);
     }
-    unlock(c);
+    int e = 0;
+    int rc = PARLEY_ERR_TIMEDOUT;
+    if (!nonblock && c->spin_ns > 0 && pl_spin_wanted(&c->spin)) {
+        int64_t spin_until = pl_now_ns() + c->spin_ns;
+        rc = pl_sock_recv_spin(fd, c->rbuf, c->rcap, flags, spin_until < until ? spin_until : until,
+                               got, &e);
+        pl_spin_account(&c->spin, rc == PARLEY_OK);
+    }
+    if (rc == PARLEY_ERR_TIMEDOUT)
+        rc = pl_sock_recv(fd, c->rbuf, c->rcap, flags, until, &c->rcvtimeo, got, &e);
+    if (rc != PARLEY_OK && e)
+        pl_client_set_errno(c, e);
     return rc;
 }
 
-/* lead reads replies, as the holder of the read role, until self's own has
- * arrived (PARLEY_OK) or until (PARLEY_ERR_TIMEDOUT): the call's deadline, or
- * for UDP its next retransmission; with nonblock (the poller, self NULL),
- * until nothing more is there to read. Other errors: the stream's framing or
- * connection failed (break it), or a datagram socket reported one. */
-static int lead(parley_client *c, pending *self, int fd, int64_t until, int nonblock)
-{
-    for (;;) {
-        if (!c->dgram) {
-            int mine = 0;
-            int rc = drain_rbuf(c, self, &mine);
-            if (rc != PARLEY_OK)
-                return rc;
-            if (mine)
-                return PARLEY_OK;
-            c->rpos = c->rlen = 0;
-        }
-        if (nonblock) {
-            /* the socket stays blocking for the synchronous callers: look
-             * first, then the receive finds something at once */
-            struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
-            if (poll(&pf, 1, 0) <= 0)
-                return PARLEY_ERR_TIMEDOUT;
-            until = pl_deadline_after_ms(1000);
-        }
-        size_t got;
-        int e = 0;
-        int flags = c->dgram ? MSG_TRUNC : 0;
-        int rc = PARLEY_ERR_TIMEDOUT;
-        if (!nonblock && c->spin_ns > 0 && pl_spin_wanted(&c->spin)) {
-            int64_t spin_until = pl_now_ns() + c->spin_ns;
-            rc = pl_sock_recv_spin(fd, c->rbuf, c->rcap, flags,
-                                   spin_until < until ? spin_until : until, &got, &e);
-            pl_spin_account(&c->spin, rc == PARLEY_OK);
-        }
-        if (rc == PARLEY_ERR_TIMEDOUT)
-            rc = pl_sock_recv(fd, c->rbuf, c->rcap, flags, until, &c->rcvtimeo, &got, &e);
-        if (rc != PARLEY_OK) {
-            if (e)
-                set_errno(c, e);
-            return rc;
-        }
-        if (c->dgram) {
-            size_t len = got < c->rcap ? got : c->rcap;
-            pthread_mutex_lock(&c->mu);
-            int mine = deliver(c, self, c->rbuf, len, got > c->max_msg);
-            unlock(c);
-            if (mine)
-                return PARLEY_OK;
-        } else if (got == 0) {
-            return PARLEY_ERR_CLOSED;
-        } else {
-            c->rlen = got;
-        }
-    }
-}
-
-/* release_reader gives the read role up after lead returned rc for self
- * (mutex held; self is NULL for the poller). A failure fails self with rc
- * (the end of the stream is PARLEY_ERR_CLOSED, lost framing
- * PARLEY_ERR_MSG_TOO_LARGE or _PROTOCOL); on a stream it also breaks the
- * connection, failing the other calls in flight with PARLEY_ERR_CLOSED. A
- * datagram socket's error met by the poller (the port is unreachable) fails
- * the submitted calls. A synchronous caller's release wakes the poller,
- * which does not watch the socket while the role is held and may find
- * replies left in the read buffer. */
-static void release_reader(parley_client *c, pending *self, int rc)
+/* pl_client_release_reader gives the read role up after the transport's
+ * read returned rc for self (mutex held; self is NULL for the poller). A
+ * failure fails self with rc (the end of the stream is PARLEY_ERR_CLOSED,
+ * lost framing PARLEY_ERR_MSG_TOO_LARGE or _PROTOCOL) and goes to the
+ * transport's on_broken: a stream is broken, failing the other calls in
+ * flight with PARLEY_ERR_CLOSED; a datagram socket's error met by the
+ * poller (the port is unreachable) fails the submitted calls. A
+ * synchronous caller's release wakes the poller, which does not watch the
+ * socket while the role is held and may find replies left in the read
+ * buffer. */
+void pl_client_release_reader(parley_client *c, pending *self, int rc)
 {
     c->reading = 0;
     if (rc != PARLEY_OK && rc != PARLEY_ERR_TIMEDOUT) {
         if (self && !self->done)
-            complete(c, self, rc);
-        if (!c->dgram) {
-            break_conn(c, PARLEY_ERR_CLOSED);
-        } else if (self == NULL) {
-            for (pending *q = c->waiters, *next; q; q = next) {
-                next = q->next;
-                if (q->async)
-                    complete(c, q, rc);
-            }
-        }
+            pl_client_complete(c, self, rc);
+        c->ops->on_broken(c, self, rc);
     }
     if (self && c->n_async > 0)
-        wake_poller(c);
-    maybe_close(c);
+        pl_async_wake(c);
+    pl_client_maybe_close(c);
     wake_next_reader(c);
 }
 
 /* ---- sending ------------------------------------------------------------- */
 
-/* open_conn resolves the handle's address and connects to the addresses it
- * gives, in order, until one answers (mutex not held; the caller has the
- * send role). Resolution happens at each connection, so a reconnection
- * follows a name that moved, and a service name is asked of the matchmaker
- * again (the server may have restarted at another port); a host name
- * lookup is not bounded by the deadline (getaddrinfo cannot be), IP
- * literals and Unix paths need none. Returns the last address's error when
- * none connects. */
-static int open_conn(parley_client *c, int64_t deadline, int *out_fd)
-{
-    pl_sockaddr *list;
-    size_t n;
-    int dgram;
-    int rc;
-    if (c->addr.transport == PL_TR_NAME) {
-        /* the look-up's calls share the call's deadline */
-        int64_t left_ms = (deadline - pl_now_ns()) / 1000000;
-        if (left_ms <= 0)
-            return PARLEY_ERR_TIMEDOUT;
-        unsigned ms = left_ms < PL_MM_TIMEOUT_MS ? (unsigned)left_ms : PL_MM_TIMEOUT_MS;
-        rc = pl_mm_lookup(&c->addr, c->prog, c->vers, c->dgram, ms, &list, &n, &dgram);
-    } else {
-        rc = pl_addr_resolve(&c->addr, &list, &n);
-    }
-    if (rc != PARLEY_OK)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        int e = 0;
-        rc = pl_sock_connect(out_fd, (const struct sockaddr *)&list[i].ss, list[i].len,
-                             list[i].socktype, deadline, &e);
-        if (rc == PARLEY_OK)
-            break;
-        set_errno(c, e);
-        if (rc == PARLEY_ERR_TIMEDOUT)
-            break;
-    }
-    pl_addr_resolved_free(list);
-    return rc;
-}
-
-/* watch adds fd to the epoll set efd, for reading. */
-static int watch(int efd, int fd)
-{
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    return epoll_ctl(efd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-/* due is when the submitted call p next needs the poller: its deadline or
- * its UDP retransmission. */
-static int64_t due(const parley_client *c, const pending *p)
-{
-    return c->dgram && p->next_tx < p->deadline ? p->next_tx : p->deadline;
-}
-
-/* arm_timer sets the timerfd to go off at at (PL_NEVER: never; mutex
- * held). */
-static void arm_timer(parley_client *c, int64_t at)
-{
-    if (at == c->timer_at)
-        return;
-    struct itimerspec its;
-    memset(&its, 0, sizeof its);
-    if (at != PL_NEVER) {
-        int64_t t = at > 0 ? at : 1; /* zero would disarm it */
-        its.it_value.tv_sec = (time_t)(t / 1000000000);
-        its.it_value.tv_nsec = (long)(t % 1000000000);
-    }
-    if (timerfd_settime(c->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-        c->timer_at = at;
-}
-
-/* enqueue appends msg to the messages waiting for the holder of the send
- * role (mutex held): the copy lets the caller go on to wait for its reply
- * at once. Returns nonzero when the queue has no room for it. */
-static int enqueue(parley_client *c, const uint8_t *msg, size_t len)
-{
-    if (len > SEND_QUEUE_MAX - c->queue_len)
-        return -1;
-    if (c->queue_len + len > c->queue_cap) {
-        size_t cap = c->queue_cap ? c->queue_cap : 4096;
-        while (cap < c->queue_len + len)
-            cap *= 2;
-        uint8_t *q = realloc(c->queue, cap);
-        if (q == NULL)
-            return -1;
-        c->queue = q;
-        c->queue_cap = cap;
-    }
-    memcpy(c->queue + c->queue_len, msg, len);
-    c->queue_len += len;
-    return 0;
-}
-
 /* register_call adds p to the calls waiting for a reply (mutex held). */
 static void register_call(parley_client *c, pending *p)
 {
-    list_add(&c->waiters, p);
+    pl_pending_add(&c->waiters, p);
     if (p->async) {
         c->n_async++;
-        if (due(c, p) < c->timer_at)
-            arm_timer(c, due(c, p));
+        pl_async_added(c, p);
     }
 }
 
-/* flush_queue writes, as the holder of the send role, the messages that
- * other calls queued while it sent (mutex held, released around each
- * write): all of those queued at a time in one send(), and again until the
- * queue is empty, so that the calls of many threads reach the socket in
- * few system calls. Each queued call learns the outcome through its
- * pending entry: nothing to learn when the write succeeds; a write that
- * took nothing before the deadline (the holder's: a queued call shares the
- * deadline of the thread that writes it) fails the calls of its batch with
- * PARLEY_ERR_TIMEDOUT and drops their messages; any other failure breaks
- * the connection, failing every call on it with PARLEY_ERR_CLOSED. The
- * holder calls it also when its own message was not taken, with its
- * deadline passed: the queue then gets one try. */
-static void flush_queue(parley_client *c, int fd, int64_t deadline)
-{
-    while (c->queue_len > 0 && !c->broken) {
-        uint8_t *out = c->queue;
-        size_t len = c->queue_len, cap = c->queue_cap;
-        uint64_t batch = c->batch++;
-        c->queue = c->outbox;
-        c->queue_cap = c->outbox_cap;
-        c->queue_len = 0;
-        c->outbox = out;
-        c->outbox_cap = cap;
-        unlock(c);
-        size_t sent = 0;
-        int e = 0;
-        int rc = pl_sock_send(fd, out, len, deadline, &sent, &e);
-        pthread_mutex_lock(&c->mu);
-        if (rc == PARLEY_OK)
-            continue;
-        if (e)
-            set_errno(c, e);
-        if (sent > 0 || rc != PARLEY_ERR_TIMEDOUT) {
-            break_conn(c, PARLEY_ERR_CLOSED);
-            return;
-        }
-        for (pending *q = c->waiters, *next; q; q = next) {
-            next = q->next;
-            if (q->batch == batch + 1)
-                complete(c, q, rc);
-        }
-    }
-}
-
-/* start connects if need be, registers p among the waiting calls and sends
- * msg. When another call holds the send role on a working stream, msg is
- * queued for it instead (see flush_queue) and start returns at once; the
- * holder sends its own message, then the queue. On failure p is not
- * registered; a stream that got part of the message is broken. A submitted
- * call (p->async) that was registered is never failed here: a failure of
- * its send completes it with the error, for its callback, and start returns
- * PARLEY_OK; from then on p belongs to the handle and may already be freed
- * when start returns. */
-static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
+/* pl_client_start connects if need be, registers p among the waiting calls
+ * and sends msg. When another call holds the send role on a working
+ * stream, msg is queued for it instead (the transport's queue, stream.c)
+ * and start returns at once; the holder sends its own message, then the
+ * queue (the transport's flush). On failure p is not registered; a stream
+ * that got part of the message is broken. A submitted call (p->async) that
+ * was registered is never failed here: a failure of its send completes it
+ * with the error, for its callback, and start returns PARLEY_OK; from then
+ * on p belongs to the handle and may already be freed when start
+ * returns. */
+int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
 {
     pthread_mutex_lock(&c->mu);
     /* wait for the send role, and for a broken connection to be closed by
      * the leader still reading it (woken by its shutdown) */
     while (c->sending || c->broken) {
-        if (c->sending && !c->broken && !c->dgram && c->fd >= 0 && enqueue(c, msg, len) == 0) {
-            /* batch numbers start at 1 in p->batch: 0 is no batch */
-            p->batch = c->batch + 1;
+        if (c->sending && !c->broken && c->fd >= 0 && c->ops->queue(c, p, msg, len) == 0) {
             register_call(c, p);
-            unlock(c);
+            pl_client_unlock(c);
             return PARLEY_OK;
         }
-        wake_now(c); /* the wait releases the mutex without unlock() */
+        wake_now(c); /* the wait releases the mutex without pl_client_unlock */
         if (timed_wait(&c->send_cv, &c->mu, deadline) && (c->sending || c->broken)) {
-            unlock(c);
+            pl_client_unlock(c);
             return PARLEY_ERR_TIMEDOUT;
         }
     }
     c->sending = 1;
     if (c->fd < 0) {
         int fd = -1;
-        unlock(c);
-        int rc = open_conn(c, deadline, &fd);
+        pl_client_unlock(c);
+        int rc = pl_client_dial(c, deadline, &fd);
         pthread_mutex_lock(&c->mu);
-        if (rc == PARLEY_OK && c->efd >= 0 && watch(c->efd, fd) != 0) {
-            set_errno(c, errno);
+        if (rc == PARLEY_OK && (rc = pl_async_watch(c, fd)) != PARLEY_OK)
             close(fd);
-            rc = PARLEY_ERR_IO;
-        }
         if (rc != PARLEY_OK) {
             c->sending = 0;
             pthread_cond_signal(&c->send_cv);
-            unlock(c);
+            pl_client_unlock(c);
             return rc;
         }
         c->fd = fd;
     }
     int fd = c->fd;
     register_call(c, p);
-    unlock(c);
+    pl_client_unlock(c);
 
     size_t sent = 0;
     int e = 0;
@@ -703,16 +352,16 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     int failed = rc != PARLEY_OK;
     if (failed) {
         if (e)
-            set_errno(c, e);
-        if (!c->dgram && (sent > 0 || rc != PARLEY_ERR_TIMEDOUT))
-            break_conn(c, PARLEY_ERR_CLOSED);
+            pl_client_set_errno(c, e);
+        if (sent > 0 || rc != PARLEY_ERR_TIMEDOUT)
+            c->ops->on_broken(c, p, rc);
         if (p->async) {
             if (!p->done)
-                complete(c, p, rc); /* p may be freed once the mutex is let go */
-            rc = PARLEY_OK;         /* the callback reports it */
+                pl_client_complete(c, p, rc); /* p may be freed once the mutex is let go */
+            rc = PARLEY_OK;                   /* the callback reports it */
         } else {
             if (!p->done)
-                list_remove(&c->waiters, p);
+                pl_pending_remove(&c->waiters, p);
             p->done = 1;
             free(p->copy);
             p->copy = NULL;
@@ -721,70 +370,68 @@ static int start(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
     /* the queue is written even when this call's own message was not taken:
      * the calls queued behind it wait for this thread, and a queue left
      * behind would go out with a later call's, after they had timed out
-     * (their batch shares this call's deadline; see flush_queue) */
-    if (!c->dgram)
-        flush_queue(c, fd, deadline);
+     * (their batch shares this call's deadline; see stream.c's flush_queue) */
+    c->ops->flush(c, fd, deadline);
     c->sending = 0;
     pthread_cond_signal(&c->send_cv);
     if (failed)
         wake_next_reader(c);
-    maybe_close(c); /* the connection may have broken while this thread sent */
-    unlock(c);
+    pl_client_maybe_close(c); /* the connection may have broken while this thread sent */
+    pl_client_unlock(c);
     return rc;
 }
 
 /* await waits for p's reply until deadline, taking the read role when it is
- * free, and for UDP sends msg again when p's retransmission time comes.
- * Returns p's outcome; with PARLEY_OK, p->reply is the reply, and when
- * p->borrowed the caller still holds the read role. */
+ * free, and sends msg again when the transport's schedule says (UDP; a
+ * stream's call is never sent again). Returns p's outcome; with PARLEY_OK,
+ * p->reply is the reply, and when p->borrowed the caller still holds the
+ * read role. */
 static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline)
 {
     pthread_mutex_lock(&c->mu);
     while (!p->done) {
         int64_t now = pl_now_ns();
         if (now >= deadline) {
-            list_remove(&c->waiters, p);
+            pl_pending_remove(&c->waiters, p);
             p->done = 1;
             p->err = PARLEY_ERR_TIMEDOUT;
             break;
         }
-        if (c->dgram && now >= p->next_tx) {
+        if (now >= p->next_tx) {
             int fd = c->fd;
-            unlock(c);
+            pl_client_unlock(c);
             size_t sent;
             int e = 0;
             int rc = pl_sock_send(fd, msg, len, deadline, &sent, &e);
             pthread_mutex_lock(&c->mu);
             if (rc != PARLEY_OK && !p->done) {
-                set_errno(c, e);
-                list_remove(&c->waiters, p);
+                pl_client_set_errno(c, e);
+                pl_pending_remove(&c->waiters, p);
                 p->done = 1;
                 p->err = rc;
                 break;
             }
-            p->next_tx = now + (int64_t)p->retransmit_ms * 1000000;
-            p->retransmit_ms =
-                p->retransmit_ms > MAX_RETRANSMIT_MS / 2 ? MAX_RETRANSMIT_MS : p->retransmit_ms * 2;
+            c->ops->schedule(c, p, now);
             continue;
         }
-        int64_t until = c->dgram && p->next_tx < deadline ? p->next_tx : deadline;
+        int64_t until = p->next_tx < deadline ? p->next_tx : deadline;
         if (!c->reading && c->fd >= 0 && !c->broken) {
             int fd = c->fd;
             c->reading = 1;
-            unlock(c);
-            int rc = lead(c, p, fd, until, 0);
+            pl_client_unlock(c);
+            int rc = c->ops->read(c, p, fd, until, 0);
             pthread_mutex_lock(&c->mu);
             if (rc == PARLEY_OK && p->borrowed)
                 break; /* decoded in place; the role is released afterwards */
-            release_reader(c, p, rc);
+            pl_client_release_reader(c, p, rc);
             continue;
         }
         sleep_until(c, p, until);
     }
     if (!c->reading)
         wake_next_reader(c);
-    maybe_close(c);
-    unlock(c);
+    pl_client_maybe_close(c);
+    pl_client_unlock(c);
     return p->err;
 }
 
@@ -794,9 +441,9 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
  * (parley_client_last_detail). */
 static _Thread_local parley_rpc_detail last_detail;
 
-/* set_detail records the outcome err of a call completing in this thread,
- * with the details det (NULL: none). */
-static void set_detail(int err, const parley_rpc_detail *det)
+/* pl_client_set_detail records the outcome err of a call completing in this
+ * thread, with the details det (NULL: none). */
+void pl_client_set_detail(int err, const parley_rpc_detail *det)
 {
     parley_rpc_detail d = {err, 0, 0, 0};
     if (det) {
@@ -807,14 +454,14 @@ static void set_detail(int err, const parley_rpc_detail *det)
     last_detail = d;
 }
 
-/* decode_reply checks the reply header of p and decodes the result into res
- * with dec, allocating from arena (NULL: malloc). Results with bytes left
- * over are PARLEY_ERR_TRAILING: the server's idea of the result type is not
- * the caller's, which is worth reporting (libtirpc ignores them). *det gets
- * the versions and the auth_stat a refusal carries (the header's fields,
- * zero when absent). */
-static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
-                        parley_arena *arena, parley_rpc_detail *det)
+/* pl_client_decode_reply checks the reply header of p and decodes the
+ * result into res with dec, allocating from arena (NULL: malloc). Results
+ * with bytes left over are PARLEY_ERR_TRAILING: the server's idea of the
+ * result type is not the caller's, which is worth reporting (libtirpc
+ * ignores them). *det gets the versions and the auth_stat a refusal carries
+ * (the header's fields, zero when absent). */
+int pl_client_decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
+                           parley_arena *arena, parley_rpc_detail *det)
 {
     parley_limits lim = {.max_alloc = c->max_alloc, .max_depth = 0, .flags = 0, .arena = arena};
     parley_dec d;
@@ -837,9 +484,10 @@ static int decode_reply(parley_client *c, const pending *p, parley_res_dec *dec,
     return parley_dec_finish(&d, NULL);
 }
 
-/* message_size is the size of a call's message with args_size bytes of
- * arguments: record mark, xid .. proc (6 words), cred, verf (AUTH_NONE). */
-static int message_size(const parley_client *c, size_t args_size, size_t *out)
+/* pl_client_message_size is the size of a call's message with args_size
+ * bytes of arguments: record mark, xid .. proc (6 words), cred, verf
+ * (AUTH_NONE). */
+int pl_client_message_size(const parley_client *c, size_t args_size, size_t *out)
 {
     size_t head = 4 + 24 + 8 + parley_round4(c->cred.len) + 8;
     if (args_size > SIZE_MAX - head)
@@ -848,12 +496,12 @@ static int message_size(const parley_client *c, size_t args_size, size_t *out)
     return PARLEY_OK;
 }
 
-/* encode_message encodes the call xid of proc into buf (cap bytes, from
- * message_size); *msg and *len are what to send: the record-marked message
- * on a stream, the bare one in a datagram. */
-static int encode_message(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
-                          const void *args, uint8_t *buf, size_t cap, const uint8_t **msg,
-                          size_t *len)
+/* pl_client_encode encodes the call xid of proc into buf (cap bytes, from
+ * pl_client_message_size); *msg and *len are what to send, as the
+ * transport frames it: the record-marked message on a stream, the bare one
+ * in a datagram. */
+int pl_client_encode(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
+                     const void *args, uint8_t *buf, size_t cap, const uint8_t **msg, size_t *len)
 {
     parley_enc e;
     size_t n = 0;
@@ -864,158 +512,7 @@ static int encode_message(parley_client *c, uint32_t xid, uint32_t proc, parley_
     int rc = parley_enc_finish(&e, &n);
     if (rc != PARLEY_OK)
         return rc;
-    if (c->dgram) {
-        *msg = buf + 4;
-        *len = n;
-        return PARLEY_OK;
-    }
-    rc = pl_rm_frame(buf, n);
-    if (rc != PARLEY_OK)
-        return rc;
-    *msg = buf;
-    *len = n + 4;
-    return PARLEY_OK;
-}
-
-/* init_retransmit schedules a UDP call's first retransmission. */
-static void init_retransmit(const parley_client *c, pending *p)
-{
-    p->retransmit_ms = c->retransmit_ms;
-    p->next_tx = pl_now_ns() + (int64_t)p->retransmit_ms * 1000000;
-    if (p->retransmit_ms < MAX_RETRANSMIT_MS)
-        p->retransmit_ms *= 2;
-}
-
-/* ---- submitted calls ----------------------------------------------------- */
-
-/* async_init makes the eventfd, the timerfd and the epoll set holding them
- * and the socket, on the first use of the asynchronous API (mutex held), so
- * that handles used only synchronously cost no descriptors. Errors:
- * PARLEY_ERR_IO (the errno is kept). */
-static int async_init(parley_client *c)
-{
-    if (c->efd >= 0)
-        return PARLEY_OK;
-    int efd = epoll_create1(EPOLL_CLOEXEC);
-    int evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (efd < 0 || evfd < 0 || tfd < 0 || watch(efd, evfd) != 0 || watch(efd, tfd) != 0 ||
-        (c->fd >= 0 && watch(efd, c->fd) != 0)) {
-        int e = errno;
-        set_errno(c, e);
-        if (efd >= 0)
-            close(efd);
-        if (evfd >= 0)
-            close(evfd);
-        if (tfd >= 0)
-            close(tfd);
-        errno = e;
-        return PARLEY_ERR_IO;
-    }
-    c->efd = efd;
-    c->evfd = evfd;
-    c->tfd = tfd;
-    c->timer_at = PL_NEVER;
-    return PARLEY_OK;
-}
-
-/* drain reads what a nonblocking eventfd or timerfd has to say. */
-static void drain(int fd)
-{
-    uint64_t v;
-    if (read(fd, &v, sizeof v) < 0) {
-        /* EAGAIN: nothing had happened */
-    }
-}
-
-/* take_finished detaches the finished calls, oldest first (mutex held). */
-static pending *take_finished(parley_client *c)
-{
-    pending *list = NULL;
-    while (c->finished) {
-        pending *p = c->finished;
-        list_remove(&c->finished, p);
-        list_add(&list, p);
-    }
-    return list;
-}
-
-/* run_callbacks decodes the result of each finished call of list and runs
- * its callback (mutex not held), then frees it; returns how many ran. */
-static unsigned run_callbacks(parley_client *c, pending *list)
-{
-    unsigned n = 0;
-    while (list) {
-        pending *p = list;
-        list = p->next;
-        int err = p->err;
-        parley_rpc_detail det = {0, 0, 0, 0};
-        if (err == PARLEY_OK)
-            err = decode_reply(c, p, p->dec, p->res, p->arena, &det);
-        set_detail(err, &det);
-        p->fn(p->ctx, err);
-        free(p->copy);
-        free(p);
-        n++;
-    }
-    return n;
-}
-
-/* poll_round does one round of parley_client_poll's work: reads what is
- * there when the read role is free, times out and retransmits the
- * submitted calls, arms the timer for the next of them, and returns the
- * finished calls. *sock is the socket to watch for the next round (-1 when
- * another thread reads it), *next when the next submitted call is due.
- * UDP retransmissions are sent under the mutex, so that no other poller
- * frees the call under them; a datagram socket's send waits only when its
- * buffer is full. */
-static pending *poll_round(parley_client *c, int *sock, int64_t *next)
-{
-    drain(c->evfd);
-    drain(c->tfd);
-    pthread_mutex_lock(&c->mu);
-    c->timer_at = 0; /* consumed: armed again below */
-    *sock = -1;
-    if (!c->reading && c->fd >= 0 && !c->broken) {
-        int fd = c->fd;
-        c->reading = 1;
-        unlock(c);
-        int rc = lead(c, NULL, fd, 0, 1);
-        pthread_mutex_lock(&c->mu);
-        release_reader(c, NULL, rc);
-        if (!c->reading && c->fd == fd && !c->broken)
-            *sock = fd;
-    }
-    int64_t now = pl_now_ns();
-    *next = PL_NEVER;
-    for (pending *q = c->waiters, *nq; q; q = nq) {
-        nq = q->next;
-        if (!q->async)
-            continue;
-        if (now >= q->deadline) {
-            complete(c, q, PARLEY_ERR_TIMEDOUT);
-            continue;
-        }
-        if (c->dgram && now >= q->next_tx && c->fd >= 0) {
-            size_t sent;
-            int e = 0;
-            int rc = pl_sock_send(c->fd, q->msg, q->msg_len, q->deadline, &sent, &e);
-            if (rc != PARLEY_OK) {
-                set_errno(c, e);
-                complete(c, q, rc);
-                continue;
-            }
-            q->next_tx = now + (int64_t)q->retransmit_ms * 1000000;
-            q->retransmit_ms =
-                q->retransmit_ms > MAX_RETRANSMIT_MS / 2 ? MAX_RETRANSMIT_MS : q->retransmit_ms * 2;
-        }
-        if (due(c, q) < *next)
-            *next = due(c, q);
-    }
-    arm_timer(c, *next);
-    pending *list = take_finished(c);
-    unlock(c);
-    return list;
+    return c->ops->frame(buf, n, msg, len);
 }
 
 /* ---- the API ------------------------------------------------------------- */
@@ -1044,18 +541,9 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
     c->retransmit_ms = o.retransmit_ms ? o.retransmit_ms : DEFAULT_RETRANSMIT_MS;
     c->max_msg = o.max_msg ? o.max_msg : DEFAULT_MAX_MSG;
     c->max_alloc = o.max_alloc ? o.max_alloc : PARLEY_DEFAULT_MAX_ALLOC;
-    c->dgram = c->addr.transport == PL_TR_UDP;
-    if (c->addr.transport == PL_TR_NAME) {
-        /* the kind of socket is decided now, by what the service offers;
-         * the addresses are asked for again at each connection */
-        pl_sockaddr *list;
-        size_t n;
-        unsigned ms = c->timeout_ms < PL_MM_TIMEOUT_MS ? c->timeout_ms : PL_MM_TIMEOUT_MS;
-        rc = pl_mm_lookup(&c->addr, prog, vers, -1, ms, &list, &n, &c->dgram);
-        if (rc != PARLEY_OK)
-            goto fail;
-        pl_addr_resolved_free(list);
-    }
+    rc = pl_client_kind(c);
+    if (rc != PARLEY_OK)
+        goto fail;
     c->spin_ns = pl_spin_ns(o.busy_poll_us);
     pl_spin_init(&c->spin);
     c->fd = -1;
@@ -1071,7 +559,7 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
     atomic_init(&c->sys_errno, 0);
     pl_rm_init(&c->rm);
     c->rm.max_msg = c->max_msg;
-    c->rcap = c->dgram ? DGRAM_MAX : STREAM_RBUF;
+    c->rcap = c->ops->rbuf_size;
     c->rbuf = malloc(c->rcap);
     rc = PARLEY_ERR_NOMEM;
     if (c->rbuf == NULL)
@@ -1099,17 +587,13 @@ void parley_client_destroy(parley_client *c)
         return;
     pthread_mutex_lock(&c->mu);
     while (c->waiters)
-        complete(c, c->waiters, PARLEY_ERR_CANCELLED);
-    pending *done = take_finished(c);
-    unlock(c);
-    run_callbacks(c, done);
+        pl_client_complete(c, c->waiters, PARLEY_ERR_CANCELLED);
+    pending *done = pl_async_take_finished(c);
+    pl_client_unlock(c);
+    pl_async_run_callbacks(c, done);
     if (c->fd >= 0)
         close(c->fd);
-    if (c->efd >= 0) {
-        close(c->efd);
-        close(c->evfd);
-        close(c->tfd);
-    }
+    pl_async_close(c);
     pl_rm_destroy(&c->rm);
     free(c->rbuf);
     free(c->queue);
@@ -1134,7 +618,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
     uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
 
     size_t cap;
-    int rc = message_size(c, args_size, &cap);
+    int rc = pl_client_message_size(c, args_size, &cap);
     if (rc != PARLEY_OK)
         return rc;
     uint8_t stack_buf[STACK_MSG];
@@ -1143,7 +627,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
         return PARLEY_ERR_NOMEM;
     const uint8_t *msg;
     size_t len;
-    rc = encode_message(c, xid, proc, enc, args, buf, cap, &msg, &len);
+    rc = pl_client_encode(c, xid, proc, enc, args, buf, cap, &msg, &len);
     if (rc != PARLEY_OK)
         goto out;
 
@@ -1151,20 +635,20 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
     memset(&p, 0, sizeof p);
     p.xid = xid;
     atomic_init(&p.wake, 0);
-    init_retransmit(c, &p);
-    rc = start(c, &p, msg, len, deadline);
+    c->ops->schedule(c, &p, pl_now_ns());
+    rc = pl_client_start(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
         rc = await(c, &p, msg, len, deadline);
     if (rc == PARLEY_OK)
-        rc = decode_reply(c, &p, dec, res, arena, det);
+        rc = pl_client_decode_reply(c, &p, dec, res, arena, det);
     if (p.borrowed) {
         pthread_mutex_lock(&c->mu);
         c->reading = 0;
         if (c->n_async > 0)
-            wake_poller(c);
-        maybe_close(c);
+            pl_async_wake(c);
+        pl_client_maybe_close(c);
         wake_next_reader(c);
-        unlock(c);
+        pl_client_unlock(c);
     }
     free(p.copy);
 out:
@@ -1187,123 +671,7 @@ int parley_client_call_arena(parley_client *c, uint32_t proc, parley_args_enc *e
 {
     parley_rpc_detail det = {0, 0, 0, 0};
     int rc = call(c, proc, enc, args, args_size, dec, res, timeout_ms, arena, &det);
-    set_detail(rc, &det);
-    return rc;
-}
-
-/* parley_client_submit: see parley/client.h. */
-int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
-                         size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
-                         parley_done_fn *done, void *ctx)
-{
-    return parley_client_submit_arena(c, proc, enc, args, args_size, dec, res, timeout_ms, NULL,
-                                      done, ctx);
-}
-
-/* parley_client_submit_arena: see parley/client.h. The call and its
- * message live in one allocation, freed after its callback ran. */
-int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,
-                               const void *args, size_t args_size, parley_res_dec *dec, void *res,
-                               unsigned timeout_ms, parley_arena *arena, parley_done_fn *done,
-                               void *ctx)
-{
-    if (c == NULL || done == NULL || (dec != NULL && res == NULL))
-        return PARLEY_ERR_INVALID;
-    int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : c->timeout_ms);
-    uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
-
-    size_t cap;
-    int rc = message_size(c, args_size, &cap);
-    if (rc != PARLEY_OK)
-        return rc;
-    if (cap > SIZE_MAX - sizeof(pending))
-        return PARLEY_ERR_MSG_TOO_LARGE;
-    pending *p = calloc(1, sizeof *p + cap);
-    if (p == NULL)
-        return PARLEY_ERR_NOMEM;
-    const uint8_t *msg;
-    size_t len;
-    rc = encode_message(c, xid, proc, enc, args, (uint8_t *)(p + 1), cap, &msg, &len);
-    if (rc != PARLEY_OK)
-        goto fail;
-    p->xid = xid;
-    p->async = 1;
-    p->deadline = deadline;
-    p->fn = done;
-    p->ctx = ctx;
-    p->dec = dec;
-    p->res = res;
-    p->arena = arena;
-    p->msg = msg;
-    p->msg_len = len;
-    init_retransmit(c, p);
-    pthread_mutex_lock(&c->mu);
-    rc = async_init(c);
-    unlock(c);
-    if (rc != PARLEY_OK)
-        goto fail;
-    rc = start(c, p, msg, len, deadline);
-    if (rc != PARLEY_OK)
-        goto fail;
-    return PARLEY_OK; /* p belongs to the handle now */
-fail:
-    free(p);
-    return rc;
-}
-
-/* parley_client_fd: see parley/client.h. */
-int parley_client_fd(parley_client *c)
-{
-    if (c == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    pthread_mutex_lock(&c->mu);
-    int rc = async_init(c);
-    int fd = c->efd;
-    unlock(c);
-    return rc == PARLEY_OK ? fd : -1;
-}
-
-/* parley_client_poll: see parley/client.h. Between rounds it waits in
- * poll() on the eventfd, on the socket when the read role was free, and
- * until the next deadline or retransmission of a submitted call. */
-int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed)
-{
-    if (completed)
-        *completed = 0;
-    if (c == NULL)
-        return PARLEY_ERR_INVALID;
-    pthread_mutex_lock(&c->mu);
-    int rc = async_init(c);
-    unlock(c);
-    if (rc != PARLEY_OK)
-        return rc;
-    int64_t until = timeout_ms < 0 ? PL_NEVER : pl_deadline_after_ms((unsigned)timeout_ms);
-    unsigned n = 0;
-    for (;;) {
-        int sock;
-        int64_t next;
-        n += run_callbacks(c, poll_round(c, &sock, &next));
-        int64_t now = pl_now_ns();
-        if (n > 0 || now >= until)
-            break;
-        int64_t wake = next < until ? next : until;
-        int ms = -1;
-        if (wake != PL_NEVER) {
-            int64_t w = (wake - now + 999999) / 1000000;
-            ms = w > INT_MAX ? INT_MAX : (int)w;
-        }
-        struct pollfd pf[2] = {{.fd = c->evfd, .events = POLLIN, .revents = 0},
-                               {.fd = sock, .events = POLLIN, .revents = 0}};
-        if (poll(pf, sock >= 0 ? 2 : 1, ms) < 0 && errno != EINTR) {
-            set_errno(c, errno);
-            rc = PARLEY_ERR_IO;
-            break;
-        }
-    }
-    if (completed)
-        *completed = n;
+    pl_client_set_detail(rc, &det);
     return rc;
 }
 

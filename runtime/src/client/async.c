@@ -1,0 +1,354 @@
+/*
+ * async.c: submitted calls (parley_client_submit), parley_client_poll and
+ * parley_client_fd.
+ *
+ * Part of the client (runtime/src/client/), beside the synchronous calls of
+ * client.c, whose send and read roles it shares. Submitted calls are sent
+ * the same way as synchronous ones and wait in the same list, on the heap,
+ * with no thread behind them. Whoever reads their reply (a synchronous
+ * leader or parley_client_poll) moves them to the handle's list of finished
+ * calls and signals an eventfd; parley_client_poll takes that list and runs
+ * the callbacks, so that callbacks run only in the polling thread. The
+ * poller also takes the read role when it is free (reading only what is
+ * there), times the submitted calls out and retransmits them over UDP. The
+ * descriptor of parley_client_fd is an epoll set of the socket, the eventfd
+ * and a timerfd armed to the earliest deadline or retransmission of a
+ * submitted call, made on first use, so that handles used only
+ * synchronously cost no descriptors.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/internal.h"
+#include "net/clock.h"
+#include "net/sock.h"
+
+/* pl_async_wake signals the eventfd that parley_client_poll waits on (and the
+ * epoll set of parley_client_fd holds). */
+void pl_async_wake(parley_client *c)
+{
+    uint64_t one = 1;
+    if (c->evfd >= 0 && write(c->evfd, &one, sizeof one) < 0) {
+        /* the counter is full, so it is readable already */
+    }
+}
+
+/* watch adds fd to the epoll set efd, for reading. */
+static int watch(int efd, int fd)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    return epoll_ctl(efd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* due is when the submitted call p next needs the poller: its deadline or
+ * its retransmission (UDP; a stream's is PL_NEVER). */
+static int64_t due(const pending *p)
+{
+    return p->next_tx < p->deadline ? p->next_tx : p->deadline;
+}
+
+/* arm_timer sets the timerfd to go off at at (PL_NEVER: never; mutex
+ * held). */
+static void arm_timer(parley_client *c, int64_t at)
+{
+    if (at == c->timer_at)
+        return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (at != PL_NEVER) {
+        int64_t t = at > 0 ? at : 1; /* zero would disarm it */
+        its.it_value.tv_sec = (time_t)(t / 1000000000);
+        its.it_value.tv_nsec = (long)(t % 1000000000);
+    }
+    if (timerfd_settime(c->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+        c->timer_at = at;
+}
+
+/* pl_async_watch adds the socket fd, just connected, to the epoll set of
+ * parley_client_fd when there is one (mutex held). Errors: PARLEY_ERR_IO
+ * (the errno is kept). */
+int pl_async_watch(parley_client *c, int fd)
+{
+    if (c->efd < 0 || watch(c->efd, fd) == 0)
+        return PARLEY_OK;
+    pl_client_set_errno(c, errno);
+    return PARLEY_ERR_IO;
+}
+
+/* pl_async_added arms the timer earlier when the submitted call p, just
+ * registered among the waiting calls, is due before it goes off (mutex
+ * held). */
+void pl_async_added(parley_client *c, const pending *p)
+{
+    if (due(p) < c->timer_at)
+        arm_timer(c, due(p));
+}
+
+/* async_init makes the eventfd, the timerfd and the epoll set holding them
+ * and the socket, on the first use of the asynchronous API (mutex held), so
+ * that handles used only synchronously cost no descriptors. Errors:
+ * PARLEY_ERR_IO (the errno is kept). */
+static int async_init(parley_client *c)
+{
+    if (c->efd >= 0)
+        return PARLEY_OK;
+    int efd = epoll_create1(EPOLL_CLOEXEC);
+    int evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (efd < 0 || evfd < 0 || tfd < 0 || watch(efd, evfd) != 0 || watch(efd, tfd) != 0 ||
+        (c->fd >= 0 && watch(efd, c->fd) != 0)) {
+        int e = errno;
+        pl_client_set_errno(c, e);
+        if (efd >= 0)
+            close(efd);
+        if (evfd >= 0)
+            close(evfd);
+        if (tfd >= 0)
+            close(tfd);
+        errno = e;
+        return PARLEY_ERR_IO;
+    }
+    c->efd = efd;
+    c->evfd = evfd;
+    c->tfd = tfd;
+    c->timer_at = PL_NEVER;
+    return PARLEY_OK;
+}
+
+/* drain reads what a nonblocking eventfd or timerfd has to say. */
+static void drain(int fd)
+{
+    uint64_t v;
+    if (read(fd, &v, sizeof v) < 0) {
+        /* EAGAIN: nothing had happened */
+    }
+}
+
+/* pl_async_take_finished detaches the finished calls, oldest first (mutex
+ * held). */
+pending *pl_async_take_finished(parley_client *c)
+{
+    pending *list = NULL;
+    while (c->finished) {
+        pending *p = c->finished;
+        pl_pending_remove(&c->finished, p);
+        pl_pending_add(&list, p);
+    }
+    return list;
+}
+
+/* pl_async_run_callbacks decodes the result of each finished call of list
+ * and runs its callback (mutex not held), then frees it; returns how many
+ * ran. */
+unsigned pl_async_run_callbacks(parley_client *c, pending *list)
+{
+    unsigned n = 0;
+    while (list) {
+        pending *p = list;
+        list = p->next;
+        int err = p->err;
+        parley_rpc_detail det = {0, 0, 0, 0};
+        if (err == PARLEY_OK)
+            err = pl_client_decode_reply(c, p, p->dec, p->res, p->arena, &det);
+        pl_client_set_detail(err, &det);
+        p->fn(p->ctx, err);
+        free(p->copy);
+        free(p);
+        n++;
+    }
+    return n;
+}
+
+/* poll_round does one round of parley_client_poll's work: reads what is
+ * there when the read role is free, times out and retransmits the
+ * submitted calls, arms the timer for the next of them, and returns the
+ * finished calls. *sock is the socket to watch for the next round (-1 when
+ * another thread reads it), *next when the next submitted call is due.
+ * UDP retransmissions are sent under the mutex, so that no other poller
+ * frees the call under them; a datagram socket's send waits only when its
+ * buffer is full. */
+static pending *poll_round(parley_client *c, int *sock, int64_t *next)
+{
+    drain(c->evfd);
+    drain(c->tfd);
+    pthread_mutex_lock(&c->mu);
+    c->timer_at = 0; /* consumed: armed again below */
+    *sock = -1;
+    if (!c->reading && c->fd >= 0 && !c->broken) {
+        int fd = c->fd;
+        c->reading = 1;
+        pl_client_unlock(c);
+        int rc = c->ops->read(c, NULL, fd, 0, 1);
+        pthread_mutex_lock(&c->mu);
+        pl_client_release_reader(c, NULL, rc);
+        if (!c->reading && c->fd == fd && !c->broken)
+            *sock = fd;
+    }
+    int64_t now = pl_now_ns();
+    *next = PL_NEVER;
+    for (pending *q = c->waiters, *nq; q; q = nq) {
+        nq = q->next;
+        if (!q->async)
+            continue;
+        if (now >= q->deadline) {
+            pl_client_complete(c, q, PARLEY_ERR_TIMEDOUT);
+            continue;
+        }
+        if (now >= q->next_tx && c->fd >= 0) {
+            size_t sent;
+            int e = 0;
+            int rc = pl_sock_send(c->fd, q->msg, q->msg_len, q->deadline, &sent, &e);
+            if (rc != PARLEY_OK) {
+                pl_client_set_errno(c, e);
+                pl_client_complete(c, q, rc);
+                continue;
+            }
+            c->ops->schedule(c, q, now);
+        }
+        if (due(q) < *next)
+            *next = due(q);
+    }
+    arm_timer(c, *next);
+    pending *list = pl_async_take_finished(c);
+    pl_client_unlock(c);
+    return list;
+}
+
+/* pl_async_close closes the descriptors of the asynchronous API, if they
+ * were made (parley_client_destroy). */
+void pl_async_close(parley_client *c)
+{
+    if (c->efd >= 0) {
+        close(c->efd);
+        close(c->evfd);
+        close(c->tfd);
+    }
+}
+
+/* parley_client_submit: see parley/client.h. */
+int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                         size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
+                         parley_done_fn *done, void *ctx)
+{
+    return parley_client_submit_arena(c, proc, enc, args, args_size, dec, res, timeout_ms, NULL,
+                                      done, ctx);
+}
+
+/* parley_client_submit_arena: see parley/client.h. The call and its
+ * message live in one allocation, freed after its callback ran. */
+int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,
+                               const void *args, size_t args_size, parley_res_dec *dec, void *res,
+                               unsigned timeout_ms, parley_arena *arena, parley_done_fn *done,
+                               void *ctx)
+{
+    if (c == NULL || done == NULL || (dec != NULL && res == NULL))
+        return PARLEY_ERR_INVALID;
+    int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : c->timeout_ms);
+    uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
+
+    size_t cap;
+    int rc = pl_client_message_size(c, args_size, &cap);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (cap > SIZE_MAX - sizeof(pending))
+        return PARLEY_ERR_MSG_TOO_LARGE;
+    pending *p = calloc(1, sizeof *p + cap);
+    if (p == NULL)
+        return PARLEY_ERR_NOMEM;
+    const uint8_t *msg;
+    size_t len;
+    rc = pl_client_encode(c, xid, proc, enc, args, (uint8_t *)(p + 1), cap, &msg, &len);
+    if (rc != PARLEY_OK)
+        goto fail;
+    p->xid = xid;
+    p->async = 1;
+    p->deadline = deadline;
+    p->fn = done;
+    p->ctx = ctx;
+    p->dec = dec;
+    p->res = res;
+    p->arena = arena;
+    p->msg = msg;
+    p->msg_len = len;
+    c->ops->schedule(c, p, pl_now_ns());
+    pthread_mutex_lock(&c->mu);
+    rc = async_init(c);
+    pl_client_unlock(c);
+    if (rc != PARLEY_OK)
+        goto fail;
+    rc = pl_client_start(c, p, msg, len, deadline);
+    if (rc != PARLEY_OK)
+        goto fail;
+    return PARLEY_OK; /* p belongs to the handle now */
+fail:
+    free(p);
+    return rc;
+}
+
+/* parley_client_fd: see parley/client.h. */
+int parley_client_fd(parley_client *c)
+{
+    if (c == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&c->mu);
+    int rc = async_init(c);
+    int fd = c->efd;
+    pl_client_unlock(c);
+    return rc == PARLEY_OK ? fd : -1;
+}
+
+/* parley_client_poll: see parley/client.h. Between rounds it waits in
+ * poll() on the eventfd, on the socket when the read role was free, and
+ * until the next deadline or retransmission of a submitted call. */
+int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed)
+{
+    if (completed)
+        *completed = 0;
+    if (c == NULL)
+        return PARLEY_ERR_INVALID;
+    pthread_mutex_lock(&c->mu);
+    int rc = async_init(c);
+    pl_client_unlock(c);
+    if (rc != PARLEY_OK)
+        return rc;
+    int64_t until = timeout_ms < 0 ? PL_NEVER : pl_deadline_after_ms((unsigned)timeout_ms);
+    unsigned n = 0;
+    for (;;) {
+        int sock;
+        int64_t next;
+        n += pl_async_run_callbacks(c, poll_round(c, &sock, &next));
+        int64_t now = pl_now_ns();
+        if (n > 0 || now >= until)
+            break;
+        int64_t wake = next < until ? next : until;
+        int ms = -1;
+        if (wake != PL_NEVER) {
+            int64_t w = (wake - now + 999999) / 1000000;
+            ms = w > INT_MAX ? INT_MAX : (int)w;
+        }
+        struct pollfd pf[2] = {{.fd = c->evfd, .events = POLLIN, .revents = 0},
+                               {.fd = sock, .events = POLLIN, .revents = 0}};
+        if (poll(pf, sock >= 0 ? 2 : 1, ms) < 0 && errno != EINTR) {
+            pl_client_set_errno(c, errno);
+            rc = PARLEY_ERR_IO;
+            break;
+        }
+    }
+    if (completed)
+        *completed = n;
+    return rc;
+}

@@ -1,0 +1,196 @@
+/*
+ * internal.h: the client's handle, shared by the parts of the client
+ * (runtime/src/client/).
+ *
+ * Internal to libparley, in the client layer, above names, net, wire and
+ * codec. client.c holds the handle's life, its synchronous calls and the
+ * roles threads take to send and read; async.c the submitted calls and
+ * parley_client_poll; dial.c resolving and connecting. What differs
+ * between a stream (TCP, Unix) and a datagram socket (UDP) is behind
+ * pl_client_ops, chosen once at create: stream.c and dgram.c. The fields
+ * below are guarded as their comments say, most by the handle's mutex.
+ */
+#ifndef PARLEY_CLIENT_INTERNAL_H
+#define PARLEY_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parley/client.h"
+#include "net/addr.h"
+#include "net/spin.h"
+#include "wire/recmark.h"
+#include "wire/rpcmsg.h"
+
+/* Wakes deferred past the mutex's release at most; more are done at once. */
+#define PL_CLIENT_WAKE_BATCH 64
+
+/* UDP: the longest interval between a call's transmissions (see
+ * pl_dgram_backoff). */
+#define PL_DGRAM_MAX_RETRANSMIT_MS 8000u
+
+/* pending: a call waiting for its reply, on its caller's stack, or on the
+ * heap for a submitted call (async). Its fields are guarded by the handle's
+ * mutex while it is in a list. */
+typedef struct pending {
+    uint32_t xid;
+    int done;             /* the call is over: err says how */
+    int err;              /* a parley_err */
+    int borrowed;         /* reply points into the reader's buffer (read role kept) */
+    const uint8_t *reply; /* the reply message, when done with PARLEY_OK */
+    size_t reply_len;
+    uint8_t *copy;    /* reply's storage when copied out for this call (malloc) */
+    atomic_uint wake; /* a synchronous caller sleeps on it (futex): see wake_later */
+    struct pending *prev, *next;
+    int64_t next_tx;        /* UDP: when to send again; PL_NEVER on a stream */
+    unsigned retransmit_ms; /* UDP: the interval ending then; 0: not sent yet */
+    uint64_t batch;         /* stream: the send queue's batch its message joined */
+
+    /* a submitted call: completed onto the finished list, not signalled */
+    int async;
+    int64_t deadline;
+    parley_done_fn *fn;
+    void *ctx;
+    parley_res_dec *dec;
+    void *res;
+    parley_arena *arena; /* what the result is decoded into; NULL: malloc */
+    const uint8_t *msg;  /* the message, for UDP retransmissions */
+    size_t msg_len;
+} pending;
+
+struct parley_client {
+    pl_addr addr;
+    uint32_t prog, vers;
+    unsigned timeout_ms, retransmit_ms;
+    size_t max_msg, max_alloc;
+    const struct pl_client_ops *ops; /* the transport's part, chosen at create */
+    pl_opaque_auth cred;
+    uint8_t cred_buf[PARLEY_MAX_AUTH_BYTES];
+    atomic_uint_least32_t next_xid;
+    atomic_int sys_errno;
+
+    pthread_mutex_t mu;
+    pthread_cond_t send_cv; /* the send role was released, or a broken fd closed */
+    int fd;                 /* -1: not connected */
+    int broken;             /* the connection failed; fd is closed when no role is held */
+    int sending;            /* a thread holds the send role (connects, sends) */
+    int reading;            /* a thread holds the read role */
+    uint8_t *queue;         /* stream: messages waiting for the send role's holder */
+    size_t queue_len, queue_cap;
+    uint64_t batch;  /* the number of the batch now being queued */
+    uint8_t *outbox; /* the batch the holder of the send role is writing */
+    size_t outbox_cap;
+    pending *waiters;   /* calls waiting for their reply */
+    pending *finished;  /* submitted calls completed, callbacks not run */
+    int n_async;        /* submitted calls among the waiters */
+    int efd, evfd, tfd; /* epoll set, eventfd, timerfd; -1 until first used */
+    int64_t timer_at;   /* when tfd is armed to go off; PL_NEVER: disarmed */
+
+    /* The reader's state: used only by the thread holding the read role,
+     * reset when the connection is closed. */
+    pl_rm_reader rm; /* a stream's record marking (stream.c) */
+    uint8_t *rbuf;
+    size_t rcap, rpos, rlen;
+    int64_t rcvtimeo;
+    /* The sleepers to wake once the mutex is released (see wake_later). */
+    atomic_uint *wakes[PL_CLIENT_WAKE_BATCH];
+    size_t nwakes;
+    int64_t spin_ns; /* busy poll for a reply this long first; 0: never */
+    pl_spin spin;    /* the adaptive policy (net/spin.h), the read role's */
+};
+
+/* pl_client_ops: the part of the client that differs between a stream
+ * (pl_stream_ops, stream.c: TCP and Unix) and a datagram socket
+ * (pl_dgram_ops, dgram.c: UDP), chosen once at create (pl_client_kind).
+ * The roles, the waiting calls, the deadlines and the polling are the same
+ * code for both, and call these; the handle's mutex is held unless said. */
+typedef struct pl_client_ops {
+    int socktype;     /* SOCK_STREAM or SOCK_DGRAM: what a service name is looked up for */
+    size_t rbuf_size; /* the read buffer: the most one receive takes */
+    /* frame makes what to send of the call encoded at buf + 4 (n bytes;
+     * the 4 bytes before it are free for a record mark): *msg, *len. */
+    int (*frame)(uint8_t *buf, size_t n, const uint8_t **msg, size_t *len);
+    /* queue takes a copy of p's message msg for the holder of the send
+     * role, another call on a working connection, and returns 0; nonzero:
+     * p waits for the send role and sends the message itself. */
+    int (*queue)(parley_client *c, pending *p, const uint8_t *msg, size_t len);
+    /* flush writes, as the holder of the send role just after its own
+     * send on fd, what other calls queued meanwhile (the mutex is released
+     * around the writes). */
+    void (*flush)(parley_client *c, int fd, int64_t deadline);
+    /* read receives and delivers replies as the holder of the read role
+     * (mutex not held) until self's own has arrived (PARLEY_OK), until
+     * (PARLEY_ERR_TIMEDOUT), or with nonblock (the poller, self NULL) until
+     * nothing more is there to read; other errors are the socket's. */
+    int (*read)(parley_client *c, pending *self, int fd, int64_t until, int nonblock);
+    /* on_broken: the socket failed with rc under self's call, reading or
+     * sending (self NULL: under the poller, reading). */
+    void (*on_broken)(parley_client *c, pending *self, int rc);
+    /* reset makes the reader's state ready for the next connection, once
+     * a broken one is closed. */
+    void (*reset)(parley_client *c);
+    /* schedule sets p->next_tx, when the call p is sent again, now being
+     * the time of the send just made: PL_NEVER for a stream. */
+    void (*schedule)(const parley_client *c, pending *p, int64_t now);
+} pl_client_ops;
+
+extern const pl_client_ops pl_stream_ops;
+extern const pl_client_ops pl_dgram_ops;
+
+/* pl_pending_remove takes p out of the list at *head (mutex held). */
+static inline void pl_pending_remove(pending **head, pending *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        *head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+}
+
+/* pl_pending_add puts p at the head of the list at *head (mutex held). */
+static inline void pl_pending_add(pending **head, pending *p)
+{
+    p->prev = NULL;
+    p->next = *head;
+    if (*head)
+        (*head)->prev = p;
+    *head = p;
+}
+
+/* client.c */
+void pl_client_set_errno(parley_client *c, int e);
+void pl_client_unlock(parley_client *c);
+void pl_client_complete(parley_client *c, pending *p, int err);
+void pl_client_maybe_close(parley_client *c);
+int pl_client_deliver(parley_client *c, pending *self, const uint8_t *msg, size_t len,
+                      int too_large);
+int pl_client_recv(parley_client *c, int fd, int flags, int64_t until, int nonblock, size_t *got);
+void pl_client_release_reader(parley_client *c, pending *self, int rc);
+int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len, int64_t deadline);
+void pl_client_set_detail(int err, const parley_rpc_detail *det);
+int pl_client_decode_reply(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
+                           parley_arena *arena, parley_rpc_detail *det);
+int pl_client_message_size(const parley_client *c, size_t args_size, size_t *out);
+int pl_client_encode(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
+                     const void *args, uint8_t *buf, size_t cap, const uint8_t **msg, size_t *len);
+
+/* async.c */
+void pl_async_wake(parley_client *c);
+int pl_async_watch(parley_client *c, int fd);
+void pl_async_added(parley_client *c, const pending *p);
+pending *pl_async_take_finished(parley_client *c);
+unsigned pl_async_run_callbacks(parley_client *c, pending *list);
+void pl_async_close(parley_client *c);
+
+/* dial.c */
+int pl_client_kind(parley_client *c);
+int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd);
+
+/* dgram.c */
+unsigned pl_dgram_backoff(unsigned ms);
+
+#endif /* PARLEY_CLIENT_INTERNAL_H */
