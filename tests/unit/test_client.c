@@ -1051,15 +1051,16 @@ static void test_submitted_call_times_out_in_poll(void **state)
     assert_int_equal(submit(c, P_SILENT, &silent, 1, 50), PARLEY_OK);
     assert_int_equal(submit(c, P_LATE, &late, 2, 50), PARLEY_OK);
     unsigned n = 0;
-    int64_t t0 = pl_now_ns();
-    /* one poll suffices: it waits for the deadlines, not its own timeout */
-    for (int i = 0; i < 10 && n < 2; i++) {
+    /* polls with no timeout of their own return: they wait for the calls'
+     * deadlines (a poll that did not would hang, and the test's own
+     * time limit would end it) */
+    for (int i = 0; i < 2 && n < 2; i++) {
         unsigned k = 0;
-        assert_int_equal(parley_client_poll(c, 5000, &k), PARLEY_OK);
+        assert_int_equal(parley_client_poll(c, -1, &k), PARLEY_OK);
+        assert_true(k >= 1);
         n += k;
     }
     assert_int_equal(n, 2);
-    assert_true(pl_now_ns() - t0 < 4000000000);
     assert_int_equal(silent.runs, 1);
     assert_int_equal(silent.err, PARLEY_ERR_TIMEDOUT);
     assert_int_equal(late.runs, 1);
