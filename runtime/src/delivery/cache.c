@@ -368,8 +368,8 @@ static void touch(rc_shard *sh, rc_client *c, int64_t now)
     if (sh->newest != c) {
         list_unlink(sh, c);
         list_append(sh, c);
-        publish_oldest(sh);
     }
+    publish_oldest(sh);
 }
 
 /* ---- clients ---------------------------------------------------------- */
@@ -1067,10 +1067,12 @@ size_t pl_rcache_expire(pl_rcache *rc, int64_t now)
 }
 
 /* pl_rcache_stats_get writes a snapshot of rc's gauges and counters to
- * *stats, taking each shard's lock in turn. */
+ * *stats, taking each shard's lock in turn. A NULL rc or stats is a no-op. */
 void pl_rcache_stats_get(pl_rcache *rc, pl_rcache_stats *stats)
 {
     pl_rcache_stats s = {0};
+    if (rc == NULL || stats == NULL)
+        return;
     for (uint32_t i = 0; i < rc->nshards; i++) {
         rc_shard *sh = &rc->shards[i];
         pthread_mutex_lock(&sh->mu);

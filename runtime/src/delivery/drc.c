@@ -369,10 +369,12 @@ int pl_drc_abort(pl_drc *d, const pl_drc_ticket *ticket)
 }
 
 /* pl_drc_stats_get writes a snapshot of d's gauges and counters to *stats,
- * taking each shard's lock in turn. */
+ * taking each shard's lock in turn. A NULL d or stats is a no-op. */
 void pl_drc_stats_get(pl_drc *d, pl_drc_stats *stats)
 {
     pl_drc_stats s = {0};
+    if (d == NULL || stats == NULL)
+        return;
     for (uint32_t i = 0; i < d->nshards; i++) {
         drc_shard *sh = &d->shards[i];
         pthread_mutex_lock(&sh->mu);
