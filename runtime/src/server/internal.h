@@ -171,7 +171,7 @@ struct parley_call {
 };
 
 /* ---- server.c ---- */
-conn *pl_sv_conn_new(const pl_sv_ops *ops, int fd);
+int pl_sv_conn_new(const pl_sv_ops *ops, int fd, conn **out);
 void pl_sv_conn_unref(parley_server *s, conn *c);
 void pl_sv_conn_end(parley_server *s, conn *c);
 int pl_sv_arm(parley_server *s, conn *c, int op);

@@ -107,14 +107,30 @@ int pl_sv_arm(parley_server *s, conn *c, int op)
     return epoll_ctl(s->ep, op, c->fd, &ev) == 0 ? 0 : -1;
 }
 
+/* mutex_init initialises m: PARLEY_OK, or PARLEY_ERR_NOMEM when the
+ * system lacks the memory or the resources for it (ENOMEM, EAGAIN),
+ * PARLEY_ERR_IO for anything else it might say. */
+static int mutex_init(pthread_mutex_t *m)
+{
+    int err = pthread_mutex_init(m, NULL);
+    if (err == 0)
+        return PARLEY_OK;
+    return err == ENOMEM || err == EAGAIN ? PARLEY_ERR_NOMEM : PARLEY_ERR_IO;
+}
+
 /* pl_sv_conn_new makes a connection of the kind ops serves on fd, with
- * one reference (its registration's); NULL when memory ran out (fd is
- * then still the caller's). */
-conn *pl_sv_conn_new(const pl_sv_ops *ops, int fd)
+ * one reference (its registration's), into *out. Errors: those of
+ * mutex_init, PARLEY_ERR_NOMEM; fd is then still the caller's. */
+int pl_sv_conn_new(const pl_sv_ops *ops, int fd, conn **out)
 {
     conn *c = calloc(1, sizeof *c);
     if (!c)
-        return NULL;
+        return PARLEY_ERR_NOMEM;
+    int rc = mutex_init(&c->wmu);
+    if (rc != PARLEY_OK) {
+        free(c);
+        return rc;
+    }
     c->ops = ops;
     c->fd = fd;
     c->wfd = -1;
@@ -122,12 +138,12 @@ conn *pl_sv_conn_new(const pl_sv_ops *ops, int fd)
     c->wr.c = c;
     atomic_init(&c->refs, 1);
     atomic_init(&c->dead, 0);
-    pthread_mutex_init(&c->wmu, NULL);
     pl_rm_init(&c->rm);
     atomic_init(&c->handoff, 0);
     atomic_init(&c->last_active, pl_now_ms());
     atomic_init(&c->partial_since, 0);
-    return c;
+    *out = c;
+    return PARLEY_OK;
 }
 
 /* pl_sv_track puts c, an accepted connection not armed yet, on the
@@ -300,24 +316,34 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts)
     if (!s->opts.msg_timeout_ms)
         s->opts.msg_timeout_ms = DEFAULT_MSG_TIMEOUT_MS;
     s->spin_ns = pl_spin_ns(s->opts.busy_poll_us);
-    pthread_mutex_init(&s->mu, NULL);
-    s->ep = epoll_create1(EPOLL_CLOEXEC);
-    s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (s->ep < 0 || s->wake_fd < 0) {
-        if (s->ep >= 0)
-            close(s->ep);
-        if (s->wake_fd >= 0)
-            close(s->wake_fd);
-        pthread_mutex_destroy(&s->mu);
+    s->ep = s->wake_fd = -1;
+    int rc = mutex_init(&s->mu);
+    if (rc != PARLEY_OK) {
         free(s);
-        return PARLEY_ERR_IO;
+        return rc;
     }
+    rc = PARLEY_ERR_IO;
+    s->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (s->ep < 0)
+        goto fail;
+    s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->wake_fd < 0)
+        goto fail;
     struct epoll_event ev = {0};
     ev.events = EPOLLIN; /* level-triggered: wakes every thread once stopping */
     ev.data.ptr = NULL;  /* serve_one's sign of the wake-up */
-    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->wake_fd, &ev);
+    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->wake_fd, &ev) != 0)
+        goto fail;
     *out = s;
     return PARLEY_OK;
+fail:
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    if (s->ep >= 0)
+        close(s->ep);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return rc;
 }
 
 int parley_server_add_program(parley_server *s, const parley_program_def *def)
@@ -434,11 +460,9 @@ int parley_server_listen_opts(parley_server *s, const char *text, const parley_l
     if (sa->family != AF_UNIX && getsockname(fd, (struct sockaddr *)&got, &gl) == 0)
         a.port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
                                                  : ((struct sockaddr_in *)&got)->sin_port);
-    l = pl_sv_conn_new(ops, fd);
-    if (!l) {
-        rc = PARLEY_ERR_NOMEM;
+    rc = pl_sv_conn_new(ops, fd, &l);
+    if (rc != PARLEY_OK)
         goto fail;
-    }
     fd = -1;
     l->transport = a.transport;
     l->local = got;

@@ -187,9 +187,9 @@ static void on_listen(worker *w, conn *l)
             close(fd);
             continue;
         }
-        conn *c = pl_sv_conn_new(&pl_sv_stream_ops, fd);
-        if (!c) {
-            close(fd);
+        conn *c = NULL;
+        if (pl_sv_conn_new(&pl_sv_stream_ops, fd, &c) != PARLEY_OK) {
+            close(fd); /* the client sees its connection end unanswered */
             continue;
         }
         c->transport = l->transport;
