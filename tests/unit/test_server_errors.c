@@ -283,11 +283,23 @@ static int open_fds(void)
     return n - 1; /* the directory's own */
 }
 
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
 static uint16_t port_of(const char *bound)
 {
     const char *colon = strrchr(bound, ':');
     assert_non_null(colon);
     return (uint16_t)atoi(colon + 1);
+}
+
+static uint16_t port_in(const struct sockaddr_storage *ss)
+{
+    assert_int_equal(ss->ss_family, AF_INET);
+    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
 static int tcp_client(uint16_t port)
@@ -348,6 +360,26 @@ static int reset(void **state)
     return 0;
 }
 
+/* A temporary folder for Unix sockets. */
+static char dir[64];
+
+static int make_dir(void **state)
+{
+    reset(state);
+    snprintf(dir, sizeof dir, "/tmp/parley-errors-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    reset(state);
+    char path[128];
+    snprintf(path, sizeof path, "%s/s", dir);
+    unlink(path);
+    rmdir(dir);
+    return 0;
+}
+
 static parley_server *new_server(void)
 {
     parley_server *s = NULL;
@@ -399,6 +431,90 @@ static void test_create_fails_cleanly_when_the_system_refuses_it_anything(void *
 
 /* ---- listening ------------------------------------------------------------ */
 
+/* A listen that fails at its last step, the socket's registration with
+ * epoll, leaves nothing: no descriptor, no socket file, and no address
+ * that parley_server_register would advertise. */
+static void test_a_listen_that_cannot_be_armed_leaves_nothing_behind(void **state)
+{
+    (void)state;
+    parley_server *s = new_server();
+    int fds = open_fds();
+    char path[128], unix_addr[160];
+    snprintf(path, sizeof path, "%s/s", dir);
+    snprintf(unix_addr, sizeof unix_addr, "unix://%s", path);
+    const char *const addrs[] = {"tcp://127.0.0.1:0", "udp://127.0.0.1:0", unix_addr};
+    for (size_t i = 0; i < 3; i++) {
+        inject(&f_epoll_ctl, 0, 1, ENOSPC);
+        assert_int_equal(parley_server_listen(s, addrs[i], NULL, 0), PARLEY_ERR_IO);
+        assert_int_equal(atomic_load(&f_epoll_ctl.fired), 1);
+        assert_int_equal(open_fds(), fds);
+    }
+    assert_false(exists(path));
+    /* nothing to advertise: no address yet */
+    assert_int_equal(parley_server_register(s, "svc"), PARLEY_ERR_INVALID);
+    assert_int_equal(nentries, 0);
+
+    /* the address that works is the only one registered, once per version */
+    char bound[128];
+    assert_int_equal(parley_server_listen(s, "tcp://127.0.0.1:0", bound, sizeof bound), PARLEY_OK);
+    assert_int_equal(parley_server_register(s, "svc"), PARLEY_OK);
+    assert_int_equal(nentries, 2);
+    for (size_t i = 0; i < nentries; i++) {
+        assert_int_equal(table[i].socktype, SOCK_STREAM);
+        assert_int_equal(port_in(&table[i].sa), port_of(bound));
+    }
+    parley_server_destroy(s);
+    assert_int_equal(nentries, 0);
+}
+
+/* Every other step of a listen that can fail leaves nothing either. */
+static void test_a_listen_that_fails_anywhere_leaves_nothing_behind(void **state)
+{
+    (void)state;
+    parley_server *s = new_server();
+    int fds = open_fds();
+    char path[128], unix_addr[160];
+    snprintf(path, sizeof path, "%s/s", dir);
+    snprintf(unix_addr, sizeof unix_addr, "unix://%s", path);
+
+    /* the listening socket's mutex */
+    inject(&f_mutex, 0, 1, EAGAIN);
+    assert_int_equal(parley_server_listen(s, unix_addr, NULL, 0), PARLEY_ERR_NOMEM);
+    assert_int_equal(atomic_load(&f_mutex.fired), 1);
+    /* each allocation in turn */
+    for (int k = 0;; k++) {
+        inject(&f_alloc, k, 1, 0);
+        int rc = parley_server_listen(s, unix_addr, NULL, 0);
+        int fired = atomic_load(&f_alloc.fired);
+        clear_faults();
+        if (!fired) {
+            assert_int_equal(rc, PARLEY_OK);
+            break;
+        }
+        assert_int_equal(rc, PARLEY_ERR_NOMEM);
+        assert_false(exists(path));
+        assert_int_equal(open_fds(), fds);
+    }
+    parley_server_destroy(s);
+    assert_false(exists(path));
+
+    /* the mode of a Unix socket's file: refused, or failed */
+    s = new_server();
+    fds = open_fds();
+    parley_listen_opts o = {.unix_mode = 0666};
+    inject(&f_chmod, 0, 1, EPERM);
+    assert_int_equal(parley_server_listen_opts(s, unix_addr, &o, NULL, 0), PARLEY_ERR_DENIED);
+    inject(&f_chmod, 0, 1, EIO);
+    assert_int_equal(parley_server_listen_opts(s, unix_addr, &o, NULL, 0), PARLEY_ERR_IO);
+    assert_false(exists(path));
+    assert_int_equal(open_fds(), fds);
+    /* a name that does not resolve */
+    inject(&f_getaddrinfo, 0, 1, EAI_NONAME);
+    assert_int_equal(parley_server_listen(s, "tcp://127.0.0.1:0", NULL, 0), PARLEY_ERR_RESOLVE);
+    assert_int_equal(parley_server_register(s, "svc"), PARLEY_ERR_INVALID);
+    parley_server_destroy(s);
+}
+
 /* ---- serving -------------------------------------------------------------- */
 
 /* A connection that cannot be given a mutex is closed unanswered, and the
@@ -427,6 +543,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_create_fails_cleanly_when_the_system_refuses_it_anything, reset, reset),
+        cmocka_unit_test_setup_teardown(test_a_listen_that_cannot_be_armed_leaves_nothing_behind,
+                                        make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_a_listen_that_fails_anywhere_leaves_nothing_behind,
+                                        make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_a_connection_the_server_cannot_set_up_is_closed, reset,
                                         reset),
     };

@@ -426,6 +426,7 @@ int parley_server_listen_opts(parley_server *s, const char *text, const parley_l
         return PARLEY_ERR_RESOLVE;
     }
     pl_sockaddr *sa = &list[0];
+    int made_file = 0; /* a Unix socket's file, bound here: removed on failure */
     const pl_sv_ops *ops = sa->socktype == SOCK_STREAM ? &pl_sv_listener_ops : &pl_sv_dgram_ops;
     conn *l = NULL;
     int fd = socket(sa->family, sa->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, sa->protocol);
@@ -449,9 +450,9 @@ int parley_server_listen_opts(parley_server *s, const char *text, const parley_l
         rc = listen_error(errno);
         goto fail;
     }
+    made_file = sa->family == AF_UNIX;
     if (sa->family == AF_UNIX && o.unix_mode && chmod(a.path, (mode_t)o.unix_mode) != 0) {
         rc = listen_error(errno);
-        unlink(a.path);
         goto fail;
     }
     struct sockaddr_storage got;
@@ -471,8 +472,6 @@ int parley_server_listen_opts(parley_server *s, const char *text, const parley_l
         snprintf(l->unix_path, sizeof l->unix_path, "%s", a.path);
     if (ops->open(l) != 0) {
         rc = listen_error(errno);
-        if (sa->family == AF_UNIX)
-            unlink(a.path);
         goto fail;
     }
     if (s->nlisteners == s->caplisteners) {
@@ -485,21 +484,22 @@ int parley_server_listen_opts(parley_server *s, const char *text, const parley_l
         s->listeners = g;
         s->caplisteners = cap;
     }
-    s->listeners[s->nlisteners++] = l;
     if (pl_sv_arm(s, l, EPOLL_CTL_ADD) != 0) {
         rc = PARLEY_ERR_IO;
-        l = NULL; /* left in s->listeners */
         goto fail;
     }
+    s->listeners[s->nlisteners++] = l; /* only now: what failed is never registered */
     if (bound && boundlen)
         pl_addr_format(&a, bound, boundlen, NULL);
     pl_addr_resolved_free(list);
     return PARLEY_OK;
 fail:
     if (l)
-        pl_sv_conn_unref(s, l);
+        pl_sv_conn_unref(s, l); /* and its descriptor */
     if (fd >= 0)
         close(fd);
+    if (made_file)
+        unlink(a.path);
     pl_addr_resolved_free(list);
     return rc;
 }
