@@ -1,16 +1,19 @@
 /*
- * tests/unit/test_server_errors.c: what the server's functions return when
- * the system fails them, and what a failure leaves behind: nothing.
+ * tests/unit/test_server_errors.c: every error the server's functions
+ * return, each reached, and what a failure leaves behind: nothing.
  *
- * Such failures happen only when something fails deep down, so the test
- * makes it fail: the executable is linked with --wrap for the calls the
- * server makes (epoll_create1, epoll_ctl, eventfd, pthread_mutex_init,
- * getsockname, getsockopt, chmod, getaddrinfo, malloc, calloc, realloc),
- * and for the names layer's pl_mm_register and pl_mm_unregister, which
- * here stand for a matchmaker and remember what they were told. After each
- * failure the test checks that the process holds the descriptors it held
- * before, that no socket file stays, that nothing stays registered, and
- * (in the ASan build) that nothing leaks.
+ * Some errors come from the system for real: a Unix socket in a folder the
+ * process may not write and a port below 1024, after dropping privileges
+ * in a child (the tests run as root on CI), and an address that is not
+ * this host's. The others happen only when something fails deep down, so
+ * the test makes it fail: the executable is linked with --wrap for the
+ * calls the server makes (epoll_create1, epoll_ctl, eventfd,
+ * pthread_mutex_init, getsockname, getsockopt, chmod, getaddrinfo, malloc,
+ * calloc, realloc), and for the names layer's pl_mm_register and
+ * pl_mm_unregister, which here stand for a matchmaker and remember what
+ * they were told. After each failure the test checks that the process
+ * holds the descriptors it held before, that no socket file stays, that
+ * nothing stays registered, and (in the ASan build) that nothing leaks.
  *
  * The server is driven from the test's thread (parley_server_poll), its
  * callers are raw sockets of the test.
@@ -315,6 +318,19 @@ static int tcp_client(uint16_t port)
     return fd;
 }
 
+static int unix_client(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un un;
+    memset(&un, 0, sizeof un);
+    un.sun_family = AF_UNIX;
+    assert_true(strlen(path) < sizeof un.sun_path);
+    memcpy(un.sun_path, path, strlen(path) + 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&un, sizeof un), 0);
+    return fd;
+}
+
 /* call_who sends a WHO call on the stream fd and runs the server until
  * the client has an answer, or the end of its connection: 1 for a reply,
  * 0 for the end. */
@@ -515,6 +531,84 @@ static void test_a_listen_that_fails_anywhere_leaves_nothing_behind(void **state
     parley_server_destroy(s);
 }
 
+/* An address that is not this host's is PARLEY_ERR_ADDRESS (192.0.2.1 is
+ * TEST-NET-1, on no interface). */
+static void test_listening_at_an_address_of_another_host_is_refused(void **state)
+{
+    (void)state;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_nonlocal_bind", "r");
+    int nonlocal = 0;
+    if (f) {
+        if (fscanf(f, "%d", &nonlocal) != 1)
+            nonlocal = 0;
+        fclose(f);
+    }
+    if (nonlocal) {
+        print_message("ip_nonlocal_bind is set: any address binds, not tested\n");
+        return;
+    }
+    parley_server *s = new_server();
+    assert_int_equal(parley_server_listen(s, "tcp://192.0.2.1:0", NULL, 0), PARLEY_ERR_ADDRESS);
+    assert_int_equal(parley_server_listen(s, "udp://192.0.2.1:0", NULL, 0), PARLEY_ERR_ADDRESS);
+    parley_server_destroy(s);
+}
+
+/* listen_as_nobody runs listen on addr in a child that dropped to nobody (65534)
+ * when it was root, and returns listen's result. */
+static int listen_as_nobody(const char *addr)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(100);
+        if (geteuid() == 0)
+            _exit(101);
+        parley_server *s = NULL;
+        if (parley_server_create(&s, NULL) != PARLEY_OK)
+            _exit(102);
+        int rc = parley_server_listen(s, addr, NULL, 0);
+        parley_server_destroy(s);
+        _exit(rc);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* What only privileges allow is PARLEY_ERR_DENIED: a socket file in a
+ * folder the process may not write (the folder is root's, mode 0700; a
+ * test not run as root takes the write permission off its own), and a
+ * port below the system's first unprivileged one. */
+static void test_listening_without_the_privileges_is_denied(void **state)
+{
+    (void)state;
+    char addr[160];
+    snprintf(addr, sizeof addr, "unix://%s/s", dir);
+    assert_int_equal(chmod(dir, geteuid() == 0 ? 0700 : 0500), 0);
+    int rc = listen_as_nobody(addr);
+    assert_int_equal(chmod(dir, 0700), 0);
+    if (rc == 100) {
+        print_message("cannot become nobody here: not tested\n");
+        return;
+    }
+    assert_int_equal(rc, PARLEY_ERR_DENIED);
+
+    unsigned first = 1024;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "r");
+    if (f) {
+        if (fscanf(f, "%u", &first) != 1)
+            first = 1024;
+        fclose(f);
+    }
+    if (first <= 1) {
+        print_message("every port is unprivileged here: ports not tested\n");
+        return;
+    }
+    assert_int_equal(listen_as_nobody("tcp://127.0.0.1:1"), PARLEY_ERR_DENIED);
+}
+
 /* ---- serving -------------------------------------------------------------- */
 
 /* A connection that cannot be given a mutex is closed unanswered, and the
@@ -536,7 +630,120 @@ static void test_a_connection_the_server_cannot_set_up_is_closed(void **state)
     parley_server_destroy(s);
 }
 
+/* What the kernel will not tell a procedure is PARLEY_ERR_IO: a stream's
+ * local address (getsockname) and a Unix peer's credentials
+ * (SO_PEERCRED, asked at accept). */
+static void test_what_the_kernel_does_not_tell_a_procedure_is_an_io_error(void **state)
+{
+    (void)state;
+    char path[128], addr[160];
+    snprintf(path, sizeof path, "%s/s", dir);
+    snprintf(addr, sizeof addr, "unix://%s", path);
+    parley_server *s = new_server();
+    assert_int_equal(parley_server_listen(s, addr, NULL, 0), PARLEY_OK);
+    int fd = unix_client(path);
+    inject(&f_getsockopt, 0, -1, ENOBUFS);
+    inject(&f_getsockname, 0, -1, ENOBUFS);
+    who_calls = 0;
+    assert_int_equal(call_who(s, fd), 1);
+    clear_faults();
+    assert_int_equal(who_calls, 1);
+    assert_int_equal(who_local_rc, PARLEY_ERR_IO);
+    assert_int_equal(who_ids_rc, PARLEY_ERR_IO);
+    close(fd);
+    parley_server_destroy(s);
+}
+
+/* Memory that runs out: parley_server_add_program, _run and _poll say
+ * PARLEY_ERR_NOMEM, at each of their allocations, and leave the server
+ * as it was. */
+static void test_running_out_of_memory_is_reported_and_leaves_the_server_whole(void **state)
+{
+    (void)state;
+    parley_server *s = NULL;
+    assert_int_equal(parley_server_create(&s, NULL), PARLEY_OK);
+    inject(&f_alloc, 0, -1, 0);
+    assert_int_equal(parley_server_add_program(s, &prog_v1), PARLEY_ERR_NOMEM);
+    clear_faults();
+    assert_int_equal(parley_server_add_program(s, &prog_v1), PARLEY_OK);
+    assert_int_equal(parley_server_add_program(s, &prog_v1), PARLEY_ERR_INVALID); /* added once */
+
+    int allocs = 0;
+    for (int k = 0;; k++, allocs++) {
+        inject(&f_alloc, k, 1, 0);
+        int rc = parley_server_poll(s, 0);
+        int fired = atomic_load(&f_alloc.fired);
+        clear_faults();
+        if (!fired) {
+            assert_int_equal(rc, PARLEY_OK);
+            break;
+        }
+        assert_int_equal(rc, PARLEY_ERR_NOMEM);
+    }
+    assert_true(allocs >= 1);
+    parley_server_destroy(s);
+
+    parley_server_opts o = {.threads = 2};
+    assert_int_equal(parley_server_create(&s, &o), PARLEY_OK);
+    parley_server_stop(s); /* so that a run that starts returns at once */
+    allocs = 0;
+    for (int k = 0;; k++, allocs++) {
+        inject(&f_alloc, k, 1, 0);
+        int rc = parley_server_run(s);
+        int fired = atomic_load(&f_alloc.fired);
+        clear_faults();
+        if (!fired) {
+            assert_int_equal(rc, PARLEY_OK);
+            break;
+        }
+        assert_int_equal(rc, PARLEY_ERR_NOMEM);
+    }
+    assert_true(allocs >= 2);
+    parley_server_destroy(s);
+}
+
 /* ---- registering ---------------------------------------------------------- */
+
+/* A registration that fails part-way is taken back whole, and says why:
+ * the matchmaker's refusals and failures to reach it come back as they
+ * are, a listening socket whose address cannot be read is PARLEY_ERR_IO. */
+static void test_a_registration_that_fails_leaves_nothing_registered(void **state)
+{
+    (void)state;
+    parley_server *s = new_server();
+    assert_int_equal(parley_server_listen(s, "tcp://127.0.0.1:0", NULL, 0), PARLEY_OK);
+    assert_int_equal(parley_server_listen(s, "udp://127.0.0.1:0", NULL, 0), PARLEY_OK);
+    static const int refusals[] = {PARLEY_ERR_NOT_LOCAL, PARLEY_ERR_NOT_OWNER,
+                                   PARLEY_ERR_TABLE_FULL, PARLEY_ERR_REFUSED, PARLEY_ERR_TIMEDOUT};
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        mm_fail_at = 3; /* the UDP socket's first */
+        mm_err = refusals[i];
+        assert_int_equal(parley_server_register(s, "svc"), refusals[i]);
+        assert_int_equal(nentries, 0);
+    }
+    mm_fail_at = 0;
+    inject(&f_getsockname, 1, 1, ENOBUFS); /* the second socket's */
+    assert_int_equal(parley_server_register(s, "svc"), PARLEY_ERR_IO);
+    clear_faults();
+    assert_int_equal(nentries, 0);
+
+    /* all of it, then none of it */
+    assert_int_equal(parley_server_register(s, "svc"), PARLEY_OK);
+    assert_int_equal(nentries, 4);
+    assert_int_equal(parley_server_unregister(s), PARLEY_OK);
+    assert_int_equal(nentries, 0);
+    assert_int_equal(parley_server_unregister(s), PARLEY_OK); /* nothing registered */
+    /* a matchmaker that fails to unregister: its error, and nothing left to retry */
+    assert_int_equal(parley_server_register(s, "svc"), PARLEY_OK);
+    mm_unreg_err = PARLEY_ERR_TIMEDOUT;
+    assert_int_equal(parley_server_unregister(s), PARLEY_ERR_TIMEDOUT);
+    mm_unreg_err = PARLEY_OK;
+    assert_int_equal(parley_server_unregister(s), PARLEY_OK);
+    assert_int_equal(parley_server_unregister(NULL), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_server_register(NULL, "svc"), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_server_register(s, NULL), PARLEY_ERR_INVALID);
+    parley_server_destroy(s);
+}
 
 int main(void)
 {
@@ -547,8 +754,18 @@ int main(void)
                                         make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_a_listen_that_fails_anywhere_leaves_nothing_behind,
                                         make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_listening_at_an_address_of_another_host_is_refused,
+                                        reset, reset),
+        cmocka_unit_test_setup_teardown(test_listening_without_the_privileges_is_denied, make_dir,
+                                        remove_dir),
         cmocka_unit_test_setup_teardown(test_a_connection_the_server_cannot_set_up_is_closed, reset,
                                         reset),
+        cmocka_unit_test_setup_teardown(
+            test_what_the_kernel_does_not_tell_a_procedure_is_an_io_error, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(
+            test_running_out_of_memory_is_reported_and_leaves_the_server_whole, reset, reset),
+        cmocka_unit_test_setup_teardown(test_a_registration_that_fails_leaves_nothing_registered,
+                                        reset, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
