@@ -70,8 +70,15 @@ typedef struct parley_program_def {
  * The caller owns it; parley_server_destroy frees it. */
 int parley_server_create(parley_server **out, const parley_server_opts *opts);
 
-/* parley_server_add_program serves def (which must outlive the server).
- * PARLEY_ERR_INVALID when that program and version are served already. */
+/* parley_server_add_program serves def, which stays the caller's and must
+ * outlive s. Any thread may call it at any time until
+ * parley_server_destroy, also while the server runs and while other
+ * threads add programs: a call arriving after it returned is dispatched
+ * to def, one being dispatched meanwhile sees the programs with or
+ * without def. Each addition copies the table of programs, and the
+ * copies are freed by parley_server_destroy (n programs: n(n+1)/2
+ * pointers). Errors: PARLEY_ERR_INVALID (s or def NULL, or def's program
+ * and version served already), PARLEY_ERR_NOMEM (nothing added). */
 int parley_server_add_program(parley_server *s, const parley_program_def *def);
 
 /* parley_server_listen listens on addr ("tcp://127.0.0.1:0", "udp://[::1]:4000",

@@ -10,6 +10,7 @@
  * what it wrote. Nothing here knows a socket's kind: the caller's
  * addresses come from its socket's pl_sv_ops.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,15 +99,18 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
     if (ops && ops->make_verf && ops->make_verf(&h, &call.cred, verf_buf, &verf) != PARLEY_OK)
         return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
 
+    /* the table as published last (see parley_server_add_program) */
+    const pl_sv_progs *tab = atomic_load_explicit(&s->progs, memory_order_acquire);
     const parley_program_def *prog = NULL;
     uint32_t low = UINT32_MAX, high = 0;
-    for (size_t i = 0; i < s->nprogs; i++) {
-        if (s->progs[i]->prog != h.prog)
+    for (size_t i = 0; tab && i < tab->n; i++) {
+        const parley_program_def *p = tab->defs[i];
+        if (p->prog != h.prog)
             continue;
-        low = s->progs[i]->vers < low ? s->progs[i]->vers : low;
-        high = s->progs[i]->vers > high ? s->progs[i]->vers : high;
-        if (s->progs[i]->vers == h.vers)
-            prog = s->progs[i];
+        low = p->vers < low ? p->vers : low;
+        high = p->vers > high ? p->vers : high;
+        if (p->vers == h.vers)
+            prog = p;
     }
     if (!prog && high == 0 && low == UINT32_MAX)
         return reply_accepted(w, h.xid, &verf, PARLEY_PROG_UNAVAIL, 0, 0);

@@ -72,6 +72,16 @@ extern const pl_sv_ops pl_sv_listener_ops; /* stream.c: a listening TCP or Unix 
 extern const pl_sv_ops pl_sv_stream_ops;   /* stream.c: an accepted connection */
 extern const pl_sv_ops pl_sv_dgram_ops;    /* dgram.c: a UDP socket */
 
+/* The program table: an array never changed once published, so that a
+ * call reads it without a lock while parley_server_add_program publishes
+ * a longer copy (see there). Every table stays until the server is
+ * destroyed, linked through older. */
+typedef struct pl_sv_progs {
+    struct pl_sv_progs *older; /* the table this one replaced, or NULL */
+    size_t n;
+    const parley_program_def *defs[];
+} pl_sv_progs;
+
 typedef struct conn {
     const pl_sv_ops *ops;
     int fd;
@@ -111,8 +121,7 @@ typedef struct conn {
 
 struct parley_server {
     parley_server_opts opts;
-    const parley_program_def **progs;
-    size_t nprogs, capprogs;
+    _Atomic(pl_sv_progs *) progs; /* stored with a release, loaded with an acquire; or NULL */
     int ep;
     int wake_fd; /* an eventfd, written by parley_server_stop */
     atomic_int stopping;
@@ -126,6 +135,7 @@ struct parley_server {
     int64_t spin_ns;                     /* opts.busy_poll_us in ns; 0: never */
     struct worker *embedded;             /* the caller's, for parley_server_poll */
     char reg_name[PL_ADDR_NAME_MAX + 1]; /* registered with the matchmaker as, or "" */
+    const pl_sv_progs *reg_progs;        /* the programs registered then */
 };
 
 /* A message read off a stream, copied when the reader's buffer would not

@@ -346,23 +346,38 @@ fail:
     return rc;
 }
 
+/* parley_server_add_program: see server.h. The table calls read is never
+ * changed: an addition publishes a copy one longer, with a release that
+ * pairs with the acquire of the call that reads it, so a call sees the
+ * table before or after, whole. Additions race only with each other, and
+ * a compare-and-swap orders them: one that lost reads the winner's table
+ * and tries again (a program both add is then refused to the second).
+ * Old tables stay until destroy, since nothing says when the last call
+ * reading one is done: n programs added one by one hold n(n+1)/2
+ * pointers (64 programs: 16 KiB). */
 int parley_server_add_program(parley_server *s, const parley_program_def *def)
 {
-    if (!def)
+    if (!s || !def)
         return PARLEY_ERR_INVALID;
-    for (size_t i = 0; i < s->nprogs; i++)
-        if (s->progs[i]->prog == def->prog && s->progs[i]->vers == def->vers)
-            return PARLEY_ERR_INVALID;
-    if (s->nprogs == s->capprogs) {
-        size_t cap = s->capprogs ? 2 * s->capprogs : 4;
-        const parley_program_def **p = realloc(s->progs, cap * sizeof *p);
-        if (!p)
+    pl_sv_progs *cur = atomic_load_explicit(&s->progs, memory_order_acquire);
+    for (;;) {
+        size_t n = cur ? cur->n : 0;
+        for (size_t i = 0; i < n; i++)
+            if (cur->defs[i]->prog == def->prog && cur->defs[i]->vers == def->vers)
+                return PARLEY_ERR_INVALID;
+        pl_sv_progs *t = malloc(sizeof *t + (n + 1) * sizeof t->defs[0]);
+        if (!t)
             return PARLEY_ERR_NOMEM;
-        s->progs = p;
-        s->capprogs = cap;
+        if (n)
+            memcpy(t->defs, cur->defs, n * sizeof t->defs[0]);
+        t->defs[n] = def;
+        t->n = n + 1;
+        t->older = cur;
+        if (atomic_compare_exchange_strong_explicit(&s->progs, &cur, t, memory_order_acq_rel,
+                                                    memory_order_acquire))
+            return PARLEY_OK;
+        free(t); /* another addition came first: cur is now its table */
     }
-    s->progs[s->nprogs++] = def;
-    return PARLEY_OK;
 }
 
 /* unix_stale returns nonzero when path is a Unix socket nobody listens on
@@ -556,11 +571,13 @@ int parley_server_register(parley_server *s, const char *name)
 {
     if (!s || !name || !pl_name_valid(name, strlen(name)))
         return PARLEY_ERR_INVALID;
-    if (s->nlisteners == 0 || s->nprogs == 0)
+    const pl_sv_progs *tab = atomic_load_explicit(&s->progs, memory_order_acquire);
+    if (s->nlisteners == 0 || !tab)
         return PARLEY_ERR_INVALID;
     if (s->reg_name[0])
         parley_server_unregister(s);
     strcpy(s->reg_name, name);
+    s->reg_progs = tab; /* what unregister takes back, whatever is added meanwhile */
     int rc = PARLEY_OK;
     for (size_t i = 0; i < s->nlisteners && rc == PARLEY_OK; i++) {
         conn *l = s->listeners[i];
@@ -579,9 +596,9 @@ int parley_server_register(parley_server *s, const char *name)
             snprintf(sun->sun_path, sizeof sun->sun_path, "%s", l->unix_path);
             len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(l->unix_path) + 1);
         }
-        for (size_t k = 0; k < s->nprogs && rc == PARLEY_OK; k++)
-            rc = pl_mm_register(name, s->progs[k]->prog, s->progs[k]->vers, (struct sockaddr *)&ss,
-                                len, socktype);
+        for (size_t k = 0; k < tab->n && rc == PARLEY_OK; k++)
+            rc = pl_mm_register(name, tab->defs[k]->prog, tab->defs[k]->vers,
+                                (struct sockaddr *)&ss, len, socktype);
     }
     if (rc != PARLEY_OK)
         parley_server_unregister(s);
@@ -596,12 +613,14 @@ int parley_server_unregister(parley_server *s)
     if (!s->reg_name[0])
         return PARLEY_OK;
     int rc = PARLEY_OK;
-    for (size_t k = 0; k < s->nprogs; k++) {
-        int r = pl_mm_unregister(s->reg_name, s->progs[k]->vers, "");
+    const pl_sv_progs *tab = s->reg_progs;
+    for (size_t k = 0; tab && k < tab->n; k++) {
+        int r = pl_mm_unregister(s->reg_name, tab->defs[k]->vers, "");
         if (rc == PARLEY_OK)
             rc = r;
     }
     s->reg_name[0] = '\0';
+    s->reg_progs = NULL;
     return rc;
 }
 
@@ -627,7 +646,12 @@ void parley_server_destroy(parley_server *s)
         free(s->embedded);
     }
     free(s->listeners);
-    free(s->progs);
+    pl_sv_progs *tab = atomic_load_explicit(&s->progs, memory_order_relaxed);
+    while (tab) {
+        pl_sv_progs *older = tab->older;
+        free(tab);
+        tab = older;
+    }
     close(s->wake_fd);
     close(s->ep);
     pthread_mutex_destroy(&s->mu);
