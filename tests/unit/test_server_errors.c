@@ -445,6 +445,19 @@ static void test_create_fails_cleanly_when_the_system_refuses_it_anything(void *
     assert_true(fail_each_in_create(&f_alloc, 0, PARLEY_ERR_NOMEM) >= 1);
 }
 
+/* Arguments that cannot be right are refused before anything is done. */
+static void test_null_arguments_are_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(parley_server_create(NULL, NULL), PARLEY_ERR_INVALID);
+    parley_server *s = new_server();
+    assert_int_equal(parley_server_add_program(NULL, &prog_v1), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_server_add_program(s, NULL), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_server_listen(NULL, "tcp://127.0.0.1:0", NULL, 0), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_server_listen(s, NULL, NULL, 0), PARLEY_ERR_INVALID);
+    parley_server_destroy(s);
+}
+
 /* ---- listening ------------------------------------------------------------ */
 
 /* A listen that fails at its last step, the socket's registration with
@@ -750,6 +763,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_create_fails_cleanly_when_the_system_refuses_it_anything, reset, reset),
+        cmocka_unit_test_setup_teardown(test_null_arguments_are_refused, reset, reset),
         cmocka_unit_test_setup_teardown(test_a_listen_that_cannot_be_armed_leaves_nothing_behind,
                                         make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_a_listen_that_fails_anywhere_leaves_nothing_behind,

@@ -294,8 +294,11 @@ int parley_server_poll(parley_server *s, int timeout_ms)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+/* parley_server_create: see server.h. */
 int parley_server_create(parley_server **out, const parley_server_opts *opts)
 {
+    if (!out)
+        return PARLEY_ERR_INVALID;
     parley_server *s = calloc(1, sizeof *s);
     if (!s)
         return PARLEY_ERR_NOMEM;
@@ -420,6 +423,8 @@ int parley_server_listen(parley_server *s, const char *text, char *bound, size_t
 int parley_server_listen_opts(parley_server *s, const char *text, const parley_listen_opts *opts,
                               char *bound, size_t boundlen)
 {
+    if (!s || !text)
+        return PARLEY_ERR_INVALID;
     parley_listen_opts o = {0};
     if (opts)
         o = *opts;
@@ -519,6 +524,7 @@ fail:
     return rc;
 }
 
+/* parley_server_run: see server.h. */
 int parley_server_run(parley_server *s)
 {
     unsigned n = s->opts.threads;
@@ -554,6 +560,7 @@ done:
     return rc;
 }
 
+/* parley_server_stop: see server.h. */
 void parley_server_stop(parley_server *s)
 {
     atomic_store(&s->stopping, 1);
@@ -624,6 +631,7 @@ int parley_server_unregister(parley_server *s)
     return rc;
 }
 
+/* parley_server_destroy: see server.h. */
 void parley_server_destroy(parley_server *s)
 {
     if (!s)
