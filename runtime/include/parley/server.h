@@ -5,6 +5,14 @@
  * addresses (tcp://, udp://, unix://), with a pool of threads sharing one
  * epoll instance. Generated foo_server.c files describe their programs with
  * parley_program_def; the user writes the procedures and main().
+ *
+ * Threads: parley_server_stop and parley_server_add_program may be called
+ * from any thread at any time (stop from a signal handler too). The other
+ * functions on one server are called from one thread at a time, which may
+ * be another than the thread running it; each says what it allows.
+ * Procedures run on the server's threads, several at once. The
+ * parley_call_* functions are called by a procedure, in its thread, on the
+ * call it was given.
  */
 #ifndef PARLEY_SERVER_H
 #define PARLEY_SERVER_H
@@ -50,8 +58,11 @@ typedef struct parley_server_opts {
 /* A procedure's handler (generated): decodes the arguments from args
  * (allocating from parley_call_arena), runs the procedure, and encodes the
  * result through parley_call_result. Returns PARLEY_OK, PARLEY_ERR_GARBAGE_ARGS
- * when the arguments do not decode, or PARLEY_ERR_SYSTEM_ERR when the
- * procedure failed (the caller gets SYSTEM_ERR). */
+ * when the arguments do not decode (the caller gets GARBAGE_ARGS), or
+ * PARLEY_ERR_SYSTEM_ERR when the procedure failed (the caller gets
+ * SYSTEM_ERR, as for any other error returned, or a result encoded past
+ * the size asked for). PARLEY_OK without parley_call_result answers with
+ * an empty (void) result. */
 typedef int parley_handler(parley_call *call, parley_dec *args);
 
 typedef struct parley_proc_def {
@@ -66,19 +77,40 @@ typedef struct parley_program_def {
     size_t nprocs;
 } parley_program_def;
 
-/* parley_server_create makes a server with no programs and no addresses.
- * The caller owns it; parley_server_destroy frees it. */
+/* parley_server_create makes a server with no programs and no addresses,
+ * with the settings in opts (copied; NULL: the defaults), and writes it to
+ * *out. The caller owns it; parley_server_destroy frees it. Errors:
+ * PARLEY_ERR_INVALID (out NULL), PARLEY_ERR_NOMEM (memory, or a mutex's
+ * resources), PARLEY_ERR_IO (no epoll instance or eventfd); *out is then
+ * not written and nothing is held. Any thread. */
 int parley_server_create(parley_server **out, const parley_server_opts *opts);
 
-/* parley_server_add_program serves def (which must outlive the server).
- * PARLEY_ERR_INVALID when that program and version are served already. */
+/* parley_server_add_program serves def, which stays the caller's and must
+ * outlive s. Any thread may call it at any time until
+ * parley_server_destroy, also while the server runs and while other
+ * threads add programs: a call arriving after it returned is dispatched
+ * to def, one being dispatched meanwhile sees the programs with or
+ * without def. Each addition copies the table of programs, and the
+ * copies are freed by parley_server_destroy (n programs: n(n+1)/2
+ * pointers). Errors: PARLEY_ERR_INVALID (s or def NULL, or def's program
+ * and version served already), PARLEY_ERR_NOMEM (nothing added). */
 int parley_server_add_program(parley_server *s, const parley_program_def *def);
 
 /* parley_server_listen listens on addr ("tcp://127.0.0.1:0", "udp://[::1]:4000",
- * "unix:///run/x.sock"); when bound is not NULL, the address actually bound
- * (with the port chosen for port 0) is written there as text. A Unix
- * socket's file gets the permissions the process's umask leaves; a stale
- * one (nobody listening) is replaced. */
+ * "unix:///run/x.sock"; a host name is listened on at its first address);
+ * when bound is not NULL, the address actually bound (with the port chosen
+ * for port 0) is written there as text, truncated to boundlen bytes with
+ * its NUL. A Unix socket's file gets the permissions the process's umask
+ * leaves; a stale one (nobody listening) is replaced. The socket belongs to s until
+ * parley_server_destroy, which closes it (and removes a Unix socket's
+ * file). On a running server it is served at once. Errors:
+ * PARLEY_ERR_INVALID (s or addr NULL), PARLEY_ERR_ADDRESS (addr cannot be
+ * read, is a service name, or is not this host's), PARLEY_ERR_RESOLVE,
+ * PARLEY_ERR_IN_USE, PARLEY_ERR_DENIED (a port below 1024, a folder the
+ * process may not write), PARLEY_ERR_NOMEM, PARLEY_ERR_IO (anything else
+ * the system refused); a failed listen leaves nothing: no socket, no file,
+ * no address that parley_server_register would advertise. Not at the same
+ * time as another listen, parley_server_register or _destroy on s. */
 int parley_server_listen(parley_server *s, const char *addr, char *bound, size_t boundlen);
 
 /* Settings of one address; zero fields take the defaults. */
@@ -101,57 +133,80 @@ typedef struct parley_listen_opts {
 int parley_server_listen_opts(parley_server *s, const char *addr, const parley_listen_opts *opts,
                               char *bound, size_t boundlen);
 
-/* parley_server_run serves until parley_server_stop; it returns once the
- * calls in flight have been answered. */
+/* parley_server_run serves in the calling thread and opts.threads - 1
+ * more, until parley_server_stop; it returns once each thread has
+ * finished the event it was handling (the calls read are answered), the
+ * threads joined. Connections and addresses stay open until
+ * parley_server_destroy. A stopped server stays stopped: run returns at
+ * once. PARLEY_OK, or PARLEY_ERR_NOMEM when the threads' buffers could not
+ * be made (nothing served); a thread that cannot be started leaves the
+ * others to serve. One run at a time, and not with parley_server_poll. */
 int parley_server_run(parley_server *s);
 
-/* parley_server_stop asks a running server to stop: it stops accepting,
- * finishes the calls in flight, and parley_server_run returns. Safe to call
- * from a signal handler and from any thread. */
+/* parley_server_stop asks s to stop: its threads take no new event
+ * (connections, calls) once they have finished the one they handle, and
+ * parley_server_run returns. Safe to call from a signal handler and from
+ * any thread, before run too (run then returns at once). A server driven
+ * by parley_server_poll sees parley_server_fd readable from then on: its
+ * caller stops polling. */
 void parley_server_stop(parley_server *s);
 
 /* For a program with its own event loop, instead of parley_server_run:
  * parley_server_fd is a descriptor that becomes readable when the server has
- * work (put it in your poll/epoll set); parley_server_poll then does that
- * work in the calling thread, waiting at most timeout_ms (0: not at all;
- * negative: until there is work) for the first event. Calls are then run in
- * the calling thread, one at a time. */
+ * work (put it in your poll/epoll set; it stays s's, closed by
+ * parley_server_destroy); parley_server_poll then does that work in the
+ * calling thread, waiting at most timeout_ms (0: not at all; negative:
+ * until there is work) for the first event, and handling at most 64.
+ * Calls are then run in the calling thread, one at a time. parley_server_poll
+ * returns PARLEY_OK (also when there was nothing to do), or
+ * PARLEY_ERR_NOMEM when the buffers it makes at its first call could not
+ * be made. One thread at a time, and not with parley_server_run. */
 int parley_server_fd(const parley_server *s);
 int parley_server_poll(parley_server *s, int timeout_ms);
 
 /* parley_server_register registers the server with the matchmaker as the
  * service name (1 to 64 characters of A-Z a-z 0-9 . _ -, the first a letter
  * or a digit; a generated header defines it as PROG_SERVICE, PROG the
- * program's name, when the IDL gives @service("name")): every program and version added, on every
- * address listened on (a Unix socket by its absolute path; one given by a relative path is left
- * out), so that clients can call it by name ("date", "date@host"). Call it after
- * parley_server_listen and parley_server_add_program. The matchmaker is the one PARLEY_MATCHMAKER
+ * program's name, when the IDL gives @service("name")): every program and version added so far, on
+ * every address listened on (a Unix socket by its absolute path; one given by a relative path is
+ * left out), so that clients can call it by name ("date", "date@host"). Call it after
+ * parley_server_listen and parley_server_add_program; a program added later is not registered
+ * until register is called again. The matchmaker is the one PARLEY_MATCHMAKER
  * names ("HOST:PORT", a full "tcp://" or "unix://" address; default localhost:111); it accepts
  * registrations only from its own host and keeps each one for the user
  * that made it. A second call replaces the first registration.
  * parley_server_destroy unregisters, so a server that exits cleanly leaves
  * nothing behind; one that dies is dropped by the matchmaker once its
  * socket is gone. On failure nothing stays registered. Errors:
- * PARLEY_ERR_INVALID (a bad name, or no address or program yet),
+ * PARLEY_ERR_INVALID (s or name NULL, a bad name, or no address or program yet),
+ * PARLEY_ERR_IO (an address listened on could not be read back),
  * PARLEY_ERR_NOT_LOCAL, _NOT_OWNER (another user holds the name or a
  * program), _TABLE_FULL, and those of reaching the matchmaker
  * (PARLEY_ERR_REFUSED when none runs, _TIMEDOUT, ...). Each call to the
- * matchmaker takes at most 5 s. Not thread-safe with other calls on s but
- * parley_server_run. */
+ * matchmaker takes at most 5 s. Not at the same time as
+ * parley_server_listen, _unregister or _destroy on s; while s runs, and
+ * while programs are added, it may. */
 int parley_server_register(parley_server *s, const char *name);
 
 /* parley_server_unregister removes what parley_server_register registered
- * (nothing registered: PARLEY_OK). Errors: those of reaching the
- * matchmaker. */
+ * (nothing registered: PARLEY_OK): the versions registered then, whatever
+ * was added since. Errors: PARLEY_ERR_INVALID (s NULL), and those of
+ * reaching the matchmaker (the first of them); either way s no longer
+ * counts as registered, and a second call does nothing. The threads of
+ * parley_server_register. */
 int parley_server_unregister(parley_server *s);
 
 /* parley_server_destroy unregisters from the matchmaker (when registered:
  * one call per program, each taking at most 5 s when the matchmaker does
- * not answer), closes every address and frees s; NULL is a no-op.
- * The server must not be running. */
+ * not answer), closes every address and connection, removes the files of
+ * its Unix sockets, and frees s; NULL is a no-op. The program definitions
+ * stay the caller's. The server must not be running (parley_server_run
+ * returned, no parley_server_poll under way), and no other call on s may
+ * be under way or follow. */
 void parley_server_destroy(parley_server *s);
 
-/* parley_call_cred is the caller's credentials (AUTH_SYS fields, or zeros). */
+/* parley_call_cred is the caller's credentials (AUTH_SYS fields, or zeros),
+ * owned by the call. */
 const parley_cred *parley_call_cred(const parley_call *call);
 
 /* ---- the caller's transport and identity ----
@@ -200,15 +255,19 @@ int parley_call_local(const parley_call *call, struct sockaddr_storage *out, soc
  * NULL call; nothing is written on failure. */
 int parley_call_peer_ids(const parley_call *call, uid_t *uid, gid_t *gid, pid_t *pid);
 
-/* parley_call_arena is an arena released when the call has been answered. */
+/* parley_call_arena is the calling thread's arena, reset as soon as the
+ * handler returns: what the handler allocates from it (the decoded
+ * arguments) must not be kept past the call. */
 parley_arena *parley_call_arena(parley_call *call);
 
 /* parley_call_limits are the limits to decode the arguments with (the
- * server's, allocating from the call's arena). */
+ * server's, allocating from the call's arena), owned by the call. */
 const parley_limits *parley_call_limits(const parley_call *call);
 
 /* parley_call_result returns the encoder for a result of size bytes (the
- * exact encoded size, from T_size), or NULL when memory ran out. */
+ * exact encoded size, from T_size), owned by the call; the reply is sent
+ * after the handler returns. NULL when memory ran out (or size is beyond
+ * any buffer); the handler then returns PARLEY_ERR_SYSTEM_ERR. */
 parley_enc *parley_call_result(parley_call *call, size_t size);
 
 #ifdef __cplusplus

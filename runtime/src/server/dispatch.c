@@ -1,0 +1,224 @@
+/*
+ * server/dispatch.c: from a call message to its reply. pl_sv_process
+ * decodes the call's header, checks its RPC version and credentials, finds
+ * the program, version and procedure, runs the procedure's handler with
+ * the worker's arena and writes the reply into the worker's buffer; the
+ * parley_call_* functions are what a handler may ask of its call.
+ *
+ * It sits above the wire layer (wire/rpcmsg.h, wire/auth.h) and beneath
+ * the readers of stream.c and dgram.c, which call pl_sv_process and send
+ * what it wrote. Nothing here knows a socket's kind: the caller's
+ * addresses come from its socket's pl_sv_ops.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/internal.h"
+#include "wire/auth.h"
+#include "wire/rpcmsg.h"
+
+/* pl_sv_out_reserve grows w's reply buffer to need bytes: 0, or -1 when
+ * memory ran out (the buffer is then as it was). */
+int pl_sv_out_reserve(worker *w, size_t need)
+{
+    if (need <= w->out_cap)
+        return 0;
+    size_t cap = w->out_cap ? w->out_cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *b = realloc(w->out, cap);
+    if (!b)
+        return -1;
+    w->out = b;
+    w->out_cap = cap;
+    return 0;
+}
+
+static const parley_proc_def *find_proc(const parley_program_def *p, uint32_t proc)
+{
+    for (size_t i = 0; i < p->nprocs; i++)
+        if (p->procs[i].proc == proc)
+            return &p->procs[i];
+    return NULL;
+}
+
+/* reply_accepted writes an accepted reply with an error status at w->out+4. */
+static size_t reply_accepted(worker *w, uint32_t xid, const pl_opaque_auth *verf, uint32_t stat,
+                             uint32_t low, uint32_t high)
+{
+    parley_enc e;
+    parley_enc_init(&e, w->out + 4, w->out_cap - 4);
+    pl_msg_encode_reply_accepted(&e, xid, verf, stat, low, high);
+    size_t len = 0;
+    parley_enc_finish(&e, &len);
+    return len;
+}
+
+/* pl_sv_process answers one call message; returns the reply's length at
+ * w->out+4, or 0 for no reply (the message is dropped). *fatal is set when
+ * the connection is to be ended (a message that is not a call). msg need
+ * only last the call. */
+size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t len, int *fatal)
+{
+    parley_server *s = w->s;
+    *fatal = 0;
+    if (pl_sv_out_reserve(w, 4096) != 0)
+        return 0;
+    parley_dec d;
+    parley_dec_init(&d, msg, len, NULL);
+    pl_call_header h;
+    int rc = pl_msg_decode_call(&d, &h);
+    if (rc != PARLEY_OK) {
+        *fatal = 1; /* not a call we can even answer: a REPLY, or garbage */
+        return 0;
+    }
+    parley_enc e;
+    size_t out_len = 0;
+    if (h.rpcvers != PARLEY_RPC_VERSION) {
+        parley_enc_init(&e, w->out + 4, w->out_cap - 4);
+        pl_msg_encode_reply_denied_rpc_mismatch(&e, h.xid, PARLEY_RPC_VERSION, PARLEY_RPC_VERSION);
+        parley_enc_finish(&e, &out_len);
+        return out_len;
+    }
+    parley_call call;
+    memset(&call, 0, sizeof call);
+    call.w = w;
+    call.src = src;
+    uint32_t auth = pl_auth_check(&h, &call.cred);
+    if (auth != PARLEY_AUTH_OK) {
+        parley_enc_init(&e, w->out + 4, w->out_cap - 4);
+        pl_msg_encode_reply_denied_auth_error(&e, h.xid, auth);
+        parley_enc_finish(&e, &out_len);
+        return out_len;
+    }
+    uint8_t verf_buf[PARLEY_MAX_AUTH_BYTES];
+    pl_opaque_auth verf = {PARLEY_AUTH_NONE, 0, NULL};
+    const pl_auth_ops *ops = pl_auth_find(h.cred.flavor);
+    if (ops && ops->make_verf && ops->make_verf(&h, &call.cred, verf_buf, &verf) != PARLEY_OK)
+        return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
+
+    /* the table as published last (see parley_server_add_program) */
+    const pl_sv_progs *tab = atomic_load_explicit(&s->progs, memory_order_acquire);
+    const parley_program_def *prog = NULL;
+    uint32_t low = UINT32_MAX, high = 0;
+    for (size_t i = 0; tab && i < tab->n; i++) {
+        const parley_program_def *p = tab->defs[i];
+        if (p->prog != h.prog)
+            continue;
+        low = p->vers < low ? p->vers : low;
+        high = p->vers > high ? p->vers : high;
+        if (p->vers == h.vers)
+            prog = p;
+    }
+    if (!prog && high == 0 && low == UINT32_MAX)
+        return reply_accepted(w, h.xid, &verf, PARLEY_PROG_UNAVAIL, 0, 0);
+    if (!prog)
+        return reply_accepted(w, h.xid, &verf, PARLEY_PROG_MISMATCH, low, high);
+    const parley_proc_def *proc = find_proc(prog, h.proc);
+    if (!proc && h.proc == 0) /* the NULL procedure, which every program has */
+        return d.p == d.end ? reply_accepted(w, h.xid, &verf, PARLEY_SUCCESS, 0, 0)
+                            : reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
+    if (!proc)
+        return reply_accepted(w, h.xid, &verf, PARLEY_PROC_UNAVAIL, 0, 0);
+
+    /* the success header first; the handler's result follows it */
+    parley_enc_init(&e, w->out + 4, w->out_cap - 4);
+    pl_msg_encode_reply_accepted(&e, h.xid, &verf, PARLEY_SUCCESS, 0, 0);
+    parley_enc_finish(&e, &call.header_end);
+    call.header_end += 4;
+    call.limits.max_alloc = PARLEY_DEFAULT_MAX_ALLOC;
+    call.limits.arena = w->arena;
+    d.arena = w->arena; /* the arguments go into the call's arena */
+    d.budget = call.limits.max_alloc;
+    rc = proc->handler(&call, &d);
+    parley_arena_reset(w->arena);
+    if (rc == PARLEY_ERR_GARBAGE_ARGS)
+        return reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
+    if (rc != PARLEY_OK)
+        return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
+    if (!call.result_ok) { /* a void result: nothing after the header */
+        return call.header_end - 4;
+    }
+    if (call.result.err)
+        return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
+    return (size_t)(call.result.p - w->out) - 4;
+}
+
+/* ---- the public call API ----------------------------------------------- */
+
+/* parley_call_cred: see server.h. */
+const parley_cred *parley_call_cred(const parley_call *call)
+{
+    return &call->cred;
+}
+
+_Static_assert((int)PL_TR_TCP == (int)PARLEY_TRANSPORT_TCP &&
+                   (int)PL_TR_UDP == (int)PARLEY_TRANSPORT_UDP &&
+                   (int)PL_TR_UNIX == (int)PARLEY_TRANSPORT_UNIX,
+               "a connection's transport is its address's");
+
+/* parley_call_transport: see server.h. */
+int parley_call_transport(const parley_call *call)
+{
+    return call->src->c->transport;
+}
+
+/* parley_call_peer: see server.h. */
+int parley_call_peer(const parley_call *call, struct sockaddr_storage *out, socklen_t *len)
+{
+    if (!call || !out || !len)
+        return PARLEY_ERR_INVALID;
+    return call->src->c->ops->peer(call, out, len);
+}
+
+/* parley_call_local: see server.h. */
+int parley_call_local(const parley_call *call, struct sockaddr_storage *out, socklen_t *len)
+{
+    if (!call || !out || !len)
+        return PARLEY_ERR_INVALID;
+    return call->src->c->ops->local(call, out, len);
+}
+
+/* parley_call_peer_ids: see server.h. */
+int parley_call_peer_ids(const parley_call *call, uid_t *uid, gid_t *gid, pid_t *pid)
+{
+    if (!call)
+        return PARLEY_ERR_INVALID;
+    const conn *c = call->src->c;
+    if (c->transport != PL_TR_UNIX)
+        return PARLEY_ERR_UNSUPPORTED;
+    if (!c->has_ids)
+        return PARLEY_ERR_IO;
+    if (uid)
+        *uid = c->ids.uid;
+    if (gid)
+        *gid = c->ids.gid;
+    if (pid)
+        *pid = c->ids.pid;
+    return PARLEY_OK;
+}
+
+/* parley_call_arena: see server.h. */
+parley_arena *parley_call_arena(parley_call *call)
+{
+    return call->w->arena;
+}
+
+/* parley_call_limits: see server.h. */
+const parley_limits *parley_call_limits(const parley_call *call)
+{
+    return &call->limits;
+}
+
+/* parley_call_result: see server.h. */
+parley_enc *parley_call_result(parley_call *call, size_t size)
+{
+    worker *w = call->w;
+    if (size > SIZE_MAX - call->header_end || pl_sv_out_reserve(w, call->header_end + size) != 0)
+        return NULL;
+    parley_enc_init(&call->result, w->out + call->header_end, size);
+    call->result_ok = 1;
+    return &call->result;
+}

@@ -1,0 +1,194 @@
+/*
+ * server/internal.h: what the server's files share, and nothing public.
+ *
+ * The server of parley/server.h is four files: server.c (the lifecycle, the
+ * worker pool and its epoll loop, the list of connections), stream.c (TCP
+ * and Unix streams: accepting, reading with record marking, queued output),
+ * dgram.c (UDP sockets: a datagram in, a datagram out) and dispatch.c (a
+ * call message to its procedure, and the parley_call_* functions a
+ * procedure asks of its call). The cut is streams against datagrams, as in
+ * libuv: what varies between them sits behind pl_sv_ops, one table per
+ * kind of socket, so that server.c and dispatch.c never ask which kind a
+ * socket is and a change to UDP touches dgram.c alone.
+ *
+ * Each kind's reader calls pl_sv_process for the messages it read and sends
+ * the replies itself (a stream gathers those of one read into one write, a
+ * datagram's reply goes to its source), so sending is not in the table:
+ * nobody but the reader sends.
+ */
+#ifndef PARLEY_SERVER_INTERNAL_H
+#define PARLEY_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "parley/server.h"
+#include "net/addr.h"
+#include "net/spin.h"
+#include "wire/recmark.h"
+
+enum {
+    PL_SV_READ_CHUNK = 64 * 1024, /* what a stream's reader asks recv for */
+    PL_SV_UDP_MAX = 65536,        /* the largest datagram */
+};
+
+struct conn;
+struct worker;
+
+/* What an epoll registration's data points to: one of a connection's two
+ * registrations, rd (its one-shot read event on fd) or wr (a stream's
+ * EPOLLOUT on wfd, a dup of fd, so that waiting to write never disturbs the
+ * read registration a reading thread owns). serve_one tells them apart by
+ * address. The eventfd that wakes the threads registers NULL. */
+typedef struct pl_sv_ev {
+    struct conn *c;
+} pl_sv_ev;
+
+/* The transport interface: what each kind of socket does its own way. A
+ * listening stream socket, an accepted stream and a UDP socket each have
+ * one (stream.c, dgram.c). */
+typedef struct pl_sv_ops {
+    int socktype; /* SOCK_STREAM or SOCK_DGRAM: what the matchmaker is told */
+    /* open readies a socket just bound to be served (a listening one only):
+     * listen(2) for a stream, ask for each datagram's destination on a
+     * wildcard address for UDP. 0, or -1 with errno set. */
+    int (*open)(struct conn *l);
+    /* on_read handles c's read event, which the calling thread holds (the
+     * one-shot registration fired and the hand-off is acquired): it reads,
+     * re-arms or ends c, and answers what it read. */
+    void (*on_read)(struct worker *w, struct conn *c);
+    /* on_writable handles c's EPOLLOUT registration (streams only). */
+    void (*on_writable)(struct worker *w, struct conn *c);
+    /* peer and local answer parley_call_peer and parley_call_local for a
+     * call read from this kind of socket (arguments checked already). */
+    int (*peer)(const parley_call *call, struct sockaddr_storage *out, socklen_t *len);
+    int (*local)(const parley_call *call, struct sockaddr_storage *out, socklen_t *len);
+} pl_sv_ops;
+
+extern const pl_sv_ops pl_sv_listener_ops; /* stream.c: a listening TCP or Unix socket */
+extern const pl_sv_ops pl_sv_stream_ops;   /* stream.c: an accepted connection */
+extern const pl_sv_ops pl_sv_dgram_ops;    /* dgram.c: a UDP socket */
+
+/* The program table: an array never changed once published, so that a
+ * call reads it without a lock while parley_server_add_program publishes
+ * a longer copy (see there). Every table stays until the server is
+ * destroyed, linked through older. */
+typedef struct pl_sv_progs {
+    struct pl_sv_progs *older; /* the table this one replaced, or NULL */
+    size_t n;
+    const parley_program_def *defs[];
+} pl_sv_progs;
+
+typedef struct conn {
+    const pl_sv_ops *ops;
+    int fd;
+    int transport;                 /* PL_TR_TCP, PL_TR_UDP or PL_TR_UNIX */
+    pl_sv_ev rd, wr;               /* its epoll registrations (see pl_sv_ev) */
+    atomic_int refs;               /* the registration, plus each call being answered */
+    atomic_int dead;               /* ended: no more reads, replies are dropped */
+    pthread_mutex_t wmu;           /* one writer at a time */
+    pl_rm_reader rm;               /* stream: reassembly (only the thread holding the event) */
+    _Atomic int64_t last_active;   /* ms, monotonic: set by the reading thread, read by scan */
+    _Atomic int64_t partial_since; /* ms when a partly read message began, or 0 (the same) */
+    atomic_uint handoff;           /* see pl_sv_arm */
+    int tracked;                   /* on the server's list (pl_sv_track); set before it is armed */
+    struct conn *prev, *next;      /* the server's list of connections */
+    char unix_path[108];           /* a listening Unix socket: unlinked at the end */
+    /* Replies the client has not taken yet (under wmu). While any wait, the
+     * connection is not read (read_paused), so a client that sends and never
+     * reads costs at most max_queued bytes, then its connection is ended;
+     * no thread ever waits for it. */
+    uint8_t *outq;
+    size_t outq_off, outq_len, outq_cap;
+    int out_blocked; /* waiting for EPOLLOUT on wfd (holds a reference) */
+    int read_paused; /* not re-armed for reading while out_blocked */
+    int wfd;         /* dup of fd for the EPOLLOUT registration, or -1 */
+    /* stream: the peer's address (from accept4), and on a Unix socket its
+     * credentials (SO_PEERCRED, when has_ids) */
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    int has_ids;
+    struct ucred ids;
+    /* a listening socket: the address bound; UDP: whether datagrams come
+     * with their destination address (pktinfo: bound to a wildcard address) */
+    struct sockaddr_storage local;
+    socklen_t local_len;
+    int pktinfo;
+} conn;
+
+struct parley_server {
+    parley_server_opts opts;
+    _Atomic(pl_sv_progs *) progs; /* stored with a release, loaded with an acquire; or NULL */
+    int ep;
+    int wake_fd; /* an eventfd, written by parley_server_stop */
+    atomic_int stopping;
+    pthread_mutex_t mu; /* the connection list and counts */
+    conn *conns;        /* accepted streams */
+    conn **listeners;
+    size_t nlisteners, caplisteners;
+    unsigned nconns;
+    atomic_int running;
+    atomic_int spinning;                 /* a worker is busy polling (one at a time) */
+    int64_t spin_ns;                     /* opts.busy_poll_us in ns; 0: never */
+    struct worker *embedded;             /* the caller's, for parley_server_poll */
+    char reg_name[PL_ADDR_NAME_MAX + 1]; /* registered with the matchmaker as, or "" */
+    const pl_sv_progs *reg_progs;        /* the programs registered then */
+};
+
+/* A message read off a stream, copied when the reader's buffer would not
+ * outlive the next feed. */
+typedef struct msgref {
+    const uint8_t *p;
+    size_t len;
+    uint8_t *owned;
+} msgref;
+
+/* Per thread: buffers reused from call to call. */
+typedef struct worker {
+    parley_server *s;
+    uint8_t *in;  /* PL_SV_READ_CHUNK bytes, or PL_SV_UDP_MAX if more */
+    uint8_t *out; /* the reply being built, with 4 bytes for the record mark */
+    size_t out_cap;
+    parley_arena *arena; /* arguments; reset after each call */
+    int64_t last_scan;
+    struct msgref *msgs; /* the messages of one read */
+    size_t msgs_cap;
+    uint8_t *batch; /* replies to the messages of one read, framed */
+    size_t batch_len, batch_cap;
+    int pool;     /* a thread of parley_server_run's pool (may busy poll) */
+    pl_spin spin; /* adaptive busy poll (net/spin.h): see spin_wait */
+} worker;
+
+/* Where a message came from: its connection or UDP socket, and for a
+ * datagram the recvmsg header that holds its source (msg_name) and, with
+ * pktinfo, its destination (msg_control). */
+typedef struct msgsrc {
+    const conn *c;
+    struct msghdr *dgram; /* UDP; not const: CMSG_NXTHDR takes it so */
+} msgsrc;
+
+struct parley_call {
+    worker *w;
+    const msgsrc *src;
+    parley_cred cred;
+    parley_limits limits;
+    parley_enc result;
+    size_t header_end; /* where the result starts in w->out */
+    int result_ok;
+};
+
+/* ---- server.c ---- */
+int pl_sv_conn_new(const pl_sv_ops *ops, int fd, conn **out);
+void pl_sv_conn_unref(parley_server *s, conn *c);
+void pl_sv_conn_end(parley_server *s, conn *c);
+int pl_sv_arm(parley_server *s, conn *c, int op);
+void pl_sv_track(parley_server *s, conn *c);
+
+/* ---- dispatch.c ---- */
+int pl_sv_out_reserve(worker *w, size_t need);
+size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t len, int *fatal);
+
+#endif /* PARLEY_SERVER_INTERNAL_H */
