@@ -214,17 +214,22 @@ static void on_listen(worker *w, conn *l)
 /* ---- reading ----------------------------------------------------------- */
 
 /* on_stream reads what c has, answers every whole message in it, and
- * re-arms c (or ends it) before running the calls. */
+ * re-arms c (or ends it) before running the calls. From the moment c is
+ * re-armed another thread may read it, see its end and let go of the
+ * registration's reference: this thread holds a reference of its own
+ * until it is done with c, so that c (its descriptor, its write lock) is
+ * not freed under it, even inside the epoll_ctl that re-arms it. */
 static void on_stream(worker *w, conn *c)
 {
     parley_server *s = w->s;
+    atomic_fetch_add(&c->refs, 1);
     ssize_t n = recv(c->fd, w->in, PL_SV_READ_CHUNK, 0);
     if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
             pl_sv_arm(s, c, EPOLL_CTL_MOD);
-            return;
-        }
-        pl_sv_conn_end(s, c);
+        else
+            pl_sv_conn_end(s, c);
+        pl_sv_conn_unref(s, c);
         return;
     }
     int64_t t = pl_now_ms();
@@ -324,7 +329,7 @@ static void on_stream(worker *w, conn *c)
         send_framed(s, c, w->batch, w->batch_len);
     if (fatal_seen)
         shutdown(c->fd, SHUT_RDWR);
-    for (size_t i = 0; i < nm; i++)
+    for (size_t i = 0; i < nm + 1; i++) /* the calls' and this thread's own */
         pl_sv_conn_unref(s, c);
 }
 
