@@ -1622,8 +1622,8 @@ int pl_store_commit(pl_store_txn *t, const uint8_t id[16], uint64_t seq, const v
         }
     }
     rc = st_append(s, s->wbuf, plen, &end);
-    if (rc == PARLEY_ERR_NO_SPACE && s->file_size > s->live_bytes + s->max_bytes / 16 + 4096 &&
-        st_compact(s) == PARLEY_OK)
+    if (rc == PARLEY_ERR_NO_SPACE && s->file_size >= s->retry_at &&
+        s->file_size > s->live_bytes + s->max_bytes / 16 + 4096 && st_compact(s) == PARLEY_OK)
         rc = st_append(s, s->wbuf, plen, &end);
     if (rc != PARLEY_OK)
         goto out;
