@@ -48,7 +48,10 @@
  * the record: with PL_DUR_PROCESS its own offset (every earlier write had
  * returned), with PL_DUR_MACHINE the end of the last completed fdatasync.
  * A bad record at offset off followed anywhere by a good record whose
- * stable is beyond off is damage; otherwise it is a torn tail.
+ * stable is beyond off is damage; otherwise it is a torn tail. The limit
+ * of this: damage within the records written after the last sync that a
+ * later record knows of (with PL_DUR_PROCESS, the last record) cannot be
+ * told from a torn tail, and is cut off as one.
  *
  * Durability and group commit. Appends happen under the store's mutex, in
  * log order. With PL_DUR_MACHINE a commit then waits until a sync covers
@@ -1075,6 +1078,7 @@ static int st_compact(pl_store *s)
     s->pend_len = 0; /* the acknowledgements are in the new file */
     s->retry_at = 0;
     s->st.compactions++;
+    pthread_cond_broadcast(&s->cv); /* waiters for a sync are covered now */
     free(o.buf);
     if (st_fsync_dir(s) != 0 && st_fsync_dir(s) != 0) {
         s->err = PARLEY_ERR_STORE;
