@@ -24,9 +24,11 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # benchmarks; clang and its sanitizer runtime build the second, sanitized run;
 # clang-format checks the code's layout; rpcbind brings rpcinfo and the real
 # rpcbind, the reference tools of the matchmaker's compatibility tests and
-# benchmark (installed without starting its service: see install_missing).
+# benchmark (installed without starting its service: see install_missing);
+# liblmdb-dev and libsqlite3-dev are what bench_store measures the completion
+# store's log against.
 packages=(build-essential cmake pkg-config flex bison libcmocka-dev libtirpc-dev
-          rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind)
+          rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind liblmdb-dev libsqlite3-dev)
 
 # policy_rc_d is Debian's hook that lets maintainer scripts start services or
 # not: while it exits 101, installing rpcbind does not start it. The tests run

@@ -53,7 +53,9 @@ extern "C" {
     X(ERR_NOT_REGISTERED, "no service of that name is registered with the matchmaker")             \
     X(ERR_NOT_LOCAL, "the matchmaker takes registrations only from its own host")                  \
     X(ERR_NOT_OWNER, "the registration belongs to another user")                                   \
-    X(ERR_TABLE_FULL, "the matchmaker's table is full")
+    X(ERR_TABLE_FULL, "the matchmaker's table is full")                                            \
+    X(ERR_NO_SPACE, "the completion store's disk is full")                                         \
+    X(ERR_STORE, "the completion store cannot be read or written")
 
 /* The error values. PARLEY_OK is 0; every error is positive. */
 typedef enum parley_err {
