@@ -354,7 +354,7 @@ static void emit_handler(gen_out *o, const idl_version *v, const idl_proc *p)
         snprintf(lv, sizeof lv, "_arg%d", i);
         gen_proc_dec(o, 1, a->type, lv);
     }
-    gen_puts(o, "    if (_d->err || parley_dec_remaining(_d))\n"
+    gen_puts(o, "    if (parley_dec_error(_d) || parley_dec_remaining(_d))\n"
                 "        return PARLEY_ERR_GARBAGE_ARGS;\n");
     gen_printf(o, "    if (%s_svc(", nm);
     for (i = 1; i <= p->nargs; i++)
@@ -368,7 +368,7 @@ static void emit_handler(gen_out *o, const idl_version *v, const idl_proc *p)
         gen_puts(o, "    parley_enc *_e = parley_call_result(_call, _n);\n"
                     "    if (!_e)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
         gen_proc_enc(o, 1, p->result, "_result");
-        gen_puts(o, "    return _e->err ? PARLEY_ERR_SYSTEM_ERR : PARLEY_OK;\n");
+        gen_puts(o, "    return parley_enc_error(_e) ? PARLEY_ERR_SYSTEM_ERR : PARLEY_OK;\n");
     } else {
         gen_puts(o, "    return PARLEY_OK;\n");
     }
