@@ -6,25 +6,18 @@
  * do not know what the emitters add to it. Each type T gets functions
  * T_enc, T_dec, T_size, T_free, T_encode, T_decode (and an enum T__valid),
  * so a constant, type or enum member spelled like one of those for another
- * type would clash with it in C; and the generated code reads a few fields
- * of the runtime's cursors, which a #define of the same name would rewrite.
- * (The generated code's own parameters and locals need no check: they all
- * begin with '_', which no global IDL name may.) This check sits beside the
- * emitters so that it changes with them.
+ * type would clash with it in C. (The generated code's own parameters and
+ * locals need no check: they all begin with '_', which no global IDL name
+ * may; nor do the fields of the runtime's codec cursors, which it reaches
+ * only through the accessors of parley/xdr.h, defined before any #define of
+ * the generated header.) This check sits beside the emitters so that it
+ * changes with them.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "emit.h"
 #include "map.h"
-
-/* The fields of the runtime's codec cursors (parley_enc and parley_dec in
- * parley/xdr.h) that the generated code reads: the position of a run of
- * fixed-size values, and the sticky error. The generated code's own names
- * begin with '_', which the front end keeps from IDL names, but these are
- * the runtime's; and a constant, program, version or procedure name is a
- * #define in the generated header, which would rewrite them. */
-static const char *const cursor_fields[] = {"p", "end", "err", "arena", NULL};
 
 static const char *const generated_suffixes[] = {"_enc",    "_dec",    "_size",   "_free",
                                                  "_encode", "_decode", "__valid", NULL};
@@ -52,22 +45,6 @@ static int cmp_clash(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* check_define reports a name that becomes a #define spelled like one of
- * the cursor fields; returns the number of errors (0 or 1). */
-static int check_define(idl_diag *diag, const char *name, idl_loc loc)
-{
-    for (const char *const *f = cursor_fields; name != NULL && *f; f++) {
-        if (strcmp(name, *f) == 0) {
-            idl_error(diag, loc,
-                      "'%s' would be a #define of the name of a field of the runtime's codec "
-                      "cursors, which the generated code reads; choose another name",
-                      name);
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* gen_check_names: see emit.h. */
 int gen_check_names(const idl_spec *spec, idl_diag *diag)
 {
@@ -92,19 +69,6 @@ int gen_check_names(const idl_spec *spec, idl_diag *diag)
     }
 
     int errors = 0;
-    for (const idl_def *d = spec->defs; d != NULL; d = d->next) { /* in source order */
-        if (d->kind == IDL_DEF_CONST) {
-            errors += check_define(diag, d->name, d->loc);
-        } else if (d->kind == IDL_DEF_PROGRAM) {
-            errors += check_define(diag, d->name, d->loc);
-            for (const idl_version *v = d->u.prog.versions; v != NULL; v = v->next) {
-                errors += check_define(diag, v->name, v->loc);
-                for (const idl_proc *p = v->procs; p != NULL; p = p->next)
-                    errors += check_define(diag, p->name, p->loc);
-            }
-        }
-    }
-
     /* clashes, reported in the order of the names that clash */
     clash *clashes = NULL;
     size_t nclash = 0, capclash = 0;
