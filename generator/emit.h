@@ -110,8 +110,9 @@ int gen_def_needs_free(idl_def *def);
  * functions (enum, struct, union, typedef). */
 int gen_is_type_def(const idl_def *def);
 
-/* gen_check_names reports the IDL names that the generated C would
- * misread (see names.c), returning the number of errors. Run it after the
+/* gen_check_names reports the IDL names that clash with a name the
+ * generated C defines, and the names the generated C would define twice
+ * (see names.c), returning the number of errors. Run it after the
  * front end's checks passed, before any emitter. */
 int gen_check_names(const idl_spec *spec, idl_diag *diag);
 
@@ -131,6 +132,10 @@ void gen_proc_size(gen_out *o, int in, const idl_type *t, const char *lv);
 /* gen_proc_name is the C name of procedure p of version v: rpcgen's, the
  * name in lower case and the version number ("date_now_1"), malloc'ed. */
 char *gen_proc_name(const idl_proc *p, const idl_version *v);
+
+/* gen_prog_name is the C name of the definition of version v of program
+ * prog: the name in lower case and the version number, malloc'ed. */
+char *gen_prog_name(const idl_def *prog, const idl_version *v);
 
 /* gen_proc_ctype is the C type of a procedure argument or result. */
 const char *gen_proc_ctype(const idl_type *t);

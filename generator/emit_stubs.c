@@ -14,6 +14,10 @@
  * A void argument list or result drops its parameters (and a void result
  * the _arena forms, having nothing to decode). The NULL procedure
  * (number 0, void to void) is answered by the generated handler itself.
+ * Every name defined here (with the stubs' own p_n_procs, proc_n_args,
+ * proc_n_res, proc_n_handler and struct proc_n_argv) is also listed by
+ * collect_stubs in names.c, which checks them against the IDL's names: a
+ * name added here goes there too.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -41,6 +45,12 @@ static char *lower_name(const char *name, uint32_t num)
 char *gen_proc_name(const idl_proc *p, const idl_version *v)
 {
     return lower_name(p->name, v->num);
+}
+
+/* gen_prog_name: see emit.h. */
+char *gen_prog_name(const idl_def *prog, const idl_version *v)
+{
+    return lower_name(prog->name, v->num);
 }
 
 /* gen_proc_ctype: see emit.h. */
@@ -126,7 +136,7 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
                 }
                 free(nm);
             }
-            char *pn = lower_name(d->name, v->num);
+            char *pn = gen_prog_name(d, v);
             gen_printf(o, "extern const parley_program_def %s;\n", pn);
             free(pn);
         }
@@ -354,7 +364,7 @@ static void emit_handler(gen_out *o, const idl_version *v, const idl_proc *p)
         snprintf(lv, sizeof lv, "_arg%d", i);
         gen_proc_dec(o, 1, a->type, lv);
     }
-    gen_puts(o, "    if (_d->err || parley_dec_remaining(_d))\n"
+    gen_puts(o, "    if (parley_dec_error(_d) || parley_dec_remaining(_d))\n"
                 "        return PARLEY_ERR_GARBAGE_ARGS;\n");
     gen_printf(o, "    if (%s_svc(", nm);
     for (i = 1; i <= p->nargs; i++)
@@ -368,7 +378,7 @@ static void emit_handler(gen_out *o, const idl_version *v, const idl_proc *p)
         gen_puts(o, "    parley_enc *_e = parley_call_result(_call, _n);\n"
                     "    if (!_e)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
         gen_proc_enc(o, 1, p->result, "_result");
-        gen_puts(o, "    return _e->err ? PARLEY_ERR_SYSTEM_ERR : PARLEY_OK;\n");
+        gen_puts(o, "    return parley_enc_error(_e) ? PARLEY_ERR_SYSTEM_ERR : PARLEY_OK;\n");
     } else {
         gen_puts(o, "    return PARLEY_OK;\n");
     }
@@ -403,7 +413,7 @@ int gen_emit_server(gen_out *o, const idl_spec *spec, const gen_opts *opts)
                 gen_line_to_idl(o, opts, p->loc);
                 emit_handler(o, v, p);
             }
-            char *pn = lower_name(d->name, v->num);
+            char *pn = gen_prog_name(d, v);
             gen_printf(o, "static const parley_proc_def %s_procs[] = {\n", pn);
             for (const idl_proc *p = v->procs; p; p = p->next) {
                 char *nm = gen_proc_name(p, v);

@@ -211,14 +211,14 @@ static void enc_run(gen_out *o, int in, const item *it, size_t n)
     ind(o, in);
     gen_printf(o, "if (parley_enc_room(_e, %zu)) {\n", total);
     ind(o, in + 1);
-    gen_puts(o, "uint8_t *_p = _e->p;\n");
+    gen_puts(o, "uint8_t *_p = parley_enc_pos(_e);\n");
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         enc_store(o, in + 1, it[i].g, it[i].lv, off);
         off += gen_prim_size(it[i].g.kind);
     }
     ind(o, in + 1);
-    gen_printf(o, "_e->p = _p + %zu;\n", total);
+    gen_printf(o, "parley_enc_set_pos(_e, _p + %zu);\n", total);
     for (size_t i = 0; i < n; i++)
         enc_check(o, in + 1, it[i].g, it[i].lv);
     ind(o, in);
@@ -419,14 +419,14 @@ static void dec_run(gen_out *o, int in, const item *it, size_t n)
     ind(o, in);
     gen_printf(o, "if (parley_dec_need(_d, %zu)) {\n", total);
     ind(o, in + 1);
-    gen_puts(o, "const uint8_t *_p = _d->p;\n");
+    gen_puts(o, "const uint8_t *_p = parley_dec_pos(_d);\n");
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         dec_load(o, in + 1, it[i].g, it[i].lv, off);
         off += gen_prim_size(it[i].g.kind);
     }
     ind(o, in + 1);
-    gen_printf(o, "_d->p = _p + %zu;\n", total);
+    gen_printf(o, "parley_dec_set_pos(_d, _p + %zu);\n", total);
     off = 0;
     for (size_t i = 0; i < n; i++) {
         dec_check(o, in + 1, it[i].g, it[i].lv, off);
@@ -494,7 +494,7 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
             dec_value(o, in + 1, d->type, el);
             free(el);
             ind(o, in + 1);
-            gen_puts(o, "if (PARLEY_UNLIKELY(_d->err)) {\n");
+            gen_puts(o, "if (PARLEY_UNLIKELY(parley_dec_error(_d))) {\n");
             ind(o, in + 2);
             gen_printf(o, "memset(&%s[_i + 1], 0, (%s - _i - 1) * sizeof %s[0]);\n", lv,
                        bound_of(d, nb, sizeof nb), lv);
@@ -542,7 +542,7 @@ static void dec_decl(gen_out *o, int in, const idl_decl *d, const char *lv)
                 gen_puts(o, "for (uint32_t _i = 0; _i < _n; _i++) {\n");
                 dec_value(o, in + 2, d->type, "_a[_i]");
                 ind(o, in + 2);
-                gen_puts(o, "if (PARLEY_UNLIKELY(_d->err)) {\n");
+                gen_puts(o, "if (PARLEY_UNLIKELY(parley_dec_error(_d))) {\n");
                 ind(o, in + 3);
                 gen_printf(o, "%s.%s_len = _i + 1;\n", lv, d->name);
                 ind(o, in + 3);
@@ -893,7 +893,8 @@ static void emit_struct(gen_out *o, idl_def *def)
         gen_puts(o, "    for (;;) {\n");
         enc_fields(o, 2, fields, tail, "_v->");
         gen_printf(o, "        parley_put_u32(_e, _v->%s != NULL);\n", tail->name);
-        gen_printf(o, "        if (!_v->%s || _e->err)\n            break;\n", tail->name);
+        gen_printf(o, "        if (!_v->%s || parley_enc_error(_e))\n            break;\n",
+                   tail->name);
         gen_printf(o, "        _v = _v->%s;\n    }\n", tail->name);
     } else {
         enc_fields(o, 1, fields, NULL, "_v->");
@@ -1079,10 +1080,10 @@ static void emit_buffer_api(gen_out *o, const idl_def *def)
                "    parley_dec _d;\n"
                "    parley_dec_init(&_d, _buf, _len, _lim);\n"
                "    %s_dec(&_d, _v);\n"
-               "    if (!_d.err && !_used && _d.p != _d.end)\n"
+               "    if (!parley_dec_error(&_d) && !_used && parley_dec_remaining(&_d))\n"
                "        parley_dec_fail(&_d, PARLEY_ERR_TRAILING);\n"
                "    int _rc = parley_dec_finish(&_d, _used);\n"
-               "    if (_rc && !_d.arena)\n"
+               "    if (_rc && !parley_dec_arena(&_d))\n"
                "        %s_free(_v);\n"
                "    else if (_rc)\n"
                "        memset(_v, 0, sizeof *_v);\n"

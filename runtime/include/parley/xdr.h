@@ -208,6 +208,33 @@ static inline int parley_enc_finish(const parley_enc *e, size_t *len)
     return PARLEY_OK;
 }
 
+/* The accessors below are how generated code reaches the cursor's fields.
+ * A constant, program, version or procedure of an IDL file is a #define in
+ * the generated header, which includes this one first: a `const p = 4;`
+ * cannot rewrite these bodies, already read, but would rewrite a `_e->p`
+ * written in the generated code itself. Being inline, they compile to the
+ * field access they wrap. */
+
+/* parley_enc_pos is where the next byte will be written. */
+static inline uint8_t *parley_enc_pos(const parley_enc *e)
+{
+    return e->p;
+}
+
+/* parley_enc_set_pos moves the write position to p, which must lie within
+ * [position, end]: generated code writes a run of fixed-size values after
+ * one parley_enc_room check and then steps past them. */
+static inline void parley_enc_set_pos(parley_enc *e, uint8_t *p)
+{
+    e->p = p;
+}
+
+/* parley_enc_error is the first error recorded, or 0 (PARLEY_OK). */
+static inline int parley_enc_error(const parley_enc *e)
+{
+    return e->err;
+}
+
 static inline void parley_put_u32(parley_enc *e, uint32_t v)
 {
     if (parley_enc_room(e, 4)) {
@@ -314,6 +341,34 @@ static inline int parley_dec_need(parley_dec *d, size_t n)
 static inline size_t parley_dec_remaining(const parley_dec *d)
 {
     return (size_t)(d->end - d->p);
+}
+
+/* parley_dec_pos is where the next byte will be read (see parley_enc_pos
+ * for why generated code goes through these accessors). */
+static inline const uint8_t *parley_dec_pos(const parley_dec *d)
+{
+    return d->p;
+}
+
+/* parley_dec_set_pos moves the read position to p, which must lie within
+ * [position, end]: generated code reads a run of fixed-size values after
+ * one parley_dec_need check and then steps past them. */
+static inline void parley_dec_set_pos(parley_dec *d, const uint8_t *p)
+{
+    d->p = p;
+}
+
+/* parley_dec_error is the first error recorded, or 0 (PARLEY_OK). */
+static inline int parley_dec_error(const parley_dec *d)
+{
+    return d->err;
+}
+
+/* parley_dec_arena is the arena the decode allocates from (see
+ * parley_limits), or NULL when it allocates with malloc. */
+static inline parley_arena *parley_dec_arena(const parley_dec *d)
+{
+    return d->arena;
 }
 
 /* parley_dec_finish returns the first error, or PARLEY_OK and the number of

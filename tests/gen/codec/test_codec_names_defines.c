@@ -2,9 +2,10 @@
  * test_codec_names_defines.c: constants and procedures named like the
  * generated code's own variables (`const len = 4;`, e, d, v, n, a, cap,
  * used, lim, rc, buf, next, after, c, r, av; procedures result, call, done,
- * ctx: see names_as_defines.idl) become #defines that no longer rewrite the
- * generated codec, client or server, which compile with the project's
- * warnings, and the types round-trip. The server's procedures are defined
+ * ctx: see names_as_defines.idl) or like the fields of the runtime's codec
+ * cursors (`const p = 4;`, end, err, arena) become #defines that no longer
+ * rewrite the generated codec, client or server, which compile with the
+ * project's warnings, and the types round-trip. The server's procedures are defined
  * here, so the prototypes the header gives them are compiled against a
  * definition too.
  *
@@ -74,6 +75,102 @@ static void test_the_constants_keep_their_values(void **state)
     assert_int_equal(done, 3);
     assert_int_equal(ctx, 4);
     assert_int_equal(sizeof(((box *)NULL)->items) / sizeof(int), 4);
+    assert_int_equal(p, 4);
+    assert_int_equal(end, 5);
+    assert_int_equal(err, 6);
+    assert_int_equal(arena, 7);
+    assert_int_equal(sizeof(((spot *)NULL)->mark), 4);
+}
+
+/* spots fills a list of two spots with arrays at their bounds (end, arena
+ * and err) and a string of err bytes; the caller frees nothing. */
+static void spots(spot *head, spot *tail, int *runs, pick *picks, char *note)
+{
+    memset(head, 0, sizeof *head);
+    memset(tail, 0, sizeof *tail);
+    memcpy(head->mark, "\x01\x02\x03\x04", 4);
+    head->stamp = 0x0123456789abcdefu;
+    head->runs.runs_len = 5;
+    head->runs.runs_val = runs;
+    head->picks.picks_len = 7;
+    head->picks.picks_val = picks;
+    head->note = note;
+    head->after_this = tail;
+    tail->stamp = 1;
+    tail->note = note + 6;
+}
+
+static void test_types_sized_by_the_cursor_fields_names_round_trip(void **state)
+{
+    (void)state;
+    int runs[5] = {-1, 2, -3, 4, -5};
+    pick picks[7] = {ONE, TWO, ONE, ONE, TWO, TWO, ONE};
+    char note[] = "sixchr";
+    spot head, tail;
+    spots(&head, &tail, runs, picks, note);
+    uint8_t wire[512], again[512];
+    size_t wire_bytes = 0, again_bytes = 0;
+    assert_int_equal(spot_encode(&head, wire, sizeof wire, &wire_bytes), PARLEY_OK);
+    assert_int_equal(wire_bytes, spot_size(&head));
+
+    spot out;
+    assert_int_equal(spot_decode(&out, wire, wire_bytes, NULL, NULL), PARLEY_OK);
+    assert_memory_equal(out.mark, head.mark, 4);
+    assert_true(out.stamp == head.stamp);
+    assert_int_equal(out.runs.runs_len, 5);
+    assert_memory_equal(out.runs.runs_val, runs, sizeof runs);
+    assert_int_equal(out.picks.picks_len, 7);
+    assert_memory_equal(out.picks.picks_val, picks, sizeof picks);
+    assert_string_equal(out.note, note);
+    assert_non_null(out.after_this);
+    assert_string_equal(out.after_this->note, "");
+    assert_null(out.after_this->after_this);
+    assert_int_equal(spot_encode(&out, again, sizeof again, &again_bytes), PARLEY_OK);
+    assert_int_equal(again_bytes, wire_bytes);
+    assert_memory_equal(again, wire, wire_bytes);
+    spot_free(&out);
+
+    /* into an arena, which the failed decode leaves to be reset */
+    parley_arena *ar = parley_arena_create(0);
+    assert_non_null(ar);
+    parley_limits in_arena = {0, 0, 0, ar};
+    assert_int_equal(spot_decode(&out, wire, wire_bytes, NULL, &in_arena), PARLEY_OK);
+    assert_string_equal(out.note, note);
+    assert_int_equal(spot_decode(&out, wire, wire_bytes - 4, NULL, &in_arena),
+                     PARLEY_ERR_TRUNCATED);
+    assert_null(out.after_this);
+    parley_arena_destroy(ar);
+
+    /* a trailing word is refused when the caller does not ask what was used */
+    memset(wire + wire_bytes, 0, 4);
+    assert_int_equal(spot_decode(&out, wire, wire_bytes + 4, NULL, NULL), PARLEY_ERR_TRAILING);
+    size_t used_bytes = 0;
+    assert_int_equal(spot_decode(&out, wire, wire_bytes + 4, &used_bytes, NULL), PARLEY_OK);
+    assert_int_equal(used_bytes, wire_bytes);
+    spot_free(&out);
+
+    /* a pick out of range (the third, after mark, stamp, the five runs and
+     * the picks' count) stops the decoding of its array and of the rest */
+    parley_st_u32(wire + 4 + 8 + 4 + 20 + 4 + 8, 3);
+    assert_int_equal(spot_decode(&out, wire, wire_bytes, NULL, NULL), PARLEY_ERR_BAD_ENUM);
+    assert_null(out.picks.picks_val);
+    assert_null(out.after_this);
+
+    /* one over each bound, and a pick out of range, are refused */
+    head.runs.runs_len = 6;
+    assert_int_equal(spot_encode(&head, wire, sizeof wire, &wire_bytes), PARLEY_ERR_TOO_LONG);
+    head.runs.runs_len = 5;
+    char long_note[] = "sevench";
+    head.note = long_note;
+    assert_int_equal(spot_encode(&head, wire, sizeof wire, &wire_bytes), PARLEY_ERR_TOO_LONG);
+    head.note = note;
+    picks[6] = (pick)3;
+    assert_int_equal(spot_encode(&head, wire, sizeof wire, &wire_bytes), PARLEY_ERR_BAD_ENUM);
+
+    /* the encoder's error ends the list: a buffer one word short */
+    picks[6] = ONE;
+    assert_int_equal(spot_encode(&head, wire, spot_size(&head) - 4, &wire_bytes),
+                     PARLEY_ERR_BUFFER_FULL);
 }
 
 static void test_types_sized_by_those_constants_round_trip(void **state)
@@ -118,6 +215,7 @@ int main(void)
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_constants_keep_their_values),
         cmocka_unit_test(test_types_sized_by_those_constants_round_trip),
+        cmocka_unit_test(test_types_sized_by_the_cursor_fields_names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,13 +19,13 @@ void sample_enc(parley_enc *_e, const sample *_v)
 #line 20 "rpcgen_xdr.c"
 {
     if (parley_enc_room(_e, 24)) {
-        uint8_t *_p = _e->p;
+        uint8_t *_p = parley_enc_pos(_e);
         parley_st_u32(_p + 0, (uint32_t)_v->count);
         parley_st_u32(_p + 4, (uint32_t)(int32_t)_v->letter);
         parley_st_u32(_p + 8, (uint32_t)(int32_t)_v->port);
         parley_st_u32(_p + 12, (uint32_t)_v->flags);
         parley_st_u64(_p + 16, (uint64_t)_v->stamp);
-        _e->p = _p + 24;
+        parley_enc_set_pos(_e, _p + 24);
     }
     netobj_enc(_e, &_v->cookie);
 }
@@ -33,13 +33,13 @@ void sample_enc(parley_enc *_e, const sample *_v)
 void sample_dec(parley_dec *_d, sample *_v)
 {
     if (parley_dec_need(_d, 24)) {
-        const uint8_t *_p = _d->p;
+        const uint8_t *_p = parley_dec_pos(_d);
         _v->count = parley_ld_u32(_p + 0);
         _v->letter = (char)(int32_t)parley_ld_u32(_p + 4);
         _v->port = (u_short)parley_ld_u32(_p + 8);
         _v->flags = parley_ld_u32(_p + 12);
         _v->stamp = parley_ld_u64(_p + 16);
-        _d->p = _p + 24;
+        parley_dec_set_pos(_d, _p + 24);
         if (PARLEY_UNLIKELY((int32_t)parley_ld_u32(_p + 4) < CHAR_MIN || (int32_t)parley_ld_u32(_p + 4) > CHAR_MAX))
             parley_dec_fail(_d, PARLEY_ERR_RANGE);
         if (PARLEY_UNLIKELY(parley_ld_u32(_p + 8) > USHRT_MAX))
@@ -84,10 +84,10 @@ int sample_decode(sample *_v, const void *_buf, size_t _len, size_t *_used,
     parley_dec _d;
     parley_dec_init(&_d, _buf, _len, _lim);
     sample_dec(&_d, _v);
-    if (!_d.err && !_used && _d.p != _d.end)
+    if (!parley_dec_error(&_d) && !_used && parley_dec_remaining(&_d))
         parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
     int _rc = parley_dec_finish(&_d, _used);
-    if (_rc && !_d.arena)
+    if (_rc && !parley_dec_arena(&_d))
         sample_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);
@@ -99,9 +99,9 @@ void mode_enc(parley_enc *_e, const mode *_v)
 #line 100 "rpcgen_xdr.c"
 {
     if (parley_enc_room(_e, 4)) {
-        uint8_t *_p = _e->p;
+        uint8_t *_p = parley_enc_pos(_e);
         parley_st_u32(_p + 0, (uint32_t)(int32_t)(*_v));
-        _e->p = _p + 4;
+        parley_enc_set_pos(_e, _p + 4);
         if (PARLEY_UNLIKELY(!mode__valid((int32_t)(*_v))))
             parley_enc_fail(_e, PARLEY_ERR_BAD_ENUM);
     }
@@ -110,9 +110,9 @@ void mode_enc(parley_enc *_e, const mode *_v)
 void mode_dec(parley_dec *_d, mode *_v)
 {
     if (parley_dec_need(_d, 4)) {
-        const uint8_t *_p = _d->p;
+        const uint8_t *_p = parley_dec_pos(_d);
         (*_v) = (mode)(int32_t)parley_ld_u32(_p + 0);
-        _d->p = _p + 4;
+        parley_dec_set_pos(_d, _p + 4);
         if (PARLEY_UNLIKELY(!mode__valid((int32_t)(*_v))))
             parley_dec_fail(_d, PARLEY_ERR_BAD_ENUM);
     } else {
@@ -146,10 +146,10 @@ int mode_decode(mode *_v, const void *_buf, size_t _len, size_t *_used,
     parley_dec _d;
     parley_dec_init(&_d, _buf, _len, _lim);
     mode_dec(&_d, _v);
-    if (!_d.err && !_used && _d.p != _d.end)
+    if (!parley_dec_error(&_d) && !_used && parley_dec_remaining(&_d))
         parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
     int _rc = parley_dec_finish(&_d, _used);
-    if (_rc && !_d.arena)
+    if (_rc && !parley_dec_arena(&_d))
         mode_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);

@@ -15,20 +15,20 @@ void pair_enc(parley_enc *_e, const pair *_v)
 #line 16 "service_xdr.c"
 {
     if (parley_enc_room(_e, 8)) {
-        uint8_t *_p = _e->p;
+        uint8_t *_p = parley_enc_pos(_e);
         parley_st_u32(_p + 0, (uint32_t)_v->first);
         parley_st_u32(_p + 4, (uint32_t)_v->second);
-        _e->p = _p + 8;
+        parley_enc_set_pos(_e, _p + 8);
     }
 }
 
 void pair_dec(parley_dec *_d, pair *_v)
 {
     if (parley_dec_need(_d, 8)) {
-        const uint8_t *_p = _d->p;
+        const uint8_t *_p = parley_dec_pos(_d);
         _v->first = (int)(int32_t)parley_ld_u32(_p + 0);
         _v->second = (int)(int32_t)parley_ld_u32(_p + 4);
-        _d->p = _p + 8;
+        parley_dec_set_pos(_d, _p + 8);
     } else {
         _v->first = 0;
         _v->second = 0;
@@ -64,10 +64,10 @@ int pair_decode(pair *_v, const void *_buf, size_t _len, size_t *_used,
     parley_dec _d;
     parley_dec_init(&_d, _buf, _len, _lim);
     pair_dec(&_d, _v);
-    if (!_d.err && !_used && _d.p != _d.end)
+    if (!parley_dec_error(&_d) && !_used && parley_dec_remaining(&_d))
         parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
     int _rc = parley_dec_finish(&_d, _used);
-    if (_rc && !_d.arena)
+    if (_rc && !parley_dec_arena(&_d))
         pair_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);

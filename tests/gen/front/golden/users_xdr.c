@@ -19,9 +19,9 @@ void role_enc(parley_enc *_e, const role *_v)
 #line 20 "users_xdr.c"
 {
     if (parley_enc_room(_e, 4)) {
-        uint8_t *_p = _e->p;
+        uint8_t *_p = parley_enc_pos(_e);
         parley_st_u32(_p + 0, (uint32_t)(int32_t)(*_v));
-        _e->p = _p + 4;
+        parley_enc_set_pos(_e, _p + 4);
         if (PARLEY_UNLIKELY(!role__valid((int32_t)(*_v))))
             parley_enc_fail(_e, PARLEY_ERR_BAD_ENUM);
     }
@@ -30,9 +30,9 @@ void role_enc(parley_enc *_e, const role *_v)
 void role_dec(parley_dec *_d, role *_v)
 {
     if (parley_dec_need(_d, 4)) {
-        const uint8_t *_p = _d->p;
+        const uint8_t *_p = parley_dec_pos(_d);
         (*_v) = (role)(int32_t)parley_ld_u32(_p + 0);
-        _d->p = _p + 4;
+        parley_dec_set_pos(_d, _p + 4);
         if (PARLEY_UNLIKELY(!role__valid((int32_t)(*_v))))
             parley_dec_fail(_d, PARLEY_ERR_BAD_ENUM);
     } else {
@@ -66,10 +66,10 @@ int role_decode(role *_v, const void *_buf, size_t _len, size_t *_used,
     parley_dec _d;
     parley_dec_init(&_d, _buf, _len, _lim);
     role_dec(&_d, _v);
-    if (!_d.err && !_used && _d.p != _d.end)
+    if (!parley_dec_error(&_d) && !_used && parley_dec_remaining(&_d))
         parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
     int _rc = parley_dec_finish(&_d, _used);
-    if (_rc && !_d.arena)
+    if (_rc && !parley_dec_arena(&_d))
         role_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);
@@ -117,10 +117,10 @@ int user_name_decode(user_name *_v, const void *_buf, size_t _len, size_t *_used
     parley_dec _d;
     parley_dec_init(&_d, _buf, _len, _lim);
     user_name_dec(&_d, _v);
-    if (!_d.err && !_used && _d.p != _d.end)
+    if (!parley_dec_error(&_d) && !_used && parley_dec_remaining(&_d))
         parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
     int _rc = parley_dec_finish(&_d, _used);
-    if (_rc && !_d.arena)
+    if (_rc && !parley_dec_arena(&_d))
         user_name_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);
@@ -133,30 +133,30 @@ void user_enc(parley_enc *_e, const user *_v)
 {
     for (;;) {
         if (parley_enc_room(_e, 4)) {
-            uint8_t *_p = _e->p;
+            uint8_t *_p = parley_enc_pos(_e);
             parley_st_u32(_p + 0, (uint32_t)_v->id);
-            _e->p = _p + 4;
+            parley_enc_set_pos(_e, _p + 4);
         }
         user_name_enc(_e, &_v->name);
         if (parley_enc_room(_e, 4)) {
-            uint8_t *_p = _e->p;
+            uint8_t *_p = parley_enc_pos(_e);
             parley_st_u32(_p + 0, (uint32_t)(int32_t)_v->kind);
-            _e->p = _p + 4;
+            parley_enc_set_pos(_e, _p + 4);
             if (PARLEY_UNLIKELY(!role__valid((int32_t)_v->kind)))
                 parley_enc_fail(_e, PARLEY_ERR_BAD_ENUM);
         }
         parley_put_bytes(_e, _v->avatar.avatar_val, _v->avatar.avatar_len, 4294967295u);
         if (parley_enc_room(_e, 12)) {
-            uint8_t *_p = _e->p;
+            uint8_t *_p = parley_enc_pos(_e);
             parley_st_u64(_p + 0, (uint64_t)_v->created);
             parley_st_u32(_p + 8, (uint32_t)(int32_t)_v->active);
-            _e->p = _p + 12;
+            parley_enc_set_pos(_e, _p + 12);
             if (PARLEY_UNLIKELY((uint32_t)_v->active > 1u))
                 parley_enc_fail(_e, PARLEY_ERR_BAD_BOOL);
         }
         parley_put_u32s(_e, _v->scores, 3u);
         parley_put_u32(_e, _v->manager != NULL);
-        if (!_v->manager || _e->err)
+        if (!_v->manager || parley_enc_error(_e))
             break;
         _v = _v->manager;
     }
@@ -170,17 +170,17 @@ void user_dec(parley_dec *_d, user *_v)
     }
     for (;;) {
         if (parley_dec_need(_d, 4)) {
-            const uint8_t *_p = _d->p;
+            const uint8_t *_p = parley_dec_pos(_d);
             _v->id = parley_ld_u32(_p + 0);
-            _d->p = _p + 4;
+            parley_dec_set_pos(_d, _p + 4);
         } else {
             _v->id = 0;
         }
         user_name_dec(_d, &_v->name);
         if (parley_dec_need(_d, 4)) {
-            const uint8_t *_p = _d->p;
+            const uint8_t *_p = parley_dec_pos(_d);
             _v->kind = (role)(int32_t)parley_ld_u32(_p + 0);
-            _d->p = _p + 4;
+            parley_dec_set_pos(_d, _p + 4);
             if (PARLEY_UNLIKELY(!role__valid((int32_t)_v->kind)))
                 parley_dec_fail(_d, PARLEY_ERR_BAD_ENUM);
         } else {
@@ -188,10 +188,10 @@ void user_dec(parley_dec *_d, user *_v)
         }
         parley_get_bytes(_d, &_v->avatar.avatar_val, &_v->avatar.avatar_len, 4294967295u);
         if (parley_dec_need(_d, 12)) {
-            const uint8_t *_p = _d->p;
+            const uint8_t *_p = parley_dec_pos(_d);
             _v->created = (quad_t)parley_ld_u64(_p + 0);
             _v->active = (bool_t)parley_ld_u32(_p + 8);
-            _d->p = _p + 12;
+            parley_dec_set_pos(_d, _p + 12);
             if (PARLEY_UNLIKELY((uint32_t)_v->active > 1u))
                 parley_dec_fail(_d, PARLEY_ERR_BAD_BOOL);
         } else {
@@ -255,10 +255,10 @@ int user_decode(user *_v, const void *_buf, size_t _len, size_t *_used,
     parley_dec _d;
     parley_dec_init(&_d, _buf, _len, _lim);
     user_dec(&_d, _v);
-    if (!_d.err && !_used && _d.p != _d.end)
+    if (!parley_dec_error(&_d) && !_used && parley_dec_remaining(&_d))
         parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
     int _rc = parley_dec_finish(&_d, _used);
-    if (_rc && !_d.arena)
+    if (_rc && !parley_dec_arena(&_d))
         user_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);
@@ -272,7 +272,7 @@ void user_list_enc(parley_enc *_e, const user_list *_v)
     for (;;) {
         user_enc(_e, &_v->entry);
         parley_put_u32(_e, _v->next != NULL);
-        if (!_v->next || _e->err)
+        if (!_v->next || parley_enc_error(_e))
             break;
         _v = _v->next;
     }
@@ -338,10 +338,10 @@ int user_list_decode(user_list *_v, const void *_buf, size_t _len, size_t *_used
     parley_dec _d;
     parley_dec_init(&_d, _buf, _len, _lim);
     user_list_dec(&_d, _v);
-    if (!_d.err && !_used && _d.p != _d.end)
+    if (!parley_dec_error(&_d) && !_used && parley_dec_remaining(&_d))
         parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
     int _rc = parley_dec_finish(&_d, _used);
-    if (_rc && !_d.arena)
+    if (_rc && !parley_dec_arena(&_d))
         user_list_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);
@@ -353,9 +353,9 @@ void lookup_result_enc(parley_enc *_e, const lookup_result *_v)
 #line 354 "users_xdr.c"
 {
     if (parley_enc_room(_e, 4)) {
-        uint8_t *_p = _e->p;
+        uint8_t *_p = parley_enc_pos(_e);
         parley_st_u32(_p + 0, (uint32_t)_v->status);
-        _e->p = _p + 4;
+        parley_enc_set_pos(_e, _p + 4);
     }
     switch (_v->status) {
     case 0:
@@ -372,9 +372,9 @@ void lookup_result_enc(parley_enc *_e, const lookup_result *_v)
 void lookup_result_dec(parley_dec *_d, lookup_result *_v)
 {
     if (parley_dec_need(_d, 4)) {
-        const uint8_t *_p = _d->p;
+        const uint8_t *_p = parley_dec_pos(_d);
         _v->status = (int)(int32_t)parley_ld_u32(_p + 0);
-        _d->p = _p + 4;
+        parley_dec_set_pos(_d, _p + 4);
     } else {
         _v->status = 0;
     }
@@ -437,10 +437,10 @@ int lookup_result_decode(lookup_result *_v, const void *_buf, size_t _len, size_
     parley_dec _d;
     parley_dec_init(&_d, _buf, _len, _lim);
     lookup_result_dec(&_d, _v);
-    if (!_d.err && !_used && _d.p != _d.end)
+    if (!parley_dec_error(&_d) && !_used && parley_dec_remaining(&_d))
         parley_dec_fail(&_d, PARLEY_ERR_TRAILING);
     int _rc = parley_dec_finish(&_d, _used);
-    if (_rc && !_d.arena)
+    if (_rc && !parley_dec_arena(&_d))
         lookup_result_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);
