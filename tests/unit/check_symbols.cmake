@@ -11,7 +11,7 @@
 #
 # Exceptions: the codec of netobj (netobj_enc, ...), which parley/netobj.h
 # declares under libtirpc's names because generated code for IDLs that use
-# the predefined netobj calls it (see idl/check.c); and names beginning with
+# the predefined netobj calls it (see idl/check_resolve.c); and names beginning with
 # two underscores, reserved to the implementation (a sanitizer's), which no
 # conforming program defines.
 cmake_minimum_required(VERSION 3.20)
