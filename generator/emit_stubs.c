@@ -172,6 +172,22 @@ static const char *call_args(gen_out *o, const idl_proc *p, const char *nm, char
     return buf;
 }
 
+/* semantics_name is the parley_semantics constant of p's declared
+ * guarantee (at-most-once when it declares none). */
+static const char *semantics_name(const idl_proc *p)
+{
+    switch (p->semantics) {
+    case IDL_SEM_IDEMPOTENT:
+        return "PARLEY_IDEMPOTENT";
+    case IDL_SEM_EXACTLY_ONCE:
+        return "PARLEY_EXACTLY_ONCE";
+    case IDL_SEM_AT_MOST_ONCE:
+    case IDL_SEM_DEFAULT:
+        break;
+    }
+    return "PARLEY_AT_MOST_ONCE";
+}
+
 /* pass_args writes "_arg1, ..., " (the arguments a wrapper passes on). */
 static void pass_args(gen_out *o, const idl_proc *p)
 {
@@ -192,8 +208,9 @@ static void emit_call(gen_out *o, const idl_proc *p, const char *nm)
         params(o, p);
         gen_puts(o, ")\n{\n");
         const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-        gen_printf(o, "    return parley_client_call(_c, %s, %s, NULL, NULL, 0);\n}\n\n", p->name,
-                   args);
+        gen_printf(o, "    const parley_call_opts _o = {0, %s, NULL};\n", semantics_name(p));
+        gen_printf(o, "    return parley_client_call_opts(_c, %s, %s, NULL, NULL, &_o);\n}\n\n",
+                   p->name, args);
         return;
     }
     gen_printf(o, "int %s_arena(parley_client *_c", nm);
@@ -202,8 +219,8 @@ static void emit_call(gen_out *o, const idl_proc *p, const char *nm)
     gen_puts(o, ", parley_arena *_arena)\n{\n");
     gen_puts(o, "    memset(_result, 0, sizeof *_result);\n");
     const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-    gen_printf(o,
-               "    int _rc = parley_client_call_arena(_c, %s, %s, %s_res, _result, 0, _arena);\n",
+    gen_printf(o, "    const parley_call_opts _o = {0, %s, _arena};\n", semantics_name(p));
+    gen_printf(o, "    int _rc = parley_client_call_opts(_c, %s, %s, %s_res, _result, &_o);\n",
                p->name, args, nm);
     gen_type g = gen_classify(p->result);
     gen_puts(o, "    if (_rc != PARLEY_OK) {\n");
@@ -233,9 +250,11 @@ static void emit_submit(gen_out *o, const idl_proc *p, const char *nm)
         params(o, p);
         gen_puts(o, ", parley_done_fn *_done, void *_ctx)\n{\n");
         const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-        gen_printf(
-            o, "    return parley_client_submit(_c, %s, %s, NULL, NULL, 0, _done, _ctx);\n}\n\n",
-            p->name, args);
+        gen_printf(o, "    const parley_call_opts _o = {0, %s, NULL};\n", semantics_name(p));
+        gen_printf(o,
+                   "    return parley_client_submit_opts(_c, %s, %s, NULL, NULL, &_o, _done, "
+                   "_ctx);\n}\n\n",
+                   p->name, args);
         return;
     }
     gen_printf(o, "int %s_submit_arena(parley_client *_c", nm);
@@ -244,11 +263,11 @@ static void emit_submit(gen_out *o, const idl_proc *p, const char *nm)
     gen_puts(o, ", parley_arena *_arena, parley_done_fn *_done, void *_ctx)\n{\n");
     gen_puts(o, "    memset(_result, 0, sizeof *_result);\n");
     const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-    gen_printf(
-        o,
-        "    return parley_client_submit_arena(_c, %s, %s, %s_res, _result, 0, _arena, _done, "
-        "_ctx);\n}\n\n",
-        p->name, args, nm);
+    gen_printf(o, "    const parley_call_opts _o = {0, %s, _arena};\n", semantics_name(p));
+    gen_printf(o,
+               "    return parley_client_submit_opts(_c, %s, %s, %s_res, _result, &_o, _done, "
+               "_ctx);\n}\n\n",
+               p->name, args, nm);
 
     gen_printf(o, "int %s_submit(parley_client *_c", nm);
     params(o, p);
@@ -417,7 +436,8 @@ int gen_emit_server(gen_out *o, const idl_spec *spec, const gen_opts *opts)
             gen_printf(o, "static const parley_proc_def %s_procs[] = {\n", pn);
             for (const idl_proc *p = v->procs; p; p = p->next) {
                 char *nm = gen_proc_name(p, v);
-                gen_printf(o, "    {%s, %s_handler},\n", p->name, nm);
+                /* positional: a field's name could be an IDL constant's #define */
+                gen_printf(o, "    {%s, %s_handler, %s},\n", p->name, nm, semantics_name(p));
                 free(nm);
             }
             gen_printf(o, "};\n\nconst parley_program_def %s = {%s, %s, %s_procs, %zu};\n\n", pn,

@@ -834,7 +834,7 @@ int mm_rpcb_counting(const parley_program_def *gen, parley_proc_def *procs, size
     if (gen->prog != MM_RPCBPROG || !null || gen->nprocs + 1 > cap)
         return PARLEY_ERR_INVALID;
     size_t n = 0;
-    procs[n++] = (parley_proc_def){0, null};
+    procs[n++] = (parley_proc_def){.proc = 0, .handler = null, .semantics = PARLEY_IDEMPOTENT};
     for (size_t i = 0; i < gen->nprocs; i++)
         if (gen->procs[i].proc != 0)
             procs[n++] = gen->procs[i];

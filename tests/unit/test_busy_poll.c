@@ -60,8 +60,9 @@ static int silent(parley_call *call, parley_dec *args)
     return echo(call, args);
 }
 
-static const parley_proc_def procs[] = {
-    {PROC_ECHO, echo}, {PROC_SLOW, slow}, {PROC_SILENT, silent}};
+static const parley_proc_def procs[] = {{.proc = PROC_ECHO, .handler = echo},
+                                        {.proc = PROC_SLOW, .handler = slow},
+                                        {.proc = PROC_SILENT, .handler = silent}};
 static const parley_program_def program = {PROG, VERS, procs, 3};
 
 typedef struct running {

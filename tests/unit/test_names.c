@@ -222,7 +222,7 @@ static int add_v1(parley_call *call, parley_dec *args)
     return add(call, args, 1);
 }
 
-static const parley_proc_def procs_v1[] = {{1, add_v1}};
+static const parley_proc_def procs_v1[] = {{.proc = 1, .handler = add_v1}};
 static const parley_program_def prog_v1 = {PROG, 1, procs_v1, 1};
 
 /* service starts the service on the addresses given (NULL-terminated) and

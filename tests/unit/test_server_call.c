@@ -76,7 +76,7 @@ static int who_handler(parley_call *call, parley_dec *args)
     return PARLEY_OK;
 }
 
-static const parley_proc_def procs[] = {{PROC_WHO, who_handler}};
+static const parley_proc_def procs[] = {{.proc = PROC_WHO, .handler = who_handler}};
 static const parley_program_def program = {PROG, VERS, procs, 1};
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -32,7 +32,7 @@ static int double_handler(parley_call *call, parley_dec *args)
     return PARLEY_OK;
 }
 
-static const parley_proc_def procs[] = {{PROC_DOUBLE, double_handler}};
+static const parley_proc_def procs[] = {{.proc = PROC_DOUBLE, .handler = double_handler}};
 static const parley_program_def program = {PROG, VERS, procs, 1};
 
 static void put_arg(parley_enc *e, const void *a)

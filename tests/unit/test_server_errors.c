@@ -269,7 +269,7 @@ static int who_handler(parley_call *call, parley_dec *args)
     return PARLEY_OK;
 }
 
-static const parley_proc_def procs[] = {{PROC_WHO, who_handler}};
+static const parley_proc_def procs[] = {{.proc = PROC_WHO, .handler = who_handler}};
 static const parley_program_def prog_v1 = {PROG, 1, procs, 1};
 static const parley_program_def prog_v2 = {PROG, 2, procs, 1};
 

@@ -52,7 +52,7 @@ static int echo_handler(parley_call *call, parley_dec *args)
     return PARLEY_OK;
 }
 
-static const parley_proc_def procs[] = {{PROC_ECHO, echo_handler}};
+static const parley_proc_def procs[] = {{.proc = PROC_ECHO, .handler = echo_handler}};
 static parley_program_def defs[NPROGS]; /* PROG_BASE + i, filled by make_defs */
 
 static void make_defs(void)

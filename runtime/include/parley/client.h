@@ -36,7 +36,14 @@ typedef struct parley_client_opts {
     int busy_poll_us;        /* wait for a reply this long polling the socket before sleeping
                                 (adaptive: stops while replies come slower); 0: 50 us;
                                 negative: never */
+    int min_semantics;       /* the weakest delivery guarantee a call through the handle
+                                gets, whatever it declares (docs/semantics.md):
+                                PARLEY_MIN_DECLARED (0: each call its own),
+                                PARLEY_MIN_AT_MOST_ONCE or PARLEY_MIN_EXACTLY_ONCE */
 } parley_client_opts;
+
+/* The values of parley_client_opts.min_semantics. */
+enum { PARLEY_MIN_DECLARED = 0, PARLEY_MIN_AT_MOST_ONCE = 1, PARLEY_MIN_EXACTLY_ONCE = 2 };
 
 /* parley_client_create makes a client for prog/vers at addr
  * ("tcp://host:port", "udp://host:port", "unix:///path"), or at the service
@@ -114,6 +121,27 @@ int parley_client_call_arena(parley_client *c, uint32_t proc, parley_args_enc *e
                              const void *args, size_t args_size, parley_res_dec *dec, void *res,
                              unsigned timeout_ms, parley_arena *arena);
 
+/* parley_call_opts are one call's settings, for parley_client_call_opts
+ * and parley_client_submit_opts; a NULL pointer, or zero fields, take the
+ * defaults. */
+typedef struct parley_call_opts {
+    unsigned timeout_ms;        /* 0: the handle's */
+    parley_semantics semantics; /* the guarantee the procedure declares (the
+                                   generated stubs pass the IDL's); the handle's
+                                   min_semantics may make it stronger; 0:
+                                   at-most-once */
+    parley_arena *arena;        /* what the result is decoded into; NULL: malloc */
+} parley_call_opts;
+
+/* parley_client_call_opts is parley_client_call with a call's settings:
+ * its deadline, the delivery guarantee the procedure declares, and an
+ * arena (as parley_client_call_arena). parley_client_call and
+ * parley_client_call_arena make at-most-once calls. Errors: those of
+ * parley_client_call. */
+int parley_client_call_opts(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                            size_t args_size, parley_res_dec *dec, void *res,
+                            const parley_call_opts *o);
+
 /* ---- asynchronous calls ----
  *
  * For programs with their own event loop: parley_client_submit sends a call
@@ -170,6 +198,12 @@ int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc 
                                const void *args, size_t args_size, parley_res_dec *dec, void *res,
                                unsigned timeout_ms, parley_arena *arena, parley_done_fn *done,
                                void *ctx);
+
+/* parley_client_submit_opts is parley_client_submit with a call's
+ * settings (parley_call_opts). Errors: those of parley_client_submit. */
+int parley_client_submit_opts(parley_client *c, uint32_t proc, parley_args_enc *enc,
+                              const void *args, size_t args_size, parley_res_dec *dec, void *res,
+                              const parley_call_opts *o, parley_done_fn *done, void *ctx);
 
 /* parley_client_fd is a descriptor that becomes readable when
  * parley_client_poll has something to do: a reply may be waiting, a call

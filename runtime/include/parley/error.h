@@ -55,7 +55,10 @@ extern "C" {
     X(ERR_NOT_OWNER, "the registration belongs to another user")                                   \
     X(ERR_TABLE_FULL, "the matchmaker's table is full")                                            \
     X(ERR_NO_SPACE, "the completion store's disk is full")                                         \
-    X(ERR_STORE, "the completion store cannot be read or written")
+    X(ERR_STORE, "the completion store cannot be read or written")                                 \
+    X(ERR_IN_DOUBT, "the call may have run, and its outcome is lost: it was not run again")        \
+    X(ERR_NOT_GUARANTEED, "the server cannot give the call's delivery guarantee")                  \
+    X(ERR_BUSY, "the server has no room for the call now; it did not run")
 
 /* The error values. PARLEY_OK is 0; every error is positive. */
 typedef enum parley_err {

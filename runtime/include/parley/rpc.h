@@ -80,6 +80,25 @@ enum parley_auth_flavor {
     PARLEY_RPCSEC_GSS = 6
 };
 
+/* parley_semantics is a procedure's delivery guarantee (docs/semantics.md):
+ * what may happen to a call when messages are lost, repeated or late,
+ * connections break and servers crash. The IDL declares it per procedure
+ * (@idempotent, @at_most_once, @exactly_once); the generated tables and
+ * stubs carry it; a client may ask for a stronger one than declared, never
+ * get a weaker one. Zero is the default, at-most-once. From weaker to
+ * stronger: IDEMPOTENT, AT_MOST_ONCE, EXACTLY_ONCE. */
+typedef enum parley_semantics {
+    PARLEY_AT_MOST_ONCE = 0, /* never runs twice; a call whose outcome is lost
+                                fails with PARLEY_ERR_IN_DOUBT */
+    PARLEY_IDEMPOTENT = 1,   /* may run more than once: sent again freely */
+    PARLEY_EXACTLY_ONCE = 2  /* runs once, across a server crash (the server
+                                needs a completion store) */
+} parley_semantics;
+
+/* parley_semantics_stronger is the stronger of a and b; values out of
+ * range count as at-most-once. */
+parley_semantics parley_semantics_stronger(parley_semantics a, parley_semantics b);
+
 /* The limits of an AUTH_SYS credential (RFC 5531, appendix A). */
 #define PARLEY_AUTHSYS_MAX_MACHINE 255u
 #define PARLEY_AUTHSYS_MAX_GIDS    16u

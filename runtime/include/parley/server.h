@@ -53,7 +53,28 @@ typedef struct parley_server_opts {
     int busy_poll_us;         /* after an event, one thread looks for the next this long
                                  before sleeping (adaptive: stops while calls come
                                  slower); 0: 50 us; negative: never */
+
+    /* Delivery guarantees (docs/semantics.md). */
+    const char *store;          /* the completion store's file, for exactly-once calls;
+                                   NULL: none (exactly-once calls are refused with
+                                   PARLEY_ERR_NOT_GUARANTEED at the client) */
+    int durability;             /* PARLEY_DURABLE_PROCESS (0, the default: a record has
+                                   reached the kernel before the reply leaves, and
+                                   survives the server's crash) or PARLEY_DURABLE_MACHINE
+                                   (fdatasync, shared by concurrent calls: survives
+                                   power loss) */
+    size_t store_max_bytes;     /* the store file's bound before compaction; 0: 64 MiB */
+    size_t cache_max_bytes;     /* the reply cache's memory; 0: 64 MiB */
+    unsigned cache_max_clients; /* clients with an identity remembered; 0: 65,536 */
+    unsigned cache_window;      /* calls of one client between its acknowledgement and its
+                                   newest; 0: 1,024 */
+    unsigned lease_ms;          /* a client silent this long is forgotten; 0: 120 s */
+    size_t drc_max_entries;     /* calls without an identity remembered (best effort);
+                                   0: 8,192 */
 } parley_server_opts;
+
+/* The durability of exactly-once calls (parley_server_opts.durability). */
+enum { PARLEY_DURABLE_PROCESS = 0, PARLEY_DURABLE_MACHINE = 1 };
 
 /* A procedure's handler (generated): decodes the arguments from args
  * (allocating from parley_call_arena), runs the procedure, and encodes the
@@ -68,6 +89,7 @@ typedef int parley_handler(parley_call *call, parley_dec *args);
 typedef struct parley_proc_def {
     uint32_t proc;
     parley_handler *handler;
+    parley_semantics semantics; /* declared in the IDL; zero: at-most-once */
 } parley_proc_def;
 
 typedef struct parley_program_def {
@@ -269,6 +291,49 @@ const parley_limits *parley_call_limits(const parley_call *call);
  * after the handler returns. NULL when memory ran out (or size is beyond
  * any buffer); the handler then returns PARLEY_ERR_SYSTEM_ERR. */
 parley_enc *parley_call_result(parley_call *call, size_t size);
+
+/* ---- delivery guarantees ----
+ *
+ * What a procedure may know of its call's identity and keep with it
+ * (docs/semantics.md). Valid only during the handler. */
+
+/* parley_call_identity writes the call's client id (16 bytes) and sequence
+ * number, which name the call uniquely and stay the same on every
+ * retransmission: an effect kept outside Parley's store (a row in one's
+ * own database) can be made once by keying it with them. Either pointer
+ * may be NULL. Errors: PARLEY_ERR_INVALID (call NULL),
+ * PARLEY_ERR_UNSUPPORTED (the caller sent no identity: a plain ONC RPC
+ * client, or an idempotent call); nothing is written on failure. */
+int parley_call_identity(const parley_call *call, uint8_t client_id[16], uint64_t *seq);
+
+/* parley_call_store_get, _put and _del read and change the server's store
+ * (a key-value space in the completion store) as part of an exactly-once
+ * call: what the call puts is committed atomically with its completion
+ * record, before its reply leaves, so that after a crash either both are
+ * there (a retry gets the recorded reply) or neither (a retry runs the
+ * call, which has left no trace). Calls that use the store run one at a
+ * time. A value read stays valid until the call's next put or del of that
+ * key, or its end; *val is NULL when the key is absent. Keys of up to
+ * 1 KiB, values of up to 64 KiB. Errors: PARLEY_ERR_INVALID (NULL
+ * arguments), PARLEY_ERR_UNSUPPORTED (not an exactly-once call, or the
+ * server has no store), PARLEY_ERR_TOO_LONG, PARLEY_ERR_NOMEM,
+ * PARLEY_ERR_STORE. */
+int parley_call_store_get(parley_call *call, const void *key, size_t klen, const void **val,
+                          size_t *vlen);
+int parley_call_store_put(parley_call *call, const void *key, size_t klen, const void *val,
+                          size_t vlen);
+int parley_call_store_del(parley_call *call, const void *key, size_t klen);
+
+/* parley_call_external records, durably, that the call has started, before
+ * the procedure makes an effect outside the store (sends a mail, writes
+ * its own file). If the server then crashes before the call completes, a
+ * retry finds that record and no completion, and fails with
+ * PARLEY_ERR_IN_DOUBT instead of running the effect twice. Calls whose
+ * effects are all in the store need not call it. Errors:
+ * PARLEY_ERR_UNSUPPORTED (not an exactly-once call), PARLEY_ERR_NO_SPACE,
+ * PARLEY_ERR_STORE (the record could not be made: the procedure must not
+ * make its effect). */
+int parley_call_external(parley_call *call);
 
 #ifdef __cplusplus
 }

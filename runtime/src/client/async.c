@@ -246,6 +246,18 @@ int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, 
                                       done, ctx);
 }
 
+/* parley_client_submit_opts: see parley/client.h. */
+int parley_client_submit_opts(parley_client *c, uint32_t proc, parley_args_enc *enc,
+                              const void *args, size_t args_size, parley_res_dec *dec, void *res,
+                              const parley_call_opts *o, parley_done_fn *done, void *ctx)
+{
+    parley_call_opts d = {0, PARLEY_AT_MOST_ONCE, NULL};
+    if (o)
+        d = *o;
+    return parley_client_submit_arena(c, proc, enc, args, args_size, dec, res, d.timeout_ms,
+                                      d.arena, done, ctx);
+}
+
 /* parley_client_submit_arena: see parley/client.h. The call and its
  * message live in one allocation, freed after its callback ran. */
 int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,

@@ -675,6 +675,17 @@ int parley_client_call_arena(parley_client *c, uint32_t proc, parley_args_enc *e
     return rc;
 }
 
+/* parley_client_call_opts: see parley/client.h. */
+int parley_client_call_opts(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                            size_t args_size, parley_res_dec *dec, void *res,
+                            const parley_call_opts *o)
+{
+    parley_call_opts d = {0, PARLEY_AT_MOST_ONCE, NULL};
+    if (o)
+        d = *o;
+    return parley_client_call_arena(c, proc, enc, args, args_size, dec, res, d.timeout_ms, d.arena);
+}
+
 /* parley_client_errno: see parley/client.h. */
 int parley_client_errno(const parley_client *c)
 {

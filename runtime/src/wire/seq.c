@@ -103,3 +103,14 @@ int pl_seq_verf_decode(const uint8_t *body, uint32_t len, pl_seq_verf *out)
     *out = v;
     return PARLEY_OK;
 }
+
+/* parley_semantics_stronger: see parley/rpc.h. */
+parley_semantics parley_semantics_stronger(parley_semantics a, parley_semantics b)
+{
+    /* ranks, weakest first: idempotent, at-most-once, exactly-once */
+    int ra = a == PARLEY_IDEMPOTENT ? 0 : a == PARLEY_EXACTLY_ONCE ? 2 : 1;
+    int rb = b == PARLEY_IDEMPOTENT ? 0 : b == PARLEY_EXACTLY_ONCE ? 2 : 1;
+    static const parley_semantics by_rank[] = {PARLEY_IDEMPOTENT, PARLEY_AT_MOST_ONCE,
+                                               PARLEY_EXACTLY_ONCE};
+    return by_rank[ra > rb ? ra : rb];
+}
