@@ -527,6 +527,45 @@ static void test_lease_expiry_reclaims_an_idle_client_and_all_its_memory(void **
     pl_rcache_destroy(rc);
 }
 
+/* Sequence numbers up to UINT64_MAX, from a hostile or buggy client: the
+ * window's walks (growing and shrinking its ring, eviction, reclaiming the
+ * client) end, under the shard's lock, and every verdict stays right. */
+static void test_sequence_numbers_at_the_top_of_the_range_end_every_walk(void **state)
+{
+    (void)state;
+    pl_rcache_opts o = {.lease_ms = 1000, .max_bytes = 64 << 10};
+    pl_rcache *rc = make_cache(&o);
+    uint8_t id[16], other[16];
+    make_id(id, 7);
+    make_id(other, 8);
+    hello(rc, id, UINT64_MAX - 9, 0);
+    for (uint64_t s = UINT64_MAX - 9;; s++) { /* ten calls: the ring grows */
+        assert_int_equal(begin(rc, id, s, 0, 0), PL_RC_NEW);
+        assert_int_equal(finish(rc, id, s, 2500, 't', 0), PARLEY_OK);
+        if (s == UINT64_MAX)
+            break;
+    }
+    /* replies of another client that need room: eviction walks the
+     * windows of the clients holding the most reply bytes */
+    hello(rc, other, 1, 0);
+    for (uint64_t s = 1; s <= 20; s++) {
+        assert_int_equal(begin(rc, other, s, 1, 0), PL_RC_NEW);
+        assert_int_equal(finish(rc, other, s, 2000, 'o', 0), PARLEY_OK);
+    }
+    assert_true(stats(rc).evictions > 0);
+    pl_rc_verdict low = begin(rc, id, UINT64_MAX - 9, 0, 0);
+    assert_true(low == PL_RC_DONE || low == PL_RC_IN_DOUBT);
+    /* an ack of everything shrinks the ring */
+    pl_rc_verdict top = begin(rc, id, UINT64_MAX, UINT64_MAX, 0);
+    assert_true(top == PL_RC_DONE || top == PL_RC_IN_DOUBT);
+    /* the lease's end reclaims the client, walking its window */
+    assert_true(pl_rcache_expire(rc, 10 * SEC) >= 1);
+    assert_int_equal(begin(rc, id, UINT64_MAX, UINT64_MAX, 10 * SEC), PL_RC_UNKNOWN_CLIENT);
+    hello(rc, id, UINT64_MAX, 10 * SEC);
+    assert_int_equal(begin(rc, id, UINT64_MAX, 0, 10 * SEC), PL_RC_NEW);
+    pl_rcache_destroy(rc); /* and destroy walks it once more */
+}
+
 static void test_a_client_with_calls_running_is_not_reclaimed(void **state)
 {
     pl_rcache_opts o = {.lease_ms = 1000};
@@ -791,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_a_new_call_is_busy_when_running_calls_fill_the_cap),
         cmocka_unit_test(test_hello_is_refused_when_pinned_memory_is_full_of_live_windows),
         cmocka_unit_test(test_lease_expiry_reclaims_an_idle_client_and_all_its_memory),
+        cmocka_unit_test(test_sequence_numbers_at_the_top_of_the_range_end_every_walk),
         cmocka_unit_test(test_a_client_with_calls_running_is_not_reclaimed),
         cmocka_unit_test(test_expire_examines_a_bounded_number_of_clients_per_call),
         cmocka_unit_test(test_hello_into_a_full_table_reclaims_expired_clients_first),

@@ -437,9 +437,11 @@ static int ring_resize(rc_client *c, uint32_t cap)
     rc_slot *nr = calloc(cap, sizeof *nr);
     if (nr == NULL)
         return PARLEY_ERR_NOMEM;
+    /* counted, not compared with highest: highest may be UINT64_MAX, and
+     * the span is bounded by the window */
     if (c->cap != 0 && c->highest >= c->floor)
-        for (uint64_t s = c->floor; s <= c->highest; s++)
-            nr[s & (cap - 1)] = *slot_of(c, s);
+        for (uint64_t k = 0, span = c->highest - c->floor; k <= span; k++)
+            nr[(c->floor + k) & (cap - 1)] = *slot_of(c, c->floor + k);
     free(c->ring);
     c->ring = nr;
     c->cap = cap;
@@ -503,8 +505,8 @@ static void client_free(pl_rcache *rc, rc_shard *sh, rc_client *c)
     publish_oldest(sh);
     heap_remove(sh, c);
     if (c->cap != 0 && c->highest >= c->floor)
-        for (uint64_t s = c->floor; s <= c->highest; s++)
-            slot_clear(rc, sh, c, slot_of(c, s));
+        for (uint64_t k = 0, span = c->highest - c->floor; k <= span; k++)
+            slot_clear(rc, sh, c, slot_of(c, c->floor + k));
     free(c->ring);
     unpin(rc, c->mem); /* with the replies gone, what is left is pinned */
     sh->clients--;
@@ -564,8 +566,10 @@ static int evict_one(pl_rcache *rc, rc_shard *sh)
     if (sh->heap_len == 0 || sh->heap[0]->done_bytes == 0)
         return 0;
     rc_client *c = sh->heap[0];
-    for (uint64_t s = c->floor; s <= c->highest; s++) {
-        rc_slot *sl = slot_of(c, s);
+    if (c->highest < c->floor)
+        return 0;
+    for (uint64_t k = 0, span = c->highest - c->floor; k <= span; k++) {
+        rc_slot *sl = slot_of(c, c->floor + k);
         if (sl->state != SLOT_DONE)
             continue;
         size_t cost = sizeof(pl_rc_reply) + sl->reply->len;
