@@ -420,13 +420,17 @@ static void test_over_long_strings_and_lists_are_garbage_args(void **state)
     still_serving();
 }
 
-/* mm_register sends REGISTER over fd: the status. */
+/* mm_register sends REGISTER over fd: the status. Each call has an xid of
+ * its own, as RFC 5531 asks of a client: the same xid, arguments and
+ * address are a retransmission, which the server's duplicate request
+ * cache answers with the first call's reply. */
 static uint32_t mm_register(int fd, const char *name, uint32_t prog, const char *netid,
                             const char *uaddr)
 {
+    static uint32_t next_xid = 0x7e000000u;
     raw_msg m = {0};
     raw_reply r;
-    raw_call(&m, prog, MATCHMAKER_PROG, MATCHMAKER_VERS, MATCHMAKER_REGISTER);
+    raw_call(&m, next_xid++, MATCHMAKER_PROG, MATCHMAKER_VERS, MATCHMAKER_REGISTER);
     put_string(&m, name);
     raw_u32(&m, prog);
     raw_u32(&m, 1);
