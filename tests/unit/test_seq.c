@@ -244,7 +244,7 @@ static void test_verifier_round_trips_and_refuses_unknown_statuses(void **state)
         assert_int_equal(pl_seq_verf_decode(g, n, &out), PARLEY_ERR_TRUNCATED);
     pt_guard_free(g);
 
-    const uint8_t unknown[] = {H(1), W(PL_SEQ_NO_STORE + 1)};
+    const uint8_t unknown[] = {H(1), W(PL_SEQ_STATUS_LAST + 1)};
     g = pt_guard_copy(unknown, sizeof unknown);
     assert_int_equal(pl_seq_verf_decode(g, sizeof unknown, &out), PARLEY_ERR_PROTOCOL);
     pt_guard_free(g);

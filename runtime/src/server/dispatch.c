@@ -18,6 +18,7 @@
 #include "server/internal.h"
 #include "wire/auth.h"
 #include "wire/rpcmsg.h"
+#include "wire/seq.h"
 
 /* pl_sv_out_reserve grows w's reply buffer to need bytes: 0, or -1 when
  * memory ran out (the buffer is then as it was). */
@@ -44,9 +45,10 @@ static const parley_proc_def *find_proc(const parley_program_def *p, uint32_t pr
     return NULL;
 }
 
-/* reply_accepted writes an accepted reply with an error status at w->out+4. */
-static size_t reply_accepted(worker *w, uint32_t xid, const pl_opaque_auth *verf, uint32_t stat,
-                             uint32_t low, uint32_t high)
+/* pl_sv_reply_accepted writes an accepted reply with status stat at
+ * w->out+4 (verf NULL: AUTH_NONE); returns its length. */
+size_t pl_sv_reply_accepted(worker *w, uint32_t xid, const pl_opaque_auth *verf, uint32_t stat,
+                            uint32_t low, uint32_t high)
 {
     parley_enc e;
     parley_enc_init(&e, w->out + 4, w->out_cap - 4);
@@ -86,18 +88,35 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
     memset(&call, 0, sizeof call);
     call.w = w;
     call.src = src;
-    uint32_t auth = pl_auth_check(&h, &call.cred);
+    uint8_t verf_buf[PARLEY_MAX_AUTH_BYTES];
+    pl_opaque_auth verf = {PARLEY_AUTH_NONE, 0, NULL};
+    pl_seq_cred seq;
+    uint32_t auth;
+    if (h.cred.flavor == PL_AUTH_PARLEY) {
+        /* Parley's identity around the caller's own credential, which is
+         * checked as if it had come alone; the verifier says which
+         * incarnation answers and what became of the call */
+        pl_call_header inner = h;
+        auth = pl_seq_cred_decode(h.cred.body, h.cred.len, &seq) == PARLEY_OK ? PARLEY_AUTH_OK
+                                                                              : PARLEY_AUTH_BADCRED;
+        if (auth == PARLEY_AUTH_OK) {
+            inner.cred = seq.inner;
+            auth = pl_auth_check(&inner, &call.cred);
+        }
+        call.seq = &seq;
+        pl_sv_verf(s, PL_SEQ_OK, verf_buf, &verf);
+    } else {
+        auth = pl_auth_check(&h, &call.cred);
+    }
     if (auth != PARLEY_AUTH_OK) {
         parley_enc_init(&e, w->out + 4, w->out_cap - 4);
         pl_msg_encode_reply_denied_auth_error(&e, h.xid, auth);
         parley_enc_finish(&e, &out_len);
         return out_len;
     }
-    uint8_t verf_buf[PARLEY_MAX_AUTH_BYTES];
-    pl_opaque_auth verf = {PARLEY_AUTH_NONE, 0, NULL};
-    const pl_auth_ops *ops = pl_auth_find(h.cred.flavor);
+    const pl_auth_ops *ops = call.seq ? NULL : pl_auth_find(h.cred.flavor);
     if (ops && ops->make_verf && ops->make_verf(&h, &call.cred, verf_buf, &verf) != PARLEY_OK)
-        return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
+        return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
 
     /* the table as published last (see parley_server_add_program) */
     const pl_sv_progs *tab = atomic_load_explicit(&s->progs, memory_order_acquire);
@@ -113,15 +132,28 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
             prog = p;
     }
     if (!prog && high == 0 && low == UINT32_MAX)
-        return reply_accepted(w, h.xid, &verf, PARLEY_PROG_UNAVAIL, 0, 0);
+        return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROG_UNAVAIL, 0, 0);
     if (!prog)
-        return reply_accepted(w, h.xid, &verf, PARLEY_PROG_MISMATCH, low, high);
+        return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROG_MISMATCH, low, high);
     const parley_proc_def *proc = find_proc(prog, h.proc);
-    if (!proc && h.proc == 0) /* the NULL procedure, which every program has */
-        return d.p == d.end ? reply_accepted(w, h.xid, &verf, PARLEY_SUCCESS, 0, 0)
-                            : reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
+    if (!proc && h.proc == 0) { /* the NULL procedure, which every program has */
+        if (d.p != d.end)
+            return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
+        if (call.seq && seq.seq == 0) /* a client's HELLO */
+            return pl_sv_guard_hello(w, &call, &h);
+        return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_SUCCESS, 0, 0);
+    }
     if (!proc)
-        return reply_accepted(w, h.xid, &verf, PARLEY_PROC_UNAVAIL, 0, 0);
+        return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROC_UNAVAIL, 0, 0);
+    if (call.seq && seq.seq == 0) /* sequence number 0 is HELLO's alone */
+        return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
+
+    /* the delivery guarantee: run it, or answer (a recorded reply, a status) */
+    pl_sv_guard g;
+    size_t answer = 0;
+    if (pl_sv_guard_begin(w, &call, &h, proc->semantics, d.p, (size_t)(d.end - d.p), &g, &answer) !=
+        PL_SV_RUN)
+        return answer;
 
     /* the success header first; the handler's result follows it */
     parley_enc_init(&e, w->out + 4, w->out_cap - 4);
@@ -134,16 +166,18 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
     d.budget = call.limits.max_alloc;
     rc = proc->handler(&call, &d);
     parley_arena_reset(w->arena);
-    if (rc == PARLEY_ERR_GARBAGE_ARGS)
-        return reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
-    if (rc != PARLEY_OK)
-        return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
-    if (!call.result_ok) { /* a void result: nothing after the header */
-        return call.header_end - 4;
+    size_t reply_len;
+    int ok = 0;
+    if (rc == PARLEY_ERR_GARBAGE_ARGS) {
+        reply_len = pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
+    } else if (rc != PARLEY_OK || (call.result_ok && call.result.err)) {
+        reply_len = pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
+    } else {
+        /* a void result: nothing after the header */
+        reply_len = call.result_ok ? (size_t)(call.result.p - w->out) - 4 : call.header_end - 4;
+        ok = 1;
     }
-    if (call.result.err)
-        return reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
-    return (size_t)(call.result.p - w->out) - 4;
+    return pl_sv_guard_end(w, &call, &h, &g, reply_len, ok);
 }
 
 /* ---- the public call API ----------------------------------------------- */

@@ -26,9 +26,16 @@
 #include <sys/socket.h>
 
 #include "parley/server.h"
+#include "delivery/drc.h"
 #include "net/addr.h"
 #include "net/spin.h"
 #include "wire/recmark.h"
+#include "wire/rpcmsg.h"
+#include "wire/seq.h"
+
+struct pl_rcache;
+struct pl_store;
+struct pl_store_txn;
 
 enum {
     PL_SV_READ_CHUNK = 64 * 1024, /* what a stream's reader asks recv for */
@@ -136,6 +143,11 @@ struct parley_server {
     struct worker *embedded;             /* the caller's, for parley_server_poll */
     char reg_name[PL_ADDR_NAME_MAX + 1]; /* registered with the matchmaker as, or "" */
     const pl_sv_progs *reg_progs;        /* the programs registered then */
+    /* the delivery guarantees (guard.c) */
+    uint64_t incarnation;     /* random, drawn at create, in every Parley verifier */
+    struct pl_rcache *rcache; /* calls with a Parley identity */
+    pl_drc *drc;              /* plain ONC RPC calls, best effort */
+    struct pl_store *store;   /* completion records; NULL: no exactly-once */
 };
 
 /* A message read off a stream, copied when the reader's buffer would not
@@ -178,7 +190,18 @@ struct parley_call {
     parley_enc result;
     size_t header_end; /* where the result starts in w->out */
     int result_ok;
+    const pl_seq_cred *seq;   /* the caller's Parley identity, or NULL */
+    parley_semantics sem;     /* the guarantee the call is served with */
+    struct pl_store_txn *txn; /* an exactly-once call's store transaction, once used */
 };
+
+/* What guard.c says of a call before it runs, and what it records after. */
+enum { PL_SV_RUN, PL_SV_ANSWERED };
+enum { PL_SV_GUARD_NONE, PL_SV_GUARD_CACHE, PL_SV_GUARD_DRC, PL_SV_GUARD_STORE };
+typedef struct pl_sv_guard {
+    int kind;
+    pl_drc_ticket ticket; /* PL_SV_GUARD_DRC */
+} pl_sv_guard;
 
 /* ---- server.c ---- */
 int pl_sv_conn_new(const pl_sv_ops *ops, int fd, conn **out);
@@ -190,5 +213,19 @@ void pl_sv_track(parley_server *s, conn *c);
 /* ---- dispatch.c ---- */
 int pl_sv_out_reserve(worker *w, size_t need);
 size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t len, int *fatal);
+size_t pl_sv_reply_accepted(worker *w, uint32_t xid, const pl_opaque_auth *verf, uint32_t stat,
+                            uint32_t low, uint32_t high);
+
+/* ---- guard.c ---- */
+int pl_sv_guard_open(parley_server *s);
+void pl_sv_guard_close(parley_server *s);
+void pl_sv_guard_expire(parley_server *s);
+void pl_sv_verf(const parley_server *s, uint32_t status, uint8_t buf[PL_SEQ_VERF_BYTES],
+                pl_opaque_auth *verf);
+size_t pl_sv_guard_hello(worker *w, const parley_call *call, const pl_call_header *h);
+int pl_sv_guard_begin(worker *w, parley_call *call, const pl_call_header *h, parley_semantics sem,
+                      const uint8_t *args, size_t args_len, pl_sv_guard *g, size_t *out_len);
+size_t pl_sv_guard_end(worker *w, parley_call *call, const pl_call_header *h, pl_sv_guard *g,
+                       size_t len, int ok);
 
 #endif /* PARLEY_SERVER_INTERNAL_H */

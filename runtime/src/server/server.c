@@ -178,6 +178,7 @@ static void scan(parley_server *s)
             shutdown(c->fd, SHUT_RDWR); /* its reader sees the end and frees it */
     }
     pthread_mutex_unlock(&s->mu);
+    pl_sv_guard_expire(s); /* clients whose lease ran out */
 }
 
 /* Busy polling (parley_server_opts.busy_poll_us): a pool thread done with
@@ -336,6 +337,9 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts)
     ev.events = EPOLLIN; /* level-triggered: wakes every thread once stopping */
     ev.data.ptr = NULL;  /* serve_one's sign of the wake-up */
     if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->wake_fd, &ev) != 0)
+        goto fail;
+    rc = pl_sv_guard_open(s);
+    if (rc != PARLEY_OK)
         goto fail;
     *out = s;
     return PARLEY_OK;
@@ -660,6 +664,7 @@ void parley_server_destroy(parley_server *s)
         free(tab);
         tab = older;
     }
+    pl_sv_guard_close(s);
     close(s->wake_fd);
     close(s->ep);
     pthread_mutex_destroy(&s->mu);

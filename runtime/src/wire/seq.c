@@ -92,7 +92,7 @@ int pl_seq_verf_decode(const uint8_t *body, uint32_t len, pl_seq_verf *out)
     parley_dec_init(&d, body, len, NULL);
     v.incarnation = parley_get_u64(&d);
     v.status = parley_get_u32(&d);
-    if (!d.err && v.status > PL_SEQ_NO_STORE) {
+    if (!d.err && v.status > PL_SEQ_STATUS_LAST) {
         d.p -= 4;
         parley_dec_fail(&d, PARLEY_ERR_PROTOCOL);
     }

@@ -53,8 +53,11 @@ enum pl_seq_status {
     PL_SEQ_IN_DOUBT = 2, /* it may have run and its record is gone: not run */
     PL_SEQ_HELLO = 3,    /* the server does not know the client (any more) */
     PL_SEQ_BUSY = 4,     /* no room for the call now: not run */
-    PL_SEQ_NO_STORE = 5  /* exactly-once asked of a server without a store */
+    PL_SEQ_NO_STORE = 5, /* exactly-once asked of a server without a store */
+    PL_SEQ_NO_SPACE = 6, /* the store's disk is full: not run (nothing kept) */
+    PL_SEQ_STORE = 7     /* the store failed: not run (nothing kept) */
 };
+#define PL_SEQ_STATUS_LAST PL_SEQ_STORE
 
 typedef struct pl_seq_cred {
     uint8_t client[PL_SEQ_ID_BYTES];
