@@ -78,7 +78,13 @@ void parley_client_destroy(parley_client *c);
 typedef void parley_args_enc(parley_enc *e, const void *args);
 typedef void parley_res_dec(parley_dec *d, void *res);
 
-/* parley_client_call calls procedure proc: encodes args (args_size bytes,
+/* parley_client_call calls procedure proc as a plain ONC RPC call, with no
+ * delivery guarantee (docs/semantics.md): over UDP it is sent again until
+ * its reply comes, so the server may run it more than once, and a
+ * connection that breaks under it fails it with PARLEY_ERR_CLOSED, run or
+ * not; the handle's min_semantics makes it at-most-once or exactly-once.
+ * The generated stubs call parley_client_call_opts with the guarantee the
+ * IDL declares (at-most-once by default). It encodes args (args_size bytes,
  * from T_size) with enc (NULL: no arguments), waits for the reply until
  * timeout_ms (0: the handle's default), and decodes the result into res with
  * dec (NULL: a void result), allocating with malloc. Any number of threads
@@ -135,9 +141,34 @@ typedef struct parley_call_opts {
 
 /* parley_client_call_opts is parley_client_call with a call's settings:
  * its deadline, the delivery guarantee the procedure declares, and an
- * arena (as parley_client_call_arena). parley_client_call and
- * parley_client_call_arena make at-most-once calls. Errors: those of
- * parley_client_call. */
+ * arena (as parley_client_call_arena). The guarantee (docs/semantics.md):
+ *
+ *   PARLEY_IDEMPOTENT: sent again freely, over UDP and on a new connection
+ *     when its own broke, until the deadline.
+ *   PARLEY_AT_MOST_ONCE: carries the handle's identity and a sequence
+ *     number; a Parley server answers its retransmissions (UDP, or on a
+ *     new connection after a broken one: the call is sent again until the
+ *     deadline) from its reply cache and never runs it twice. A plain ONC
+ *     RPC server gets it once, never again: a connection broken after it
+ *     was sent is PARLEY_ERR_IN_DOUBT.
+ *   PARLEY_EXACTLY_ONCE: as at-most-once, and the server keeps its
+ *     completion record in a crash-safe store, so that it runs once across
+ *     a server crash; PARLEY_ERR_NOT_GUARANTEED, with nothing sent, from a
+ *     server without a store or a plain one.
+ *
+ * The first guaranteed call of a handle says HELLO to the server first
+ * (one round trip), and again after the server restarted. Errors: those
+ * of parley_client_call, PARLEY_ERR_INVALID (semantics out of range),
+ * PARLEY_ERR_IN_DOUBT (the call may have run and its outcome is lost: the
+ * server forgot it, or restarted without a store; it was not run again),
+ * PARLEY_ERR_NOT_GUARANTEED, PARLEY_ERR_BUSY (the server had no room for
+ * it until the deadline; it did not run), PARLEY_ERR_NO_SPACE and
+ * PARLEY_ERR_STORE (the server's store could not keep it; it did not run,
+ * or what it did was undone). The deadline passing (PARLEY_ERR_TIMEDOUT)
+ * leaves the outcome unknown, as for any call. Calls submitted with
+ * parley_client_submit_opts carry the identity too, so the server never
+ * runs them twice, but are not sent again after a broken connection or a
+ * server's RETRY *(to come)*: such a call fails as a plain one does. */
 int parley_client_call_opts(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                             size_t args_size, parley_res_dec *dec, void *res,
                             const parley_call_opts *o);

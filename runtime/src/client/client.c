@@ -226,6 +226,7 @@ int pl_client_deliver(parley_client *c, pending *self, const uint8_t *msg, size_
         err = PARLEY_ERR_NOMEM;
     }
     q->reply_len = len;
+    c->last_rx = pl_now_ns();
     pl_client_complete(c, q, err);
     return q == self;
 }
@@ -297,6 +298,26 @@ static void register_call(parley_client *c, pending *p)
     }
 }
 
+/* How long a connection may go without a reply before a call first looks
+ * whether the server has closed it. */
+#define IDLE_CHECK_NS ((int64_t)1000000)
+
+/* idle_conn_closed tells whether the server has closed the handle's
+ * stream connection while no call was in flight on it (mutex held, the
+ * send role taken): a server that restarted, or closed it for idleness.
+ * Looked at only on a connection idle for a while, and with no call
+ * waiting and no reader on it, so that a busy connection pays nothing;
+ * then one non-blocking peek. */
+static int idle_conn_closed(parley_client *c)
+{
+    if (c->ops->socktype != SOCK_STREAM || c->waiters || c->reading || c->broken ||
+        pl_now_ns() - c->last_rx < IDLE_CHECK_NS)
+        return 0;
+    uint8_t b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 /* pl_client_start connects if need be, registers p among the waiting calls
  * and sends msg. When another call holds the send role on a working
  * stream, msg is queued for it instead (the transport's queue, stream.c)
@@ -314,6 +335,7 @@ int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len
      * the leader still reading it (woken by its shutdown) */
     while (c->sending || c->broken) {
         if (c->sending && !c->broken && c->fd >= 0 && c->ops->queue(c, p, msg, len) == 0) {
+            p->handed = 1;
             register_call(c, p);
             pl_client_unlock(c);
             return PARLEY_OK;
@@ -325,6 +347,16 @@ int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len
         }
     }
     c->sending = 1;
+    if (c->fd >= 0 && idle_conn_closed(c)) {
+        /* the server closed it while idle (it restarted, or timed it out):
+         * this call has not left yet, so it goes out on a new one. No
+         * call waits on it and nobody reads it, and this thread holds
+         * the send role: it closes it at once. */
+        close(c->fd);
+        c->fd = -1;
+        c->ops->reset(c);
+        c->rcvtimeo = 0;
+    }
     if (c->fd < 0) {
         int fd = -1;
         pl_client_unlock(c);
@@ -341,6 +373,7 @@ int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len
         c->fd = fd;
     }
     int fd = c->fd;
+    p->handed = 1;
     register_call(c, p);
     pl_client_unlock(c);
 
@@ -411,6 +444,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
                 p->err = rc;
                 break;
             }
+            p->resent++;
             c->ops->schedule(c, p, now);
             continue;
         }
@@ -503,10 +537,19 @@ int pl_client_message_size(const parley_client *c, size_t args_size, size_t *out
 int pl_client_encode(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
                      const void *args, uint8_t *buf, size_t cap, const uint8_t **msg, size_t *len)
 {
+    return pl_client_encode_cred(c, xid, proc, &c->cred, enc, args, buf, cap, msg, len);
+}
+
+/* pl_client_encode_cred is pl_client_encode with the credential cred (the
+ * guarantees' own, around the handle's): buf has room for it. */
+int pl_client_encode_cred(parley_client *c, uint32_t xid, uint32_t proc, const pl_opaque_auth *cred,
+                          parley_args_enc *enc, const void *args, uint8_t *buf, size_t cap,
+                          const uint8_t **msg, size_t *len)
+{
     parley_enc e;
     size_t n = 0;
     parley_enc_init(&e, buf + 4, cap - 4);
-    pl_msg_encode_call(&e, xid, c->prog, c->vers, proc, &c->cred, NULL);
+    pl_msg_encode_call(&e, xid, c->prog, c->vers, proc, cred, NULL);
     if (enc)
         enc(&e, args);
     int rc = parley_enc_finish(&e, &n);
@@ -568,8 +611,13 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
         goto fail_buf;
     if (pl_cond_init_monotonic(&c->send_cv) != PARLEY_OK)
         goto fail_mu;
+    rc = pl_once_init(c, o.min_semantics);
+    if (rc != PARLEY_OK)
+        goto fail_cv;
     *out = c;
     return PARLEY_OK;
+fail_cv:
+    pthread_cond_destroy(&c->send_cv);
 fail_mu:
     pthread_mutex_destroy(&c->mu);
 fail_buf:
@@ -598,23 +646,68 @@ void parley_client_destroy(parley_client *c)
     free(c->rbuf);
     free(c->queue);
     free(c->outbox);
+    pl_once_fini(c);
     pthread_cond_destroy(&c->send_cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
-/* call makes the call of parley_client_call; *det gets the details of a
- * refusal. The message is encoded into a stack buffer when it is small,
- * else into one allocated for the call. Errors before anything is sent:
- * PARLEY_ERR_INVALID, the encoder's errors, PARLEY_ERR_MSG_TOO_LARGE,
- * PARLEY_ERR_NOMEM. */
+/* pl_client_attempt sends msg, the message of the call p (its xid set),
+ * and waits for its reply until deadline; over UDP it is sent again as the
+ * schedule says when resend is set, else only once. With PARLEY_OK the
+ * reply is p->reply, and pl_client_attempt_end must follow once it is
+ * decoded (it lets the read role go when the reply was read in place). */
+int pl_client_attempt(parley_client *c, pending *p, const uint8_t *msg, size_t len,
+                      int64_t deadline, int resend)
+{
+    memset(p, 0, sizeof *p);
+    atomic_init(&p->wake, 0);
+    p->xid = parley_ld_u32(msg + (c->ops->socktype == SOCK_STREAM ? 4 : 0));
+    c->ops->schedule(c, p, pl_now_ns());
+    if (!resend)
+        p->next_tx = PL_NEVER;
+    int rc = pl_client_start(c, p, msg, len, deadline);
+    if (rc == PARLEY_OK)
+        rc = await(c, p, msg, len, deadline);
+    return rc;
+}
+
+/* pl_client_attempt_end ends what pl_client_attempt began for p. */
+void pl_client_attempt_end(parley_client *c, pending *p)
+{
+    if (p->borrowed) {
+        pthread_mutex_lock(&c->mu);
+        c->reading = 0;
+        if (c->n_async > 0)
+            pl_async_wake(c);
+        pl_client_maybe_close(c);
+        wake_next_reader(c);
+        pl_client_unlock(c);
+        p->borrowed = 0;
+    }
+    free(p->copy);
+    p->copy = NULL;
+}
+
+/* call makes the call of parley_client_call with the guarantee sem (a
+ * parley_semantics, or PL_SEM_PLAIN); *det gets the details of a refusal.
+ * A plain or idempotent call is made here, the idempotent one sent again on
+ * a new connection when its own broke, as often as the deadline allows;
+ * the others go through once.c. The message is encoded into a
+ * stack buffer when it is small, else into one allocated for the call.
+ * Errors before anything is sent: PARLEY_ERR_INVALID, the encoder's
+ * errors, PARLEY_ERR_MSG_TOO_LARGE, PARLEY_ERR_NOMEM. */
 static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                 size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
-                parley_arena *arena, parley_rpc_detail *det)
+                parley_arena *arena, int sem, parley_rpc_detail *det)
 {
     if (c == NULL || (dec != NULL && res == NULL))
         return PARLEY_ERR_INVALID;
     int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : c->timeout_ms);
+    sem = pl_once_semantics(c, proc, sem);
+    if (sem == PARLEY_AT_MOST_ONCE || sem == PARLEY_EXACTLY_ONCE)
+        return pl_once_call(c, proc, enc, args, args_size, dec, res, arena, (parley_semantics)sem,
+                            deadline, det);
     uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
 
     size_t cap;
@@ -630,27 +723,17 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
     rc = pl_client_encode(c, xid, proc, enc, args, buf, cap, &msg, &len);
     if (rc != PARLEY_OK)
         goto out;
-
-    pending p;
-    memset(&p, 0, sizeof p);
-    p.xid = xid;
-    atomic_init(&p.wake, 0);
-    c->ops->schedule(c, &p, pl_now_ns());
-    rc = pl_client_start(c, &p, msg, len, deadline);
-    if (rc == PARLEY_OK)
-        rc = await(c, &p, msg, len, deadline);
-    if (rc == PARLEY_OK)
-        rc = pl_client_decode_reply(c, &p, dec, res, arena, det);
-    if (p.borrowed) {
-        pthread_mutex_lock(&c->mu);
-        c->reading = 0;
-        if (c->n_async > 0)
-            pl_async_wake(c);
-        pl_client_maybe_close(c);
-        wake_next_reader(c);
-        pl_client_unlock(c);
+    for (;;) {
+        pending p;
+        rc = pl_client_attempt(c, &p, msg, len, deadline, 1);
+        if (rc == PARLEY_OK)
+            rc = pl_client_decode_reply(c, &p, dec, res, arena, det);
+        pl_client_attempt_end(c, &p);
+        /* an idempotent call may run again: a broken connection is retried
+         * (a plain call reports it, as ONC RPC clients do) */
+        if (sem != PARLEY_IDEMPOTENT || rc != PARLEY_ERR_CLOSED || pl_now_ns() >= deadline)
+            break;
     }
-    free(p.copy);
 out:
     if (buf != stack_buf)
         free(buf);
@@ -670,7 +753,7 @@ int parley_client_call_arena(parley_client *c, uint32_t proc, parley_args_enc *e
                              unsigned timeout_ms, parley_arena *arena)
 {
     parley_rpc_detail det = {0, 0, 0, 0};
-    int rc = call(c, proc, enc, args, args_size, dec, res, timeout_ms, arena, &det);
+    int rc = call(c, proc, enc, args, args_size, dec, res, timeout_ms, arena, PL_SEM_PLAIN, &det);
     pl_client_set_detail(rc, &det);
     return rc;
 }
@@ -683,7 +766,14 @@ int parley_client_call_opts(parley_client *c, uint32_t proc, parley_args_enc *en
     parley_call_opts d = {0, PARLEY_AT_MOST_ONCE, NULL};
     if (o)
         d = *o;
-    return parley_client_call_arena(c, proc, enc, args, args_size, dec, res, d.timeout_ms, d.arena);
+    if (d.semantics != PARLEY_AT_MOST_ONCE && d.semantics != PARLEY_IDEMPOTENT &&
+        d.semantics != PARLEY_EXACTLY_ONCE)
+        return PARLEY_ERR_INVALID;
+    parley_rpc_detail det = {0, 0, 0, 0};
+    int rc = call(c, proc, enc, args, args_size, dec, res, d.timeout_ms, d.arena, (int)d.semantics,
+                  &det);
+    pl_client_set_detail(rc, &det);
+    return rc;
 }
 
 /* parley_client_errno: see parley/client.h. */

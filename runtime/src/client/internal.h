@@ -44,6 +44,8 @@ typedef struct pending {
     uint8_t *copy;    /* reply's storage when copied out for this call (malloc) */
     atomic_uint wake; /* a synchronous caller sleeps on it (futex): see wake_later */
     struct pending *prev, *next;
+    int handed;             /* the message was given to the socket (or the send queue) */
+    unsigned resent;        /* UDP: transmissions after the first */
     int64_t next_tx;        /* UDP: when to send again; PL_NEVER on a stream */
     unsigned retransmit_ms; /* UDP: the interval ending then; 0: not sent yet */
     uint64_t batch;         /* stream: the send queue's batch its message joined */
@@ -99,7 +101,24 @@ struct parley_client {
     size_t nwakes;
     int64_t spin_ns; /* busy poll for a reply this long first; 0: never */
     pl_spin spin;    /* the adaptive policy (net/spin.h), the read role's */
+    int64_t last_rx; /* when a reply last arrived (under the mutex) */
+
+    /* The delivery guarantees (once.c), under the mutex. */
+    uint8_t id[16];       /* this handle's identity: random, one per handle */
+    uint64_t next_seq;    /* the next call's sequence number (from 1) */
+    uint64_t floor;       /* every call below it is complete: the acknowledgement */
+    uint8_t *done_bits;   /* complete calls from floor up (PL_ONCE_TRACK bits) */
+    int peer;             /* PL_PEER_*: what the server is, learnt by HELLO */
+    uint64_t incarnation; /* the server's, as last heard */
+    int min_sem;          /* parley_client_opts.min_semantics */
 };
+
+/* The calls a handle tracks between its acknowledgement and its newest:
+ * past it, a guaranteed call is refused with PARLEY_ERR_BUSY. */
+#define PL_ONCE_TRACK 65536u
+
+/* What the client knows of its server's guarantees. */
+enum { PL_PEER_UNKNOWN = 0, PL_PEER_PARLEY, PL_PEER_PLAIN };
 
 /* pl_client_ops: the part of the client that differs between a stream
  * (pl_stream_ops, stream.c: TCP and Unix) and a datagram socket
@@ -177,6 +196,23 @@ int pl_client_decode_reply(parley_client *c, const pending *p, parley_res_dec *d
 int pl_client_message_size(const parley_client *c, size_t args_size, size_t *out);
 int pl_client_encode(parley_client *c, uint32_t xid, uint32_t proc, parley_args_enc *enc,
                      const void *args, uint8_t *buf, size_t cap, const uint8_t **msg, size_t *len);
+int pl_client_encode_cred(parley_client *c, uint32_t xid, uint32_t proc, const pl_opaque_auth *cred,
+                          parley_args_enc *enc, const void *args, uint8_t *buf, size_t cap,
+                          const uint8_t **msg, size_t *len);
+int pl_client_attempt(parley_client *c, pending *p, const uint8_t *msg, size_t len,
+                      int64_t deadline, int resend);
+void pl_client_attempt_end(parley_client *c, pending *p);
+
+/* once.c */
+/* A plain call (parley_client_call and the rest without a parley_call_opts):
+ * no guarantee asked, made as ONC RPC clients make them. */
+#define PL_SEM_PLAIN (-1)
+int pl_once_init(parley_client *c, int min_semantics);
+void pl_once_fini(parley_client *c);
+int pl_once_semantics(const parley_client *c, uint32_t proc, int sem);
+int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                 size_t args_size, parley_res_dec *dec, void *res, parley_arena *arena,
+                 parley_semantics sem, int64_t deadline, parley_rpc_detail *det);
 
 /* async.c */
 void pl_async_wake(parley_client *c);

@@ -135,18 +135,17 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
         return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROG_UNAVAIL, 0, 0);
     if (!prog)
         return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROG_MISMATCH, low, high);
-    const parley_proc_def *proc = find_proc(prog, h.proc);
-    if (!proc && h.proc == 0) { /* the NULL procedure, which every program has */
-        if (d.p != d.end)
+    if (call.seq && seq.seq == 0) { /* sequence number 0 is a client's HELLO */
+        if (h.proc != 0 || d.p != d.end)
             return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
-        if (call.seq && seq.seq == 0) /* a client's HELLO */
-            return pl_sv_guard_hello(w, &call, &h);
-        return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_SUCCESS, 0, 0);
+        return pl_sv_guard_hello(w, &call, &h);
     }
+    const parley_proc_def *proc = find_proc(prog, h.proc);
+    if (!proc && h.proc == 0) /* the NULL procedure, which every program has */
+        return d.p == d.end ? pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_SUCCESS, 0, 0)
+                            : pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
     if (!proc)
         return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROC_UNAVAIL, 0, 0);
-    if (call.seq && seq.seq == 0) /* sequence number 0 is HELLO's alone */
-        return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
 
     /* the delivery guarantee: run it, or answer (a recorded reply, a status) */
     pl_sv_guard g;

@@ -18,8 +18,13 @@
  * it stops; its incarnation (random, in every Parley verifier) tells a
  * retransmission that an earlier incarnation may have run from a call this
  * one has simply not seen: a call carries the incarnation its client knew
- * when it first sent it, and one first sent to another incarnation is
- * never run here (PL_SEQ_IN_DOUBT), unless the reply cache has it.
+ * when it first sent it, and one first sent to another incarnation, or
+ * from a client this incarnation does not know, is never run here: it is
+ * answered PL_SEQ_HELLO with this incarnation. The client knows what the
+ * server cannot, how often and over what it sent the call, and decides:
+ * a call that went out once, over a connection to this very server (or,
+ * over UDP, to the same incarnation), never ran anywhere and is sent again
+ * after a HELLO; any other is in doubt.
  */
 #include <string.h>
 #include <sys/random.h>
@@ -220,9 +225,11 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
             return run;
         }
         if (q->incarnation != s->incarnation) {
-            /* first sent to an earlier incarnation, which may have run it */
+            /* first sent to another incarnation, which may have run it:
+             * not run here; the client, which knows how often and how it
+             * sent it, decides whether it is in doubt (see client/once.c) */
             pl_rcache_abort(s->rcache, q->client, q->seq);
-            *out_len = status(w, h, PL_SEQ_IN_DOUBT);
+            *out_len = status(w, h, PL_SEQ_HELLO);
             return PL_SV_ANSWERED;
         }
         g->kind = PL_SV_GUARD_CACHE;
@@ -241,8 +248,8 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
             return from_store(w, h, q, v, out_len);
         *out_len = status(w, h, PL_SEQ_IN_DOUBT);
         return PL_SV_ANSWERED;
-    case PL_RC_UNKNOWN_CLIENT:
-        *out_len = status(w, h, q->incarnation != s->incarnation ? PL_SEQ_IN_DOUBT : PL_SEQ_HELLO);
+    case PL_RC_UNKNOWN_CLIENT: /* this incarnation ran nothing of it that it remembers */
+        *out_len = status(w, h, PL_SEQ_HELLO);
         return PL_SV_ANSWERED;
     case PL_RC_BEYOND_WINDOW:
     case PL_RC_BUSY:

@@ -1,0 +1,426 @@
+/*
+ * client/once.c: the client's side of the delivery guarantees
+ * (docs/semantics.md): at-most-once and exactly-once calls.
+ *
+ * A handle has an identity of its own (16 random bytes), numbers its
+ * guaranteed calls 1, 2, 3, ... and tells the server, with every call,
+ * the lowest number whose call is not complete yet (its acknowledgement:
+ * everything below is answered and may be forgotten). All three travel in
+ * Parley's credential (wire/seq.h), around the handle's own AUTH_NONE or
+ * AUTH_SYS credential. Before its first guaranteed call, and again when the
+ * server says it does not know the handle, the handle says HELLO (the NULL
+ * procedure with sequence number 0), which tells it the server's
+ * incarnation, or that the server is a plain ONC RPC server that refuses
+ * the credential.
+ *
+ * A call keeps its sequence number (and xid) across every transmission:
+ * UDP retransmissions, and a new connection after a broken one, until it
+ * has its reply or its deadline passes; the server's reply cache answers a
+ * transmission of a call it ran with the recorded reply instead of running
+ * it again. Against a plain server the handle keeps what it can by its own
+ * behaviour: an at-most-once call is sent once, never again (its deadline
+ * passing is PARLEY_ERR_TIMEDOUT, a connection broken after it was sent
+ * PARLEY_ERR_IN_DOUBT); an exactly-once call is refused
+ * (PARLEY_ERR_NOT_GUARANTEED). It never downgrades silently.
+ *
+ * It sits in the client layer, on client.c's attempts (pl_client_attempt)
+ * and the wire layer's codec of the credential.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/internal.h"
+#include "net/clock.h"
+#include "wire/auth.h"
+#include "wire/seq.h"
+
+/* The first wait before asking again after RETRY or BUSY, and its cap. */
+#define RETRY_FIRST_NS ((int64_t)1000000)
+#define RETRY_MAX_NS   ((int64_t)100000000)
+
+/* pl_once_init gives c its identity. Errors: PARLEY_ERR_NOMEM,
+ * PARLEY_ERR_INVALID (min_semantics out of range). */
+int pl_once_init(parley_client *c, int min_semantics)
+{
+    if (min_semantics < PARLEY_MIN_DECLARED || min_semantics > PARLEY_MIN_EXACTLY_ONCE)
+        return PARLEY_ERR_INVALID;
+    c->done_bits = calloc(PL_ONCE_TRACK / 8, 1);
+    if (!c->done_bits)
+        return PARLEY_ERR_NOMEM;
+    if (getrandom(c->id, sizeof c->id, 0) != (ssize_t)sizeof c->id) {
+        /* no entropy source: the clock and the address, which still
+         * differ between the handles of one host */
+        uint64_t a = (uint64_t)pl_now_ns(), b = (uint64_t)(uintptr_t)c ^ ((uint64_t)getpid() << 32);
+        memcpy(c->id, &a, 8);
+        memcpy(c->id + 8, &b, 8);
+    }
+    c->next_seq = 1;
+    c->floor = 1;
+    c->min_sem = min_semantics;
+    return PARLEY_OK;
+}
+
+/* pl_once_fini frees what pl_once_init made. */
+void pl_once_fini(parley_client *c)
+{
+    free(c->done_bits);
+    c->done_bits = NULL;
+}
+
+/* pl_once_semantics is the guarantee a call of proc asking for sem (a
+ * parley_semantics, or PL_SEM_PLAIN) gets: the NULL procedure is
+ * idempotent by definition, and the handle's min_semantics may make a
+ * call's stronger, a plain one's too. */
+int pl_once_semantics(const parley_client *c, uint32_t proc, int sem)
+{
+    if (proc == 0)
+        return sem == PL_SEM_PLAIN ? PL_SEM_PLAIN : PARLEY_IDEMPOTENT;
+    if (c->min_sem == PARLEY_MIN_EXACTLY_ONCE)
+        return PARLEY_EXACTLY_ONCE;
+    if (c->min_sem == PARLEY_MIN_AT_MOST_ONCE)
+        return sem == PL_SEM_PLAIN
+                   ? PARLEY_AT_MOST_ONCE
+                   : parley_semantics_stronger((parley_semantics)sem, PARLEY_AT_MOST_ONCE);
+    return sem;
+}
+
+/* take_seq gives the next sequence number and the acknowledgement to send
+ * with it. PARLEY_ERR_BUSY when PL_ONCE_TRACK calls are incomplete. */
+static int take_seq(parley_client *c, uint64_t *seq)
+{
+    pthread_mutex_lock(&c->mu);
+    int rc = PARLEY_OK;
+    if (c->next_seq - c->floor >= PL_ONCE_TRACK)
+        rc = PARLEY_ERR_BUSY;
+    else
+        *seq = c->next_seq++;
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+/* complete_seq marks seq complete, and moves the acknowledgement over the
+ * complete calls at its bottom. A call that failed for good counts as
+ * complete too: the client will not send it again, so the server may
+ * forget it (and a late copy of it is then never run). */
+static void complete_seq(parley_client *c, uint64_t seq)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t bit = seq % PL_ONCE_TRACK;
+    c->done_bits[bit / 8] |= (uint8_t)(1u << (bit % 8));
+    while (c->floor < c->next_seq) {
+        uint64_t f = c->floor % PL_ONCE_TRACK;
+        if (!(c->done_bits[f / 8] & (1u << (f % 8))))
+            break;
+        c->done_bits[f / 8] &= (uint8_t) ~(1u << (f % 8));
+        c->floor++;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* seq_cred encodes the credential of call seq (0: HELLO) into buf. */
+static int seq_cred(parley_client *c, uint64_t seq, uint64_t incarnation, parley_semantics sem,
+                    uint8_t buf[PARLEY_MAX_AUTH_BYTES], pl_opaque_auth *out)
+{
+    pl_seq_cred q;
+    memcpy(q.client, c->id, sizeof q.client);
+    q.seq = seq;
+    pthread_mutex_lock(&c->mu);
+    q.ack = seq == 0 ? c->next_seq : c->floor; /* HELLO: the next call's number */
+    pthread_mutex_unlock(&c->mu);
+    q.incarnation = incarnation;
+    q.semantics = sem == PARLEY_EXACTLY_ONCE   ? PL_SEM_EXACTLY_ONCE
+                  : sem == PARLEY_AT_MOST_ONCE ? PL_SEM_AT_MOST_ONCE
+                                               : PL_SEM_NONE;
+    q.inner = c->cred;
+    parley_enc e;
+    size_t len = 0;
+    parley_enc_init(&e, buf, PARLEY_MAX_AUTH_BYTES);
+    pl_seq_cred_enc(&e, &q);
+    int rc = parley_enc_finish(&e, &len);
+    if (rc != PARLEY_OK)
+        return rc;
+    out->flavor = PL_AUTH_PARLEY;
+    out->len = (uint32_t)len;
+    out->body = buf;
+    return PARLEY_OK;
+}
+
+/* The outcome of one reply to a guaranteed call. */
+typedef struct outcome {
+    int rc;          /* the call's error, as parley_client_call reports it */
+    int parley;      /* the reply carried a Parley verifier */
+    uint32_t status; /* its status (PL_SEQ_*) */
+    uint64_t incarnation;
+} outcome;
+
+/* decode decodes the reply of p: its verifier, then (for PL_SEQ_OK) its
+ * result, as pl_client_decode_reply does. */
+static outcome decode(parley_client *c, const pending *p, parley_res_dec *dec, void *res,
+                      parley_arena *arena, parley_rpc_detail *det)
+{
+    outcome o = {PARLEY_OK, 0, PL_SEQ_OK, 0};
+    parley_limits lim = {.max_alloc = c->max_alloc, .max_depth = 0, .flags = 0, .arena = arena};
+    parley_dec d;
+    pl_reply_header h;
+    parley_dec_init(&d, p->reply, p->reply_len, &lim);
+    o.rc = pl_msg_decode_reply(&d, &h);
+    if (o.rc != PARLEY_OK)
+        return o;
+    if (h.stat == PARLEY_MSG_ACCEPTED && h.verf.flavor == PL_AUTH_PARLEY) {
+        pl_seq_verf v;
+        o.rc = pl_seq_verf_decode(h.verf.body, h.verf.len, &v);
+        if (o.rc != PARLEY_OK)
+            return o;
+        o.parley = 1;
+        o.status = v.status;
+        o.incarnation = v.incarnation;
+        if (v.status != PL_SEQ_OK)
+            return o;
+    }
+    o.rc = pl_reply_error(&h);
+    if (o.rc != PARLEY_OK) {
+        det->low = h.low;
+        det->high = h.high;
+        det->auth_stat = h.auth_stat;
+        return o;
+    }
+    if (dec)
+        dec(&d, res);
+    if (!d.err && d.p != d.end)
+        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
+    o.rc = parley_dec_finish(&d, NULL);
+    return o;
+}
+
+/* exchange makes one call of proc with credential cred until deadline:
+ * encodes it (xid given), sends it (over UDP sent again as scheduled when
+ * resend), and decodes what came back. *sent tells whether the message may
+ * have reached the server (it was handed to the socket). */
+static outcome exchange(parley_client *c, uint32_t xid, uint32_t proc, const pl_opaque_auth *cred,
+                        parley_args_enc *enc, const void *args, size_t args_size,
+                        parley_res_dec *dec, void *res, parley_arena *arena, int64_t deadline,
+                        int resend, parley_rpc_detail *det, unsigned *sent)
+{
+    outcome o = {PARLEY_OK, 0, PL_SEQ_OK, 0};
+    size_t head = 4 + 24 + 8 + parley_round4(cred->len) + 8;
+    if (args_size > SIZE_MAX - head) {
+        o.rc = PARLEY_ERR_MSG_TOO_LARGE;
+        return o;
+    }
+    size_t cap = head + args_size;
+    uint8_t stack_buf[2048];
+    uint8_t *buf = cap <= sizeof stack_buf ? stack_buf : malloc(cap);
+    if (!buf) {
+        o.rc = PARLEY_ERR_NOMEM;
+        return o;
+    }
+    const uint8_t *msg;
+    size_t len;
+    o.rc = pl_client_encode_cred(c, xid, proc, cred, enc, args, buf, cap, &msg, &len);
+    if (o.rc == PARLEY_OK) {
+        pending p;
+        o.rc = pl_client_attempt(c, &p, msg, len, deadline, resend);
+        /* what may have reached the server: nothing when the attempt
+         * failed before its message was given to the socket (connecting,
+         * or a deadline that passed while it waited its turn) */
+        *sent += p.handed ? 1 + p.resent : 0;
+        if (o.rc == PARLEY_OK)
+            o = decode(c, &p, dec, res, arena, det);
+        pl_client_attempt_end(c, &p);
+    }
+    if (buf != stack_buf)
+        free(buf);
+    return o;
+}
+
+/* hello says HELLO to the server, learning its incarnation, or that it is
+ * a plain server. Errors: the call's (the server refusing the program or
+ * version, not being there, the deadline), PARLEY_ERR_BUSY (the server has
+ * no room for another client now). */
+static int hello(parley_client *c, int64_t deadline, parley_rpc_detail *det)
+{
+    uint8_t buf[PARLEY_MAX_AUTH_BYTES];
+    pl_opaque_auth cred;
+    int rc = seq_cred(c, 0, 0, PARLEY_AT_MOST_ONCE, buf, &cred);
+    if (rc != PARLEY_OK)
+        return rc;
+    for (;;) {
+        uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
+        unsigned sent = 0;
+        outcome o =
+            exchange(c, xid, 0, &cred, NULL, NULL, 0, NULL, NULL, NULL, deadline, 1, det, &sent);
+        if (o.rc == PARLEY_ERR_CLOSED && pl_now_ns() < deadline)
+            continue; /* HELLO is idempotent: a broken connection is retried */
+        if (o.parley && o.status == PL_SEQ_BUSY)
+            return PARLEY_ERR_BUSY;
+        if (o.parley && o.rc == PARLEY_OK) {
+            pthread_mutex_lock(&c->mu);
+            c->peer = PL_PEER_PARLEY;
+            c->incarnation = o.incarnation;
+            pthread_mutex_unlock(&c->mu);
+            return PARLEY_OK;
+        }
+        if (o.rc == PARLEY_ERR_AUTH ||
+            (!o.parley && (o.rc == PARLEY_OK || o.rc == PARLEY_ERR_TRAILING ||
+                           o.rc == PARLEY_ERR_GARBAGE_ARGS || o.rc == PARLEY_ERR_SYSTEM_ERR))) {
+            /* the credential refused (a plain ONC RPC server answers an
+             * unknown flavor so), or a reply without Parley's verifier: a
+             * plain server, whatever its NULL procedure says */
+            memset(det, 0, sizeof *det);
+            pthread_mutex_lock(&c->mu);
+            c->peer = PL_PEER_PLAIN;
+            pthread_mutex_unlock(&c->mu);
+            return PARLEY_OK;
+        }
+        return o.rc;
+    }
+}
+
+/* plain_call makes an at-most-once call to a plain server: sent once,
+ * never again (not over UDP, not on a new connection), since the server
+ * would run a second copy; a reply lost is PARLEY_ERR_IN_DOUBT. */
+static int plain_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                      size_t args_size, parley_res_dec *dec, void *res, parley_arena *arena,
+                      int64_t deadline, parley_rpc_detail *det)
+{
+    uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
+    unsigned sent = 0;
+    outcome o = exchange(c, xid, proc, &c->cred, enc, args, args_size, dec, res, arena, deadline, 0,
+                         det, &sent);
+    if (sent && (o.rc == PARLEY_ERR_CLOSED || o.rc == PARLEY_ERR_IO))
+        return PARLEY_ERR_IN_DOUBT; /* sent, and then the connection broke */
+    return o.rc;
+}
+
+/* backoff waits d (doubling it, up to RETRY_MAX_NS) or until deadline. */
+static void backoff(int64_t *d, int64_t deadline)
+{
+    int64_t until = pl_now_ns() + *d;
+    if (until > deadline)
+        until = deadline;
+    struct timespec ts = pl_timespec(until);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+    *d = *d * 2 < RETRY_MAX_NS ? *d * 2 : RETRY_MAX_NS;
+}
+
+/* pl_once_call makes a call of proc with the guarantee sem (at-most-once
+ * or exactly-once; see the file's comment) until deadline. Errors: those
+ * of parley_client_call, and PARLEY_ERR_IN_DOUBT (the call may have run
+ * and its outcome is lost: the server forgot it, or a plain server's reply
+ * did not come), PARLEY_ERR_NOT_GUARANTEED (exactly-once asked of a server
+ * without a store, or of a plain server: nothing was sent),
+ * PARLEY_ERR_BUSY (the server had no room for it until the deadline: it
+ * did not run), PARLEY_ERR_NO_SPACE and PARLEY_ERR_STORE (the server's
+ * store could not keep it: it did not run, or its effects were undone). */
+int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                 size_t args_size, parley_res_dec *dec, void *res, parley_arena *arena,
+                 parley_semantics sem, int64_t deadline, parley_rpc_detail *det)
+{
+    pthread_mutex_lock(&c->mu);
+    int peer = c->peer;
+    pthread_mutex_unlock(&c->mu);
+    if (peer == PL_PEER_UNKNOWN) {
+        int rc = hello(c, deadline, det);
+        if (rc != PARLEY_OK)
+            return rc;
+        pthread_mutex_lock(&c->mu);
+        peer = c->peer;
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (peer == PL_PEER_PLAIN) {
+        if (sem == PARLEY_EXACTLY_ONCE)
+            return PARLEY_ERR_NOT_GUARANTEED;
+        return plain_call(c, proc, enc, args, args_size, dec, res, arena, deadline, det);
+    }
+
+    uint64_t seq;
+    int rc = take_seq(c, &seq);
+    if (rc != PARLEY_OK)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    uint64_t first_inc = c->incarnation; /* the server known at the first send */
+    pthread_mutex_unlock(&c->mu);
+    uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
+    unsigned sent = 0;
+    int64_t wait = RETRY_FIRST_NS;
+    uint8_t buf[PARLEY_MAX_AUTH_BYTES];
+    pl_opaque_auth cred;
+    for (;;) {
+        rc = seq_cred(c, seq, first_inc, sem, buf, &cred);
+        if (rc != PARLEY_OK)
+            break;
+        outcome o = exchange(c, xid, proc, &cred, enc, args, args_size, dec, res, arena, deadline,
+                             1, det, &sent);
+        rc = o.rc;
+        if (pl_now_ns() >= deadline && rc != PARLEY_OK)
+            break;
+        if (rc == PARLEY_ERR_CLOSED || rc == PARLEY_ERR_IO || rc == PARLEY_ERR_REFUSED ||
+            rc == PARLEY_ERR_CONNECT) {
+            /* a broken connection, or a server restarting: the same call,
+             * the same number, on a new connection */
+            if (rc != PARLEY_ERR_CLOSED)
+                backoff(&wait, deadline);
+            continue;
+        }
+        if (!o.parley || o.status == PL_SEQ_OK)
+            break; /* the call's reply, or an RPC error that is the call's answer */
+        switch (o.status) {
+        case PL_SEQ_RETRY: /* running: ask again */
+        case PL_SEQ_BUSY:  /* no room now: it did not run */
+            backoff(&wait, deadline);
+            rc = o.status == PL_SEQ_BUSY ? PARLEY_ERR_BUSY : PARLEY_ERR_TIMEDOUT;
+            if (pl_now_ns() >= deadline)
+                goto done;
+            continue;
+        case PL_SEQ_HELLO:
+            /* the server does not know this handle, or the call was first
+             * sent to another incarnation of it, and did not run it. A call
+             * that went out once, over a connection to this very server or
+             * as one datagram to the same incarnation, never ran anywhere
+             * and goes out again after a HELLO; any other may have run
+             * before the server forgot (a UDP datagram may have been
+             * duplicated on its way to a server since restarted) */
+            if (sent != 1 || (c->ops->socktype != SOCK_STREAM && o.incarnation != first_inc)) {
+                pthread_mutex_lock(&c->mu);
+                if (c->incarnation != o.incarnation)
+                    c->peer = PL_PEER_UNKNOWN; /* a new server: the next call says HELLO */
+                pthread_mutex_unlock(&c->mu);
+                rc = PARLEY_ERR_IN_DOUBT;
+                goto done;
+            }
+            rc = hello(c, deadline, det);
+            if (rc != PARLEY_OK)
+                goto done;
+            pthread_mutex_lock(&c->mu);
+            first_inc = c->incarnation;
+            pthread_mutex_unlock(&c->mu);
+            sent = 0;
+            continue;
+        case PL_SEQ_IN_DOUBT:
+            if (o.incarnation != first_inc) { /* a new server: later calls say HELLO */
+                pthread_mutex_lock(&c->mu);
+                c->peer = PL_PEER_UNKNOWN;
+                pthread_mutex_unlock(&c->mu);
+            }
+            rc = PARLEY_ERR_IN_DOUBT;
+            goto done;
+        case PL_SEQ_NO_STORE:
+            rc = PARLEY_ERR_NOT_GUARANTEED;
+            goto done;
+        case PL_SEQ_NO_SPACE:
+            rc = PARLEY_ERR_NO_SPACE;
+            goto done;
+        default:
+            rc = PARLEY_ERR_STORE;
+            goto done;
+        }
+    }
+done:
+    complete_seq(c, seq);
+    return rc;
+}
