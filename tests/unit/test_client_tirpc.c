@@ -184,6 +184,38 @@ static void check_calls(const char *scheme)
     parley_client_destroy(c);
 }
 
+/* check_guarantees: a libtirpc server refuses Parley's credential, so the
+ * client learns it is a plain server: an at-most-once call is made plainly
+ * (sent once), an exactly-once one is refused before anything is sent. */
+static void check_guarantees(const char *scheme)
+{
+    parley_client *c = client(scheme, PROG, VERS, NULL);
+    uint32_t arg = 77, res = 0;
+    parley_call_opts amo = {0, PARLEY_AT_MOST_ONCE, NULL};
+    for (int i = 0; i < 3; i++) {
+        res = 0;
+        assert_int_equal(parley_client_call_opts(c, P_ECHO, enc_u32, &arg, 4, dec_u32, &res, &amo),
+                         PARLEY_OK);
+        assert_int_equal(res, 77);
+    }
+    parley_call_opts eo = {0, PARLEY_EXACTLY_ONCE, NULL};
+    assert_int_equal(parley_client_call_opts(c, P_ECHO, enc_u32, &arg, 4, dec_u32, &res, &eo),
+                     PARLEY_ERR_NOT_GUARANTEED);
+    /* and a version it does not serve is said so at the HELLO */
+    parley_client_destroy(c);
+    c = client(scheme, PROG, VERS + 7, NULL);
+    assert_int_equal(parley_client_call_opts(c, P_ECHO, enc_u32, &arg, 4, dec_u32, &res, &amo),
+                     PARLEY_ERR_PROG_MISMATCH);
+    parley_client_destroy(c);
+}
+
+static void test_guaranteed_calls_to_libtirpc_are_made_plainly_or_refused(void **state)
+{
+    (void)state;
+    check_guarantees("tcp");
+    check_guarantees("udp");
+}
+
 static void test_calls_over_tcp_match_libtirpc(void **state)
 {
     (void)state;
@@ -235,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_calls_over_tcp_match_libtirpc),
         cmocka_unit_test(test_calls_over_udp_match_libtirpc),
         cmocka_unit_test(test_threads_share_one_connection_to_libtirpc),
+        cmocka_unit_test(test_guaranteed_calls_to_libtirpc_are_made_plainly_or_refused),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }

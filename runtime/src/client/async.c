@@ -160,7 +160,9 @@ unsigned pl_async_run_callbacks(parley_client *c, pending *list)
         list = p->next;
         int err = p->err;
         parley_rpc_detail det = {0, 0, 0, 0};
-        if (err == PARLEY_OK)
+        if (p->seq || p->once_plain)
+            err = pl_once_finish(c, p, &det);
+        else if (err == PARLEY_OK)
             err = pl_client_decode_reply(c, p, p->dec, p->res, p->arena, &det);
         pl_client_set_detail(err, &det);
         p->fn(p->ctx, err);
@@ -246,42 +248,42 @@ int parley_client_submit(parley_client *c, uint32_t proc, parley_args_enc *enc, 
                                       done, ctx);
 }
 
-/* parley_client_submit_opts: see parley/client.h. */
-int parley_client_submit_opts(parley_client *c, uint32_t proc, parley_args_enc *enc,
-                              const void *args, size_t args_size, parley_res_dec *dec, void *res,
-                              const parley_call_opts *o, parley_done_fn *done, void *ctx)
-{
-    parley_call_opts d = {0, PARLEY_AT_MOST_ONCE, NULL};
-    if (o)
-        d = *o;
-    return parley_client_submit_arena(c, proc, enc, args, args_size, dec, res, d.timeout_ms,
-                                      d.arena, done, ctx);
-}
-
-/* parley_client_submit_arena: see parley/client.h. The call and its
+/* submit makes the submitted call of parley_client_submit_opts with the
+ * guarantee sem (a parley_semantics, or PL_SEM_PLAIN). The call and its
  * message live in one allocation, freed after its callback ran. */
-int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,
-                               const void *args, size_t args_size, parley_res_dec *dec, void *res,
-                               unsigned timeout_ms, parley_arena *arena, parley_done_fn *done,
-                               void *ctx)
+static int submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                  size_t args_size, parley_res_dec *dec, void *res, unsigned timeout_ms,
+                  parley_arena *arena, int sem, parley_done_fn *done, void *ctx)
 {
     if (c == NULL || done == NULL || (dec != NULL && res == NULL))
         return PARLEY_ERR_INVALID;
     int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : c->timeout_ms);
     uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
-
-    size_t cap;
-    int rc = pl_client_message_size(c, args_size, &cap);
-    if (rc != PARLEY_OK)
-        return rc;
-    if (cap > SIZE_MAX - sizeof(pending))
-        return PARLEY_ERR_MSG_TOO_LARGE;
+    sem = pl_once_semantics(c, proc, sem);
+    int guaranteed = sem == PARLEY_AT_MOST_ONCE || sem == PARLEY_EXACTLY_ONCE;
+    pending head; /* what the guarantee decides, before the call is allocated */
+    memset(&head, 0, sizeof head);
+    uint8_t cred_buf[PARLEY_MAX_AUTH_BYTES];
+    pl_opaque_auth cred = c->cred;
+    int rc;
+    if (guaranteed) {
+        parley_rpc_detail det = {0, 0, 0, 0};
+        rc = pl_once_submit_cred(c, (parley_semantics)sem, deadline, &head, cred_buf, &cred, &det);
+        if (rc != PARLEY_OK)
+            return rc;
+    }
+    size_t cap = 4 + 24 + 8 + parley_round4(cred.len) + 8;
+    rc = PARLEY_ERR_MSG_TOO_LARGE;
+    if (args_size > SIZE_MAX - cap || cap + args_size > SIZE_MAX - sizeof(pending))
+        goto fail_seq;
+    cap += args_size;
     pending *p = calloc(1, sizeof *p + cap);
+    rc = PARLEY_ERR_NOMEM;
     if (p == NULL)
-        return PARLEY_ERR_NOMEM;
+        goto fail_seq;
     const uint8_t *msg;
     size_t len;
-    rc = pl_client_encode(c, xid, proc, enc, args, (uint8_t *)(p + 1), cap, &msg, &len);
+    rc = pl_client_encode_cred(c, xid, proc, &cred, enc, args, (uint8_t *)(p + 1), cap, &msg, &len);
     if (rc != PARLEY_OK)
         goto fail;
     p->xid = xid;
@@ -294,7 +296,11 @@ int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc 
     p->arena = arena;
     p->msg = msg;
     p->msg_len = len;
+    p->seq = head.seq;
+    p->once_plain = head.once_plain;
     c->ops->schedule(c, p, pl_now_ns());
+    if (p->once_plain)
+        p->next_tx = PL_NEVER; /* a plain server would run a second copy */
     pthread_mutex_lock(&c->mu);
     rc = async_init(c);
     pl_client_unlock(c);
@@ -306,7 +312,38 @@ int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc 
     return PARLEY_OK; /* p belongs to the handle now */
 fail:
     free(p);
+fail_seq:
+    if (head.seq) { /* never sent: complete, so the acknowledgement moves on */
+        parley_rpc_detail det = {0, 0, 0, 0};
+        head.err = PARLEY_ERR_CANCELLED;
+        pl_once_finish(c, &head, &det);
+    }
     return rc;
+}
+
+/* parley_client_submit_opts: see parley/client.h. */
+int parley_client_submit_opts(parley_client *c, uint32_t proc, parley_args_enc *enc,
+                              const void *args, size_t args_size, parley_res_dec *dec, void *res,
+                              const parley_call_opts *o, parley_done_fn *done, void *ctx)
+{
+    parley_call_opts d = {0, PARLEY_AT_MOST_ONCE, NULL};
+    if (o)
+        d = *o;
+    if (d.semantics != PARLEY_AT_MOST_ONCE && d.semantics != PARLEY_IDEMPOTENT &&
+        d.semantics != PARLEY_EXACTLY_ONCE)
+        return PARLEY_ERR_INVALID;
+    return submit(c, proc, enc, args, args_size, dec, res, d.timeout_ms, d.arena, (int)d.semantics,
+                  done, ctx);
+}
+
+/* parley_client_submit_arena: see parley/client.h: a plain call. */
+int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc *enc,
+                               const void *args, size_t args_size, parley_res_dec *dec, void *res,
+                               unsigned timeout_ms, parley_arena *arena, parley_done_fn *done,
+                               void *ctx)
+{
+    return submit(c, proc, enc, args, args_size, dec, res, timeout_ms, arena, PL_SEM_PLAIN, done,
+                  ctx);
 }
 
 /* parley_client_fd: see parley/client.h. */

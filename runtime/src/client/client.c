@@ -299,8 +299,10 @@ static void register_call(parley_client *c, pending *p)
 }
 
 /* How long a connection may go without a reply before a call first looks
- * whether the server has closed it. */
-#define IDLE_CHECK_NS ((int64_t)1000000)
+ * whether the server has closed it: long enough that calls made back to
+ * back (a few microseconds apart) pay no system call for it, short enough
+ * that a server restarted between two calls is seen. */
+#define IDLE_CHECK_NS ((int64_t)20000)
 
 /* idle_conn_closed tells whether the server has closed the handle's
  * stream connection while no call was in flight on it (mutex held, the

@@ -60,6 +60,8 @@ typedef struct pending {
     parley_arena *arena; /* what the result is decoded into; NULL: malloc */
     const uint8_t *msg;  /* the message, for UDP retransmissions */
     size_t msg_len;
+    uint64_t seq;   /* a guaranteed submitted call's sequence number; 0: none */
+    int once_plain; /* an at-most-once call to a plain server (once.c) */
 } pending;
 
 struct parley_client {
@@ -213,6 +215,10 @@ int pl_once_semantics(const parley_client *c, uint32_t proc, int sem);
 int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                  size_t args_size, parley_res_dec *dec, void *res, parley_arena *arena,
                  parley_semantics sem, int64_t deadline, parley_rpc_detail *det);
+int pl_once_submit_cred(parley_client *c, parley_semantics sem, int64_t deadline, pending *p,
+                        uint8_t buf[PARLEY_MAX_AUTH_BYTES], pl_opaque_auth *cred,
+                        parley_rpc_detail *det);
+int pl_once_finish(parley_client *c, pending *p, parley_rpc_detail *det);
 
 /* async.c */
 void pl_async_wake(parley_client *c);

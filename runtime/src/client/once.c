@@ -393,12 +393,19 @@ int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const vo
                 rc = PARLEY_ERR_IN_DOUBT;
                 goto done;
             }
+            /* it never ran: it goes out again as a new call, under a new
+             * number above the floor the HELLO sets, so that no delayed
+             * copy of an older call can run after it */
+            complete_seq(c, seq);
             rc = hello(c, deadline, det);
+            if (rc == PARLEY_OK)
+                rc = take_seq(c, &seq);
             if (rc != PARLEY_OK)
-                goto done;
+                return rc;
             pthread_mutex_lock(&c->mu);
             first_inc = c->incarnation;
             pthread_mutex_unlock(&c->mu);
+            xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
             sent = 0;
             continue;
         case PL_SEQ_IN_DOUBT:
@@ -422,5 +429,77 @@ int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const vo
     }
 done:
     complete_seq(c, seq);
+    return rc;
+}
+
+/* pl_once_submit_cred readies a submitted call p with the guarantee sem:
+ * says HELLO first if the server is not known yet (within deadline), and
+ * writes into *cred (its body in buf) the credential to send: Parley's,
+ * with p->seq taken, or the handle's own for a plain server (p->once_plain:
+ * sent once, never again). Errors: those of HELLO,
+ * PARLEY_ERR_NOT_GUARANTEED (exactly-once of a plain server),
+ * PARLEY_ERR_BUSY (too many calls incomplete). */
+int pl_once_submit_cred(parley_client *c, parley_semantics sem, int64_t deadline, pending *p,
+                        uint8_t buf[PARLEY_MAX_AUTH_BYTES], pl_opaque_auth *cred,
+                        parley_rpc_detail *det)
+{
+    pthread_mutex_lock(&c->mu);
+    int peer = c->peer;
+    pthread_mutex_unlock(&c->mu);
+    if (peer == PL_PEER_UNKNOWN) {
+        int rc = hello(c, deadline, det);
+        if (rc != PARLEY_OK)
+            return rc;
+        pthread_mutex_lock(&c->mu);
+        peer = c->peer;
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (peer == PL_PEER_PLAIN) {
+        if (sem == PARLEY_EXACTLY_ONCE)
+            return PARLEY_ERR_NOT_GUARANTEED;
+        p->once_plain = 1;
+        *cred = c->cred;
+        return PARLEY_OK;
+    }
+    uint64_t seq;
+    int rc = take_seq(c, &seq);
+    if (rc != PARLEY_OK)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    uint64_t inc = c->incarnation;
+    pthread_mutex_unlock(&c->mu);
+    rc = seq_cred(c, seq, inc, sem, buf, cred);
+    if (rc != PARLEY_OK) {
+        complete_seq(c, seq);
+        return rc;
+    }
+    p->seq = seq;
+    return PARLEY_OK;
+}
+
+/* pl_once_finish ends a guaranteed submitted call p whose outcome is
+ * p->err (its reply attached when PARLEY_OK): decodes its verifier and
+ * result, marks its sequence number complete, and returns its error. A
+ * submitted call is not sent again by this layer *(to come)*: an answer
+ * that would have made a synchronous call try again (RETRY, HELLO, BUSY)
+ * or a broken connection after it was sent ends it, in doubt when it may
+ * have run. */
+int pl_once_finish(parley_client *c, pending *p, parley_rpc_detail *det)
+{
+    int rc = p->err;
+    if (rc == PARLEY_OK) {
+        outcome o = decode(c, p, p->dec, p->res, p->arena, det);
+        rc = o.rc;
+        if (o.parley && o.status != PL_SEQ_OK)
+            rc = o.status == PL_SEQ_BUSY       ? PARLEY_ERR_BUSY
+                 : o.status == PL_SEQ_NO_STORE ? PARLEY_ERR_NOT_GUARANTEED
+                 : o.status == PL_SEQ_NO_SPACE ? PARLEY_ERR_NO_SPACE
+                 : o.status == PL_SEQ_STORE    ? PARLEY_ERR_STORE
+                                               : PARLEY_ERR_IN_DOUBT;
+    } else if ((rc == PARLEY_ERR_CLOSED || rc == PARLEY_ERR_IO) && p->handed) {
+        rc = PARLEY_ERR_IN_DOUBT;
+    }
+    if (p->seq)
+        complete_seq(c, p->seq);
     return rc;
 }
