@@ -3,7 +3,10 @@
 # service's server on a port the system chooses, its client against it over
 # TCP, UDP and a Unix socket, then the server stopped with SIGTERM; then a
 # matchmaker on an unprivileged port, each server registering with it on the
-# three transports at once, and its client calling it by name.
+# three transports at once, and its client calling it by name. The users
+# server keeps its exactly-once logins in one store through all its runs, so
+# each client's login is counted once, and the count goes on across the
+# server's restarts.
 set -euo pipefail
 bin=${1:-build}/bin
 tmp=$(mktemp -d)
@@ -37,12 +40,15 @@ stop_server() {
     unset 'pids[-1]'
 }
 
+# store ARGS: the users server keeps its exactly-once logins in a store
+store() { [ "$1" = users ] && echo "--store $tmp/users.store"; true; }
+
 for ex in users date; do
     echo "== $ex: the codec alone"
     "$bin/${ex}_codec"
     for tr in tcp://127.0.0.1:0 udp://127.0.0.1:0 "unix:$tmp/$ex.sock"; do
         echo "== $ex: server and client over ${tr%%:*}"
-        start_server "${ex}_server" "$tr"
+        start_server "${ex}_server" "$(store "$ex") $tr"
         "$bin/${ex}_client" "$addr"
         stop_server
     done
@@ -75,7 +81,7 @@ start_matchmaker() {
 start_matchmaker
 for ex in users date; do
     echo "== $ex: server on TCP, UDP and a Unix socket, registered; client by name"
-    start_server "${ex}_server" "tcp://127.0.0.1:0 udp://127.0.0.1:0 unix:$tmp/$ex.sock"
+    start_server "${ex}_server" "$(store "$ex") tcp://127.0.0.1:0 udp://127.0.0.1:0 unix:$tmp/$ex.sock"
     "$bin/parley-info" lookup "$ex"
     "$bin/${ex}_client" "$ex"
     "$bin/${ex}_client" "$ex@$PARLEY_MATCHMAKER"

@@ -20,11 +20,20 @@ static void on_signal(int sig)
 int example_serve(const char *who, const parley_program_def *def, const char *service, int argc,
                   char **argv)
 {
+    parley_server_opts opts = {0};
+    if (argc > 2 && strcmp(argv[1], "--store") == 0) {
+        opts.store = argv[2]; /* exactly-once calls' completion records */
+        argc -= 2;
+        argv += 2;
+    }
     const char *fallback[] = {"tcp://127.0.0.1:0"};
     const char *const *addrs = argc > 1 ? (const char *const *)argv + 1 : fallback;
     int naddrs = argc > 1 ? argc - 1 : 1;
     char bound[128];
-    int rc = parley_server_create(&server, NULL);
+    int rc = parley_server_create(&server, &opts);
+    if (rc != PARLEY_OK)
+        fprintf(stderr, "%s: %s%s\n", who, parley_strerror(rc),
+                opts.store ? " (the store given with --store)" : "");
     if (rc == PARLEY_OK)
         rc = parley_server_add_program(server, def);
     for (int i = 0; rc == PARLEY_OK && i < naddrs; i++) {
@@ -38,6 +47,8 @@ int example_serve(const char *who, const parley_program_def *def, const char *se
         parley_server_destroy(server);
         return 1;
     }
+    if (opts.store)
+        printf("%s: exactly-once calls kept in %s\n", who, opts.store);
     rc = parley_server_register(server, service);
     if (rc == PARLEY_OK)
         printf("%s: registered as '%s'\n", who, service);

@@ -8,7 +8,8 @@
 #include "parley/server.h"
 
 /* example_serve serves def on the addresses of argv[1..] (none:
- * tcp://127.0.0.1:0), printing each one bound, registers it with the
+ * tcp://127.0.0.1:0; a first "--store FILE" gives the completion store of
+ * exactly-once calls), printing each one bound, registers it with the
  * matchmaker as service (saying so, or why not: without a matchmaker it
  * serves those who know an address), and runs it until SIGTERM or SIGINT.
  * Messages begin with who. Returns main's exit status. */

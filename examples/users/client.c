@@ -33,6 +33,13 @@ int main(int argc, char **argv)
         else
             printf("users: uid 1002 is not logged in\n");
         lookup_result_free(&found);
+        /* an exactly-once call: needs a server with a store */
+        char ada[] = "ada";
+        user_name who = ada;
+        u_int logins = 0;
+        rc = users_login_1(c, &who, &logins);
+        if (rc == PARLEY_OK)
+            printf("users: ada logged in, login number %u (counted exactly once)\n", logins);
     }
     user_list_free(&list);
     if (rc != PARLEY_OK) {

@@ -1,10 +1,12 @@
 /*
  * examples/users/server.c: the user-list service: who is logged in,
  * and a look-up by uid. Run it with one or more addresses (default
- * tcp://127.0.0.1:0): it prints where it listens, and registers with the
- * matchmaker (PARLEY_MATCHMAKER, default localhost:111) as "users".
+ * tcp://127.0.0.1:0) and --store FILE (where exactly-once logins are kept):
+ * it prints where it listens, and registers with the matchmaker
+ * (PARLEY_MATCHMAKER, default localhost:111) as "users".
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "users.h"
 #include "serve.h"
@@ -34,6 +36,29 @@ int users_lookup_1_svc(const u_int *uid, lookup_result *result, parley_call *cal
             result->lookup_result_u.who = people[i];
         }
     }
+    return PARLEY_OK;
+}
+
+/* users_login_1_svc answers USERS_LOGIN: the user's login count, kept in
+ * the server's store under the user's name, one more. The put commits
+ * with the call's completion record, so a retry after the server crashed
+ * gets the count this call made, and never counts twice. */
+int users_login_1_svc(const user_name *name, u_int *result, parley_call *call)
+{
+    const void *v = NULL;
+    size_t vl = 0;
+    u_int count = 0;
+    size_t klen = strlen(*name);
+    int rc = parley_call_store_get(call, *name, klen, &v, &vl);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (v && vl == sizeof count)
+        memcpy(&count, v, sizeof count);
+    count++;
+    rc = parley_call_store_put(call, *name, klen, &count, sizeof count);
+    if (rc != PARLEY_OK)
+        return rc;
+    *result = count;
     return PARLEY_OK;
 }
 
