@@ -777,6 +777,67 @@ static void test_running_out_of_memory_is_reported_and_leaves_the_server_whole(v
  * it with epoll_ctl's MOD; here those MODs fail (ENOMEM), aimed at the one
  * socket each case is about. */
 
+/* tcp_connect_error connects to port on the loopback: 0, or the errno. */
+static int tcp_connect_error(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int err = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0 ? 0 : errno;
+    close(fd);
+    return err;
+}
+
+/* A listener whose re-arm fails keeps accepting: the MOD is tried again,
+ * then the registration made anew. One that cannot be armed at all is
+ * shut down, so that its clients are refused at once rather than queued
+ * for an accept that never comes. */
+static void test_a_listener_whose_rearm_fails_keeps_accepting(void **state)
+{
+    (void)state;
+    parley_server *s = new_server();
+    char bound[128];
+    assert_int_equal(parley_server_listen(s, "tcp://127.0.0.1:0", bound, sizeof bound), PARLEY_OK);
+    int lfd = atomic_load(&added_fd);
+    uint16_t port = port_of(bound);
+
+    /* the re-arm after the accept fails twice, then works */
+    aim_epoll(EPOLL_CTL_MOD, lfd);
+    inject(&f_epoll_ctl, 0, 2, ENOMEM);
+    int fd = tcp_client(port);
+    assert_int_equal(call_who(s, fd), 1);
+    close(fd);
+    fd = tcp_client(port);
+    assert_int_equal(call_who(s, fd), 1);
+    close(fd);
+    assert_int_equal(atomic_load(&f_epoll_ctl.fired), 2);
+
+    /* every MOD fails: a new registration each time */
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    for (int i = 0; i < 3; i++) {
+        fd = tcp_client(port);
+        assert_int_equal(call_who(s, fd), 1);
+        close(fd);
+    }
+    assert_true(atomic_load(&f_epoll_ctl.fired) >= 3);
+
+    /* nothing works on the listener: the connection accepted is served,
+     * the next one refused */
+    aim_epoll(0, lfd);
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    fd = tcp_client(port);
+    assert_int_equal(call_who(s, fd), 1);
+    clear_faults();
+    assert_int_equal(tcp_connect_error(port), ECONNREFUSED);
+    assert_int_equal(call_who(s, fd), 1); /* and its connections go on */
+    close(fd);
+    parley_server_destroy(s);
+}
+
 /* send_calls sends n WHO calls at once on the stream fd. */
 static void send_calls(int fd, int n)
 {
@@ -980,6 +1041,8 @@ int main(void)
             test_what_the_kernel_does_not_tell_a_procedure_is_an_io_error, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(
             test_running_out_of_memory_is_reported_and_leaves_the_server_whole, reset, reset),
+        cmocka_unit_test_setup_teardown(test_a_listener_whose_rearm_fails_keeps_accepting, reset,
+                                        reset),
         cmocka_unit_test_setup_teardown(test_a_connection_whose_rearm_fails_is_ended_and_freed,
                                         reset, reset),
         cmocka_unit_test_setup_teardown(test_a_registration_that_fails_leaves_nothing_registered,

@@ -187,6 +187,31 @@ static void on_writable(worker *w, conn *c)
 
 /* ---- accepting --------------------------------------------------------- */
 
+enum { REARM_TRIES = 3 }; /* a listener's re-arm, before it is given up */
+
+/* rearm_listener re-arms l, a listening socket whose event the calling
+ * thread holds. Nobody else would ever re-arm it, and a listener left
+ * unarmed accepts no connection again while the kernel goes on completing
+ * its clients' handshakes into a queue nobody takes from: so a failure is
+ * not left at that. epoll_ctl's MOD is tried REARM_TRIES times (a lack of
+ * memory may pass), then the registration is made anew (DEL and ADD: what
+ * a lost one, ENOENT, needs). If that fails too, the listener is shut
+ * down: it then refuses its clients at once (and resets those queued), so
+ * that they can try another address instead of waiting out their
+ * deadlines, and the failure shows wherever the service is watched. The
+ * server's other sockets are served on. */
+static void rearm_listener(parley_server *s, conn *l)
+{
+    for (int k = 0; k < REARM_TRIES; k++)
+        if (pl_sv_arm(s, l, EPOLL_CTL_MOD) == 0)
+            return;
+    epoll_ctl(s->ep, EPOLL_CTL_DEL, l->fd, NULL);
+    for (int k = 0; k < REARM_TRIES; k++)
+        if (pl_sv_arm(s, l, EPOLL_CTL_ADD) == 0)
+            return;
+    shutdown(l->fd, SHUT_RDWR);
+}
+
 /* listener_open makes a bound stream socket listen. */
 static int listener_open(conn *l)
 {
@@ -231,7 +256,7 @@ static void on_listen(worker *w, conn *l)
             pl_sv_conn_end(s, c);
     }
     if (!atomic_load(&s->stopping))
-        pl_sv_arm(s, l, EPOLL_CTL_MOD);
+        rearm_listener(s, l);
 }
 
 /* ---- reading ----------------------------------------------------------- */
