@@ -361,6 +361,19 @@ static int unix_client(const char *path)
     return fd;
 }
 
+static int udp_client(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    return fd;
+}
+
 /* encode_who writes a WHO call of xid at buf (framed: after its record
  * mark) and returns its length. */
 static size_t encode_who(uint8_t *buf, size_t cap, uint32_t xid, int framed)
@@ -838,6 +851,41 @@ static void test_a_listener_whose_rearm_fails_keeps_accepting(void **state)
     parley_server_destroy(s);
 }
 
+/* A UDP socket whose re-arm fails keeps answering, in the same ways; one
+ * that cannot be armed at all refuses its callers' datagrams (ICMP port
+ * unreachable), so that they do not send them again until their
+ * deadlines. */
+static void test_a_udp_socket_whose_rearm_fails_keeps_answering(void **state)
+{
+    (void)state;
+    parley_server *s = new_server();
+    char bound[128];
+    assert_int_equal(parley_server_listen(s, "udp://127.0.0.1:0", bound, sizeof bound), PARLEY_OK);
+    int ufd = atomic_load(&added_fd);
+    int fd = udp_client(port_of(bound));
+
+    aim_epoll(EPOLL_CTL_MOD, ufd);
+    inject(&f_epoll_ctl, 0, 2, ENOMEM);
+    assert_int_equal(call_on(s, fd, 1), 1);
+    assert_int_equal(call_on(s, fd, 1), 1);
+    assert_int_equal(atomic_load(&f_epoll_ctl.fired), 2);
+
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(call_on(s, fd, 1), 1);
+    assert_true(atomic_load(&f_epoll_ctl.fired) >= 3);
+
+    /* nothing works on the socket: the datagram read is answered, the
+     * next one refused */
+    aim_epoll(0, ufd);
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    assert_int_equal(call_on(s, fd, 1), 1);
+    clear_faults();
+    assert_int_equal(call_on(s, fd, 1), 0);
+    close(fd);
+    parley_server_destroy(s);
+}
+
 /* send_calls sends n WHO calls at once on the stream fd. */
 static void send_calls(int fd, int n)
 {
@@ -1042,6 +1090,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_running_out_of_memory_is_reported_and_leaves_the_server_whole, reset, reset),
         cmocka_unit_test_setup_teardown(test_a_listener_whose_rearm_fails_keeps_accepting, reset,
+                                        reset),
+        cmocka_unit_test_setup_teardown(test_a_udp_socket_whose_rearm_fails_keeps_answering, reset,
                                         reset),
         cmocka_unit_test_setup_teardown(test_a_connection_whose_rearm_fails_is_ended_and_freed,
                                         reset, reset),
