@@ -270,6 +270,52 @@ static void test_a_reply_too_large_to_keep_is_forgotten(void **state)
     pl_drc_destroy(d);
 }
 
+/* A reply that would fit the bound alone, but not beside the calls in
+ * progress (which are never evicted), is refused before anything is
+ * evicted: emptying the cache could not have made room for it. */
+static void test_a_reply_with_no_room_beside_the_calls_in_progress_evicts_nothing(void **state)
+{
+    pl_drc_opts o = {.max_bytes = 16 << 10, .shards = 1};
+    pl_drc *d = make_drc(&o);
+    pl_drc_call done[3];
+    for (uint32_t i = 0; i < 3; i++) {
+        done[i] = call_of(peer_a, i, args_x);
+        run(d, &done[i], 8, 'd', 0);
+    }
+    /* calls in progress until they count more than half the bound (the
+     * size of an entry is the cache's business: the stats say it) */
+    size_t before = stats(d).bytes;
+    pl_drc_ticket t[200];
+    uint32_t n = 0;
+    while (stats(d).bytes - before <= o.max_bytes / 2 + 256) {
+        assert_true(n < 200);
+        pl_drc_call c = call_of(peer_b, 1000 + n, args_y);
+        assert_int_equal(begin(d, &c, 0, &t[n], NULL), PL_DRC_NEW);
+        n++;
+    }
+    size_t fixed = stats(d).bytes - before;
+    /* half the bound: it fits alone, but not beside the calls in progress */
+    static uint8_t reply[8 << 10];
+    assert_true(fixed + sizeof reply > o.max_bytes);
+    assert_int_equal(pl_drc_finish(d, &t[0], reply, sizeof reply, 0), PARLEY_ERR_LIMIT);
+    pl_drc_stats s = stats(d);
+    assert_int_equal(s.evictions, 0);
+    assert_int_equal(s.in_progress, n - 1);
+    for (uint32_t i = 0; i < 3; i++) {
+        int first = 0;
+        assert_int_equal(begin(d, &done[i], 0, NULL, &first), PL_DRC_REPLAY);
+        assert_int_equal(first, 'd');
+    }
+    /* with the calls in progress done, the same reply finds its room */
+    for (uint32_t i = 1; i < n; i++)
+        assert_int_equal(pl_drc_abort(d, &t[i]), PARLEY_OK);
+    pl_drc_call c = call_of(peer_b, 1000, args_y);
+    assert_int_equal(begin(d, &c, 0, &t[0], NULL), PL_DRC_NEW);
+    assert_int_equal(pl_drc_finish(d, &t[0], reply, sizeof reply, 0), PARLEY_OK);
+    assert_int_equal(begin(d, &c, 0, NULL, NULL), PL_DRC_REPLAY);
+    pl_drc_destroy(d);
+}
+
 static void test_bad_arguments_are_refused(void **state)
 {
     pl_drc *d = NULL;
@@ -393,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_calls_in_progress_are_never_evicted_and_new_ones_run_untracked),
         cmocka_unit_test(test_abort_lets_a_duplicate_run),
         cmocka_unit_test(test_a_reply_too_large_to_keep_is_forgotten),
+        cmocka_unit_test(test_a_reply_with_no_room_beside_the_calls_in_progress_evicts_nothing),
         cmocka_unit_test(test_bad_arguments_are_refused),
         cmocka_unit_test(test_threads_racing_duplicates_run_each_call_once),
     };

@@ -11,9 +11,13 @@
  * pthread_mutex_init, getsockname, getsockopt, chmod, getaddrinfo, malloc,
  * calloc, realloc), and for the names layer's pl_mm_register and
  * pl_mm_unregister, which here stand for a matchmaker and remember what
- * they were told. After each failure the test checks that the process
- * holds the descriptors it held before, that no socket file stays, that
- * nothing stays registered, and (in the ASan build) that nothing leaks.
+ * they were told. epoll_ctl's failures can be aimed at one operation on
+ * one descriptor (a socket's re-arm), and its registrations are watched,
+ * so that a test can also wake a connection's reader with nothing to
+ * read. After each failure the test checks that the process holds the
+ * descriptors it held before, that no socket file stays, that nothing
+ * stays registered, and (in the ASan build) that nothing leaks, or that
+ * the server goes on serving.
  *
  * The server is driven from the test's thread (parley_server_poll), its
  * callers are raw sockets of the test.
@@ -31,6 +35,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -85,13 +90,30 @@ static int fires(fault *f)
     return 1;
 }
 
+/* f_epoll_ctl fails only the operation f_epoll_op on the descriptor
+ * f_epoll_fd (0 and -1: any). */
+static atomic_int f_epoll_op, f_epoll_fd = -1;
+
+static void aim_epoll(int op, int fd)
+{
+    atomic_store(&f_epoll_op, op);
+    atomic_store(&f_epoll_fd, fd);
+}
+
 static void clear_faults(void)
 {
     fault *all[] = {&f_epoll_create1, &f_epoll_ctl, &f_eventfd,     &f_mutex, &f_getsockname,
                     &f_getsockopt,    &f_chmod,     &f_getaddrinfo, &f_alloc};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         inject(all[i], 0, 0, 0);
+    aim_epoll(0, -1);
 }
+
+/* What epoll_ctl last registered (ADD) that went through: its descriptor
+ * and its data, and how many registrations asked for EPOLLOUT (a stream
+ * whose replies wait for the client, stream.c's arm_writable). */
+static atomic_int added_fd = -1, added_out;
+static void *_Atomic added_ptr;
 
 int __real_epoll_create1(int flags);
 int __wrap_epoll_create1(int flags);
@@ -129,11 +151,19 @@ int __wrap_epoll_create1(int flags)
 
 int __wrap_epoll_ctl(int ep, int op, int fd, struct epoll_event *ev)
 {
-    if (fires(&f_epoll_ctl)) {
+    int aim_op = atomic_load(&f_epoll_op), aim_fd = atomic_load(&f_epoll_fd);
+    if ((aim_op == 0 || op == aim_op) && (aim_fd < 0 || fd == aim_fd) && fires(&f_epoll_ctl)) {
         errno = f_epoll_ctl.err;
         return -1;
     }
-    return __real_epoll_ctl(ep, op, fd, ev);
+    int rc = __real_epoll_ctl(ep, op, fd, ev);
+    if (rc == 0 && op == EPOLL_CTL_ADD) {
+        atomic_store(&added_fd, fd);
+        atomic_store(&added_ptr, ev->data.ptr);
+        if (ev->events & EPOLLOUT)
+            atomic_fetch_add(&added_out, 1);
+    }
+    return rc;
 }
 
 int __wrap_eventfd(unsigned int initval, int flags)
@@ -331,20 +361,45 @@ static int unix_client(const char *path)
     return fd;
 }
 
-/* call_who sends a WHO call on the stream fd and runs the server until
- * the client has an answer, or the end of its connection: 1 for a reply,
- * 0 for the end. */
-static int call_who(parley_server *s, int fd)
+static int udp_client(uint16_t port)
 {
-    static uint32_t xid = 1;
-    uint8_t buf[256];
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    return fd;
+}
+
+/* encode_who writes a WHO call of xid at buf (framed: after its record
+ * mark) and returns its length. */
+static size_t encode_who(uint8_t *buf, size_t cap, uint32_t xid, int framed)
+{
     parley_enc e;
-    size_t n = 0;
-    parley_enc_init(&e, buf + 4, sizeof buf - 4);
-    pl_msg_encode_call(&e, ++xid, PROG, 1, PROC_WHO, NULL, NULL);
+    size_t n = 0, at = framed ? 4 : 0;
+    parley_enc_init(&e, buf + at, cap - at);
+    pl_msg_encode_call(&e, xid, PROG, 1, PROC_WHO, NULL, NULL);
     assert_int_equal(parley_enc_finish(&e, &n), PARLEY_OK);
-    parley_st_u32(buf, 0x80000000u | (uint32_t)n);
-    assert_int_equal(send(fd, buf, n + 4, MSG_NOSIGNAL), (ssize_t)(n + 4));
+    if (framed)
+        parley_st_u32(buf, 0x80000000u | (uint32_t)n);
+    return n + at;
+}
+
+static uint32_t next_xid = 1;
+
+/* call_on sends a WHO call on fd, a stream or (dgram) a connected UDP
+ * socket, and runs the server until the client has an answer, or the end
+ * of its connection, or about 5 s have passed: 1 for a reply, 0 for the
+ * end (a stream's end or reset, a datagram refused), -1 for nothing. */
+static int call_on(parley_server *s, int fd, int dgram)
+{
+    uint32_t xid = ++next_xid;
+    uint8_t buf[256];
+    size_t n = encode_who(buf, sizeof buf, xid, !dgram);
+    assert_int_equal(send(fd, buf, n, MSG_NOSIGNAL), (ssize_t)n);
     for (int i = 0; i < 500; i++) { /* at most about 5 s */
         assert_int_equal(parley_server_poll(s, 10), PARLEY_OK);
         struct pollfd pf = {fd, POLLIN, 0};
@@ -352,18 +407,27 @@ static int call_who(parley_server *s, int fd)
             break;
     }
     ssize_t got = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return -1;
     if (got <= 0) {
-        assert_true(got == 0 || errno == ECONNRESET);
+        assert_true(got == 0 || errno == ECONNRESET || errno == ECONNREFUSED);
         return 0;
     }
-    assert_true(got >= 4 + 24);
+    size_t at = dgram ? 0 : 4;
+    assert_true((size_t)got >= at + 24);
     parley_dec d;
     pl_reply_header h;
-    parley_dec_init(&d, buf + 4, (size_t)got - 4, NULL);
+    parley_dec_init(&d, buf + at, (size_t)got - at, NULL);
     assert_int_equal(pl_msg_decode_reply(&d, &h), PARLEY_OK);
     assert_int_equal(h.xid, xid);
     assert_int_equal(pl_reply_error(&h), PARLEY_OK);
     return 1;
+}
+
+/* call_who is call_on for a stream. */
+static int call_who(parley_server *s, int fd)
+{
+    return call_on(s, fd, 0);
 }
 
 static int reset(void **state)
@@ -396,13 +460,18 @@ static int remove_dir(void **state)
     return 0;
 }
 
-static parley_server *new_server(void)
+static parley_server *new_server_opts(const parley_server_opts *o)
 {
     parley_server *s = NULL;
-    assert_int_equal(parley_server_create(&s, NULL), PARLEY_OK);
+    assert_int_equal(parley_server_create(&s, o), PARLEY_OK);
     assert_int_equal(parley_server_add_program(s, &prog_v1), PARLEY_OK);
     assert_int_equal(parley_server_add_program(s, &prog_v2), PARLEY_OK);
     return s;
+}
+
+static parley_server *new_server(void)
+{
+    return new_server_opts(NULL);
 }
 
 /* ---- creating ------------------------------------------------------------- */
@@ -715,6 +784,248 @@ static void test_running_out_of_memory_is_reported_and_leaves_the_server_whole(v
     parley_server_destroy(s);
 }
 
+/* ---- re-arming ------------------------------------------------------------ */
+
+/* A socket whose one-shot event fired is read by one thread, which re-arms
+ * it with epoll_ctl's MOD; here those MODs fail (ENOMEM), aimed at the one
+ * socket each case is about. */
+
+/* tcp_connect_error connects to port on the loopback: 0, or the errno. */
+static int tcp_connect_error(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int err = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0 ? 0 : errno;
+    close(fd);
+    return err;
+}
+
+/* A listener whose re-arm fails keeps accepting: the MOD is tried again,
+ * then the registration made anew. One that cannot be armed at all is
+ * shut down, so that its clients are refused at once rather than queued
+ * for an accept that never comes. */
+static void test_a_listener_whose_rearm_fails_keeps_accepting(void **state)
+{
+    (void)state;
+    parley_server *s = new_server();
+    char bound[128];
+    assert_int_equal(parley_server_listen(s, "tcp://127.0.0.1:0", bound, sizeof bound), PARLEY_OK);
+    int lfd = atomic_load(&added_fd);
+    uint16_t port = port_of(bound);
+
+    /* the re-arm after the accept fails twice, then works */
+    aim_epoll(EPOLL_CTL_MOD, lfd);
+    inject(&f_epoll_ctl, 0, 2, ENOMEM);
+    int fd = tcp_client(port);
+    assert_int_equal(call_who(s, fd), 1);
+    close(fd);
+    fd = tcp_client(port);
+    assert_int_equal(call_who(s, fd), 1);
+    close(fd);
+    assert_int_equal(atomic_load(&f_epoll_ctl.fired), 2);
+
+    /* every MOD fails: a new registration each time */
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    for (int i = 0; i < 3; i++) {
+        fd = tcp_client(port);
+        assert_int_equal(call_who(s, fd), 1);
+        close(fd);
+    }
+    assert_true(atomic_load(&f_epoll_ctl.fired) >= 3);
+
+    /* nothing works on the listener: the connection accepted is served,
+     * the next one refused */
+    aim_epoll(0, lfd);
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    fd = tcp_client(port);
+    assert_int_equal(call_who(s, fd), 1);
+    clear_faults();
+    assert_int_equal(tcp_connect_error(port), ECONNREFUSED);
+    assert_int_equal(call_who(s, fd), 1); /* and its connections go on */
+    close(fd);
+    parley_server_destroy(s);
+}
+
+/* A UDP socket whose re-arm fails keeps answering, in the same ways; one
+ * that cannot be armed at all refuses its callers' datagrams (ICMP port
+ * unreachable), so that they do not send them again until their
+ * deadlines. */
+static void test_a_udp_socket_whose_rearm_fails_keeps_answering(void **state)
+{
+    (void)state;
+    parley_server *s = new_server();
+    char bound[128];
+    assert_int_equal(parley_server_listen(s, "udp://127.0.0.1:0", bound, sizeof bound), PARLEY_OK);
+    int ufd = atomic_load(&added_fd);
+    int fd = udp_client(port_of(bound));
+
+    aim_epoll(EPOLL_CTL_MOD, ufd);
+    inject(&f_epoll_ctl, 0, 2, ENOMEM);
+    assert_int_equal(call_on(s, fd, 1), 1);
+    assert_int_equal(call_on(s, fd, 1), 1);
+    assert_int_equal(atomic_load(&f_epoll_ctl.fired), 2);
+
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(call_on(s, fd, 1), 1);
+    assert_true(atomic_load(&f_epoll_ctl.fired) >= 3);
+
+    /* nothing works on the socket: the datagram read is answered, the
+     * next one refused */
+    aim_epoll(0, ufd);
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    assert_int_equal(call_on(s, fd, 1), 1);
+    clear_faults();
+    assert_int_equal(call_on(s, fd, 1), 0);
+    close(fd);
+    parley_server_destroy(s);
+}
+
+/* send_calls sends n WHO calls at once on the stream fd. */
+static void send_calls(int fd, int n)
+{
+    static uint8_t buf[1024 * 64];
+    size_t len = 0;
+    assert_true(n <= 1024);
+    for (int i = 0; i < n; i++)
+        len += encode_who(buf + len, sizeof buf - len, ++next_xid, 1);
+    assert_int_equal(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* blocked_client connects to port with a small receive buffer and sends
+ * calls, a few at a time and reading no reply, until the server's replies
+ * wait for it (the server asks for EPOLLOUT); *cfd is the server's end of
+ * the connection. */
+static int blocked_client(parley_server *s, uint16_t port, int *cfd)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int small = 4096, one = 1;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(call_who(s, fd), 1); /* accepted */
+    *cfd = atomic_load(&added_fd);
+    int before = atomic_load(&added_out);
+    for (int i = 0; i < 100000 && atomic_load(&added_out) == before; i++) {
+        send_calls(fd, 16);
+        assert_int_equal(parley_server_poll(s, 10), PARLEY_OK);
+    }
+    assert_int_not_equal(atomic_load(&added_out), before);
+    return fd;
+}
+
+/* drain_to_end reads what the stream fd brings, running the server, until
+ * its end: 1, or 0 when it has not ended after about 5 s of quiet. */
+static int drain_to_end(parley_server *s, int fd)
+{
+    for (int quiet = 0; quiet < 500;) {
+        assert_int_equal(parley_server_poll(s, 10), PARLEY_OK);
+        uint8_t buf[65536];
+        ssize_t got = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (got == 0 || (got < 0 && errno == ECONNRESET))
+            return 1;
+        if (got < 0)
+            quiet++;
+        else
+            quiet = 0;
+    }
+    return 0;
+}
+
+/* served_after_end says whether a new client on port is served once the
+ * server has handled what the end of the last connection left (on a server
+ * of one connection at most, only once that one is freed). */
+static int served_after_end(parley_server *s, uint16_t port)
+{
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(parley_server_poll(s, 0), PARLEY_OK);
+    int fd = tcp_client(port);
+    int rc = call_who(s, fd);
+    close(fd);
+    return rc;
+}
+
+/* A connection whose re-arm fails is ended, wherever the re-arm is: the
+ * client sees its end, and the connection is freed (the server takes one
+ * connection at most, and serves the next): after a read; after a wake-up
+ * that found nothing to read; when the replies that kept it from being
+ * read are all out; and when they are given up. */
+static void test_a_connection_whose_rearm_fails_is_ended_and_freed(void **state)
+{
+    (void)state;
+    parley_server_opts o = {.max_conns = 1, .max_queued = 16384};
+    parley_server *s = new_server_opts(&o);
+    char bound[128];
+    assert_int_equal(parley_server_listen(s, "tcp://127.0.0.1:0", bound, sizeof bound), PARLEY_OK);
+    uint16_t port = port_of(bound);
+
+    /* after a read: its reply is dropped */
+    int fd = tcp_client(port);
+    assert_int_equal(call_who(s, fd), 1);
+    aim_epoll(EPOLL_CTL_MOD, atomic_load(&added_fd));
+    inject(&f_epoll_ctl, 0, 1, ENOMEM);
+    assert_int_equal(call_who(s, fd), 0);
+    assert_int_equal(atomic_load(&f_epoll_ctl.fired), 1);
+    clear_faults();
+    close(fd);
+    assert_int_equal(served_after_end(s, port), 1);
+
+    /* after a wake-up with nothing to read (asked for here: a writable
+     * socket wakes its reader at once) */
+    fd = tcp_client(port);
+    assert_int_equal(call_who(s, fd), 1);
+    int cfd = atomic_load(&added_fd);
+    struct epoll_event ev = {.events = EPOLLOUT | EPOLLONESHOT};
+    ev.data.ptr = atomic_load(&added_ptr);
+    aim_epoll(EPOLL_CTL_MOD, cfd);
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    assert_int_equal(__real_epoll_ctl(parley_server_fd(s), EPOLL_CTL_MOD, cfd, &ev), 0);
+    assert_int_equal(drain_to_end(s, fd), 1);
+    assert_int_equal(atomic_load(&f_epoll_ctl.fired), 1);
+    clear_faults();
+    close(fd);
+    assert_int_equal(served_after_end(s, port), 1);
+
+    /* when its replies are all out: one more read waits for them (the
+     * server does not re-arm it), then the client takes them */
+    fd = blocked_client(s, port, &cfd);
+    aim_epoll(EPOLL_CTL_MOD, cfd);
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    send_calls(fd, 16);
+    assert_int_equal(parley_server_poll(s, 10), PARLEY_OK);
+    assert_int_equal(atomic_load(&f_epoll_ctl.fired), 0);
+    assert_int_equal(drain_to_end(s, fd), 1);
+    assert_int_equal(atomic_load(&f_epoll_ctl.fired), 1);
+    clear_faults();
+    close(fd);
+    assert_int_equal(served_after_end(s, port), 1);
+
+    /* when they are given up: the read that waits brings more replies than
+     * max_queued (1024 calls, 44 KiB sent at once, which one read of the
+     * loopback takes whole) */
+    fd = blocked_client(s, port, &cfd);
+    aim_epoll(EPOLL_CTL_MOD, cfd);
+    inject(&f_epoll_ctl, 0, -1, ENOMEM);
+    send_calls(fd, 1024);
+    assert_int_equal(drain_to_end(s, fd), 1);
+    assert_int_equal(atomic_load(&f_epoll_ctl.fired), 1);
+    clear_faults();
+    close(fd);
+    assert_int_equal(served_after_end(s, port), 1);
+    parley_server_destroy(s);
+}
+
 /* ---- registering ---------------------------------------------------------- */
 
 /* A registration that fails part-way is taken back whole, and says why:
@@ -778,6 +1089,12 @@ int main(void)
             test_what_the_kernel_does_not_tell_a_procedure_is_an_io_error, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(
             test_running_out_of_memory_is_reported_and_leaves_the_server_whole, reset, reset),
+        cmocka_unit_test_setup_teardown(test_a_listener_whose_rearm_fails_keeps_accepting, reset,
+                                        reset),
+        cmocka_unit_test_setup_teardown(test_a_udp_socket_whose_rearm_fails_keeps_answering, reset,
+                                        reset),
+        cmocka_unit_test_setup_teardown(test_a_connection_whose_rearm_fails_is_ended_and_freed,
+                                        reset, reset),
         cmocka_unit_test_setup_teardown(test_a_registration_that_fails_leaves_nothing_registered,
                                         reset, reset),
     };

@@ -209,16 +209,26 @@ static int aged(const pl_drc *d, const drc_entry *e, int64_t now)
 }
 
 /* make_room frees finished entries from the least recently used end, aged
- * ones first met, until one more entry and n more bytes fit in sh. Returns
- * 0 when the entries left are all in progress. Under the lock. */
+ * ones first met, until entries more entries and n more bytes fit in sh.
+ * Entries in progress are never freed, so when even a shard holding
+ * nothing else would have no room, it returns 0 before evicting anything:
+ * emptying the cache could not help, and would only make every
+ * retransmission of the calls it held run again. Otherwise 1, with the
+ * room made. Under the lock. */
 static int make_room(pl_drc *d, drc_shard *sh, size_t entries, size_t n, int64_t now)
 {
     while (sh->lru != NULL && aged(d, sh->lru, now)) {
         entry_free(sh, sh->lru);
         sh->aged++;
     }
+    /* what eviction cannot touch: an entry in progress costs its entry
+     * alone (its reply comes with pl_drc_finish) */
+    size_t fixed = sh->in_progress * sizeof(drc_entry);
+    if (sh->in_progress + entries > d->max_entries || fixed > d->max_bytes ||
+        n > d->max_bytes - fixed)
+        return 0;
     while (sh->entries + entries > d->max_entries || sh->bytes + n > d->max_bytes) {
-        if (sh->lru == NULL)
+        if (sh->lru == NULL) /* not while the counts add up (see the check above) */
             return 0;
         entry_free(sh, sh->lru);
         sh->evictions++;
@@ -318,8 +328,9 @@ int pl_drc_begin(pl_drc *d, const pl_drc_call *call, int64_t now, pl_drc_ticket 
  * progress of ticket, at time now, from which its age counts. A ticket
  * whose entry is gone (aborted, or of an untracked call) is a no-op. When
  * the reply does not fit in the shard's bound even after evicting every
- * finished entry, the entry is forgotten (a duplicate would run again) and
- * the error is PARLEY_ERR_LIMIT; PARLEY_ERR_NOMEM likewise. Other errors:
+ * finished entry (beside the entries in progress), the entry is forgotten
+ * (a duplicate would run again), no finished entry is evicted, and the
+ * error is PARLEY_ERR_LIMIT; PARLEY_ERR_NOMEM likewise. Other errors:
  * PARLEY_ERR_NULL. The copy is made before taking the shard's lock. */
 int pl_drc_finish(pl_drc *d, const pl_drc_ticket *ticket, const void *reply, size_t len,
                   int64_t now)

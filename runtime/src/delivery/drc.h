@@ -15,8 +15,10 @@
  * What it guarantees: while an entry lives, a retransmission with the same
  * key is not run again. What it does not:
  *   - An entry evicted (by the bounds) or aged out is forgotten: a late
- *     retransmission then runs again. Only finished entries are evicted; a
- *     call that finds no room at all is run untracked (PL_DRC_NEW_UNTRACKED).
+ *     retransmission then runs again. Only finished entries are evicted,
+ *     and only when that makes the room wanted: a call that finds no room
+ *     beside the calls in progress is run untracked (PL_DRC_NEW_UNTRACKED),
+ *     a reply that finds none is not kept, and neither evicts anything.
  *   - A server restart loses every entry.
  *   - xids are the client's: a client that restarts and reuses an xid for a
  *     call with the same program, version, procedure and arguments from the

@@ -114,6 +114,34 @@ static void send_dgram(worker *w, conn *c, size_t len, struct msghdr *in)
     sendmsg(c->fd, &mh, MSG_DONTWAIT);
 }
 
+enum { REARM_TRIES = 3 }; /* a socket's re-arm, before it is given up */
+
+/* rearm re-arms c, a UDP socket whose event the calling thread holds, for
+ * the next datagram. Nobody else would ever re-arm it, and a socket left
+ * unarmed would take its callers' datagrams into a buffer nobody reads, so
+ * a failure is not left at that: epoll_ctl's MOD is tried REARM_TRIES
+ * times (a lack of memory may pass), then the registration is made anew
+ * (DEL and ADD: what a lost one, ENOENT, needs). If that fails too, the
+ * socket is connected to its own address: the kernel then gives it no
+ * other datagram and answers them with ICMP port unreachable, so that its
+ * callers see their calls refused (and may try another address) instead of
+ * sending them again until their deadlines, and the failure shows wherever
+ * the service is watched. A reply to a datagram already read still leaves
+ * (sendmsg names its destination). The server's other sockets are served
+ * on. */
+static void rearm(parley_server *s, conn *c)
+{
+    for (int k = 0; k < REARM_TRIES; k++)
+        if (pl_sv_arm(s, c, EPOLL_CTL_MOD) == 0)
+            return;
+    epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    for (int k = 0; k < REARM_TRIES; k++)
+        if (pl_sv_arm(s, c, EPOLL_CTL_ADD) == 0)
+            return;
+    if (c->local_len)
+        connect(c->fd, (const struct sockaddr *)&c->local, c->local_len);
+}
+
 /* on_udp reads and answers one datagram. recvmsg costs what recvfrom
  * would; on a socket bound to a wildcard address it also brings the
  * datagram's destination, for parley_call_local. */
@@ -137,7 +165,7 @@ static void on_udp(worker *w, conn *c)
         mh.msg_controllen = sizeof control.buf;
     }
     ssize_t n = recvmsg(c->fd, &mh, 0);
-    pl_sv_arm(s, c, EPOLL_CTL_MOD);
+    rearm(s, c);
     if (n < 0)
         return;
     int fatal = 0;

@@ -68,32 +68,52 @@ static int flush(conn *c)
     return 1;
 }
 
+/* resume_reads re-arms c's read event if it was left unarmed while c's
+ * replies waited (read_paused), under wmu. Nobody holds that event then,
+ * so the thread that clears read_paused takes it over: when the re-arm
+ * fails, nobody would ever read c again, see its end and free it, and it
+ * would count against max_conns until destroy (an idle scan's shutdown
+ * wakes only an armed socket). So c is marked dead at once (later replies
+ * are dropped) and 1 is returned: the caller must then end c with
+ * pl_sv_conn_end after letting go of wmu, never under it (ending drops the
+ * registration's reference). Every caller holds a reference of its own
+ * (the reader's, or the EPOLLOUT registration's), so that c outlives it.
+ * Returns 0 otherwise. */
+static int resume_reads(parley_server *s, conn *c)
+{
+    if (!c->read_paused)
+        return 0;
+    c->read_paused = 0;
+    if (pl_sv_arm(s, c, EPOLL_CTL_MOD) == 0)
+        return 0;
+    atomic_store(&c->dead, 1);
+    return 1;
+}
+
 /* fail_writes gives up on c's output (under wmu): the queue is dropped,
  * and reading resumes so that the reader sees the shut-down connection and
- * ends it. */
-static void fail_writes(parley_server *s, conn *c)
+ * ends it. Returns resume_reads' answer: 1 when the caller must end c. */
+static int fail_writes(parley_server *s, conn *c)
 {
     shutdown(c->fd, SHUT_RDWR);
     c->outq_off = c->outq_len = 0;
-    if (c->read_paused) {
-        c->read_paused = 0;
-        pl_sv_arm(s, c, EPOLL_CTL_MOD);
-    }
+    return resume_reads(s, c);
 }
 
 /* send_framed sends framed replies on a stream, or queues them behind
- * replies the client has not taken yet; never waits. */
+ * replies the client has not taken yet; never waits. The caller holds a
+ * reference to c (see resume_reads). */
 static void send_framed(parley_server *s, conn *c, const uint8_t *p, size_t n)
 {
+    int end = 0;
     pthread_mutex_lock(&c->wmu);
     if (atomic_load(&c->dead)) {
         pthread_mutex_unlock(&c->wmu);
         return;
     }
     if (c->outq_len - c->outq_off + n > s->opts.max_queued) {
-        fail_writes(s, c); /* a client that does not read its replies */
-        pthread_mutex_unlock(&c->wmu);
-        return;
+        end = fail_writes(s, c); /* a client that does not read its replies */
+        goto out;
     }
     if (!c->out_blocked) { /* the usual case: straight out */
         while (n) {
@@ -107,9 +127,8 @@ static void send_framed(parley_server *s, conn *c, const uint8_t *p, size_t n)
         }
         if (!n || !(errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (n)
-                fail_writes(s, c);
-            pthread_mutex_unlock(&c->wmu);
-            return;
+                end = fail_writes(s, c);
+            goto out;
         }
     }
     if (c->outq_len + n > c->outq_cap) {
@@ -118,9 +137,8 @@ static void send_framed(parley_server *s, conn *c, const uint8_t *p, size_t n)
             cap *= 2;
         uint8_t *g = realloc(c->outq, cap);
         if (!g) {
-            fail_writes(s, c);
-            pthread_mutex_unlock(&c->wmu);
-            return;
+            end = fail_writes(s, c);
+            goto out;
         }
         c->outq = g;
         c->outq_cap = cap;
@@ -132,16 +150,22 @@ static void send_framed(parley_server *s, conn *c, const uint8_t *p, size_t n)
         atomic_fetch_add(&c->refs, 1); /* the EPOLLOUT registration's */
         if (arm_writable(s, c) != 0) {
             c->out_blocked = 0;
-            fail_writes(s, c);
+            end = fail_writes(s, c);
             pthread_mutex_unlock(&c->wmu);
+            if (end)
+                pl_sv_conn_end(s, c);
             pl_sv_conn_unref(s, c);
             return;
         }
     }
+out:
     pthread_mutex_unlock(&c->wmu);
+    if (end)
+        pl_sv_conn_end(s, c);
 }
 
-/* on_writable continues writing what a slow reader left queued. */
+/* on_writable continues writing what a slow reader left queued; it holds
+ * the EPOLLOUT registration's reference until it is done. */
 static void on_writable(worker *w, conn *c)
 {
     parley_server *s = w->s;
@@ -152,17 +176,41 @@ static void on_writable(worker *w, conn *c)
         return;
     }
     c->out_blocked = 0;
-    if (rc < 0 || rc == 0)
-        fail_writes(s, c);
-    else if (c->read_paused) { /* all out: read the client again */
-        c->read_paused = 0;
-        pl_sv_arm(s, c, EPOLL_CTL_MOD);
-    }
+    /* failed (or EPOLLOUT could not be asked for again), or all out: read
+     * the client again */
+    int end = rc <= 0 ? fail_writes(s, c) : resume_reads(s, c);
     pthread_mutex_unlock(&c->wmu);
+    if (end)
+        pl_sv_conn_end(s, c);
     pl_sv_conn_unref(s, c);
 }
 
 /* ---- accepting --------------------------------------------------------- */
+
+enum { REARM_TRIES = 3 }; /* a listener's re-arm, before it is given up */
+
+/* rearm_listener re-arms l, a listening socket whose event the calling
+ * thread holds. Nobody else would ever re-arm it, and a listener left
+ * unarmed accepts no connection again while the kernel goes on completing
+ * its clients' handshakes into a queue nobody takes from: so a failure is
+ * not left at that. epoll_ctl's MOD is tried REARM_TRIES times (a lack of
+ * memory may pass), then the registration is made anew (DEL and ADD: what
+ * a lost one, ENOENT, needs). If that fails too, the listener is shut
+ * down: it then refuses its clients at once (and resets those queued), so
+ * that they can try another address instead of waiting out their
+ * deadlines, and the failure shows wherever the service is watched. The
+ * server's other sockets are served on. */
+static void rearm_listener(parley_server *s, conn *l)
+{
+    for (int k = 0; k < REARM_TRIES; k++)
+        if (pl_sv_arm(s, l, EPOLL_CTL_MOD) == 0)
+            return;
+    epoll_ctl(s->ep, EPOLL_CTL_DEL, l->fd, NULL);
+    for (int k = 0; k < REARM_TRIES; k++)
+        if (pl_sv_arm(s, l, EPOLL_CTL_ADD) == 0)
+            return;
+    shutdown(l->fd, SHUT_RDWR);
+}
 
 /* listener_open makes a bound stream socket listen. */
 static int listener_open(conn *l)
@@ -208,10 +256,27 @@ static void on_listen(worker *w, conn *l)
             pl_sv_conn_end(s, c);
     }
     if (!atomic_load(&s->stopping))
-        pl_sv_arm(s, l, EPOLL_CTL_MOD);
+        rearm_listener(s, l);
 }
 
 /* ---- reading ----------------------------------------------------------- */
+
+/* rearm_reader re-arms c's read event, which the calling thread holds,
+ * unless the client is not taking its replies: then c waits unarmed until
+ * they are out (on_writable re-arms it). 0, or -1 when the re-arm failed:
+ * the caller, still holding the event, ends c (pl_sv_conn_end), since
+ * nobody would read it again. */
+static int rearm_reader(parley_server *s, conn *c)
+{
+    int rc = 0;
+    pthread_mutex_lock(&c->wmu);
+    if (c->out_blocked)
+        c->read_paused = 1;
+    else
+        rc = pl_sv_arm(s, c, EPOLL_CTL_MOD);
+    pthread_mutex_unlock(&c->wmu);
+    return rc;
+}
 
 /* on_stream reads what c has, answers every whole message in it, and
  * re-arms c (or ends it) before running the calls. From the moment c is
@@ -225,9 +290,9 @@ static void on_stream(worker *w, conn *c)
     atomic_fetch_add(&c->refs, 1);
     ssize_t n = recv(c->fd, w->in, PL_SV_READ_CHUNK, 0);
     if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            pl_sv_arm(s, c, EPOLL_CTL_MOD);
-        else
+        /* nothing there after all (a spurious wake-up): wait for more, or
+         * end c if it cannot be waited for */
+        if (!(n < 0 && (errno == EAGAIN || errno == EINTR)) || rearm_reader(s, c) != 0)
             pl_sv_conn_end(s, c);
         pl_sv_conn_unref(s, c);
         return;
@@ -276,18 +341,8 @@ static void on_stream(worker *w, conn *c)
                           c->rm.in_body || c->rm.hdr_have ? (since ? since : t) : 0,
                           memory_order_relaxed);
     atomic_fetch_add(&c->refs, (int)nm);
-    int rearm_failed = 0;
-    if (!bad) {
-        /* read on, unless the client is not taking its replies: then its
-         * connection waits until they are out (on_writable re-arms it) */
-        pthread_mutex_lock(&c->wmu);
-        if (c->out_blocked)
-            c->read_paused = 1;
-        else
-            rearm_failed = pl_sv_arm(s, c, EPOLL_CTL_MOD) != 0;
-        pthread_mutex_unlock(&c->wmu);
-    }
-    if (bad || rearm_failed)
+    /* read on (see rearm_reader) */
+    if (bad || rearm_reader(s, c) != 0)
         pl_sv_conn_end(s, c);
     /* the replies of one read go out in one write (a pipelining client sends
      * many calls at once); one reply goes straight from w->out */
