@@ -111,10 +111,6 @@ static void send_framed(parley_server *s, conn *c, const uint8_t *p, size_t n)
         pthread_mutex_unlock(&c->wmu);
         return;
     }
-    if (c->outq_len - c->outq_off + n > s->opts.max_queued) {
-        end = fail_writes(s, c); /* a client that does not read its replies */
-        goto out;
-    }
     if (!c->out_blocked) { /* the usual case: straight out */
         while (n) {
             ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -130,6 +126,14 @@ static void send_framed(parley_server *s, conn *c, const uint8_t *p, size_t n)
                 end = fail_writes(s, c);
             goto out;
         }
+    }
+    /* what the socket did not take waits: a client that does not read its
+     * replies may hold at most max_queued bytes of them (counted on what
+     * waits, not on what was sent: a read's many replies that the socket
+     * takes at once never end a connection) */
+    if (c->outq_len - c->outq_off + n > s->opts.max_queued) {
+        end = fail_writes(s, c);
+        goto out;
     }
     if (c->outq_len + n > c->outq_cap) {
         size_t cap = c->outq_cap ? c->outq_cap : 16384;
