@@ -367,8 +367,14 @@ int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const vo
                 backoff(&wait, deadline);
             continue;
         }
-        if (!o.parley || o.status == PL_SEQ_OK)
+        if (!o.parley || o.status == PL_SEQ_OK) {
+            if (o.parley) { /* the server's incarnation, for the next calls' */
+                pthread_mutex_lock(&c->mu);
+                c->incarnation = o.incarnation;
+                pthread_mutex_unlock(&c->mu);
+            }
             break; /* the call's reply, or an RPC error that is the call's answer */
+        }
         switch (o.status) {
         case PL_SEQ_RETRY: /* running: ask again */
         case PL_SEQ_BUSY:  /* no room now: it did not run */

@@ -133,7 +133,16 @@ static size_t replay(worker *w, const pl_call_header *h, const uint8_t *r, size_
         return 0;
     if (r != w->out + 4)
         memcpy(w->out + 4, r, len);
-    parley_st_u32(w->out + 4, h->xid);
+    uint8_t *m = w->out + 4;
+    parley_st_u32(m, h->xid);
+    /* a reply recorded by an earlier incarnation (from the store) says
+     * which incarnation answers now: xid, REPLY, MSG_ACCEPTED, then the
+     * verifier's flavor, length and body (incarnation, status) */
+    if (len >= 32 && parley_ld_u32(m + 12) == PL_AUTH_PARLEY &&
+        parley_ld_u32(m + 16) == PL_SEQ_VERF_BYTES) {
+        parley_st_u32(m + 20, (uint32_t)(w->s->incarnation >> 32));
+        parley_st_u32(m + 24, (uint32_t)w->s->incarnation);
+    }
     return len;
 }
 
@@ -218,6 +227,12 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
         pl_store_ack(s->store, q->client, q->ack); /* written lazily, with the next record */
     switch (v) {
     case PL_RC_NEW:
+        if (sem == PARLEY_EXACTLY_ONCE && q->incarnation == s->incarnation) {
+            /* first sent when this incarnation was known: no earlier one
+             * can have seen it, so the store has no record of it */
+            g->kind = PL_SV_GUARD_STORE;
+            return PL_SV_RUN;
+        }
         if (sem == PARLEY_EXACTLY_ONCE) {
             int run = from_store(w, h, q, v, out_len);
             if (run == PL_SV_RUN)
