@@ -948,7 +948,9 @@ typedef struct store_result {
     uint64_t final_bytes; /* after the last call */
     unsigned shrinks;     /* samples smaller than the one before: compactions */
     double seconds;
-    int capped; /* stopped by STORE_CAP_S */
+    double per_call;   /* bytes appended per call, before the first compaction */
+    double longest_us; /* the longest call (a compaction's falls on one) */
+    int capped;        /* stopped by STORE_CAP_S */
 } store_result;
 
 static store_result store_res;
@@ -992,14 +994,20 @@ static int measure_store(const options *o, const char *path)
     fflush(stdout);
     t0 = bench_now_ns();
     for (uint64_t i = 1; i <= o->store_calls; i++) {
+        uint64_t c0 = bench_now_ns();
+
         if (call_once(&k, err, sizeof err) != 0) {
             caller_close(&k);
             goto fail;
         }
+        double us = (double)(bench_now_ns() - c0) / 1e3;
+        store_res.longest_us = us > store_res.longest_us ? us : store_res.longest_us;
         if (i % every == 0 || i == o->store_calls) {
             uint64_t size = file_bytes(path);
             double s = (double)(bench_now_ns() - t0) / 1e9;
 
+            if (i == every)
+                store_res.per_call = (double)size / (double)i;
             store_res.max_bytes = size > store_res.max_bytes ? size : store_res.max_bytes;
             store_res.shrinks += size < prev;
             prev = size;
@@ -1088,10 +1096,12 @@ static void print_store(const options *o)
     uint64_t bound = o->store_max_bytes ? o->store_max_bytes : (uint64_t)64 << 20;
 
     printf("store file: max %llu bytes seen, %llu at the end, %u compactions seen, %.1f s%s;\n"
+           "  about %.0f bytes appended per call; the longest call %.1f ms;\n"
            "  bounded by the acknowledgements (max <= bound %llu + 1 MiB): %s\n",
            (unsigned long long)store_res.max_bytes, (unsigned long long)store_res.final_bytes,
            store_res.shrinks, store_res.seconds,
-           store_res.capped ? " (stopped at the time cap)" : "", (unsigned long long)bound,
+           store_res.capped ? " (stopped at the time cap)" : "", store_res.per_call,
+           store_res.longest_us / 1e3, (unsigned long long)bound,
            store_res.max_bytes <= bound + (1u << 20) ? "yes" : "NO");
 }
 
