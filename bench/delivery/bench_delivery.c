@@ -81,6 +81,7 @@
 #define MAX_RUNS            64
 #define NCLIENTS            8          /* the concurrent clients */
 #define MEM_CALLS           4          /* calls of each client of the memory figure */
+#define MEM_WARM            20         /* clients that warm its server up */
 #define THREAD_LAT_CAP      (1u << 18) /* latencies kept per thread and run */
 #define CALL_TIMEOUT_MS     10000
 #define WAIT_MS             10000 /* the longest wait for a server to start or stop */
@@ -851,14 +852,19 @@ out:
 
 /* ---- the reply cache's memory --------------------------------------------- */
 
-/* mem_result is the memory figure over one transport: VmRSS before, after
- * the clients of idempotent calls, after those of at-most-once calls. */
+/* mem_result is the memory figure of one kind of client over one
+ * transport: a fresh server's VmRSS before and after the clients. */
 typedef struct mem_result {
-    long rss0, rss_idem, rss_amo;
+    long before, after;
     unsigned clients;
 } mem_result;
 
-static mem_result mem[NNETS];
+/* The kinds of client of the memory figure: idempotent calls, which leave
+ * nothing in the reply cache, and at-most-once calls. */
+enum { MEM_IDEM, MEM_AMO, NMEM };
+static const int mem_case[NMEM] = {C_IDEM, C_AMO};
+
+static mem_result mem[NNETS][NMEM];
 
 /* settle gives the server a moment to finish with the last client. */
 static void settle(void)
@@ -893,12 +899,14 @@ fail:
     return -1;
 }
 
-/* measure_memory starts a fresh server (no store), warms it up with one
- * client of each kind, and reads its VmRSS before and after
- * o->mem_clients clients of idempotent calls (which leave nothing in the
- * reply cache), then after as many of at-most-once calls, over each
- * transport in turn. 0 or -1. */
-static int measure_memory(const options *o)
+/* measure_memory_of reads the VmRSS of a fresh server (no store) before
+ * and after o->mem_clients clients of one kind over one transport, once
+ * MEM_WARM clients of that kind have warmed it up (its threads' buffers
+ * and heaps, the first connections' memory). A fresh server for each
+ * figure: memory that one kind's clients freed (a closed connection's)
+ * would otherwise take the next kind's allocations, and hide them from
+ * VmRSS. 0 or -1. */
+static int measure_memory_of(const options *o, int net, int kind, mem_result *m)
 {
     server_cfg cfg = {"memory", NULL, PARLEY_DURABLE_PROCESS, 0, o->server_threads};
     server srv;
@@ -906,37 +914,38 @@ static int measure_memory(const options *o)
 
     if (server_start(&cfg, &srv) != 0)
         return -1;
-    /* this server has its own counter: the at-most-once calls below add
-     * to it, and the reads expect what this process counted */
+    /* this server has a counter of its own: the at-most-once calls below
+     * add to it, and the reads expect what this process counted */
     int64_t saved = atomic_exchange(&amo_total, 0);
-    for (int net = 0; net < NNETS; net++)
-        if (clients_one_by_one(&srv, C_IDEM, net, 1) != 0 ||
-            clients_one_by_one(&srv, C_AMO, net, 1) != 0)
-            goto out;
-    for (int net = 0; net < NNETS; net++) {
-        mem_result *m = &mem[net];
-
-        settle();
-        m->rss0 = rss_kib(srv.pid);
-        if (clients_one_by_one(&srv, C_IDEM, net, o->mem_clients) != 0)
-            goto out;
-        settle();
-        m->rss_idem = rss_kib(srv.pid);
-        if (clients_one_by_one(&srv, C_AMO, net, o->mem_clients) != 0)
-            goto out;
-        settle();
-        m->rss_amo = rss_kib(srv.pid);
-        m->clients = o->mem_clients;
-        if (m->rss0 < 0 || m->rss_idem < 0 || m->rss_amo < 0) {
-            fprintf(stderr, "bench_delivery: cannot read the server's VmRSS\n");
-            goto out;
-        }
+    if (clients_one_by_one(&srv, mem_case[kind], net, MEM_WARM) != 0)
+        goto out;
+    settle();
+    m->before = rss_kib(srv.pid);
+    if (clients_one_by_one(&srv, mem_case[kind], net, o->mem_clients) != 0)
+        goto out;
+    settle();
+    m->after = rss_kib(srv.pid);
+    m->clients = o->mem_clients;
+    if (m->before < 0 || m->after < 0) {
+        fprintf(stderr, "bench_delivery: cannot read the server's VmRSS\n");
+        goto out;
     }
     rc = 0;
 out:
     atomic_store(&amo_total, saved);
     server_stop(&srv);
     return rc;
+}
+
+/* measure_memory takes the memory figure of each kind of client over each
+ * transport. 0 or -1. */
+static int measure_memory(const options *o)
+{
+    for (int net = 0; net < NNETS; net++)
+        for (int kind = 0; kind < NMEM; kind++)
+            if (measure_memory_of(o, net, kind, &mem[net][kind]) != 0)
+                return -1;
+    return 0;
 }
 
 /* ---- the store's file ----------------------------------------------------- */
@@ -1072,21 +1081,28 @@ static void print_tables(const options *o)
            NCLIENTS, NCLIENTS);
 }
 
-/* print_memory prints the reply cache's memory per client. */
+/* print_memory prints the reply cache's memory per client: what an
+ * at-most-once client adds to the server's VmRSS, less what an idempotent
+ * one adds. */
 static void print_memory(void)
 {
-    printf("\nserver memory per client remembered by the reply cache (VmRSS of a fresh "
-           "server;\nclients one after the other, %u calls each):\n",
-           MEM_CALLS);
+    printf("\nserver memory per client (VmRSS of a fresh server for each line, %d clients of "
+           "warm-up;\nthen clients one after the other, %u calls each, each handle destroyed "
+           "after its calls):\n",
+           MEM_WARM, MEM_CALLS);
     for (int net = 0; net < NNETS; net++) {
-        const mem_result *m = &mem[net];
-        double amo = (double)(m->rss_amo - m->rss_idem) * 1024 / m->clients;
-        double idem = (double)(m->rss_idem - m->rss0) * 1024 / m->clients;
+        double per[NMEM];
 
-        printf("  %s: %u at-most-once clients %+ld KiB: %.0f bytes per client "
-               "(%u idempotent clients before them %+ld KiB: %.0f bytes per client)\n",
-               net_names[net], m->clients, m->rss_amo - m->rss_idem, amo, m->clients,
-               m->rss_idem - m->rss0, idem);
+        for (int kind = 0; kind < NMEM; kind++) {
+            const mem_result *m = &mem[net][kind];
+
+            per[kind] = (double)(m->after - m->before) * 1024 / m->clients;
+            printf("  %s, %u %-12s clients: VmRSS %ld KiB, then %ld KiB: %+.0f bytes per client\n",
+                   net_names[net], m->clients, case_names[mem_case[kind]], m->before, m->after,
+                   per[kind]);
+        }
+        printf("  %s, the reply cache: %.0f bytes per at-most-once client\n", net_names[net],
+               per[MEM_AMO] - per[MEM_IDEM]);
     }
 }
 
