@@ -66,7 +66,7 @@
 #define DEFAULT_REPS        20 /* rounds of one-client batches */
 #define DEFAULT_BATCH       1000
 #define DEFAULT_WARM        500
-#define DEFAULT_RUNS        3 /* rounds of 8-client runs */
+#define DEFAULT_RUNS        5 /* rounds of 8-client runs */
 #define DEFAULT_WINDOW_MS   500.0
 #define DEFAULT_MEM_CLIENTS 1000
 #define DEFAULT_STORE_CALLS 1000000
@@ -89,7 +89,8 @@
 #define WATCHDOG_QUICK_S    120
 #define STORE_CAP_S         300.0 /* the store's run stops here, whatever its count */
 #define STORE_KEY           "counter"
-#define SYNC_PROBES         200 /* fdatasyncs timed to know the disk */
+#define SYNC_PROBES         200 /* fdatasyncs timed to know the disk, at the start */
+#define SYNC_ROUND_PROBES   50  /* and before each round of 8-client runs */
 
 /* ---- the server --------------------------------------------------------- */
 
@@ -499,6 +500,7 @@ typedef struct options {
     uint64_t store_calls;
     size_t store_max_bytes;
     unsigned server_threads; /* 0: the server's default, one per core */
+    const char *work;        /* the run's temporary folder, for the stores and probes */
 } options;
 
 /* ---- one client: round trips ---------------------------------------------- */
@@ -649,6 +651,48 @@ out:
             if (lat[net][c].k.h != NULL)
                 caller_close(&lat[net][c].k);
     return rc;
+}
+
+/* ---- the disk ------------------------------------------------------------ */
+
+/* The times of the fdatasyncs sync_probe made, in us. */
+static double sync_samples[SYNC_PROBES + MAX_RUNS * SYNC_ROUND_PROBES];
+static size_t nsync;
+
+/* sync_probe measures the disk under dir as machine durability uses it: n
+ * appends of 200 bytes to a fresh file, each followed by fdatasync, their
+ * times added to sync_samples. The disk is shared and its speed drifts, so
+ * it is probed at the start and before each round of 8-client runs. 0 or
+ * -1. */
+static int sync_probe(const char *dir, size_t n)
+{
+    char path[600], rec[200];
+    int fd, rc = 0;
+
+    snprintf(path, sizeof path, "%s/sync.probe", dir);
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600)) < 0)
+        return -1;
+    memset(rec, 0x2a, sizeof rec);
+    for (size_t i = 0; i < n && nsync < sizeof sync_samples / sizeof sync_samples[0]; i++) {
+        uint64_t t0 = bench_now_ns();
+        if (write(fd, rec, sizeof rec) != (ssize_t)sizeof rec || fdatasync(fd) != 0) {
+            rc = -1;
+            break;
+        }
+        sync_samples[nsync++] = (double)(bench_now_ns() - t0) / 1e3;
+    }
+    close(fd);
+    unlink(path);
+    return rc;
+}
+
+/* sync_median is the median of the fdatasyncs probed so far (0: none). */
+static double sync_median(void)
+{
+    double v[sizeof sync_samples / sizeof sync_samples[0]];
+
+    memcpy(v, sync_samples, nsync * sizeof *v);
+    return median_of(v, nsync);
 }
 
 /* ---- 8 clients: calls per second ------------------------------------------ */
@@ -817,7 +861,8 @@ static int measure_throughput(const options *o, const server srv[NSERVERS])
                             net_names[net], NCLIENTS, err);
                     goto out;
                 }
-    for (unsigned r = 0; r < o->runs; r++)
+    for (unsigned r = 0; r < o->runs; r++) {
+        sync_probe(o->work, SYNC_ROUND_PROBES);
         for (int s = 0; s < NNETS * NCASES; s++) {
             int k = r & 1 ? NNETS * NCASES - 1 - s : s, net = k / NCASES, c = k % NCASES;
             int trc = tp_run(&tput[net][c], net, c, th, o->window_ms * 1e6);
@@ -827,6 +872,7 @@ static int measure_throughput(const options *o, const server srv[NSERVERS])
             if (trc != 0)
                 goto out;
         }
+    }
     for (int net = 0; net < NNETS; net++)
         for (int c = 0; c < NCASES; c++) {
             tp_ctx *x = &tput[net][c];
@@ -1121,9 +1167,6 @@ static void print_store(const options *o)
            store_res.max_bytes <= bound + (1u << 20) ? "yes" : "NO");
 }
 
-/* The median fdatasync of the stores' disk (sync_probe), 0 when unknown. */
-static double sync_us;
-
 /* print_targets judges the three targets against plain in this run. For
  * machine durability it also gives the disk's limit: NCLIENTS clients, one
  * call out each, can at best share every fdatasync. */
@@ -1157,12 +1200,13 @@ static void print_targets(const options *o)
                    tput[net][C_PLAIN].rate_median, target, verdict(r >= target));
         }
     }
+    double sync_us = sync_median();
     if ((o->parts & PART_THROUGHPUT) && sync_us > 0)
         for (int net = 0; net < NNETS; net++) {
             double limit = NCLIENTS / sync_us * 1e6;
-            printf("    (%s: the disk's limit, %u clients sharing every %.0f us fdatasync: %.0f "
-                   "calls/s, %.3f of plain)\n",
-                   net_names[net], NCLIENTS, sync_us, limit,
+            printf("    (%s: the disk's limit, %u clients sharing every fdatasync, %.0f us (median "
+                   "of %zu\n     through the run): %.0f calls/s, %.3f of plain)\n",
+                   net_names[net], NCLIENTS, sync_us, nsync, limit,
                    tput[net][C_PLAIN].rate_median > 0 ? limit / tput[net][C_PLAIN].rate_median : 0);
         }
 }
@@ -1318,34 +1362,6 @@ static const char *fs_name(const char *path)
     }
 }
 
-/* sync_probe measures the disk under dir as machine durability uses it:
- * SYNC_PROBES appends of 200 bytes to a fresh file, each followed by
- * fdatasync; *median_us is the median time of one. 0 or -1. */
-static int sync_probe(const char *dir, double *median_us)
-{
-    char path[600], rec[200];
-    double t[SYNC_PROBES];
-    int fd;
-
-    snprintf(path, sizeof path, "%s/sync.probe", dir);
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600)) < 0)
-        return -1;
-    memset(rec, 0x2a, sizeof rec);
-    for (int i = 0; i < SYNC_PROBES; i++) {
-        uint64_t t0 = bench_now_ns();
-        if (write(fd, rec, sizeof rec) != (ssize_t)sizeof rec || fdatasync(fd) != 0) {
-            close(fd);
-            unlink(path);
-            return -1;
-        }
-        t[i] = (double)(bench_now_ns() - t0) / 1e3;
-    }
-    close(fd);
-    unlink(path);
-    *median_us = median_of(t, SYNC_PROBES);
-    return 0;
-}
-
 /* remove_store removes a store's file and its compaction's. */
 static void remove_store(const char *path)
 {
@@ -1407,9 +1423,10 @@ int main(int argc, char **argv)
     printf("); stores in %s (%s)\n", o.dir, fs_name(dir));
     if (o.quick)
         printf("--quick: a check that every call succeeds; rough figures\n");
-    if (sync_probe(dir, &sync_us) == 0)
-        printf("the disk: fdatasync after a 200-byte append, median %.0f us of %d\n", sync_us,
-               SYNC_PROBES);
+    o.work = dir;
+    if (sync_probe(dir, SYNC_PROBES) == 0)
+        printf("the disk: fdatasync after a 200-byte append, median %.0f us of %zu\n",
+               sync_median(), nsync);
     if (o.parts & (PART_LATENCY | PART_THROUGHPUT))
         printf("1 client: %u rounds of %u calls per case, cases taking turns, after %u calls of "
                "warm-up;\n%u clients: %u rounds of %.0f ms per case\n",
