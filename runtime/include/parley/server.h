@@ -39,7 +39,10 @@ typedef struct parley_call parley_call;
 
 /* Limits and settings; zero fields take the defaults. */
 typedef struct parley_server_opts {
-    unsigned threads;         /* worker threads; 0: one per core */
+    unsigned threads;         /* worker threads; 0: one per core (at least 16 with a store
+                                 at machine durability: a thread answering an exactly-once
+                                 call waits for the disk, and those waiting at once share
+                                 one sync) */
     size_t max_msg;           /* largest message received; 0: 4 MiB */
     unsigned max_conns;       /* connections at once; 0: 1024 */
     unsigned idle_timeout_ms; /* close connections idle this long; 0: 60 s */

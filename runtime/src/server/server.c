@@ -47,6 +47,7 @@
 #include "wire/recmark.h"
 
 enum {
+    DEFAULT_SYNC_THREADS = 16, /* the pool with a store at machine durability */
     DEFAULT_MAX_CONNS = 1024,
     DEFAULT_IDLE_MS = 60000,
     DEFAULT_MSG_TIMEOUT_MS = 30000, /* a message must complete this soon after its first byte */
@@ -308,6 +309,12 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts)
     if (!s->opts.threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->opts.threads = n > 0 && n < 1024 ? (unsigned)n : 2;
+        /* with machine durability a thread answering an exactly-once call
+         * waits for the disk's sync; more of them waiting at once share
+         * each sync (group commit) */
+        if (s->opts.store && s->opts.durability == PARLEY_DURABLE_MACHINE &&
+            s->opts.threads < DEFAULT_SYNC_THREADS)
+            s->opts.threads = DEFAULT_SYNC_THREADS;
     }
     if (!s->opts.max_msg)
         s->opts.max_msg = PL_RM_DEFAULT_MAX_MSG;
