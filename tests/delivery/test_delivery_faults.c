@@ -1095,6 +1095,74 @@ static void test_forged_identities_and_sequence_numbers_run_nothing(void **state
     stop_server(s);
 }
 
+/* Copies of calls sent before a crash, arriving at the server started
+ * again (a delayed or duplicated datagram): an exactly-once call answered
+ * and acknowledged is not answered, one answered and not yet acknowledged
+ * gets its recorded reply, and an at-most-once call first sent to the old
+ * incarnation is answered HELLO; none runs again. */
+static void test_copies_of_calls_sent_before_a_crash_do_not_run_again(void **state)
+{
+    (void)state;
+    const char *listen[] = {"udp://127.0.0.1:0"};
+    server *s = server_start("copies", listen, 1, 1, NULL);
+    int fd = udp_socket(s->proc.addrs[0]);
+    uint64_t rng = seed + 61;
+    uint8_t id[16];
+    hreply r;
+    random_id(&rng, id);
+    uint64_t inc = hello(fd, id, 1);
+    for (uint64_t q = 1; q <= 4; q++) {
+        add_args a = {7500000 + q, 1};
+        raw_seq_call(fd, next_xid++, ADD_EXACTLY_ONCE, id, q, q, inc, PL_SEM_EXACTLY_ONCE, &a, 2000,
+                     &r);
+        assert_true(r.got && r.parley);
+        assert_int_equal(r.status, PL_SEQ_OK);
+        assert_int_equal(r.result, q);
+    }
+    add_args five = {7500005, 1};
+    raw_seq_call(fd, next_xid++, ADD_AT_MOST_ONCE, id, 5, 5, inc, PL_SEM_AT_MOST_ONCE, &five, 2000,
+                 &r);
+    assert_int_equal(r.status, PL_SEQ_OK);
+    close(fd);
+
+    server_kill(s);
+    assert_int_equal(server_restart(s), 0);
+    fd = udp_socket(s->proc.addrs[0]);
+    add_args two = {7500002, 1}, four = {7500004, 1};
+    raw_seq_call(fd, next_xid++, ADD_EXACTLY_ONCE, id, 2, 2, inc, PL_SEM_EXACTLY_ONCE, &two, 300,
+                 &r);
+    int acked_answered = r.got;
+    uint32_t acked_status = r.status;
+    int acked_ok = r.got && r.status == PL_SEQ_OK && r.accept == PARLEY_SUCCESS;
+    raw_seq_call(fd, next_xid++, ADD_EXACTLY_ONCE, id, 4, 4, inc, PL_SEM_EXACTLY_ONCE, &four, 2000,
+                 &r);
+    int done_answered = r.got;
+    uint32_t done_status = r.status;
+    uint64_t done_result = r.result;
+    raw_seq_call(fd, next_xid++, ADD_AT_MOST_ONCE, id, 5, 5, inc, PL_SEM_AT_MOST_ONCE, &five, 2000,
+                 &r);
+    int amo_answered = r.got;
+    uint32_t amo_status = r.status;
+    close(fd);
+
+    runs rs = runs_load(s);
+    print_message("delivery: copies         after a restart: acknowledged eo copy answered=%d "
+                  "(status %u), unacknowledged eo copy answered=%d status %u result %" PRIu64
+                  ", amo copy answered=%d status %u, seed=%" PRIu64 "\n",
+                  acked_answered, acked_status, done_answered, done_status, done_result,
+                  amo_answered, amo_status, seed);
+    for (uint64_t q = 1; q <= 5; q++)
+        assert_int_equal(runs_of(&rs, q == 5 ? "amo" : "eo", 7500000 + q), 1);
+    free(rs.v);
+    assert_false(acked_ok); /* dropped, or told it is not the call's reply */
+    assert_true(done_answered);
+    assert_int_equal(done_status, PL_SEQ_OK);
+    assert_int_equal(done_result, 4);
+    assert_true(amo_answered);
+    assert_int_equal(amo_status, PL_SEQ_HELLO);
+    stop_server(s);
+}
+
 enum { FLOOD = 100000, FLOOD_BATCH = 250, FLOOD_MAX_CLIENTS = 1024 };
 
 /* A flood of new identities, each saying HELLO, against a server that
@@ -1209,6 +1277,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_sigkill_and_restart_at_most_once_over_udp, cleanup),
         cmocka_unit_test_teardown(test_an_rpcgen_client_gets_the_duplicate_request_cache, cleanup),
         cmocka_unit_test_teardown(test_forged_identities_and_sequence_numbers_run_nothing, cleanup),
+        cmocka_unit_test_teardown(test_copies_of_calls_sent_before_a_crash_do_not_run_again,
+                                  cleanup),
         cmocka_unit_test_teardown(test_a_flood_of_new_identities_leaves_earlier_clients_whole,
                                   cleanup),
     };
