@@ -237,6 +237,8 @@ static outcome exchange(parley_client *c, uint32_t xid, uint32_t proc, const pl_
     return o;
 }
 
+static void backoff(int64_t *d, int64_t deadline);
+
 /* hello says HELLO to the server, learning its incarnation, or that it is
  * a plain server. Errors: the call's (the server refusing the program or
  * version, not being there, the deadline), PARLEY_ERR_BUSY (the server has
@@ -248,13 +250,20 @@ static int hello(parley_client *c, int64_t deadline, parley_rpc_detail *det)
     int rc = seq_cred(c, 0, 0, PARLEY_AT_MOST_ONCE, buf, &cred);
     if (rc != PARLEY_OK)
         return rc;
+    int64_t wait = RETRY_FIRST_NS;
     for (;;) {
         uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
         unsigned sent = 0;
         outcome o =
             exchange(c, xid, 0, &cred, NULL, NULL, 0, NULL, NULL, NULL, deadline, 1, det, &sent);
-        if (o.rc == PARLEY_ERR_CLOSED && pl_now_ns() < deadline)
-            continue; /* HELLO is idempotent: a broken connection is retried */
+        if (pl_now_ns() < deadline && (o.rc == PARLEY_ERR_CLOSED || o.rc == PARLEY_ERR_IO ||
+                                       o.rc == PARLEY_ERR_REFUSED || o.rc == PARLEY_ERR_CONNECT)) {
+            /* HELLO is idempotent: a broken connection is retried, and a
+             * server restarting is waited for, as a call's loop does */
+            if (o.rc != PARLEY_ERR_CLOSED)
+                backoff(&wait, deadline);
+            continue;
+        }
         if (o.parley && o.status == PL_SEQ_BUSY)
             return PARLEY_ERR_BUSY;
         if (o.parley && o.rc == PARLEY_OK) {
