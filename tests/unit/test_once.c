@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,7 +27,16 @@
 #include "parley/client.h"
 #include "parley/server.h"
 
-enum { PROG = 0x20005a5a, VERS = 1, P_AMO = 1, P_EO = 2, P_IDEM = 3, P_WHO = 4, P_EXT = 5 };
+enum {
+    PROG = 0x20005a5a,
+    VERS = 1,
+    P_AMO = 1,
+    P_EO = 2,
+    P_IDEM = 3,
+    P_WHO = 4,
+    P_EXT = 5,
+    P_SLOW = 6
+};
 
 /* Runs of each procedure, by the procedures themselves. */
 static atomic_int runs_amo, runs_eo, runs_idem;
@@ -113,10 +124,22 @@ static int ext_handler(parley_call *call, parley_dec *args)
     return PARLEY_OK;
 }
 
+/* slow_handler is an exactly-once ADD that says it has begun, then waits
+ * (bounded) until the test lets it go on. */
+static atomic_int slow_entered, slow_release, runs_slow;
+
+static int slow_handler(parley_call *call, parley_dec *args)
+{
+    atomic_store(&slow_entered, 1);
+    for (int i = 0; i < 10000 && !atomic_load(&slow_release); i++)
+        usleep(1000);
+    return add(call, args, 1, &runs_slow);
+}
+
 static const parley_proc_def procs[] = {
     {P_AMO, amo_handler, PARLEY_AT_MOST_ONCE}, {P_EO, eo_handler, PARLEY_EXACTLY_ONCE},
     {P_IDEM, idem_handler, PARLEY_IDEMPOTENT}, {P_WHO, who_handler, PARLEY_AT_MOST_ONCE},
-    {P_EXT, ext_handler, PARLEY_EXACTLY_ONCE},
+    {P_EXT, ext_handler, PARLEY_EXACTLY_ONCE}, {P_SLOW, slow_handler, PARLEY_EXACTLY_ONCE},
 };
 static const parley_program_def program = {PROG, VERS, procs, sizeof procs / sizeof procs[0]};
 
@@ -330,6 +353,127 @@ static void test_idempotent_and_plain_calls_need_no_hello(void **state)
     stop(&r);
 }
 
+typedef struct recovered {
+    unsigned n;
+    uint32_t proc;
+    int err;
+    uint32_t count;
+} recovered;
+
+static void on_recovered(void *ctx, uint32_t proc, uint64_t seq, int err, const uint8_t *result,
+                         size_t len)
+{
+    recovered *r = ctx;
+    (void)seq;
+    r->n++;
+    r->proc = proc;
+    r->err = err;
+    if (err == PARLEY_OK && len == 4)
+        r->count = parley_ld_u32(result);
+}
+
+/* A client with a journal crashes (SIGKILL) while its exactly-once call
+ * runs; the call completes on the server; a new client process made with
+ * the same journal sends it again under the same identity and number, and
+ * learns its outcome, the recorded reply: it ran once. */
+static void test_a_journal_carries_a_call_across_the_clients_crash(void **state)
+{
+    (void)state;
+    reset_counts();
+    atomic_store(&slow_entered, 0);
+    atomic_store(&slow_release, 0);
+    atomic_store(&runs_slow, 0);
+    char dir[] = "/tmp/parley-journal-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char store[256], journal[256];
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(journal, sizeof journal, "%s/journal", dir);
+    running r;
+    start(&r, store, NULL, NULL);
+    parley_client_opts jo = {.journal = journal, .timeout_ms = 20000};
+    pid_t pid = fork();
+    if (pid == 0) {
+        parley_client *c = NULL;
+        uint32_t res;
+        if (parley_client_create(&c, r.tcp, PROG, VERS, &jo) != PARLEY_OK ||
+            call(c, P_EO, 5, &res, PARLEY_EXACTLY_ONCE) != PARLEY_OK || res != 5)
+            _exit(3);
+        call(c, P_SLOW, 1, &res, PARLEY_EXACTLY_ONCE); /* killed while it waits */
+        _exit(4);
+    }
+    assert_true(pid > 0);
+    for (int i = 0; i < 10000 && !atomic_load(&slow_entered); i++)
+        usleep(1000);
+    assert_int_equal(atomic_load(&slow_entered), 1);
+    kill(pid, SIGKILL);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    atomic_store(&slow_release, 1); /* the call completes, its record is kept */
+
+    parley_client *c = NULL;
+    assert_int_equal(parley_client_create(&c, r.tcp, PROG, VERS, &jo), PARLEY_OK);
+    recovered got = {0, 0, -1, 0};
+    unsigned n = 0;
+    assert_int_equal(parley_client_recover(c, on_recovered, &got, &n), PARLEY_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(got.n, 1);
+    assert_int_equal(got.proc, P_SLOW);
+    assert_int_equal(got.err, PARLEY_OK);
+    assert_int_equal(got.count, 6);
+    assert_int_equal(atomic_load(&runs_slow), 1);
+    /* nothing left to recover; new calls go on under the same identity */
+    assert_int_equal(parley_client_recover(c, on_recovered, &got, &n), PARLEY_OK);
+    assert_int_equal(n, 0);
+    uint32_t res;
+    assert_int_equal(call(c, P_EO, 1, &res, PARLEY_EXACTLY_ONCE), PARLEY_OK);
+    assert_int_equal(res, 7);
+    parley_client_destroy(c);
+    /* a handle made again with the journal finds nothing in flight */
+    assert_int_equal(parley_client_create(&c, r.tcp, PROG, VERS, &jo), PARLEY_OK);
+    assert_int_equal(parley_client_recover(c, on_recovered, &got, &n), PARLEY_OK);
+    assert_int_equal(n, 0);
+    parley_client_destroy(c);
+    stop(&r);
+    unlink(store);
+    unlink(journal);
+    rmdir(dir);
+}
+
+/* A journal that is not one, or whose tail was torn, is read as far as it
+ * can be trusted. */
+static void test_a_damaged_journal_is_refused_and_a_torn_one_cut(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/parley-journal-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char journal[256];
+    snprintf(journal, sizeof journal, "%s/journal", dir);
+    FILE *f = fopen(journal, "w");
+    assert_non_null(f);
+    fputs("not a journal at all", f);
+    fclose(f);
+    parley_client *c = NULL;
+    parley_client_opts jo = {.journal = journal};
+    assert_int_equal(parley_client_create(&c, "tcp://127.0.0.1:9", PROG, VERS, &jo),
+                     PARLEY_ERR_STORE);
+    unlink(journal);
+    assert_int_equal(parley_client_create(&c, "tcp://127.0.0.1:9", PROG, VERS, &jo), PARLEY_OK);
+    parley_client_destroy(c);
+    f = fopen(journal, "a");
+    assert_non_null(f);
+    fputs("\x00\x00\x01", f); /* a torn record after the identity */
+    fclose(f);
+    assert_int_equal(parley_client_create(&c, "tcp://127.0.0.1:9", PROG, VERS, &jo), PARLEY_OK);
+    unsigned n = 9;
+    recovered got = {0, 0, -1, 0};
+    assert_int_equal(parley_client_recover(c, on_recovered, &got, &n), PARLEY_OK);
+    assert_int_equal(n, 0);
+    parley_client_destroy(c);
+    unlink(journal);
+    rmdir(dir);
+}
+
 static void test_semantics_out_of_range_are_refused(void **state)
 {
     (void)state;
@@ -356,6 +500,8 @@ int main(void)
         cmocka_unit_test(test_exactly_once_keeps_its_effects_in_the_store_across_a_restart),
         cmocka_unit_test(test_a_restarted_server_without_a_store_is_met_with_a_new_hello),
         cmocka_unit_test(test_idempotent_and_plain_calls_need_no_hello),
+        cmocka_unit_test(test_a_journal_carries_a_call_across_the_clients_crash),
+        cmocka_unit_test(test_a_damaged_journal_is_refused_and_a_torn_one_cut),
         cmocka_unit_test(test_semantics_out_of_range_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

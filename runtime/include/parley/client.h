@@ -40,6 +40,12 @@ typedef struct parley_client_opts {
                                 gets, whatever it declares (docs/semantics.md):
                                 PARLEY_MIN_DECLARED (0: each call its own),
                                 PARLEY_MIN_AT_MOST_ONCE or PARLEY_MIN_EXACTLY_ONCE */
+    const char *journal;     /* a file where the handle keeps its identity and its
+                                synchronous guaranteed calls in flight, so that after
+                                the client process's crash a handle made with the same
+                                file sends them again (parley_client_recover) under the
+                                same identity; NULL: none, a new identity per handle.
+                                One handle at a time per file. */
 } parley_client_opts;
 
 /* The values of parley_client_opts.min_semantics. */
@@ -172,6 +178,24 @@ typedef struct parley_call_opts {
 int parley_client_call_opts(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                             size_t args_size, parley_res_dec *dec, void *res,
                             const parley_call_opts *o);
+
+/* parley_client_recover sends again, under the handle's journaled
+ * identity and their own numbers, the guaranteed calls that were in flight
+ * when the process that used the journal (parley_client_opts.journal)
+ * stopped, one after another, and tells fn the outcome of each: its
+ * procedure, sequence number, error, and on PARLEY_OK its result's encoded
+ * bytes (valid during fn; decode them with the result type's T_decode).
+ * A call the server ran gets its recorded reply; one it never saw runs
+ * now; one whose record the server lost (a restart without a store) is
+ * PARLEY_ERR_IN_DOUBT. Until it has been called, the handle's other
+ * guaranteed calls wait for nothing, but the server keeps the records of
+ * the recovered ones. Returns the number of calls recovered through *n
+ * (may be NULL). Errors: PARLEY_ERR_INVALID (c or fn NULL). Calls made
+ * before parley_client_recover are fine; a handle without a journal has
+ * nothing to recover. */
+typedef void parley_recover_fn(void *ctx, uint32_t proc, uint64_t seq, int err,
+                               const uint8_t *result, size_t len);
+int parley_client_recover(parley_client *c, parley_recover_fn *fn, void *ctx, unsigned *n);
 
 /* ---- asynchronous calls ----
  *

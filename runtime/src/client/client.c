@@ -613,7 +613,7 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
         goto fail_buf;
     if (pl_cond_init_monotonic(&c->send_cv) != PARLEY_OK)
         goto fail_mu;
-    rc = pl_once_init(c, o.min_semantics);
+    rc = pl_once_init(c, &o);
     if (rc != PARLEY_OK)
         goto fail_cv;
     *out = c;

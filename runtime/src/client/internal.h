@@ -64,6 +64,16 @@ typedef struct pending {
     int once_plain; /* an at-most-once call to a plain server (once.c) */
 } pending;
 
+/* A guaranteed call as the journal keeps it (journal.c). */
+typedef struct pl_jcall {
+    struct pl_jcall *next;
+    uint64_t seq, incarnation; /* its number; the server's incarnation at its first send */
+    uint32_t proc, semantics;  /* semantics: a parley_semantics */
+    size_t len;                /* of its encoded arguments */
+    uint8_t args[];
+} pl_jcall;
+typedef struct pl_journal pl_journal;
+
 struct parley_client {
     pl_addr addr;
     uint32_t prog, vers;
@@ -113,6 +123,10 @@ struct parley_client {
     int peer;             /* PL_PEER_*: what the server is, learnt by HELLO */
     uint64_t incarnation; /* the server's, as last heard */
     int min_sem;          /* parley_client_opts.min_semantics */
+    pl_journal *journal;  /* parley_client_opts.journal, or NULL */
+    pl_jcall *jlive;      /* the journal's calls in flight (this process's) */
+    pl_jcall *recovered;  /* calls in flight when the journal was opened */
+    int recovering;       /* recovered calls not yet sent again: HELLO keeps them */
 };
 
 /* The calls a handle tracks between its acknowledgement and its newest:
@@ -205,11 +219,18 @@ int pl_client_attempt(parley_client *c, pending *p, const uint8_t *msg, size_t l
                       int64_t deadline, int resend);
 void pl_client_attempt_end(parley_client *c, pending *p);
 
+/* journal.c */
+int pl_journal_open(const char *path, uint8_t id[16], uint64_t *next_seq, pl_journal **out);
+void pl_journal_close(pl_journal *j);
+pl_jcall *pl_journal_inflight(pl_journal *j);
+int pl_journal_call(pl_journal *j, const pl_jcall *k);
+void pl_journal_done(pl_journal *j, uint64_t seq, const uint8_t id[16], const pl_jcall *live);
+
 /* once.c */
 /* A plain call (parley_client_call and the rest without a parley_call_opts):
  * no guarantee asked, made as ONC RPC clients make them. */
 #define PL_SEM_PLAIN (-1)
-int pl_once_init(parley_client *c, int min_semantics);
+int pl_once_init(parley_client *c, const parley_client_opts *o);
 void pl_once_fini(parley_client *c);
 int pl_once_semantics(const parley_client *c, uint32_t proc, int sem);
 int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,

@@ -42,11 +42,42 @@
 #define RETRY_FIRST_NS ((int64_t)1000000)
 #define RETRY_MAX_NS   ((int64_t)100000000)
 
-/* pl_once_init gives c its identity. Errors: PARLEY_ERR_NOMEM,
- * PARLEY_ERR_INVALID (min_semantics out of range). */
-int pl_once_init(parley_client *c, int min_semantics)
+/* mark_done sets seq's bit among the complete calls (mutex held, or no
+ * other thread yet). */
+static void mark_done(parley_client *c, uint64_t seq)
 {
-    if (min_semantics < PARLEY_MIN_DECLARED || min_semantics > PARLEY_MIN_EXACTLY_ONCE)
+    uint64_t bit = seq % PL_ONCE_TRACK;
+    c->done_bits[bit / 8] |= (uint8_t)(1u << (bit % 8));
+}
+
+/* recover_state sets c's numbers from its journal: the next number after
+ * the highest it used, the acknowledgement at the lowest call in flight,
+ * every number between them not in flight complete. */
+static void recover_state(parley_client *c, uint64_t next_seq)
+{
+    c->next_seq = next_seq;
+    c->floor = next_seq;
+    for (const pl_jcall *k = c->recovered; k; k = k->next)
+        if (k->seq < c->floor)
+            c->floor = k->seq;
+    if (next_seq - c->floor >= PL_ONCE_TRACK)
+        c->floor = next_seq - PL_ONCE_TRACK + 1; /* older ones cannot be tracked */
+    for (uint64_t s = c->floor; s < next_seq; s++) {
+        int inflight = 0;
+        for (const pl_jcall *k = c->recovered; k && !inflight; k = k->next)
+            inflight = k->seq == s;
+        if (!inflight)
+            mark_done(c, s);
+    }
+    c->recovering = c->recovered != NULL;
+}
+
+/* pl_once_init gives c its identity: a random one, or its journal's.
+ * Errors: PARLEY_ERR_NOMEM, PARLEY_ERR_INVALID (min_semantics out of
+ * range), the journal's (PARLEY_ERR_IO, PARLEY_ERR_STORE). */
+int pl_once_init(parley_client *c, const parley_client_opts *o)
+{
+    if (o->min_semantics < PARLEY_MIN_DECLARED || o->min_semantics > PARLEY_MIN_EXACTLY_ONCE)
         return PARLEY_ERR_INVALID;
     c->done_bits = calloc(PL_ONCE_TRACK / 8, 1);
     if (!c->done_bits)
@@ -60,14 +91,39 @@ int pl_once_init(parley_client *c, int min_semantics)
     }
     c->next_seq = 1;
     c->floor = 1;
-    c->min_sem = min_semantics;
+    c->min_sem = o->min_semantics;
+    if (o->journal) {
+        uint64_t next_seq = 1;
+        int rc = pl_journal_open(o->journal, c->id, &next_seq, &c->journal);
+        if (rc != PARLEY_OK) {
+            free(c->done_bits);
+            c->done_bits = NULL;
+            return rc;
+        }
+        c->recovered = pl_journal_inflight(c->journal);
+        recover_state(c, next_seq);
+    }
     return PARLEY_OK;
+}
+
+static void free_jcalls(pl_jcall *k)
+{
+    while (k) {
+        pl_jcall *next = k->next;
+        free(k);
+        k = next;
+    }
 }
 
 /* pl_once_fini frees what pl_once_init made. */
 void pl_once_fini(parley_client *c)
 {
+    pl_journal_close(c->journal);
+    free_jcalls(c->jlive);
+    free_jcalls(c->recovered);
     free(c->done_bits);
+    c->journal = NULL;
+    c->jlive = c->recovered = NULL;
     c->done_bits = NULL;
 }
 
@@ -109,8 +165,20 @@ static int take_seq(parley_client *c, uint64_t *seq)
 static void complete_seq(parley_client *c, uint64_t seq)
 {
     pthread_mutex_lock(&c->mu);
-    uint64_t bit = seq % PL_ONCE_TRACK;
-    c->done_bits[bit / 8] |= (uint8_t)(1u << (bit % 8));
+    mark_done(c, seq);
+    if (c->journal) {
+        int was = 0;
+        for (pl_jcall **pp = &c->jlive; *pp; pp = &(*pp)->next)
+            if ((*pp)->seq == seq) {
+                pl_jcall *k = *pp;
+                *pp = k->next;
+                free(k);
+                was = 1;
+                break;
+            }
+        if (was)
+            pl_journal_done(c->journal, seq, c->id, c->jlive);
+    }
     while (c->floor < c->next_seq) {
         uint64_t f = c->floor % PL_ONCE_TRACK;
         if (!(c->done_bits[f / 8] & (1u << (f % 8))))
@@ -129,7 +197,10 @@ static int seq_cred(parley_client *c, uint64_t seq, uint64_t incarnation, parley
     memcpy(q.client, c->id, sizeof q.client);
     q.seq = seq;
     pthread_mutex_lock(&c->mu);
-    q.ack = seq == 0 ? c->next_seq : c->floor; /* HELLO: the next call's number */
+    /* HELLO: the next call's number, below which the server drops copies;
+     * while calls recovered from the journal wait to go out again, the
+     * lowest of them */
+    q.ack = seq == 0 && !c->recovering ? c->next_seq : c->floor;
     pthread_mutex_unlock(&c->mu);
     q.incarnation = incarnation;
     q.semantics = sem == PARLEY_EXACTLY_ONCE   ? PL_SEM_EXACTLY_ONCE
@@ -317,48 +388,61 @@ static void backoff(int64_t *d, int64_t deadline)
     *d = *d * 2 < RETRY_MAX_NS ? *d * 2 : RETRY_MAX_NS;
 }
 
-/* pl_once_call makes a call of proc with the guarantee sem (at-most-once
- * or exactly-once; see the file's comment) until deadline. Errors: those
- * of parley_client_call, and PARLEY_ERR_IN_DOUBT (the call may have run
- * and its outcome is lost: the server forgot it, or a plain server's reply
- * did not come), PARLEY_ERR_NOT_GUARANTEED (exactly-once asked of a server
- * without a store, or of a plain server: nothing was sent),
- * PARLEY_ERR_BUSY (the server had no room for it until the deadline: it
- * did not run), PARLEY_ERR_NO_SPACE and PARLEY_ERR_STORE (the server's
- * store could not keep it: it did not run, or its effects were undone). */
-int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
-                 size_t args_size, parley_res_dec *dec, void *res, parley_arena *arena,
-                 parley_semantics sem, int64_t deadline, parley_rpc_detail *det)
+/* journal_call records the call seq (its arguments encoded at jargs, jlen
+ * bytes) in c's journal before it first leaves, and keeps it among the
+ * calls in flight. Errors: those of writing the journal. */
+static int journal_call(parley_client *c, uint64_t seq, uint64_t inc, uint32_t proc,
+                        parley_semantics sem, const uint8_t *jargs, size_t jlen)
 {
-    pthread_mutex_lock(&c->mu);
-    int peer = c->peer;
-    pthread_mutex_unlock(&c->mu);
-    if (peer == PL_PEER_UNKNOWN) {
-        int rc = hello(c, deadline, det);
-        if (rc != PARLEY_OK)
-            return rc;
-        pthread_mutex_lock(&c->mu);
-        peer = c->peer;
-        pthread_mutex_unlock(&c->mu);
-    }
-    if (peer == PL_PEER_PLAIN) {
-        if (sem == PARLEY_EXACTLY_ONCE)
-            return PARLEY_ERR_NOT_GUARANTEED;
-        return plain_call(c, proc, enc, args, args_size, dec, res, arena, deadline, det);
-    }
-
-    uint64_t seq;
-    int rc = take_seq(c, &seq);
-    if (rc != PARLEY_OK)
+    pl_jcall *k = malloc(sizeof *k + jlen);
+    if (!k)
+        return PARLEY_ERR_NOMEM;
+    k->seq = seq;
+    k->incarnation = inc;
+    k->proc = proc;
+    k->semantics = (uint32_t)sem;
+    k->len = jlen;
+    if (jlen)
+        memcpy(k->args, jargs, jlen);
+    int rc = pl_journal_call(c->journal, k);
+    if (rc != PARLEY_OK) {
+        free(k);
         return rc;
+    }
     pthread_mutex_lock(&c->mu);
-    uint64_t first_inc = c->incarnation; /* the server known at the first send */
+    k->next = c->jlive;
+    c->jlive = k;
     pthread_mutex_unlock(&c->mu);
+    return PARLEY_OK;
+}
+
+/* A call's arguments already encoded (a journaled call's), for exchange. */
+typedef struct raw_bytes {
+    const uint8_t *p;
+    size_t n;
+} raw_bytes;
+
+static void raw_enc(parley_enc *e, const void *a)
+{
+    const raw_bytes *r = a;
+    parley_put_opaque(e, r->p, r->n); /* XDR already: a multiple of four */
+}
+
+/* run sends the call seq of proc, first sent when the server's incarnation
+ * was first_inc, and already sent sent_before times (a recovered call: as
+ * many as may have been), until its answer or deadline (see pl_once_call);
+ * completes seq, and journals a call made anew under another number. */
+static int run(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+               size_t args_size, parley_res_dec *dec, void *res, parley_arena *arena,
+               parley_semantics sem, int64_t deadline, parley_rpc_detail *det, uint64_t seq,
+               uint64_t first_inc, unsigned sent_before, const raw_bytes *jargs)
+{
     uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
-    unsigned sent = 0;
+    unsigned sent = sent_before;
     int64_t wait = RETRY_FIRST_NS;
     uint8_t buf[PARLEY_MAX_AUTH_BYTES];
     pl_opaque_auth cred;
+    int rc;
     for (;;) {
         rc = seq_cred(c, seq, first_inc, sem, buf, &cred);
         if (rc != PARLEY_OK)
@@ -420,6 +504,9 @@ int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const vo
             pthread_mutex_lock(&c->mu);
             first_inc = c->incarnation;
             pthread_mutex_unlock(&c->mu);
+            if (c->journal &&
+                (rc = journal_call(c, seq, first_inc, proc, sem, jargs->p, jargs->n)) != PARLEY_OK)
+                goto done;
             xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
             sent = 0;
             continue;
@@ -445,6 +532,170 @@ int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const vo
 done:
     complete_seq(c, seq);
     return rc;
+}
+
+/* session says HELLO when the server is not known yet; *peer is what it is. */
+static int session(parley_client *c, int64_t deadline, parley_rpc_detail *det, int *peer)
+{
+    pthread_mutex_lock(&c->mu);
+    *peer = c->peer;
+    pthread_mutex_unlock(&c->mu);
+    if (*peer != PL_PEER_UNKNOWN)
+        return PARLEY_OK;
+    int rc = hello(c, deadline, det);
+    if (rc != PARLEY_OK)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    *peer = c->peer;
+    pthread_mutex_unlock(&c->mu);
+    return PARLEY_OK;
+}
+
+/* pl_once_call makes a call of proc with the guarantee sem (at-most-once
+ * or exactly-once; see the file's comment) until deadline. With a journal
+ * the call is recorded before it first leaves. Errors: those of
+ * parley_client_call, and PARLEY_ERR_IN_DOUBT (the call may have run and
+ * its outcome is lost: the server forgot it, or a plain server's reply did
+ * not come), PARLEY_ERR_NOT_GUARANTEED (exactly-once asked of a server
+ * without a store, or of a plain server: nothing was sent),
+ * PARLEY_ERR_BUSY (the server had no room for it until the deadline: it
+ * did not run), PARLEY_ERR_NO_SPACE and PARLEY_ERR_STORE (the server's
+ * store could not keep it: it did not run, or its effects were undone),
+ * and those of writing the journal (nothing was sent). */
+int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
+                 size_t args_size, parley_res_dec *dec, void *res, parley_arena *arena,
+                 parley_semantics sem, int64_t deadline, parley_rpc_detail *det)
+{
+    int peer;
+    int rc = session(c, deadline, det, &peer);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (peer == PL_PEER_PLAIN) {
+        if (sem == PARLEY_EXACTLY_ONCE)
+            return PARLEY_ERR_NOT_GUARANTEED;
+        return plain_call(c, proc, enc, args, args_size, dec, res, arena, deadline, det);
+    }
+    uint64_t seq;
+    rc = take_seq(c, &seq);
+    if (rc != PARLEY_OK)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    uint64_t first_inc = c->incarnation; /* the server known at the first send */
+    pthread_mutex_unlock(&c->mu);
+    raw_bytes jargs = {NULL, 0};
+    uint8_t *jbuf = NULL;
+    if (c->journal) {
+        /* the arguments as they go out, for the journal */
+        parley_enc e;
+        jbuf = malloc(args_size ? args_size : 1);
+        rc = jbuf ? PARLEY_OK : PARLEY_ERR_NOMEM;
+        if (rc == PARLEY_OK) {
+            parley_enc_init(&e, jbuf, args_size);
+            if (enc)
+                enc(&e, args);
+            rc = parley_enc_finish(&e, &jargs.n);
+            jargs.p = jbuf;
+        }
+        if (rc == PARLEY_OK)
+            rc = journal_call(c, seq, first_inc, proc, sem, jargs.p, jargs.n);
+        if (rc != PARLEY_OK) {
+            free(jbuf);
+            complete_seq(c, seq);
+            return rc;
+        }
+    }
+    rc = run(c, proc, enc, args, args_size, dec, res, arena, sem, deadline, det, seq, first_inc, 0,
+             &jargs);
+    free(jbuf);
+    return rc;
+}
+
+/* A recovered call's result: its bytes, copied out of the reply. */
+typedef struct raw_result {
+    uint8_t *p;
+    size_t n;
+} raw_result;
+
+static void raw_dec(parley_dec *d, void *out)
+{
+    raw_result *r = out;
+    size_t n = parley_dec_remaining(d);
+    r->p = malloc(n ? n : 1);
+    if (!r->p) {
+        parley_dec_fail(d, PARLEY_ERR_NOMEM);
+        return;
+    }
+    memcpy(r->p, parley_dec_pos(d), n);
+    parley_dec_set_pos(d, parley_dec_pos(d) + n);
+    r->n = n;
+}
+
+/* parley_client_recover: see parley/client.h. The recovered calls go out
+ * oldest first, each with the deadline of the handle, having been sent an
+ * unknown number of times before: a server that does not know them is
+ * taken to have forgotten them (PARLEY_ERR_IN_DOUBT). */
+int parley_client_recover(parley_client *c, parley_recover_fn *fn, void *ctx, unsigned *n)
+{
+    if (n)
+        *n = 0;
+    if (!c || !fn)
+        return PARLEY_ERR_INVALID;
+    pthread_mutex_lock(&c->mu);
+    pl_jcall *list = c->recovered;
+    c->recovered = NULL;
+    pthread_mutex_unlock(&c->mu);
+    /* oldest first: the list is newest first */
+    pl_jcall *ordered = NULL;
+    while (list) {
+        pl_jcall *k = list;
+        list = k->next;
+        pl_jcall **pp = &ordered;
+        while (*pp && (*pp)->seq < k->seq)
+            pp = &(*pp)->next;
+        k->next = *pp;
+        *pp = k;
+    }
+    unsigned count = 0;
+    while (ordered) {
+        pl_jcall *k = ordered;
+        ordered = k->next;
+        int64_t deadline = pl_deadline_after_ms(c->timeout_ms);
+        parley_rpc_detail det = {0, 0, 0, 0};
+        raw_result res = {NULL, 0};
+        uint32_t proc = k->proc;
+        uint64_t seq = k->seq, inc = k->incarnation;
+        parley_semantics sem = (parley_semantics)k->semantics;
+        /* the arguments are the call's own: k goes to the calls in flight,
+         * freed with its journal record when the call completes */
+        uint8_t *copy = malloc(k->len ? k->len : 1);
+        raw_bytes args = {copy, k->len};
+        if (copy)
+            memcpy(copy, k->args, k->len);
+        pthread_mutex_lock(&c->mu);
+        k->next = c->jlive;
+        c->jlive = k;
+        pthread_mutex_unlock(&c->mu);
+        int peer;
+        int rc = copy ? session(c, deadline, &det, &peer) : PARLEY_ERR_NOMEM;
+        if (rc == PARLEY_OK && peer == PL_PEER_PLAIN)
+            rc = PARLEY_ERR_NOT_GUARANTEED; /* a plain server keeps nothing to ask */
+        if (rc == PARLEY_OK)
+            rc = run(c, proc, raw_enc, &args, args.n, raw_dec, &res, NULL, sem, deadline, &det, seq,
+                     inc, 2, &args);
+        else
+            complete_seq(c, seq);
+        pl_client_set_detail(rc, &det);
+        fn(ctx, proc, seq, rc, res.p, rc == PARLEY_OK ? res.n : 0);
+        free(res.p);
+        free(copy);
+        count++;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->recovering = 0;
+    pthread_mutex_unlock(&c->mu);
+    if (n)
+        *n = count;
+    return PARLEY_OK;
 }
 
 /* pl_once_submit_cred readies a submitted call p with the guarantee sem:
