@@ -35,7 +35,8 @@ enum {
     P_IDEM = 3,
     P_WHO = 4,
     P_EXT = 5,
-    P_SLOW = 6
+    P_SLOW = 6,
+    P_FAIL = 7
 };
 
 /* Runs of each procedure, by the procedures themselves. */
@@ -136,10 +137,28 @@ static int slow_handler(parley_call *call, parley_dec *args)
     return add(call, args, 1, &runs_slow);
 }
 
+/* fail_handler is an exactly-once procedure with an effect outside the
+ * store, which fails after making it: its failure is its answer, and no
+ * copy of the call may run it (and its effect) again. It takes a while,
+ * so that the client's UDP copies come while it runs and after. */
+static atomic_int runs_fail, fail_effects;
+
+static int fail_handler(parley_call *call, parley_dec *args)
+{
+    (void)args;
+    atomic_fetch_add(&runs_fail, 1);
+    if (parley_call_external(call) != PARLEY_OK)
+        return PARLEY_ERR_SYSTEM_ERR; /* refused: no effect */
+    atomic_fetch_add(&fail_effects, 1);
+    usleep(300 * 1000);
+    return PARLEY_ERR_SYSTEM_ERR;
+}
+
 static const parley_proc_def procs[] = {
-    {P_AMO, amo_handler, PARLEY_AT_MOST_ONCE}, {P_EO, eo_handler, PARLEY_EXACTLY_ONCE},
-    {P_IDEM, idem_handler, PARLEY_IDEMPOTENT}, {P_WHO, who_handler, PARLEY_AT_MOST_ONCE},
-    {P_EXT, ext_handler, PARLEY_EXACTLY_ONCE}, {P_SLOW, slow_handler, PARLEY_EXACTLY_ONCE},
+    {P_AMO, amo_handler, PARLEY_AT_MOST_ONCE},   {P_EO, eo_handler, PARLEY_EXACTLY_ONCE},
+    {P_IDEM, idem_handler, PARLEY_IDEMPOTENT},   {P_WHO, who_handler, PARLEY_AT_MOST_ONCE},
+    {P_EXT, ext_handler, PARLEY_EXACTLY_ONCE},   {P_SLOW, slow_handler, PARLEY_EXACTLY_ONCE},
+    {P_FAIL, fail_handler, PARLEY_EXACTLY_ONCE},
 };
 static const parley_program_def program = {PROG, VERS, procs, sizeof procs / sizeof procs[0]};
 
@@ -474,6 +493,38 @@ static void test_a_damaged_journal_is_refused_and_a_torn_one_cut(void **state)
     rmdir(dir);
 }
 
+/* An exactly-once call whose procedure fails after an effect outside the
+ * store gets its failure as its answer; the client's copies of it (UDP,
+ * sent every 20 ms while it runs, and arriving after) get that answer
+ * too, and never run it or its effect again. */
+static void test_a_failed_exactly_once_call_is_answered_not_run_again(void **state)
+{
+    (void)state;
+    atomic_store(&runs_fail, 0);
+    atomic_store(&fail_effects, 0);
+    char dir[] = "/tmp/parley-once-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char store[256];
+    snprintf(store, sizeof store, "%s/store", dir);
+    running r;
+    start(&r, store, NULL, NULL);
+    parley_client_opts co = {.retransmit_ms = 20};
+    parley_client *c = NULL;
+    assert_int_equal(parley_client_create(&c, r.udp, PROG, VERS, &co), PARLEY_OK);
+    uint32_t res = 0;
+    parley_call_opts o = {5000, PARLEY_EXACTLY_ONCE, NULL};
+    assert_int_equal(parley_client_call_opts(c, P_FAIL, NULL, NULL, 0, get_u32, &res, &o),
+                     PARLEY_ERR_SYSTEM_ERR);
+    /* the copies still on their way are answered; a call after them too */
+    assert_int_equal(call(c, P_IDEM, 1, &res, PARLEY_IDEMPOTENT), PARLEY_OK);
+    assert_int_equal(atomic_load(&runs_fail), 1);
+    assert_int_equal(atomic_load(&fail_effects), 1);
+    parley_client_destroy(c);
+    stop(&r);
+    unlink(store);
+    rmdir(dir);
+}
+
 static void test_semantics_out_of_range_are_refused(void **state)
 {
     (void)state;
@@ -502,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_idempotent_and_plain_calls_need_no_hello),
         cmocka_unit_test(test_a_journal_carries_a_call_across_the_clients_crash),
         cmocka_unit_test(test_a_damaged_journal_is_refused_and_a_torn_one_cut),
+        cmocka_unit_test(test_a_failed_exactly_once_call_is_answered_not_run_again),
         cmocka_unit_test(test_semantics_out_of_range_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -566,6 +566,43 @@ static void test_sequence_numbers_at_the_top_of_the_range_end_every_walk(void **
     pl_rcache_destroy(rc); /* and destroy walks it once more */
 }
 
+/* A HELLO from a client already known (another of its threads, after a
+ * restart it saw first) does not acknowledge the calls in flight: a copy
+ * of one running is still RUNNING, of one done still replayed. */
+static void hello_again(pl_rcache *rc, const uint8_t *id, uint64_t first)
+{
+    pl_rc_hello h;
+    assert_int_equal(pl_rcache_hello(rc, id, first, 0, &h), PARLEY_OK);
+    assert_int_equal(h, PL_RC_HELLO_KNOWN);
+}
+
+static void test_a_hello_from_a_known_client_keeps_its_calls_in_flight(void **state)
+{
+    (void)state;
+    pl_rcache *rc = make_cache(NULL);
+    uint8_t id[16];
+    make_id(id, 42);
+    hello(rc, id, 1, 0);
+    assert_int_equal(begin(rc, id, 1, 1, 0), PL_RC_NEW);
+    hello_again(rc, id, 2); /* its next number is 2 */
+    assert_int_equal(begin(rc, id, 1, 1, 0), PL_RC_RUNNING);
+    assert_int_equal(finish(rc, id, 1, 8, 'h', 0), PARLEY_OK);
+    hello_again(rc, id, 2);
+    assert_int_equal(replayed(rc, id, 1, 1, 0, 8), 'h');
+    /* a HELLO saying its next number is 10 keeps call 1's reply too; an
+     * acknowledgement frees it, and then the floor moves over the numbers
+     * never begun: a copy below it is stale */
+    hello_again(rc, id, 10);
+    assert_int_equal(replayed(rc, id, 1, 1, 0, 8), 'h');
+    assert_int_equal(begin(rc, id, 2, 2, 0), PL_RC_NEW);
+    assert_int_equal(finish(rc, id, 2, 8, 'i', 0), PARLEY_OK);
+    assert_int_equal(begin(rc, id, 3, 3, 0), PL_RC_NEW);
+    assert_int_equal(finish(rc, id, 3, 8, 'j', 0), PARLEY_OK);
+    hello_again(rc, id, 10);
+    assert_int_equal(begin(rc, id, 1, 3, 0), PL_RC_STALE);
+    pl_rcache_destroy(rc);
+}
+
 static void test_a_client_with_calls_running_is_not_reclaimed(void **state)
 {
     pl_rcache_opts o = {.lease_ms = 1000};
@@ -831,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_hello_is_refused_when_pinned_memory_is_full_of_live_windows),
         cmocka_unit_test(test_lease_expiry_reclaims_an_idle_client_and_all_its_memory),
         cmocka_unit_test(test_sequence_numbers_at_the_top_of_the_range_end_every_walk),
+        cmocka_unit_test(test_a_hello_from_a_known_client_keeps_its_calls_in_flight),
         cmocka_unit_test(test_a_client_with_calls_running_is_not_reclaimed),
         cmocka_unit_test(test_expire_examines_a_bounded_number_of_clients_per_call),
         cmocka_unit_test(test_hello_into_a_full_table_reclaims_expired_clients_first),

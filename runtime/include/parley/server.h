@@ -333,9 +333,10 @@ int parley_call_store_del(parley_call *call, const void *key, size_t klen);
  * retry finds that record and no completion, and fails with
  * PARLEY_ERR_IN_DOUBT instead of running the effect twice. Calls whose
  * effects are all in the store need not call it. Errors:
- * PARLEY_ERR_UNSUPPORTED (not an exactly-once call), PARLEY_ERR_NO_SPACE,
- * PARLEY_ERR_STORE (the record could not be made: the procedure must not
- * make its effect). */
+ * PARLEY_ERR_UNSUPPORTED (not an exactly-once call), PARLEY_ERR_IN_DOUBT
+ * (the call started before, in another run: its effect may have been
+ * made), PARLEY_ERR_NO_SPACE, PARLEY_ERR_STORE (the record could not be
+ * made); on any error the procedure must not make its effect. */
 int parley_call_external(parley_call *call);
 
 #ifdef __cplusplus

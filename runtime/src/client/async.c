@@ -158,6 +158,10 @@ unsigned pl_async_run_callbacks(parley_client *c, pending *list)
     while (list) {
         pending *p = list;
         list = p->next;
+        if (p->seq && pl_once_ask_again(c, p)) {
+            pl_client_rewait(c, p); /* running on the server: its reply will come */
+            continue;
+        }
         int err = p->err;
         parley_rpc_detail det = {0, 0, 0, 0};
         if (p->seq || p->once_plain)

@@ -218,6 +218,7 @@ int pl_client_encode_cred(parley_client *c, uint32_t xid, uint32_t proc, const p
 int pl_client_attempt(parley_client *c, pending *p, const uint8_t *msg, size_t len,
                       int64_t deadline, int resend);
 void pl_client_attempt_end(parley_client *c, pending *p);
+void pl_client_rewait(parley_client *c, pending *p);
 
 /* journal.c */
 int pl_journal_open(const char *path, uint8_t id[16], uint64_t *next_seq, pl_journal **out);
@@ -240,6 +241,7 @@ int pl_once_submit_cred(parley_client *c, parley_semantics sem, int64_t deadline
                         uint8_t buf[PARLEY_MAX_AUTH_BYTES], pl_opaque_auth *cred,
                         parley_rpc_detail *det);
 int pl_once_finish(parley_client *c, pending *p, parley_rpc_detail *det);
+int pl_once_ask_again(parley_client *c, const pending *p);
 
 /* async.c */
 void pl_async_wake(parley_client *c);

@@ -322,16 +322,19 @@ static int hello(parley_client *c, int64_t deadline, parley_rpc_detail *det)
     if (rc != PARLEY_OK)
         return rc;
     int64_t wait = RETRY_FIRST_NS;
+    unsigned reconnects = 0;
     for (;;) {
         uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
         unsigned sent = 0;
         outcome o =
             exchange(c, xid, 0, &cred, NULL, NULL, 0, NULL, NULL, NULL, deadline, 1, det, &sent);
-        if (pl_now_ns() < deadline && (o.rc == PARLEY_ERR_CLOSED || o.rc == PARLEY_ERR_IO ||
-                                       o.rc == PARLEY_ERR_REFUSED || o.rc == PARLEY_ERR_CONNECT)) {
-            /* HELLO is idempotent: a broken connection is retried, and a
-             * server restarting is waited for, as a call's loop does */
-            if (o.rc != PARLEY_ERR_CLOSED)
+        if (pl_now_ns() < deadline &&
+            (o.rc == PARLEY_ERR_CLOSED || o.rc == PARLEY_ERR_IO || o.rc == PARLEY_ERR_REFUSED ||
+             o.rc == PARLEY_ERR_CONNECT || (o.parley && o.status == PL_SEQ_BUSY))) {
+            /* HELLO is idempotent: a broken connection is retried, a
+             * server restarting or full is waited for, as a call's loop
+             * does (at once only for the first broken connection) */
+            if (o.rc != PARLEY_ERR_CLOSED || reconnects++ > 0)
                 backoff(&wait, deadline);
             continue;
         }
@@ -344,12 +347,14 @@ static int hello(parley_client *c, int64_t deadline, parley_rpc_detail *det)
             pthread_mutex_unlock(&c->mu);
             return PARLEY_OK;
         }
-        if (o.rc == PARLEY_ERR_AUTH ||
+        if ((o.rc == PARLEY_ERR_AUTH && det->auth_stat == PARLEY_AUTH_REJECTEDCRED) ||
             (!o.parley && (o.rc == PARLEY_OK || o.rc == PARLEY_ERR_TRAILING ||
                            o.rc == PARLEY_ERR_GARBAGE_ARGS || o.rc == PARLEY_ERR_SYSTEM_ERR))) {
-            /* the credential refused (a plain ONC RPC server answers an
-             * unknown flavor so), or a reply without Parley's verifier: a
-             * plain server, whatever its NULL procedure says */
+            /* the flavor refused (a plain ONC RPC server answers an
+             * unknown flavor AUTH_REJECTEDCRED; a Parley server refusing
+             * the inner credential says why, and that error is the
+             * call's), or a reply without Parley's verifier: a plain
+             * server, whatever its NULL procedure says */
             memset(det, 0, sizeof *det);
             pthread_mutex_lock(&c->mu);
             c->peer = PL_PEER_PLAIN;
@@ -439,6 +444,7 @@ static int run(parley_client *c, uint32_t proc, parley_args_enc *enc, const void
 {
     uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
     unsigned sent = sent_before;
+    unsigned reconnects = 0;
     int64_t wait = RETRY_FIRST_NS;
     uint8_t buf[PARLEY_MAX_AUTH_BYTES];
     pl_opaque_auth cred;
@@ -450,20 +456,29 @@ static int run(parley_client *c, uint32_t proc, parley_args_enc *enc, const void
         outcome o = exchange(c, xid, proc, &cred, enc, args, args_size, dec, res, arena, deadline,
                              1, det, &sent);
         rc = o.rc;
-        if (pl_now_ns() >= deadline && rc != PARLEY_OK)
+        int broken = rc == PARLEY_ERR_CLOSED || rc == PARLEY_ERR_IO || rc == PARLEY_ERR_REFUSED ||
+                     rc == PARLEY_ERR_CONNECT;
+        if (pl_now_ns() >= deadline && rc != PARLEY_OK) {
+            /* its time is up: a call that went out and whose answer is
+             * lost with its connection is in doubt */
+            if (broken)
+                rc = sent ? PARLEY_ERR_IN_DOUBT : PARLEY_ERR_TIMEDOUT;
             break;
-        if (rc == PARLEY_ERR_CLOSED || rc == PARLEY_ERR_IO || rc == PARLEY_ERR_REFUSED ||
-            rc == PARLEY_ERR_CONNECT) {
+        }
+        if (broken) {
             /* a broken connection, or a server restarting: the same call,
-             * the same number, on a new connection */
-            if (rc != PARLEY_ERR_CLOSED)
+             * the same number, on a new connection; at once the first
+             * time, then backing off (a server that closes every
+             * connection is not hammered) */
+            if (rc != PARLEY_ERR_CLOSED || reconnects++ > 0)
                 backoff(&wait, deadline);
             continue;
         }
         if (!o.parley || o.status == PL_SEQ_OK) {
             if (o.parley) { /* the server's incarnation, for the next calls' */
                 pthread_mutex_lock(&c->mu);
-                c->incarnation = o.incarnation;
+                if (first_inc == c->incarnation) /* not a late answer of an old one */
+                    c->incarnation = o.incarnation;
                 pthread_mutex_unlock(&c->mu);
             }
             break; /* the call's reply, or an RPC error that is the call's answer */
@@ -756,6 +771,15 @@ int pl_once_finish(parley_client *c, pending *p, parley_rpc_detail *det)
     if (rc == PARLEY_OK) {
         outcome o = decode(c, p, p->dec, p->res, p->arena, det);
         rc = o.rc;
+        if (o.parley) {
+            pthread_mutex_lock(&c->mu);
+            if (o.status == PL_SEQ_OK)
+                c->incarnation = o.incarnation; /* the next calls' */
+            else if ((o.status == PL_SEQ_HELLO || o.status == PL_SEQ_IN_DOUBT) &&
+                     o.incarnation != c->incarnation)
+                c->peer = PL_PEER_UNKNOWN; /* a new server: the next call says HELLO */
+            pthread_mutex_unlock(&c->mu);
+        }
         if (o.parley && o.status != PL_SEQ_OK)
             rc = o.status == PL_SEQ_BUSY       ? PARLEY_ERR_BUSY
                  : o.status == PL_SEQ_NO_STORE ? PARLEY_ERR_NOT_GUARANTEED
@@ -768,4 +792,24 @@ int pl_once_finish(parley_client *c, pending *p, parley_rpc_detail *det)
     if (p->seq)
         complete_seq(c, p->seq);
     return rc;
+}
+
+/* pl_once_ask_again tells whether the submitted call p, completed with a
+ * reply, was answered RETRY (an earlier copy is running) or BUSY, with its
+ * deadline not passed: then it waits on, and is sent again (UDP). */
+int pl_once_ask_again(parley_client *c, const pending *p)
+{
+    (void)c;
+    if (p->err != PARLEY_OK || !p->reply || pl_now_ns() >= p->deadline)
+        return 0;
+    parley_dec d;
+    pl_reply_header h;
+    parley_dec_init(&d, p->reply, p->reply_len, NULL);
+    if (pl_msg_decode_reply(&d, &h) != PARLEY_OK || h.stat != PARLEY_MSG_ACCEPTED ||
+        h.verf.flavor != PL_AUTH_PARLEY)
+        return 0;
+    pl_seq_verf v;
+    if (pl_seq_verf_decode(h.verf.body, h.verf.len, &v) != PARLEY_OK)
+        return 0;
+    return v.status == PL_SEQ_RETRY || v.status == PL_SEQ_BUSY;
 }

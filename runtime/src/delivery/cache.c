@@ -740,15 +740,26 @@ static int reserve_client(pl_rcache *rc)
 static void hello_known(pl_rcache *rc, rc_shard *sh, rc_client *c, uint64_t first_seq, int64_t now)
 {
     touch(sh, c, now);
-    apply_ack(rc, sh, c, first_seq);
+    /* only over calls never begun: another thread of the client may be
+     * sending one that is running or done, whose copies must still find
+     * it (the HELLO's number is the client's next, not an acknowledgement
+     * of what is in flight) */
+    uint64_t to = c->floor;
+    while (to < first_seq && c->highest >= c->floor && to <= c->highest &&
+           slot_of(c, to)->state == SLOT_EMPTY)
+        to++;
+    if (c->highest < c->floor || to > c->highest)
+        to = first_seq; /* nothing begun from there up */
+    apply_ack(rc, sh, c, to < first_seq ? to : first_seq);
 }
 
 /* pl_rcache_hello creates the state of the client id, whose next call will
  * have sequence number first_seq (0 is taken as 1): calls below it are
  * STALE, so that a delayed duplicate of a call sent before a HELLO (one the
  * client now holds in doubt) can never run. A HELLO from a known client
- * (a retransmission) keeps its state, restarts its lease and counts
- * first_seq as an ack.
+ * (a retransmission, or another thread of the client) keeps its state,
+ * restarts its lease and moves its floor up to first_seq only over calls
+ * never begun: one running or done stays, for its copies.
  *
  * When max_clients clients are known, expired clients are reclaimed first;
  * if none are, the HELLO is refused (*result PL_RC_HELLO_BUSY) and no live

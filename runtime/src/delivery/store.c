@@ -1595,8 +1595,10 @@ static int txn_encode(pl_store_txn *t, const uint8_t *id, uint64_t seq, const vo
  * completed, or below the client's acknowledgement: running it again
  * would break exactly-once), PARLEY_ERR_NO_SPACE (the disk is full; the
  * store goes on serving, and later commits may succeed), PARLEY_ERR_STORE
- * (a write or sync failed; after a failed sync the store refuses every
- * write until reopened), PARLEY_ERR_NOMEM. */
+ * (a write failed: nothing applied), PARLEY_ERR_IO (the record was written
+ * and applied, and the sync after it failed: whether it survives the
+ * machine's crash is unknown; the store refuses every write until
+ * reopened), PARLEY_ERR_NOMEM. */
 int pl_store_commit(pl_store_txn *t, const uint8_t id[16], uint64_t seq, const void *reply,
                     size_t len)
 {
@@ -1641,8 +1643,8 @@ int pl_store_commit(pl_store_txn *t, const uint8_t id[16], uint64_t seq, const v
     st_maybe_compact(s);
 out:
     st_writer_give(s);
-    if (rc == PARLEY_OK && s->durability == PL_DUR_MACHINE)
-        rc = st_wait_durable(s, end);
+    if (rc == PARLEY_OK && s->durability == PL_DUR_MACHINE && st_wait_durable(s, end) != PARLEY_OK)
+        rc = PARLEY_ERR_IO; /* written and applied, its durability unknown */
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -209,15 +209,18 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
     pl_rc_verdict v;
     pl_rc_reply *r = NULL;
     int rc = pl_rcache_begin(s->rcache, q->client, q->seq, q->ack, now, &v, &r);
+    int remade = 0; /* the cache had forgotten the client: only the store knows */
     if (rc == PARLEY_OK && v == PL_RC_UNKNOWN_CLIENT && sem == PARLEY_EXACTLY_ONCE) {
-        /* after a restart the store, not the cache, knows the client:
-         * remember it again from its own acknowledgement */
+        /* after a restart, or the end of its lease, the store, not the
+         * cache, knows the client: remember it again from its own
+         * acknowledgement */
         pl_rc_hello hr;
         rc = pl_rcache_hello(s->rcache, q->client, q->ack, now, &hr);
         if (rc == PARLEY_OK && hr == PL_RC_HELLO_BUSY)
             v = PL_RC_BUSY;
         else if (rc == PARLEY_OK)
             rc = pl_rcache_begin(s->rcache, q->client, q->seq, q->ack, now, &v, &r);
+        remade = 1;
     }
     if (rc != PARLEY_OK) {
         *out_len = status(w, h, PL_SEQ_BUSY);
@@ -227,9 +230,11 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
         pl_store_ack(s->store, q->client, q->ack); /* written lazily, with the next record */
     switch (v) {
     case PL_RC_NEW:
-        if (sem == PARLEY_EXACTLY_ONCE && q->incarnation == s->incarnation) {
-            /* first sent when this incarnation was known: no earlier one
-             * can have seen it, so the store has no record of it */
+        if (sem == PARLEY_EXACTLY_ONCE && q->incarnation == s->incarnation && !remade) {
+            /* first sent when this incarnation was known, to a cache that
+             * has known the client since: no earlier incarnation can have
+             * seen it, nor has this one forgotten it, so the store has no
+             * record of it */
             g->kind = PL_SV_GUARD_STORE;
             return PL_SV_RUN;
         }
@@ -391,21 +396,37 @@ size_t pl_sv_guard_end(worker *w, parley_call *call, const pl_call_header *h, pl
             pl_drc_abort(s->drc, &g->ticket);
         break;
     case PL_SV_GUARD_STORE: {
-        if (!ok || !len) {
-            /* a failed procedure keeps nothing: what it put is dropped,
-             * and a retry runs it again */
+        if (!len) { /* no answer at all: as if it had not come */
             pl_store_abort(call->txn);
             call->txn = NULL;
             pl_rcache_abort(s->rcache, q->client, q->seq);
             break;
         }
+        if (!ok) {
+            /* a failed procedure keeps nothing of what it put, and its
+             * failure is its answer: recorded, so that a late copy gets it
+             * instead of running it again (with its effects outside the
+             * store), and committed alone as its completion */
+            pl_store_abort(call->txn);
+            call->txn = NULL;
+        }
         int rc = call->txn ? PARLEY_OK : pl_store_begin(s->store, &call->txn);
         if (rc == PARLEY_OK)
             rc = pl_store_commit(call->txn, q->client, q->seq, w->out + 4, len);
         call->txn = NULL; /* commit ends the transaction either way */
+        if (rc == PARLEY_ERR_IO) {
+            /* recorded and applied, its sync failed: it may or may not
+             * survive a crash of the machine */
+            len = status(w, h, PL_SEQ_IN_DOUBT);
+            pl_rcache_finish(s->rcache, q->client, q->seq, w->out + 4, len, now);
+            return len;
+        }
         if (rc != PARLEY_OK) {
-            pl_rcache_abort(s->rcache, q->client, q->seq);
-            return status(w, h, rc == PARLEY_ERR_NO_SPACE ? PL_SEQ_NO_SPACE : PL_SEQ_STORE);
+            /* not kept: nothing of it happened in the store; the answer
+             * is recorded for its copies */
+            len = status(w, h, rc == PARLEY_ERR_NO_SPACE ? PL_SEQ_NO_SPACE : PL_SEQ_STORE);
+            pl_rcache_finish(s->rcache, q->client, q->seq, w->out + 4, len, now);
+            return len;
         }
         pl_rcache_finish(s->rcache, q->client, q->seq, w->out + 4, len, now);
         break;
@@ -478,7 +499,9 @@ int parley_call_store_del(parley_call *call, const void *key, size_t klen)
 }
 
 /* parley_call_external: see server.h. A plain caller's exactly-once call
- * has no identity to record: it is refused too. */
+ * has no identity to record: it is refused too. Besides the errors there,
+ * PARLEY_ERR_IN_DOUBT: a STARTED record of the call is there already,
+ * another run's. */
 int parley_call_external(parley_call *call)
 {
     if (!call)
@@ -486,5 +509,13 @@ int parley_call_external(parley_call *call)
     parley_server *s = call->w->s;
     if (!s->store || call->sem != PARLEY_EXACTLY_ONCE || !call->seq)
         return PARLEY_ERR_UNSUPPORTED;
+    /* a STARTED record already there is another run's: this one must not
+     * make the effect again */
+    size_t len = 0;
+    int state = PL_STORE_NONE;
+    uint8_t none;
+    int rc = pl_store_lookup(s->store, call->seq->client, call->seq->seq, &none, 0, &len, &state);
+    if ((rc == PARLEY_OK || rc == PARLEY_ERR_BUFFER_FULL) && state != PL_STORE_NONE)
+        return PARLEY_ERR_IN_DOUBT;
     return pl_store_started(s->store, call->seq->client, call->seq->seq);
 }
