@@ -171,10 +171,14 @@ typedef struct parley_call_opts {
  * it until the deadline; it did not run), PARLEY_ERR_NO_SPACE and
  * PARLEY_ERR_STORE (the server's store could not keep it; it did not run,
  * or what it did was undone). The deadline passing (PARLEY_ERR_TIMEDOUT)
- * leaves the outcome unknown, as for any call. Calls submitted with
+ * leaves the outcome unknown, as for any call; a call whose connection
+ * broke after it left and that could not be sent again before its
+ * deadline is PARLEY_ERR_IN_DOUBT. Calls submitted with
  * parley_client_submit_opts carry the identity too, so the server never
- * runs them twice, but are not sent again after a broken connection or a
- * server's RETRY *(to come)*: such a call fails as a plain one does. */
+ * runs them twice, and one answered RETRY or BUSY waits on (over UDP it
+ * is sent again); but a submitted call is not sent again on a new
+ * connection after a broken one, nor after a HELLO when the server forgot
+ * it *(to come)*: it ends with PARLEY_ERR_IN_DOUBT. */
 int parley_client_call_opts(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                             size_t args_size, parley_res_dec *dec, void *res,
                             const parley_call_opts *o);
