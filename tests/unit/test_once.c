@@ -162,6 +162,15 @@ static const parley_proc_def procs[] = {
 };
 static const parley_program_def program = {PROG, VERS, procs, sizeof procs / sizeof procs[0]};
 
+/* make_dir makes a temporary folder for a test's files, under TMPDIR when
+ * it is set, into dir (cap bytes). */
+static void make_dir(char *dir, size_t cap, const char *what)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, cap, "%s/parley-%s-XXXXXX", tmp && tmp[0] ? tmp : "/tmp", what);
+    assert_non_null(mkdtemp(dir));
+}
+
 static void put_u32(parley_enc *e, const void *a)
 {
     parley_put_u32(e, *(const uint32_t *)a);
@@ -294,8 +303,8 @@ static void test_exactly_once_keeps_its_effects_in_the_store_across_a_restart(vo
 {
     (void)state;
     reset_counts();
-    char dir[] = "/tmp/parley-once-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[200];
+    make_dir(dir, sizeof dir, "once");
     char store[256];
     snprintf(store, sizeof store, "%s/store", dir);
     running r;
@@ -402,8 +411,8 @@ static void test_a_journal_carries_a_call_across_the_clients_crash(void **state)
     atomic_store(&slow_entered, 0);
     atomic_store(&slow_release, 0);
     atomic_store(&runs_slow, 0);
-    char dir[] = "/tmp/parley-journal-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[200];
+    make_dir(dir, sizeof dir, "journal");
     char store[256], journal[256];
     snprintf(store, sizeof store, "%s/store", dir);
     snprintf(journal, sizeof journal, "%s/journal", dir);
@@ -464,8 +473,8 @@ static void test_a_journal_carries_a_call_across_the_clients_crash(void **state)
 static void test_a_damaged_journal_is_refused_and_a_torn_one_cut(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/parley-journal-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[200];
+    make_dir(dir, sizeof dir, "journal");
     char journal[256];
     snprintf(journal, sizeof journal, "%s/journal", dir);
     FILE *f = fopen(journal, "w");
@@ -502,8 +511,8 @@ static void test_a_failed_exactly_once_call_is_answered_not_run_again(void **sta
     (void)state;
     atomic_store(&runs_fail, 0);
     atomic_store(&fail_effects, 0);
-    char dir[] = "/tmp/parley-once-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[200];
+    make_dir(dir, sizeof dir, "once");
     char store[256];
     snprintf(store, sizeof store, "%s/store", dir);
     running r;
