@@ -457,8 +457,11 @@ static void test_a_journal_carries_a_call_across_the_clients_crash(void **state)
     assert_int_equal(call(c, P_EO, 1, &res, PARLEY_EXACTLY_ONCE), PARLEY_OK);
     assert_int_equal(res, 7);
     parley_client_destroy(c);
-    /* a handle made again with the journal finds nothing in flight */
+    /* a handle made again with the journal finds nothing in flight; a
+     * second one at the same time is refused */
     assert_int_equal(parley_client_create(&c, r.tcp, PROG, VERS, &jo), PARLEY_OK);
+    parley_client *twin = NULL;
+    assert_int_equal(parley_client_create(&twin, r.tcp, PROG, VERS, &jo), PARLEY_ERR_IN_USE);
     assert_int_equal(parley_client_recover(c, on_recovered, &got, &n), PARLEY_OK);
     assert_int_equal(n, 0);
     parley_client_destroy(c);

@@ -45,7 +45,8 @@ typedef struct parley_client_opts {
                                 the client process's crash a handle made with the same
                                 file sends them again (parley_client_recover) under the
                                 same identity; NULL: none, a new identity per handle.
-                                One handle at a time per file. */
+                                One handle at a time per file (another is refused with
+                                PARLEY_ERR_IN_USE at create). */
 } parley_client_opts;
 
 /* The values of parley_client_opts.min_semantics. */

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,8 +201,9 @@ static int load(pl_journal *j, uint8_t id[16], uint64_t *top)
  * used (*next_seq) and its calls in flight (pl_journal_inflight); a new one
  * records id, as given. The caller owns *out (pl_journal_close). Errors:
  * PARLEY_ERR_INVALID, PARLEY_ERR_NOMEM, PARLEY_ERR_IO (the file cannot be
- * opened or written: errno says why), PARLEY_ERR_STORE (a file that is not
- * a journal). */
+ * opened or written: errno says why), PARLEY_ERR_IN_USE (another handle,
+ * of this process or another, has it open), PARLEY_ERR_STORE (a file that
+ * is not a journal). */
 int pl_journal_open(const char *path, uint8_t id[16], uint64_t *next_seq, pl_journal **out)
 {
     if (!path || !*path)
@@ -217,6 +219,12 @@ int pl_journal_open(const char *path, uint8_t id[16], uint64_t *next_seq, pl_jou
     rc = PARLEY_ERR_IO;
     if (j->fd < 0)
         goto fail_mu;
+    /* one handle at a time: two would interleave their records and send
+     * each other's calls under one identity */
+    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK ? PARLEY_ERR_IN_USE : PARLEY_ERR_IO;
+        goto fail_fd;
+    }
     struct stat st;
     if (fstat(j->fd, &st) != 0)
         goto fail_fd;
@@ -278,7 +286,8 @@ static void compact(pl_journal *j, const uint8_t id[16], const pl_jcall *live)
     snprintf(tmp, n, "%s.new", j->path);
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     size_t bytes = 0;
-    int rc = fd < 0 ? PARLEY_ERR_IO : append(fd, &bytes, 'I', id, 16);
+    int rc = fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 ? PARLEY_ERR_IO
+                                                         : append(fd, &bytes, 'I', id, 16);
     for (const pl_jcall *k = live; k && rc == PARLEY_OK; k = k->next)
         rc = append_call(fd, &bytes, k);
     if (rc == PARLEY_OK && rename(tmp, j->path) == 0) {
