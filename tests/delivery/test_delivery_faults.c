@@ -680,6 +680,84 @@ static void test_tcp_broken_after_the_call_keeps_each_guarantee(void **state)
     stop_server(s);
 }
 
+/* A submitted call's completion, for the case below. */
+typedef struct submitted {
+    int done, err;
+    u_quad_t res;
+} submitted;
+
+static void on_submitted(void *ctx, int err)
+{
+    submitted *sb = ctx;
+    sb->done = 1;
+    sb->err = err;
+}
+
+/* Submitted (asynchronous) exactly-once and at-most-once calls through a
+ * TCP proxy that resets every connection after the server read a call and
+ * began its reply, up to a bound: each call is sent again on a new
+ * connection, under its own number, and the server answers the copy from
+ * its records. Every call ends OK, each id runs once. */
+static void test_submitted_calls_ride_over_broken_connections(void **state)
+{
+    (void)state;
+    const char *listen[] = {"tcp://127.0.0.1:0"};
+    server *s = server_start("submit-tcp", listen, 1, 1, NULL);
+    pf_opts o;
+    memset(&o, 0, sizeof o);
+    o.seed = seed + 71;
+    o.break_on_reply = 1;
+    o.direction_mask = PF_DIR_BOTH;
+    char bound[PF_ADDR_MAX];
+    pf_proxy *px = NULL;
+    assert_int_equal(pf_start(&px, "tcp://127.0.0.1:0", s->proc.addrs[0], &o, bound, sizeof bound),
+                     PARLEY_OK);
+    int rc;
+    parley_client *c = client_for(bound, 0, 0, &rc);
+    assert_non_null(c);
+    /* HELLO first, on a sound connection (it is retried synchronously,
+     * and would take the breaks for itself) */
+    add_args first = {6999999, 1};
+    u_quad_t first_res = 0;
+    assert_int_equal(add_at_most_once_1(c, &first, &first_res), PARLEY_OK);
+    o.break_after_call_pct = 100;
+    o.break_max = 5;
+    assert_int_equal(pf_set(px, &o), PARLEY_OK);
+    enum { N = 20 };
+    unsigned ok = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        submitted sb = {0, -1, 0};
+        add_args a = {7000000 + i, 1};
+        assert_int_equal(i % 2 ? add_at_most_once_1_submit(c, &a, &sb.res, on_submitted, &sb)
+                               : add_exactly_once_1_submit(c, &a, &sb.res, on_submitted, &sb),
+                         PARLEY_OK);
+        for (int k = 0; k < 1000 && !sb.done; k++)
+            assert_int_equal(parley_client_poll(c, 100, NULL), PARLEY_OK);
+        assert_true(sb.done);
+        ok += sb.err == PARLEY_OK;
+    }
+    pf_stats st;
+    pf_stats_get(px, &st);
+    parley_client_destroy(c);
+    pf_stop(px);
+    runs r = runs_load(s);
+    unsigned twice = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        unsigned n = 0;
+        for (size_t k = 0; k < r.n; k++)
+            n += r.v[k].id == 7000000 + i;
+        twice += n > 1;
+    }
+    free(r.v);
+    print_message("delivery: submit-tcp  calls=%u ok=%u ran_twice=%u broken=%" PRIu64
+                  " seed=%" PRIu64 "\n",
+                  (unsigned)N, ok, twice, (uint64_t)st.connections_broken, seed);
+    assert_true(st.connections_broken > 0);
+    assert_int_equal(ok, N);
+    assert_int_equal(twice, 0);
+    stop_server(s);
+}
+
 enum { KILLS = 5, KILL_MIN_CALLS = 50, KILL_MAX_CALLS = 200000 };
 
 /* kill_case: one worker of sem calls s over transport addr while the
@@ -1376,6 +1454,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_udp_drop_dup_delay_reorder_keep_each_guarantee, cleanup),
         cmocka_unit_test_teardown(test_tcp_broken_after_the_call_keeps_each_guarantee, cleanup),
+        cmocka_unit_test_teardown(test_submitted_calls_ride_over_broken_connections, cleanup),
         cmocka_unit_test_teardown(test_sigkill_and_restart_exactly_once_with_a_store, cleanup),
         cmocka_unit_test_teardown(test_sigkill_and_restart_exactly_once_over_udp, cleanup),
         cmocka_unit_test_teardown(test_sigkill_and_restart_at_most_once_without_a_store, cleanup),

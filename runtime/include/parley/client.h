@@ -176,10 +176,11 @@ typedef struct parley_call_opts {
  * broke after it left and that could not be sent again before its
  * deadline is PARLEY_ERR_IN_DOUBT. Calls submitted with
  * parley_client_submit_opts carry the identity too, so the server never
- * runs them twice, and one answered RETRY or BUSY waits on (over UDP it
- * is sent again); but a submitted call is not sent again on a new
- * connection after a broken one, nor after a HELLO when the server forgot
- * it *(to come)*: it ends with PARLEY_ERR_IN_DOUBT. */
+ * runs them twice; one answered RETRY or BUSY waits on (over UDP it is
+ * sent again), and one whose connection broke is sent again on a new one
+ * (up to 8 times, before its deadline). But the poller does not wait for
+ * a server that is down, nor say HELLO again for a call a restarted server
+ * forgot *(to come)*: such a call ends with PARLEY_ERR_IN_DOUBT. */
 int parley_client_call_opts(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                             size_t args_size, parley_res_dec *dec, void *res,
                             const parley_call_opts *o);

@@ -162,6 +162,24 @@ unsigned pl_async_run_callbacks(parley_client *c, pending *list)
             pl_client_rewait(c, p); /* running on the server: its reply will come */
             continue;
         }
+        if (p->seq && pl_once_send_again(p)) {
+            /* its connection broke: the same call, the same number, on a
+             * new one; the server answers a copy of what it ran from its
+             * records */
+            free(p->copy);
+            p->copy = NULL;
+            p->reply = NULL;
+            p->reply_len = 0;
+            p->done = 0;
+            p->err = PARLEY_OK;
+            p->resends++;
+            c->ops->schedule(c, p, pl_now_ns());
+            int rc = pl_client_start(c, p, p->msg, p->msg_len, p->deadline);
+            if (rc == PARLEY_OK)
+                continue; /* registered: it ends in a later round */
+            p->done = 1;
+            p->err = rc; /* not sent again: it ends now, in doubt (pl_once_finish) */
+        }
         int err = p->err;
         parley_rpc_detail det = {0, 0, 0, 0};
         if (p->seq || p->once_plain)

@@ -60,8 +60,9 @@ typedef struct pending {
     parley_arena *arena; /* what the result is decoded into; NULL: malloc */
     const uint8_t *msg;  /* the message, for UDP retransmissions */
     size_t msg_len;
-    uint64_t seq;   /* a guaranteed submitted call's sequence number; 0: none */
-    int once_plain; /* an at-most-once call to a plain server (once.c) */
+    uint64_t seq;     /* a guaranteed submitted call's sequence number; 0: none */
+    int once_plain;   /* an at-most-once call to a plain server (once.c) */
+    unsigned resends; /* a guaranteed submitted call: sent again after broken connections */
 } pending;
 
 /* A guaranteed call as the journal keeps it (journal.c). */
@@ -242,6 +243,7 @@ int pl_once_submit_cred(parley_client *c, parley_semantics sem, int64_t deadline
                         parley_rpc_detail *det);
 int pl_once_finish(parley_client *c, pending *p, parley_rpc_detail *det);
 int pl_once_ask_again(parley_client *c, const pending *p);
+int pl_once_send_again(const pending *p);
 
 /* async.c */
 void pl_async_wake(parley_client *c);

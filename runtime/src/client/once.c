@@ -813,3 +813,17 @@ int pl_once_ask_again(parley_client *c, const pending *p)
         return 0;
     return v.status == PL_SEQ_RETRY || v.status == PL_SEQ_BUSY;
 }
+
+/* How often a submitted call is sent again after broken connections. */
+#define SUBMIT_RESENDS 8u
+
+/* pl_once_send_again tells whether the guaranteed submitted call p, ended
+ * by a broken connection, is to be sent again on a new one: before its
+ * deadline, at most SUBMIT_RESENDS times (the poller does not wait for a
+ * server that is down: a call that cannot be sent again at once ends in
+ * doubt). */
+int pl_once_send_again(const pending *p)
+{
+    return (p->err == PARLEY_ERR_CLOSED || p->err == PARLEY_ERR_IO) && p->handed &&
+           p->resends < SUBMIT_RESENDS && pl_now_ns() < p->deadline;
+}
