@@ -105,17 +105,44 @@ int bench_run_interleaved(bench_subject *const *subjects, size_t n, unsigned rep
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* bench_cmp_double: see benchutil.h. */
+int bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* bench_quantile: see benchutil.h. */
+double bench_quantile(const double *v, size_t n, double q)
+{
+    size_t k = (size_t)(q * (double)n);
+    return n == 0 ? 0 : v[k < n ? k : n - 1];
+}
+
+/* bench_lat_summarise: see benchutil.h. */
+void bench_lat_summarise(double *samples, size_t n, const size_t *start, unsigned nbatches,
+                         double *batch_median, double *median, double *p99, double *rate)
+{
+    double sum = 0;
+    for (unsigned b = 0; b < nbatches; b++) {
+        size_t from = start[b];
+        size_t to = b + 1 < nbatches ? start[b + 1] : n;
+        qsort(samples + from, to - from, sizeof *samples, bench_cmp_double);
+        batch_median[b] = bench_quantile(samples + from, to - from, 0.5);
+    }
+    for (size_t i = 0; i < n; i++)
+        sum += samples[i];
+    qsort(samples, n, sizeof *samples, bench_cmp_double);
+    *median = bench_quantile(samples, n, 0.5);
+    *p99 = bench_quantile(samples, n, 0.99);
+    *rate = sum > 0 ? (double)n / sum * 1e9 : 0;
 }
 
 /* median sorts v (n > 0) and returns its median; an even count gives the
  * mean of the two middle values. */
 static double median(double *v, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, bench_cmp_double);
     return (n & 1) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 

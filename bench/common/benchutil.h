@@ -67,6 +67,21 @@ double bench_min(const bench_subject *s);
  * machine puts on both alike, which the ratio of two medians does not. */
 double bench_ratio(const bench_subject *num, const bench_subject *den);
 
+/* bench_cmp_double orders doubles, for qsort. */
+int bench_cmp_double(const void *a, const void *b);
+
+/* bench_quantile is the q-quantile (nearest rank) of the sorted v[0..n),
+ * 0 when n is 0. */
+double bench_quantile(const double *v, size_t n, double q);
+
+/* bench_lat_summarise summarises single-call latencies, samples[0..n) in
+ * ns, taken in nbatches batches starting at start[0..nbatches): it sorts
+ * each batch and writes its median to batch_median[], then sorts them all
+ * and writes the median, the 99th percentile and the calls per second
+ * (calls over their summed time) to *median, *p99 and *rate. */
+void bench_lat_summarise(double *samples, size_t n, const size_t *start, unsigned nbatches,
+                         double *batch_median, double *median, double *p99, double *rate);
+
 /* bench_clobber tells the compiler that the memory at p may be read, so that
  * work whose only effect is to write there is not optimised away. */
 static inline void bench_clobber(void *p)

@@ -540,26 +540,12 @@ static int run_batch(void *p, size_t iters)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* quantile is the q-quantile (nearest rank) of the sorted v[0..n). */
-static double quantile(const double *v, size_t n, double q)
-{
-    size_t k = (size_t)(q * (double)n);
-
-    return n == 0 ? 0 : v[k < n ? k : n - 1];
-}
-
 /* median_of sorts v[0..n) and returns its median (0 when empty). */
 static double median_of(double *v, size_t n)
 {
     if (n == 0)
         return 0;
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, bench_cmp_double);
     return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -567,21 +553,8 @@ static double median_of(double *v, size_t n)
  * percentile and calls per second of all the calls. */
 static void summarise_lat(lat_ctx *x)
 {
-    double sum = 0;
-
-    for (unsigned b = 0; b < x->nbatches; b++) {
-        size_t from = x->batch_start[b];
-        size_t to = b + 1 < x->nbatches ? x->batch_start[b + 1] : x->n;
-
-        qsort(x->samples + from, to - from, sizeof *x->samples, cmp_double);
-        x->batch_median[b] = quantile(x->samples + from, to - from, 0.5);
-    }
-    for (size_t i = 0; i < x->n; i++)
-        sum += x->samples[i];
-    qsort(x->samples, x->n, sizeof *x->samples, cmp_double);
-    x->median = quantile(x->samples, x->n, 0.5);
-    x->p99 = quantile(x->samples, x->n, 0.99);
-    x->rate = sum > 0 ? (double)x->n / sum * 1e9 : 0;
+    bench_lat_summarise(x->samples, x->n, x->batch_start, x->nbatches, x->batch_median, &x->median,
+                        &x->p99, &x->rate);
 }
 
 /* lat_ratio is the median over the rounds of a's batch median over b's. */

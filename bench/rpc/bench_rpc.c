@@ -135,42 +135,12 @@ static int run_calls(void *p, size_t iters)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* quantile returns the q-quantile (nearest rank) of the sorted v[0..n). */
-static double quantile(const double *v, size_t n, double q)
-{
-    size_t k;
-
-    if (n == 0)
-        return 0;
-    k = (size_t)(q * (double)n);
-    return v[k < n ? k : n - 1];
-}
-
 /* summarise_lat computes the median of each batch, then sorts all samples
  * for the median and 99th percentile of single calls. */
 static void summarise_lat(lat_ctx *c)
 {
-    double sum = 0;
-
-    for (unsigned b = 0; b < c->nbatches; b++) {
-        size_t from = c->batch_start[b];
-        size_t to = b + 1 < c->nbatches ? c->batch_start[b + 1] : c->n;
-
-        qsort(c->samples + from, to - from, sizeof *c->samples, cmp_double);
-        c->batch_median[b] = quantile(c->samples + from, to - from, 0.5);
-    }
-    for (size_t i = 0; i < c->n; i++)
-        sum += c->samples[i];
-    qsort(c->samples, c->n, sizeof *c->samples, cmp_double);
-    c->median = quantile(c->samples, c->n, 0.5);
-    c->p99 = quantile(c->samples, c->n, 0.99);
-    c->calls_per_s = sum > 0 ? (double)c->n / sum * 1e9 : 0;
+    bench_lat_summarise(c->samples, c->n, c->batch_start, c->nbatches, c->batch_median, &c->median,
+                        &c->p99, &c->calls_per_s);
 }
 
 /* paired_ratio is the median over the repetitions of a's batch median over
@@ -185,7 +155,7 @@ static double paired_ratio(const lat_ctx *a, const lat_ctx *b)
             v[k++] = a->batch_median[i] / b->batch_median[i];
     if (k == 0)
         return 0;
-    qsort(v, k, sizeof *v, cmp_double);
+    qsort(v, k, sizeof *v, bench_cmp_double);
     return k & 1 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
 }
 
@@ -559,7 +529,7 @@ static int measure_throughput(const options *o, rb_server srv[][RB_NTRANSPORTS])
         for (int c = 0; c < NTP; c++) {
             if (!tp_runs(sides[s], &tp_configs[c]))
                 continue;
-            qsort(v[s][c], reps, sizeof v[s][c][0], cmp_double);
+            qsort(v[s][c], reps, sizeof v[s][c][0], bench_cmp_double);
             tp_rates[s][c] =
                 reps & 1 ? v[s][c][reps / 2] : (v[s][c][reps / 2 - 1] + v[s][c][reps / 2]) / 2;
         }
