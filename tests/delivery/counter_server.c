@@ -143,7 +143,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: counter_server --listen ADDR... --runs FILE [--store FILE]\n"
                     "       [--durability process|machine] [--threads N]\n"
-                    "       [--cache-max-clients N] [--lease-ms N] [--drc-max-entries N]\n");
+                    "       [--cache-max-clients N] [--lease-ms N] [--drc-max-entries N]\n"
+                    "       [--store-lease-ms N] [--store-max-clients N]\n");
     return 2;
 }
 
@@ -190,6 +191,10 @@ int main(int argc, char **argv)
             o.lease_ms = (unsigned)n;
         else if (!strcmp(a, "--drc-max-entries") && number(v, &n) == 0)
             o.drc_max_entries = n;
+        else if (!strcmp(a, "--store-lease-ms") && number(v, &n) == 0)
+            o.store_lease_ms = (unsigned)n;
+        else if (!strcmp(a, "--store-max-clients") && number(v, &n) == 0)
+            o.store_max_clients = n;
         else
             return usage();
     }

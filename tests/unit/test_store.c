@@ -21,6 +21,7 @@
 
 #include "delivery/crc32c.h"
 #include "delivery/store.h"
+#include "net/clock.h"
 #include "parley/error.h"
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -256,11 +257,16 @@ static void test_lookup_says_none_started_done_and_acked(void **state)
 
     client_id(id, 1);
     client_id(other, 2);
+    /* a client not registered: nothing can be said; registered: none */
+    assert_int_equal(lookup_state(s, id, 1), PL_STORE_UNKNOWN);
+    int known = -1;
+    assert_int_equal(pl_store_hello(s, id, 1, &known), PARLEY_OK);
+    assert_int_equal(known, 0);
     assert_int_equal(lookup_state(s, id, 1), PL_STORE_NONE);
     assert_int_equal(pl_store_started(s, id, 1), PARLEY_OK);
     assert_int_equal(pl_store_started(s, id, 1), PARLEY_OK); /* again: no error */
     assert_int_equal(lookup_state(s, id, 1), PL_STORE_STARTED);
-    assert_int_equal(lookup_state(s, other, 1), PL_STORE_NONE);
+    assert_int_equal(lookup_state(s, other, 1), PL_STORE_UNKNOWN);
     assert_int_equal(increment(s, id, 2), 1);
     assert_int_equal(pl_store_lookup(s, id, 2, buf, sizeof buf, &len, &st), PARLEY_OK);
     assert_int_equal(st, PL_STORE_DONE);
@@ -351,7 +357,7 @@ static void test_keys_values_replies_and_transactions_over_their_limits_are_refu
 
     assert_int_equal(pl_store_begin(s, &t), PARLEY_OK);
     assert_int_equal(pl_store_commit(t, id, 1, big, 33), PARLEY_ERR_TOO_LONG);
-    assert_int_equal(lookup_state(s, id, 1), PL_STORE_NONE);
+    assert_int_equal(lookup_state(s, id, 1), PL_STORE_UNKNOWN); /* nothing of it kept */
     assert_int_equal(pl_store_begin(s, &t), PARLEY_OK);
     assert_int_equal(pl_store_commit(t, id, 1, big, 32), PARLEY_OK);
     /* the reply fits its bound but not the transaction's */
@@ -407,15 +413,15 @@ static void test_forget_drops_a_client_and_its_records(void **state)
     assert_int_equal(pl_store_ack(s, a, 1), PARLEY_OK);
     assert_int_equal(pl_store_forget(s, a), PARLEY_OK);
     assert_int_equal(pl_store_forget(s, a), PARLEY_OK); /* unknown now: no error */
-    assert_int_equal(lookup_state(s, a, 1), PL_STORE_NONE);
-    assert_int_equal(lookup_state(s, a, 2), PL_STORE_NONE);
+    assert_int_equal(lookup_state(s, a, 1), PL_STORE_UNKNOWN);
+    assert_int_equal(lookup_state(s, a, 2), PL_STORE_UNKNOWN);
     assert_int_equal(lookup_state(s, b, 1), PL_STORE_DONE);
     pl_store_stats_get(s, &st);
     assert_int_equal(st.clients, 1);
     pl_store_close(s);
     s = open_store(PL_DUR_PROCESS, 0);
-    assert_int_equal(lookup_state(s, a, 1), PL_STORE_NONE);
-    assert_int_equal(lookup_state(s, a, 2), PL_STORE_NONE);
+    assert_int_equal(lookup_state(s, a, 1), PL_STORE_UNKNOWN);
+    assert_int_equal(lookup_state(s, a, 2), PL_STORE_UNKNOWN);
     assert_int_equal(lookup_state(s, b, 1), PL_STORE_DONE);
     assert_int_equal(read_count(s), 2);
     pl_store_close(s);
@@ -669,9 +675,151 @@ static void test_null_arguments_are_refused(void **state)
     assert_int_equal(pl_store_put(t, NULL, 1, "v", 1), PARLEY_ERR_NULL);
     assert_int_equal(pl_store_del(t, NULL, 1), PARLEY_ERR_NULL);
     assert_int_equal(pl_store_commit(t, id, 1, NULL, 5), PARLEY_ERR_NULL); /* ends it */
-    assert_int_equal(lookup_state(s, id, 1), PL_STORE_NONE);
+    assert_int_equal(lookup_state(s, id, 1), PL_STORE_UNKNOWN);
+    int known;
+    assert_int_equal(pl_store_hello(NULL, id, 1, &known), PARLEY_ERR_NULL);
+    assert_int_equal(pl_store_hello(s, NULL, 1, &known), PARLEY_ERR_NULL);
+    assert_int_equal(pl_store_hello(s, id, 1, NULL), PARLEY_ERR_NULL);
+    assert_int_equal(pl_store_touch(s, NULL, 1, &known), PARLEY_ERR_NULL);
+    assert_int_equal(pl_store_expire(NULL, 0, 0, 1), 0);
     pl_store_abort(NULL);
     pl_store_close(NULL);
+    pl_store_close(s);
+}
+
+/* A HELLO registers a client durably, with its floor; a second HELLO (the
+ * server restarted, or another thread of the client) keeps the floor and
+ * the records, so that calls in flight below the new HELLO's number are
+ * not dropped. A call's copy from a client not registered is UNKNOWN. */
+static void test_a_hello_registers_a_client_once_and_keeps_its_floor(void **state)
+{
+    (void)state;
+    for (int d = PL_DUR_PROCESS; d <= PL_DUR_MACHINE; d++) {
+        unlink(path);
+        pl_store *s = open_store(d, 0);
+        uint8_t id[16];
+        int known = -1;
+        client_id(id, 40 + (unsigned)d);
+        assert_int_equal(pl_store_touch(s, id, 3, &known), PARLEY_OK);
+        assert_int_equal(known, 0); /* not registered: nothing made */
+        assert_int_equal(lookup_state(s, id, 3), PL_STORE_UNKNOWN);
+        assert_int_equal(pl_store_hello(s, id, 3, &known), PARLEY_OK);
+        assert_int_equal(known, 0);
+        assert_int_equal(lookup_state(s, id, 2), PL_STORE_ACKED);
+        assert_int_equal(lookup_state(s, id, 3), PL_STORE_NONE);
+        assert_int_equal(increment(s, id, 3), 1);
+        assert_int_equal(pl_store_hello(s, id, 9, &known), PARLEY_OK);
+        assert_int_equal(known, 1);
+        assert_int_equal(lookup_state(s, id, 3), PL_STORE_DONE);
+        assert_int_equal(lookup_state(s, id, 4), PL_STORE_NONE);
+        assert_int_equal(pl_store_touch(s, id, 4, &known), PARLEY_OK);
+        assert_int_equal(known, 1);
+        assert_int_equal(lookup_state(s, id, 3), PL_STORE_ACKED);
+        pl_store_stats st;
+        pl_store_stats_get(s, &st);
+        assert_int_equal(st.registered, 1);
+        pl_store_close(s);
+        /* the registration and its floor survive a reopen */
+        s = open_store(d, 0);
+        assert_int_equal(lookup_state(s, id, 3), PL_STORE_ACKED);
+        assert_int_equal(lookup_state(s, id, 4), PL_STORE_NONE);
+        assert_int_equal(pl_store_hello(s, id, 5, &known), PARLEY_OK);
+        assert_int_equal(known, 1);
+        pl_store_close(s);
+    }
+}
+
+/* Leases: a client not heard of for a lease is forgotten with its records,
+ * oldest first, in bounded batches; one heard of since is kept. The store
+ * then stays bounded when every client is a new identity that never
+ * acknowledges its last call (a program making one call per process). */
+static void test_leases_forget_idle_clients_and_keep_the_store_bounded(void **state)
+{
+    (void)state;
+    pl_store *s = open_store(PL_DUR_PROCESS, 64 << 10);
+    const int64_t lease = (int64_t)60 * 1000000000;
+    uint8_t a[16], b[16];
+    int known;
+    client_id(a, 50);
+    client_id(b, 51);
+    assert_int_equal(pl_store_hello(s, a, 1, &known), PARLEY_OK);
+    assert_int_equal(increment(s, a, 1), 1);
+    int64_t t0 = pl_now_ns();
+    assert_int_equal(pl_store_hello(s, b, 1, &known), PARLEY_OK);
+    assert_int_equal(increment(s, b, 1), 2);
+    /* just before a's lease ends: nothing; at t0 + lease: a, not b (heard
+     * of after t0) */
+    assert_int_equal(pl_store_expire(s, t0 - 1, lease, 100), 0);
+    assert_int_equal(pl_store_expire(s, t0 + lease, lease, 100), 1);
+    assert_int_equal(lookup_state(s, a, 1), PL_STORE_UNKNOWN);
+    assert_int_equal(lookup_state(s, b, 1), PL_STORE_DONE);
+    /* a came back: registered again with its next number as the floor;
+     * its old call, forgotten, is below it and not taken as new */
+    assert_int_equal(pl_store_hello(s, a, 2, &known), PARLEY_OK);
+    assert_int_equal(known, 0);
+    assert_int_equal(lookup_state(s, a, 1), PL_STORE_ACKED);
+    pl_store_close(s);
+    s = open_store(PL_DUR_PROCESS, 64 << 10);
+    assert_int_equal(lookup_state(s, a, 1), PL_STORE_ACKED);
+    assert_int_equal(lookup_state(s, a, 2), PL_STORE_NONE);
+    assert_int_equal(lookup_state(s, b, 1), PL_STORE_DONE);
+    assert_int_equal(read_count(s), 2);
+
+    /* 20,000 one-call clients, expired in batches of at most 4,096 */
+    enum { ONE_SHOT = 20000 };
+    for (unsigned i = 0; i < ONE_SHOT; i++) {
+        uint8_t id[16];
+        client_id(id, 1000 + i);
+        assert_int_equal(pl_store_hello(s, id, 1, &known), PARLEY_OK);
+        increment(s, id, 1);
+    }
+    pl_store_stats st;
+    pl_store_stats_get(s, &st);
+    assert_int_equal(st.clients, ONE_SHOT + 2);
+    size_t n = pl_store_expire(s, pl_now_ns() + lease, lease, 4096);
+    assert_int_equal(n, 4096); /* bounded work */
+    size_t total = n, rounds = 1;
+    while ((n = pl_store_expire(s, pl_now_ns() + lease, lease, 4096)) > 0 && rounds++ < 100)
+        total += n;
+    assert_int_equal(total, ONE_SHOT + 2);
+    assert_int_equal(pl_store_compact(s), PARLEY_OK);
+    pl_store_stats_get(s, &st);
+    assert_int_equal(st.clients, 0);
+    assert_int_equal(st.expired, ONE_SHOT + 2);
+    assert_true(st.file_bytes < 4096); /* the counter's pair, and the header */
+    assert_int_equal(read_count(s), ONE_SHOT + 2);
+    pl_store_close(s);
+}
+
+/* max_clients bounds the registrations: a new HELLO past it is refused
+ * (PARLEY_ERR_BUSY), a known client's HELLO is not, and room comes back
+ * when leases end. */
+static void test_a_full_store_refuses_new_clients_not_known_ones(void **state)
+{
+    (void)state;
+    pl_store_opts o = {.durability = PL_DUR_PROCESS, .max_clients = 3};
+    pl_store *s = NULL;
+    assert_int_equal(pl_store_open(&s, path, &o), PARLEY_OK);
+    uint8_t id[16];
+    int known;
+    for (unsigned i = 0; i < 3; i++) {
+        client_id(id, 60 + i);
+        assert_int_equal(pl_store_hello(s, id, 1, &known), PARLEY_OK);
+    }
+    client_id(id, 63);
+    assert_int_equal(pl_store_hello(s, id, 1, &known), PARLEY_ERR_BUSY);
+    assert_int_equal(lookup_state(s, id, 1), PL_STORE_UNKNOWN);
+    client_id(id, 61);
+    assert_int_equal(pl_store_hello(s, id, 7, &known), PARLEY_OK);
+    assert_int_equal(known, 1);
+    pl_store_stats st;
+    pl_store_stats_get(s, &st);
+    assert_int_equal(st.hello_refused, 1);
+    const int64_t lease = 1000000000;
+    assert_int_equal(pl_store_expire(s, pl_now_ns() + lease, lease, 10), 3);
+    client_id(id, 63);
+    assert_int_equal(pl_store_hello(s, id, 1, &known), PARLEY_OK);
+    assert_int_equal(known, 0);
     pl_store_close(s);
 }
 
@@ -696,6 +844,9 @@ int main(void)
         T(test_a_second_open_of_the_same_store_is_refused),
         T(test_a_file_that_is_not_a_store_is_refused),
         T(test_null_arguments_are_refused),
+        T(test_a_hello_registers_a_client_once_and_keeps_its_floor),
+        T(test_leases_forget_idle_clients_and_keep_the_store_bounded),
+        T(test_a_full_store_refuses_new_clients_not_known_ones),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,10 +71,18 @@ typedef struct parley_server_opts {
     unsigned cache_max_clients; /* clients with an identity remembered; 0: 65,536 */
     unsigned cache_window;      /* calls of one client between its acknowledgement and its
                                    newest; 0: 1,024 */
-    unsigned lease_ms;          /* a client silent this long is forgotten; 0: 120 s */
+    unsigned lease_ms;          /* a client silent this long is forgotten by the reply
+                                   cache; 0: 120 s */
+    unsigned store_lease_ms;    /* a client not heard of this long is forgotten by the
+                                   completion store, with its records: its calls in
+                                   flight then end in doubt, never run twice; 0: 1 hour */
+    size_t store_max_clients;   /* clients the store remembers at once; a new client's
+                                   HELLO beyond is answered busy; 0: 262,144 */
     size_t drc_max_entries;     /* calls without an identity remembered (best effort);
                                    0: 8,192 */
 } parley_server_opts;
+
+#define PARLEY_DEFAULT_STORE_LEASE_MS 3600000u
 
 /* The durability of exactly-once calls (parley_server_opts.durability). */
 enum { PARLEY_DURABLE_PROCESS = 0, PARLEY_DURABLE_MACHINE = 1 };

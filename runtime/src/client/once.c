@@ -340,6 +340,10 @@ static int hello(parley_client *c, int64_t deadline, parley_rpc_detail *det)
         }
         if (o.parley && o.status == PL_SEQ_BUSY)
             return PARLEY_ERR_BUSY;
+        if (o.parley && o.status == PL_SEQ_NO_SPACE) /* no room to register it */
+            return PARLEY_ERR_NO_SPACE;
+        if (o.parley && o.status == PL_SEQ_STORE)
+            return PARLEY_ERR_STORE;
         if (o.parley && o.rc == PARLEY_OK) {
             pthread_mutex_lock(&c->mu);
             c->peer = PL_PEER_PARLEY;

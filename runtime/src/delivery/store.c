@@ -28,7 +28,13 @@
  *     FORGET   id 16
  *
  * A transaction's puts, deletes and completion record are one TXN record:
- * written whole or not at all, which is what makes them atomic.
+ * written whole or not at all, which is what makes them atomic. An ACK of
+ * a client not known is its registration (pl_store_hello), the floor its
+ * first acknowledgement; FORGET ends it (pl_store_forget, or the end of its
+ * lease in pl_store_expire). A TXN or STARTED of a client not known (one
+ * forgotten while its call ran) makes it known again with that call as its
+ * floor. Leases are kept in memory only: at open every client's lease
+ * starts anew.
  *
  * Recovery: open replays the records in order. The first record that fails
  * its check ends the replay, and what follows it decides why it failed:
@@ -97,6 +103,7 @@
 #include <unistd.h>
 
 #include "delivery/crc32c.h"
+#include "net/clock.h"
 #include "parley/error.h"
 #include "parley/xdr.h"
 
@@ -142,7 +149,10 @@ typedef struct st_call {
  * calls[head .. head + n). */
 typedef struct st_client {
     uint8_t id[16];
-    uint64_t floor; /* calls below this are acknowledged */
+    uint64_t floor;                  /* calls below this are acknowledged */
+    uint64_t reg_lsn;                /* the end of its registration record (pl_store_hello) */
+    int64_t active;                  /* when it was last heard of (pl_now_ns), for its lease */
+    struct st_client *older, *newer; /* the store's list, least recent first */
     st_call *calls;
     size_t head, n, cap;
 } st_client;
@@ -195,6 +205,8 @@ struct pl_store {
     uint64_t retry_at;    /* a failed compaction is not retried below this size */
 
     st_table kv, clients;
+    st_client *oldest, *newest; /* clients by their last activity */
+    size_t max_clients;
     uint64_t live_bytes;
     uint8_t *pend; /* acknowledgement and forget records to ride along */
     size_t pend_len, pend_cap;
@@ -462,11 +474,43 @@ static st_client *client_find(const pl_store *s, const uint8_t id[16])
     return i == SIZE_MAX ? NULL : s->clients.slot[i].p;
 }
 
-/* client_get returns the client of id, created if new. Errors:
- * PARLEY_ERR_NOMEM. */
-static int client_get(pl_store *s, const uint8_t id[16], st_client **out)
+/* lru_unlink takes c out of the store's list of clients by activity. */
+static void lru_unlink(pl_store *s, st_client *c)
+{
+    if (c->older)
+        c->older->newer = c->newer;
+    else
+        s->oldest = c->newer;
+    if (c->newer)
+        c->newer->older = c->older;
+    else
+        s->newest = c->older;
+    c->older = c->newer = NULL;
+}
+
+/* client_touch records that c was heard of now: its lease starts again. */
+static void client_touch(pl_store *s, st_client *c)
+{
+    c->active = pl_now_ns();
+    if (s->newest == c)
+        return;
+    if (c->older != NULL || s->oldest == c) /* in the list (a new one is not) */
+        lru_unlink(s, c);
+    c->older = s->newest;
+    if (s->newest)
+        s->newest->newer = c;
+    else
+        s->oldest = c;
+    s->newest = c;
+}
+
+/* client_get returns the client of id, created if new (*created then set,
+ * when created is not NULL). Errors: PARLEY_ERR_NOMEM. */
+static int client_get(pl_store *s, const uint8_t id[16], st_client **out, int *created)
 {
     st_client *c = client_find(s, id);
+    if (created)
+        *created = c == NULL;
     if (c == NULL) {
         c = calloc(1, sizeof *c);
         if (c == NULL)
@@ -477,6 +521,7 @@ static int client_get(pl_store *s, const uint8_t id[16], st_client **out)
             free(c);
             return rc;
         }
+        client_touch(s, c);
     }
     *out = c;
     return PARLEY_OK;
@@ -586,6 +631,7 @@ static int client_ack(pl_store *s, st_client *c, uint64_t ack)
 /* client_free releases c and the records it holds from the live state. */
 static void client_free(pl_store *s, st_client *c)
 {
+    lru_unlink(s, c);
     for (size_t i = 0; i < c->n; i++) {
         s->live_bytes -= call_bytes(&c->calls[c->head + i]);
         free(c->calls[c->head + i].reply);
@@ -658,7 +704,7 @@ static int st_apply(pl_store *s, const uint8_t *p, size_t n, uint64_t lsn)
     uint8_t type = cur_u8(&c);
     const uint8_t *id;
     st_client *cl;
-    int rc;
+    int rc, created = 0;
 
     switch (type) {
     case R_TXN: {
@@ -694,8 +740,10 @@ static int st_apply(pl_store *s, const uint8_t *p, size_t n, uint64_t lsn)
             const uint8_t *r = cur_take(&c, rl);
             if (c.bad || c.n)
                 return PARLEY_ERR_STORE;
-            if ((rc = client_get(s, id, &cl)) != PARLEY_OK)
+            if ((rc = client_get(s, id, &cl, &created)) != PARLEY_OK)
                 return rc;
+            if (created) /* see below */
+                client_ack(s, cl, seq);
             return client_record(s, cl, seq, PL_STORE_DONE, r, rl, lsn);
         }
         break;
@@ -706,12 +754,23 @@ static int st_apply(pl_store *s, const uint8_t *p, size_t n, uint64_t lsn)
         uint64_t v = cur_u64(&c);
         if (c.bad || c.n)
             return PARLEY_ERR_STORE;
-        if ((rc = client_get(s, id, &cl)) != PARLEY_OK)
+        if ((rc = client_get(s, id, &cl, &created)) != PARLEY_OK)
             return rc;
         if (type == R_ACK) {
+            /* an acknowledgement of a client not known is its
+             * registration (pl_store_hello), with its first floor */
             client_ack(s, cl, v);
+            if (created)
+                cl->reg_lsn = lsn;
             return PARLEY_OK;
         }
+        /* A call of a client not known (forgotten at the end of its lease
+         * while the call ran, or from a log written before registrations)
+         * makes it known again with the call as its floor: no copy of an
+         * older call, which may have run before it was forgotten, can then
+         * be taken for a new one. */
+        if (created)
+            client_ack(s, cl, v);
         return client_record(s, cl, v, PL_STORE_STARTED, NULL, 0, lsn);
     }
     case R_FORGET:
@@ -1300,6 +1359,7 @@ int pl_store_open(pl_store **out, const char *path, const pl_store_opts *o)
     s->max_value = o->max_value ? o->max_value : PL_STORE_DEFAULT_MAX_VALUE;
     s->max_reply = o->max_reply ? o->max_reply : PL_STORE_DEFAULT_MAX_REPLY;
     s->max_txn = o->max_txn ? o->max_txn : PL_STORE_DEFAULT_MAX_TXN;
+    s->max_clients = o->max_clients ? o->max_clients : PL_STORE_DEFAULT_MAX_CLIENTS;
     s->txn.s = s;
     st_random(s->hseed, sizeof s->hseed);
     s->hseed[1] |= 1;
@@ -1699,8 +1759,9 @@ out:
 }
 
 /* pl_store_lookup finds what the store knows of call (id, seq) and sets
- * *state to PL_STORE_NONE, PL_STORE_STARTED, PL_STORE_DONE or
- * PL_STORE_ACKED. For PL_STORE_DONE the reply is copied to buf and *len is
+ * *state to PL_STORE_UNKNOWN (the client is not registered),
+ * PL_STORE_NONE, PL_STORE_STARTED, PL_STORE_DONE or PL_STORE_ACKED; a
+ * registered client's lease starts again. For PL_STORE_DONE the reply is copied to buf and *len is
  * its length; when cap is too small nothing is copied, *len is the length
  * needed and the error is PARLEY_ERR_BUFFER_FULL (the one error after which
  * the out-parameters are written). A record that is not durable yet is
@@ -1717,9 +1778,14 @@ int pl_store_lookup(pl_store *s, const uint8_t id[16], uint64_t seq, void *buf, 
         return PARLEY_ERR_NULL;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        const st_client *c = client_find(s, id);
+        st_client *c = client_find(s, id);
         const st_call *k = c ? client_call(c, seq) : NULL;
-        st = c != NULL && seq < c->floor ? PL_STORE_ACKED : k ? k->state : PL_STORE_NONE;
+        st = c == NULL        ? PL_STORE_UNKNOWN
+             : seq < c->floor ? PL_STORE_ACKED
+             : k              ? k->state
+                              : PL_STORE_NONE;
+        if (c != NULL)
+            client_touch(s, c);
         if (k == NULL || s->durability != PL_DUR_MACHINE || k->lsn <= s->synced_lsn) {
             if (k != NULL && k->state == PL_STORE_DONE) {
                 n = k->len;
@@ -1742,34 +1808,124 @@ int pl_store_lookup(pl_store *s, const uint8_t id[16], uint64_t seq, void *buf, 
     return rc;
 }
 
+/* pl_store_hello registers client id, as its HELLO asks, with floor as
+ * its first acknowledgement (its next call's number: no copy of an older
+ * call is taken for a new one), and returns when the registration is
+ * durable at the store's durability. A client already registered keeps its
+ * floor and its records (a HELLO after the server's restart, or from
+ * another thread of the client: its calls in flight are not dropped); its
+ * lease starts again. *known tells which it was. Only a registered client's
+ * exactly-once calls run (see pl_store_touch): a client the store forgot at
+ * the end of its lease must say HELLO again, and whatever it had sent
+ * before is then in doubt to it, never run a second time. Errors:
+ * PARLEY_ERR_NULL, PARLEY_ERR_BUSY (max_clients clients are registered),
+ * PARLEY_ERR_NO_SPACE, PARLEY_ERR_STORE, PARLEY_ERR_NOMEM; nothing is
+ * registered then. */
+int pl_store_hello(pl_store *s, const uint8_t id[16], uint64_t floor, int *known)
+{
+    uint8_t rec[ST_SMALL_REC];
+    uint64_t end;
+    int rc;
+
+    if (s == NULL || id == NULL || known == NULL)
+        return PARLEY_ERR_NULL;
+    pthread_mutex_lock(&s->mu);
+    st_client *c = client_find(s, id);
+    if (c != NULL) {
+        client_touch(s, c);
+        end = c->reg_lsn; /* its registration may still wait for a sync */
+        *known = 1;
+    } else {
+        *known = 0;
+        if (s->clients.n >= s->max_clients) {
+            s->st.hello_refused++;
+            rc = PARLEY_ERR_BUSY;
+            goto out;
+        }
+        rec[ST_REC_HDR] = R_ACK;
+        memcpy(rec + ST_REC_HDR + 1, id, 16);
+        parley_st_u64(rec + ST_REC_HDR + 17, floor ? floor : 1);
+        if ((rc = st_append(s, rec, sizeof rec - ST_REC_HDR, &end)) != PARLEY_OK)
+            goto out;
+        if ((rc = st_apply(s, rec + ST_REC_HDR, sizeof rec - ST_REC_HDR, end)) != PARLEY_OK) {
+            s->err = PARLEY_ERR_STORE;
+            goto out;
+        }
+        s->st.registered++;
+    }
+    rc = s->durability == PL_DUR_MACHINE ? st_wait_durable(s, end) : PARLEY_OK;
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* pl_store_touch tells whether client id is registered (*known), and if so
+ * starts its lease again and records its acknowledgement ack (as
+ * pl_store_ack). Every exactly-once call asks it first. Errors:
+ * PARLEY_ERR_NULL. */
+int pl_store_touch(pl_store *s, const uint8_t id[16], uint64_t ack, int *known)
+{
+    uint64_t end;
+
+    if (s == NULL || id == NULL || known == NULL)
+        return PARLEY_ERR_NULL;
+    pthread_mutex_lock(&s->mu);
+    st_client *c = client_find(s, id);
+    *known = c != NULL;
+    if (c != NULL) {
+        client_touch(s, c);
+        if (client_ack(s, c, ack)) {
+            uint8_t p[ST_SMALL_REC - ST_REC_HDR];
+            p[0] = R_ACK;
+            memcpy(p + 1, id, 16);
+            parley_st_u64(p + 17, ack);
+            st_pend_push(s, p, sizeof p);
+            if (s->pend_len >= ST_PEND_FLUSH)
+                (void)st_append(s, NULL, 0, &end);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return PARLEY_OK;
+}
+
 /* pl_store_ack records that every call of client id below ack is answered:
  * their records are dropped, and later lookups of them say
  * PL_STORE_ACKED. An acknowledgement lower than one already recorded is no
- * error and changes nothing. The record of it is written with the next
- * append, not synced: losing it in a crash only keeps records until the
- * client's next acknowledgement. Errors: PARLEY_ERR_NULL, PARLEY_ERR_NOMEM. */
+ * error and changes nothing, nor does one of a client not registered. The
+ * record of it is written with the next append, not synced: losing it in a
+ * crash only keeps records until the client's next acknowledgement.
+ * Errors: PARLEY_ERR_NULL. */
 int pl_store_ack(pl_store *s, const uint8_t id[16], uint64_t ack)
 {
-    st_client *c;
-    uint64_t end;
-    int rc = PARLEY_OK;
+    int known;
+    return pl_store_touch(s, id, ack, &known);
+}
 
-    if (s == NULL || id == NULL)
-        return PARLEY_ERR_NULL;
-    if (ack == 0)
-        return PARLEY_OK;
+/* pl_store_expire forgets the clients not heard of for lease_ns or more at
+ * now (pl_now_ns's clock), at most max of them, oldest first, as
+ * pl_store_forget does, and returns how many. Bounded work: the clients
+ * are kept in the order of their last activity. */
+size_t pl_store_expire(pl_store *s, int64_t now, int64_t lease_ns, size_t max)
+{
+    size_t n = 0;
+    uint64_t end;
+
+    if (s == NULL)
+        return 0;
     pthread_mutex_lock(&s->mu);
-    if ((rc = client_get(s, id, &c)) == PARLEY_OK && client_ack(s, c, ack)) {
-        uint8_t p[ST_SMALL_REC - ST_REC_HDR];
-        p[0] = R_ACK;
-        memcpy(p + 1, id, 16);
-        parley_st_u64(p + 17, ack);
+    while (n < max && s->oldest != NULL && now - s->oldest->active >= lease_ns) {
+        uint8_t p[17];
+        p[0] = R_FORGET;
+        memcpy(p + 1, s->oldest->id, 16);
+        client_drop(s, p + 1);
         st_pend_push(s, p, sizeof p);
-        if (s->pend_len >= ST_PEND_FLUSH)
-            (void)st_append(s, NULL, 0, &end);
+        n++;
     }
+    s->st.expired += n;
+    if (s->pend_len >= ST_PEND_FLUSH)
+        (void)st_append(s, NULL, 0, &end);
     pthread_mutex_unlock(&s->mu);
-    return rc;
+    return n;
 }
 
 /* pl_store_forget forgets client id entirely, its acknowledgement and its

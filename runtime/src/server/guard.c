@@ -64,7 +64,11 @@ int pl_sv_guard_open(parley_server *s)
     if (o->store) {
         pl_store_opts so = {.durability = o->durability == PARLEY_DURABLE_MACHINE ? PL_DUR_MACHINE
                                                                                   : PL_DUR_PROCESS,
-                            .max_bytes = o->store_max_bytes};
+                            .max_bytes = o->store_max_bytes,
+                            .max_clients = o->store_max_clients};
+        s->store_lease_ns =
+            (int64_t)(o->store_lease_ms ? o->store_lease_ms : PARLEY_DEFAULT_STORE_LEASE_MS) *
+            1000000;
         rc = pl_store_open(&s->store, o->store, &so);
         if (rc != PARLEY_OK)
             goto fail_drc;
@@ -94,8 +98,11 @@ void pl_sv_guard_close(parley_server *s)
  * amount of work; the idle scan calls it about once a second). */
 void pl_sv_guard_expire(parley_server *s)
 {
+    int64_t now = pl_now_ns();
     if (s->rcache)
-        pl_rcache_expire(s->rcache, pl_now_ns());
+        pl_rcache_expire(s->rcache, now);
+    if (s->store)
+        pl_store_expire(s->store, now, s->store_lease_ns, 4096);
 }
 
 /* pl_sv_verf makes the Parley verifier with status in buf. */
@@ -183,10 +190,18 @@ static int from_store(worker *w, const pl_call_header *h, const pl_seq_cred *q,
     }
     if (verdict == PL_RC_NEW)
         pl_rcache_abort(s->rcache, q->client, q->seq);
-    if (state == PL_STORE_ACKED) { /* answered, acknowledged: nobody waits for it */
+    if (state == PL_STORE_UNKNOWN) { /* forgotten meanwhile: see begin_seq */
+        *out_len = status(w, h, PL_SEQ_HELLO);
+        return PL_SV_ANSWERED;
+    }
+    if (state == PL_STORE_ACKED && q->seq < q->ack) {
+        /* answered, and its client acknowledged it: nobody waits for it */
         *out_len = 0;
         return PL_SV_ANSWERED;
     }
+    /* below the floor yet not acknowledged by this copy: a call sent
+     * before the client registered again (after its lease ran out), whose
+     * record went with the old registration */
     /* started and never completed (an effect outside the store may have
      * happened), or evicted from the cache and not in the store */
     *out_len = status(w, h, PL_SEQ_IN_DOUBT);
@@ -206,6 +221,19 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
     }
     if (sem == PARLEY_IDEMPOTENT)
         return PL_SV_RUN;
+    if (sem == PARLEY_EXACTLY_ONCE) {
+        /* Only a client registered in the store (by its HELLO) runs
+         * exactly-once calls: one the store forgot at the end of its lease
+         * must say HELLO again, and a late copy of a call it sent before
+         * is not taken for a new one. Its lease starts again, and its
+         * acknowledgement is written lazily, with the next record. */
+        int known = 0;
+        pl_store_touch(s->store, q->client, q->ack, &known);
+        if (!known) {
+            *out_len = status(w, h, PL_SEQ_HELLO);
+            return PL_SV_ANSWERED;
+        }
+    }
     pl_rc_verdict v;
     pl_rc_reply *r = NULL;
     int rc = pl_rcache_begin(s->rcache, q->client, q->seq, q->ack, now, &v, &r);
@@ -226,8 +254,6 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
         *out_len = status(w, h, PL_SEQ_BUSY);
         return PL_SV_ANSWERED;
     }
-    if (sem == PARLEY_EXACTLY_ONCE && q->ack > 1)
-        pl_store_ack(s->store, q->client, q->ack); /* written lazily, with the next record */
     switch (v) {
     case PL_RC_NEW:
         if (sem == PARLEY_EXACTLY_ONCE && q->incarnation == s->incarnation && !remade) {
@@ -288,6 +314,18 @@ size_t pl_sv_guard_hello(worker *w, const parley_call *call, const pl_call_heade
     const pl_seq_cred *q = call->seq;
     pl_rc_hello hr = PL_RC_HELLO_BUSY;
     uint64_t first = q->ack ? q->ack : 1;
+    if (s->store) {
+        /* registered durably before the answer, so that the client's
+         * exactly-once calls run across a crash that follows it */
+        int known = 0;
+        int rc = pl_store_hello(s->store, q->client, first, &known);
+        if (rc != PARLEY_OK)
+            return status(w, h,
+                          rc == PARLEY_ERR_BUSY       ? PL_SEQ_BUSY
+                          : rc == PARLEY_ERR_NO_SPACE ? PL_SEQ_NO_SPACE
+                          : rc == PARLEY_ERR_NOMEM    ? PL_SEQ_BUSY
+                                                      : PL_SEQ_STORE);
+    }
     if (pl_rcache_hello(s->rcache, q->client, first, pl_now_ns(), &hr) != PARLEY_OK ||
         hr == PL_RC_HELLO_BUSY)
         return status(w, h, PL_SEQ_BUSY);

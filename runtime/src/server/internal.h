@@ -145,6 +145,7 @@ struct parley_server {
     const pl_sv_progs *reg_progs;        /* the programs registered then */
     /* the delivery guarantees (guard.c) */
     uint64_t incarnation;     /* random, drawn at create, in every Parley verifier */
+    int64_t store_lease_ns;   /* parley_server_opts.store_lease_ms, or its default */
     struct pl_rcache *rcache; /* calls with a Parley identity */
     pl_drc *drc;              /* plain ONC RPC calls, best effort */
     struct pl_store *store;   /* completion records; NULL: no exactly-once */
