@@ -902,9 +902,10 @@ static void *submit_work(void *arg)
  * to SUBMIT_WINDOW in flight, while the server is killed KILLS times at
  * random (seeded) moments and started again on the same address (and
  * store) after a random pause, its connections refused meanwhile. */
-static void submit_kill_case(const char *name, parley_semantics sem, int store, uint64_t case_seed)
+static void submit_kill_case(const char *name, parley_semantics sem, int store,
+                             const char *listen_addr, uint64_t case_seed)
 {
-    const char *listen[] = {"tcp://127.0.0.1:0"};
+    const char *listen[] = {listen_addr};
     server *s = server_start(name, listen, 1, store, NULL);
     uint64_t rng = case_seed;
     atomic_store(&keep_going, 1);
@@ -917,6 +918,7 @@ static void submit_kill_case(const char *name, parley_semantics sem, int store, 
     w->n_min = SUBMIT_MIN_CALLS;
     w->n_max = SUBMIT_MAX_CALLS;
     w->submitted = 1;
+    w->retransmit_ms = 20;
     w->rc = calloc(w->n_max, sizeof *w->rc);
     w->res = calloc(w->n_max, sizeof *w->res);
     assert_non_null(w->rc);
@@ -965,6 +967,7 @@ static void submit_kill_case(const char *name, parley_semantics sem, int store, 
         /* each call its result or an explicit doubt */
         assert_int_equal(t.ok + t.in_doubt, t.calls);
     }
+    worker_free(w);
     stop_server(s);
 }
 
@@ -974,7 +977,8 @@ static void submit_kill_case(const char *name, parley_semantics sem, int store, 
 static void test_submitted_exactly_once_calls_ride_over_restarts(void **state)
 {
     (void)state;
-    submit_kill_case("submit-kill", PARLEY_EXACTLY_ONCE, 1, seed + 31);
+    submit_kill_case("submit-kill", PARLEY_EXACTLY_ONCE, 1, "tcp://127.0.0.1:0", seed + 31);
+    submit_kill_case("submit-kill-udp", PARLEY_EXACTLY_ONCE, 1, "udp://127.0.0.1:0", seed + 33);
 }
 
 /* Submitted at-most-once calls against a server without a store, killed
@@ -984,7 +988,8 @@ static void test_submitted_exactly_once_calls_ride_over_restarts(void **state)
 static void test_submitted_at_most_once_calls_ride_over_restarts(void **state)
 {
     (void)state;
-    submit_kill_case("submit-kill", PARLEY_AT_MOST_ONCE, 0, seed + 32);
+    submit_kill_case("submit-kill", PARLEY_AT_MOST_ONCE, 0, "tcp://127.0.0.1:0", seed + 32);
+    submit_kill_case("submit-kill-udp", PARLEY_AT_MOST_ONCE, 0, "udp://127.0.0.1:0", seed + 34);
 }
 
 /* ---- the rpcgen client ---- */
