@@ -14,7 +14,11 @@
  * descriptor of parley_client_fd is an epoll set of the socket, the eventfd
  * and a timerfd armed to the earliest deadline or retransmission of a
  * submitted call, made on first use, so that handles used only
- * synchronously cost no descriptors.
+ * synchronously cost no descriptors. A guaranteed submitted call whose
+ * attempt ended without its answer (a broken or refused connection, RETRY,
+ * BUSY, HELLO) goes on as once.c's rules say: sent again at once, parked
+ * with backoff on the handle's parked list (the timer armed for it), or
+ * under a new number after a HELLO the poller says itself.
  */
 #include <errno.h>
 #include <limits.h>
@@ -174,11 +178,13 @@ static int out_in(const pending *list, const pending *p)
 }
 
 /* older_out tells whether p, to go out under a new number after a HELLO,
- * is to wait: a HELLO moves the server's floor up to the handle's next
- * number, and a call below it that went out before the restart would then
- * be dropped unanswered (until its deadline) instead of learning that it
- * is in doubt, or its recorded reply. rest: the finished calls this round
- * has not looked at yet. */
+ * is to wait: a HELLO to a server whose incarnation the handle learnt
+ * already (from a reply) moves the server's floor up to the handle's next
+ * number (see seq_cred in once.c), and a call below it that went out
+ * before the restart would then be dropped unanswered until its deadline
+ * instead of learning that it is in doubt, or its recorded reply. Each
+ * such call is answered or ends within its own deadline. rest: the
+ * finished calls this round has not looked at yet. */
 static int older_out(parley_client *c, const pending *p, const pending *rest)
 {
     pthread_mutex_lock(&c->mu);

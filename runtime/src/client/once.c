@@ -961,8 +961,9 @@ int pl_once_renew(parley_client *c, pending *p, parley_rpc_detail *det)
 }
 
 /* pl_once_finish ends a submitted call p made at-most-once to a plain
- * server (p->once_plain), or a guaranteed one that never went out (p->err
- * says why), whose outcome is p->err (its reply attached when PARLEY_OK):
+ * server (p->once_plain), or a guaranteed one that goes out no more (never
+ * submitted, cancelled, or its deadline passed while it waited to go out
+ * again), whose outcome is p->err (its reply attached when PARLEY_OK):
  * decodes its reply, marks its sequence number complete, and returns its
  * error; a plain server's call whose connection broke after it was sent is
  * in doubt. */
