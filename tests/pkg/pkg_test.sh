@@ -122,6 +122,8 @@ install)
         lib/pkgconfig/parley.pc; do
         [ -e "$PREFIX/$f" ] || fail "not installed: $f"
     done
+    grep -qx "prefix=$PREFIX" "$PREFIX/lib/pkgconfig/parley.pc" ||
+        fail "parley.pc does not say prefix=$PREFIX"
     echo "installed into $PREFIX"
     ;;
 cmake)
@@ -188,6 +190,8 @@ deb)
     done
     grep -q '^\./usr/lib/libparley\.so\.[0-9.]*$' <<<"$contents" || fail "no versioned libparley.so"
     dpkg-deb -x "$deb" "$WORK/root"
+    grep -qx "prefix=/usr" "$WORK/root/usr/lib/pkgconfig/parley.pc" ||
+        fail "the package's parley.pc does not say prefix=/usr"
     version=$("$WORK/root/usr/bin/parleygen" --version) || fail "the package's parleygen --version"
     [[ $version == "parleygen "[0-9]* ]] || fail "parleygen --version printed '$version'"
     "$WORK/root/usr/bin/parleygen" -o "$WORK/gen" "$here/echo/echo.x" ||
