@@ -5,10 +5,12 @@
 #     its two prefixes: parley_ (the public API) and pl_ (internal), so that
 #     no name a user's IDL may generate (mm_key_enc, matchmaker_lookup_1, ...)
 #     collides with one of the library's.
-#   cmake -DNM=<nm> -DSHARED=<libparley.so> -P check_symbols.cmake
+#   cmake -DNM=<nm> -DSHARED=<libparley.so> -DHEADERS=<runtime/include/parley>
+#         -P check_symbols.cmake
 #     fails, listing them, on the symbols the shared library exports (its
 #     dynamic symbol table) other than the public API: parley_ and netobj's
-#     codec. The internal pl_ ones are local to it (runtime/parley.map).
+#     codec names that the public headers declare. The internal pl_ ones are
+#     local to it (runtime/parley.map).
 #   cmake -DNM=<nm> -DEXE=<program> -DFORBID=<regex> -P check_symbols.cmake
 #     fails on symbols of the linked program that match FORBID: what a
 #     program that does not call a layer must not have pulled in.
@@ -59,6 +61,15 @@ if(LIB)
 endif()
 
 if(SHARED)
+  if(NOT HEADERS)
+    message(FATAL_ERROR "HEADERS is not set")
+  endif()
+  file(GLOB public_headers ${HEADERS}/*.h)
+  set(api "")
+  foreach(h IN LISTS public_headers)
+    file(READ ${h} text)
+    string(APPEND api "${text}\n")
+  endforeach()
   execute_process(COMMAND ${NM} -D --defined-only ${SHARED}
                   OUTPUT_VARIABLE out RESULT_VARIABLE rc ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
@@ -74,6 +85,8 @@ if(SHARED)
       math(EXPR count "${count} + 1")
       if(NOT sym MATCHES "^parley_" AND NOT sym IN_LIST netobj)
         list(APPEND bad ${sym})
+      elseif(NOT api MATCHES "[^A-Za-z0-9_]${sym}[^A-Za-z0-9_]")
+        list(APPEND bad "${sym} (declared in no public header)")
       endif()
     endif()
   endforeach()
