@@ -27,12 +27,14 @@ mode=$1
 here=$PARLEY_SOURCE/tests/pkg
 
 pids=()
+sock_dir=
 cleanup() {
     local p
     for p in "${pids[@]}"; do
         kill -TERM "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
+    [ -z "$sock_dir" ] || rm -rf "$sock_dir"
 }
 trap cleanup EXIT
 
@@ -68,12 +70,14 @@ stop_last() {
 
 # start_matchmaker: the installed parley-matchmaker on a free unprivileged
 # loopback port (tried from a pseudo-random one on), no state, its socket in
-# $WORK; sets PARLEY_MATCHMAKER
+# a folder of its own under TMPDIR (a socket's path is short; the build
+# folder's may not be); sets PARLEY_MATCHMAKER
 start_matchmaker() {
     local log=$WORK/matchmaker.log base=$((20000 + ($$ * 7 + RANDOM) % 9000)) port
+    sock_dir=$(mktemp -d "${TMPDIR:-/tmp}/parley-pkg.XXXXXX")
     for port in $(seq "$base" $((base + 40))); do
         "$PREFIX/sbin/parley-matchmaker" --port "$port" --bind 127.0.0.1 \
-            --socket "$WORK/mm.sock" --no-rpcbind-socket --no-state 2>"$log" &
+            --socket "$sock_dir/mm.sock" --no-rpcbind-socket --no-state 2>"$log" &
         pids+=($!)
         for _ in $(seq 1 200); do
             if grep -q "serving on port" "$log"; then
