@@ -26,9 +26,11 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # rpcbind, the reference tools of the matchmaker's compatibility tests and
 # benchmark (installed without starting its service: see install_missing);
 # liblmdb-dev and libsqlite3-dev are what bench_store measures the completion
-# store's log against.
+# store's log against; file is what cpack's Debian generator tells binaries
+# apart with, for dpkg-shlibdeps (the package and its test, tests/pkg).
 packages=(build-essential cmake pkg-config flex bison libcmocka-dev libtirpc-dev
-          rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind liblmdb-dev libsqlite3-dev)
+          rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind liblmdb-dev libsqlite3-dev
+          file)
 
 # policy_rc_d is Debian's hook that lets maintainer scripts start services or
 # not: while it exits 101, installing rpcbind does not start it. The tests run
