@@ -143,12 +143,14 @@ int main(int argc, char **argv)
                "%.6f s (half the round trip of %.6f s)\n",
                offset, rtt / 2, rtt);
     } else if (refused) {
+        fflush(stdout); /* what came before the error comes before it */
         fprintf(stderr, "date_client: the server refused: %s\n", refused);
     } else {
         /* the server's details when it refused the call (e.g. the versions
          * it serves), else the error's text */
         if (why.err != rc)
             why = (parley_rpc_detail){rc, 0, 0, 0};
+        fflush(stdout);
         char msg[160];
         fprintf(stderr, "date_client: %s: %s\n", address,
                 parley_rpc_detail_format(&why, msg, sizeof msg));

@@ -139,6 +139,7 @@ static int list_who(parley_client *c, unsigned page_size)
         if (rc != PARLEY_OK)
             break;
         if (!reply.ok) {
+            fflush(stdout);
             fprintf(stderr, "users_client: the server cannot list its logins: %s\n",
                     reply.user_login_reply_u.why);
             user_login_reply_free(&reply);
@@ -197,6 +198,7 @@ static int list_accounts(parley_client *c, unsigned page_size)
         if (rc != PARLEY_OK)
             break;
         if (!reply.ok) {
+            fflush(stdout);
             fprintf(stderr, "users_client: the server cannot list its accounts: %s\n",
                     reply.user_account_reply_u.why);
             user_account_reply_free(&reply);
@@ -336,6 +338,7 @@ int main(int argc, char **argv)
         if (why.err != rc)
             why = (parley_rpc_detail){rc, 0, 0, 0};
         char text[160];
+        fflush(stdout);
         fprintf(stderr, "users_client: %s: %s\n", address,
                 parley_rpc_detail_format(&why, text, sizeof text));
     }
