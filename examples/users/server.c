@@ -35,7 +35,9 @@ static unsigned page_max = PAGE_DEFAULT;
 /* The C library keeps one position in the utmp file and one in the password
  * database for the whole process (getutxent, getpwent), so the pool's
  * threads take turns: db_lock is held from the rewind (setutxent,
- * setpwent) to the close (endutxent, endpwent) of every walk. */
+ * setpwent) to the close (endutxent, endpwent) of every walk. (glibc's
+ * utmp reader also waits for the file's lock with a SIGALRM of its own,
+ * another thing of the whole process that one thread at a time may use.) */
 static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* field_dup copies a utmp field, which need not end with a NUL, into the

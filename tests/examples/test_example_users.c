@@ -6,7 +6,8 @@
  * the client's table is checked line by line against the one the test
  * builds from those records, over several page sizes. The accounts the
  * client lists are the machine's own (getpwent), in its order. Bad options
- * and an unreadable utmp file are said clearly.
+ * and an unreadable utmp file are said clearly. TCP mostly; UDP and a Unix
+ * socket page the same.
  *
  *   test_example_users USERS_SERVER USERS_CLIENT
  */
@@ -171,18 +172,25 @@ static char *next_line(char **p)
     return line;
 }
 
-/* start starts the users server with up to four arguments (NULL: no
- * more) before its address. */
-static void start(ex_server *s, const char *a1, const char *a2, const char *a3, const char *a4)
+/* start_at starts the users server on addr with up to four arguments
+ * (NULL: no more) before it. */
+static void start_at(ex_server *s, const char *addr, const char *a1, const char *a2, const char *a3,
+                     const char *a4)
 {
     const char *given[] = {a1, a2, a3, a4};
     char *argv[7] = {server_bin};
     int n = 1;
     for (int i = 0; i < 4 && given[i]; i++)
         argv[n++] = arg(given[i]);
-    argv[n++] = arg("tcp://127.0.0.1:0");
+    argv[n++] = arg(addr);
     argv[n] = NULL;
     assert_int_equal(ex_server_start(s, argv), 0);
+}
+
+/* start starts the users server on TCP (see start_at). */
+static void start(ex_server *s, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    start_at(s, "tcp://127.0.0.1:0", a1, a2, a3, a4);
 }
 
 /* client runs the users client against addr with the arguments given
@@ -269,6 +277,24 @@ static void test_who_lists_exactly_the_logins_of_the_utmp_file_a_page_at_a_time(
     free(out);
     free(err);
     assert_int_equal(ex_server_stop(&s), 0);
+}
+
+static void test_who_over_udp_and_a_unix_socket_pages_the_same(void **state)
+{
+    (void)state;
+    char unix_addr[320];
+    snprintf(unix_addr, sizeof unix_addr, "unix:%s/users.sock", tmpdir);
+    const char *addrs[] = {"udp://127.0.0.1:0", unix_addr};
+    for (int k = 0; k < 2; k++) {
+        ex_server s;
+        start_at(&s, addrs[k], "--utmp", utmp_path, "--page-max", "3");
+        char *out, *err;
+        assert_int_equal(client(s.addr, &out, &err, "--page", "2", "who"), 0);
+        check_who(out, 4);
+        free(out);
+        free(err);
+        assert_int_equal(ex_server_stop(&s), 0);
+    }
 }
 
 static void test_a_server_with_a_large_page_answers_in_one_page(void **state)
@@ -438,6 +464,7 @@ int main(int argc, char **argv)
         cmocka_set_test_filter(argv[3]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_who_lists_exactly_the_logins_of_the_utmp_file_a_page_at_a_time),
+        cmocka_unit_test(test_who_over_udp_and_a_unix_socket_pages_the_same),
         cmocka_unit_test(test_a_server_with_a_large_page_answers_in_one_page),
         cmocka_unit_test(test_an_empty_utmp_file_lists_nobody),
         cmocka_unit_test(test_a_utmp_file_gone_is_a_clear_error_reply),
