@@ -38,8 +38,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # benchmark (installed without starting its service: see install_missing);
 # liblmdb-dev and libsqlite3-dev are what bench_store measures the completion
 # store's log against; tzdata is the time zone database, whose zones
-# ("Europe/Paris") the date example and its tests take by name (minimal
-# Debian images leave it out).
+# ("Europe/Paris") the date example and its tests take by name (of priority
+# required on Debian 12, so normally there; listed for a machine without it).
 packages=(build-essential cmake pkg-config flex bison libcmocka-dev libtirpc-dev
           rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind liblmdb-dev libsqlite3-dev
           tzdata)
