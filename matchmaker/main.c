@@ -11,10 +11,13 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -88,6 +91,36 @@ static int usage_error(const char *fmt, ...)
     fputs("; try '" PROG " --help'\n", stderr);
     va_end(ap);
     return 2;
+}
+
+/* notify tells the service manager the daemon's state ("READY=1",
+ * "STOPPING=1") when it started the daemon with NOTIFY_SOCKET set
+ * (systemd's Type=notify; sd_notify(3)'s protocol, spoken here without
+ * libsystemd): one datagram to that Unix socket, a path or, after '@', a
+ * name in the abstract namespace. Without NOTIFY_SOCKET it does nothing; a
+ * socket it cannot reach is said, and ignored. */
+static void notify(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !path[0])
+        return;
+    struct sockaddr_un to;
+    memset(&to, 0, sizeof to);
+    to.sun_family = AF_UNIX;
+    size_t n = strlen(path);
+    if ((path[0] != '/' && path[0] != '@') || n >= sizeof to.sun_path) {
+        say(LOG_WARNING, "NOTIFY_SOCKET '%s' is not a Unix socket's address", path);
+        return;
+    }
+    memcpy(to.sun_path, path, n);
+    if (path[0] == '@')
+        to.sun_path[0] = '\0';
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&to, len) < 0)
+        say(LOG_WARNING, "cannot tell the service manager %s: %s", state, strerror(errno));
+    if (fd >= 0)
+        close(fd);
 }
 
 static void on_signal(int sig)
@@ -477,7 +510,10 @@ int main(int argc, char **argv)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     say(LOG_INFO, "serving on port %ld", port);
+    /* every address listens: a caller from now on is queued until run serves it */
+    notify("READY=1");
     rc = parley_server_run(server);
+    notify("STOPPING=1");
     sa.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
