@@ -296,21 +296,22 @@ int main(int argc, char **argv)
         return usage_error("unknown command '%s'", cmd);
     }
 
+    /* as the runtime reads PARLEY_MATCHMAKER: a full address as it is; a
+     * host or [v6] without a port, at the matchmaker's port, 111 */
     char url[300];
+    const char *bracket = mmaddr[0] == '[' ? strchr(mmaddr, ']') : NULL;
+    int has_port = bracket ? bracket[1] == ':' : strchr(mmaddr, ':') != NULL;
     if (strstr(mmaddr, "://"))
         snprintf(url, sizeof url, "%s", mmaddr);
     else
-        snprintf(url, sizeof url, "tcp://%s", mmaddr);
+        snprintf(url, sizeof url, has_port ? "tcp://%s" : "tcp://%s:111", mmaddr);
     parley_client *mm = NULL;
     parley_client_opts o;
     memset(&o, 0, sizeof o);
     o.timeout_ms = TIMEOUT_MS;
     int rc = parley_client_create(&mm, url, MATCHMAKER_PROG, MATCHMAKER_VERS, &o);
-    if (rc != PARLEY_OK) {
-        fprintf(stderr, PROG ": '%s' is not a matchmaker address: %s\n", mmaddr,
-                parley_strerror(rc));
-        return 2;
-    }
+    if (rc != PARLEY_OK)
+        return usage_error("'%s' is not a matchmaker address: %s", mmaddr, parley_strerror(rc));
     int status;
     if (strcmp(cmd, "list") == 0) {
         status = cmd_list(mm, mmaddr);

@@ -258,6 +258,9 @@ static void test_info_usage_errors_are_one_line_and_exit_2(void **state)
     expect_usage_error(i, n, "ping: '-3' is not a program number", ARGS("ping", "x", "-3", "1"));
     expect_usage_error(i, n, "ping: 'v' is not a version number", ARGS("ping", "x", "1", "v"));
     expect_usage_error(i, n, "an address needs PROG and VERS", ARGS("ping", "tcp://127.0.0.1:1"));
+    /* an IPv6 literal wants brackets, as in PARLEY_MATCHMAKER */
+    expect_usage_error(i, n, "'::1' is not a matchmaker address", ARGS("-m", "::1", "list"));
+    expect_usage_error(i, n, "'[::1' is not a matchmaker address", ARGS("-m", "[::1", "list"));
 }
 
 int main(int argc, char **argv)
