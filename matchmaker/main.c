@@ -3,7 +3,8 @@
  * listens on TCP and UDP (IPv4 and IPv6) and on its Unix sockets, loads the
  * warm-start file, registers itself, and serves matchmaker.idl and
  * rpcbind's protocol (service.c) until SIGTERM or SIGINT, when it saves the
- * table and removes its socket files.
+ * table and removes its socket files. Under systemd (parley-matchmaker.service)
+ * it tells the service manager when it is ready and when it stops.
  */
 #include <errno.h>
 #include <fcntl.h>
