@@ -193,6 +193,21 @@ deb)
         grep -qx -- "$f" <<<"$contents" || fail "the package lacks $f"
     done
     grep -q '^\./usr/lib/libparley\.so\.[0-9.]*$' <<<"$contents" || fail "no versioned libparley.so"
+    for f in ./usr/share/man/man1/parleygen.1 ./usr/share/man/man8/parley-matchmaker.8 \
+        ./usr/lib/sysusers.d/parley-matchmaker.conf; do
+        grep -qx -- "$f" <<<"$contents" || fail "the package lacks $f"
+    done
+    grep -q '/systemd/system/parley-matchmaker\.service$' <<<"$contents" ||
+        fail "the package lacks the matchmaker's systemd unit"
+    # the maintainer scripts: the system user made, systemd reloaded
+    mkdir -p "$WORK/control"
+    dpkg-deb -e "$deb" "$WORK/control"
+    for f in postinst postrm; do
+        [ -x "$WORK/control/$f" ] || fail "the package has no executable $f"
+        sh -n "$WORK/control/$f" || fail "the package's $f is not valid sh"
+    done
+    grep -q 'systemd-sysusers parley-matchmaker.conf' "$WORK/control/postinst" ||
+        fail "the package's postinst does not make the matchmaker's user"
     dpkg-deb -x "$deb" "$WORK/root"
     grep -qx "prefix=/usr" "$WORK/root/usr/lib/pkgconfig/parley.pc" ||
         fail "the package's parley.pc does not say prefix=/usr"
