@@ -1,5 +1,6 @@
 /*
- * runtime/src/names/names.c: service names through the matchmaker (see names.h).
+ * runtime/src/names/names.c: service names through the matchmaker, and
+ * programs by number through a host's portmapper (see names.h).
  *
  * Each operation opens its own connection to the matchmaker, makes one call
  * (a look-up that finds nothing, two), and closes it: look-ups happen when a

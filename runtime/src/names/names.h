@@ -1,7 +1,9 @@
 /*
  * names.h: the runtime's side of the matchmaker (matchmaker/matchmaker.idl):
  * looking a service name up for a client, and registering a server's
- * addresses under a name.
+ * addresses under a name; and of a host's portmapper (rpcbind, or a
+ * matchmaker, which speaks its protocol): looking a program up by number
+ * (pl_rpcb_getaddr, for parley_client_create_host).
  *
  * Internal to libparley. The matchmaker is found through the environment
  * variable PARLEY_MATCHMAKER: "HOST:PORT", "[V6]:PORT", "HOST" (port 111),
