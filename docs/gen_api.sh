@@ -49,7 +49,6 @@ for h in "$root"/runtime/include/parley/*.h; do
             state = "body"; print ""; next
         }
         t = strip($0)
-        if (NR == 2) sub(/^parley\/[a-z_]+\.h: /, "", t)
         print t
         next
     }
