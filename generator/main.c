@@ -1,7 +1,8 @@
 /*
  * generator/main.c: parleygen, the IDL compiler.
  *
- *   parleygen [-o DIR] [-I DIR]... [-D NAME[=VALUE]]... [--no-line] [--sample] FILE.idl|FILE.x
+ *   parleygen [-o DIR] [-I DIR]... [-D NAME[=VALUE]]... [--no-line] [--depfile FILE]
+ *             [--sample] FILE.idl|FILE.x
  *
  * For foo.x or foo.idl it writes DIR/foo.h, DIR/foo_xdr.c, DIR/foo_client.c
  * and DIR/foo_server.c; with --sample, also DIR/foo_sample_server.c and
@@ -12,7 +13,10 @@
  * status is 1 if there was any, and then no output file is touched. Outputs
  * are written to temporary files and renamed into place only when all of
  * them are complete; a missing output folder is made, with its parents,
- * when the first of them is.
+ * when the first of them is. With --depfile FILE it also writes, once the
+ * outputs are in place, a make-style rule naming them and every file they
+ * were made from (the input and what it #includes), for build tools
+ * (CMake's DEPFILE, make, ninja) to run it again when any of these changes.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -57,6 +61,8 @@ static void usage(FILE *f)
           "                        calling each procedure once), as rpcgen -a does;\n"
           "                        never over existing files\n"
           "      --max-errors N    stop reporting after N errors (default 100)\n"
+          "      --depfile FILE    also write FILE, a make rule: the outputs depend on\n"
+          "                        the input and every file it includes\n"
           "  -E                    print the preprocessed IDL (as for the header) and stop\n"
           "  -h, --help            this text\n"
           "  -V, --version         the version\n",
@@ -213,6 +219,73 @@ static int preprocess_to_stdout(const char *input, const char **defs, size_t nde
     return rc;
 }
 
+/* dep_put appends path to a make rule, escaped as make and ninja read
+ * it: a space or tab, or a '#', after a backslash, a '$' doubled. */
+static void dep_put(gen_out *o, const char *path)
+{
+    for (const char *p = path; *p; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '#')
+            gen_puts(o, "\\");
+        if (*p == '$')
+            gen_puts(o, "$");
+        char c[2] = {*p, '\0'};
+        gen_puts(o, c);
+    }
+}
+
+/* write_depfile writes path, a make rule whose targets are the outputs
+ * written (finals, n of them, NULL where none was) and whose prerequisites
+ * are the files diag read: the input and every file it included, in the
+ * order they were read. Through a temporary file, as the outputs; returns 0,
+ * or 1 after printing why it could not. */
+static int write_depfile(const char *path, char *const *finals, size_t n, const idl_diag *diag,
+                         mode_t mode)
+{
+    gen_out o = {0};
+    const char *sep = "";
+    for (size_t k = 0; k < n; k++) {
+        if (!finals[k])
+            continue;
+        gen_puts(&o, sep);
+        dep_put(&o, finals[k]);
+        sep = " ";
+    }
+    gen_puts(&o, ":");
+    const char *file;
+    for (size_t i = 0; (file = idl_diag_source_file(diag, i)) != NULL; i++) {
+        gen_puts(&o, " \\\n  ");
+        dep_put(&o, file);
+    }
+    gen_puts(&o, "\n");
+    if (o.oom) {
+        fputs("parleygen: out of memory\n", stderr);
+        gen_out_free(&o);
+        return 1;
+    }
+    /* the folder and name of path, for write_atomically */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    const char *name = slash ? slash + 1 : path;
+    char *tmp = NULL;
+    int rc = 1;
+    if (!dir)
+        fputs("parleygen: out of memory\n", stderr);
+    else if (!*name)
+        fprintf(stderr, "parleygen: error: --depfile '%s' names a folder, not a file\n", path);
+    else if (write_atomically(dir, name, &o, mode, &tmp) == 0) {
+        if (rename(tmp, path) == 0)
+            rc = 0;
+        else {
+            fprintf(stderr, "parleygen: error: cannot write '%s': %s\n", path, strerror(errno));
+            unlink(tmp);
+        }
+    }
+    free(tmp);
+    free(dir);
+    gen_out_free(&o);
+    return rc;
+}
+
 /* sample_exists tells, with a message, whether dir/name exists: a sample is
  * written once and then edited, so it is never written over. */
 static int sample_exists(const char *dir, const char *name)
@@ -245,19 +318,17 @@ typedef struct output {
 static int run(int argc, char **argv, const char **incs, const char **defs)
 {
     const char *outdir = ".";
+    const char *depfile = NULL;
     size_t ninc = 0, ndef = 0;
     int line_directives = 1, only = 0, max_errors = 0, preprocess_only = 0, sample = 0;
-    static const struct option longopts[] = {{"output-dir", required_argument, NULL, 'o'},
-                                             {"no-line", no_argument, NULL, 'L'},
-                                             {"header", no_argument, NULL, 'H'},
-                                             {"xdr", no_argument, NULL, 'X'},
-                                             {"client", no_argument, NULL, 'C'},
-                                             {"server", no_argument, NULL, 'S'},
-                                             {"max-errors", required_argument, NULL, 'M'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {"sample", no_argument, NULL, 'A'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"output-dir", required_argument, NULL, 'o'}, {"no-line", no_argument, NULL, 'L'},
+        {"header", no_argument, NULL, 'H'},           {"xdr", no_argument, NULL, 'X'},
+        {"client", no_argument, NULL, 'C'},           {"server", no_argument, NULL, 'S'},
+        {"max-errors", required_argument, NULL, 'M'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},          {"depfile", required_argument, NULL, 'P'},
+        {"sample", no_argument, NULL, 'A'},           {NULL, 0, NULL, 0},
+    };
     int c;
     while ((c = getopt_long(argc, argv, "o:I:D:EhV", longopts, NULL)) != -1) {
         switch (c) {
@@ -266,6 +337,9 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             break;
         case 'o':
             outdir = optarg;
+            break;
+        case 'P':
+            depfile = optarg;
             break;
         case 'I':
             incs[ninc++] = optarg;
@@ -426,8 +500,11 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         if (status != 0)
             unlink(tmps[k]);
         free(tmps[k]);
-        free(finals[k]);
     }
+    if (status == 0 && depfile)
+        status = write_depfile(depfile, finals, NOUT, diag, mode);
+    for (int k = 0; k < NOUT; k++)
+        free(finals[k]);
     idl_diag_destroy(diag);
     free(base);
     return status;

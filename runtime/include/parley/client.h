@@ -202,12 +202,11 @@ typedef struct parley_call_opts {
  * leaves the outcome unknown, as for any call; a call whose connection
  * broke after it left and that could not be sent again before its
  * deadline is PARLEY_ERR_IN_DOUBT. Calls submitted with
- * parley_client_submit_opts carry the identity too, so the server never
- * runs them twice; one answered RETRY or BUSY waits on (over UDP it is
- * sent again), and one whose connection broke is sent again on a new one
- * (up to 8 times, before its deadline). But the poller does not wait for
- * a server that is down, nor say HELLO again for a call a restarted server
- * forgot *(to come)*: such a call ends with PARLEY_ERR_IN_DOUBT. */
+ * parley_client_submit_opts carry the identity too, and the poller takes
+ * them on by the same rules: sent again while connections are refused or
+ * broken and after RETRY or BUSY (with backoff, until the deadline), and
+ * after a HELLO to a restarted server (said once per handle, by the
+ * poller) under a new number when they provably never ran. */
 int parley_client_call_opts(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                             size_t args_size, parley_res_dec *dec, void *res,
                             const parley_call_opts *o);
@@ -288,7 +287,12 @@ int parley_client_submit_arena(parley_client *c, uint32_t proc, parley_args_enc 
                                void *ctx);
 
 /* parley_client_submit_opts is parley_client_submit with a call's
- * settings (parley_call_opts). Errors: those of parley_client_submit. */
+ * settings (parley_call_opts). Errors: those of parley_client_submit; but
+ * an at-most-once or exactly-once call that cannot connect (a server down
+ * or restarting) is kept and sent when it can be, before its deadline, as
+ * a synchronous one waits (done then runs with its outcome). Its first
+ * call to a server may say HELLO first, waiting for it as a synchronous
+ * call does. */
 int parley_client_submit_opts(parley_client *c, uint32_t proc, parley_args_enc *enc,
                               const void *args, size_t args_size, parley_res_dec *dec, void *res,
                               const parley_call_opts *o, parley_done_fn *done, void *ctx);
