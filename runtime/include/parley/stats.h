@@ -35,9 +35,9 @@ typedef struct parley_proc_stats {
     uint64_t not_run;      /* answered without running: a reply recorded earlier (a
                               retransmission), or a delivery status (busy, in doubt, no
                               space, retry, hello: see the log's call_not_run events) */
-    /* every call above by its time in the server, from its message read
-     * to its reply written (the procedure, and the delivery guarantee's
-     * bookkeeping; not the network) */
+    /* every call above by its time in the server, from its procedure
+     * found to its reply made (the procedure, and the delivery guarantee's
+     * bookkeeping; not the network, nor the reading and writing) */
     uint64_t latency_us[PARLEY_STATS_BUCKETS];
 } parley_proc_stats;
 

@@ -153,7 +153,6 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
 {
     parley_server *s = w->s;
     *fatal = 0;
-    int64_t t0 = pl_now_ns();
     w->src = src;
     w->hdr = NULL;
     if (pl_sv_out_reserve(w, 4096) != 0)
@@ -260,6 +259,7 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
         return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROC_UNAVAIL, 0, 0);
     }
     pl_sv_pstat *ps = &tab->stats[pi][proc - prog->procs]; /* its counters */
+    int64_t t0 = pl_now_ns();
 
     /* the delivery guarantee: run it, or answer (a recorded reply, a status) */
     pl_sv_guard g;
