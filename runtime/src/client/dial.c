@@ -94,14 +94,29 @@ int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd)
     } else {
         rc = pl_addr_resolve(&c->addr, &list, &n);
     }
-    if (rc != PARLEY_OK)
+    if (rc != PARLEY_OK) {
+        PL_CLIENT_LOG(c, PARLEY_LOG_INFO, PARLEY_LOG_CONNECT_FAILED, rc, "cannot find %s: %s",
+                      c->addr_text, parley_strerror(rc));
         return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         int e = 0;
         rc = pl_sock_connect(out_fd, (const struct sockaddr *)&list[i].ss, list[i].len,
                              list[i].socktype, deadline, &e);
-        if (rc == PARLEY_OK)
+        if (rc == PARLEY_OK) {
+            if (c->dialed++)
+                PL_CLIENT_LOG(c, PARLEY_LOG_INFO, PARLEY_LOG_RECONNECT, 0,
+                              "connected again (connection %d)", c->dialed);
             break;
+        }
+        PL_LOG(PARLEY_LOG_INFO, PARLEY_LOG_CONNECT_FAILED,
+               (&(pl_log_src){.peer = (const struct sockaddr *)&list[i].ss,
+                              .peer_len = list[i].len,
+                              .transport = list[i].socktype == SOCK_DGRAM    ? PL_TR_UDP
+                                           : list[i].ss.ss_family == AF_UNIX ? PL_TR_UNIX
+                                                                             : PL_TR_TCP,
+                              .err = rc}),
+               "cannot connect for %s: %s", c->addr_text, parley_strerror(rc));
         pl_client_set_errno(c, e);
         if (rc == PARLEY_ERR_TIMEDOUT)
             break;
