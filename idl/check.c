@@ -131,7 +131,7 @@ idl_def *idl_resolve_type(const idl_type *t)
  * when an earlier one reported errors, so that one run shows them all. */
 int idl_check(idl_spec *spec, idl_diag *diag)
 {
-    if (spec == NULL)
+    if (spec == NULL || spec->pp_errors)
         return 0;
     checker c = {.spec = spec, .diag = diag};
     c.names.strings = 1;

@@ -380,7 +380,8 @@ static void test_include_option_adds_a_search_folder(void **state)
                                " ^\n"
                                "includes.idl:4:1: error: 'options_quoted.inc' file not found\n"
                                " #include \"options_quoted.inc\"\n"
-                               " ^\n");
+                               " ^\n"
+                               "2 errors generated.\n");
     fs_result_free(&r);
     fs_rmtree(out);
     free(out);
