@@ -215,6 +215,9 @@ typedef struct idl_def {
     idl_attr *attrs;  /* extension annotations before the definition */
     int synthesized;  /* made by the parser for an inline type (RFC 4506
                          allows `struct { ... } x;` in a declaration) */
+    int recovered;    /* parts of it were dropped after a syntax error (an
+                         enum's members): the checks say nothing of what
+                         may be missing */
     union {
         struct {
             idl_expr *value; /* NULL for a string constant */

@@ -273,7 +273,9 @@ static void resolve_name(checker *c, idl_expr *e)
          * generated code gets them from <parley/rpctypes.h>, as rpcgen's
          * gets them from <rpc/types.h>, so there is no definition to point
          * at: the name alone carries its value. */
-        if (e->text != NULL && strcmp(e->text, "TRUE") == 0) {
+        if (e->text != NULL && unparsed(c, e->text)) {
+            e->unparsed = 1;
+        } else if (e->text != NULL && strcmp(e->text, "TRUE") == 0) {
             e->evaluated = 1;
             e->value = 1;
         } else if (e->text != NULL && strcmp(e->text, "FALSE") == 0) {
@@ -289,8 +291,6 @@ static void resolve_name(checker *c, idl_expr *e)
         } else if (c->rpcgen_mode && e->text != NULL && e->text[0] != '\0') {
             ERR(c, e->loc, "the value of '%s' is needed here, but it is defined outside this file",
                 e->text);
-        } else if (e->text != NULL && unparsed(c, e->text)) {
-            e->unparsed = 1;
         } else {
             report_undefined(c, e->loc, "undefined constant", e->text != NULL ? e->text : "", 0);
         }

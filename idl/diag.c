@@ -371,7 +371,8 @@ static int cmp_group(const void *a, const void *b)
 /* idl_diag_flush: see diag.h. */
 void idl_diag_flush(idl_diag *d)
 {
-    qsort(d->groups, d->ngroups, sizeof *d->groups, cmp_group);
+    if (d->ngroups > 1)
+        qsort(d->groups, d->ngroups, sizeof *d->groups, cmp_group);
     for (size_t i = 0; i < d->ngroups; i++) {
         if (d->groups[i].text)
             fwrite(d->groups[i].text, 1, d->groups[i].len, d->out);

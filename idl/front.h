@@ -51,9 +51,14 @@ typedef struct idl_parser {
     int depth;
     int skipping; /* after a syntax error: see filter_token in parser.y */
     int skip_depth;
-    int missing_semi; /* the last syntax error was reported as a missing ';' */
-    int def_kind;     /* the keyword of the current top-level definition, or 0 */
-    int in_enum;      /* depth of the enum body being read, or 0 */
+    int missing_semi;     /* the last syntax error was reported as a missing ';' */
+    size_t semi_before;   /* order of the token that error was found at */
+    idl_loc open_brace;   /* where the braces of the current definition open */
+    const char *def_name; /* the name of the current top-level definition */
+    idl_token queued[8];  /* tokens to hand the parser before reading on */
+    int nqueued, qhead;
+    int def_kind; /* the keyword of the current top-level definition, or 0 */
+    int in_enum;  /* depth of the enum body being read, or 0 */
     /* names the definitions being read would define, kept for
      * spec->unparsed_names should they fail to parse */
     const char **names;

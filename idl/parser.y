@@ -30,7 +30,7 @@
 #include "front.h"
 
 typedef struct idl_decl_list { idl_decl *head, *tail; } idl_decl_list;
-typedef struct idl_enum_list { idl_enumerator *head, *tail; } idl_enum_list;
+typedef struct idl_enum_list { idl_enumerator *head, *tail; int dropped; } idl_enum_list;
 typedef struct idl_case_list { idl_case *head, *tail; } idl_case_list;
 typedef struct idl_cval_list { idl_case_value *head, *tail; } idl_cval_list;
 typedef struct idl_attr_list { idl_attr *head, *tail; } idl_attr_list;
@@ -203,7 +203,8 @@ attr
     ;
 
 /* a name being defined; a keyword there is reported and taken as the name
-   so that the definition still counts */
+   so that the definition still counts (not switch, which after `union X`
+   in a struct more likely begins a union whose struct was left open) */
 name
     : IDENT                     { $$ = $1; }
     | KW_BOOL                   { $$ = keyword_name(ctx, @1, "bool"); }
@@ -218,7 +219,6 @@ name
     | KW_QUADRUPLE              { $$ = keyword_name(ctx, @1, "quadruple"); }
     | KW_STRING                 { $$ = keyword_name(ctx, @1, "string"); }
     | KW_STRUCT                 { $$ = keyword_name(ctx, @1, "struct"); }
-    | KW_SWITCH                 { $$ = keyword_name(ctx, @1, "switch"); }
     | KW_TYPEDEF                { $$ = keyword_name(ctx, @1, "typedef"); }
     | KW_UNION                  { $$ = keyword_name(ctx, @1, "union"); }
     | KW_VERSION                { $$ = keyword_name(ctx, @1, "version"); }
@@ -239,7 +239,10 @@ type_def
     : KW_TYPEDEF declaration ';'
         { $$ = idl_typedef_new(A, $2); }
     | KW_ENUM name enum_body ';'
-        { $$ = idl_enum_new(A, L(@2), $2, $3.head); }
+        {
+            $$ = idl_enum_new(A, L(@2), $2, $3.head);
+            $$->recovered = $3.dropped;
+        }
     | KW_STRUCT name '{' decl_list '}' ';'
         { $$ = idl_struct_new(A, L(@2), $2, $4.head); }
     | KW_UNION name union_body ';'
@@ -247,7 +250,11 @@ type_def
     | KW_TYPEDEF declaration error
         { $$ = idl_typedef_new(A, $2); INSERTED(); }
     | KW_ENUM name enum_body error
-        { $$ = idl_enum_new(A, L(@2), $2, $3.head); INSERTED(); }
+        {
+            $$ = idl_enum_new(A, L(@2), $2, $3.head);
+            $$->recovered = $3.dropped;
+            INSERTED();
+        }
     | KW_STRUCT name '{' decl_list '}' error
         { $$ = idl_struct_new(A, L(@2), $2, $4.head); INSERTED(); }
     | KW_UNION name union_body error
@@ -261,13 +268,13 @@ type_def
 enum_body
     : '{' enumerators '}'           { $$ = $2; }
     | '{' enumerators ',' '}'       { $$ = $2; }
-    | '{' enumerators error '}'     { $$ = $2; }
-    | '{' error '}'                 { $$.head = $$.tail = NULL; }
+    | '{' enumerators error '}'     { $$ = $2; $$.dropped = 1; }
+    | '{' error '}'                 { $$.head = $$.tail = NULL; $$.dropped = 1; }
     ;
 
 /* A, B = 2, ...  ->  a list of idl_enumerator */
 enumerators
-    : enumerator                    { $$.head = $$.tail = $1; }
+    : enumerator                    { $$.head = $$.tail = $1; $$.dropped = 0; }
     | enumerators ',' enumerator    { $$ = $1; APPEND($$, $3); }
     ;
 
@@ -310,14 +317,20 @@ union_body
 /* case groups  ->  a list of idl_case */
 case_list
     : case_spec                     { $$.head = $$.tail = $1; }
-    | case_list case_spec           { $$ = $1; APPEND($$, $2); }
+    | case_list case_spec
+        {
+            $$ = $1;
+            if ($2)
+                APPEND($$, $2);
+        }
     | case_list error ';'           { $$ = $1; }
     ;
 
-/* case v: [case w:] decl;  ->  idl_case */
+/* case v: [case w:] decl;  ->  idl_case, or NULL for an arm recovery dropped */
 case_spec
     : case_values declaration ';'   { $$ = idl_case_new(A, L(@1), $1.head, $2); }
     | case_values declaration error { $$ = idl_case_new(A, L(@1), $1.head, $2); INSERTED(); }
+    | case_values error ';'         { $$ = NULL; }
     ;
 
 /* case v: case w:  ->  a list of idl_case_value */
@@ -326,11 +339,12 @@ case_values
     | case_values KW_CASE expr ':'  { $$ = $1; APPEND($$, idl_case_value_new(A, $3)); }
     ;
 
-/* default: decl;  ->  idl_decl, or NULL */
+/* default: decl;  ->  idl_decl, or NULL (none, or dropped by recovery) */
 opt_default
     : %empty                            { $$ = NULL; }
     | KW_DEFAULT ':' declaration ';'    { $$ = $3; }
     | KW_DEFAULT ':' declaration error  { $$ = $3; INSERTED(); }
+    | KW_DEFAULT error ';'              { $$ = NULL; }
     ;
 
 /* the forms of a declaration  ->  idl_decl of kind SCALAR, FIXED, VAR,
@@ -362,7 +376,11 @@ type_spec
     | KW_STRING                 { $$ = idl_type_new(A, L(@1), IDL_T_STRING, NULL); }
     | KW_OPAQUE                 { $$ = idl_type_new(A, L(@1), IDL_T_OPAQUE, NULL); }
     | KW_ENUM enum_body
-        { $$ = idl_type_inline(A, L(@1), idl_enum_new(A, L(@1), NULL, $2.head)); }
+        {
+            idl_def *e = idl_enum_new(A, L(@1), NULL, $2.head);
+            e->recovered = $2.dropped;
+            $$ = idl_type_inline(A, L(@1), e);
+        }
     | KW_STRUCT '{' decl_list '}'
         { $$ = idl_type_inline(A, L(@1), idl_struct_new(A, L(@1), NULL, $3.head)); }
     | KW_UNION union_body
@@ -557,9 +575,11 @@ static void note_names(idl_parser *ctx)
         (p->kind == KW_CONST || p->kind == KW_STRUCT || p->kind == KW_UNION ||
          p->kind == KW_ENUM || p->kind == KW_PROGRAM || p->kind == KW_VERSION))
         name = t->text;
+    else if (t->kind == '=' && p->kind == IDENT && t->depth == 0)
+        name = p->text; /* a constant without its keyword: N = 1; */
     else if (t->kind == IDENT && p->kind == IDENT && t->depth == 0)
         name = t->text; /* a misspelled keyword: stuct name { ... }; */
-    else if (t->kind == IDENT && ctx->in_enum && t->depth == ctx->in_enum &&
+    else if (t->kind == IDENT && ctx->in_enum && t->depth >= ctx->in_enum &&
              (p->kind == '{' || p->kind == ','))
         name = t->text;
     else if (t->kind == '(' && p->kind == IDENT && ctx->def_kind == KW_PROGRAM && t->depth == 2)
@@ -574,50 +594,117 @@ static void note_names(idl_parser *ctx)
 /* filter_token hands the parser the lexer's next token, keeping the last
  * three for messages and following braces, definitions and names.
  *
- * After a syntax error that is not a missing ';', bison drops tokens until
- * one that can follow the error rule it recovers by (a ';' or a '}'); left
- * alone it would take a ';' or '}' inside braces opened after the error for
- * the end of the broken declaration, and report what follows as new errors.
- * So while skipping, everything inside braces opened after the error is
- * dropped here, up to a ';' or '}' at the error's own depth. */
+ * After a syntax error that is not a missing ';', the parser recovers at
+ * the end of the declaration it was in: the ';' that ends it, or the '}'
+ * that ends the list it is in. Left to bison, recovery would drop tokens
+ * only until one could follow: a ';' or '}' inside braces opened after the
+ * error, or a type name that could begin a declaration, would be taken for
+ * the end of the broken one, and what follows reported as new errors. So
+ * while skipping, every token up to a ';' or '}' at the depth of the error
+ * is dropped here, with whatever is inside braces opened in between. */
 static int filter_token(IDL_YYSTYPE *lval, IDL_YYLTYPE *lloc, void *scanner, idl_parser *ctx)
 {
     for (;;) {
-        ctx->bad_token = 0;
-        int kind = (idl_yylex)(lval, lloc, scanner);
-        idl_token t = {kind, *lloc, NULL, ctx->bad_token, ctx->depth};
-        if (kind == IDENT)
-            t.text = lval->str;
-        else if (kind == NUMBER)
-            t.text = lval->num.text;
-        if (kind == '{')
-            ctx->depth++;
-        else if (kind == '}' && ctx->depth > 0)
-            ctx->depth--;
-        if (ctx->skipping && kind != 0) {
-            if (t.depth > ctx->skip_depth)
-                continue;
-            if (kind == ';' || kind == '}')
-                ctx->skipping = 0;
+        idl_token t;
+        if (ctx->nqueued > 0) {
+            /* made or given back by a recovery (see missing_brace); the
+             * braces were counted when the recovery queued them */
+            t = ctx->queued[ctx->qhead++];
+            ctx->nqueued--;
+            *lloc = t.loc;
+            if (t.kind == IDENT)
+                lval->str = t.text;
+        } else {
+            ctx->bad_token = 0;
+            int kind = (idl_yylex)(lval, lloc, scanner);
+            t = (idl_token){kind, *lloc, NULL, ctx->bad_token, ctx->depth, 0};
+            if (kind == IDENT)
+                t.text = lval->str;
+            else if (kind == NUMBER)
+                t.text = lval->num.text;
+            if (kind == '{' && ++ctx->depth == 1)
+                ctx->open_brace = idl_loc_of(t.loc);
+            else if (kind == '}' && ctx->depth > 0)
+                ctx->depth--;
+            if (kind == '{' && (ctx->cur.kind == KW_ENUM ||
+                                (ctx->cur.kind == IDENT && ctx->prev.kind == KW_ENUM)))
+                ctx->in_enum = ctx->depth;
+            else if (kind == '}' && ctx->depth < ctx->in_enum)
+                ctx->in_enum = 0;
         }
+        int skip = 0;
+        if (ctx->skipping && t.kind != 0) {
+            if (t.depth == ctx->skip_depth && (t.kind == ';' || t.kind == '}'))
+                ctx->skipping = 0;
+            else if (t.depth >= ctx->skip_depth)
+                skip = 1;
+        }
+        int kind = t.kind;
         int starts = kind == KW_CONST || kind == KW_TYPEDEF || kind == KW_STRUCT ||
                      kind == KW_UNION || kind == KW_ENUM || kind == KW_PROGRAM;
         if (starts && t.depth == 0 &&
             (ctx->def_kind == 0 || ctx->cur.kind == ';' || ctx->cur.kind == '}' ||
-             t.loc.first_line > ctx->cur.loc.last_line))
+             t.loc.first_line > ctx->cur.loc.last_line)) {
             ctx->def_kind = kind;
-        if (kind == '{' && (ctx->cur.kind == KW_ENUM ||
-                            (ctx->cur.kind == IDENT && ctx->prev.kind == KW_ENUM)))
-            ctx->in_enum = ctx->depth;
-        else if (kind == '}' && ctx->depth < ctx->in_enum)
-            ctx->in_enum = 0;
+            ctx->def_name = NULL;
+        }
+        if (kind == IDENT && t.depth == 0 && ctx->def_name == NULL && ctx->cur.kind == ctx->def_kind)
+            ctx->def_name = t.text;
         t.def_kind = ctx->def_kind;
+        /* what is skipped still counts for the names (note_names) */
         ctx->prev2 = ctx->prev;
         ctx->prev = ctx->cur;
         ctx->cur = t;
         note_names(ctx);
-        return kind;
+        if (!skip)
+            return kind;
     }
+}
+
+/* missing_brace recognises a struct left open: inside the braces of a
+ * top-level struct, a line that begins a definition (const, typedef,
+ * program; or struct, union or enum NAME followed by '{' or switch at the
+ * start of a line). It reports it, and queues for the parser a '}' and a
+ * ';' that close the struct and then the tokens of the new definition that
+ * error recovery took, so that the definition is read as written. The
+ * parser gets the queued tokens after it has dropped the one it stopped at,
+ * by the error rules of decl_list that end without a ';'. */
+static int missing_brace(idl_parser *ctx)
+{
+    const idl_token *t = &ctx->cur, *p = &ctx->prev, *p2 = &ctx->prev2;
+    if (t->def_kind != KW_STRUCT || t->depth != 1 || ctx->nqueued > 0)
+        return 0;
+    int line_start = t->loc.first_line > p->loc.last_line;
+    int keyword = (t->kind == KW_CONST || t->kind == KW_TYPEDEF || t->kind == KW_PROGRAM) &&
+                  line_start;
+    int tagged = (t->kind == '{' || t->kind == KW_SWITCH) && p->kind == IDENT &&
+                 (p2->kind == KW_STRUCT || p2->kind == KW_UNION || p2->kind == KW_ENUM) &&
+                 p2->depth == 1 && p2->loc.first_column == 1;
+    if (!keyword && !tagged)
+        return 0;
+    const idl_token *start = tagged ? p2 : t;
+    idl_error(ctx->diag, idl_loc_of(start->loc), "expected '}' to end struct '%s'",
+              ctx->def_name ? ctx->def_name : "");
+    idl_note(ctx->diag, ctx->open_brace, "to match this '{'");
+    idl_token close = {'}', start->loc, NULL, 0, 1, KW_STRUCT};
+    idl_token semi = {';', start->loc, NULL, 0, 0, KW_STRUCT};
+    close.loc.last_line = close.loc.first_line;
+    close.loc.last_column = close.loc.first_column;
+    semi.loc = close.loc;
+    ctx->qhead = 0;
+    ctx->queued[ctx->nqueued++] = close;
+    ctx->queued[ctx->nqueued++] = semi;
+    if (tagged) {
+        ctx->queued[ctx->nqueued++] = *p2;
+        ctx->queued[ctx->nqueued++] = *p;
+    }
+    ctx->queued[ctx->nqueued++] = *t;
+    for (int i = 2; i < ctx->nqueued; i++) {
+        ctx->queued[i].depth--;
+        ctx->queued[i].def_kind = 0;
+    }
+    ctx->depth--;
+    return 1;
 }
 
 static int is_keyword(yysymbol_kind_t k)
@@ -709,6 +796,15 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner, idl_p
         ctx->missing_semi = 1;
         return 0;
     }
+    if (t->loc.first_order == ctx->semi_before && t->kind != 0) {
+        /* the token a missing ';' was reported at: it did not start what
+         * comes next after all, but that is the same mistake */
+        ctx->skipping = 1;
+        ctx->skip_depth = t->depth;
+        return 0;
+    }
+    if (missing_brace(ctx))
+        return 0;
     char found[160];
     describe(t, found, sizeof found);
     static const char *const type_keywords[] = {"unsigned", "struct", "union", "enum"};
@@ -730,6 +826,7 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner, idl_p
         idl_loc end = {p->loc.file, p->loc.last_line, p->loc.last_column, p->loc.last_order};
         idl_error(d, end, "expected ';' after %s", what_ends(ctx, t->depth));
         ctx->missing_semi = 1;
+        ctx->semi_before = t->loc.first_order;
         return 0;
     } else {
         const char *hint = NULL;
