@@ -382,7 +382,7 @@ void idl_diag_flush(idl_diag *d)
     d->kept_errors = 0;
     d->quiet_notes = 1;
     if (d->dropped && !d->told_dropped) {
-        fprintf(d->out, "parleygen: %sfatal:%s too many errors, stopping at %d\n",
+        fprintf(d->out, "parleygen: %sfatal:%s too many errors, only the first %d shown\n",
                 d->color ? kind_color("fatal") : "", d->color ? RESET : "", d->max_errors);
         d->told_dropped = 1;
     }

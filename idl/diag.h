@@ -28,8 +28,9 @@
 typedef struct idl_diag idl_diag;
 
 /* idl_diag_create makes a sink that writes to out (stderr, or a memory
- * stream in tests). After max_errors errors (0: 100) it reports "too many
- * errors" once and drops the rest. */
+ * stream in tests). Of more than max_errors errors (0: 100) it prints the
+ * first max_errors in the order of the text, then "too many errors" once;
+ * idl_diag_errors and the summary count them all. */
 idl_diag *idl_diag_create(FILE *out, int max_errors);
 void idl_diag_destroy(idl_diag *d);
 
