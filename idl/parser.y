@@ -13,6 +13,15 @@
  * comment above each rule shows what it builds. Every semantic value lives in the parser's arena, so
  * nothing needs a %destructor: error recovery drops values and the arena
  * frees them with the tree.
+ *
+ * Error recovery works at the level of declarations: each list (the
+ * definitions, a struct's members, a union's arms, an enum's members, the
+ * versions, the procedures) has error rules that resume at its next element,
+ * and the rules that end in `error` complete a construct whose ';' is
+ * missing (INSERTED). The functions at the end make the messages
+ * (yyreport_syntax_error), skip what a broken declaration still holds and
+ * remember the names dropped definitions would have defined (filter_token),
+ * so that each mistake is reported once and the checks can run on the rest.
  */
 %define api.pure full
 %define api.prefix {idl_yy}
