@@ -797,6 +797,20 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner, idl_p
                 exp[m++] = exp[i];
         n = m;
     }
+    /* after an operand, the binary operators that could continue it are not
+     * what was missing: `case 0 item` lacks the ':' */
+    if (!expects(exp, n, YYSYMBOL_NUMBER) && expects(exp, n, YYTRANSLATE('+'))) {
+        static const int ops[] = {'|', '^', '&', SHL, SHR, '+', '-', '*', '/', '%'};
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            int op = 0;
+            for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+                op |= exp[i] == YYTRANSLATE(ops[k]);
+            if (!op)
+                exp[m++] = exp[i];
+        }
+        n = m;
+    }
     const idl_token *t = &ctx->cur, *p = &ctx->prev, *p2 = &ctx->prev2;
     yysymbol_kind_t tok = yypcontext_token(yyctx);
     idl_diag *d = ctx->diag;
