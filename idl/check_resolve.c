@@ -123,10 +123,7 @@ static idl_def *external_type(checker *c, const idl_type *t, const char *header)
  * its own, and reporting it would repeat the syntax error in other words. */
 static int unparsed(const checker *c, const char *name)
 {
-    for (size_t i = 0; name != NULL && i < c->spec->nunparsed; i++)
-        if (strcmp(c->spec->unparsed_names[i], name) == 0)
-            return 1;
-    return 0;
+    return name != NULL && idl_map_get(&c->unparsed, name) != NONE;
 }
 
 /* sym_name is the name a symbol was declared with. */
@@ -183,8 +180,11 @@ static const char *suggest(const checker *c, const char *name, int want_type, si
 static void report_undefined(checker *c, idl_loc loc, const char *what, const char *name,
                              int want_type)
 {
-    size_t at;
-    const char *hint = suggest(c, name, want_type, &at);
+    enum { MAX_SUGGESTIONS = 200 };
+    size_t at = NONE;
+    const char *hint = NULL;
+    if (c->suggestions++ < MAX_SUGGESTIONS)
+        hint = suggest(c, name, want_type, &at);
     if (hint == NULL) {
         ERR(c, loc, "%s '%s'", what, name);
         return;
