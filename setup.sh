@@ -11,9 +11,20 @@
 #
 # It installs Debian packages with apt-get when they are missing (as root, or
 # through sudo), and builds into build/ (build-san/ and build-tsan/ for the
-# sanitizers).
+# sanitizers). Each step says what it does ("setup: ..."); a step that fails
+# is named, with its exit status, below the lines that say why.
 set -euo pipefail
+set -o errtrace
 cd "$(dirname "$0")"
+
+step="starting"
+trap 'rc=$?; echo "setup: FAILED at step: $step (exit status $rc; the lines above say why)" >&2; exit $rc' ERR
+
+# say STEP: names the step that runs now, for the failure message too
+say() {
+    step=$1
+    echo "setup: $step"
+}
 
 mode=${1:-run}
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -26,9 +37,14 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # rpcbind, the reference tools of the matchmaker's compatibility tests and
 # benchmark (installed without starting its service: see install_missing);
 # liblmdb-dev and libsqlite3-dev are what bench_store measures the completion
-# store's log against.
+# store's log against; file is what cpack's Debian generator tells binaries
+# apart with, for dpkg-shlibdeps (the package and its test, tests/pkg);
+# tzdata is the time zone database, whose zones ("Europe/Paris") the date
+# example and its tests take by name (of priority required on Debian 12, so
+# normally there; listed for a machine without it).
 packages=(build-essential cmake pkg-config flex bison libcmocka-dev libtirpc-dev
-          rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind liblmdb-dev libsqlite3-dev)
+          rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind liblmdb-dev libsqlite3-dev
+          file tzdata)
 
 # policy_rc_d is Debian's hook that lets maintainer scripts start services or
 # not: while it exits 101, installing rpcbind does not start it. The tests run
@@ -37,17 +53,22 @@ packages=(build-essential cmake pkg-config flex bison libcmocka-dev libtirpc-dev
 policy_rc_d=/usr/sbin/policy-rc.d
 
 install_missing() {
+    say "checking the Debian packages it needs (${#packages[@]})"
     local missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
             missing+=("$p")
     done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    echo "setup: installing ${missing[*]}"
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "setup: all installed"
+        return 0
+    fi
     local sudo=()
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
     export DEBIAN_FRONTEND=noninteractive
+    say "updating apt's package lists (apt-get update)"
     "${sudo[@]}" apt-get update -qq
+    say "installing ${missing[*]} (apt-get install)"
     local made_policy=0
     if [ ! -e "$policy_rc_d" ]; then
         printf '#!/bin/sh\n# installed by setup.sh for one apt-get run: start no service\nexit 101\n' |
@@ -61,10 +82,13 @@ install_missing() {
     return "$rc"
 }
 
+# build DIR [CMAKE ARGS...]: configure into DIR, then build it
 build() {
     local dir=$1
     shift
+    say "configuring $dir/ (cmake${CC:+, CC=$CC}${*:+ $*})"
     cmake -S . -B "$dir" "$@" >/dev/null
+    say "building $dir/ ($jobs jobs)"
     cmake --build "$dir" -j "$jobs"
 }
 
@@ -72,6 +96,7 @@ install_missing
 case "$mode" in
 run)
     build build
+    say "running the examples (examples/run.sh): servers, clients, a matchmaker"
     examples/run.sh build
     ;;
 build)
@@ -79,12 +104,16 @@ build)
     ;;
 test)
     build build
+    say "checking the code's layout (clang-format)"
     cmake --build build --target format-check
+    say "testing the gcc build (ctest in build/)"
     ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
     CC=clang build build-san -DPARLEY_SANITIZE=address,undefined -DPARLEY_BENCH=OFF
+    say "testing under AddressSanitizer and UndefinedBehaviorSanitizer (ctest in build-san/)"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir build-san --output-on-failure -j "$jobs" --timeout 600
     CC=clang build build-tsan -DPARLEY_SANITIZE=thread -DPARLEY_BENCH=OFF -DPARLEY_EXAMPLES=OFF
+    say "testing the concurrent parts under ThreadSanitizer (ctest -L tsan in build-tsan/)"
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
         ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 600 -L tsan
     ;;
@@ -93,3 +122,5 @@ test)
     exit 2
     ;;
 esac
+step="done"
+echo "setup: done ($mode)"

@@ -1,16 +1,22 @@
 /*
  * generator/main.c: parleygen, the IDL compiler.
  *
- *   parleygen [-o DIR] [-I DIR]... [-D NAME[=VALUE]]... [--no-line] FILE.idl|FILE.x
+ *   parleygen [-o DIR] [-I DIR]... [-D NAME[=VALUE]]... [--no-line] [--depfile FILE]
+ *             [--sample] FILE.idl|FILE.x
  *
- * For foo.x or foo.idl it writes DIR/foo.h and DIR/foo_xdr.c. As rpcgen
+ * For foo.x or foo.idl it writes DIR/foo.h, DIR/foo_xdr.c, DIR/foo_client.c
+ * and DIR/foo_server.c; with --sample, also DIR/foo_sample_server.c and
+ * DIR/foo_sample_client.c (emit_sample.c), never over existing ones. As rpcgen
  * does, the file is preprocessed once per output, with RPC_HDR defined for
  * the header and RPC_XDR for the codec, so `#ifdef RPC_HDR` sections work.
  * Every error is reported (not just the first) as file:line:col; the exit
  * status is 1 if there was any, and then no output file is touched. Outputs
  * are written to temporary files and renamed into place only when all of
  * them are complete; a missing output folder is made, with its parents,
- * when the first of them is.
+ * when the first of them is. With --depfile FILE it also writes, once the
+ * outputs are in place, a make-style rule naming them and every file they
+ * were made from (the input and what it #includes), for build tools
+ * (CMake's DEPFILE, make, ninja) to run it again when any of these changes.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,22 +33,12 @@
 #include "parse.h"
 #include "cpp.h"
 
-#define PARLEYGEN_VERSION "0.1.0"
+/* The project's version (CMakeLists.txt's project()), given by the build. */
+#ifndef PARLEYGEN_VERSION
+#error "PARLEYGEN_VERSION is defined by generator/CMakeLists.txt"
+#endif
 
-/* use_color decides --color=WHEN (NULL: auto) for standard error; -1 for a
- * WHEN it does not know. */
-static int use_color(const char *when)
-{
-    if (when && strcmp(when, "always") == 0)
-        return 1;
-    if (when && strcmp(when, "never") == 0)
-        return 0;
-    if (when && strcmp(when, "auto") != 0)
-        return -1;
-    const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
-    return isatty(2) && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
-}
-
+/* usage prints the full usage (--help) to f. */
 static void usage(FILE *f)
 {
     fputs("usage: parleygen [options] FILE.idl|FILE.x\n"
@@ -60,13 +56,43 @@ static void usage(FILE *f)
           "      --xdr             write FILE_xdr.c\n"
           "      --client          write FILE_client.c\n"
           "      --server          write FILE_server.c\n"
+          "      --sample          also write FILE_sample_server.c (a main() and a stub\n"
+          "                        per procedure) and FILE_sample_client.c (a main()\n"
+          "                        calling each procedure once), as rpcgen -a does;\n"
+          "                        never over existing files\n"
           "      --max-errors N    stop reporting after N errors (default 100)\n"
           "      --color=WHEN      colour diagnostics: auto (on a terminal, unless\n"
           "                        NO_COLOR is set), always or never (default auto)\n"
+          "      --depfile FILE    also write FILE, a make rule: the outputs depend on\n"
+          "                        the input and every file it includes\n"
           "  -E                    print the preprocessed IDL (as for the header) and stop\n"
           "  -h, --help            this text\n"
           "  -V, --version         the version\n",
           f);
+}
+
+/* use_color decides --color=WHEN (NULL: auto) for standard error; -1 for a
+ * WHEN it does not know. */
+static int use_color(const char *when)
+{
+    if (when && strcmp(when, "always") == 0)
+        return 1;
+    if (when && strcmp(when, "never") == 0)
+        return 0;
+    if (when && strcmp(when, "auto") != 0)
+        return -1;
+    const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(2) && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
+}
+
+/* usage_error ends a command line parleygen cannot take: the message (none
+ * when getopt already printed its own line), a hint, and exit status 2. */
+static int usage_error(const char *msg)
+{
+    if (msg)
+        fprintf(stderr, "parleygen: error: %s\n", msg);
+    fputs("try 'parleygen --help'\n", stderr);
+    return 2;
 }
 
 /* make_dirs makes the folder dir and any of its parents that are missing,
@@ -213,6 +239,93 @@ static int preprocess_to_stdout(const char *input, const char **defs, size_t nde
     return rc;
 }
 
+/* dep_put appends path to a make rule, escaped as make and ninja read
+ * it: a space or tab, or a '#', after a backslash, a '$' doubled. */
+static void dep_put(gen_out *o, const char *path)
+{
+    for (const char *p = path; *p; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '#')
+            gen_puts(o, "\\");
+        if (*p == '$')
+            gen_puts(o, "$");
+        char c[2] = {*p, '\0'};
+        gen_puts(o, c);
+    }
+}
+
+/* write_depfile writes path, a make rule whose targets are the outputs
+ * written (finals, n of them, NULL where none was) and whose prerequisites
+ * are the files diag read: the input and every file it included, in the
+ * order they were read. Through a temporary file, as the outputs; returns 0,
+ * or 1 after printing why it could not. */
+static int write_depfile(const char *path, char *const *finals, size_t n, const idl_diag *diag,
+                         mode_t mode)
+{
+    gen_out o = {0};
+    const char *sep = "";
+    for (size_t k = 0; k < n; k++) {
+        if (!finals[k])
+            continue;
+        gen_puts(&o, sep);
+        dep_put(&o, finals[k]);
+        sep = " ";
+    }
+    gen_puts(&o, ":");
+    const char *file;
+    for (size_t i = 0; (file = idl_diag_source_file(diag, i)) != NULL; i++) {
+        gen_puts(&o, " \\\n  ");
+        dep_put(&o, file);
+    }
+    gen_puts(&o, "\n");
+    if (o.oom) {
+        fputs("parleygen: out of memory\n", stderr);
+        gen_out_free(&o);
+        return 1;
+    }
+    /* the folder and name of path, for write_atomically */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    const char *name = slash ? slash + 1 : path;
+    char *tmp = NULL;
+    int rc = 1;
+    if (!dir)
+        fputs("parleygen: out of memory\n", stderr);
+    else if (!*name)
+        fprintf(stderr, "parleygen: error: --depfile '%s' names a folder, not a file\n", path);
+    else if (write_atomically(dir, name, &o, mode, &tmp) == 0) {
+        if (rename(tmp, path) == 0)
+            rc = 0;
+        else {
+            fprintf(stderr, "parleygen: error: cannot write '%s': %s\n", path, strerror(errno));
+            unlink(tmp);
+        }
+    }
+    free(tmp);
+    free(dir);
+    gen_out_free(&o);
+    return rc;
+}
+
+/* sample_exists tells, with a message, whether dir/name exists: a sample is
+ * written once and then edited, so it is never written over. */
+static int sample_exists(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n);
+    struct stat st;
+    if (!path)
+        return 1;
+    snprintf(path, n, "%s/%s", dir, name);
+    int exists = lstat(path, &st) == 0;
+    if (exists)
+        fprintf(stderr,
+                "parleygen: error: '%s' exists: --sample writes only new files (remove it to "
+                "write it again)\n",
+                path);
+    free(path);
+    return exists;
+}
+
 typedef struct output {
     const char *define; /* RPC_HDR, RPC_XDR */
     const char *suffix; /* ".h", "_xdr.c" */
@@ -225,20 +338,25 @@ typedef struct output {
 static int run(int argc, char **argv, const char **incs, const char **defs)
 {
     const char *outdir = ".";
+    const char *depfile = NULL;
     size_t ninc = 0, ndef = 0;
-    int line_directives = 1, only = 0, max_errors = 0, preprocess_only = 0;
+    int line_directives = 1, only = 0, max_errors = 0, preprocess_only = 0, sample = 0;
     const char *color_when = NULL;
-    static const struct option longopts[] = {{"output-dir", required_argument, NULL, 'o'},
-                                             {"no-line", no_argument, NULL, 'L'},
-                                             {"header", no_argument, NULL, 'H'},
-                                             {"xdr", no_argument, NULL, 'X'},
-                                             {"client", no_argument, NULL, 'C'},
-                                             {"server", no_argument, NULL, 'S'},
-                                             {"max-errors", required_argument, NULL, 'M'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {"color", required_argument, NULL, 'c'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"output-dir", required_argument, NULL, 'o'},
+        {"no-line", no_argument, NULL, 'L'},
+        {"header", no_argument, NULL, 'H'},
+        {"xdr", no_argument, NULL, 'X'},
+        {"client", no_argument, NULL, 'C'},
+        {"server", no_argument, NULL, 'S'},
+        {"max-errors", required_argument, NULL, 'M'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"depfile", required_argument, NULL, 'P'},
+        {"sample", no_argument, NULL, 'A'},
+        {"color", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
     int c;
     while ((c = getopt_long(argc, argv, "o:I:D:EhV", longopts, NULL)) != -1) {
         switch (c) {
@@ -247,6 +365,9 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             break;
         case 'o':
             outdir = optarg;
+            break;
+        case 'P':
+            depfile = optarg;
             break;
         case 'I':
             incs[ninc++] = optarg;
@@ -269,6 +390,9 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         case 'S':
             only |= 8;
             break;
+        case 'A':
+            sample = 1;
+            break;
         case 'M': {
             char *end;
             long v = strtol(optarg, &end, 10);
@@ -277,7 +401,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
                         "parleygen: error: --max-errors takes a number from 1 to "
                         "1000000, not '%s'\n",
                         optarg);
-                return 2;
+                return usage_error(NULL);
             }
             max_errors = (int)v;
             break;
@@ -292,22 +416,16 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             puts("parleygen " PARLEYGEN_VERSION);
             return 0;
         default:
-            usage(stderr);
-            return 2;
+            return usage_error(NULL); /* getopt said what is wrong */
         }
     }
-    if (optind != argc - 1) {
-        fputs(optind >= argc ? "parleygen: error: no input file\n"
-                             : "parleygen: error: only one input file at a time\n",
-              stderr);
-        usage(stderr);
-        return 2;
-    }
+    if (optind != argc - 1)
+        return usage_error(optind >= argc ? "no input file" : "only one input file at a time");
     int color = use_color(color_when);
     if (color < 0) {
         fprintf(stderr, "parleygen: error: --color takes auto, always or never, not '%s'\n",
                 color_when);
-        return 2;
+        return usage_error(NULL);
     }
     const char *input = argv[optind];
     char *base = base_name(input);
@@ -328,6 +446,8 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         {"RPC_XDR", "_xdr.c", gen_emit_xdr},
         {"RPC_CLNT", "_client.c", gen_emit_client},
         {"RPC_SVC", "_server.c", gen_emit_server},
+        {"RPC_HDR", "_sample_server.c", gen_emit_sample_server}, /* --sample only */
+        {"RPC_HDR", "_sample_client.c", gen_emit_sample_client},
     };
     enum { NOUT = sizeof outputs / sizeof outputs[0] };
     char *tmps[NOUT] = {0};
@@ -346,7 +466,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     idl_diag_set_color(diag, color);
 
     for (int k = 0; k < NOUT && status == 0; k++) {
-        if (only && !(only & (1 << k)))
+        if (k < 4 ? only && !(only & (1 << k)) : !sample)
             continue;
         defs[ndef] = outputs[k].define;
         idl_parse_options opts = {defs, incs, 0, 0};
@@ -375,6 +495,12 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             break;
         }
         snprintf(fname, flen, "%s%s", base, outputs[k].suffix);
+        if (k >= 4 && sample_exists(outdir, fname)) {
+            status = 1;
+            free(fname);
+            idl_arena_destroy(arena);
+            break;
+        }
         gen_out o = {0};
         o.line = 1;
         o.name = fname;
@@ -414,8 +540,11 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         if (status != 0)
             unlink(tmps[k]);
         free(tmps[k]);
-        free(finals[k]);
     }
+    if (status == 0 && depfile)
+        status = write_depfile(depfile, finals, NOUT, diag, mode);
+    for (int k = 0; k < NOUT; k++)
+        free(finals[k]);
     idl_diag_summary(diag);
     idl_diag_destroy(diag);
     free(base);

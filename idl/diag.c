@@ -148,6 +148,21 @@ void idl_diag_add_source(idl_diag *d, const char *file, const char *text, size_t
     d->sources = s;
 }
 
+/* idl_diag_source_file: see diag.h. The list holds the newest first, so
+ * the i-th registered is n-1-i from its head. */
+const char *idl_diag_source_file(const idl_diag *d, size_t i)
+{
+    size_t n = 0;
+    for (const diag_source *s = d->sources; s; s = s->next)
+        n++;
+    if (i >= n)
+        return NULL;
+    const diag_source *s = d->sources;
+    for (size_t k = n - 1 - i; k > 0; k--)
+        s = s->next;
+    return s->file;
+}
+
 /* find_line returns the start of line `line` (1-based) of file and its
  * length, or NULL when the file or line is unknown. */
 static const char *find_line(const idl_diag *d, const char *file, int line, size_t *len)

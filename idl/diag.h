@@ -50,6 +50,12 @@ void idl_diag_summary(idl_diag *d);
  * the diag keeps its own copy. */
 void idl_diag_add_source(idl_diag *d, const char *file, const char *text, size_t len);
 
+/* idl_diag_source_file is the name of the i-th file registered (0: the
+ * first, in the order they were read), or NULL past the last: the input and
+ * every file it included, for parleygen's --depfile. The name lives as long
+ * as d. */
+const char *idl_diag_source_file(const idl_diag *d, size_t i);
+
 #if defined(__GNUC__) || defined(__clang__)
 #define IDL_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else

@@ -7,6 +7,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,48 @@
 #define PROG       "parley-info"
 #define TIMEOUT_MS 5000u
 
-static void usage(FILE *f)
+/* usage prints the full usage to stdout (--help). */
+static void usage(void)
 {
-    fprintf(f, "usage: " PROG " [-m host:port] list\n"
-               "       " PROG " [-m host:port] lookup NAME [VERS] [NETID]\n"
-               "       " PROG " [-m host:port] ping NAME|ADDRESS [PROG VERS]\n"
-               "The matchmaker is at PARLEY_MATCHMAKER or -m (default localhost:111).\n");
+    fputs("usage: " PROG " [-m ADDRESS] list\n"
+          "       " PROG " [-m ADDRESS] lookup NAME [VERS] [NETID]\n"
+          "       " PROG " [-m ADDRESS] ping NAME|ADDRESS [PROG VERS]\n"
+          "Lists and queries the registrations of a Parley matchmaker (or rpcbind).\n"
+          "\n"
+          "commands:\n"
+          "  list                       every registration: program (decimal and hex),\n"
+          "                             version, netid, address, name and owner\n"
+          "  lookup NAME [VERS] [NETID] the addresses of the service NAME\n"
+          "  ping NAME [PROG VERS]      a NULL call to the service NAME (of version VERS),\n"
+          "                             timed\n"
+          "  ping ADDRESS PROG VERS     a NULL call to program PROG version VERS at\n"
+          "                             ADDRESS (tcp://host:port, udp://..., unix://path)\n"
+          "\n"
+          "options:\n"
+          "  -m, --matchmaker ADDRESS   the matchmaker: host:port, [v6]:port, host, or a\n"
+          "                             tcp:// or unix:// address (default: PARLEY_MATCHMAKER,\n"
+          "                             else localhost:111)\n"
+          "  -h, --help                 this text\n"
+          "  -V, --version              the version\n"
+          "\n"
+          "Exit status: 0 when it worked, 1 when the name is not registered or a call\n"
+          "failed, 2 for a usage error.\n",
+          stdout);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* usage_error prints one line to stderr: what is wrong with the command
+ * line, and where to read the usage. Returns 2, the exit status. */
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(PROG ": ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("; try '" PROG " --help'\n", stderr);
+    va_end(ap);
+    return 2;
 }
 
 /* address writes the client address ("tcp://127.0.0.1:4000") of a uaddr
@@ -76,15 +114,34 @@ static int cmd_list(parley_client *c, const char *where)
         mm_entry_list_free(&l);
         return fail_call(where, rc);
     }
-    printf("%10s %5s %-6s %-32s %-16s %s\n", "program", "vers", "netid", "address", "name",
-           "owner");
+    /* each column as wide as its widest text (the fields are bounded:
+     * netids 16 bytes, addresses 128, names 64), so that they stay aligned
+     * with a long Unix socket path or IPv6 address */
+    int wnetid = 5, waddr = 7, wname = 4;
     for (u_int i = 0; i < l.mm_entry_list_len; i++) {
         const mm_entry *e = &l.mm_entry_list_val[i];
-        char a[160];
+        char a[200];
         if (address(e->netid, e->uaddr, a, sizeof a) != 0)
             snprintf(a, sizeof a, "%s", e->uaddr);
-        printf("%10u %5u %-6s %-32s %-16s %s\n", e->prog, e->vers, e->netid, a,
-               e->name[0] ? e->name : "-", e->owner);
+        int n = (int)strlen(e->netid);
+        wnetid = n > wnetid ? n : wnetid;
+        n = (int)strlen(a);
+        waddr = n > waddr ? n : waddr;
+        n = (int)strlen(e->name);
+        wname = n > wname ? n : wname;
+    }
+    /* the program number in decimal, as rpcinfo -p prints it, and in hex,
+     * as IDL files write it (0x20000001) */
+    printf("%10s %-10s %4s %-*s %-*s %-*s %s\n", "program", "hex", "vers", wnetid, "netid", waddr,
+           "address", wname, "name", "owner");
+    for (u_int i = 0; i < l.mm_entry_list_len; i++) {
+        const mm_entry *e = &l.mm_entry_list_val[i];
+        char a[200], hex[16];
+        if (address(e->netid, e->uaddr, a, sizeof a) != 0)
+            snprintf(a, sizeof a, "%s", e->uaddr);
+        snprintf(hex, sizeof hex, "0x%x", e->prog);
+        printf("%10u %-10s %4u %-*s %-*s %-*s %s\n", e->prog, hex, e->vers, wnetid, e->netid, waddr,
+               a, wname, e->name[0] ? e->name : "-", e->owner);
     }
     mm_entry_list_free(&l);
     return 0;
@@ -129,10 +186,8 @@ static int cmd_ping(parley_client *mm, const char *where, const char *target, un
     char addr[200];
     char label[120];
     if (strstr(target, "://")) {
-        if (!have_pv) {
-            fprintf(stderr, PROG ": ping ADDRESS needs PROG and VERS\n");
-            return 2;
-        }
+        if (!have_pv)
+            return usage_error("ping %s: an address needs PROG and VERS", target);
         snprintf(addr, sizeof addr, "%s", target);
         snprintf(label, sizeof label, "program %u version %u", prog, vers);
     } else {
@@ -183,70 +238,80 @@ static int cmd_ping(parley_client *mm, const char *where, const char *target, un
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {{"matchmaker", required_argument, NULL, 'm'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
     const char *mmaddr = getenv("PARLEY_MATCHMAKER");
-    int i = 1;
-    if (i < argc && strcmp(argv[i], "-m") == 0) {
-        if (i + 1 >= argc) {
-            usage(stderr);
-            return 2;
+    int opt;
+    opterr = 0; /* usage_error says it, in one line */
+    /* '+': options end at the command, whose arguments are its own; ':'
+     * tells a missing value from an unknown option */
+    while ((opt = getopt_long(argc, argv, "+:m:hV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'm':
+            mmaddr = optarg;
+            break;
+        case 'h':
+            usage();
+            return 0;
+        case 'V':
+            puts(PROG " " MM_VERSION);
+            return 0;
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (strncmp(argv[optind - 1], "--", 2) == 0)
+                return usage_error("unknown option '%s'", argv[optind - 1]);
+            return usage_error("unknown option '-%c'", optopt);
         }
-        mmaddr = argv[i + 1];
-        i += 2;
     }
     if (!mmaddr || !mmaddr[0])
         mmaddr = "localhost:111";
-    if (i >= argc) {
-        usage(stderr);
-        return 2;
-    }
-    const char *cmd = argv[i++];
-    int nargs = argc - i;
-    char **args = argv + i;
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
-        usage(stdout);
-        return 0;
-    }
+    if (optind >= argc)
+        return usage_error("no command (list, lookup or ping)");
+    const char *cmd = argv[optind++];
+    int nargs = argc - optind;
+    char **args = argv + optind;
     unsigned vers = 0, prog = 0;
     const char *netid = "";
     if (strcmp(cmd, "list") == 0) {
-        if (nargs != 0) {
-            usage(stderr);
-            return 2;
-        }
+        if (nargs != 0)
+            return usage_error("list takes no arguments");
     } else if (strcmp(cmd, "lookup") == 0) {
-        if (nargs < 1 || nargs > 3 || (nargs >= 2 && parse_u32(args[1], &vers) != 0)) {
-            usage(stderr);
-            return 2;
-        }
+        if (nargs < 1 || nargs > 3)
+            return usage_error("lookup takes NAME [VERS] [NETID]");
+        if (nargs >= 2 && parse_u32(args[1], &vers) != 0)
+            return usage_error("lookup: '%s' is not a version number", args[1]);
         if (nargs == 3)
             netid = args[2];
     } else if (strcmp(cmd, "ping") == 0) {
-        if ((nargs != 1 && nargs != 3) ||
-            (nargs == 3 && (parse_u32(args[1], &prog) != 0 || parse_u32(args[2], &vers) != 0))) {
-            usage(stderr);
-            return 2;
-        }
+        if (nargs != 1 && nargs != 3)
+            return usage_error("ping takes NAME or ADDRESS, then PROG and VERS or nothing");
+        if (nargs == 3 && parse_u32(args[1], &prog) != 0)
+            return usage_error("ping: '%s' is not a program number", args[1]);
+        if (nargs == 3 && parse_u32(args[2], &vers) != 0)
+            return usage_error("ping: '%s' is not a version number", args[2]);
     } else {
-        fprintf(stderr, PROG ": unknown command '%s'\n", cmd);
-        usage(stderr);
-        return 2;
+        return usage_error("unknown command '%s'", cmd);
     }
 
+    /* as the runtime reads PARLEY_MATCHMAKER: a full address as it is; a
+     * host or [v6] without a port, at the matchmaker's port, 111 */
     char url[300];
+    const char *bracket = mmaddr[0] == '[' ? strchr(mmaddr, ']') : NULL;
+    int has_port = bracket ? bracket[1] == ':' : strchr(mmaddr, ':') != NULL;
     if (strstr(mmaddr, "://"))
         snprintf(url, sizeof url, "%s", mmaddr);
     else
-        snprintf(url, sizeof url, "tcp://%s", mmaddr);
+        snprintf(url, sizeof url, has_port ? "tcp://%s" : "tcp://%s:111", mmaddr);
     parley_client *mm = NULL;
     parley_client_opts o;
     memset(&o, 0, sizeof o);
     o.timeout_ms = TIMEOUT_MS;
     int rc = parley_client_create(&mm, url, MATCHMAKER_PROG, MATCHMAKER_VERS, &o);
-    if (rc != PARLEY_OK) {
-        fprintf(stderr, PROG ": '%s' is not a matchmaker address: %s\n", mmaddr,
-                parley_strerror(rc));
-        return 2;
-    }
+    if (rc != PARLEY_OK)
+        return usage_error("'%s' is not a matchmaker address: %s", mmaddr, parley_strerror(rc));
     int status;
     if (strcmp(cmd, "list") == 0) {
         status = cmd_list(mm, mmaddr);

@@ -3,7 +3,8 @@
  * listens on TCP and UDP (IPv4 and IPv6) and on its Unix sockets, loads the
  * warm-start file, registers itself, and serves matchmaker.idl and
  * rpcbind's protocol (service.c) until SIGTERM or SIGINT, when it saves the
- * table and removes its socket files.
+ * table and removes its socket files. Under systemd (parley-matchmaker.service)
+ * it tells the service manager when it is ready and when it stops.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +12,13 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -47,24 +51,77 @@ static void say(int level, const char *fmt, ...)
     va_end(ap);
 }
 
-static void usage(FILE *f)
+/* usage prints the full usage to stdout (--help). */
+static void usage(void)
 {
-    fprintf(f,
-            "usage: " PROG " [options]\n"
-            "  --port N              TCP and UDP port (default 111)\n"
-            "  --bind ADDR           listen only on ADDR (repeatable; default 0.0.0.0 and ::)\n"
-            "  --socket PATH         the local socket (default /run/parley/matchmaker.sock)\n"
-            "  --rpcbind-socket PATH rpcbind's local socket (default /run/rpcbind.sock)\n"
-            "  --no-rpcbind-socket   do not listen on rpcbind's local socket\n"
-            "  --state FILE          warm-start file (default /var/lib/parley/matchmaker.state)\n"
-            "  --no-state            keep no warm-start file\n"
-            "  --max-entries N       most registrations held (default 1024, at most 8192)\n"
-            "  --check-ms N          liveness scan period in ms (default 1000; 0: none)\n"
-            "  --threads N           worker threads (default 2)\n"
-            "  --daemon              run in the background (with --pidfile FILE)\n"
-            "  --pidfile FILE        write the process id to FILE\n"
-            "  --syslog              log to syslog instead of stderr\n"
-            "  --help                this text\n");
+    fputs("usage: " PROG " [options]\n"
+          "The rendezvous daemon of Parley services, speaking rpcbind's protocols too.\n"
+          "\n"
+          "options:\n"
+          "      --port N              TCP and UDP port (default 111)\n"
+          "      --bind ADDR           listen only on ADDR (repeatable; default 0.0.0.0 and ::)\n"
+          "      --socket PATH         the local socket (default /run/parley/matchmaker.sock)\n"
+          "      --rpcbind-socket PATH rpcbind's local socket (default /run/rpcbind.sock)\n"
+          "      --no-rpcbind-socket   do not listen on rpcbind's local socket\n"
+          "      --state FILE          warm-start file (default "
+          "/var/lib/parley/matchmaker.state)\n"
+          "      --no-state            keep no warm-start file\n"
+          "      --max-entries N       most registrations held (default 1024, at most 8192)\n"
+          "      --check-ms N          liveness scan period in ms (default 1000; 0: none)\n"
+          "      --threads N           worker threads (default 2)\n"
+          "      --daemon              run in the background (with --pidfile FILE)\n"
+          "      --pidfile FILE        write the process id to FILE\n"
+          "      --syslog              log to syslog instead of stderr\n"
+          "  -h, --help                this text\n"
+          "  -V, --version             the version\n"
+          "\n"
+          "Exit status: 0 after SIGTERM or SIGINT, 1 when it cannot serve, 2 for a usage error.\n",
+          stdout);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* usage_error prints one line to stderr: what is wrong with the command
+ * line, and where to read the usage. Returns 2, the exit status. */
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(PROG ": ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("; try '" PROG " --help'\n", stderr);
+    va_end(ap);
+    return 2;
+}
+
+/* notify tells the service manager the daemon's state ("READY=1",
+ * "STOPPING=1") when it started the daemon with NOTIFY_SOCKET set
+ * (systemd's Type=notify; sd_notify(3)'s protocol, spoken here without
+ * libsystemd): one datagram to that Unix socket, a path or, after '@', a
+ * name in the abstract namespace. Without NOTIFY_SOCKET it does nothing; a
+ * socket it cannot reach is said, and ignored. */
+static void notify(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !path[0])
+        return;
+    struct sockaddr_un to;
+    memset(&to, 0, sizeof to);
+    to.sun_family = AF_UNIX;
+    size_t n = strlen(path);
+    if ((path[0] != '/' && path[0] != '@') || n >= sizeof to.sun_path) {
+        say(LOG_WARNING, "NOTIFY_SOCKET '%s' is not a Unix socket's address", path);
+        return;
+    }
+    memcpy(to.sun_path, path, n);
+    if (path[0] == '@')
+        to.sun_path[0] = '\0';
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&to, len) < 0)
+        say(LOG_WARNING, "cannot tell the service manager %s: %s", state, strerror(errno));
+    if (fd >= 0)
+        close(fd);
 }
 
 static void on_signal(int sig)
@@ -200,28 +257,49 @@ enum {
     OPT_THREADS,
     OPT_DAEMON,
     OPT_PIDFILE,
-    OPT_SYSLOG,
-    OPT_HELP
+    OPT_SYSLOG
 };
+
+/* the options; --help and --version have short forms, -h and -V */
+static const struct option longopts[] = {
+    {"port", required_argument, NULL, OPT_PORT},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"rpcbind-socket", required_argument, NULL, OPT_RPCBIND_SOCKET},
+    {"no-rpcbind-socket", no_argument, NULL, OPT_NO_RPCBIND_SOCKET},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"no-state", no_argument, NULL, OPT_NO_STATE},
+    {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
+    {"check-ms", required_argument, NULL, OPT_CHECK_MS},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"daemon", no_argument, NULL, OPT_DAEMON},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0}};
+
+/* bad_option is usage_error for an option getopt_long refused: arg is
+ * the argument it stopped at (a short option may sit inside a bundle such
+ * as "-hx", where optopt names it). */
+static int bad_option(const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0)
+        return usage_error("unknown option '-%c'", optopt);
+    const char *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (eq && optopt) /* glibc: a known option given a value it takes none of */
+        return usage_error("option '%.*s' takes no value", (int)n, arg);
+    int matches = 0; /* getopt_long takes any unambiguous prefix */
+    for (const struct option *o = longopts; o->name; o++)
+        matches += strncmp(o->name, arg + 2, n - 2) == 0;
+    if (matches > 1)
+        return usage_error("option '%.*s' is ambiguous", (int)n, arg);
+    return usage_error("unknown option '%s'", arg);
+}
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"port", required_argument, NULL, OPT_PORT},
-        {"bind", required_argument, NULL, OPT_BIND},
-        {"socket", required_argument, NULL, OPT_SOCKET},
-        {"rpcbind-socket", required_argument, NULL, OPT_RPCBIND_SOCKET},
-        {"no-rpcbind-socket", no_argument, NULL, OPT_NO_RPCBIND_SOCKET},
-        {"state", required_argument, NULL, OPT_STATE},
-        {"no-state", no_argument, NULL, OPT_NO_STATE},
-        {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
-        {"check-ms", required_argument, NULL, OPT_CHECK_MS},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"daemon", no_argument, NULL, OPT_DAEMON},
-        {"pidfile", required_argument, NULL, OPT_PIDFILE},
-        {"syslog", no_argument, NULL, OPT_SYSLOG},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0}};
     long port = 111, max_entries = 0, check_ms = 1000, threads = 2;
     const char *binds[MAX_BINDS];
     size_t nbinds = 0;
@@ -231,20 +309,17 @@ int main(int argc, char **argv)
     const char *pidfile = NULL;
     int daemonize = 0;
     int opt;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    opterr = 0; /* usage_error says it, in one line */
+    /* the leading ':' tells a missing value (':') from an unknown option */
+    while ((opt = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
         switch (opt) {
         case OPT_PORT:
-            if ((port = number(optarg, 1, 65535)) < 0) {
-                fprintf(stderr, PROG ": --port: '%s' is not a port (1 to 65535)\n", optarg);
-                return 2;
-            }
+            if ((port = number(optarg, 1, 65535)) < 0)
+                return usage_error("--port: '%s' is not a port (1 to 65535)", optarg);
             break;
         case OPT_BIND:
-            if (nbinds == MAX_BINDS) {
-                fprintf(stderr, PROG ": --bind: at most %d addresses\n", MAX_BINDS);
-                return 2;
-            }
+            if (nbinds == MAX_BINDS)
+                return usage_error("--bind: at most %d addresses", MAX_BINDS);
             binds[nbinds++] = optarg;
             break;
         case OPT_SOCKET:
@@ -263,24 +338,17 @@ int main(int argc, char **argv)
             state = NULL;
             break;
         case OPT_MAX_ENTRIES:
-            if ((max_entries = number(optarg, 1, MM_LIST_MAX)) < 0) {
-                fprintf(stderr, PROG ": --max-entries: '%s' is not a number from 1 to %d\n", optarg,
-                        MM_LIST_MAX);
-                return 2;
-            }
+            if ((max_entries = number(optarg, 1, MM_LIST_MAX)) < 0)
+                return usage_error("--max-entries: '%s' is not a number from 1 to %d", optarg,
+                                   MM_LIST_MAX);
             break;
         case OPT_CHECK_MS:
-            if ((check_ms = number(optarg, 0, 3600000)) < 0) {
-                fprintf(stderr, PROG ": --check-ms: '%s' is not a number from 0 to 3600000\n",
-                        optarg);
-                return 2;
-            }
+            if ((check_ms = number(optarg, 0, 3600000)) < 0)
+                return usage_error("--check-ms: '%s' is not a number from 0 to 3600000", optarg);
             break;
         case OPT_THREADS:
-            if ((threads = number(optarg, 1, 256)) < 0) {
-                fprintf(stderr, PROG ": --threads: '%s' is not a number from 1 to 256\n", optarg);
-                return 2;
-            }
+            if ((threads = number(optarg, 1, 256)) < 0)
+                return usage_error("--threads: '%s' is not a number from 1 to 256", optarg);
             break;
         case OPT_DAEMON:
             daemonize = 1;
@@ -291,23 +359,20 @@ int main(int argc, char **argv)
         case OPT_SYSLOG:
             use_syslog = 1;
             break;
-        case OPT_HELP:
-            usage(stdout);
+        case 'h':
+            usage();
             return 0;
+        case 'V':
+            puts(PROG " " MM_VERSION);
+            return 0;
+        case ':': /* only long options take values */
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            if (optopt)
-                fprintf(stderr, PROG ": option '%s' needs a value\n", argv[optind - 1]);
-            else
-                fprintf(stderr, PROG ": unknown option '%s'\n", argv[optind - 1]);
-            usage(stderr);
-            return 2;
+            return bad_option(argv[optind - 1]);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
     char sockbuf[PATH_MAX], rpcbbuf[PATH_MAX], statebuf[PATH_MAX], pidbuf[PATH_MAX];
     sock = absolute(sock, sockbuf, sizeof sockbuf);
     rpcb_sock = absolute(rpcb_sock, rpcbbuf, sizeof rpcbbuf);
@@ -446,7 +511,10 @@ int main(int argc, char **argv)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     say(LOG_INFO, "serving on port %ld", port);
+    /* every address listens: a caller from now on is queued until run serves it */
+    notify("READY=1");
     rc = parley_server_run(server);
+    notify("STOPPING=1");
     sa.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -1,9 +1,8 @@
 /*
  * examples/date/codec.c: the date service's request and answer through
- * the generated codec: encode a request, decode it as a server would, format
- * the date it asks for, and send the text back the same way. (The RPC client
- * and server come with the runtime; until then this is what the example
- * runs.)
+ * the generated codec alone, with no server: encode a request, decode it as
+ * a server would, format the date it asks for (in UTC, the zone it names),
+ * and send the text back the same way.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +15,8 @@ int main(void)
     unsigned char wire[256];
     size_t len = 0;
     char format[] = "%Y-%m-%d %H:%M:%S UTC";
-    date_request req = {1700000000, format};
+    char zone[] = "UTC";
+    date_request req = {1700000000, format, zone};
     int rc = date_request_encode(&req, wire, sizeof wire, &len);
     if (rc != PARLEY_OK) {
         fprintf(stderr, "date: encode failed: %s\n", parley_strerror(rc));

@@ -1,8 +1,7 @@
 /*
- * examples/users/codec.c: the user-list service's data, through the
- * generated codec: build a list of users, encode it to XDR, decode it back,
- * and check that nothing changed. (The RPC client and server come with the
- * runtime; until then this is what the example runs.)
+ * examples/users/codec.c: the user-list service's data through the
+ * generated codec alone, with no server: a page of logins encoded to XDR,
+ * decoded back, and checked field by field.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,47 +12,53 @@
 
 int main(void)
 {
-    static char names[][8] = {"ada", "grace", "ken", "dennis", "barbara"};
+    static char names[][8] = {"ada", "grace", "ken"};
+    static char lines[][8] = {"pts/0", "pts/1", "tty1"};
+    static char hosts[][16] = {"10.0.0.7", "lab.example", ""};
     enum { N = sizeof names / sizeof names[0] };
-    user people[N];
+    user_login people[N];
     for (unsigned i = 0; i < N; i++) {
         people[i].name = names[i];
-        people[i].uid = 1000 + i;
+        people[i].line = lines[i];
+        people[i].host = hosts[i];
         people[i].login_time = 1700000000 + 3600 * (quad_t)i;
+        people[i].idle = i == 2 ? -1 : 60 * (int)i;
     }
-    user_list list = {N, people};
+    user_login_reply reply = {TRUE, {.page = {{N, people}, 3, FALSE}}};
 
-    size_t need = user_list_size(&list);
+    size_t need = user_login_reply_size(&reply);
     unsigned char *buf = malloc(need);
     size_t len = 0;
-    int rc = buf ? user_list_encode(&list, buf, need, &len) : PARLEY_ERR_NOMEM;
+    int rc = buf ? user_login_reply_encode(&reply, buf, need, &len) : PARLEY_ERR_NOMEM;
     if (rc != PARLEY_OK) {
         fprintf(stderr, "users: encode failed: %s\n", parley_strerror(rc));
         free(buf);
         return 1;
     }
-    printf("users: %u users encode to %zu bytes of XDR\n", list.user_list_len, len);
+    printf("users: a page of %u logins encodes to %zu bytes of XDR\n", (unsigned)N, len);
 
-    user_list back;
-    rc = user_list_decode(&back, buf, len, NULL, NULL);
+    user_login_reply back;
+    rc = user_login_reply_decode(&back, buf, len, NULL, NULL);
     free(buf);
     if (rc != PARLEY_OK) {
         fprintf(stderr, "users: decode failed: %s\n", parley_strerror(rc));
         return 1;
     }
-    int same = back.user_list_len == N;
+    const user_login_page *page = &back.user_login_reply_u.page;
+    int same = back.ok && page->entries.entries_len == N && page->next == 3 && !page->more;
     for (unsigned i = 0; same && i < N; i++) {
-        const user *u = &back.user_list_val[i];
-        same = strcmp(u->name, names[i]) == 0 && u->uid == 1000 + i &&
-               u->login_time == 1700000000 + 3600 * (quad_t)i;
-        printf("  %-8s uid %u  logged in at %" PRId64 "\n", u->name, u->uid,
-               (int64_t)u->login_time);
+        const user_login *u = &page->entries.entries_val[i];
+        same = strcmp(u->name, names[i]) == 0 && strcmp(u->line, lines[i]) == 0 &&
+               strcmp(u->host, hosts[i]) == 0 && u->login_time == people[i].login_time &&
+               u->idle == people[i].idle;
+        printf("  %-6s %-6s %-12s login %" PRId64 "  idle %d\n", u->name, u->line,
+               u->host[0] ? u->host : "-", (int64_t)u->login_time, u->idle);
     }
-    user_list_free(&back);
+    user_login_reply_free(&back);
     if (!same) {
-        fprintf(stderr, "users: the decoded list differs from the encoded one\n");
+        fprintf(stderr, "users: the decoded page differs from the encoded one\n");
         return 1;
     }
-    puts("users: decoded list matches");
+    puts("users: decoded page matches");
     return 0;
 }

@@ -258,6 +258,7 @@ typedef struct worker {
     atomic_uint done;
     pthread_t th;
     int running;
+    int submitted; /* submit_work's: results in the order the calls ran */
 } worker;
 
 static worker workers[MAX_WORKERS];
@@ -421,7 +422,7 @@ static tally check_worker(const worker *w, const server *s, const runs *r)
             t.cut_by_kill++;
         else if (count[i] > 1)
             t.ran_twice++;
-        if (w->sem == PARLEY_EXACTLY_ONCE && rc == PARLEY_OK && w->res[i] != i + 1)
+        if (w->sem == PARLEY_EXACTLY_ONCE && rc == PARLEY_OK && !w->submitted && w->res[i] != i + 1)
             t.wrong_result++;
     }
     free(count);
@@ -821,6 +822,174 @@ static void test_sigkill_and_restart_at_most_once_over_udp(void **state)
 {
     (void)state;
     kill_case("kill-udp", PARLEY_AT_MOST_ONCE, 0, "udp://127.0.0.1:0", seed + 24);
+}
+
+/* ---- submitted calls over a restart ---- */
+
+/* At most SUBMIT_WINDOW calls in flight, one submitted a millisecond at
+ * most, so that the calls span the kills. */
+enum {
+    SUBMIT_WINDOW = 16,
+    SUBMIT_MIN_CALLS = 100,
+    SUBMIT_MAX_CALLS = 5000,
+    SUBMIT_LIMIT_MS = 120000
+};
+
+/* A submitted call of submit_work: its worker and index. */
+typedef struct slot {
+    worker *w;
+    unsigned i;
+    unsigned *completed;
+} slot;
+
+static void on_slot(void *ctx, int err)
+{
+    slot *sl = ctx;
+    sl->w->rc[sl->i] = err;
+    (*sl->completed)++;
+}
+
+/* submit_work: a thread submitting w's ADD calls, SUBMIT_WINDOW at a time,
+ * and polling for their completions through one handle, until every call
+ * it submitted is complete (each within its deadline; the whole within
+ * SUBMIT_LIMIT_MS, after which the handle's destruction cancels what is
+ * left). w->done is the number of calls made, once all are complete. */
+static void *submit_work(void *arg)
+{
+    worker *w = arg;
+    parley_client *c = client_for(w->addr, w->retransmit_ms, w->timeout_ms, &w->create_rc);
+    if (!c)
+        return NULL;
+    slot *slots = calloc(w->n_max, sizeof *slots);
+    if (!slots) {
+        w->create_rc = PARLEY_ERR_NOMEM;
+        parley_client_destroy(c);
+        return NULL;
+    }
+    unsigned made = 0, completed = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int more = made < w->n_max && !atomic_load(&abort_all) &&
+                   (made < w->n_min || atomic_load(&keep_going));
+        if (!more && completed == made)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        while (more && made - completed < SUBMIT_WINDOW && (int64_t)made <= ms) {
+            unsigned i = made++;
+            slots[i] = (slot){w, i, &completed};
+            add_args a = {w->first_id + i, 1};
+            int rc = w->sem == PARLEY_EXACTLY_ONCE
+                         ? add_exactly_once_1_submit(c, &a, &w->res[i], on_slot, &slots[i])
+                         : add_at_most_once_1_submit(c, &a, &w->res[i], on_slot, &slots[i]);
+            if (rc != PARLEY_OK) { /* not submitted: its error is the call's */
+                w->rc[i] = rc;
+                completed++;
+            }
+            more = made < w->n_max && (made < w->n_min || atomic_load(&keep_going));
+        }
+        if (parley_client_poll(c, 1, NULL) != PARLEY_OK || ms > SUBMIT_LIMIT_MS)
+            break;
+    }
+    parley_client_destroy(c); /* completes what is left, cancelled */
+    free(slots);
+    atomic_store(&w->done, made);
+    return NULL;
+}
+
+/* submit_kill_case: one thread submits ADD calls of sem to s over TCP, up
+ * to SUBMIT_WINDOW in flight, while the server is killed KILLS times at
+ * random (seeded) moments and started again on the same address (and
+ * store) after a random pause, its connections refused meanwhile. */
+static void submit_kill_case(const char *name, parley_semantics sem, int store,
+                             const char *listen_addr, uint64_t case_seed)
+{
+    const char *listen[] = {listen_addr};
+    server *s = server_start(name, listen, 1, store, NULL);
+    uint64_t rng = case_seed;
+    atomic_store(&keep_going, 1);
+    worker *w = &workers[0];
+    assert_false(w->running);
+    memset(w, 0, sizeof *w);
+    snprintf(w->addr, sizeof w->addr, "%s", s->proc.addrs[0]);
+    w->sem = sem;
+    w->first_id = 8000000;
+    w->n_min = SUBMIT_MIN_CALLS;
+    w->n_max = SUBMIT_MAX_CALLS;
+    w->submitted = 1;
+    w->retransmit_ms = 20;
+    w->rc = calloc(w->n_max, sizeof *w->rc);
+    w->res = calloc(w->n_max, sizeof *w->res);
+    assert_non_null(w->rc);
+    assert_non_null(w->res);
+    for (unsigned i = 0; i < w->n_max; i++)
+        w->rc[i] = -1;
+    atomic_init(&w->done, 0);
+    assert_int_equal(pthread_create(&w->th, NULL, submit_work, w), 0);
+    w->running = 1;
+    unsigned restarts = 0;
+    for (unsigned k = 0; k < KILLS; k++) {
+        sleep_ms(10 + (unsigned)(rng_next(&rng) % 150));
+        server_kill(s);
+        sleep_ms((unsigned)(rng_next(&rng) % 80));
+        assert_int_equal(server_restart(s), 0);
+        restarts++;
+    }
+    atomic_store(&keep_going, 0);
+    worker_join(w);
+    assert_int_equal(w->create_rc, PARLEY_OK);
+    runs r = runs_load(s);
+    tally t = check_worker(w, s, &r);
+    print_tally(name, w, &t);
+    print_message("delivery: %-14s kills=%zu restarts=%u\n", name, s->nkilled, restarts);
+    free(r.v);
+    assert_guarantee(w, &t);
+    assert_int_equal(s->nkilled, KILLS);
+    assert_true(t.calls >= SUBMIT_MIN_CALLS);
+    if (sem == PARLEY_EXACTLY_ONCE) {
+        /* every call its result: the counter's values 1 .. N, each once */
+        uint64_t eo = 0;
+        read_counts(s->proc.addrs[0], &eo, NULL);
+        print_message("delivery: %-14s counter eo=%" PRIu64 " (calls %u)\n", name, eo, t.calls);
+        assert_int_equal(eo, t.calls);
+        unsigned char *seen = calloc(t.calls + 1, 1);
+        assert_non_null(seen);
+        unsigned bad = 0;
+        for (unsigned i = 0; i < t.calls; i++) {
+            uint64_t v = w->res[i];
+            if (v < 1 || v > t.calls || seen[v]++)
+                bad++;
+        }
+        free(seen);
+        assert_int_equal(bad, 0);
+    } else {
+        /* each call its result or an explicit doubt */
+        assert_int_equal(t.ok + t.in_doubt, t.calls);
+    }
+    worker_free(w);
+    stop_server(s);
+}
+
+/* Submitted exactly-once calls against a server with a store, killed and
+ * restarted: each waits for the server, goes out again under its number,
+ * and gets its result; the counter ends at exactly the number of calls. */
+static void test_submitted_exactly_once_calls_ride_over_restarts(void **state)
+{
+    (void)state;
+    submit_kill_case("submit-kill", PARLEY_EXACTLY_ONCE, 1, "tcp://127.0.0.1:0", seed + 31);
+    submit_kill_case("submit-kill-udp", PARLEY_EXACTLY_ONCE, 1, "udp://127.0.0.1:0", seed + 33);
+}
+
+/* Submitted at-most-once calls against a server without a store, killed
+ * and restarted: none runs twice; each gets its result or PARLEY_ERR_IN_DOUBT
+ * (one that never reached the old server goes out again under a new number
+ * after one HELLO of the handle to the new one). */
+static void test_submitted_at_most_once_calls_ride_over_restarts(void **state)
+{
+    (void)state;
+    submit_kill_case("submit-kill", PARLEY_AT_MOST_ONCE, 0, "tcp://127.0.0.1:0", seed + 32);
+    submit_kill_case("submit-kill-udp", PARLEY_AT_MOST_ONCE, 0, "udp://127.0.0.1:0", seed + 34);
 }
 
 /* ---- the rpcgen client ---- */
@@ -1315,16 +1484,64 @@ static void test_a_client_whose_lease_ran_out_is_never_run_twice(void **state)
     raw_seq_call(fd, next_xid++, ADD_EXACTLY_ONCE, id, 1, 1, inc, PL_SEM_EXACTLY_ONCE, &one, 300,
                  &r);
     int old_ok = r.got && r.status == PL_SEQ_OK;
+
+    /* forgotten again, then the server restarts (its memory of forgotten
+     * clients gone with it): the client registers anew with a HELLO that
+     * acknowledges only up to its call still out (3, sent before), as one
+     * does to a new server. The copy of call 3, first sent in the store's
+     * earlier run, is told by its incarnation: in doubt, not run. */
+    add_args three = {7600003, 1};
+    hello(fd, id, 3); /* the lease is short: it may have run out already */
+    raw_seq_call(fd, next_xid++, ADD_EXACTLY_ONCE, id, 3, 3, inc, PL_SEM_EXACTLY_ONCE, &three, 2000,
+                 &r);
+    assert_true(r.got && r.parley);
+    assert_int_equal(r.status, PL_SEQ_OK);
+    late_status = PL_SEQ_OK;
+    for (int tries = 0; tries < 40 && late_status != PL_SEQ_HELLO; tries++) {
+        sleep_ms(250);
+        raw_seq_call(fd, next_xid++, ADD_EXACTLY_ONCE, id, 3, 3, inc, PL_SEM_EXACTLY_ONCE, &three,
+                     2000, &r);
+        assert_true(r.got && r.parley);
+        late_status = r.status;
+        if (late_status == PL_SEQ_OK)
+            sleep_ms(1500);
+    }
+    assert_int_equal(late_status, PL_SEQ_HELLO);
+    /* the record of the forgetting rides with the next append: another
+     * client's registration */
+    uint8_t other[16];
+    random_id(&rng, other);
+    hello(fd, other, 1);
+    close(fd);
+    server_kill(s);
+    assert_int_equal(server_restart(s), 0);
+    fd = udp_socket(s->proc.addrs[0]);
+    uint64_t inc2 = hello(fd, id, 3);
+    raw_seq_call(fd, next_xid++, ADD_EXACTLY_ONCE, id, 3, 3, inc, PL_SEM_EXACTLY_ONCE, &three, 2000,
+                 &r);
+    assert_true(r.got && r.parley);
+    uint32_t cross_status = r.status;
+    add_args four = {7600004, 1};
+    raw_seq_call(fd, next_xid++, ADD_EXACTLY_ONCE, id, 4, 4, inc2, PL_SEM_EXACTLY_ONCE, &four, 2000,
+                 &r);
+    assert_true(r.got && r.parley);
+    assert_int_equal(r.status, PL_SEQ_OK);
+    assert_int_equal(r.result, 4);
     close(fd);
 
     runs rs = runs_load(s);
     print_message("delivery: lease          a copy after the lease: status %u; after a new "
-                  "HELLO the old copy answered ok=%d; runs %u and %u, seed=%" PRIu64 "\n",
-                  late_status, old_ok, runs_of(&rs, "eo", 7600001), runs_of(&rs, "eo", 7600002),
-                  seed);
+                  "HELLO the old copy answered ok=%d; after a restart, a copy first sent in the "
+                  "store's earlier run: status %u; runs %u %u %u %u, seed=%" PRIu64 "\n",
+                  late_status, old_ok, cross_status, runs_of(&rs, "eo", 7600001),
+                  runs_of(&rs, "eo", 7600002), runs_of(&rs, "eo", 7600003),
+                  runs_of(&rs, "eo", 7600004), seed);
     assert_false(old_ok);
+    assert_int_equal(cross_status, PL_SEQ_IN_DOUBT);
     assert_int_equal(runs_of(&rs, "eo", 7600001), 1);
     assert_int_equal(runs_of(&rs, "eo", 7600002), 1);
+    assert_int_equal(runs_of(&rs, "eo", 7600003), 1);
+    assert_int_equal(runs_of(&rs, "eo", 7600004), 1);
     free(rs.v);
     stop_server(s);
 }
@@ -1524,6 +1741,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_sigkill_and_restart_exactly_once_over_udp, cleanup),
         cmocka_unit_test_teardown(test_sigkill_and_restart_at_most_once_without_a_store, cleanup),
         cmocka_unit_test_teardown(test_sigkill_and_restart_at_most_once_over_udp, cleanup),
+        cmocka_unit_test_teardown(test_submitted_exactly_once_calls_ride_over_restarts, cleanup),
+        cmocka_unit_test_teardown(test_submitted_at_most_once_calls_ride_over_restarts, cleanup),
         cmocka_unit_test_teardown(test_an_rpcgen_client_gets_the_duplicate_request_cache, cleanup),
         cmocka_unit_test_teardown(test_forged_identities_and_sequence_numbers_run_nothing, cleanup),
         cmocka_unit_test_teardown(test_a_client_whose_lease_ran_out_is_never_run_twice, cleanup),

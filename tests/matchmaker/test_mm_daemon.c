@@ -624,6 +624,59 @@ static int run_info(const char *args, char *out, size_t cap)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* column_at says whether a column of a table starts at off in line: a
+ * space before it (or the line's start) and a text there. */
+static int column_at(const char *line, size_t len, size_t off)
+{
+    return off < len && line[off] != ' ' && (off == 0 || line[off - 1] == ' ');
+}
+
+/* check_list checks parley-info list's table: the header, then a line per
+ * entry whose columns start where the header's do (the program's decimal
+ * and the version right-aligned, ending where theirs end), the program in
+ * decimal and in hex; returns the number of entry lines. */
+static int check_list(const char *out)
+{
+    static const char *const cols[] = {"program", "hex",  "vers", "netid",
+                                       "address", "name", "owner"};
+    enum { NCOLS = sizeof cols / sizeof cols[0] };
+    const char *eol = strchr(out, '\n');
+    assert_non_null(eol);
+    size_t hlen = (size_t)(eol - out);
+    size_t start[NCOLS], end[NCOLS];
+    const char *from = out;
+    for (int i = 0; i < NCOLS; i++) {
+        const char *at = strstr(from, cols[i]);
+        if (!at || at > eol)
+            fail_msg("no column '%s' in the header '%.*s'", cols[i], (int)hlen, out);
+        start[i] = (size_t)(at - out);
+        end[i] = start[i] + strlen(cols[i]);
+        from = at + strlen(cols[i]);
+    }
+    int rows = 0;
+    for (const char *line = eol + 1; *line; rows++) {
+        const char *e = strchr(line, '\n');
+        assert_non_null(e);
+        size_t len = (size_t)(e - line);
+        /* right-aligned: program (decimal) and vers end where their titles do */
+        for (int i = 0; i < NCOLS; i++) {
+            int right = i == 0 || i == 2;
+            if (right ? !(end[i] < len && line[end[i] - 1] != ' ' && line[end[i]] == ' ')
+                      : !column_at(line, len, start[i]))
+                fail_msg("column '%s' out of line in '%.*s' under '%.*s'", cols[i], (int)len, line,
+                         (int)hlen, out);
+        }
+        /* the hex is the decimal's */
+        unsigned long dec = strtoul(line, NULL, 10);
+        char hex[16];
+        snprintf(hex, sizeof hex, "0x%lx ", dec);
+        if (strncmp(line + start[1], hex, strlen(hex)) != 0)
+            fail_msg("program %lu not written %s in '%.*s'", dec, hex, (int)len, line);
+        line = e + 1;
+    }
+    return rows;
+}
+
 static void test_info_outputs_and_exit_codes(void **state)
 {
     (void)state;
@@ -631,6 +684,10 @@ static void test_info_outputs_and_exit_codes(void **state)
     assert_int_equal(run_info("list", out, sizeof out), 0);
     assert_non_null(strstr(out, "matchmaker"));
     assert_non_null(strstr(out, "superuser"));
+    assert_true(check_list(out) >= 6);
+    /* rpcbind's program and the matchmaker's, as their IDL files write them */
+    assert_non_null(strstr(out, "    100000 0x186a0 "));
+    assert_non_null(strstr(out, " 542134860 0x2050524c "));
     assert_int_equal(run_info("lookup matchmaker 1 tcp", out, sizeof out), 0);
     char want[64];
     snprintf(want, sizeof want, "tcp://127.0.0.1:%d\n", port);
@@ -725,7 +782,9 @@ static void test_daemon_reports_bad_options_and_a_taken_port(void **state)
     (void)state;
     char out[4096], args[128];
     assert_int_equal(run_daemon("--bogus", out, sizeof out), 2);
-    assert_non_null(strstr(out, "unknown option '--bogus'"));
+    /* one line, not the whole usage (test_mm_cli has the rest) */
+    assert_string_equal(out, "parley-matchmaker: unknown option '--bogus'; try "
+                             "'parley-matchmaker --help'\n");
     assert_int_equal(run_daemon("--port 70000", out, sizeof out), 2);
     assert_int_equal(run_daemon("--check-ms", out, sizeof out), 2);
     snprintf(args, sizeof args, "--bind 127.0.0.1 --port %d", port);

@@ -400,13 +400,18 @@ static void on_recovered(void *ctx, uint32_t proc, uint64_t seq, int err, const 
         r->count = parley_ld_u32(result);
 }
 
-/* A client with a journal crashes (SIGKILL) while its exactly-once call
- * runs; the call completes on the server; a new client process made with
+static void on_submitted(void *ctx, int err)
+{
+    *(int *)ctx = err;
+}
+
+/* journal_case: a client with a journal crashes (SIGKILL) while its
+ * exactly-once call runs, made synchronously or submitted (and polled
+ * for); the call completes on the server; a new client process made with
  * the same journal sends it again under the same identity and number, and
  * learns its outcome, the recorded reply: it ran once. */
-static void test_a_journal_carries_a_call_across_the_clients_crash(void **state)
+static void journal_case(int submitted)
 {
-    (void)state;
     reset_counts();
     atomic_store(&slow_entered, 0);
     atomic_store(&slow_release, 0);
@@ -426,7 +431,18 @@ static void test_a_journal_carries_a_call_across_the_clients_crash(void **state)
         if (parley_client_create(&c, r.tcp, PROG, VERS, &jo) != PARLEY_OK ||
             call(c, P_EO, 5, &res, PARLEY_EXACTLY_ONCE) != PARLEY_OK || res != 5)
             _exit(3);
-        call(c, P_SLOW, 1, &res, PARLEY_EXACTLY_ONCE); /* killed while it waits */
+        if (!submitted) {
+            call(c, P_SLOW, 1, &res, PARLEY_EXACTLY_ONCE); /* killed while it waits */
+            _exit(4);
+        }
+        parley_call_opts o = {5000, PARLEY_EXACTLY_ONCE, NULL};
+        uint32_t x = 1;
+        int err = -1;
+        if (parley_client_submit_opts(c, P_SLOW, put_u32, &x, 4, get_u32, &res, &o, on_submitted,
+                                      &err) != PARLEY_OK)
+            _exit(5);
+        for (int i = 0; i < 100 && err == -1; i++) /* killed while it polls */
+            parley_client_poll(c, 100, NULL);
         _exit(4);
     }
     assert_true(pid > 0);
@@ -469,6 +485,18 @@ static void test_a_journal_carries_a_call_across_the_clients_crash(void **state)
     unlink(store);
     unlink(journal);
     rmdir(dir);
+}
+
+static void test_a_journal_carries_a_call_across_the_clients_crash(void **state)
+{
+    (void)state;
+    journal_case(0);
+}
+
+static void test_a_journal_carries_a_submitted_call_across_the_clients_crash(void **state)
+{
+    (void)state;
+    journal_case(1);
 }
 
 /* A journal that is not one, or whose tail was torn, is read as far as it
@@ -564,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_a_restarted_server_without_a_store_is_met_with_a_new_hello),
         cmocka_unit_test(test_idempotent_and_plain_calls_need_no_hello),
         cmocka_unit_test(test_a_journal_carries_a_call_across_the_clients_crash),
+        cmocka_unit_test(test_a_journal_carries_a_submitted_call_across_the_clients_crash),
         cmocka_unit_test(test_a_damaged_journal_is_refused_and_a_torn_one_cut),
         cmocka_unit_test(test_a_failed_exactly_once_call_is_answered_not_run_again),
         cmocka_unit_test(test_semantics_out_of_range_are_refused),

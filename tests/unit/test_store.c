@@ -138,10 +138,13 @@ static void test_a_new_store_is_empty_and_reopens_empty(void **state)
     pl_store_stats_get(s, &st);
     assert_int_equal(st.kv_pairs, 0);
     assert_int_equal(st.calls, 0);
-    assert_int_equal(st.file_bytes, 32);
+    assert_int_equal(st.file_bytes, 32 + 29); /* the header, and this run's number */
+    assert_int_equal(st.boot, 1);
     pl_store_close(s);
     s = open_store(PL_DUR_MACHINE, 0);
     pl_store_stats_get(s, &st);
+    assert_int_equal(st.file_bytes, 32 + 2 * 29);
+    assert_int_equal(st.boot, 2);
     assert_int_equal(st.kv_pairs, 0);
     assert_int_equal(st.torn_bytes, 0);
     assert_int_equal(read_count(s), 0);
@@ -680,7 +683,7 @@ static void test_null_arguments_are_refused(void **state)
     assert_int_equal(pl_store_hello(NULL, id, 1, &known), PARLEY_ERR_NULL);
     assert_int_equal(pl_store_hello(s, NULL, 1, &known), PARLEY_ERR_NULL);
     assert_int_equal(pl_store_hello(s, id, 1, NULL), PARLEY_ERR_NULL);
-    assert_int_equal(pl_store_touch(s, NULL, 1, &known), PARLEY_ERR_NULL);
+    assert_int_equal(pl_store_touch(s, NULL, 1, &known, NULL), PARLEY_ERR_NULL);
     assert_int_equal(pl_store_expire(NULL, 0, 0, 1), 0);
     pl_store_abort(NULL);
     pl_store_close(NULL);
@@ -700,7 +703,7 @@ static void test_a_hello_registers_a_client_once_and_keeps_its_floor(void **stat
         uint8_t id[16];
         int known = -1;
         client_id(id, 40 + (unsigned)d);
-        assert_int_equal(pl_store_touch(s, id, 3, &known), PARLEY_OK);
+        assert_int_equal(pl_store_touch(s, id, 3, &known, NULL), PARLEY_OK);
         assert_int_equal(known, 0); /* not registered: nothing made */
         assert_int_equal(lookup_state(s, id, 3), PL_STORE_UNKNOWN);
         assert_int_equal(pl_store_hello(s, id, 3, &known), PARLEY_OK);
@@ -712,7 +715,7 @@ static void test_a_hello_registers_a_client_once_and_keeps_its_floor(void **stat
         assert_int_equal(known, 1);
         assert_int_equal(lookup_state(s, id, 3), PL_STORE_DONE);
         assert_int_equal(lookup_state(s, id, 4), PL_STORE_NONE);
-        assert_int_equal(pl_store_touch(s, id, 4, &known), PARLEY_OK);
+        assert_int_equal(pl_store_touch(s, id, 4, &known, NULL), PARLEY_OK);
         assert_int_equal(known, 1);
         assert_int_equal(lookup_state(s, id, 3), PL_STORE_ACKED);
         pl_store_stats st;
@@ -823,6 +826,75 @@ static void test_a_full_store_refuses_new_clients_not_known_ones(void **state)
     pl_store_close(s);
 }
 
+/* A client forgotten and registered again within a run gets its floor
+ * above every call it made before (its tomb), whatever its HELLO says; in
+ * a later run its registration's run tells the calls sent before it. When
+ * the tombs are full, a new run begins instead. */
+static void test_a_forgotten_client_comes_back_above_its_old_calls(void **state)
+{
+    (void)state;
+    pl_store_opts o = {.durability = PL_DUR_PROCESS, .max_tombs = 2};
+    pl_store *s = NULL;
+    assert_int_equal(pl_store_open(&s, path, &o), PARLEY_OK);
+    uint64_t boot = pl_store_boot(s);
+    assert_true(boot >= 1);
+    uint8_t a[16], b[16], c[16];
+    int known;
+    uint64_t reg = 0;
+    client_id(a, 70);
+    client_id(b, 71);
+    client_id(c, 72);
+    assert_int_equal(pl_store_hello(s, a, 1, &known), PARLEY_OK);
+    assert_int_equal(increment(s, a, 1), 1);
+    assert_int_equal(increment(s, a, 5), 2); /* 2 to 4 still out */
+    assert_int_equal(pl_store_forget(s, a), PARLEY_OK);
+    pl_store_stats st;
+    pl_store_stats_get(s, &st);
+    assert_int_equal(st.tombs, 1);
+    /* its HELLO says 2 (its lowest call not complete): the floor goes to 6 */
+    assert_int_equal(pl_store_hello(s, a, 2, &known), PARLEY_OK);
+    assert_int_equal(known, 0);
+    assert_int_equal(lookup_state(s, a, 5), PL_STORE_ACKED);
+    assert_int_equal(lookup_state(s, a, 3), PL_STORE_ACKED);
+    assert_int_equal(lookup_state(s, a, 6), PL_STORE_NONE);
+    assert_int_equal(pl_store_touch(s, a, 0, &known, &reg), PARLEY_OK);
+    assert_int_equal(reg, boot);
+    pl_store_stats_get(s, &st);
+    assert_int_equal(st.tombs, 0);
+
+    /* three forgotten, two tombs: a new run begins, and the tombs go */
+    assert_int_equal(pl_store_hello(s, b, 1, &known), PARLEY_OK);
+    assert_int_equal(pl_store_hello(s, c, 1, &known), PARLEY_OK);
+    assert_int_equal(pl_store_forget(s, a), PARLEY_OK);
+    assert_int_equal(pl_store_forget(s, b), PARLEY_OK);
+    assert_int_equal(pl_store_boot(s), boot);
+    assert_int_equal(pl_store_forget(s, c), PARLEY_OK);
+    assert_int_equal(pl_store_boot(s), boot + 1);
+    pl_store_stats_get(s, &st);
+    assert_int_equal(st.tombs, 0);
+    assert_int_equal(pl_store_hello(s, b, 1, &known), PARLEY_OK);
+    assert_int_equal(pl_store_touch(s, b, 0, &known, &reg), PARLEY_OK);
+    assert_int_equal(reg, boot + 1);
+    pl_store_close(s);
+
+    /* the next open is a later run; registrations keep theirs, through a
+     * compaction too */
+    assert_int_equal(pl_store_open(&s, path, &o), PARLEY_OK);
+    assert_int_equal(pl_store_boot(s), boot + 2);
+    assert_int_equal(pl_store_touch(s, b, 0, &known, &reg), PARLEY_OK);
+    assert_int_equal(known, 1);
+    assert_int_equal(reg, boot + 1);
+    assert_int_equal(pl_store_compact(s), PARLEY_OK);
+    pl_store_close(s);
+    assert_int_equal(pl_store_open(&s, path, &o), PARLEY_OK);
+    assert_int_equal(pl_store_boot(s), boot + 3);
+    assert_int_equal(pl_store_touch(s, b, 0, &known, &reg), PARLEY_OK);
+    assert_int_equal(reg, boot + 1);
+    assert_int_equal(pl_store_touch(s, a, 0, &known, &reg), PARLEY_OK);
+    assert_int_equal(known, 0);
+    pl_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -847,6 +919,7 @@ int main(void)
         T(test_a_hello_registers_a_client_once_and_keeps_its_floor),
         T(test_leases_forget_idle_clients_and_keep_the_store_bounded),
         T(test_a_full_store_refuses_new_clients_not_known_ones),
+        T(test_a_forgotten_client_comes_back_above_its_old_calls),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

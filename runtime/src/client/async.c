@@ -14,7 +14,11 @@
  * descriptor of parley_client_fd is an epoll set of the socket, the eventfd
  * and a timerfd armed to the earliest deadline or retransmission of a
  * submitted call, made on first use, so that handles used only
- * synchronously cost no descriptors.
+ * synchronously cost no descriptors. A guaranteed submitted call whose
+ * attempt ended without its answer (a broken or refused connection, RETRY,
+ * BUSY, HELLO) goes on as once.c's rules say: sent again at once, parked
+ * with backoff on the handle's parked list (the timer armed for it), or
+ * under a new number after a HELLO the poller says itself.
  */
 #include <errno.h>
 #include <limits.h>
@@ -149,43 +153,136 @@ pending *pl_async_take_finished(parley_client *c)
     return list;
 }
 
+/* park puts the guaranteed submitted call p on the parked list until
+ * p->next_tx, arming the timer for it (mutex not held). */
+static void park(parley_client *c, pending *p)
+{
+    pthread_mutex_lock(&c->mu);
+    p->parked = 1;
+    pl_pending_add(&c->parked, p);
+    if (due(p) < c->timer_at)
+        arm_timer(c, due(p));
+    pl_client_unlock(c);
+}
+
+/* out_in tells whether a call of list other than p, first sent to another
+ * incarnation than the one that answered p HELLO, went out and waits for
+ * its outcome under its number. */
+static int out_in(const pending *list, const pending *p)
+{
+    for (const pending *q = list; q; q = q->next)
+        if (q != p && q->async && q->seq && !q->renew && q->first_inc != p->hello_inc &&
+            (q->sent || q->handed))
+            return 1;
+    return 0;
+}
+
+/* older_out tells whether p, to go out under a new number after a HELLO,
+ * is to wait: a HELLO to a server whose incarnation the handle learnt
+ * already (from a reply) moves the server's floor up to the handle's next
+ * number (see seq_cred in once.c), and a call below it that went out
+ * before the restart would then be dropped unanswered until its deadline
+ * instead of learning that it is in doubt, or its recorded reply. Each
+ * such call is answered or ends within its own deadline. rest: the
+ * finished calls this round has not looked at yet. */
+static int older_out(parley_client *c, const pending *p, const pending *rest)
+{
+    pthread_mutex_lock(&c->mu);
+    int r =
+        out_in(c->waiters, p) || out_in(c->parked, p) || out_in(c->finished, p) || out_in(rest, p);
+    pl_client_unlock(c);
+    return r;
+}
+
+/* carry_on takes the guaranteed submitted call p on after an attempt (or,
+ * p->parked, when it was due again): as pl_once_settle says, it goes out
+ * again, now or parked until its time, or under a new number, or it ends.
+ * Returns 1 while p belongs to the handle, 0 when it ended (*err its
+ * error, its number complete). Bounded: a start that fails is settled
+ * again, and only the first broken connection is retried at once. */
+static int carry_on(parley_client *c, pending *p, const pending *rest, parley_rpc_detail *det,
+                    int *err)
+{
+    int step;
+    if (p->parked) {
+        p->parked = 0;
+        if (pl_now_ns() >= p->deadline || c->closing) {
+            p->renew = 0;
+            p->handed = 0;
+            p->err = c->closing ? PARLEY_ERR_CANCELLED : p->park_rc;
+            *err = pl_once_finish(c, p, det);
+            return 0;
+        }
+        step = p->renew ? PL_ONCE_RENEW : PL_ONCE_AGAIN;
+    } else {
+        step = pl_once_settle(c, p, det, err);
+    }
+    for (;;) {
+        if (step == PL_ONCE_END)
+            return 0;
+        if (c->closing) { /* parley_client_destroy: nothing goes out again */
+            p->renew = 0;
+            p->handed = 0;
+            p->err = PARLEY_ERR_CANCELLED;
+            *err = pl_once_finish(c, p, det);
+            return 0;
+        }
+        if (step == PL_ONCE_RENEW) {
+            if (older_out(c, p, rest)) {
+                pl_once_park_later(p);
+                park(c, p);
+                return 1;
+            }
+            int rc = pl_once_renew(c, p, det);
+            if (rc != PARLEY_OK) {
+                p->renew = 0;
+                *err = rc;
+                return 0;
+            }
+        } else if (p->next_tx > pl_now_ns()) {
+            park(c, p);
+            return 1;
+        }
+        /* the same message (or renumbered), on the connection there is or
+         * a new one; the server answers a copy of what it ran from its
+         * records */
+        free(p->copy);
+        p->copy = NULL;
+        p->reply = NULL;
+        p->reply_len = 0;
+        p->done = 0;
+        p->err = PARLEY_OK;
+        p->retransmit_ms = 0;
+        c->ops->schedule(c, p, pl_now_ns());
+        int rc = pl_client_start(c, p, p->msg, p->msg_len, p->deadline);
+        if (rc == PARLEY_OK)
+            return 1; /* registered: it ends in a later round */
+        p->done = 1;
+        p->err = rc; /* not sent: settled like any attempt */
+        step = pl_once_settle(c, p, det, err);
+    }
+}
+
 /* pl_async_run_callbacks decodes the result of each finished call of list
  * and runs its callback (mutex not held), then frees it; returns how many
- * ran. */
+ * ran. A guaranteed call goes on instead while its rules say so
+ * (carry_on). */
 unsigned pl_async_run_callbacks(parley_client *c, pending *list)
 {
     unsigned n = 0;
     while (list) {
         pending *p = list;
         list = p->next;
-        if (p->seq && pl_once_ask_again(c, p)) {
-            pl_client_rewait(c, p); /* running on the server: its reply will come */
-            continue;
-        }
-        if (p->seq && pl_once_send_again(p)) {
-            /* its connection broke: the same call, the same number, on a
-             * new one; the server answers a copy of what it ran from its
-             * records */
-            free(p->copy);
-            p->copy = NULL;
-            p->reply = NULL;
-            p->reply_len = 0;
-            p->done = 0;
-            p->err = PARLEY_OK;
-            p->resends++;
-            c->ops->schedule(c, p, pl_now_ns());
-            int rc = pl_client_start(c, p, p->msg, p->msg_len, p->deadline);
-            if (rc == PARLEY_OK)
-                continue; /* registered: it ends in a later round */
-            p->done = 1;
-            p->err = rc; /* not sent again: it ends now, in doubt (pl_once_finish) */
-        }
         int err = p->err;
         parley_rpc_detail det = {0, 0, 0, 0};
-        if (p->seq || p->once_plain)
+        if (p->seq || p->renew) {
+            if (carry_on(c, p, list, &det, &err))
+                continue; /* it goes on: it ends in a later round */
+        } else if (p->once_plain) {
             err = pl_once_finish(c, p, &det);
-        else if (err == PARLEY_OK)
+        } else if (err == PARLEY_OK) {
             err = pl_client_decode_reply(c, p, p->dec, p->res, p->arena, &det);
+        }
         pl_client_set_detail(err, &det);
         p->fn(p->ctx, err);
         free(p->copy);
@@ -193,6 +290,19 @@ unsigned pl_async_run_callbacks(parley_client *c, pending *list)
         n++;
     }
     return n;
+}
+
+/* pl_async_cancel_parked ends the parked calls, for parley_client_destroy
+ * (mutex held): they go to the finished list, cancelled. */
+void pl_async_cancel_parked(parley_client *c)
+{
+    c->closing = 1;
+    while (c->parked) {
+        pending *p = c->parked;
+        pl_pending_remove(&c->parked, p);
+        p->done = 1;
+        pl_pending_add(&c->finished, p); /* still p->parked: carry_on cancels it */
+    }
 }
 
 /* poll_round does one round of parley_client_poll's work: reads what is
@@ -243,6 +353,15 @@ static pending *poll_round(parley_client *c, int *sock, int64_t *next)
         }
         if (due(q) < *next)
             *next = due(q);
+    }
+    for (pending *q = c->parked, *nq; q; q = nq) {
+        nq = q->next;
+        if (now >= due(q)) { /* its time to go out again, or to end */
+            pl_pending_remove(&c->parked, q);
+            pl_pending_add(&c->finished, q);
+        } else if (due(q) < *next) {
+            *next = due(q);
+        }
     }
     arm_timer(c, *next);
     pending *list = pl_async_take_finished(c);
@@ -319,6 +438,8 @@ static int submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const v
     p->msg = msg;
     p->msg_len = len;
     p->seq = head.seq;
+    p->sem = head.sem;
+    p->first_inc = head.first_inc;
     p->once_plain = head.once_plain;
     c->ops->schedule(c, p, pl_now_ns());
     if (p->once_plain)
@@ -326,9 +447,24 @@ static int submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const v
     pthread_mutex_lock(&c->mu);
     rc = async_init(c);
     pl_client_unlock(c);
+    if (rc == PARLEY_OK)
+        rc = pl_once_submit_journal(c, p);
     if (rc != PARLEY_OK)
         goto fail;
     rc = pl_client_start(c, p, msg, len, deadline);
+    if (rc != PARLEY_OK && p->seq) {
+        /* not sent (a server down or restarting): a guaranteed call waits
+         * and goes out again as a synchronous one would, parked */
+        parley_rpc_detail det = {0, 0, 0, 0};
+        p->done = 1;
+        p->err = rc;
+        if (pl_once_settle(c, p, &det, &rc) == PL_ONCE_AGAIN) {
+            park(c, p);
+            return PARLEY_OK;
+        }
+        free(p); /* ended (its number complete): not submitted */
+        return rc;
+    }
     if (rc != PARLEY_OK)
         goto fail;
     return PARLEY_OK; /* p belongs to the handle now */
@@ -383,8 +519,9 @@ int parley_client_fd(parley_client *c)
 }
 
 /* parley_client_poll: see parley/client.h. Between rounds it waits in
- * poll() on the eventfd, on the socket when the read role was free, and
- * until the next deadline or retransmission of a submitted call. */
+ * poll() on the eventfd, the timerfd (a call parked by a callback's round
+ * arms it), on the socket when the read role was free, and until the next
+ * deadline or retransmission of a submitted call. */
 int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed)
 {
     if (completed)
@@ -411,9 +548,10 @@ int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed)
             int64_t w = (wake - now + 999999) / 1000000;
             ms = w > INT_MAX ? INT_MAX : (int)w;
         }
-        struct pollfd pf[2] = {{.fd = c->evfd, .events = POLLIN, .revents = 0},
+        struct pollfd pf[3] = {{.fd = c->evfd, .events = POLLIN, .revents = 0},
+                               {.fd = c->tfd, .events = POLLIN, .revents = 0},
                                {.fd = sock, .events = POLLIN, .revents = 0}};
-        if (poll(pf, sock >= 0 ? 2 : 1, ms) < 0 && errno != EINTR) {
+        if (poll(pf, sock >= 0 ? 3 : 2, ms) < 0 && errno != EINTR) {
             pl_client_set_errno(c, errno);
             rc = PARLEY_ERR_IO;
             break;

@@ -298,25 +298,6 @@ static void register_call(parley_client *c, pending *p)
     }
 }
 
-/* pl_client_rewait puts the submitted call p, completed with an answer
- * that says to ask again later (a guaranteed call's RETRY or BUSY), back
- * among the waiting calls, to be sent again as its transport schedules it
- * (UDP) until its deadline, its late reply then finding it. Called by the
- * poller with the mutex not held; p is no longer on the finished list. */
-void pl_client_rewait(parley_client *c, pending *p)
-{
-    pthread_mutex_lock(&c->mu);
-    free(p->copy);
-    p->copy = NULL;
-    p->reply = NULL;
-    p->reply_len = 0;
-    p->done = 0;
-    p->err = PARLEY_OK;
-    c->ops->schedule(c, p, pl_now_ns());
-    register_call(c, p);
-    pl_client_unlock(c);
-}
-
 /* How long a connection may go without a reply before a call first looks
  * whether the server has closed it: long enough that calls made back to
  * back (a few microseconds apart) pay no system call for it, short enough
@@ -657,6 +638,7 @@ void parley_client_destroy(parley_client *c)
     pthread_mutex_lock(&c->mu);
     while (c->waiters)
         pl_client_complete(c, c->waiters, PARLEY_ERR_CANCELLED);
+    pl_async_cancel_parked(c);
     pending *done = pl_async_take_finished(c);
     pl_client_unlock(c);
     pl_async_run_callbacks(c, done);

@@ -60,9 +60,19 @@ typedef struct pending {
     parley_arena *arena; /* what the result is decoded into; NULL: malloc */
     const uint8_t *msg;  /* the message, for UDP retransmissions */
     size_t msg_len;
-    uint64_t seq;     /* a guaranteed submitted call's sequence number; 0: none */
-    int once_plain;   /* an at-most-once call to a plain server (once.c) */
-    unsigned resends; /* a guaranteed submitted call: sent again after broken connections */
+    uint64_t seq;   /* a guaranteed submitted call's sequence number; 0: none */
+    int once_plain; /* an at-most-once call to a plain server (once.c) */
+    /* a guaranteed submitted call between its sends (once.c decides, async.c
+     * keeps it, on the handle's parked list while it waits) */
+    int sem;             /* its parley_semantics */
+    uint64_t first_inc;  /* the server's incarnation in its credential */
+    unsigned sent;       /* transmissions that may have reached a server, ended attempts */
+    unsigned reconnects; /* broken connections it met */
+    int64_t wait;        /* the next backoff; 0: not begun */
+    int parked;          /* waiting on the parked list until next_tx */
+    int renew;           /* to go out under a new number after a HELLO to hello_inc */
+    uint64_t hello_inc;  /* the incarnation that answered it HELLO */
+    int park_rc;         /* what it ends with if its deadline passes while parked */
 } pending;
 
 /* A guaranteed call as the journal keeps it (journal.c). */
@@ -99,6 +109,7 @@ struct parley_client {
     size_t outbox_cap;
     pending *waiters;   /* calls waiting for their reply */
     pending *finished;  /* submitted calls completed, callbacks not run */
+    pending *parked;    /* guaranteed submitted calls waiting to be sent again */
     int n_async;        /* submitted calls among the waiters */
     int efd, evfd, tfd; /* epoll set, eventfd, timerfd; -1 until first used */
     int64_t timer_at;   /* when tfd is armed to go off; PL_NEVER: disarmed */
@@ -128,6 +139,10 @@ struct parley_client {
     pl_jcall *jlive;      /* the journal's calls in flight (this process's) */
     pl_jcall *recovered;  /* calls in flight when the journal was opened */
     int recovering;       /* recovered calls not yet sent again: HELLO keeps them */
+    int closing;          /* parley_client_destroy: no call goes out again */
+    int fresh;            /* the next HELLO goes to a new server (see seq_cred) */
+    int greeted;          /* a HELLO was answered by the incarnation greeted_inc */
+    uint64_t greeted_inc;
 };
 
 /* The calls a handle tracks between its acknowledgement and its newest:
@@ -219,7 +234,6 @@ int pl_client_encode_cred(parley_client *c, uint32_t xid, uint32_t proc, const p
 int pl_client_attempt(parley_client *c, pending *p, const uint8_t *msg, size_t len,
                       int64_t deadline, int resend);
 void pl_client_attempt_end(parley_client *c, pending *p);
-void pl_client_rewait(parley_client *c, pending *p);
 
 /* journal.c */
 int pl_journal_open(const char *path, uint8_t id[16], uint64_t *next_seq, pl_journal **out);
@@ -241,9 +255,14 @@ int pl_once_call(parley_client *c, uint32_t proc, parley_args_enc *enc, const vo
 int pl_once_submit_cred(parley_client *c, parley_semantics sem, int64_t deadline, pending *p,
                         uint8_t buf[PARLEY_MAX_AUTH_BYTES], pl_opaque_auth *cred,
                         parley_rpc_detail *det);
+int pl_once_submit_journal(parley_client *c, const pending *p);
+/* What becomes of a guaranteed submitted call after an attempt
+ * (pl_once_settle). */
+enum { PL_ONCE_END, PL_ONCE_AGAIN, PL_ONCE_RENEW };
+int pl_once_settle(parley_client *c, pending *p, parley_rpc_detail *det, int *rc);
+int pl_once_renew(parley_client *c, pending *p, parley_rpc_detail *det);
+void pl_once_park_later(pending *p);
 int pl_once_finish(parley_client *c, pending *p, parley_rpc_detail *det);
-int pl_once_ask_again(parley_client *c, const pending *p);
-int pl_once_send_again(const pending *p);
 
 /* async.c */
 void pl_async_wake(parley_client *c);
@@ -252,6 +271,7 @@ void pl_async_added(parley_client *c, const pending *p);
 pending *pl_async_take_finished(parley_client *c);
 unsigned pl_async_run_callbacks(parley_client *c, pending *list);
 void pl_async_close(parley_client *c);
+void pl_async_cancel_parked(parley_client *c);
 
 /* dial.c */
 int pl_client_kind(parley_client *c);

@@ -199,8 +199,11 @@ static int seq_cred(parley_client *c, uint64_t seq, uint64_t incarnation, parley
     pthread_mutex_lock(&c->mu);
     /* HELLO: the next call's number, below which the server drops copies;
      * while calls recovered from the journal wait to go out again, the
-     * lowest of them */
-    q.ack = seq == 0 && !c->recovering ? c->next_seq : c->floor;
+     * lowest of them; and to a new server (an incarnation no call of the
+     * handle carries, which runs none of them but answers each, HELLO or
+     * from its store) the lowest call not complete, so that the calls
+     * still out learn their outcome instead of being dropped unanswered */
+    q.ack = seq == 0 && !c->recovering && !c->fresh ? c->next_seq : c->floor;
     pthread_mutex_unlock(&c->mu);
     q.incarnation = incarnation;
     q.semantics = sem == PARLEY_EXACTLY_ONCE   ? PL_SEM_EXACTLY_ONCE
@@ -348,6 +351,9 @@ static int hello(parley_client *c, int64_t deadline, parley_rpc_detail *det)
             pthread_mutex_lock(&c->mu);
             c->peer = PL_PEER_PARLEY;
             c->incarnation = o.incarnation;
+            c->greeted = 1;
+            c->greeted_inc = o.incarnation;
+            c->fresh = 0;
             pthread_mutex_unlock(&c->mu);
             return PARLEY_OK;
         }
@@ -437,10 +443,134 @@ static void raw_enc(parley_enc *e, const void *a)
     parley_put_opaque(e, r->p, r->n); /* XDR already: a multiple of four */
 }
 
+/* The next step of a guaranteed call after one of its attempts (judge). */
+enum {
+    STEP_END,   /* it is over */
+    STEP_NOW,   /* sent again at once, the same number */
+    STEP_LATER, /* sent again after a backoff, the same number */
+    STEP_RENEW  /* never ran: sent again under a new number, after a HELLO */
+};
+
+/* judge holds the rules, for synchronous and submitted calls alike, of
+ * what follows the outcome o of an attempt of a guaranteed call first sent
+ * to the incarnation first_inc, which has gone out sent times in all (as
+ * far as the client knows), its deadline deadline, *reconnects the broken
+ * connections it met. Returns a STEP_*; *rc is the call's error for
+ * STEP_END, for STEP_NOW and STEP_LATER what it ends with should its
+ * deadline pass before it is answered. Notes the server's incarnation, or
+ * that it is a new server, in c. */
+static int judge(parley_client *c, const outcome *o, unsigned sent, uint64_t first_inc,
+                 int64_t deadline, unsigned *reconnects, int *rc)
+{
+    *rc = o->rc;
+    int broken = o->rc == PARLEY_ERR_CLOSED || o->rc == PARLEY_ERR_IO ||
+                 o->rc == PARLEY_ERR_REFUSED || o->rc == PARLEY_ERR_CONNECT;
+    if (pl_now_ns() >= deadline && o->rc != PARLEY_OK) {
+        /* its time is up: a call that went out and whose answer is lost
+         * with its connection is in doubt */
+        if (broken)
+            *rc = sent ? PARLEY_ERR_IN_DOUBT : PARLEY_ERR_TIMEDOUT;
+        return STEP_END;
+    }
+    if (broken) {
+        /* a broken connection, or a server restarting: the same call, the
+         * same number, on a new connection; at once the first time, then
+         * backing off (a server that closes every connection is not
+         * hammered) */
+        *rc = sent ? PARLEY_ERR_IN_DOUBT : PARLEY_ERR_TIMEDOUT;
+        return o->rc != PARLEY_ERR_CLOSED || (*reconnects)++ > 0 ? STEP_LATER : STEP_NOW;
+    }
+    if (!o->parley || o->status == PL_SEQ_OK) {
+        if (o->parley) { /* the server's incarnation, for the next calls' */
+            pthread_mutex_lock(&c->mu);
+            if (first_inc == c->incarnation) /* not a late answer of an old one */
+                c->incarnation = o->incarnation;
+            pthread_mutex_unlock(&c->mu);
+        }
+        return STEP_END; /* the call's reply, or an RPC error that is the call's answer */
+    }
+    switch (o->status) {
+    case PL_SEQ_RETRY: /* running: ask again */
+    case PL_SEQ_BUSY:  /* no room now: it did not run */
+        *rc = o->status == PL_SEQ_BUSY ? PARLEY_ERR_BUSY : PARLEY_ERR_TIMEDOUT;
+        return STEP_LATER;
+    case PL_SEQ_HELLO:
+        /* the server does not know this handle, or the call was first sent
+         * to another incarnation of it, and did not run it. A call that
+         * went out once, over a connection to this very server or as one
+         * datagram to the same incarnation, never ran anywhere and goes
+         * out again after a HELLO; any other may have run before the
+         * server forgot (a UDP datagram may have been duplicated on its
+         * way to a server since restarted) */
+        if (sent != 1 || (c->ops->socktype != SOCK_STREAM && o->incarnation != first_inc)) {
+            pthread_mutex_lock(&c->mu);
+            if (c->incarnation != o->incarnation) {
+                c->peer = PL_PEER_UNKNOWN; /* a new server: the next call says HELLO */
+                c->fresh = 1;
+            }
+            pthread_mutex_unlock(&c->mu);
+            *rc = PARLEY_ERR_IN_DOUBT;
+            return STEP_END;
+        }
+        return STEP_RENEW;
+    case PL_SEQ_IN_DOUBT:
+        if (o->incarnation != first_inc) { /* a new server: later calls say HELLO */
+            pthread_mutex_lock(&c->mu);
+            c->peer = PL_PEER_UNKNOWN;
+            c->fresh |= o->incarnation != c->incarnation;
+            pthread_mutex_unlock(&c->mu);
+        }
+        *rc = PARLEY_ERR_IN_DOUBT;
+        return STEP_END;
+    case PL_SEQ_NO_STORE:
+        *rc = PARLEY_ERR_NOT_GUARANTEED;
+        return STEP_END;
+    case PL_SEQ_NO_SPACE:
+        *rc = PARLEY_ERR_NO_SPACE;
+        return STEP_END;
+    default:
+        *rc = PARLEY_ERR_STORE;
+        return STEP_END;
+    }
+}
+
+/* renumber makes anew the call seq, which never ran (STEP_RENEW: answered
+ * HELLO by the incarnation hello_inc, having been first sent to first_inc):
+ * completes seq, says HELLO unless the handle has said it to hello_inc
+ * already (once per handle, not once per call, when many calls learn of a
+ * restarted server; but again when the server forgot the handle, which it
+ * tells a call first sent to itself), and takes a new number, above the
+ * floor the HELLO set, so that no delayed copy of an older call can run
+ * after it: *seq, and the incarnation to send it to, *inc. Errors: those
+ * of HELLO and take_seq (seq is complete, no new number taken). */
+static int renumber(parley_client *c, uint64_t hello_inc, uint64_t first_inc, int64_t deadline,
+                    parley_rpc_detail *det, uint64_t *seq, uint64_t *inc)
+{
+    complete_seq(c, *seq);
+    pthread_mutex_lock(&c->mu);
+    int known = c->peer == PL_PEER_PARLEY && c->greeted && c->greeted_inc == hello_inc &&
+                first_inc != hello_inc;
+    if (!known && hello_inc != c->incarnation)
+        c->fresh = 1; /* a new server */
+    pthread_mutex_unlock(&c->mu);
+    int rc = known ? PARLEY_OK : hello(c, deadline, det);
+    uint64_t s = 0;
+    if (rc == PARLEY_OK)
+        rc = take_seq(c, &s);
+    if (rc != PARLEY_OK)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    *inc = c->incarnation;
+    pthread_mutex_unlock(&c->mu);
+    *seq = s;
+    return PARLEY_OK;
+}
+
 /* run sends the call seq of proc, first sent when the server's incarnation
  * was first_inc, and already sent sent_before times (a recovered call: as
- * many as may have been), until its answer or deadline (see pl_once_call);
- * completes seq, and journals a call made anew under another number. */
+ * many as may have been), until its answer or deadline (see pl_once_call),
+ * as judge rules; completes seq, and journals a call made anew under
+ * another number. */
 static int run(parley_client *c, uint32_t proc, parley_args_enc *enc, const void *args,
                size_t args_size, parley_res_dec *dec, void *res, parley_arena *arena,
                parley_semantics sem, int64_t deadline, parley_rpc_detail *det, uint64_t seq,
@@ -459,96 +589,27 @@ static int run(parley_client *c, uint32_t proc, parley_args_enc *enc, const void
             break;
         outcome o = exchange(c, xid, proc, &cred, enc, args, args_size, dec, res, arena, deadline,
                              1, det, &sent);
-        rc = o.rc;
-        int broken = rc == PARLEY_ERR_CLOSED || rc == PARLEY_ERR_IO || rc == PARLEY_ERR_REFUSED ||
-                     rc == PARLEY_ERR_CONNECT;
-        if (pl_now_ns() >= deadline && rc != PARLEY_OK) {
-            /* its time is up: a call that went out and whose answer is
-             * lost with its connection is in doubt */
-            if (broken)
-                rc = sent ? PARLEY_ERR_IN_DOUBT : PARLEY_ERR_TIMEDOUT;
+        int step = judge(c, &o, sent, first_inc, deadline, &reconnects, &rc);
+        if (step == STEP_END)
             break;
-        }
-        if (broken) {
-            /* a broken connection, or a server restarting: the same call,
-             * the same number, on a new connection; at once the first
-             * time, then backing off (a server that closes every
-             * connection is not hammered) */
-            if (rc != PARLEY_ERR_CLOSED || reconnects++ > 0)
-                backoff(&wait, deadline);
-            continue;
-        }
-        if (!o.parley || o.status == PL_SEQ_OK) {
-            if (o.parley) { /* the server's incarnation, for the next calls' */
-                pthread_mutex_lock(&c->mu);
-                if (first_inc == c->incarnation) /* not a late answer of an old one */
-                    c->incarnation = o.incarnation;
-                pthread_mutex_unlock(&c->mu);
-            }
-            break; /* the call's reply, or an RPC error that is the call's answer */
-        }
-        switch (o.status) {
-        case PL_SEQ_RETRY: /* running: ask again */
-        case PL_SEQ_BUSY:  /* no room now: it did not run */
+        if (step == STEP_LATER) {
             backoff(&wait, deadline);
-            rc = o.status == PL_SEQ_BUSY ? PARLEY_ERR_BUSY : PARLEY_ERR_TIMEDOUT;
             if (pl_now_ns() >= deadline)
-                goto done;
+                break; /* rc: what judge said it ends with then */
             continue;
-        case PL_SEQ_HELLO:
-            /* the server does not know this handle, or the call was first
-             * sent to another incarnation of it, and did not run it. A call
-             * that went out once, over a connection to this very server or
-             * as one datagram to the same incarnation, never ran anywhere
-             * and goes out again after a HELLO; any other may have run
-             * before the server forgot (a UDP datagram may have been
-             * duplicated on its way to a server since restarted) */
-            if (sent != 1 || (c->ops->socktype != SOCK_STREAM && o.incarnation != first_inc)) {
-                pthread_mutex_lock(&c->mu);
-                if (c->incarnation != o.incarnation)
-                    c->peer = PL_PEER_UNKNOWN; /* a new server: the next call says HELLO */
-                pthread_mutex_unlock(&c->mu);
-                rc = PARLEY_ERR_IN_DOUBT;
-                goto done;
-            }
-            /* it never ran: it goes out again as a new call, under a new
-             * number above the floor the HELLO sets, so that no delayed
-             * copy of an older call can run after it */
-            complete_seq(c, seq);
-            rc = hello(c, deadline, det);
-            if (rc == PARLEY_OK)
-                rc = take_seq(c, &seq);
-            if (rc != PARLEY_OK)
-                return rc;
-            pthread_mutex_lock(&c->mu);
-            first_inc = c->incarnation;
-            pthread_mutex_unlock(&c->mu);
-            if (c->journal &&
-                (rc = journal_call(c, seq, first_inc, proc, sem, jargs->p, jargs->n)) != PARLEY_OK)
-                goto done;
-            xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
-            sent = 0;
-            continue;
-        case PL_SEQ_IN_DOUBT:
-            if (o.incarnation != first_inc) { /* a new server: later calls say HELLO */
-                pthread_mutex_lock(&c->mu);
-                c->peer = PL_PEER_UNKNOWN;
-                pthread_mutex_unlock(&c->mu);
-            }
-            rc = PARLEY_ERR_IN_DOUBT;
-            goto done;
-        case PL_SEQ_NO_STORE:
-            rc = PARLEY_ERR_NOT_GUARANTEED;
-            goto done;
-        case PL_SEQ_NO_SPACE:
-            rc = PARLEY_ERR_NO_SPACE;
-            goto done;
-        default:
-            rc = PARLEY_ERR_STORE;
-            goto done;
         }
+        if (step == STEP_NOW)
+            continue;
+        /* STEP_RENEW */
+        rc = renumber(c, o.incarnation, first_inc, deadline, det, &seq, &first_inc);
+        if (rc != PARLEY_OK)
+            return rc;
+        if (c->journal &&
+            (rc = journal_call(c, seq, first_inc, proc, sem, jargs->p, jargs->n)) != PARLEY_OK)
+            break;
+        xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
+        sent = 0;
     }
-done:
     complete_seq(c, seq);
     return rc;
 }
@@ -759,75 +820,168 @@ int pl_once_submit_cred(parley_client *c, parley_semantics sem, int64_t deadline
         return rc;
     }
     p->seq = seq;
+    p->sem = (int)sem;
+    p->first_inc = inc;
     return PARLEY_OK;
 }
 
-/* pl_once_finish ends a guaranteed submitted call p whose outcome is
- * p->err (its reply attached when PARLEY_OK): decodes its verifier and
- * result, marks its sequence number complete, and returns its error. A
- * submitted call is not sent again by this layer *(to come)*: an answer
- * that would have made a synchronous call try again (RETRY, HELLO, BUSY)
- * or a broken connection after it was sent ends it, in doubt when it may
- * have run. */
+/* The parts of a call message, as pl_client_encode_cred lays it out. */
+typedef struct msg_parts {
+    size_t xid;  /* offset of the xid (after a stream's record mark) */
+    size_t cred; /* offset of the credential's body */
+    size_t args; /* offset of the arguments */
+    uint32_t proc, cred_len;
+} msg_parts;
+
+/* parts finds the parts of the call message of p. Errors: PARLEY_ERR_PROTOCOL
+ * (not a message this handle encoded). */
+static int parts(const parley_client *c, const pending *p, msg_parts *m)
+{
+    m->xid = c->ops->socktype == SOCK_STREAM ? 4 : 0;
+    m->cred = m->xid + 32;
+    if (p->msg_len < m->cred)
+        return PARLEY_ERR_PROTOCOL;
+    m->proc = parley_ld_u32(p->msg + m->xid + 20);
+    m->cred_len = parley_ld_u32(p->msg + m->xid + 28);
+    size_t verf = m->cred + parley_round4(m->cred_len);
+    if (m->cred_len > PARLEY_MAX_AUTH_BYTES || p->msg_len < verf + 8)
+        return PARLEY_ERR_PROTOCOL;
+    size_t verf_len = parley_ld_u32(p->msg + verf + 4);
+    if (verf_len > PARLEY_MAX_AUTH_BYTES || p->msg_len < verf + 8 + parley_round4(verf_len))
+        return PARLEY_ERR_PROTOCOL;
+    m->args = verf + 8 + parley_round4(verf_len);
+    return PARLEY_OK;
+}
+
+/* pl_once_submit_journal records the guaranteed submitted call p, its
+ * message encoded, in c's journal before it first leaves (nothing without
+ * a journal, or for a call to a plain server). Errors: those of writing
+ * the journal; then p->seq is still to be completed. */
+int pl_once_submit_journal(parley_client *c, const pending *p)
+{
+    if (!c->journal || !p->seq)
+        return PARLEY_OK;
+    msg_parts m;
+    int rc = parts(c, p, &m);
+    if (rc != PARLEY_OK)
+        return rc;
+    return journal_call(c, p->seq, p->first_inc, m.proc, (parley_semantics)p->sem, p->msg + m.args,
+                        p->msg_len - m.args);
+}
+
+/* pl_once_park_later sets when the submitted call p goes out again: after its
+ * backoff (doubling it, up to RETRY_MAX_NS), or at its deadline. */
+void pl_once_park_later(pending *p)
+{
+    if (p->wait == 0)
+        p->wait = RETRY_FIRST_NS;
+    int64_t at = pl_now_ns() + p->wait;
+    p->next_tx = at < p->deadline ? at : p->deadline;
+    p->wait = p->wait * 2 < RETRY_MAX_NS ? p->wait * 2 : RETRY_MAX_NS;
+}
+
+/* pl_once_settle decides, by the rules of a synchronous call (judge),
+ * what becomes of the guaranteed submitted call p whose attempt ended
+ * with p->err (its reply attached when PARLEY_OK):
+ *   PL_ONCE_END: it is over, *rc its error (its result decoded), its
+ *     number complete;
+ *   PL_ONCE_AGAIN: it goes out again, the same message, at p->next_tx (at
+ *     once, or after its backoff), *rc what it ends with should its
+ *     deadline pass first (p->park_rc too);
+ *   PL_ONCE_RENEW: it never ran, its number is complete, and it goes out
+ *     again under a new one after pl_once_renew.
+ * The attempt's transmissions are added to p->sent. */
+int pl_once_settle(parley_client *c, pending *p, parley_rpc_detail *det, int *rc)
+{
+    p->sent += p->handed ? 1 + p->resent : 0;
+    p->handed = 0;
+    p->resent = 0;
+    outcome o = {p->err, 0, PL_SEQ_OK, 0};
+    if (p->err == PARLEY_OK)
+        o = decode(c, p, p->dec, p->res, p->arena, det);
+    int step = judge(c, &o, p->sent, p->first_inc, p->deadline, &p->reconnects, rc);
+    if (step == STEP_END) {
+        complete_seq(c, p->seq);
+        p->seq = 0;
+        return PL_ONCE_END;
+    }
+    if (step == STEP_RENEW) {
+        complete_seq(c, p->seq);
+        p->seq = 0;
+        p->renew = 1;
+        p->hello_inc = o.incarnation;
+        p->park_rc = PARLEY_ERR_TIMEDOUT; /* it never ran */
+        return PL_ONCE_RENEW;
+    }
+    p->park_rc = *rc;
+    if (step == STEP_NOW)
+        p->next_tx = pl_now_ns();
+    else
+        pl_once_park_later(p);
+    return PL_ONCE_AGAIN;
+}
+
+/* pl_once_renew gives the submitted call p, settled PL_ONCE_RENEW, its new
+ * number (renumber: a HELLO first unless the handle said it to the
+ * incarnation that answered p already), and writes it, the incarnation
+ * and a new xid into its message; with a journal the call is recorded
+ * again under it. Errors: those of renumber and of writing the journal
+ * (then p has no number). */
+int pl_once_renew(parley_client *c, pending *p, parley_rpc_detail *det)
+{
+    msg_parts m;
+    int rc = parts(c, p, &m);
+    uint64_t seq = 0, inc = 0;
+    if (rc == PARLEY_OK)
+        rc = renumber(c, p->hello_inc, p->first_inc, p->deadline, det, &seq, &inc);
+    if (rc != PARLEY_OK)
+        return rc;
+    uint8_t buf[PARLEY_MAX_AUTH_BYTES];
+    pl_opaque_auth cred;
+    rc = seq_cred(c, seq, inc, (parley_semantics)p->sem, buf, &cred);
+    if (rc == PARLEY_OK && cred.len != m.cred_len)
+        rc = PARLEY_ERR_PROTOCOL; /* cannot happen: the same fields, the same size */
+    if (rc != PARLEY_OK) {
+        complete_seq(c, seq);
+        return rc;
+    }
+    /* the message lives in the call's own allocation, right after it
+     * (async.c's submit) */
+    uint8_t *msg = (uint8_t *)(p + 1) + (p->msg - (const uint8_t *)(p + 1));
+    memcpy(msg + m.cred, cred.body, cred.len);
+    p->xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
+    parley_st_u32(msg + m.xid, p->xid);
+    p->seq = seq;
+    p->first_inc = inc;
+    p->sent = 0;
+    p->reconnects = 0;
+    p->renew = 0;
+    rc = pl_once_submit_journal(c, p);
+    if (rc != PARLEY_OK) {
+        complete_seq(c, seq);
+        p->seq = 0;
+    }
+    return rc;
+}
+
+/* pl_once_finish ends a submitted call p made at-most-once to a plain
+ * server (p->once_plain), or a guaranteed one that goes out no more (never
+ * submitted, cancelled, or its deadline passed while it waited to go out
+ * again), whose outcome is p->err (its reply attached when PARLEY_OK):
+ * decodes its reply, marks its sequence number complete, and returns its
+ * error; a plain server's call whose connection broke after it was sent is
+ * in doubt. */
 int pl_once_finish(parley_client *c, pending *p, parley_rpc_detail *det)
 {
     int rc = p->err;
     if (rc == PARLEY_OK) {
         outcome o = decode(c, p, p->dec, p->res, p->arena, det);
         rc = o.rc;
-        if (o.parley) {
-            pthread_mutex_lock(&c->mu);
-            if (o.status == PL_SEQ_OK)
-                c->incarnation = o.incarnation; /* the next calls' */
-            else if ((o.status == PL_SEQ_HELLO || o.status == PL_SEQ_IN_DOUBT) &&
-                     o.incarnation != c->incarnation)
-                c->peer = PL_PEER_UNKNOWN; /* a new server: the next call says HELLO */
-            pthread_mutex_unlock(&c->mu);
-        }
-        if (o.parley && o.status != PL_SEQ_OK)
-            rc = o.status == PL_SEQ_BUSY       ? PARLEY_ERR_BUSY
-                 : o.status == PL_SEQ_NO_STORE ? PARLEY_ERR_NOT_GUARANTEED
-                 : o.status == PL_SEQ_NO_SPACE ? PARLEY_ERR_NO_SPACE
-                 : o.status == PL_SEQ_STORE    ? PARLEY_ERR_STORE
-                                               : PARLEY_ERR_IN_DOUBT;
     } else if ((rc == PARLEY_ERR_CLOSED || rc == PARLEY_ERR_IO) && p->handed) {
         rc = PARLEY_ERR_IN_DOUBT;
     }
     if (p->seq)
         complete_seq(c, p->seq);
+    p->seq = 0;
     return rc;
-}
-
-/* pl_once_ask_again tells whether the submitted call p, completed with a
- * reply, was answered RETRY (an earlier copy is running) or BUSY, with its
- * deadline not passed: then it waits on, and is sent again (UDP). */
-int pl_once_ask_again(parley_client *c, const pending *p)
-{
-    (void)c;
-    if (p->err != PARLEY_OK || !p->reply || pl_now_ns() >= p->deadline)
-        return 0;
-    parley_dec d;
-    pl_reply_header h;
-    parley_dec_init(&d, p->reply, p->reply_len, NULL);
-    if (pl_msg_decode_reply(&d, &h) != PARLEY_OK || h.stat != PARLEY_MSG_ACCEPTED ||
-        h.verf.flavor != PL_AUTH_PARLEY)
-        return 0;
-    pl_seq_verf v;
-    if (pl_seq_verf_decode(h.verf.body, h.verf.len, &v) != PARLEY_OK)
-        return 0;
-    return v.status == PL_SEQ_RETRY || v.status == PL_SEQ_BUSY;
-}
-
-/* How often a submitted call is sent again after broken connections. */
-#define SUBMIT_RESENDS 8u
-
-/* pl_once_send_again tells whether the guaranteed submitted call p, ended
- * by a broken connection, is to be sent again on a new one: before its
- * deadline, at most SUBMIT_RESENDS times (the poller does not wait for a
- * server that is down: a call that cannot be sent again at once ends in
- * doubt). */
-int pl_once_send_again(const pending *p)
-{
-    return (p->err == PARLEY_ERR_CLOSED || p->err == PARLEY_ERR_IO) && p->handed &&
-           p->resends < SUBMIT_RESENDS && pl_now_ns() < p->deadline;
 }

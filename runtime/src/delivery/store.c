@@ -26,15 +26,21 @@
  *     STARTED  id 16 | seq u64
  *     ACK      id 16 | ack u64
  *     FORGET   id 16
+ *     REG      id 16 | floor u64 | run u64
+ *     BOOT     run u64
  *
  * A transaction's puts, deletes and completion record are one TXN record:
- * written whole or not at all, which is what makes them atomic. An ACK of
- * a client not known is its registration (pl_store_hello), the floor its
- * first acknowledgement; FORGET ends it (pl_store_forget, or the end of its
- * lease in pl_store_expire). A TXN or STARTED of a client not known (one
- * forgotten while its call ran) makes it known again with that call as its
- * floor. Leases are kept in memory only: at open every client's lease
- * starts anew.
+ * written whole or not at all, which is what makes them atomic. REG is a
+ * client's registration (pl_store_hello): its first floor, and the run of
+ * the store it was made in; FORGET ends it (pl_store_forget, or the end of
+ * its lease in pl_store_expire). BOOT starts a run: each open writes one
+ * more than the highest in the log, and so does a run begun because the
+ * tombs of forgotten clients are full. A TXN or STARTED of a client not
+ * known (one forgotten while its call ran) makes it known again with that
+ * call as its floor; an ACK of one not known, from a log written before
+ * registrations, makes it known as of run 0. Leases and tombs are kept in
+ * memory only: at open every client's lease starts anew, and the new run
+ * stands in for the tombs.
  *
  * Recovery: open replays the records in order. The first record that fails
  * its check ends the replay, and what follows it decides why it failed:
@@ -120,13 +126,15 @@
 /* A compaction writes through a buffer of this size. */
 #define ST_COMPACT_BUF ((size_t)256 << 10)
 
-enum { R_TXN = 1, R_STARTED = 2, R_ACK = 3, R_FORGET = 4 };
+enum { R_TXN = 1, R_STARTED = 2, R_ACK = 3, R_FORGET = 4, R_REG = 5, R_BOOT = 6 };
 enum { OP_PUT = 1, OP_DEL = 2 };
 enum { TXN_CALL = 1 };
 
 /* The encoded sizes of the fixed records, headers included, for the
  * estimate of what a compaction would write. */
 #define ST_SMALL_REC      (ST_REC_HDR + 1 + 16 + 8)             /* STARTED, ACK */
+#define ST_REG_REC        (ST_REC_HDR + 1 + 16 + 8 + 8)         /* REG */
+#define ST_BOOT_REC       (ST_REC_HDR + 1 + 8)                  /* BOOT */
 #define ST_DONE_REC       (ST_REC_HDR + 1 + 1 + 16 + 8 + 4 + 4) /* TXN with a call, no ops */
 #define ST_OP_PUT(kl, vl) (1 + 4 + (uint64_t)(kl) + 4 + (uint64_t)(vl))
 
@@ -151,11 +159,19 @@ typedef struct st_client {
     uint8_t id[16];
     uint64_t floor;                  /* calls below this are acknowledged */
     uint64_t reg_lsn;                /* the end of its registration record (pl_store_hello) */
+    uint64_t reg_boot;               /* the run of the store it was registered in */
     int64_t active;                  /* when it was last heard of (pl_now_ns), for its lease */
     struct st_client *older, *newer; /* the store's list, least recent first */
     st_call *calls;
     size_t head, n, cap;
 } st_client;
+
+/* A client forgotten in this run: the number below which every call of it
+ * may have run, so that registering it again puts its floor there. */
+typedef struct st_tomb {
+    uint8_t id[16]; /* first, as in st_client: client_eq compares both */
+    uint64_t next;
+} st_tomb;
 
 /* An open-addressing hash table of pointers (linear probing, the hash kept
  * beside each so that growing needs no rehash and probes compare it
@@ -207,6 +223,9 @@ struct pl_store {
     st_table kv, clients;
     st_client *oldest, *newest; /* clients by their last activity */
     size_t max_clients;
+    uint64_t boot;  /* this run's number: one more than any in the log */
+    st_table tombs; /* clients forgotten in this run: their next numbers */
+    size_t max_tombs;
     uint64_t live_bytes;
     uint8_t *pend; /* acknowledgement and forget records to ride along */
     size_t pend_len, pend_cap;
@@ -516,11 +535,13 @@ static int client_get(pl_store *s, const uint8_t id[16], st_client **out, int *c
         if (c == NULL)
             return PARLEY_ERR_NOMEM;
         memcpy(c->id, id, 16);
+        c->reg_boot = s->boot; /* made by a call: see st_apply */
         int rc = tab_insert(&s->clients, st_hash(s, id, 16), c);
         if (rc != PARLEY_OK) {
             free(c);
             return rc;
         }
+        s->live_bytes += ST_REG_REC; /* what a compaction writes for it */
         client_touch(s, c);
     }
     *out = c;
@@ -612,8 +633,6 @@ static int client_ack(pl_store *s, st_client *c, uint64_t ack)
 {
     if (ack <= c->floor)
         return 0;
-    if (c->floor == 0)
-        s->live_bytes += ST_SMALL_REC; /* its ACK record */
     c->floor = ack;
     size_t k = client_search(c, ack);
     for (size_t i = 0; i < k; i++) {
@@ -636,8 +655,7 @@ static void client_free(pl_store *s, st_client *c)
         s->live_bytes -= call_bytes(&c->calls[c->head + i]);
         free(c->calls[c->head + i].reply);
     }
-    if (c->floor)
-        s->live_bytes -= ST_SMALL_REC;
+    s->live_bytes -= ST_REG_REC;
     free(c->calls);
     free(c);
 }
@@ -651,6 +669,91 @@ static int client_drop(pl_store *s, const uint8_t id[16])
     client_free(s, s->clients.slot[i].p);
     tab_remove_at(&s->clients, i);
     return 1;
+}
+
+static void st_new_run(pl_store *s);
+static void st_pend_push(pl_store *s, const uint8_t *p, size_t len);
+
+/* tomb_take removes the tomb of id, if any, and returns its next number
+ * (0 when there was none). */
+static uint64_t tomb_take(pl_store *s, const uint8_t id[16])
+{
+    size_t i = tab_find(&s->tombs, st_hash(s, id, 16), client_eq, id, 16);
+    if (i == SIZE_MAX)
+        return 0;
+    st_tomb *t = s->tombs.slot[i].p;
+    uint64_t next = t->next;
+    free(t);
+    tab_remove_at(&s->tombs, i);
+    return next;
+}
+
+/* tomb_restore puts back the tomb of id taken by tomb_take, or, when that
+ * cannot be, begins a new run (see client_forget). */
+static void tomb_restore(pl_store *s, const uint8_t id[16], uint64_t next)
+{
+    st_tomb *t = malloc(sizeof *t);
+    if (t != NULL) {
+        memcpy(t->id, id, 16);
+        t->next = next;
+    }
+    if (t == NULL || tab_insert(&s->tombs, st_hash(s, id, 16), t) != PARLEY_OK) {
+        free(t);
+        st_new_run(s);
+    }
+}
+
+/* tombs_clear forgets every tomb (a new run begins). */
+static void tombs_clear(pl_store *s)
+{
+    for (size_t i = 0; i < s->tombs.cap; i++)
+        free(s->tombs.slot[i].p);
+    free(s->tombs.slot);
+    s->tombs.slot = NULL;
+    s->tombs.cap = s->tombs.n = 0;
+}
+
+/* st_new_run begins a new run of the store: its number one more, written
+ * (lazily: it rides before any registration of the new run), the tombs of
+ * the old run no longer needed (a call first sent before the new run is
+ * told from one sent after by its run, see pl_store_touch). */
+static void st_new_run(pl_store *s)
+{
+    uint8_t p[ST_BOOT_REC - ST_REC_HDR];
+    s->boot++;
+    p[0] = R_BOOT;
+    parley_st_u64(p + 1, s->boot);
+    st_pend_push(s, p, sizeof p);
+    tombs_clear(s);
+}
+
+/* client_forget forgets c (at the end of its lease, or as asked), leaving
+ * a tomb with the number below which its calls may have run, and a FORGET
+ * record to ride with the next append. When the tombs are full a new run
+ * begins instead (st_new_run), which needs none. */
+static void client_forget(pl_store *s, st_client *c)
+{
+    uint8_t p[17];
+    uint64_t next = c->floor;
+    if (c->n && c->calls[c->head + c->n - 1].seq >= next)
+        next = c->calls[c->head + c->n - 1].seq + 1;
+    p[0] = R_FORGET;
+    memcpy(p + 1, c->id, 16);
+    client_drop(s, p + 1);
+    st_pend_push(s, p, sizeof p);
+    if (s->tombs.n >= s->max_tombs) {
+        st_new_run(s);
+        return;
+    }
+    st_tomb *t = malloc(sizeof *t);
+    if (t != NULL) {
+        memcpy(t->id, p + 1, 16);
+        t->next = next;
+    }
+    if (t == NULL || tab_insert(&s->tombs, st_hash(s, p + 1, 16), t) != PARLEY_OK) {
+        free(t);
+        st_new_run(s); /* without its tomb, only a new run keeps it safe */
+    }
 }
 
 /* ---- applying records ----------------------------------------------------- */
@@ -757,11 +860,11 @@ static int st_apply(pl_store *s, const uint8_t *p, size_t n, uint64_t lsn)
         if ((rc = client_get(s, id, &cl, &created)) != PARLEY_OK)
             return rc;
         if (type == R_ACK) {
-            /* an acknowledgement of a client not known is its
-             * registration (pl_store_hello), with its first floor */
+            /* an acknowledgement of a client not known: a log written
+             * before registrations had their own record */
             client_ack(s, cl, v);
-            if (created)
-                cl->reg_lsn = lsn;
+            if (created) /* a log written before registrations had runs */
+                cl->reg_boot = 0;
             return PARLEY_OK;
         }
         /* A call of a client not known (forgotten at the end of its lease
@@ -779,6 +882,28 @@ static int st_apply(pl_store *s, const uint8_t *p, size_t n, uint64_t lsn)
             return PARLEY_ERR_STORE;
         client_drop(s, id);
         return PARLEY_OK;
+    case R_REG: {
+        id = cur_take(&c, 16);
+        uint64_t floor = cur_u64(&c), boot = cur_u64(&c);
+        if (c.bad || c.n)
+            return PARLEY_ERR_STORE;
+        if ((rc = client_get(s, id, &cl, &created)) != PARLEY_OK)
+            return rc;
+        client_ack(s, cl, floor);
+        if (created) {
+            cl->reg_boot = boot;
+            cl->reg_lsn = lsn;
+        }
+        return PARLEY_OK;
+    }
+    case R_BOOT: {
+        uint64_t boot = cur_u64(&c);
+        if (c.bad || c.n)
+            return PARLEY_ERR_STORE;
+        if (boot > s->boot)
+            s->boot = boot;
+        return PARLEY_OK;
+    }
     default:
         return PARLEY_ERR_STORE;
     }
@@ -993,6 +1118,30 @@ static void out_small(st_out *o, uint8_t type, const uint8_t id[16], uint64_t v)
     out_record(o, ST_SMALL_REC - ST_REC_HDR);
 }
 
+/* out_reg writes the registration of client c, its floor and its run. */
+static void out_reg(st_out *o, const st_client *c)
+{
+    uint8_t *r = out_room(o, ST_REG_REC);
+    if (r == NULL)
+        return;
+    r[ST_REC_HDR] = R_REG;
+    memcpy(r + ST_REC_HDR + 1, c->id, 16);
+    parley_st_u64(r + ST_REC_HDR + 17, c->floor);
+    parley_st_u64(r + ST_REC_HDR + 25, c->reg_boot);
+    out_record(o, ST_REG_REC - ST_REC_HDR);
+}
+
+/* out_boot writes the store's run number. */
+static void out_boot(st_out *o, uint64_t boot)
+{
+    uint8_t *r = out_room(o, ST_BOOT_REC);
+    if (r == NULL)
+        return;
+    r[ST_REC_HDR] = R_BOOT;
+    parley_st_u64(r + ST_REC_HDR + 1, boot);
+    out_record(o, ST_BOOT_REC - ST_REC_HDR);
+}
+
 /* out_done writes a completion record as a TXN without puts. */
 static void out_done(st_out *o, const uint8_t id[16], const st_call *k)
 {
@@ -1102,12 +1251,12 @@ static int st_compact(pl_store *s)
     st_random(o.salt, sizeof o.salt);
     st_file_header(o.buf, o.salt);
     o.len = o.off = ST_FILE_HDR;
+    out_boot(&o, s->boot);
     for (size_t i = 0; i < s->clients.cap && !o.err; i++) {
         const st_client *c = s->clients.slot[i].p;
         if (c == NULL)
             continue;
-        if (c->floor)
-            out_small(&o, R_ACK, c->id, c->floor);
+        out_reg(&o, c);
         for (size_t k = 0; k < c->n && !o.err; k++) {
             const st_call *x = &c->calls[c->head + k];
             if (x->state == PL_STORE_DONE)
@@ -1301,6 +1450,7 @@ static void st_free(pl_store *s)
             client_free(s, s->clients.slot[i].p);
     for (size_t i = 0; i < s->kv.cap; i++)
         free(s->kv.slot[i].p);
+    tombs_clear(s);
     free(s->clients.slot);
     free(s->kv.slot);
     if (s->fd >= 0)
@@ -1363,7 +1513,8 @@ int pl_store_open(pl_store **out, const char *path, const pl_store_opts *o)
     s->txn.s = s;
     st_random(s->hseed, sizeof s->hseed);
     s->hseed[1] |= 1;
-    s->live_bytes = ST_FILE_HDR;
+    s->live_bytes = ST_FILE_HDR + ST_BOOT_REC;
+    s->max_tombs = o->max_tombs ? o->max_tombs : 4 * s->max_clients;
     if ((rc = st_paths(s, path)) != PARLEY_OK)
         goto fail;
 
@@ -1384,6 +1535,16 @@ int pl_store_open(pl_store **out, const char *path, const pl_store_opts *o)
     unlink(s->tmp_path); /* a compaction cut short by a crash */
     if ((rc = st_replay(s)) != PARLEY_OK)
         goto fail;
+    /* this run's number, in the log before anything of the run */
+    {
+        uint8_t rec[ST_BOOT_REC];
+        uint64_t end;
+        rec[ST_REC_HDR] = R_BOOT;
+        parley_st_u64(rec + ST_REC_HDR + 1, s->boot + 1);
+        if ((rc = st_append(s, rec, ST_BOOT_REC - ST_REC_HDR, &end)) != PARLEY_OK)
+            goto fail;
+        s->boot++;
+    }
     if (s->durability == PL_DUR_MACHINE && fdatasync(s->fd) < 0) {
         rc = PARLEY_ERR_STORE;
         goto fail;
@@ -1823,7 +1984,7 @@ int pl_store_lookup(pl_store *s, const uint8_t id[16], uint64_t seq, void *buf, 
  * registered then. */
 int pl_store_hello(pl_store *s, const uint8_t id[16], uint64_t floor, int *known)
 {
-    uint8_t rec[ST_SMALL_REC];
+    uint8_t rec[ST_REG_REC];
     uint64_t end;
     int rc;
 
@@ -1842,11 +2003,20 @@ int pl_store_hello(pl_store *s, const uint8_t id[16], uint64_t floor, int *known
             rc = PARLEY_ERR_BUSY;
             goto out;
         }
-        rec[ST_REC_HDR] = R_ACK;
+        /* forgotten earlier in this run: every call it made before may
+         * have run, so its floor goes above them all */
+        uint64_t next = tomb_take(s, id);
+        if (floor < next)
+            floor = next;
+        rec[ST_REC_HDR] = R_REG;
         memcpy(rec + ST_REC_HDR + 1, id, 16);
         parley_st_u64(rec + ST_REC_HDR + 17, floor ? floor : 1);
-        if ((rc = st_append(s, rec, sizeof rec - ST_REC_HDR, &end)) != PARLEY_OK)
+        parley_st_u64(rec + ST_REC_HDR + 25, s->boot);
+        if ((rc = st_append(s, rec, sizeof rec - ST_REC_HDR, &end)) != PARLEY_OK) {
+            if (next) /* not registered: the tomb stays */
+                tomb_restore(s, id, next);
             goto out;
+        }
         if ((rc = st_apply(s, rec + ST_REC_HDR, sizeof rec - ST_REC_HDR, end)) != PARLEY_OK) {
             s->err = PARLEY_ERR_STORE;
             goto out;
@@ -1859,11 +2029,14 @@ out:
     return rc;
 }
 
-/* pl_store_touch tells whether client id is registered (*known), and if so
- * starts its lease again and records its acknowledgement ack (as
- * pl_store_ack). Every exactly-once call asks it first. Errors:
- * PARLEY_ERR_NULL. */
-int pl_store_touch(pl_store *s, const uint8_t id[16], uint64_t ack, int *known)
+/* pl_store_touch tells whether client id is registered (*known), and the
+ * run of the store it was registered in (*reg_boot, when not NULL: 0 for
+ * none), and if it is, starts its lease again and records its
+ * acknowledgement ack (as pl_store_ack). Every exactly-once call asks it
+ * first: a call first sent in an earlier run than its client's
+ * registration was sent to a registration since forgotten, and may have
+ * run. Errors: PARLEY_ERR_NULL. */
+int pl_store_touch(pl_store *s, const uint8_t id[16], uint64_t ack, int *known, uint64_t *reg_boot)
 {
     uint64_t end;
 
@@ -1872,6 +2045,8 @@ int pl_store_touch(pl_store *s, const uint8_t id[16], uint64_t ack, int *known)
     pthread_mutex_lock(&s->mu);
     st_client *c = client_find(s, id);
     *known = c != NULL;
+    if (reg_boot)
+        *reg_boot = c ? c->reg_boot : 0;
     if (c != NULL) {
         client_touch(s, c);
         if (client_ack(s, c, ack)) {
@@ -1898,13 +2073,15 @@ int pl_store_touch(pl_store *s, const uint8_t id[16], uint64_t ack, int *known)
 int pl_store_ack(pl_store *s, const uint8_t id[16], uint64_t ack)
 {
     int known;
-    return pl_store_touch(s, id, ack, &known);
+    return pl_store_touch(s, id, ack, &known, NULL);
 }
 
 /* pl_store_expire forgets the clients not heard of for lease_ns or more at
  * now (pl_now_ns's clock), at most max of them, oldest first, as
  * pl_store_forget does, and returns how many. Bounded work: the clients
- * are kept in the order of their last activity. */
+ * are kept in the order of their last activity. When the tombs of the
+ * forgotten are full, a new run of the store begins (pl_store_boot tells
+ * its number), after which the calls sent before need none. */
 size_t pl_store_expire(pl_store *s, int64_t now, int64_t lease_ns, size_t max)
 {
     size_t n = 0;
@@ -1914,11 +2091,7 @@ size_t pl_store_expire(pl_store *s, int64_t now, int64_t lease_ns, size_t max)
         return 0;
     pthread_mutex_lock(&s->mu);
     while (n < max && s->oldest != NULL && now - s->oldest->active >= lease_ns) {
-        uint8_t p[17];
-        p[0] = R_FORGET;
-        memcpy(p + 1, s->oldest->id, 16);
-        client_drop(s, p + 1);
-        st_pend_push(s, p, sizeof p);
+        client_forget(s, s->oldest);
         n++;
     }
     s->st.expired += n;
@@ -1928,9 +2101,22 @@ size_t pl_store_expire(pl_store *s, int64_t now, int64_t lease_ns, size_t max)
     return n;
 }
 
+/* pl_store_boot is the number of the store's run: one more than the last
+ * run's at open, and one more again whenever the tombs of forgotten
+ * clients are full (pl_store_expire). Never 0. */
+uint64_t pl_store_boot(pl_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t b = s->boot;
+    pthread_mutex_unlock(&s->mu);
+    return b;
+}
+
 /* pl_store_forget forgets client id entirely, its acknowledgement and its
- * records, as when its lease has expired. Forgetting an unknown client is
- * no error. Recorded lazily, as pl_store_ack. Errors: PARLEY_ERR_NULL. */
+ * records, as when its lease has expired: it must register again, and its
+ * calls sent before are not taken for new ones. Forgetting an unknown
+ * client is no error. Recorded lazily, as pl_store_ack. Errors:
+ * PARLEY_ERR_NULL. */
 int pl_store_forget(pl_store *s, const uint8_t id[16])
 {
     uint64_t end;
@@ -1938,11 +2124,9 @@ int pl_store_forget(pl_store *s, const uint8_t id[16])
     if (s == NULL || id == NULL)
         return PARLEY_ERR_NULL;
     pthread_mutex_lock(&s->mu);
-    if (client_drop(s, id)) {
-        uint8_t p[17];
-        p[0] = R_FORGET;
-        memcpy(p + 1, id, 16);
-        st_pend_push(s, p, sizeof p);
+    st_client *c = client_find(s, id);
+    if (c != NULL) {
+        client_forget(s, c);
         if (s->pend_len >= ST_PEND_FLUSH)
             (void)st_append(s, NULL, 0, &end);
     }
@@ -1975,6 +2159,8 @@ void pl_store_stats_get(pl_store *s, pl_store_stats *out)
     out->live_bytes = s->live_bytes;
     out->kv_pairs = s->kv.n;
     out->clients = s->clients.n;
+    out->tombs = s->tombs.n;
+    out->boot = s->boot;
     uint64_t calls = 0;
     for (size_t i = 0; i < s->clients.cap; i++)
         if (s->clients.slot[i].p != NULL)

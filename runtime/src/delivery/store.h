@@ -21,7 +21,12 @@
  * when every client process is a new identity that never acknowledges its
  * last call. A forgotten client is not registered: a late copy of one of
  * its calls is not run (its client, which must say HELLO again, takes what
- * it had sent as in doubt), rather than taken for a new call.
+ * it had sent as in doubt), rather than taken for a new call. Registering
+ * it again puts its floor above every call it made before: within a run of
+ * the store by the number kept for it (a tomb: 24 bytes, not its records),
+ * and across runs by the run's number (pl_store_boot), which the server
+ * puts in its incarnation, so that a call first sent in an earlier run
+ * than its client's registration is known for one that may have run.
  *
  * The store is one append-only log file of checksummed records, replayed at
  * open into hash maps of the live state, and rewritten (compacted) when dead
@@ -79,6 +84,9 @@ typedef struct pl_store_opts {
                          * encoded (PL_STORE_DEFAULT_MAX_TXN) */
     size_t max_clients; /* clients registered at once; a HELLO beyond is
                          * refused (PL_STORE_DEFAULT_MAX_CLIENTS) */
+    size_t max_tombs;   /* clients forgotten in one run and remembered by
+                         * number (24 bytes each); past it a new run begins
+                         * (0: 4 x max_clients) */
 } pl_store_opts;
 
 /* Counters of a store, for tests and the benchmark. */
@@ -95,6 +103,8 @@ typedef struct pl_store_stats {
     uint64_t registered;    /* clients registered by pl_store_hello since open */
     uint64_t expired;       /* clients forgotten at the end of their lease */
     uint64_t hello_refused; /* registrations refused: max_clients reached */
+    uint64_t tombs;         /* clients forgotten in this run, remembered by number */
+    uint64_t boot;          /* the store's run (pl_store_boot) */
 } pl_store_stats;
 
 int pl_store_open(pl_store **out, const char *path, const pl_store_opts *o);
@@ -112,7 +122,8 @@ int pl_store_started(pl_store *s, const uint8_t id[16], uint64_t seq);
 int pl_store_lookup(pl_store *s, const uint8_t id[16], uint64_t seq, void *buf, size_t cap,
                     size_t *len, int *state);
 int pl_store_hello(pl_store *s, const uint8_t id[16], uint64_t floor, int *known);
-int pl_store_touch(pl_store *s, const uint8_t id[16], uint64_t ack, int *known);
+int pl_store_touch(pl_store *s, const uint8_t id[16], uint64_t ack, int *known, uint64_t *reg_boot);
+uint64_t pl_store_boot(pl_store *s);
 int pl_store_ack(pl_store *s, const uint8_t id[16], uint64_t ack);
 size_t pl_store_expire(pl_store *s, int64_t now, int64_t lease_ns, size_t max);
 int pl_store_forget(pl_store *s, const uint8_t id[16]);

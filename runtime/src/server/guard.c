@@ -36,6 +36,19 @@
 #include "server/internal.h"
 #include "wire/seq.h"
 
+/* draw_incarnation draws an incarnation: random, or with a store, the
+ * store's run in the high 32 bits and 32 random bits, so that the run in
+ * which a call was first sent can be read off the incarnation it carries
+ * (see begin_seq). Never 0, which is "not known yet" on the wire. */
+static uint64_t draw_incarnation(uint64_t boot)
+{
+    uint64_t inc = 0;
+    while ((boot ? (uint32_t)inc : inc) == 0)
+        if (getrandom(&inc, sizeof inc, 0) != (ssize_t)sizeof inc)
+            inc = (uint64_t)pl_now_ns() * 0x9e3779b97f4a7c15u;
+    return boot ? boot << 32 | (uint32_t)inc : inc;
+}
+
 /* pl_sv_guard_open makes s's caches, opens its store when it has one, and
  * draws its incarnation. Errors: PARLEY_ERR_NOMEM, PARLEY_ERR_INVALID (a
  * setting out of range), the store's (PARLEY_ERR_STORE: unreadable,
@@ -43,11 +56,7 @@
 int pl_sv_guard_open(parley_server *s)
 {
     const parley_server_opts *o = &s->opts;
-    uint64_t inc = 0;
-    while (inc == 0) /* zero is "not known yet" on the wire */
-        if (getrandom(&inc, sizeof inc, 0) != (ssize_t)sizeof inc)
-            inc = (uint64_t)pl_now_ns() * 0x9e3779b97f4a7c15u;
-    s->incarnation = inc;
+    atomic_store_explicit(&s->incarnation, draw_incarnation(0), memory_order_relaxed);
     pl_rcache_opts ro = {.max_bytes = o->cache_max_bytes,
                          .max_clients = o->cache_max_clients,
                          .window = o->cache_window,
@@ -72,6 +81,9 @@ int pl_sv_guard_open(parley_server *s)
         rc = pl_store_open(&s->store, o->store, &so);
         if (rc != PARLEY_OK)
             goto fail_drc;
+        s->store_boot = pl_store_boot(s->store);
+        atomic_store_explicit(&s->incarnation, draw_incarnation(s->store_boot),
+                              memory_order_relaxed);
     }
     return PARLEY_OK;
 fail_drc:
@@ -101,8 +113,23 @@ void pl_sv_guard_expire(parley_server *s)
     int64_t now = pl_now_ns();
     if (s->rcache)
         pl_rcache_expire(s->rcache, now);
-    if (s->store)
+    if (s->store) {
         pl_store_expire(s->store, now, s->store_lease_ns, 4096);
+        uint64_t boot = pl_store_boot(s->store);
+        if (boot != s->store_boot) {
+            /* the tombs of forgotten clients were full: a new run, told
+             * by a new incarnation as a restart is (docs/semantics.md) */
+            s->store_boot = boot;
+            atomic_store_explicit(&s->incarnation, draw_incarnation(boot), memory_order_relaxed);
+        }
+    }
+}
+
+/* incarnation is s's incarnation now (it changes only when a store's new
+ * run begins, see pl_sv_guard_expire). */
+static uint64_t incarnation(const parley_server *s)
+{
+    return atomic_load_explicit(&s->incarnation, memory_order_relaxed);
 }
 
 /* pl_sv_verf makes the Parley verifier with status in buf. */
@@ -111,7 +138,7 @@ void pl_sv_verf(const parley_server *s, uint32_t status, uint8_t buf[PL_SEQ_VERF
 {
     parley_enc e;
     size_t len = 0;
-    pl_seq_verf v = {s->incarnation, status};
+    pl_seq_verf v = {incarnation(s), status};
     parley_enc_init(&e, buf, PL_SEQ_VERF_BYTES);
     pl_seq_verf_enc(&e, &v);
     parley_enc_finish(&e, &len);
@@ -147,8 +174,9 @@ static size_t replay(worker *w, const pl_call_header *h, const uint8_t *r, size_
      * verifier's flavor, length and body (incarnation, status) */
     if (len >= 32 && parley_ld_u32(m + 12) == PL_AUTH_PARLEY &&
         parley_ld_u32(m + 16) == PL_SEQ_VERF_BYTES) {
-        parley_st_u32(m + 20, (uint32_t)(w->s->incarnation >> 32));
-        parley_st_u32(m + 24, (uint32_t)w->s->incarnation);
+        uint64_t inc = incarnation(w->s);
+        parley_st_u32(m + 20, (uint32_t)(inc >> 32));
+        parley_st_u32(m + 24, (uint32_t)inc);
     }
     return len;
 }
@@ -228,9 +256,17 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
          * is not taken for a new one. Its lease starts again, and its
          * acknowledgement is written lazily, with the next record. */
         int known = 0;
-        pl_store_touch(s->store, q->client, q->ack, &known);
+        uint64_t reg_boot = 0;
+        pl_store_touch(s->store, q->client, q->ack, &known, &reg_boot);
         if (!known) {
             *out_len = status(w, h, PL_SEQ_HELLO);
+            return PL_SV_ANSWERED;
+        }
+        if (q->incarnation >> 32 < reg_boot) {
+            /* first sent in an earlier run of the store than its client's
+             * registration: to a registration since forgotten (its lease
+             * ran out), which may have run it. Not run again. */
+            *out_len = status(w, h, PL_SEQ_IN_DOUBT);
             return PL_SV_ANSWERED;
         }
     }
@@ -256,7 +292,7 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
     }
     switch (v) {
     case PL_RC_NEW:
-        if (sem == PARLEY_EXACTLY_ONCE && q->incarnation == s->incarnation && !remade) {
+        if (sem == PARLEY_EXACTLY_ONCE && q->incarnation == incarnation(s) && !remade) {
             /* first sent when this incarnation was known, to a cache that
              * has known the client since: no earlier incarnation can have
              * seen it, nor has this one forgotten it, so the store has no
@@ -270,7 +306,7 @@ static int begin_seq(worker *w, parley_call *call, const pl_call_header *h, parl
                 g->kind = PL_SV_GUARD_STORE;
             return run;
         }
-        if (q->incarnation != s->incarnation) {
+        if (q->incarnation != incarnation(s)) {
             /* first sent to another incarnation, which may have run it:
              * not run here; the client, which knows how often and how it
              * sent it, decides whether it is in doubt (see client/once.c) */

@@ -144,11 +144,12 @@ struct parley_server {
     char reg_name[PL_ADDR_NAME_MAX + 1]; /* registered with the matchmaker as, or "" */
     const pl_sv_progs *reg_progs;        /* the programs registered then */
     /* the delivery guarantees (guard.c) */
-    uint64_t incarnation;     /* random, drawn at create, in every Parley verifier */
-    int64_t store_lease_ns;   /* parley_server_opts.store_lease_ms, or its default */
-    struct pl_rcache *rcache; /* calls with a Parley identity */
-    pl_drc *drc;              /* plain ONC RPC calls, best effort */
-    struct pl_store *store;   /* completion records; NULL: no exactly-once */
+    _Atomic uint64_t incarnation; /* drawn at create, in every Parley verifier (guard.c) */
+    uint64_t store_boot;          /* the store's run in it (idle scan's thread) */
+    int64_t store_lease_ns;       /* parley_server_opts.store_lease_ms, or its default */
+    struct pl_rcache *rcache;     /* calls with a Parley identity */
+    pl_drc *drc;                  /* plain ONC RPC calls, best effort */
+    struct pl_store *store;       /* completion records; NULL: no exactly-once */
 };
 
 /* A message read off a stream, copied when the reader's buffer would not
