@@ -61,12 +61,28 @@ static void usage(FILE *f)
           "                        calling each procedure once), as rpcgen -a does;\n"
           "                        never over existing files\n"
           "      --max-errors N    stop reporting after N errors (default 100)\n"
+          "      --color=WHEN      colour diagnostics: auto (on a terminal, unless\n"
+          "                        NO_COLOR is set), always or never (default auto)\n"
           "      --depfile FILE    also write FILE, a make rule: the outputs depend on\n"
           "                        the input and every file it includes\n"
           "  -E                    print the preprocessed IDL (as for the header) and stop\n"
           "  -h, --help            this text\n"
           "  -V, --version         the version\n",
           f);
+}
+
+/* use_color decides --color=WHEN (NULL: auto) for standard error; -1 for a
+ * WHEN it does not know. */
+static int use_color(const char *when)
+{
+    if (when && strcmp(when, "always") == 0)
+        return 1;
+    if (when && strcmp(when, "never") == 0)
+        return 0;
+    if (when && strcmp(when, "auto") != 0)
+        return -1;
+    const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(2) && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
 }
 
 /* usage_error ends a command line parleygen cannot take: the message (none
@@ -194,11 +210,13 @@ static char *base_name(const char *path)
 
 /* preprocess_to_stdout prints what the lexer would read for the header. */
 static int preprocess_to_stdout(const char *input, const char **defs, size_t ndef,
-                                const char **incs, int max_errors)
+                                const char **incs, int max_errors, int color)
 {
     defs[ndef] = "RPC_HDR";
     idl_parse_options opts = {defs, incs, 0, 0};
     idl_diag *diag = idl_diag_create(stderr, max_errors);
+    if (diag)
+        idl_diag_set_color(diag, color);
     idl_arena *arena = idl_arena_create();
     size_t len = 0, plen = 0;
     char *text = diag && arena ? idl_read_file(input, (size_t)16 << 20, &len) : NULL;
@@ -212,6 +230,8 @@ static int preprocess_to_stdout(const char *input, const char **defs, size_t nde
     if (pre)
         fwrite(pre, 1, plen, stdout);
     int rc = !diag || !arena ? 2 : idl_diag_errors(diag) > 0 || !pre ? 1 : 0;
+    if (diag)
+        idl_diag_summary(diag);
     free(pre);
     free(text);
     idl_arena_destroy(arena);
@@ -321,13 +341,21 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     const char *depfile = NULL;
     size_t ninc = 0, ndef = 0;
     int line_directives = 1, only = 0, max_errors = 0, preprocess_only = 0, sample = 0;
+    const char *color_when = NULL;
     static const struct option longopts[] = {
-        {"output-dir", required_argument, NULL, 'o'}, {"no-line", no_argument, NULL, 'L'},
-        {"header", no_argument, NULL, 'H'},           {"xdr", no_argument, NULL, 'X'},
-        {"client", no_argument, NULL, 'C'},           {"server", no_argument, NULL, 'S'},
-        {"max-errors", required_argument, NULL, 'M'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},          {"depfile", required_argument, NULL, 'P'},
-        {"sample", no_argument, NULL, 'A'},           {NULL, 0, NULL, 0},
+        {"output-dir", required_argument, NULL, 'o'},
+        {"no-line", no_argument, NULL, 'L'},
+        {"header", no_argument, NULL, 'H'},
+        {"xdr", no_argument, NULL, 'X'},
+        {"client", no_argument, NULL, 'C'},
+        {"server", no_argument, NULL, 'S'},
+        {"max-errors", required_argument, NULL, 'M'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"depfile", required_argument, NULL, 'P'},
+        {"sample", no_argument, NULL, 'A'},
+        {"color", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "o:I:D:EhV", longopts, NULL)) != -1) {
@@ -378,6 +406,9 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             max_errors = (int)v;
             break;
         }
+        case 'c':
+            color_when = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -390,6 +421,12 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     }
     if (optind != argc - 1)
         return usage_error(optind >= argc ? "no input file" : "only one input file at a time");
+    int color = use_color(color_when);
+    if (color < 0) {
+        fprintf(stderr, "parleygen: error: --color takes auto, always or never, not '%s'\n",
+                color_when);
+        return usage_error(NULL);
+    }
     const char *input = argv[optind];
     char *base = base_name(input);
     if (!base || !*base) {
@@ -399,7 +436,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     }
 
     if (preprocess_only) {
-        int rc = preprocess_to_stdout(input, defs, ndef, incs, max_errors);
+        int rc = preprocess_to_stdout(input, defs, ndef, incs, max_errors, color);
         free(base);
         return rc;
     }
@@ -426,6 +463,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         free(base);
         return 2;
     }
+    idl_diag_set_color(diag, color);
 
     for (int k = 0; k < NOUT && status == 0; k++) {
         if (k < 4 ? only && !(only & (1 << k)) : !sample)
@@ -438,10 +476,12 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             break;
         }
         idl_spec *spec = idl_parse_file(arena, diag, input, &opts);
-        if (spec && idl_diag_errors(diag) == 0)
+        /* the checks run on whatever parsed, syntax errors or not */
+        if (spec)
             idl_check(spec, diag);
         if (spec && idl_diag_errors(diag) == 0)
             gen_check_names(spec, diag);
+        idl_diag_flush(diag);
         if (!spec || idl_diag_errors(diag) > 0) {
             status = 1;
             idl_arena_destroy(arena);
@@ -505,6 +545,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         status = write_depfile(depfile, finals, NOUT, diag, mode);
     for (int k = 0; k < NOUT; k++)
         free(finals[k]);
+    idl_diag_summary(diag);
     idl_diag_destroy(diag);
     free(base);
     return status;
