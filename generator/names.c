@@ -4,7 +4,8 @@
  *
  * The front end's checks (idl/check_*.c) know the IDL's one namespace; they
  * do not know what the emitters add to it. Each type T gets functions
- * T_enc, T_dec, T_size, T_free, T_encode, T_decode (and an enum T__valid);
+ * T_enc, T_dec, T_size, T_free, T_encode, T_decode, T_copy, T_cpy (and an
+ * enum T__valid, an external type T__cpy);
  * each procedure PROC of version n gets the client calls proc_n,
  * proc_n_submit, proc_n_arena and proc_n_submit_arena, the server function
  * proc_n_svc, and the stubs' own proc_n_args, proc_n_res, proc_n_handler and
@@ -25,8 +26,9 @@
 #include "emit.h"
 #include "map.h"
 
-static const char *const generated_suffixes[] = {"_enc",    "_dec",    "_size",   "_free",
-                                                 "_encode", "_decode", "__valid", NULL};
+static const char *const generated_suffixes[] = {"_enc",    "_dec",    "_size", "_free",
+                                                 "_encode", "_decode", "_copy", "_cpy",
+                                                 "__valid", "__cpy",   NULL};
 
 /* The C namespaces a name lives in. A #define rewrites a name of any
  * namespace; an IDL struct, union or enum is both a tag and a typedef. */

@@ -38,7 +38,14 @@ typedef struct pair pair;
 #define CALC_NAME 2
 
 #line 41 "service.h"
-/* The codec: see parley/xdr.h and docs/idl.md. */
+/* The codec: see parley/xdr.h and docs/idl.md. T_copy copies *src deeply
+ * into *dst (which must not overlap it, and whose old contents are not
+ * released): into arena, released by resetting it and never passed to
+ * T_free; or, arena NULL, onto the heap, released by T_free. It returns
+ * PARLEY_OK, PARLEY_ERR_NOMEM, PARLEY_ERR_DEPTH (a recursive value
+ * nested deeper than PARLEY_COPY_MAX_DEPTH), PARLEY_ERR_NULL (a NULL
+ * pointer with a count) or PARLEY_ERR_INVALID (dst or src NULL); on
+ * failure *dst is zeroed, holding nothing. */
 int pair_encode(const pair *_v, void *_buf, size_t _cap, size_t *_len);
 int pair_decode(pair *_v, const void *_buf, size_t _len, size_t *_used,
     const parley_limits *_lim);
@@ -46,6 +53,8 @@ size_t pair_size(const pair *_v);
 void pair_free(pair *_v);
 void pair_enc(parley_enc *_e, const pair *_v);
 void pair_dec(parley_dec *_d, pair *_v);
+int pair_copy(pair *_dst, const pair *_src, parley_arena *_arena);
+void pair_cpy(parley_cpy *_c, pair *_dst, const pair *_src);
 
 /* Program CALC_PROG: the client's calls, and the procedures a server implements
  * (see docs/runtime.md). A call's _arena forms decode the result into an
