@@ -48,7 +48,8 @@ typedef struct part_ops {
 DIFF_PARTS(PART_FUNCS)
 
 #define PART_ENTRY(type, where)                                                                    \
-    {sizeof(type), encode_##type, decode_##type, size_##type, release_##type, at_##type, copy_##type},
+    {sizeof(type),   encode_##type, decode_##type, size_##type,                                    \
+     release_##type, at_##type,     copy_##type},
 static const part_ops parts[] = {DIFF_PARTS(PART_ENTRY)};
 
 /* diff_parley_copy: see diff.h. */
