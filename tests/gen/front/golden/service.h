@@ -57,18 +57,42 @@ int pair_copy(pair *_dst, const pair *_src, parley_arena *_arena);
 void pair_cpy(parley_cpy *_c, pair *_dst, const pair *_src);
 
 /* Program CALC_PROG: the client's calls, and the procedures a server implements
- * (see docs/runtime.md). A call's _arena forms decode the result into an
- * arena (never passed to _free; a reset releases it); after a failed call,
- * parley_client_last_detail tells what the server said. */
+ * (see docs/idl.md and docs/runtime.md).
+ *
+ * Client: a call's result is decoded with malloc (release it with T_free)
+ * and is zeroed, holding nothing, when the call fails; the _arena forms
+ * decode it into an arena (never passed to T_free; a reset releases it).
+ * The _opts forms take one call's settings (parley/client.h): its
+ * deadline (timeout_ms; 0: the handle's), the arena, and semantics,
+ * where PARLEY_EXACTLY_ONCE asks for more than the procedure declares
+ * and any other value keeps what it declares; NULL: the defaults. After
+ * a failed call, parley_client_last_detail tells what the server said.
+ *
+ * Server: PROC_svc gets the decoded arguments, owned by the call (valid
+ * until it returns: T_copy what is kept), and a zeroed result to fill;
+ * it returns PARLEY_OK, or an error for the caller to get SYSTEM_ERR.
+ * The result's memory is the procedure's, and the skeleton encodes the
+ * reply from it after PROC_svc returns, so it must outlive the call:
+ * static data, memory from parley_call_arena(call) (released after the
+ * reply), or heap memory (malloc, strdup, T_copy with a NULL arena)
+ * handed over with parley_call_free_result(call), which the skeleton
+ * then releases with T_free (free() for a string) once the reply is
+ * encoded, or when PROC_svc fails. Heap memory not handed over leaks. */
 int calc_null_1(parley_client *_c);
 int calc_null_1_submit(parley_client *_c, parley_done_fn *_done, void *_ctx);
+int calc_null_1_opts(parley_client *_c, const parley_call_opts *_opts);
+int calc_null_1_submit_opts(parley_client *_c, const parley_call_opts *_opts, parley_done_fn *_done, void *_ctx);
 int calc_add_1(parley_client *_c, const pair *_arg1, quad_t *_result);
 int calc_add_1_submit(parley_client *_c, const pair *_arg1, quad_t *_result, parley_done_fn *_done, void *_ctx);
+int calc_add_1_opts(parley_client *_c, const pair *_arg1, quad_t *_result, const parley_call_opts *_opts);
+int calc_add_1_submit_opts(parley_client *_c, const pair *_arg1, quad_t *_result, const parley_call_opts *_opts, parley_done_fn *_done, void *_ctx);
 int calc_add_1_arena(parley_client *_c, const pair *_arg1, quad_t *_result, parley_arena *_arena);
 int calc_add_1_submit_arena(parley_client *_c, const pair *_arg1, quad_t *_result, parley_arena *_arena, parley_done_fn *_done, void *_ctx);
 int calc_add_1_svc(const pair *_arg1, quad_t *_result, parley_call *_call);
 int calc_name_1(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result);
 int calc_name_1_submit(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, parley_done_fn *_done, void *_ctx);
+int calc_name_1_opts(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, const parley_call_opts *_opts);
+int calc_name_1_submit_opts(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, const parley_call_opts *_opts, parley_done_fn *_done, void *_ctx);
 int calc_name_1_arena(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, parley_arena *_arena);
 int calc_name_1_submit_arena(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, parley_arena *_arena, parley_done_fn *_done, void *_ctx);
 int calc_name_1_svc(const int *_arg1, char *const *_arg2, char **_result, parley_call *_call);
