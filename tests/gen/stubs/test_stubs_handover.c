@@ -50,7 +50,8 @@ static int new_list(entry *head, int n)
         e->value.value_val = i ? malloc((size_t)i) : NULL;
         if (!e->key || (i && !e->value.value_val))
             return PARLEY_ERR_NOMEM;
-        memset(e->value.value_val, 'a' + i % 26, (size_t)i);
+        if (i)
+            memset(e->value.value_val, 'a' + i % 26, (size_t)i);
         if (i < n) {
             e->next = calloc(1, sizeof *e->next);
             if (!e->next)
