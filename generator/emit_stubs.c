@@ -111,16 +111,16 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
                    " * and any other value keeps what it declares; NULL: the defaults. After\n"
                    " * a failed call, parley_client_last_detail tells what the server said.\n"
                    " *\n"
-                   " * Server: PROC_svc gets the decoded arguments, owned by the call (valid\n"
+                   " * Server: proc_n_svc gets the decoded arguments, owned by the call (valid\n"
                    " * until it returns: T_copy what is kept), and a zeroed result to fill;\n"
                    " * it returns PARLEY_OK, or an error for the caller to get SYSTEM_ERR.\n"
                    " * The result's memory is the procedure's, and the skeleton encodes the\n"
-                   " * reply from it after PROC_svc returns, so it must outlive the call:\n"
+                   " * reply from it after proc_n_svc returns, so it must outlive the call:\n"
                    " * static data, memory from parley_call_arena(call) (released after the\n"
                    " * reply), or heap memory (malloc, strdup, T_copy with a NULL arena)\n"
                    " * handed over with parley_call_free_result(call), which the skeleton\n"
                    " * then releases with T_free (free() for a string) once the reply is\n"
-                   " * encoded, or when PROC_svc fails. Heap memory not handed over leaks. */\n",
+                   " * encoded, or when proc_n_svc fails. Heap memory not handed over leaks. */\n",
                    d->name);
         for (const idl_version *v = d->u.prog.versions; v; v = v->next) {
             for (const idl_proc *p = v->procs; p; p = p->next) {

@@ -68,16 +68,16 @@ void pair_cpy(parley_cpy *_c, pair *_dst, const pair *_src);
  * and any other value keeps what it declares; NULL: the defaults. After
  * a failed call, parley_client_last_detail tells what the server said.
  *
- * Server: PROC_svc gets the decoded arguments, owned by the call (valid
+ * Server: proc_n_svc gets the decoded arguments, owned by the call (valid
  * until it returns: T_copy what is kept), and a zeroed result to fill;
  * it returns PARLEY_OK, or an error for the caller to get SYSTEM_ERR.
  * The result's memory is the procedure's, and the skeleton encodes the
- * reply from it after PROC_svc returns, so it must outlive the call:
+ * reply from it after proc_n_svc returns, so it must outlive the call:
  * static data, memory from parley_call_arena(call) (released after the
  * reply), or heap memory (malloc, strdup, T_copy with a NULL arena)
  * handed over with parley_call_free_result(call), which the skeleton
  * then releases with T_free (free() for a string) once the reply is
- * encoded, or when PROC_svc fails. Heap memory not handed over leaks. */
+ * encoded, or when proc_n_svc fails. Heap memory not handed over leaks. */
 int calc_null_1(parley_client *_c);
 int calc_null_1_submit(parley_client *_c, parley_done_fn *_done, void *_ctx);
 int calc_null_1_opts(parley_client *_c, const parley_call_opts *_opts);
