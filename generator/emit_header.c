@@ -371,7 +371,15 @@ int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts)
         if (!gen_is_type_def(d))
             continue;
         if (!any)
-            gen_puts(o, "/* The codec: see parley/xdr.h and docs/idl.md. */\n");
+            gen_puts(o,
+                     "/* The codec: see parley/xdr.h and docs/idl.md. T_copy copies *src deeply\n"
+                     " * into *dst (which must not overlap it, and whose old contents are not\n"
+                     " * released): into arena, released by resetting it and never passed to\n"
+                     " * T_free; or, arena NULL, onto the heap, released by T_free. It returns\n"
+                     " * PARLEY_OK, PARLEY_ERR_NOMEM, PARLEY_ERR_DEPTH (a recursive value\n"
+                     " * nested deeper than PARLEY_COPY_MAX_DEPTH), PARLEY_ERR_NULL (a NULL\n"
+                     " * pointer with a count) or PARLEY_ERR_INVALID (dst or src NULL); on\n"
+                     " * failure *dst is zeroed, holding nothing. */\n");
         any = 1;
         const char *t = d->name;
         gen_printf(o,
@@ -381,8 +389,10 @@ int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts)
                    "size_t %s_size(const %s *_v);\n"
                    "void %s_free(%s *_v);\n"
                    "void %s_enc(parley_enc *_e, const %s *_v);\n"
-                   "void %s_dec(parley_dec *_d, %s *_v);\n\n",
-                   t, t, t, t, t, t, t, t, t, t, t, t);
+                   "void %s_dec(parley_dec *_d, %s *_v);\n"
+                   "int %s_copy(%s *_dst, const %s *_src, parley_arena *_arena);\n"
+                   "void %s_cpy(parley_cpy *_c, %s *_dst, const %s *_src);\n\n",
+                   t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t);
     }
 
     any = 0;

@@ -69,8 +69,8 @@ static void emit_svc(gen_out *o, const idl_version *v, const idl_proc *p)
     gen_puts(o, "    (void)call;\n");
     if (p->result->kind == IDL_T_STRING) {
         gen_puts(o, "    static char empty[1];\n"
-                    "    *result = empty; /* static, or from parley_call_arena(call): never "
-                    "malloc */\n");
+                    "    *result = empty; /* static, from parley_call_arena(call), or malloc'ed\n"
+                    "                        and handed over: parley_call_free_result(call) */\n");
     } else if (!is_void(p->result)) {
         gen_puts(o, "    memset(result, 0, sizeof *result);\n");
     }
@@ -86,10 +86,11 @@ int gen_emit_sample_server(gen_out *o, const idl_spec *spec, const gen_opts *opt
                "/*\n"
                " * %s_sample_server.c: a starting point for a server of the programs of\n"
                " * %s, written by parleygen --sample: fill in the procedures.\n"
-               " * Each answers a zeroed result. A result's memory must outlive the reply: static "
-               "storage, or\n"
-               " * the call's arena (parley_call_arena), reset once the generated handler\n"
-               " * has encoded the result; the generated dispatch frees nothing of it.\n"
+               " * Each answers a zeroed result. A result's memory must outlive the reply:\n"
+               " * static storage, the call's arena (parley_call_arena), reset once the\n"
+               " * generated handler has encoded the result, or the heap (malloc, T_copy\n"
+               " * with a NULL arena) handed over with parley_call_free_result(call), which\n"
+               " * the generated handler frees with T_free after encoding the result.\n"
                " *\n"
                " *   %s_sample_server [ADDRESS]...   (default tcp://127.0.0.1:0 and\n"
                " *                                     udp://127.0.0.1:0)\n"

@@ -7,12 +7,17 @@
  * For procedure PROC of version V (number n) of program P:
  *   client:  int proc_n(parley_client *c, const A1 *arg1, ..., R *result);
  *            int proc_n_submit(..., R *result, parley_done_fn *done, void *ctx);
+ *            int proc_n_opts(..., R *result, const parley_call_opts *opts);
+ *            int proc_n_submit_opts(..., R *result, const parley_call_opts *opts,
+ *                                   done, ctx);
  *            int proc_n_arena(..., R *result, parley_arena *arena);
  *            int proc_n_submit_arena(..., R *result, parley_arena *arena, done, ctx);
  *   server:  int proc_n_svc(const A1 *arg1, ..., R *result, parley_call *call);
  *            const parley_program_def p_n;
- * A void argument list or result drops its parameters (and a void result
- * the _arena forms, having nothing to decode). The NULL procedure
+ * The _opts forms do the work; the others call them. A void argument list
+ * or result drops its parameters (and a void result the _arena forms,
+ * having nothing to decode). The server's handler releases a result the
+ * procedure handed over (parley_call_free_result) after encoding it. The NULL procedure
  * (number 0, void to void) is answered by the generated handler itself.
  * Every name defined here (with the stubs' own p_n_procs, proc_n_args,
  * proc_n_res, proc_n_handler and struct proc_n_argv) is also listed by
@@ -95,9 +100,27 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
             continue;
         gen_printf(o,
                    "/* Program %s: the client's calls, and the procedures a server implements\n"
-                   " * (see docs/runtime.md). A call's _arena forms decode the result into an\n"
-                   " * arena (never passed to _free; a reset releases it); after a failed call,\n"
-                   " * parley_client_last_detail tells what the server said. */\n",
+                   " * (see docs/idl.md and docs/runtime.md).\n"
+                   " *\n"
+                   " * Client: a call's result is decoded with malloc (release it with T_free)\n"
+                   " * and is zeroed, holding nothing, when the call fails; the _arena forms\n"
+                   " * decode it into an arena (never passed to T_free; a reset releases it).\n"
+                   " * The _opts forms take one call's settings (parley/client.h): its\n"
+                   " * deadline (timeout_ms; 0: the handle's), the arena, and semantics,\n"
+                   " * where PARLEY_EXACTLY_ONCE asks for more than the procedure declares\n"
+                   " * and any other value keeps what it declares; NULL: the defaults. After\n"
+                   " * a failed call, parley_client_last_detail tells what the server said.\n"
+                   " *\n"
+                   " * Server: proc_n_svc gets the decoded arguments, owned by the call (valid\n"
+                   " * until it returns: T_copy what is kept), and a zeroed result to fill;\n"
+                   " * it returns PARLEY_OK, or an error for the caller to get SYSTEM_ERR.\n"
+                   " * The result's memory is the procedure's, and the skeleton encodes the\n"
+                   " * reply from it after proc_n_svc returns, so it must outlive the call:\n"
+                   " * static data, memory from parley_call_arena(call) (released after the\n"
+                   " * reply), or heap memory (malloc, strdup, T_copy with a NULL arena)\n"
+                   " * handed over with parley_call_free_result(call), which the skeleton\n"
+                   " * then releases with T_free (free() for a string) once the reply is\n"
+                   " * encoded, or when proc_n_svc fails. Heap memory not handed over leaks. */\n",
                    d->name);
         for (const idl_version *v = d->u.prog.versions; v; v = v->next) {
             for (const idl_proc *p = v->procs; p; p = p->next) {
@@ -110,6 +133,15 @@ void gen_stub_prototypes(gen_out *o, const idl_spec *spec)
                 params(o, p);
                 result_param(o, p);
                 gen_puts(o, ", parley_done_fn *_done, void *_ctx);\n");
+                gen_printf(o, "int %s_opts(parley_client *_c", nm);
+                params(o, p);
+                result_param(o, p);
+                gen_puts(o, ", const parley_call_opts *_opts);\n");
+                gen_printf(o, "int %s_submit_opts(parley_client *_c", nm);
+                params(o, p);
+                result_param(o, p);
+                gen_puts(o,
+                         ", const parley_call_opts *_opts, parley_done_fn *_done, void *_ctx);\n");
                 if (!is_void(p->result)) {
                     gen_printf(o, "int %s_arena(parley_client *_c", nm);
                     params(o, p);
@@ -195,86 +227,111 @@ static void pass_args(gen_out *o, const idl_proc *p)
         gen_printf(o, "_arg%d, ", i);
 }
 
-/* emit_call writes proc_n, the synchronous call. With a result it is
- * proc_n_arena (the result decoded into an arena, or with malloc when the
- * arena is NULL) and proc_n, which calls it with NULL. The result starts
- * zeroed and is zeroed again when the call fails (released first when it
- * was malloc'd), so the caller has something to free only on success. */
+/* opts_setup writes the call's settings _o (parley_call_opts_for) and,
+ * when arena is set, _arena: the arena its result is decoded into. */
+static void opts_setup(gen_out *o, const idl_proc *p, int arena)
+{
+    gen_printf(o, "    parley_call_opts _o;\n    %sparley_call_opts_for(&_o, _opts, %s);\n",
+               arena ? "parley_arena *_arena = " : "", semantics_name(p));
+}
+
+/* emit_call writes proc_n_opts, the synchronous call with a call's
+ * settings, and the forms over it: proc_n (the handle's deadline, the
+ * result decoded with malloc) and, with a result, proc_n_arena (into an
+ * arena). The result starts zeroed and is zeroed again when the call fails
+ * (released first when it was malloc'd), so the caller has something to
+ * free only on success. */
 static void emit_call(gen_out *o, const idl_proc *p, const char *nm)
 {
     char argsbuf[256];
-    if (is_void(p->result)) {
-        gen_printf(o, "int %s(parley_client *_c", nm);
-        params(o, p);
-        gen_puts(o, ")\n{\n");
-        const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-        gen_printf(o, "    const parley_call_opts _o = {0, %s, NULL};\n", semantics_name(p));
-        gen_printf(o, "    return parley_client_call_opts(_c, %s, %s, NULL, NULL, &_o);\n}\n\n",
-                   p->name, args);
-        return;
-    }
-    gen_printf(o, "int %s_arena(parley_client *_c", nm);
+    int res = !is_void(p->result);
+    gen_printf(o, "int %s_opts(parley_client *_c", nm);
     params(o, p);
     result_param(o, p);
-    gen_puts(o, ", parley_arena *_arena)\n{\n");
-    gen_puts(o, "    memset(_result, 0, sizeof *_result);\n");
+    gen_puts(o, ", const parley_call_opts *_opts)\n{\n");
+    if (res)
+        gen_puts(o, "    memset(_result, 0, sizeof *_result);\n");
     const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-    gen_printf(o, "    const parley_call_opts _o = {0, %s, _arena};\n", semantics_name(p));
-    gen_printf(o, "    int _rc = parley_client_call_opts(_c, %s, %s, %s_res, _result, &_o);\n",
-               p->name, args, nm);
-    gen_type g = gen_classify(p->result);
-    gen_puts(o, "    if (_rc != PARLEY_OK) {\n");
-    if (p->result->kind == IDL_T_STRING)
-        gen_puts(o, "        if (!_arena)\n            free(*_result);\n");
-    else if (g.kind == GK_STRUCT || g.kind == GK_TYPEDEF || g.kind == GK_ENUM)
-        gen_printf(o, "        if (!_arena)\n            %s_free(_result);\n", g.def->name);
-    gen_puts(o, "        memset(_result, 0, sizeof *_result);\n    }\n    return _rc;\n}\n\n");
+    gen_type g = res ? gen_classify(p->result) : (gen_type){GK_VOID, NULL};
+    int owns = res && (p->result->kind == IDL_T_STRING || g.kind == GK_STRUCT ||
+                       g.kind == GK_TYPEDEF || g.kind == GK_ENUM);
+    opts_setup(o, p, owns);
+    if (!res) {
+        gen_printf(o, "    return parley_client_call_opts(_c, %s, %s, NULL, NULL, &_o);\n}\n\n",
+                   p->name, args);
+    } else {
+        gen_printf(o, "    int _rc = parley_client_call_opts(_c, %s, %s, %s_res, _result, &_o);\n",
+                   p->name, args, nm);
+        gen_puts(o, "    if (_rc != PARLEY_OK) {\n");
+        if (p->result->kind == IDL_T_STRING)
+            gen_puts(o, "        if (!_arena)\n            free(*_result);\n");
+        else if (owns)
+            gen_printf(o, "        if (!_arena)\n            %s_free(_result);\n", g.def->name);
+        gen_puts(o, "        memset(_result, 0, sizeof *_result);\n    }\n    return _rc;\n}\n\n");
+
+        gen_printf(o, "int %s_arena(parley_client *_c", nm);
+        params(o, p);
+        result_param(o, p);
+        gen_puts(o, ", parley_arena *_arena)\n{\n");
+        gen_puts(o, "    const parley_call_opts _o = {0, PARLEY_AT_MOST_ONCE, _arena};\n");
+        gen_printf(o, "    return %s_opts(_c, ", nm);
+        pass_args(o, p);
+        gen_puts(o, "_result, &_o);\n}\n\n");
+    }
 
     gen_printf(o, "int %s(parley_client *_c", nm);
     params(o, p);
     result_param(o, p);
-    gen_printf(o, ")\n{\n    return %s_arena(_c, ", nm);
+    gen_printf(o, ")\n{\n    return %s_opts(_c, ", nm);
     pass_args(o, p);
-    gen_puts(o, "_result, NULL);\n}\n\n");
+    gen_puts(o, res ? "_result, NULL);\n}\n\n" : "NULL);\n}\n\n");
 }
 
-/* emit_submit writes proc_n_submit, the asynchronous call: the arguments
- * are encoded before it returns; *result must stay valid until done runs,
- * and holds the result when done gets PARLEY_OK. With a result it is
- * proc_n_submit_arena and proc_n_submit, which calls it with NULL. */
+/* emit_submit writes proc_n_submit_opts, the asynchronous call with a
+ * call's settings, and the forms over it: proc_n_submit and, with a
+ * result, proc_n_submit_arena. The arguments are encoded before it
+ * returns; *result must stay valid until done runs, and holds the result
+ * when done gets PARLEY_OK. */
 static void emit_submit(gen_out *o, const idl_proc *p, const char *nm)
 {
     char argsbuf[256];
-    if (is_void(p->result)) {
-        gen_printf(o, "int %s_submit(parley_client *_c", nm);
-        params(o, p);
-        gen_puts(o, ", parley_done_fn *_done, void *_ctx)\n{\n");
-        const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-        gen_printf(o, "    const parley_call_opts _o = {0, %s, NULL};\n", semantics_name(p));
+    int res = !is_void(p->result);
+    gen_printf(o, "int %s_submit_opts(parley_client *_c", nm);
+    params(o, p);
+    result_param(o, p);
+    gen_puts(o, ", const parley_call_opts *_opts, parley_done_fn *_done, void *_ctx)\n{\n");
+    if (res)
+        gen_puts(o, "    memset(_result, 0, sizeof *_result);\n");
+    const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
+    opts_setup(o, p, 0);
+    if (res)
+        gen_printf(o,
+                   "    return parley_client_submit_opts(_c, %s, %s, %s_res, _result, &_o, _done, "
+                   "_ctx);\n}\n\n",
+                   p->name, args, nm);
+    else
         gen_printf(o,
                    "    return parley_client_submit_opts(_c, %s, %s, NULL, NULL, &_o, _done, "
                    "_ctx);\n}\n\n",
                    p->name, args);
-        return;
+
+    if (res) {
+        gen_printf(o, "int %s_submit_arena(parley_client *_c", nm);
+        params(o, p);
+        result_param(o, p);
+        gen_puts(o, ", parley_arena *_arena, parley_done_fn *_done, void *_ctx)\n{\n");
+        gen_puts(o, "    const parley_call_opts _o = {0, PARLEY_AT_MOST_ONCE, _arena};\n");
+        gen_printf(o, "    return %s_submit_opts(_c, ", nm);
+        pass_args(o, p);
+        gen_puts(o, "_result, &_o, _done, _ctx);\n}\n\n");
     }
-    gen_printf(o, "int %s_submit_arena(parley_client *_c", nm);
-    params(o, p);
-    result_param(o, p);
-    gen_puts(o, ", parley_arena *_arena, parley_done_fn *_done, void *_ctx)\n{\n");
-    gen_puts(o, "    memset(_result, 0, sizeof *_result);\n");
-    const char *args = call_args(o, p, nm, argsbuf, sizeof argsbuf);
-    gen_printf(o, "    const parley_call_opts _o = {0, %s, _arena};\n", semantics_name(p));
-    gen_printf(o,
-               "    return parley_client_submit_opts(_c, %s, %s, %s_res, _result, &_o, _done, "
-               "_ctx);\n}\n\n",
-               p->name, args, nm);
 
     gen_printf(o, "int %s_submit(parley_client *_c", nm);
     params(o, p);
     result_param(o, p);
-    gen_printf(o, ", parley_done_fn *_done, void *_ctx)\n{\n    return %s_submit_arena(_c, ", nm);
+    gen_printf(o, ", parley_done_fn *_done, void *_ctx)\n{\n    return %s_submit_opts(_c, ", nm);
     pass_args(o, p);
-    gen_puts(o, "_result, NULL, _done, _ctx);\n}\n\n");
+    gen_puts(o, res ? "_result, NULL, _done, _ctx);\n}\n\n" : "NULL, _done, _ctx);\n}\n\n");
 }
 
 static void emit_client_proc(gen_out *o, const idl_def *prog, const idl_version *v,
@@ -385,23 +442,34 @@ static void emit_handler(gen_out *o, const idl_version *v, const idl_proc *p)
     }
     gen_puts(o, "    if (parley_dec_error(_d) || parley_dec_remaining(_d))\n"
                 "        return PARLEY_ERR_GARBAGE_ARGS;\n");
-    gen_printf(o, "    if (%s_svc(", nm);
+    if (is_void(p->result)) {
+        gen_printf(o, "    if (%s_svc(", nm);
+        for (i = 1; i <= p->nargs; i++)
+            gen_printf(o, "&_arg%d, ", i);
+        gen_puts(o, "_call) != PARLEY_OK)\n        return PARLEY_ERR_SYSTEM_ERR;\n"
+                    "    return PARLEY_OK;\n}\n\n");
+        free(nm);
+        return;
+    }
+    /* the result is encoded in a block of its own, so that a result handed
+     * over (parley_call_free_result) is released on every path */
+    gen_printf(o, "    int _rc = PARLEY_ERR_SYSTEM_ERR;\n    if (%s_svc(", nm);
     for (i = 1; i <= p->nargs; i++)
         gen_printf(o, "&_arg%d, ", i);
-    if (!is_void(p->result))
-        gen_puts(o, "&_result, ");
-    gen_puts(o, "_call) != PARLEY_OK)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
-    if (!is_void(p->result)) {
-        gen_puts(o, "    size_t _n = 0;\n");
-        gen_proc_size(o, 1, p->result, "_result");
-        gen_puts(o, "    parley_enc *_e = parley_call_result(_call, _n);\n"
-                    "    if (!_e)\n        return PARLEY_ERR_SYSTEM_ERR;\n");
-        gen_proc_enc(o, 1, p->result, "_result");
-        gen_puts(o, "    return parley_enc_error(_e) ? PARLEY_ERR_SYSTEM_ERR : PARLEY_OK;\n");
-    } else {
-        gen_puts(o, "    return PARLEY_OK;\n");
-    }
-    gen_puts(o, "}\n\n");
+    gen_puts(o, "&_result, _call) == PARLEY_OK) {\n        size_t _n = 0;\n");
+    gen_proc_size(o, 2, p->result, "_result");
+    gen_puts(o, "        parley_enc *_e = parley_call_result(_call, _n);\n"
+                "        if (_e) {\n");
+    gen_proc_enc(o, 3, p->result, "_result");
+    gen_puts(o, "            if (!parley_enc_error(_e))\n                _rc = PARLEY_OK;\n"
+                "        }\n    }\n");
+    gen_type g = gen_classify(p->result);
+    if (p->result->kind == IDL_T_STRING)
+        gen_puts(o, "    if (parley_call_frees_result(_call))\n        free(_result);\n");
+    else if ((g.kind == GK_STRUCT || g.kind == GK_TYPEDEF) && gen_type_needs_free(p->result))
+        gen_printf(o, "    if (parley_call_frees_result(_call))\n        %s_free(&_result);\n",
+                   g.def->name);
+    gen_puts(o, "    return _rc;\n}\n\n");
     free(nm);
 }
 
@@ -416,6 +484,7 @@ int gen_emit_server(gen_out *o, const idl_spec *spec, const gen_opts *opts)
                " */\n"
                "#include <limits.h>\n"
                "#include <stdint.h>\n"
+               "#include <stdlib.h>\n"
                "#include <string.h>\n\n"
                "#include \"%s.h\"\n\n",
                opts->base, opts->idl_name, opts->base);

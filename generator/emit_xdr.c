@@ -800,6 +800,160 @@ static void free_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *s
     }
 }
 
+/* ---- copying ---------------------------------------------------------- */
+
+/* A copy starts with a shallow one (memcpy of the whole value, which also
+ * copies every plain field), and then replaces each pointer it copied with
+ * a deep copy of what it points to. Each of these steps writes its pointers
+ * on every path, so after a failed allocation the copy holds only its own
+ * memory and NULLs, and T_free releases it. */
+
+static void cpy_value(gen_out *o, int in, const idl_type *t, const char *dlv, const char *slv);
+
+/* cpy_decl makes the deep part of the copy of one declaration, stored at
+ * dlv (already a shallow copy of slv). */
+static void cpy_decl(gen_out *o, int in, const idl_decl *d, const char *dlv, const char *slv)
+{
+    char nb[BOUND_TEXT];
+    if (!gen_decl_needs_free(d))
+        return;
+    switch (d->kind) {
+    case IDL_D_VOID:
+        return;
+    case IDL_D_SCALAR:
+        cpy_value(o, in, d->type, dlv, slv);
+        return;
+    case IDL_D_FIXED: {
+        ind(o, in);
+        gen_printf(o, "for (u_int _i = 0; _i < %s; _i++) {\n", bound_of(d, nb, sizeof nb));
+        char *de = fmt("%s[_i]", dlv), *se = fmt("%s[_i]", slv);
+        cpy_value(o, in + 1, d->type, de, se);
+        free(de);
+        free(se);
+        ind(o, in);
+        gen_puts(o, "}\n");
+        return;
+    }
+    case IDL_D_VAR:
+        if (d->type->kind == IDL_T_STRING) {
+            ind(o, in);
+            gen_printf(o, "parley_cpy_string(_c, &%s, %s);\n", dlv, slv);
+            return;
+        }
+        if (d->type->kind == IDL_T_OPAQUE) {
+            ind(o, in);
+            gen_printf(o, "parley_cpy_bytes(_c, &%s.%s_val, &%s.%s_len, %s.%s_val, %s.%s_len);\n",
+                       dlv, d->name, dlv, d->name, slv, d->name, slv, d->name);
+            return;
+        }
+        if (!gen_type_needs_free(d->type)) {
+            ind(o, in);
+            gen_printf(o,
+                       "%s.%s_val = parley_cpy_mem(_c, %s.%s_val, %s.%s_len, sizeof *%s.%s_val);\n",
+                       dlv, d->name, slv, d->name, slv, d->name, slv, d->name);
+            ind(o, in);
+            gen_printf(o, "if (!%s.%s_val)\n", dlv, d->name);
+            ind(o, in + 1);
+            gen_printf(o, "%s.%s_len = 0;\n", dlv, d->name);
+            return;
+        }
+        {
+            const char *ct = elem_ctype(d->type);
+            ind(o, in);
+            gen_puts(o, "{\n");
+            ind(o, in + 1);
+            gen_printf(o, "u_int _n = %s.%s_len;\n", slv, d->name);
+            ind(o, in + 1);
+            gen_printf(o, "if (_n && !%s.%s_val) {\n", slv, d->name);
+            ind(o, in + 2);
+            gen_puts(o, "parley_cpy_fail(_c, PARLEY_ERR_NULL);\n");
+            ind(o, in + 2);
+            gen_puts(o, "_n = 0;\n");
+            ind(o, in + 1);
+            gen_puts(o, "}\n");
+            ind(o, in + 1);
+            gen_printf(o, "%s *_a = parley_cpy_alloc(_c, _n, sizeof(%s));\n", ct, ct);
+            ind(o, in + 1);
+            gen_puts(o, "if (!_a)\n");
+            ind(o, in + 2);
+            gen_puts(o, "_n = 0;\n");
+            ind(o, in + 1);
+            gen_printf(o, "%s.%s_val = _a;\n", dlv, d->name);
+            ind(o, in + 1);
+            gen_printf(o, "%s.%s_len = _n;\n", dlv, d->name);
+            ind(o, in + 1);
+            gen_puts(o, "for (u_int _i = 0; _i < _n; _i++) {\n");
+            char *se = fmt("%s.%s_val[_i]", slv, d->name);
+            cpy_value(o, in + 2, d->type, "_a[_i]", se);
+            free(se);
+            ind(o, in + 1);
+            gen_puts(o, "}\n");
+            ind(o, in);
+            gen_puts(o, "}\n");
+        }
+        return;
+    case IDL_D_OPTIONAL: {
+        const char *ct = elem_ctype(d->type);
+        ind(o, in);
+        gen_printf(o, "if (%s) {\n", slv);
+        ind(o, in + 1);
+        gen_printf(o, "%s *_q = parley_cpy_alloc(_c, 1, sizeof(%s));\n", ct, ct);
+        ind(o, in + 1);
+        gen_printf(o, "%s = _q;\n", dlv);
+        ind(o, in + 1);
+        gen_puts(o, "if (_q) {\n");
+        char *se = fmt("(*%s)", slv);
+        if (gen_type_needs_free(d->type)) {
+            cpy_value(o, in + 2, d->type, "(*_q)", se);
+        } else {
+            ind(o, in + 2);
+            gen_printf(o, "memcpy(_q, %s, sizeof *_q);\n", slv);
+        }
+        free(se);
+        ind(o, in + 1);
+        gen_puts(o, "}\n");
+        ind(o, in);
+        gen_puts(o, "}\n");
+        return;
+    }
+    }
+}
+
+/* cpy_value copies one value of type t from slv into dlv deeply. A type
+ * that owns no memory is copied whole; one that does by its T_cpy (an
+ * external type by the helper that goes through its codec), which starts
+ * with the shallow copy itself. */
+static void cpy_value(gen_out *o, int in, const idl_type *t, const char *dlv, const char *slv)
+{
+    ind(o, in);
+    if (!gen_type_needs_free(t)) {
+        gen_printf(o, "memcpy(&%s, &%s, sizeof %s);\n", dlv, slv, dlv);
+        return;
+    }
+    if (t->kind == IDL_T_STRING) {
+        gen_printf(o, "parley_cpy_string(_c, &%s, %s);\n", dlv, slv);
+        return;
+    }
+    gen_type g = gen_classify(t);
+    const char *suffix = g.def->external ? "__cpy" : "_cpy";
+    if (is_array_typedef(g))
+        gen_printf(o, "%s%s(_c, &%s, (const %s *)&%s);\n", g.def->name, suffix, dlv, g.def->name,
+                   slv);
+    else
+        gen_printf(o, "%s%s(_c, &%s, &%s);\n", g.def->name, suffix, dlv, slv);
+}
+
+static void cpy_fields(gen_out *o, int in, const idl_decl *d, const idl_decl *stop,
+                       const char *dbase, const char *sbase)
+{
+    for (; d && d != stop; d = d->next) {
+        char *dl = fmt("%s%s", dbase, d->name), *sl = fmt("%s%s", sbase, d->name);
+        cpy_decl(o, in, d, dl, sl);
+        free(dl);
+        free(sl);
+    }
+}
+
 /* ---- per definition --------------------------------------------------- */
 
 static const idl_decl *last_field(const idl_def *def)
@@ -1060,6 +1214,186 @@ static void emit_typedef(gen_out *o, idl_def *def)
     gen_puts(o, "    memset(_v, 0, sizeof *_v);\n}\n\n");
 }
 
+/* copy_head writes the opening of T_cpy: the depth guard of a recursive
+ * type and the shallow copy. */
+static void copy_head(gen_out *o, idl_def *def)
+{
+    gen_printf(o, "void %s_cpy(parley_cpy *_c, %s *_dst, const %s *_src)\n{\n", def->name,
+               def->name, def->name);
+    if (def->recursive && gen_def_needs_free(def))
+        gen_puts(o, "    if (!parley_cpy_enter(_c)) {\n        memset(_dst, 0, sizeof *_dst);\n"
+                    "        return;\n    }\n");
+    if (!gen_def_needs_free(def))
+        gen_puts(o, "    (void)_c;\n");
+    gen_puts(o, "    memcpy(_dst, _src, sizeof *_dst);\n");
+}
+
+static void copy_tail(gen_out *o, idl_def *def)
+{
+    if (def->recursive && gen_def_needs_free(def))
+        gen_puts(o, "    parley_cpy_leave(_c);\n");
+    gen_puts(o, "}\n\n");
+}
+
+/* emit_copy writes T_cpy, the deep copy on a copying cursor, and T_copy
+ * over it. */
+static void emit_copy(gen_out *o, idl_def *def)
+{
+    const char *nm = def->name;
+    copy_head(o, def);
+    if (gen_def_needs_free(def)) {
+        switch (def->kind) {
+        case IDL_DEF_STRUCT: {
+            const idl_decl *tail = def->list_tail ? last_field(def) : NULL;
+            if (!tail) {
+                cpy_fields(o, 1, def->u.strct.fields, NULL, "_dst->", "_src->");
+                break;
+            }
+            gen_puts(o, "    for (;;) {\n");
+            cpy_fields(o, 2, def->u.strct.fields, tail, "_dst->", "_src->");
+            gen_printf(o, "        if (!_src->%s)\n            break;\n", tail->name);
+            gen_printf(o, "        %s *_next = parley_cpy_alloc(_c, 1, sizeof *_next);\n", nm);
+            gen_printf(o, "        _dst->%s = _next;\n", tail->name);
+            gen_puts(o, "        if (!_next)\n            break;\n");
+            gen_printf(o, "        memcpy(_next, _src->%s, sizeof *_next);\n", tail->name);
+            gen_printf(o, "        _dst = _next;\n        _src = _src->%s;\n    }\n", tail->name);
+            break;
+        }
+        case IDL_DEF_UNION: {
+            const char *disc = def->u.un.disc->name;
+            gen_printf(o, "    switch (_src->%s) {\n", disc);
+            for (const idl_case *c = def->u.un.cases; c; c = c->next) {
+                /* every arm has its label, a plain one too: the default
+                 * label is for the discriminants with no arm */
+                case_labels(o, 1, c);
+                char *dl = fmt("_dst->%s_u.%s", nm, c->decl->name);
+                char *sl = fmt("_src->%s_u.%s", nm, c->decl->name);
+                cpy_decl(o, 2, c->decl, dl, sl);
+                free(dl);
+                free(sl);
+                gen_puts(o, "        break;\n");
+            }
+            gen_puts(o, "    default:\n");
+            const idl_decl *dd = def->u.un.dflt;
+            if (dd && gen_decl_needs_free(dd)) {
+                char *dl = fmt("_dst->%s_u.%s", nm, dd->name);
+                char *sl = fmt("_src->%s_u.%s", nm, dd->name);
+                cpy_decl(o, 2, dd, dl, sl);
+                free(dl);
+                free(sl);
+            } else if (!dd) {
+                /* no arm: nothing of the source's storage is the copy's */
+                gen_printf(o, "        memset(&_dst->%s_u, 0, sizeof _dst->%s_u);\n", nm, nm);
+            }
+            gen_puts(o, "        break;\n    }\n");
+            break;
+        }
+        case IDL_DEF_TYPEDEF:
+            cpy_decl(o, 1, def->u.tdef.decl, "(*_dst)", "(*_src)");
+            break;
+        default:
+            break;
+        }
+    }
+    copy_tail(o, def);
+
+    gen_printf(o,
+               "int %s_copy(%s *_dst, const %s *_src, parley_arena *_arena)\n"
+               "{\n"
+               "    if (!_dst || !_src)\n"
+               "        return PARLEY_ERR_INVALID;\n"
+               "    parley_cpy _c;\n"
+               "    parley_cpy_init(&_c, _arena);\n"
+               "    %s_cpy(&_c, _dst, _src);\n"
+               "    int _rc = parley_cpy_error(&_c);\n"
+               "    if (_rc && !_arena)\n"
+               "        %s_free(_dst);\n"
+               "    else if (_rc)\n"
+               "        memset(_dst, 0, sizeof *_dst);\n"
+               "    return _rc;\n"
+               "}\n\n",
+               nm, nm, nm, nm, nm);
+}
+
+/* uses_external is nonzero when a type of spec holds a value of the
+ * external type x (directly or through typedefs of plain names), whose copy
+ * then needs x__cpy. */
+static int decl_uses(const idl_decl *d, const idl_def *x)
+{
+    if (!d || d->kind == IDL_D_VOID || !d->type || d->type->kind != IDL_T_NAMED)
+        return 0;
+    return gen_classify(d->type).def == x;
+}
+
+static int uses_external(const idl_spec *spec, const idl_def *x)
+{
+    for (const idl_def *def = spec->defs; def; def = def->next) {
+        switch (def->kind) {
+        case IDL_DEF_STRUCT:
+            for (const idl_decl *d = def->u.strct.fields; d; d = d->next)
+                if (decl_uses(d, x))
+                    return 1;
+            break;
+        case IDL_DEF_UNION:
+            for (const idl_case *c = def->u.un.cases; c; c = c->next)
+                if (decl_uses(c->decl, x))
+                    return 1;
+            if (decl_uses(def->u.un.dflt, x))
+                return 1;
+            break;
+        case IDL_DEF_TYPEDEF:
+            if (decl_uses(def->u.tdef.decl, x))
+                return 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+/* emit_external_copy writes x__cpy, the copy of a value of a type defined
+ * in C elsewhere, which has only the codec functions: it is encoded into a
+ * scratch buffer and decoded from it into the copy's arena or the heap, so
+ * a value that does not encode does not copy (the encoder's error). */
+static void emit_external_copy(gen_out *o, const idl_def *x)
+{
+    const char *nm = x->name, *ct = x->ctype ? x->ctype : x->name;
+    gen_printf(o,
+               "static void %s__cpy(parley_cpy *_c, %s *_dst, const %s *_src)\n"
+               "{\n"
+               "    memset(_dst, 0, sizeof *_dst);\n"
+               "    if (parley_cpy_error(_c))\n"
+               "        return;\n"
+               "    size_t _n = %s_size(_src);\n"
+               "    uint8_t *_buf = malloc(_n ? _n : 1);\n"
+               "    if (!_buf) {\n"
+               "        parley_cpy_fail(_c, PARLEY_ERR_NOMEM);\n"
+               "        return;\n"
+               "    }\n"
+               "    parley_enc _e;\n"
+               "    parley_enc_init(&_e, _buf, _n);\n"
+               "    %s_enc(&_e, _src);\n"
+               "    size_t _len = 0;\n"
+               "    int _rc = parley_enc_finish(&_e, &_len);\n"
+               "    if (_rc == PARLEY_OK) {\n"
+               "        parley_limits _lim = {SIZE_MAX, 0, 0, parley_cpy_arena(_c)};\n"
+               "        parley_dec _d;\n"
+               "        parley_dec_init(&_d, _buf, _len, &_lim);\n"
+               "        %s_dec(&_d, _dst);\n"
+               "        _rc = parley_dec_finish(&_d, NULL);\n"
+               "        if (_rc && !parley_cpy_arena(_c))\n"
+               "            %s_free(_dst);\n"
+               "        if (_rc)\n"
+               "            memset(_dst, 0, sizeof *_dst);\n"
+               "    }\n"
+               "    free(_buf);\n"
+               "    if (_rc)\n"
+               "        parley_cpy_fail(_c, _rc);\n"
+               "}\n\n",
+               nm, ct, ct, nm, nm, nm, nm);
+}
+
 /* emit_buffer_api writes T_encode and T_decode over T_enc and T_dec. */
 static void emit_buffer_api(gen_out *o, const idl_def *def)
 {
@@ -1109,6 +1443,9 @@ int gen_emit_xdr(gen_out *o, const idl_spec *spec, const gen_opts *opts)
     for (const idl_def *def = spec->defs; def; def = def->next)
         if (def->kind == IDL_DEF_ENUM)
             emit_enum_valid(o, def);
+    for (const idl_def *x = spec->externals; x; x = x->next)
+        if (uses_external(spec, x))
+            emit_external_copy(o, x);
     for (idl_def *def = spec->defs; def; def = def->next) {
         if (def->kind == IDL_DEF_PASSTHRU) {
             gen_printf(o, "%s\n", def->u.pass.text);
@@ -1134,6 +1471,7 @@ int gen_emit_xdr(gen_out *o, const idl_spec *spec, const gen_opts *opts)
             break;
         }
         emit_buffer_api(o, def);
+        emit_copy(o, def);
         gen_line_back(o, opts);
     }
     return o->oom ? -1 : 0;

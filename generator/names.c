@@ -4,9 +4,11 @@
  *
  * The front end's checks (idl/check_*.c) know the IDL's one namespace; they
  * do not know what the emitters add to it. Each type T gets functions
- * T_enc, T_dec, T_size, T_free, T_encode, T_decode (and an enum T__valid);
+ * T_enc, T_dec, T_size, T_free, T_encode, T_decode, T_copy, T_cpy (and an
+ * enum T__valid, an external type T__cpy);
  * each procedure PROC of version n gets the client calls proc_n,
- * proc_n_submit, proc_n_arena and proc_n_submit_arena, the server function
+ * proc_n_submit, proc_n_opts, proc_n_submit_opts, proc_n_arena and
+ * proc_n_submit_arena, the server function
  * proc_n_svc, and the stubs' own proc_n_args, proc_n_res, proc_n_handler and
  * struct proc_n_argv; each version n of program P gets p_n and p_n_procs
  * (see emit_stubs.c). An IDL name spelled like one of those would clash with
@@ -25,8 +27,9 @@
 #include "emit.h"
 #include "map.h"
 
-static const char *const generated_suffixes[] = {"_enc",    "_dec",    "_size",   "_free",
-                                                 "_encode", "_decode", "__valid", NULL};
+static const char *const generated_suffixes[] = {"_enc",    "_dec",    "_size", "_free",
+                                                 "_encode", "_decode", "_copy", "_cpy",
+                                                 "__valid", "__cpy",   NULL};
 
 /* The C namespaces a name lives in. A #define rewrites a name of any
  * namespace; an IDL struct, union or enum is both a tag and a typedef. */
@@ -135,6 +138,9 @@ static void collect_stubs(const idl_spec *spec, stubs *s)
                 int result = !is_void(p->result);
                 add_stub(s, nm, "", "client call", NS_ORDINARY, d, v, p);
                 add_stub(s, nm, "_submit", "asynchronous client call", NS_ORDINARY, d, v, p);
+                add_stub(s, nm, "_opts", "client call with options", NS_ORDINARY, d, v, p);
+                add_stub(s, nm, "_submit_opts", "asynchronous client call with options",
+                         NS_ORDINARY, d, v, p);
                 if (result) {
                     add_stub(s, nm, "_arena", "client call into an arena", NS_ORDINARY, d, v, p);
                     add_stub(s, nm, "_submit_arena", "asynchronous client call into an arena",

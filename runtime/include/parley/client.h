@@ -173,6 +173,22 @@ typedef struct parley_call_opts {
     parley_arena *arena;        /* what the result is decoded into; NULL: malloc */
 } parley_call_opts;
 
+/* parley_call_opts_for fills *o with the settings a generated stub calls
+ * with: given's (NULL: the defaults), with the guarantee the procedure
+ * declares unless given asks for PARLEY_EXACTLY_ONCE (zero is at-most-once,
+ * so no other value can ask for more than declared). It returns the arena
+ * the result is decoded into (NULL: malloc). The generated code calls it
+ * rather than naming the fields, which an IDL constant may #define. */
+static inline parley_arena *parley_call_opts_for(parley_call_opts *o, const parley_call_opts *given,
+                                                 parley_semantics declared)
+{
+    parley_call_opts d = {0, PARLEY_AT_MOST_ONCE, NULL};
+    *o = given ? *given : d;
+    if (o->semantics != PARLEY_EXACTLY_ONCE)
+        o->semantics = declared;
+    return o->arena;
+}
+
 /* parley_client_call_opts is parley_client_call with a call's settings:
  * its deadline, the delivery guarantee the procedure declares, and an
  * arena (as parley_client_call_arena). The guarantee (docs/semantics.md):

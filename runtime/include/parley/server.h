@@ -303,6 +303,20 @@ const parley_limits *parley_call_limits(const parley_call *call);
  * any buffer); the handler then returns PARLEY_ERR_SYSTEM_ERR. */
 parley_enc *parley_call_result(parley_call *call, size_t size);
 
+/* parley_call_free_result hands the procedure's result over to the
+ * generated handler, as rpcgen's freeresult does: once the reply is
+ * encoded (or when the procedure fails), the handler releases the result
+ * with the result type's T_free (free() for a string). A procedure calls
+ * it, in the thread running it, when its result is on the heap (malloc,
+ * strdup, T_copy with a NULL arena); a result not handed over stays the
+ * procedure's (static data, or parley_call_arena memory). It holds for
+ * this call only; NULL is a no-op. */
+void parley_call_free_result(parley_call *call);
+
+/* parley_call_frees_result is nonzero when the procedure of this call
+ * handed its result over (the generated handler asks, after encoding). */
+int parley_call_frees_result(const parley_call *call);
+
 /* ---- delivery guarantees ----
  *
  * What a procedure may know of its call's identity and keep with it

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parley/arena.h"
@@ -502,6 +503,124 @@ static inline int parley_dec_enter(parley_dec *d)
 static inline void parley_dec_leave(parley_dec *d)
 {
     d->depth++;
+}
+
+/* ---- deep copies ------------------------------------------------------
+ *
+ * The generated T_copy(dst, src, arena) copies a value deeply, into an
+ * arena or onto the heap (arena NULL), through a copying cursor that keeps
+ * a sticky first error as the codec's cursors do: once an allocation has
+ * failed, every later step still writes its part of the copy (NULL
+ * pointers, zero counts, the plain fields) but allocates nothing, so the
+ * copy is always releasable by T_free. Recursive types nest at most
+ * PARLEY_COPY_MAX_DEPTH levels (PARLEY_ERR_DEPTH past it); the elements of
+ * a linked list are copied in a loop and do not count. */
+#define PARLEY_COPY_MAX_DEPTH 1024u
+
+typedef struct parley_cpy {
+    parley_arena *arena;
+    int err;
+    unsigned depth;
+} parley_cpy;
+
+/* parley_cpy_init starts a copy into arena (NULL: the heap). */
+static inline void parley_cpy_init(parley_cpy *c, parley_arena *arena)
+{
+    c->arena = arena;
+    c->err = PARLEY_OK;
+    c->depth = PARLEY_COPY_MAX_DEPTH;
+}
+
+/* parley_cpy_fail records err unless an error is recorded already. */
+static inline void parley_cpy_fail(parley_cpy *c, int err)
+{
+    if (c->err == PARLEY_OK)
+        c->err = err;
+}
+
+/* parley_cpy_error is the first error of the copy, or PARLEY_OK. */
+static inline int parley_cpy_error(const parley_cpy *c)
+{
+    return c->err;
+}
+
+/* parley_cpy_arena is the arena the copy allocates from (NULL: the heap). */
+static inline parley_arena *parley_cpy_arena(const parley_cpy *c)
+{
+    return c->arena;
+}
+
+/* parley_cpy_alloc returns count * size zero-filled bytes from the copy's
+ * arena or the heap (released with free()), or NULL: for no bytes (not an
+ * error), after an earlier error, or when memory ran out or the size
+ * overflows (PARLEY_ERR_NOMEM recorded). */
+static inline void *parley_cpy_alloc(parley_cpy *c, size_t count, size_t size)
+{
+    if (c->err != PARLEY_OK || count == 0 || size == 0)
+        return NULL;
+    if (count > SIZE_MAX / size) {
+        parley_cpy_fail(c, PARLEY_ERR_NOMEM);
+        return NULL;
+    }
+    void *p;
+    if (c->arena) {
+        p = parley_arena_alloc(c->arena, count * size);
+        if (p)
+            memset(p, 0, count * size);
+    } else {
+        p = calloc(count, size);
+    }
+    if (PARLEY_UNLIKELY(!p))
+        parley_cpy_fail(c, PARLEY_ERR_NOMEM);
+    return p;
+}
+
+/* parley_cpy_mem copies count elements of size bytes from src into a new
+ * allocation (parley_cpy_alloc's), or returns NULL as it does; a NULL src
+ * with a count is PARLEY_ERR_NULL. */
+static inline void *parley_cpy_mem(parley_cpy *c, const void *src, size_t count, size_t size)
+{
+    if (count && !src) {
+        parley_cpy_fail(c, PARLEY_ERR_NULL);
+        return NULL;
+    }
+    void *p = parley_cpy_alloc(c, count, size);
+    if (p)
+        memcpy(p, src, count * size);
+    return p;
+}
+
+/* parley_cpy_string stores in *dst a copy of the string src (NULL for a
+ * NULL src, or on failure). */
+static inline void parley_cpy_string(parley_cpy *c, char **dst, const char *src)
+{
+    *dst = src ? (char *)parley_cpy_mem(c, src, strlen(src) + 1, 1) : NULL;
+}
+
+/* parley_cpy_bytes stores in *val and *len a copy of the len bytes at src
+ * (NULL and 0 when there are none, or on failure). */
+static inline void parley_cpy_bytes(parley_cpy *c, char **val, u_int *len, const char *src, u_int n)
+{
+    *val = (char *)parley_cpy_mem(c, src, n, 1);
+    *len = *val ? n : 0;
+}
+
+/* parley_cpy_enter and parley_cpy_leave bracket the copy of a value of a
+ * recursive type; parley_cpy_enter records PARLEY_ERR_DEPTH and returns 0
+ * past PARLEY_COPY_MAX_DEPTH levels. */
+static inline int parley_cpy_enter(parley_cpy *c)
+{
+    if (PARLEY_UNLIKELY(c->depth == 0)) {
+        parley_cpy_fail(c, PARLEY_ERR_DEPTH);
+        return 0;
+    }
+    c->depth--;
+    return 1;
+}
+
+static inline void parley_cpy_leave(parley_cpy *c)
+{
+    c->depth++;
 }
 
 /* ---- sizes ------------------------------------------------------------ */

@@ -145,6 +145,13 @@ static void add_stats(pl_sv_pstat *ps, _Atomic uint64_t *outcome, int64_t ns)
         memory_order_relaxed);
 }
 
+/* The call whose procedure handed its result over to the generated
+ * handler (parley_call_free_result). A thread runs one handler at a time,
+ * from start to end, so one pointer per thread is enough; it is cleared
+ * around each handler, so a call at the address of an earlier one never
+ * finds its mark. */
+static _Thread_local const parley_call *handed_over;
+
 /* pl_sv_process answers one call message; returns the reply's length at
  * w->out+4, or 0 for no reply (the message is dropped). *fatal is set when
  * the connection is to be ended (a message that is not a call). msg need
@@ -279,7 +286,9 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
     call.limits.arena = w->arena;
     d.arena = w->arena; /* the arguments go into the call's arena */
     d.budget = call.limits.max_alloc;
+    handed_over = NULL;
     rc = proc->handler(&call, &d);
+    handed_over = NULL;
     parley_arena_reset(w->arena);
     size_t reply_len;
     int ok = 0;
@@ -379,4 +388,17 @@ parley_enc *parley_call_result(parley_call *call, size_t size)
     parley_enc_init(&call->result, w->out + call->header_end, size);
     call->result_ok = 1;
     return &call->result;
+}
+
+/* parley_call_free_result: see server.h. */
+void parley_call_free_result(parley_call *call)
+{
+    if (call)
+        handed_over = call;
+}
+
+/* parley_call_frees_result: see server.h. */
+int parley_call_frees_result(const parley_call *call)
+{
+    return call && handed_over == call;
 }

@@ -1209,12 +1209,16 @@ static int equal_everything(const everything *a, const everything *b)
     static int T##_equal_w(const void *a, const void *b)                                           \
     {                                                                                              \
         return equal_##T(CT_CONST(T, a), CT_CONST(T, b));                                          \
+    }                                                                                              \
+    static int T##_copy_w(void *dst, const void *src, parley_arena *arena)                         \
+    {                                                                                              \
+        return T##_copy((T *)dst, CT_CONST(T, src), arena);                                        \
     }
 
 #define CT_ENTRY(T, owns)                                                                          \
     {                                                                                              \
 #T, sizeof(T), owns, T##_encode_w, T##_decode_w, T##_size_w, T##_free_w, T##_enc_w,        \
-            T##_dec_w, T##_fill_w, T##_equal_w                                                     \
+            T##_dec_w, T##_fill_w, T##_equal_w, T##_copy_w                                         \
     }
 
 CT_WRAP(color)

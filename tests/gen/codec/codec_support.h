@@ -56,6 +56,8 @@ typedef struct codec_type {
     void (*fill)(ct_rng *r, void *v);
     /* equal compares two values deeply (floats by their bits). */
     int (*equal)(const void *a, const void *b);
+    /* copy is the generated T_copy. */
+    int (*copy)(void *dst, const void *src, parley_arena *arena);
 } codec_type;
 
 extern const codec_type ct_types[];

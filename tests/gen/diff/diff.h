@@ -93,6 +93,10 @@ int diff_parley_encode(int k, const void *v, void *buf, size_t cap, size_t *len)
 int diff_parley_decode(int k, void *v, const void *buf, size_t len, size_t *used);
 /* diff_parley_size is <type>_size(), the exact encoded size. */
 size_t diff_parley_size(int k, const void *v);
+/* diff_parley_copy is <type>_copy(): src copied deeply into dst, in arena
+ * or (NULL) on the heap. */
+struct parley_arena;
+int diff_parley_copy(int k, void *dst, const void *src, struct parley_arena *arena);
 /* diff_parley_sizeof is the size of the C type k. */
 size_t diff_parley_sizeof(int k);
 void diff_parley_fill(void *top, const diff_fill_opts *o);

@@ -17,6 +17,7 @@ typedef struct part_ops {
     size_t (*encoded_size)(const void *v);
     void (*release)(void *v);
     void *(*at)(alltypes_top *v);
+    int (*copy)(void *dst, const void *src, parley_arena *arena);
 } part_ops;
 
 #define PART_FUNCS(type, where)                                                                    \
@@ -39,12 +40,23 @@ typedef struct part_ops {
     static void *at_##type(alltypes_top *v)                                                        \
     {                                                                                              \
         return (void *)(where);                                                                    \
+    }                                                                                              \
+    static int copy_##type(void *d, const void *s, parley_arena *arena)                            \
+    {                                                                                              \
+        return type##_copy(d, s, arena);                                                           \
     }
 DIFF_PARTS(PART_FUNCS)
 
 #define PART_ENTRY(type, where)                                                                    \
-    {sizeof(type), encode_##type, decode_##type, size_##type, release_##type, at_##type},
+    {sizeof(type),   encode_##type, decode_##type, size_##type,                                    \
+     release_##type, at_##type,     copy_##type},
 static const part_ops parts[] = {DIFF_PARTS(PART_ENTRY)};
+
+/* diff_parley_copy: see diff.h. */
+int diff_parley_copy(int k, void *dst, const void *src, struct parley_arena *arena)
+{
+    return parts[k].copy(dst, src, arena);
+}
 
 /* diff_parley_new: see diff.h. */
 void *diff_parley_new(int k)

@@ -38,6 +38,7 @@
 
 #include "diff.h"
 #include "guard.h"
+#include "parley/arena.h"
 #include "parley/error.h"
 
 #define DEFAULT_SEEDS 2000u
@@ -191,7 +192,27 @@ static void cross_check_top(const diff_fill_opts *o, const char *what, void *a, 
         fail_msg("%s: Parley failed to decode libtirpc's bytes: %s", what, parley_errname(rc));
     if (!diff_parley_equal(a, a2, why, sizeof why))
         fail_msg("%s: Parley decoded libtirpc's bytes to a different value, at %s", what, why);
+
+    /* Its deep copies, on the heap and in an arena, encode to those bytes;
+     * the heap copy outlives the decoded value and T_free releases it. */
+    parley_arena *arena = parley_arena_create(0);
+    assert_non_null(arena);
+    void *ac = diff_parley_new(TOP), *hc = diff_parley_new(TOP);
+    rc = diff_parley_copy(TOP, ac, a2, arena);
+    if (rc != PARLEY_OK)
+        fail_msg("%s: Parley failed to copy into an arena: %s", what, parley_errname(rc));
+    rc = diff_parley_copy(TOP, hc, a2, NULL);
+    if (rc != PARLEY_OK)
+        fail_msg("%s: Parley failed to copy onto the heap: %s", what, parley_errname(rc));
+    /* the decoded value goes first: the copies must not point into it */
     diff_parley_release(TOP, a2);
+    assert_int_equal(diff_parley_encode(TOP, ac, scratch, BUF_CAP, &len), PARLEY_OK);
+    expect_same_bytes(what, "libtirpc", tirpc_bytes, tlen, "Parley (arena copy)", scratch, len);
+    assert_int_equal(diff_parley_encode(TOP, hc, scratch, BUF_CAP, &len), PARLEY_OK);
+    expect_same_bytes(what, "libtirpc", tirpc_bytes, tlen, "Parley (heap copy)", scratch, len);
+    diff_parley_release(TOP, hc);
+    free(ac);
+    parley_arena_destroy(arena);
 
     void *b2 = diff_rpcgen_new(TOP);
     memcpy(scratch, parley_bytes, plen);

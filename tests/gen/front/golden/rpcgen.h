@@ -36,7 +36,14 @@ enum mode {
 typedef enum mode mode;
 
 #line 39 "rpcgen.h"
-/* The codec: see parley/xdr.h and docs/idl.md. */
+/* The codec: see parley/xdr.h and docs/idl.md. T_copy copies *src deeply
+ * into *dst (which must not overlap it, and whose old contents are not
+ * released): into arena, released by resetting it and never passed to
+ * T_free; or, arena NULL, onto the heap, released by T_free. It returns
+ * PARLEY_OK, PARLEY_ERR_NOMEM, PARLEY_ERR_DEPTH (a recursive value
+ * nested deeper than PARLEY_COPY_MAX_DEPTH), PARLEY_ERR_NULL (a NULL
+ * pointer with a count) or PARLEY_ERR_INVALID (dst or src NULL); on
+ * failure *dst is zeroed, holding nothing. */
 int sample_encode(const sample *_v, void *_buf, size_t _cap, size_t *_len);
 int sample_decode(sample *_v, const void *_buf, size_t _len, size_t *_used,
     const parley_limits *_lim);
@@ -44,6 +51,8 @@ size_t sample_size(const sample *_v);
 void sample_free(sample *_v);
 void sample_enc(parley_enc *_e, const sample *_v);
 void sample_dec(parley_dec *_d, sample *_v);
+int sample_copy(sample *_dst, const sample *_src, parley_arena *_arena);
+void sample_cpy(parley_cpy *_c, sample *_dst, const sample *_src);
 
 int mode_encode(const mode *_v, void *_buf, size_t _cap, size_t *_len);
 int mode_decode(mode *_v, const void *_buf, size_t _len, size_t *_used,
@@ -52,6 +61,8 @@ size_t mode_size(const mode *_v);
 void mode_free(mode *_v);
 void mode_enc(parley_enc *_e, const mode *_v);
 void mode_dec(parley_dec *_d, mode *_v);
+int mode_copy(mode *_dst, const mode *_src, parley_arena *_arena);
+void mode_cpy(parley_cpy *_c, mode *_dst, const mode *_src);
 
 #ifdef __cplusplus
 }

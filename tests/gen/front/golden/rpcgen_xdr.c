@@ -14,9 +14,41 @@ static inline int mode__valid(int32_t _x)
     return _x >= 0 && _x <= 1;
 }
 
+static void netobj__cpy(parley_cpy *_c, netobj *_dst, const netobj *_src)
+{
+    memset(_dst, 0, sizeof *_dst);
+    if (parley_cpy_error(_c))
+        return;
+    size_t _n = netobj_size(_src);
+    uint8_t *_buf = malloc(_n ? _n : 1);
+    if (!_buf) {
+        parley_cpy_fail(_c, PARLEY_ERR_NOMEM);
+        return;
+    }
+    parley_enc _e;
+    parley_enc_init(&_e, _buf, _n);
+    netobj_enc(&_e, _src);
+    size_t _len = 0;
+    int _rc = parley_enc_finish(&_e, &_len);
+    if (_rc == PARLEY_OK) {
+        parley_limits _lim = {SIZE_MAX, 0, 0, parley_cpy_arena(_c)};
+        parley_dec _d;
+        parley_dec_init(&_d, _buf, _len, &_lim);
+        netobj_dec(&_d, _dst);
+        _rc = parley_dec_finish(&_d, NULL);
+        if (_rc && !parley_cpy_arena(_c))
+            netobj_free(_dst);
+        if (_rc)
+            memset(_dst, 0, sizeof *_dst);
+    }
+    free(_buf);
+    if (_rc)
+        parley_cpy_fail(_c, _rc);
+}
+
 #line 7 "rpcgen.x"
 void sample_enc(parley_enc *_e, const sample *_v)
-#line 20 "rpcgen_xdr.c"
+#line 52 "rpcgen_xdr.c"
 {
     if (parley_enc_room(_e, 24)) {
         uint8_t *_p = parley_enc_pos(_e);
@@ -94,9 +126,30 @@ int sample_decode(sample *_v, const void *_buf, size_t _len, size_t *_used,
     return _rc;
 }
 
+void sample_cpy(parley_cpy *_c, sample *_dst, const sample *_src)
+{
+    memcpy(_dst, _src, sizeof *_dst);
+    netobj__cpy(_c, &_dst->cookie, &_src->cookie);
+}
+
+int sample_copy(sample *_dst, const sample *_src, parley_arena *_arena)
+{
+    if (!_dst || !_src)
+        return PARLEY_ERR_INVALID;
+    parley_cpy _c;
+    parley_cpy_init(&_c, _arena);
+    sample_cpy(&_c, _dst, _src);
+    int _rc = parley_cpy_error(&_c);
+    if (_rc && !_arena)
+        sample_free(_dst);
+    else if (_rc)
+        memset(_dst, 0, sizeof *_dst);
+    return _rc;
+}
+
 #line 17 "rpcgen.x"
 void mode_enc(parley_enc *_e, const mode *_v)
-#line 100 "rpcgen_xdr.c"
+#line 153 "rpcgen_xdr.c"
 {
     if (parley_enc_room(_e, 4)) {
         uint8_t *_p = parley_enc_pos(_e);
@@ -153,6 +206,27 @@ int mode_decode(mode *_v, const void *_buf, size_t _len, size_t *_used,
         mode_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);
+    return _rc;
+}
+
+void mode_cpy(parley_cpy *_c, mode *_dst, const mode *_src)
+{
+    (void)_c;
+    memcpy(_dst, _src, sizeof *_dst);
+}
+
+int mode_copy(mode *_dst, const mode *_src, parley_arena *_arena)
+{
+    if (!_dst || !_src)
+        return PARLEY_ERR_INVALID;
+    parley_cpy _c;
+    parley_cpy_init(&_c, _arena);
+    mode_cpy(&_c, _dst, _src);
+    int _rc = parley_cpy_error(&_c);
+    if (_rc && !_arena)
+        mode_free(_dst);
+    else if (_rc)
+        memset(_dst, 0, sizeof *_dst);
     return _rc;
 }
 

@@ -38,7 +38,14 @@ typedef struct pair pair;
 #define CALC_NAME 2
 
 #line 41 "service.h"
-/* The codec: see parley/xdr.h and docs/idl.md. */
+/* The codec: see parley/xdr.h and docs/idl.md. T_copy copies *src deeply
+ * into *dst (which must not overlap it, and whose old contents are not
+ * released): into arena, released by resetting it and never passed to
+ * T_free; or, arena NULL, onto the heap, released by T_free. It returns
+ * PARLEY_OK, PARLEY_ERR_NOMEM, PARLEY_ERR_DEPTH (a recursive value
+ * nested deeper than PARLEY_COPY_MAX_DEPTH), PARLEY_ERR_NULL (a NULL
+ * pointer with a count) or PARLEY_ERR_INVALID (dst or src NULL); on
+ * failure *dst is zeroed, holding nothing. */
 int pair_encode(const pair *_v, void *_buf, size_t _cap, size_t *_len);
 int pair_decode(pair *_v, const void *_buf, size_t _len, size_t *_used,
     const parley_limits *_lim);
@@ -46,20 +53,46 @@ size_t pair_size(const pair *_v);
 void pair_free(pair *_v);
 void pair_enc(parley_enc *_e, const pair *_v);
 void pair_dec(parley_dec *_d, pair *_v);
+int pair_copy(pair *_dst, const pair *_src, parley_arena *_arena);
+void pair_cpy(parley_cpy *_c, pair *_dst, const pair *_src);
 
 /* Program CALC_PROG: the client's calls, and the procedures a server implements
- * (see docs/runtime.md). A call's _arena forms decode the result into an
- * arena (never passed to _free; a reset releases it); after a failed call,
- * parley_client_last_detail tells what the server said. */
+ * (see docs/idl.md and docs/runtime.md).
+ *
+ * Client: a call's result is decoded with malloc (release it with T_free)
+ * and is zeroed, holding nothing, when the call fails; the _arena forms
+ * decode it into an arena (never passed to T_free; a reset releases it).
+ * The _opts forms take one call's settings (parley/client.h): its
+ * deadline (timeout_ms; 0: the handle's), the arena, and semantics,
+ * where PARLEY_EXACTLY_ONCE asks for more than the procedure declares
+ * and any other value keeps what it declares; NULL: the defaults. After
+ * a failed call, parley_client_last_detail tells what the server said.
+ *
+ * Server: proc_n_svc gets the decoded arguments, owned by the call (valid
+ * until it returns: T_copy what is kept), and a zeroed result to fill;
+ * it returns PARLEY_OK, or an error for the caller to get SYSTEM_ERR.
+ * The result's memory is the procedure's, and the skeleton encodes the
+ * reply from it after proc_n_svc returns, so it must outlive the call:
+ * static data, memory from parley_call_arena(call) (released after the
+ * reply), or heap memory (malloc, strdup, T_copy with a NULL arena)
+ * handed over with parley_call_free_result(call), which the skeleton
+ * then releases with T_free (free() for a string) once the reply is
+ * encoded, or when proc_n_svc fails. Heap memory not handed over leaks. */
 int calc_null_1(parley_client *_c);
 int calc_null_1_submit(parley_client *_c, parley_done_fn *_done, void *_ctx);
+int calc_null_1_opts(parley_client *_c, const parley_call_opts *_opts);
+int calc_null_1_submit_opts(parley_client *_c, const parley_call_opts *_opts, parley_done_fn *_done, void *_ctx);
 int calc_add_1(parley_client *_c, const pair *_arg1, quad_t *_result);
 int calc_add_1_submit(parley_client *_c, const pair *_arg1, quad_t *_result, parley_done_fn *_done, void *_ctx);
+int calc_add_1_opts(parley_client *_c, const pair *_arg1, quad_t *_result, const parley_call_opts *_opts);
+int calc_add_1_submit_opts(parley_client *_c, const pair *_arg1, quad_t *_result, const parley_call_opts *_opts, parley_done_fn *_done, void *_ctx);
 int calc_add_1_arena(parley_client *_c, const pair *_arg1, quad_t *_result, parley_arena *_arena);
 int calc_add_1_submit_arena(parley_client *_c, const pair *_arg1, quad_t *_result, parley_arena *_arena, parley_done_fn *_done, void *_ctx);
 int calc_add_1_svc(const pair *_arg1, quad_t *_result, parley_call *_call);
 int calc_name_1(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result);
 int calc_name_1_submit(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, parley_done_fn *_done, void *_ctx);
+int calc_name_1_opts(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, const parley_call_opts *_opts);
+int calc_name_1_submit_opts(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, const parley_call_opts *_opts, parley_done_fn *_done, void *_ctx);
 int calc_name_1_arena(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, parley_arena *_arena);
 int calc_name_1_submit_arena(parley_client *_c, const int *_arg1, char *const *_arg2, char **_result, parley_arena *_arena, parley_done_fn *_done, void *_ctx);
 int calc_name_1_svc(const int *_arg1, char *const *_arg2, char **_result, parley_call *_call);

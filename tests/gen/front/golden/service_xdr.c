@@ -74,3 +74,24 @@ int pair_decode(pair *_v, const void *_buf, size_t _len, size_t *_used,
     return _rc;
 }
 
+void pair_cpy(parley_cpy *_c, pair *_dst, const pair *_src)
+{
+    (void)_c;
+    memcpy(_dst, _src, sizeof *_dst);
+}
+
+int pair_copy(pair *_dst, const pair *_src, parley_arena *_arena)
+{
+    if (!_dst || !_src)
+        return PARLEY_ERR_INVALID;
+    parley_cpy _c;
+    parley_cpy_init(&_c, _arena);
+    pair_cpy(&_c, _dst, _src);
+    int _rc = parley_cpy_error(&_c);
+    if (_rc && !_arena)
+        pair_free(_dst);
+    else if (_rc)
+        memset(_dst, 0, sizeof *_dst);
+    return _rc;
+}
+

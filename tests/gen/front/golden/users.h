@@ -63,7 +63,14 @@ struct lookup_result {
 typedef struct lookup_result lookup_result;
 
 #line 66 "users.h"
-/* The codec: see parley/xdr.h and docs/idl.md. */
+/* The codec: see parley/xdr.h and docs/idl.md. T_copy copies *src deeply
+ * into *dst (which must not overlap it, and whose old contents are not
+ * released): into arena, released by resetting it and never passed to
+ * T_free; or, arena NULL, onto the heap, released by T_free. It returns
+ * PARLEY_OK, PARLEY_ERR_NOMEM, PARLEY_ERR_DEPTH (a recursive value
+ * nested deeper than PARLEY_COPY_MAX_DEPTH), PARLEY_ERR_NULL (a NULL
+ * pointer with a count) or PARLEY_ERR_INVALID (dst or src NULL); on
+ * failure *dst is zeroed, holding nothing. */
 int role_encode(const role *_v, void *_buf, size_t _cap, size_t *_len);
 int role_decode(role *_v, const void *_buf, size_t _len, size_t *_used,
     const parley_limits *_lim);
@@ -71,6 +78,8 @@ size_t role_size(const role *_v);
 void role_free(role *_v);
 void role_enc(parley_enc *_e, const role *_v);
 void role_dec(parley_dec *_d, role *_v);
+int role_copy(role *_dst, const role *_src, parley_arena *_arena);
+void role_cpy(parley_cpy *_c, role *_dst, const role *_src);
 
 int user_name_encode(const user_name *_v, void *_buf, size_t _cap, size_t *_len);
 int user_name_decode(user_name *_v, const void *_buf, size_t _len, size_t *_used,
@@ -79,6 +88,8 @@ size_t user_name_size(const user_name *_v);
 void user_name_free(user_name *_v);
 void user_name_enc(parley_enc *_e, const user_name *_v);
 void user_name_dec(parley_dec *_d, user_name *_v);
+int user_name_copy(user_name *_dst, const user_name *_src, parley_arena *_arena);
+void user_name_cpy(parley_cpy *_c, user_name *_dst, const user_name *_src);
 
 int user_encode(const user *_v, void *_buf, size_t _cap, size_t *_len);
 int user_decode(user *_v, const void *_buf, size_t _len, size_t *_used,
@@ -87,6 +98,8 @@ size_t user_size(const user *_v);
 void user_free(user *_v);
 void user_enc(parley_enc *_e, const user *_v);
 void user_dec(parley_dec *_d, user *_v);
+int user_copy(user *_dst, const user *_src, parley_arena *_arena);
+void user_cpy(parley_cpy *_c, user *_dst, const user *_src);
 
 int user_list_encode(const user_list *_v, void *_buf, size_t _cap, size_t *_len);
 int user_list_decode(user_list *_v, const void *_buf, size_t _len, size_t *_used,
@@ -95,6 +108,8 @@ size_t user_list_size(const user_list *_v);
 void user_list_free(user_list *_v);
 void user_list_enc(parley_enc *_e, const user_list *_v);
 void user_list_dec(parley_dec *_d, user_list *_v);
+int user_list_copy(user_list *_dst, const user_list *_src, parley_arena *_arena);
+void user_list_cpy(parley_cpy *_c, user_list *_dst, const user_list *_src);
 
 int lookup_result_encode(const lookup_result *_v, void *_buf, size_t _cap, size_t *_len);
 int lookup_result_decode(lookup_result *_v, const void *_buf, size_t _len, size_t *_used,
@@ -103,6 +118,8 @@ size_t lookup_result_size(const lookup_result *_v);
 void lookup_result_free(lookup_result *_v);
 void lookup_result_enc(parley_enc *_e, const lookup_result *_v);
 void lookup_result_dec(parley_dec *_d, lookup_result *_v);
+int lookup_result_copy(lookup_result *_dst, const lookup_result *_src, parley_arena *_arena);
+void lookup_result_cpy(parley_cpy *_c, lookup_result *_dst, const lookup_result *_src);
 
 #ifdef __cplusplus
 }

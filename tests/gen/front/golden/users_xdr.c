@@ -76,9 +76,30 @@ int role_decode(role *_v, const void *_buf, size_t _len, size_t *_used,
     return _rc;
 }
 
+void role_cpy(parley_cpy *_c, role *_dst, const role *_src)
+{
+    (void)_c;
+    memcpy(_dst, _src, sizeof *_dst);
+}
+
+int role_copy(role *_dst, const role *_src, parley_arena *_arena)
+{
+    if (!_dst || !_src)
+        return PARLEY_ERR_INVALID;
+    parley_cpy _c;
+    parley_cpy_init(&_c, _arena);
+    role_cpy(&_c, _dst, _src);
+    int _rc = parley_cpy_error(&_c);
+    if (_rc && !_arena)
+        role_free(_dst);
+    else if (_rc)
+        memset(_dst, 0, sizeof *_dst);
+    return _rc;
+}
+
 #line 14 "users.idl"
 void user_name_enc(parley_enc *_e, const user_name *_v)
-#line 82 "users_xdr.c"
+#line 103 "users_xdr.c"
 {
     parley_put_string(_e, (*_v), 32u);
 }
@@ -127,9 +148,30 @@ int user_name_decode(user_name *_v, const void *_buf, size_t _len, size_t *_used
     return _rc;
 }
 
+void user_name_cpy(parley_cpy *_c, user_name *_dst, const user_name *_src)
+{
+    memcpy(_dst, _src, sizeof *_dst);
+    parley_cpy_string(_c, &(*_dst), (*_src));
+}
+
+int user_name_copy(user_name *_dst, const user_name *_src, parley_arena *_arena)
+{
+    if (!_dst || !_src)
+        return PARLEY_ERR_INVALID;
+    parley_cpy _c;
+    parley_cpy_init(&_c, _arena);
+    user_name_cpy(&_c, _dst, _src);
+    int _rc = parley_cpy_error(&_c);
+    if (_rc && !_arena)
+        user_name_free(_dst);
+    else if (_rc)
+        memset(_dst, 0, sizeof *_dst);
+    return _rc;
+}
+
 #line 16 "users.idl"
 void user_enc(parley_enc *_e, const user *_v)
-#line 133 "users_xdr.c"
+#line 175 "users_xdr.c"
 {
     for (;;) {
         if (parley_enc_room(_e, 4)) {
@@ -265,9 +307,47 @@ int user_decode(user *_v, const void *_buf, size_t _len, size_t *_used,
     return _rc;
 }
 
+void user_cpy(parley_cpy *_c, user *_dst, const user *_src)
+{
+    if (!parley_cpy_enter(_c)) {
+        memset(_dst, 0, sizeof *_dst);
+        return;
+    }
+    memcpy(_dst, _src, sizeof *_dst);
+    for (;;) {
+        user_name_cpy(_c, &_dst->name, &_src->name);
+        parley_cpy_bytes(_c, &_dst->avatar.avatar_val, &_dst->avatar.avatar_len, _src->avatar.avatar_val, _src->avatar.avatar_len);
+        if (!_src->manager)
+            break;
+        user *_next = parley_cpy_alloc(_c, 1, sizeof *_next);
+        _dst->manager = _next;
+        if (!_next)
+            break;
+        memcpy(_next, _src->manager, sizeof *_next);
+        _dst = _next;
+        _src = _src->manager;
+    }
+    parley_cpy_leave(_c);
+}
+
+int user_copy(user *_dst, const user *_src, parley_arena *_arena)
+{
+    if (!_dst || !_src)
+        return PARLEY_ERR_INVALID;
+    parley_cpy _c;
+    parley_cpy_init(&_c, _arena);
+    user_cpy(&_c, _dst, _src);
+    int _rc = parley_cpy_error(&_c);
+    if (_rc && !_arena)
+        user_free(_dst);
+    else if (_rc)
+        memset(_dst, 0, sizeof *_dst);
+    return _rc;
+}
+
 #line 27 "users.idl"
 void user_list_enc(parley_enc *_e, const user_list *_v)
-#line 271 "users_xdr.c"
+#line 351 "users_xdr.c"
 {
     for (;;) {
         user_enc(_e, &_v->entry);
@@ -348,9 +428,46 @@ int user_list_decode(user_list *_v, const void *_buf, size_t _len, size_t *_used
     return _rc;
 }
 
+void user_list_cpy(parley_cpy *_c, user_list *_dst, const user_list *_src)
+{
+    if (!parley_cpy_enter(_c)) {
+        memset(_dst, 0, sizeof *_dst);
+        return;
+    }
+    memcpy(_dst, _src, sizeof *_dst);
+    for (;;) {
+        user_cpy(_c, &_dst->entry, &_src->entry);
+        if (!_src->next)
+            break;
+        user_list *_next = parley_cpy_alloc(_c, 1, sizeof *_next);
+        _dst->next = _next;
+        if (!_next)
+            break;
+        memcpy(_next, _src->next, sizeof *_next);
+        _dst = _next;
+        _src = _src->next;
+    }
+    parley_cpy_leave(_c);
+}
+
+int user_list_copy(user_list *_dst, const user_list *_src, parley_arena *_arena)
+{
+    if (!_dst || !_src)
+        return PARLEY_ERR_INVALID;
+    parley_cpy _c;
+    parley_cpy_init(&_c, _arena);
+    user_list_cpy(&_c, _dst, _src);
+    int _rc = parley_cpy_error(&_c);
+    if (_rc && !_arena)
+        user_list_free(_dst);
+    else if (_rc)
+        memset(_dst, 0, sizeof *_dst);
+    return _rc;
+}
+
 #line 32 "users.idl"
 void lookup_result_enc(parley_enc *_e, const lookup_result *_v)
-#line 354 "users_xdr.c"
+#line 471 "users_xdr.c"
 {
     if (parley_enc_room(_e, 4)) {
         uint8_t *_p = parley_enc_pos(_e);
@@ -444,6 +561,36 @@ int lookup_result_decode(lookup_result *_v, const void *_buf, size_t _len, size_
         lookup_result_free(_v);
     else if (_rc)
         memset(_v, 0, sizeof *_v);
+    return _rc;
+}
+
+void lookup_result_cpy(parley_cpy *_c, lookup_result *_dst, const lookup_result *_src)
+{
+    memcpy(_dst, _src, sizeof *_dst);
+    switch (_src->status) {
+    case 0:
+        user_cpy(_c, &_dst->lookup_result_u.found, &_src->lookup_result_u.found);
+        break;
+    case 1:
+        break;
+    default:
+        parley_cpy_string(_c, &_dst->lookup_result_u.reason, _src->lookup_result_u.reason);
+        break;
+    }
+}
+
+int lookup_result_copy(lookup_result *_dst, const lookup_result *_src, parley_arena *_arena)
+{
+    if (!_dst || !_src)
+        return PARLEY_ERR_INVALID;
+    parley_cpy _c;
+    parley_cpy_init(&_c, _arena);
+    lookup_result_cpy(&_c, _dst, _src);
+    int _rc = parley_cpy_error(&_c);
+    if (_rc && !_arena)
+        lookup_result_free(_dst);
+    else if (_rc)
+        memset(_dst, 0, sizeof *_dst);
     return _rc;
 }
 
