@@ -28,12 +28,15 @@
  */
 #include "benchutil.h"
 #include "bench_rpc.h"
+#include "parley/error.h"
+#include "parley/log.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +94,7 @@ typedef struct options {
     /* --trace: one side, transport and call, made trace_calls times */
     const char *trace[3];
     unsigned trace_calls;
+    int log_level; /* --log: a sink that counts the library's events, or off */
 } options;
 
 static int has_transport(const rb_side *s, int t)
@@ -834,6 +838,17 @@ static void print_targets(void)
 
 /* ---- main --------------------------------------------------------------- */
 
+/* The --log sink: it counts, so that what is measured is the library's
+ * side of logging (the level let through, the record made), not a write. */
+static _Atomic unsigned long log_events;
+
+static void count_event(void *ctx, const parley_log_record *rec)
+{
+    (void)ctx;
+    (void)rec;
+    atomic_fetch_add_explicit(&log_events, 1, memory_order_relaxed);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -843,6 +858,8 @@ static void usage(FILE *f)
             "  --batch-ms M   length of one batch of round trips in ms (default %.0f)\n"
             "  --window-ms W  length of one calls-per-second run in ms (default %.0f)\n"
             "  --conns C      idle connections for the memory figure (default %d)\n"
+            "  --log LEVEL    measure with the library's logging on at LEVEL (error, warning,\n"
+            "                 info, debug), into a sink that counts the events (default: off)\n"
             "  --trace SIDE NET CALL N  no measurement: N calls of CALL (NULL, users) over\n"
             "                 NET (tcp, udp, unix) to SIDE's server (raw, libtirpc, parley),\n"
             "                 to be counted by a system call tracer\n",
@@ -899,6 +916,9 @@ static int parse_args(int argc, char **argv, options *o)
             o->trace[2] = argv[i + 3];
             o->trace_calls = (unsigned)v;
             i += 4;
+        } else if (strcmp(a, "--log") == 0 && more &&
+                   parley_log_level_parse(argv[i + 1], &o->log_level) == PARLEY_OK) {
+            i++;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 1;
@@ -1005,6 +1025,12 @@ int main(int argc, char **argv)
 
     if ((rc = parse_args(argc, argv, &o)) != 0)
         return rc == 1 ? 0 : rc;
+    if (o.log_level != PARLEY_LOG_OFF) {
+        /* set before the servers start: their processes inherit it */
+        parley_set_log(count_event, NULL, o.log_level);
+        printf("logging on at %s (a sink that counts the events)\n",
+               parley_log_level_name(o.log_level));
+    }
     memset(srv, 0, sizeof srv);
     signal(SIGPIPE, SIG_IGN);
     rb_make_input();
@@ -1060,6 +1086,9 @@ int main(int argc, char **argv)
             goto out;
     print_table();
     print_targets();
+    if (o.log_level != PARLEY_LOG_OFF)
+        printf("log events seen by this process's sink (the clients' side): %lu\n",
+               atomic_load(&log_events));
     status = 0;
 out:
     free_lat();

@@ -519,8 +519,13 @@ int parley_server_listen_opts(parley_server *s, const char *text, const parley_l
         goto fail;
     }
     if (sa->family != AF_UNIX) {
+        /* TCP: a restarted server binds its port again though connections
+         * of the last one linger in TIME_WAIT. Not UDP, which has no such
+         * state, and where SO_REUSEADDR on both sides lets a second process
+         * bind a port already served and take its datagrams, silently */
         int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (sa->socktype == SOCK_STREAM)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         int only = o.v6only > 0;
         if (sa->family == AF_INET6 && o.v6only != 0 &&
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only) != 0) {
