@@ -124,10 +124,23 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts);
  * threads add programs: a call arriving after it returned is dispatched
  * to def, one being dispatched meanwhile sees the programs with or
  * without def. Each addition copies the table of programs, and the
- * copies are freed by parley_server_destroy (n programs: n(n+1)/2
+ * copies are freed by parley_server_destroy (n programs: n(n+1)
  * pointers). Errors: PARLEY_ERR_INVALID (s or def NULL, or def's program
  * and version served already), PARLEY_ERR_NOMEM (nothing added). */
 int parley_server_add_program(parley_server *s, const parley_program_def *def);
+
+/* parley_server_add_program_ctx is parley_server_add_program with a
+ * context: ctx (any pointer, NULL included) is what parley_call_ctx gives
+ * the procedures of def, so that a service keeps its state in one object
+ * instead of globals, and two servers in one process serve the same
+ * generated program with different states. ctx stays the caller's: the
+ * server never reads, frees or copies what it points to, and it must stay
+ * valid until parley_server_destroy (a program is never removed). The
+ * procedures share it: they run on the server's threads, several at once,
+ * so what they change through it needs the caller's own locking.
+ * parley_server_add_program is this with a NULL ctx. Errors: those of
+ * parley_server_add_program. */
+int parley_server_add_program_ctx(parley_server *s, const parley_program_def *def, void *ctx);
 
 /* parley_server_listen listens on addr ("tcp://127.0.0.1:0", "udp://[::1]:4000",
  * "unix:///run/x.sock"; a host name is listened on at its first address);
@@ -237,6 +250,12 @@ int parley_server_unregister(parley_server *s);
  * returned, no parley_server_poll under way), and no other call on s may
  * be under way or follow. */
 void parley_server_destroy(parley_server *s);
+
+/* parley_call_ctx is the context the call's program was added with
+ * (parley_server_add_program_ctx), or NULL (parley_server_add_program).
+ * The same pointer for every call of the program, on every transport and
+ * thread (see there for its lifetime and sharing). */
+void *parley_call_ctx(const parley_call *call);
 
 /* parley_call_cred is the caller's credentials (AUTH_SYS fields, or zeros),
  * owned by the call. */

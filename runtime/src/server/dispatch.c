@@ -128,8 +128,10 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
             continue;
         low = p->vers < low ? p->vers : low;
         high = p->vers > high ? p->vers : high;
-        if (p->vers == h.vers)
+        if (p->vers == h.vers) {
             prog = p;
+            call.ctx = tab->ctx[i];
+        }
     }
     if (!prog && high == 0 && low == UINT32_MAX)
         return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROG_UNAVAIL, 0, 0);
@@ -180,6 +182,12 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
 }
 
 /* ---- the public call API ----------------------------------------------- */
+
+/* parley_call_ctx: see server.h. */
+void *parley_call_ctx(const parley_call *call)
+{
+    return call ? call->ctx : NULL;
+}
 
 /* parley_call_cred: see server.h. */
 const parley_cred *parley_call_cred(const parley_call *call)

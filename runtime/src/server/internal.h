@@ -82,10 +82,12 @@ extern const pl_sv_ops pl_sv_dgram_ops;    /* dgram.c: a UDP socket */
 /* The program table: an array never changed once published, so that a
  * call reads it without a lock while parley_server_add_program publishes
  * a longer copy (see there). Every table stays until the server is
- * destroyed, linked through older. */
+ * destroyed, linked through older. ctx points into the same allocation,
+ * past defs: ctx[i] is the context defs[i] was added with. */
 typedef struct pl_sv_progs {
     struct pl_sv_progs *older; /* the table this one replaced, or NULL */
     size_t n;
+    void **ctx;
     const parley_program_def *defs[];
 } pl_sv_progs;
 
@@ -195,6 +197,7 @@ struct parley_call {
     const pl_seq_cred *seq;   /* the caller's Parley identity, or NULL */
     parley_semantics sem;     /* the guarantee the call is served with */
     struct pl_store_txn *txn; /* an exactly-once call's store transaction, once used */
+    void *ctx;                /* its program's context (parley_call_ctx) */
 };
 
 /* What guard.c says of a call before it runs, and what it records after. */

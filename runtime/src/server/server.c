@@ -367,9 +367,16 @@ fail:
  * a compare-and-swap orders them: one that lost reads the winner's table
  * and tries again (a program both add is then refused to the second).
  * Old tables stay until destroy, since nothing says when the last call
- * reading one is done: n programs added one by one hold n(n+1)/2
- * pointers (64 programs: 16 KiB). */
+ * reading one is done: n programs added one by one hold n(n+1)
+ * pointers (64 programs: 32 KiB). */
 int parley_server_add_program(parley_server *s, const parley_program_def *def)
+{
+    return parley_server_add_program_ctx(s, def, NULL);
+}
+
+/* parley_server_add_program_ctx: see server.h, and parley_server_add_program
+ * above for how the table is published; the contexts are copied with it. */
+int parley_server_add_program_ctx(parley_server *s, const parley_program_def *def, void *ctx)
 {
     if (!s || !def)
         return PARLEY_ERR_INVALID;
@@ -379,12 +386,16 @@ int parley_server_add_program(parley_server *s, const parley_program_def *def)
         for (size_t i = 0; i < n; i++)
             if (cur->defs[i]->prog == def->prog && cur->defs[i]->vers == def->vers)
                 return PARLEY_ERR_INVALID;
-        pl_sv_progs *t = malloc(sizeof *t + (n + 1) * sizeof t->defs[0]);
+        pl_sv_progs *t = malloc(sizeof *t + (n + 1) * (sizeof t->defs[0] + sizeof t->ctx[0]));
         if (!t)
             return PARLEY_ERR_NOMEM;
-        if (n)
+        t->ctx = (void **)((char *)t + sizeof *t + (n + 1) * sizeof t->defs[0]);
+        if (n) {
             memcpy(t->defs, cur->defs, n * sizeof t->defs[0]);
+            memcpy(t->ctx, cur->ctx, n * sizeof t->ctx[0]);
+        }
         t->defs[n] = def;
+        t->ctx[n] = ctx;
         t->n = n + 1;
         t->older = cur;
         if (atomic_compare_exchange_strong_explicit(&s->progs, &cur, t, memory_order_acq_rel,
