@@ -171,8 +171,8 @@ static void parent_dir(const char *path)
 /* listen_one listens on addr and registers the matchmaker's programs of
  * self (MM_SELF_*) there under netid. Returns 0, or the parley error after
  * printing why. */
-static int listen_one(const char *addr, const char *netid, unsigned port, unsigned mode,
-                      unsigned self)
+static int listen_one(mm_service *sv, const char *addr, const char *netid, unsigned port,
+                      unsigned mode, unsigned self)
 {
     char bound[256];
     /* an IPv6 socket takes IPv6 alone (as rpcbind's do): IPv4 has its own
@@ -233,7 +233,7 @@ static int listen_one(const char *addr, const char *netid, unsigned port, unsign
         }
         snprintf(uaddr, sizeof uaddr, "%.64s.%u.%u", h, (port >> 8) & 0xff, port & 0xff);
     }
-    if (mm_self_register(netid, uaddr, self) != MM_OK)
+    if (mm_self_register(sv, netid, uaddr, self) != MM_OK)
         say(LOG_WARNING, "cannot register itself on %s at %s", netid, uaddr);
     return PARLEY_OK;
 }
@@ -400,15 +400,21 @@ int main(int argc, char **argv)
             say(LOG_INFO, "loaded %zu entries from %s (%zu lines rejected)", loaded, state,
                 rejected);
     }
-    mm_service_init(&sc);
-    mm_self_remove();
+    mm_service *sv = NULL;
+    err = mm_service_create(&sv, &sc);
+    if (err != 0) {
+        say(LOG_ERR, "cannot create the service: %s", strerror(err));
+        mm_registry_destroy(reg);
+        return 1;
+    }
+    mm_self_remove(sv);
 
     parley_server_opts so;
     memset(&so, 0, sizeof so);
     so.threads = (unsigned)threads;
     int rc = parley_server_create(&server, &so);
     if (rc == PARLEY_OK)
-        rc = parley_server_add_program(server, &matchmaker_prog_1);
+        rc = parley_server_add_program_ctx(server, &matchmaker_prog_1, sv);
     /* rpcbind's versions with a NULL procedure GETSTAT counts */
     static const parley_program_def *const rpcb_gen[] = {&mm_rpcbprog_2, &mm_rpcbprog_3,
                                                          &mm_rpcbprog_4};
@@ -417,7 +423,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3 && rc == PARLEY_OK; i++) {
         rc = mm_rpcb_counting(rpcb_gen[i], rpcb_procs[i], MM_RPCBSTAT_HIGHPROC + 1, &rpcb_defs[i]);
         if (rc == PARLEY_OK)
-            rc = parley_server_add_program(server, &rpcb_defs[i]);
+            rc = parley_server_add_program_ctx(server, &rpcb_defs[i], sv);
     }
     if (rc != PARLEY_OK) {
         say(LOG_ERR, "cannot create the server: %s", parley_strerror(rc));
@@ -437,7 +443,7 @@ int main(int argc, char **argv)
             snprintf(addr, sizeof addr, v6 ? "%s://[%s]:%ld" : "%s://%s:%ld", udp ? "udp" : "tcp",
                      binds[i], port);
             const char *netid = udp ? (v6 ? "udp6" : "udp") : (v6 ? "tcp6" : "tcp");
-            rc = listen_one(addr, netid, (unsigned)port, 0, MM_SELF_ALL);
+            rc = listen_one(sv, addr, netid, (unsigned)port, 0, MM_SELF_ALL);
             /* a host without IPv6 is served over IPv4 alone */
             if (rc != PARLEY_OK && wildcard && v6 && rc != PARLEY_ERR_IN_USE &&
                 rc != PARLEY_ERR_DENIED) {
@@ -459,7 +465,7 @@ int main(int argc, char **argv)
          * them), the matchmaker's at its own; both at the matchmaker's
          * without rpcbind's */
         unsigned self = i == 0 ? MM_SELF_RPCBIND : socks[0] ? MM_SELF_MATCHMAKER : MM_SELF_ALL;
-        if (listen_one(addr, "local", 0, 0666, self) != PARLEY_OK) {
+        if (listen_one(sv, addr, "local", 0, 0666, self) != PARLEY_OK) {
             rc = PARLEY_ERR_IO;
             goto fail;
         }
@@ -496,12 +502,12 @@ int main(int argc, char **argv)
             goto fail;
         }
     }
-    err = mm_service_start();
+    err = mm_service_start(sv);
     if (err != 0) {
         say(LOG_ERR, "cannot start the liveness scan: %s", strerror(err));
         goto fail;
     }
-    mm_service_changed();
+    mm_service_changed(sv);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -518,8 +524,9 @@ int main(int argc, char **argv)
     sa.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    err = mm_service_stop(1);
+    err = mm_service_stop(sv, 1);
     parley_server_destroy(server);
+    mm_service_destroy(sv);
     for (int i = 0; i < 2; i++)
         if (made[i])
             unlink(socks[i]);
@@ -534,6 +541,7 @@ int main(int argc, char **argv)
 
 fail:
     parley_server_destroy(server);
+    mm_service_destroy(sv);
     for (int i = 0; i < 2; i++)
         if (made[i])
             unlink(socks[i]);
