@@ -267,6 +267,35 @@ static int copy_str(char *dst, size_t cap, const char *s)
 
 /* ---- the matchmaker's own protocol ---- */
 
+static int alive(const mm_service *sv, const mm_reg_entry *e);
+
+/* held_live finds an entry that e would replace under either of its keys,
+ * (name, vers, netid) or (prog, vers, netid), at another address, and that
+ * a live server still serves (its socket is there: alive). Such an entry
+ * is never replaced: the server holding it would go on serving with no
+ * entry left once the newcomer unregistered. One whose server is gone (or
+ * cannot be checked) is replaced, as by a restarted server. 1 with it in
+ * *out, else 0. */
+static int held_live(mm_service *sv, const mm_reg_entry *e, mm_reg_entry *out)
+{
+    mm_reg_entry found[8];
+    size_t n = 0;
+    mm_reg_filter f = {e->name, e->netid, 0, e->vers, MM_MATCH_VERS};
+    if (mm_registry_find(sv->cfg.reg, &f, found, 8, &n) != MM_OK)
+        n = 0;
+    if (n > 8)
+        n = 8;
+    if (n < 8 && mm_registry_get(sv->cfg.reg, e->prog, e->vers, e->netid, &found[n]) == MM_OK)
+        n++;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(found[i].uaddr, e->uaddr) == 0 || alive(sv, &found[i]) != 1)
+            continue;
+        *out = found[i];
+        return 1;
+    }
+    return 0;
+}
+
 int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, parley_call *call)
 {
     mm_service *sv = parley_call_ctx(call);
@@ -287,6 +316,16 @@ int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, par
     e.prog = arg->prog;
     e.vers = arg->vers;
     e.owner = caller_uid(call, &c, &e.pid);
+    mm_reg_entry held;
+    if (held_live(sv, &e, &held)) {
+        char owner[MM_OWNER_TEXT_MAX + 1];
+        mm_owner_format(held.owner, owner);
+        LOG(sv, LOG_NOTICE,
+            "refusing %s %u/%u on %s at %s: a live server holds it at %s (owner %s, pid %d)",
+            e.name, e.prog, e.vers, e.netid, e.uaddr, held.uaddr, owner, (int)held.pid);
+        *result = MM_EXISTS;
+        return PARLEY_OK;
+    }
     *result = mm_registry_set(sv->cfg.reg, &e, MM_REG_REPLACE);
     if (*result == MM_OK)
         mm_service_changed(sv);

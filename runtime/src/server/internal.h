@@ -45,6 +45,14 @@ enum {
 struct conn;
 struct worker;
 
+/* One key (name, vers, netid) a server registered with the matchmaker, to
+ * be unregistered alone: never a key it did not register, which may be
+ * another live server's. netid is a parley_netid's (static). */
+typedef struct pl_sv_regkey {
+    uint32_t vers;
+    const char *netid;
+} pl_sv_regkey;
+
 /* What an epoll registration's data points to: one of a connection's two
  * registrations, rd (its one-shot read event on fd) or wr (a stream's
  * EPOLLOUT on wfd, a dup of fd, so that waiting to write never disturbs the
@@ -144,7 +152,8 @@ struct parley_server {
     int64_t spin_ns;                     /* opts.busy_poll_us in ns; 0: never */
     struct worker *embedded;             /* the caller's, for parley_server_poll */
     char reg_name[PL_ADDR_NAME_MAX + 1]; /* registered with the matchmaker as, or "" */
-    const pl_sv_progs *reg_progs;        /* the programs registered then */
+    struct pl_sv_regkey *reg_keys;       /* what it registered: (version, netid) keys */
+    size_t nreg_keys;
     /* the delivery guarantees (guard.c) */
     _Atomic uint64_t incarnation; /* drawn at create, in every Parley verifier (guard.c) */
     uint64_t store_boot;          /* the store's run in it (idle scan's thread) */
