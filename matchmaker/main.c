@@ -68,6 +68,8 @@ static void usage(void)
           "      --no-state            keep no warm-start file\n"
           "      --max-entries N       most registrations held (default 1024, at most 8192)\n"
           "      --check-ms N          liveness scan period in ms (default 1000; 0: none)\n"
+          "      --udp-ratio N         over UDP, answers to other hosts at most N times\n"
+          "                            their call (default 4; 0: no bound)\n"
           "      --threads N           worker threads (default 2)\n"
           "      --daemon              run in the background (with --pidfile FILE)\n"
           "      --pidfile FILE        write the process id to FILE\n"
@@ -254,6 +256,7 @@ enum {
     OPT_NO_STATE,
     OPT_MAX_ENTRIES,
     OPT_CHECK_MS,
+    OPT_UDP_RATIO,
     OPT_THREADS,
     OPT_DAEMON,
     OPT_PIDFILE,
@@ -271,6 +274,7 @@ static const struct option longopts[] = {
     {"no-state", no_argument, NULL, OPT_NO_STATE},
     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
     {"check-ms", required_argument, NULL, OPT_CHECK_MS},
+    {"udp-ratio", required_argument, NULL, OPT_UDP_RATIO},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"daemon", no_argument, NULL, OPT_DAEMON},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
@@ -301,6 +305,7 @@ static int bad_option(const char *arg)
 int main(int argc, char **argv)
 {
     long port = 111, max_entries = 0, check_ms = 1000, threads = 2;
+    long udp_ratio = MM_UDP_RATIO_DEFAULT;
     const char *binds[MAX_BINDS];
     size_t nbinds = 0;
     const char *sock = "/run/parley/matchmaker.sock";
@@ -346,6 +351,10 @@ int main(int argc, char **argv)
             if ((check_ms = number(optarg, 0, 3600000)) < 0)
                 return usage_error("--check-ms: '%s' is not a number from 0 to 3600000", optarg);
             break;
+        case OPT_UDP_RATIO:
+            if ((udp_ratio = number(optarg, 0, 1000)) < 0)
+                return usage_error("--udp-ratio: '%s' is not a number from 0 to 1000", optarg);
+            break;
         case OPT_THREADS:
             if ((threads = number(optarg, 1, 256)) < 0)
                 return usage_error("--threads: '%s' is not a number from 1 to 256", optarg);
@@ -390,7 +399,7 @@ int main(int argc, char **argv)
         say(LOG_ERR, "cannot create the table: %s", strerror(err));
         return 1;
     }
-    mm_service_cfg sc = {reg, state, NULL, (unsigned)check_ms, say};
+    mm_service_cfg sc = {reg, state, NULL, (unsigned)check_ms, say, (unsigned)udp_ratio};
     if (state) {
         size_t loaded = 0, rejected = 0;
         err = mm_registry_load(reg, state, diag, NULL, &loaded, &rejected);

@@ -194,6 +194,29 @@ static uid_t caller_uid(parley_call *call, const caller *c, pid_t *pid)
 
 /* ---- answers ---- */
 
+/* fits says whether an answer whose result takes result_size bytes may go
+ * to call's caller: anything over TCP, a Unix socket or from this host;
+ * over UDP from elsewhere, at most udp_ratio times the call (see
+ * Reflection in service.h). */
+static int fits(const mm_service *sv, parley_call *call, size_t result_size)
+{
+    if (!sv->cfg.udp_ratio || parley_call_transport(call) != PARLEY_TRANSPORT_UDP)
+        return 1;
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (parley_call_peer(call, &peer, &len) == PARLEY_OK &&
+        mm_caller_is_local(PARLEY_TRANSPORT_UDP, (struct sockaddr *)&peer, len))
+        return 1;
+    return MM_REPLY_HEADER + result_size <= (size_t)sv->cfg.udp_ratio * parley_call_size(call);
+}
+
+/* bounded is rc, or PARLEY_ERR_SYSTEM_ERR (a 24-byte reply) when the
+ * answer does not fit (fits). */
+static int bounded(const mm_service *sv, parley_call *call, int rc, size_t result_size)
+{
+    return rc == PARLEY_OK && !fits(sv, call, result_size) ? PARLEY_ERR_SYSTEM_ERR : rc;
+}
+
 static char *arena_strdup(parley_call *call, const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -393,7 +416,13 @@ int matchmaker_lookup_1_svc(const mm_query *arg, mm_lookup_res *result, parley_c
             return PARLEY_ERR_SYSTEM_ERR;
     result->mm_lookup_res_u.entries.mm_entry_list_len = (u_int)n;
     result->mm_lookup_res_u.entries.mm_entry_list_val = w;
-    return PARLEY_OK;
+    /* over UDP from elsewhere, the entries that fit the bound: each is an
+     * address of the service, so fewer are still a true answer */
+    while (result->mm_lookup_res_u.entries.mm_entry_list_len > 0 &&
+           !fits(sv, call, mm_lookup_res_size(result)))
+        result->mm_lookup_res_u.entries.mm_entry_list_len--;
+    return result->mm_lookup_res_u.entries.mm_entry_list_len > 0 ? PARLEY_OK
+                                                                 : PARLEY_ERR_SYSTEM_ERR;
 }
 
 int matchmaker_list_1_svc(mm_entry_list *result, parley_call *call)
@@ -422,7 +451,7 @@ int matchmaker_list_1_svc(mm_entry_list *result, parley_call *call)
         return rc;
     result->mm_entry_list_len = (u_int)n;
     result->mm_entry_list_val = w;
-    return PARLEY_OK;
+    return bounded(sv, call, PARLEY_OK, mm_entry_list_size(result));
 }
 
 /* ---- rpcbind's protocol ---- */
@@ -577,7 +606,7 @@ int mm_pmapproc_dump_2_svc(mm_pmaplist_ptr *result, parley_call *call)
         tail = &p->pml_next;
     }
     free(all);
-    return rc;
+    return bounded(sv, call, rc, mm_pmaplist_ptr_size(result));
 }
 
 static int rpcb_getaddr(unsigned vers, unsigned proc, const mm_rpcb *arg, mm_rpcb_uaddr *result,
@@ -595,7 +624,8 @@ static int rpcb_getaddr(unsigned vers, unsigned proc, const mm_rpcb *arg, mm_rpc
         answer_uaddr(&c, &e, uaddr);
     count_lookup(sv, vers, arg->r_prog, arg->r_vers, netid, uaddr[0] != '\0');
     *result = arena_strdup(call, uaddr);
-    return *result ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
+    return *result ? bounded(sv, call, PARLEY_OK, mm_rpcb_uaddr_size(result))
+                   : PARLEY_ERR_SYSTEM_ERR;
 }
 
 static int rpcb_dump(unsigned vers, mm_rpcblist_ptr *result, parley_call *call)
@@ -629,7 +659,7 @@ static int rpcb_dump(unsigned vers, mm_rpcblist_ptr *result, parley_call *call)
         tail = &p->rpcb_next;
     }
     free(all);
-    return rc;
+    return bounded(sv, call, rc, mm_rpcblist_ptr_size(result));
 }
 
 /* rpcb_uaddr2taddr parses uaddr as an address of the call's transport. */
@@ -653,7 +683,7 @@ static int rpcb_uaddr2taddr(unsigned vers, const mm_rpcb_uaddr *arg, mm_netbuf *
     result->maxlen = (u_int)len;
     result->buf.buf_len = (u_int)len;
     result->buf.buf_val = buf;
-    return PARLEY_OK;
+    return bounded(sv, call, PARLEY_OK, mm_netbuf_size(result));
 }
 
 /* rpcb_taddr2uaddr formats the socket address in the bytes of arg. */
@@ -673,7 +703,8 @@ static int rpcb_taddr2uaddr(unsigned vers, const mm_netbuf *arg, mm_rpcb_uaddr *
             uaddr[0] = '\0';
     }
     *result = arena_strdup(call, uaddr);
-    return *result ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
+    return *result ? bounded(sv, call, PARLEY_OK, mm_rpcb_uaddr_size(result))
+                   : PARLEY_ERR_SYSTEM_ERR;
 }
 
 static int rpcb_gettime(mm_service *sv, unsigned vers, u_int *result)
@@ -818,7 +849,7 @@ int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *re
     /* rpcbind counts a GETADDRLIST as a look-up on the call's netid too
      * (rpcinfo -m adds GETADDRLIST's calls to GETADDR's for that reason) */
     count_lookup(sv, 4, arg->r_prog, arg->r_vers, c.netid, answered);
-    return PARLEY_OK;
+    return bounded(sv, call, PARLEY_OK, mm_rpcb_entry_list_ptr_size(result));
 }
 
 int mm_rpcbproc_getstat_4_svc(mm_rpcb_stat_byvers *result, parley_call *call)
@@ -856,7 +887,7 @@ int mm_rpcbproc_getstat_4_svc(mm_rpcb_stat_byvers *result, parley_call *call)
         }
     }
     pthread_mutex_unlock(&sv->stat_lock);
-    return rc;
+    return bounded(sv, call, rc, mm_rpcb_stat_byvers_size(result));
 }
 
 /* rpcb_null counts a NULL call of version vers, as rpcbind does, and

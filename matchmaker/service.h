@@ -11,6 +11,18 @@
  * what it knows of a caller comes from parley_call_transport, _peer, _local
  * and _peer_ids, never from what the caller claims.
  *
+ * Reflection. Over UDP a source address can be forged, and a portmapper's
+ * answers are larger than its calls (rpcbind's DUMP 17 times, GETSTAT 12):
+ * a known reflection amplifier. So an answer over UDP larger than
+ * udp_ratio times its call (parley_call_size) goes only to a caller on this
+ * host (loopback; a Unix socket is never UDP). Another caller gets, for
+ * LOOKUP, the entries that fit (at least one, or none of the procedures
+ * below), and for the other procedures (rpcbind's DUMP, GETADDR,
+ * GETVERSADDR, GETADDRLIST, GETSTAT, TADDR2UADDR, UADDR2TADDR, and LIST)
+ * SYSTEM_ERR, a reply of 24 bytes, smaller than any call: rpcbind's
+ * protocol has no "use TCP", an empty list would lie, and a dropped call
+ * would be sent again until the client's deadline. TCP is not bounded.
+ *
  * Liveness. Every check_ms the scan thread takes a snapshot of the table
  * and asks /proc/net (procnet.h) whether a socket still serves each entry's
  * address (owned by the entry's owner when that is a known non-root uid).
@@ -38,7 +50,18 @@ typedef struct mm_service_cfg {
     const char *proc_root;                        /* procnet's root; NULL: /proc */
     unsigned check_ms;                            /* liveness period; 0: no scan */
     void (*log)(int level, const char *fmt, ...); /* syslog levels; NULL: silent */
+    unsigned udp_ratio; /* over UDP, an answer to a caller off this host is at
+                           most this many times its call's size (reflection);
+                           0: no bound */
 } mm_service_cfg;
+
+/* The default of mm_service_cfg.udp_ratio (--udp-ratio). */
+#define MM_UDP_RATIO_DEFAULT 4u
+
+/* The bytes of an accepted reply's header with an AUTH_NONE verifier (xid,
+ * message type, reply status, verifier flavor and length, accept status),
+ * which the bound counts with the result. */
+#define MM_REPLY_HEADER 24u
 
 /* The service: its settings, the scan thread, GETSTAT's counters. The
  * server's four programs (the matchmaker's, rpcbind's versions 2, 3 and 4)

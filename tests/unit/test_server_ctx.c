@@ -4,7 +4,8 @@
  * process serve the same program definition with two contexts, each on
  * TCP, UDP and a Unix socket: every call sees its own server's context, on
  * every transport, and counts itself there. A program added without a
- * context sees NULL, and two programs of one server keep their own.
+ * context sees NULL, and two programs of one server keep their own. The
+ * call's size (parley_call_size) is its message's on every transport.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -28,6 +29,7 @@ enum { PROG = 0x20003000, PROG2 = 0x20003001, VERS = 1, PROC_WHO = 1, CALLS = 5 
 typedef struct svc_state {
     uint32_t id;
     atomic_int calls;
+    atomic_int size; /* parley_call_size of the last call */
 } svc_state;
 
 /* who answers the id of its call's context (0 without one) and counts the
@@ -41,8 +43,10 @@ static int who(parley_call *call, parley_dec *args)
     if (!e)
         return PARLEY_ERR_SYSTEM_ERR;
     parley_put_u32(e, st ? st->id : 0);
-    if (st)
+    if (st) {
         atomic_fetch_add(&st->calls, 1);
+        atomic_store(&st->size, (int)parley_call_size(call));
+    }
     return PARLEY_OK;
 }
 
@@ -146,10 +150,17 @@ static void test_programs_of_one_server_keep_their_own_contexts(void **state)
     atomic_init(&b.calls, 0);
     served v;
     serve(&v, &a, &b);
+    int sizes[3];
     for (int t = 0; t < 3; t++) {
         assert_int_equal(ask(v.addr[t], PROG), 33);
         assert_int_equal(ask(v.addr[t], PROG2), 44);
+        sizes[t] = atomic_load(&a.size);
     }
+    /* the call's size is its message's, the same on every transport (a
+     * stream's record mark not counted): a header of at least 40 bytes */
+    assert_true(sizes[0] >= 40);
+    assert_int_equal(sizes[1], sizes[0]);
+    assert_int_equal(sizes[2], sizes[0]);
     assert_int_equal(atomic_load(&a.calls), 3);
     assert_int_equal(atomic_load(&b.calls), 3);
     unserve(&v);
@@ -164,6 +175,7 @@ static void test_context_arguments_are_checked(void **state)
     assert_int_equal(parley_server_add_program_ctx(s, NULL, s), PARLEY_ERR_INVALID);
     parley_server_destroy(s);
     assert_null(parley_call_ctx(NULL));
+    assert_int_equal(parley_call_size(NULL), 0);
 }
 
 int main(void)

@@ -312,6 +312,12 @@ int parley_call_local(const parley_call *call, struct sockaddr_storage *out, soc
  * NULL call; nothing is written on failure. */
 int parley_call_peer_ids(const parley_call *call, uid_t *uid, gid_t *gid, pid_t *pid);
 
+/* parley_call_size is the size in bytes of the call message being served
+ * (its RPC header, credentials and arguments; for a stream, without the
+ * record mark): what a service compares its answer with, for instance to
+ * bound what a spoofed UDP request can make it send (docs/matchmaker.md). */
+size_t parley_call_size(const parley_call *call);
+
 /* parley_call_arena is the calling thread's arena, reset as soon as the
  * handler returns: what the handler allocates from it (the decoded
  * arguments) must not be kept past the call. */

@@ -207,6 +207,7 @@ struct parley_call {
     parley_semantics sem;     /* the guarantee the call is served with */
     struct pl_store_txn *txn; /* an exactly-once call's store transaction, once used */
     void *ctx;                /* its program's context (parley_call_ctx) */
+    size_t size;              /* the call message's bytes (parley_call_size) */
 };
 
 /* What guard.c says of a call before it runs, and what it records after. */
