@@ -340,7 +340,7 @@ int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, par
     e.vers = arg->vers;
     e.owner = caller_uid(call, &c, &e.pid);
     mm_reg_entry held;
-    if (held_live(sv, &e, &held)) {
+    if (e.netid[0] && held_live(sv, &e, &held)) {
         char owner[MM_OWNER_TEXT_MAX + 1];
         mm_owner_format(held.owner, owner);
         LOG(sv, LOG_NOTICE,

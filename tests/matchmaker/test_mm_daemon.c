@@ -1165,12 +1165,36 @@ static void test_wildcard_binding_answers_each_family_for_its_netid(void **state
 /* A registering server (mm_reg_peer) as a process. */
 typedef struct peer {
     pid_t pid;
-    char uaddr[64]; /* of its first address, a TCP one on 127.0.0.1 */
+    char uaddr[64]; /* of its TCP address on 127.0.0.1 */
     char line[160]; /* its last line: "ready" or "refused: ..." */
 } peer;
 
+/* The peers started and not yet reaped: killed by peers_teardown when an
+ * assertion ends the test early. */
+static pid_t peer_pids[8];
+
+static void peer_track(pid_t pid, int on)
+{
+    for (size_t i = 0; i < sizeof peer_pids / sizeof peer_pids[0]; i++)
+        if (on ? peer_pids[i] == 0 : peer_pids[i] == pid) {
+            peer_pids[i] = on ? pid : 0;
+            return;
+        }
+}
+
+static int peers_teardown(void **state)
+{
+    for (size_t i = 0; i < sizeof peer_pids / sizeof peer_pids[0]; i++)
+        if (peer_pids[i] > 0) {
+            kill(peer_pids[i], SIGKILL);
+            waitpid(peer_pids[i], NULL, 0);
+            peer_pids[i] = 0;
+        }
+    return teardown(state);
+}
+
 /* peer_start starts mm_reg_peer under name on the addresses given
- * (NULL-terminated; the first a tcp://127.0.0.1:0 one), registering through
+ * (NULL-terminated; one a tcp://127.0.0.1:0), registering through
  * the daemon's loopback TCP address, and reads its lines (bounded) until
  * "ready", "refused: ..." or its end. 0, or -1. */
 static int peer_start(peer *pr, const char *name, const char *const *addrs)
@@ -1200,6 +1224,7 @@ static int peer_start(peer *pr, const char *name, const char *const *addrs)
         close(p[0]);
         return -1;
     }
+    peer_track(pr->pid, 1);
     char buf[1024];
     size_t len = 0;
     int done = 0;
@@ -1218,9 +1243,9 @@ static int peer_start(peer *pr, const char *name, const char *const *addrs)
     }
     close(p[0]);
     buf[len] = '\0';
-    /* the first line is "tcp://127.0.0.1:PORT" */
-    const char *colon = strchr(buf + strlen("tcp://"), ':');
-    unsigned pport = colon ? (unsigned)atoi(colon + 1) : 0;
+    /* its TCP address's line: "tcp://127.0.0.1:PORT" */
+    const char *tcp = strstr(buf, "tcp://127.0.0.1:");
+    unsigned pport = tcp ? (unsigned)atoi(tcp + strlen("tcp://127.0.0.1:")) : 0;
     snprintf(pr->uaddr, sizeof pr->uaddr, "127.0.0.1.%u.%u", pport >> 8, pport & 0xff);
     const char *last = strstr(buf, "ready\n") ? "ready" : strstr(buf, "refused: ");
     if (last)
@@ -1228,15 +1253,18 @@ static int peer_start(peer *pr, const char *name, const char *const *addrs)
     return done ? 0 : -1;
 }
 
-/* peer_stop ends pr with sig; its exit status, as reap. */
+/* peer_stop ends pr with sig (0: waits for it to end by itself); its exit
+ * status, as reap. */
 static int peer_stop(peer *pr, int sig)
 {
-    kill(pr->pid, sig);
+    if (sig)
+        kill(pr->pid, sig);
     int st = reap(pr->pid, 5000);
     if (st < 0) {
         kill(pr->pid, SIGKILL);
         waitpid(pr->pid, NULL, 0);
     }
+    peer_track(pr->pid, 0);
     return st;
 }
 
@@ -1263,7 +1291,8 @@ static void test_a_second_server_of_a_name_never_orphans_the_first(void **state)
     char refused[160], got[160], unix_listen[160];
     snprintf(refused, sizeof refused, "refused: %s", parley_strerror(PARLEY_ERR_NOT_OWNER));
     snprintf(unix_listen, sizeof unix_listen, "unix://%s/twin.sock", dir);
-    const char *const tcp_and_unix[] = {"tcp://127.0.0.1:0", unix_listen, NULL};
+    /* the Unix socket first: registered before the refusal */
+    const char *const unix_and_tcp[] = {unix_listen, "tcp://127.0.0.1:0", NULL};
     parley_client *c = mm_client(unix_addr);
     assert_non_null(c);
 
@@ -1275,15 +1304,15 @@ static void test_a_second_server_of_a_name_never_orphans_the_first(void **state)
     assert_string_equal(got, a.uaddr);
     assert_int_equal(peer_start(&b, "twin", tcp), 0);
     assert_string_equal(b.line, refused);
-    assert_int_equal(reap(b.pid, 5000), 3);
+    assert_int_equal(peer_stop(&b, 0), 3);
     assert_int_equal(lookup_netid(c, "twin", "", got, sizeof got), MM_OK);
     assert_string_equal(got, a.uaddr);
 
     /* B on a Unix socket and TCP: its Unix entry is made, its TCP one
      * refused; taking its own back, it leaves A's */
-    assert_int_equal(peer_start(&b, "twin", tcp_and_unix), 0);
+    assert_int_equal(peer_start(&b, "twin", unix_and_tcp), 0);
     assert_string_equal(b.line, refused);
-    assert_int_equal(reap(b.pid, 5000), 3);
+    assert_int_equal(peer_stop(&b, 0), 3);
     assert_int_equal(lookup_netid(c, "twin", "tcp", got, sizeof got), MM_OK);
     assert_string_equal(got, a.uaddr);
     assert_int_equal(lookup_netid(c, "twin", "local", NULL, 0), MM_NOENT);
@@ -1334,7 +1363,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_restart_keeps_live_entries_and_drops_dead_ones, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_second_server_of_a_name_never_orphans_the_first,
-                                        setup_noscan, teardown),
+                                        setup_noscan, peers_teardown),
         cmocka_unit_test_setup_teardown(test_pmap_v2_set_getport_dump_unset, setup_noscan,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rpcbind_v3_v4_procedures, setup_noscan, teardown),
