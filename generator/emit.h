@@ -121,6 +121,10 @@ int gen_emit_header(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 int gen_emit_xdr(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 int gen_emit_client(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 int gen_emit_server(gen_out *o, const idl_spec *spec, const gen_opts *opts);
+/* --sample (emit_sample.c): a server's main() and a stub per procedure,
+ * and a client's main() calling each procedure once. */
+int gen_emit_sample_server(gen_out *o, const idl_spec *spec, const gen_opts *opts);
+int gen_emit_sample_client(gen_out *o, const idl_spec *spec, const gen_opts *opts);
 
 /* For the stubs (emit_xdr.c): the code that encodes, decodes, and sizes
  * (_n += ...) a procedure's argument or result of type t at lv, on cursors

@@ -2,9 +2,11 @@
  * generator/main.c: parleygen, the IDL compiler.
  *
  *   parleygen [-o DIR] [-I DIR]... [-D NAME[=VALUE]]... [--no-line] [--depfile FILE]
- *             FILE.idl|FILE.x
+ *             [--sample] FILE.idl|FILE.x
  *
- * For foo.x or foo.idl it writes DIR/foo.h and DIR/foo_xdr.c. As rpcgen
+ * For foo.x or foo.idl it writes DIR/foo.h, DIR/foo_xdr.c, DIR/foo_client.c
+ * and DIR/foo_server.c; with --sample, also DIR/foo_sample_server.c and
+ * DIR/foo_sample_client.c (emit_sample.c), never over existing ones. As rpcgen
  * does, the file is preprocessed once per output, with RPC_HDR defined for
  * the header and RPC_XDR for the codec, so `#ifdef RPC_HDR` sections work.
  * Every error is reported (not just the first) as file:line:col; the exit
@@ -31,8 +33,12 @@
 #include "parse.h"
 #include "cpp.h"
 
-#define PARLEYGEN_VERSION "0.1.0"
+/* The project's version (CMakeLists.txt's project()), given by the build. */
+#ifndef PARLEYGEN_VERSION
+#error "PARLEYGEN_VERSION is defined by generator/CMakeLists.txt"
+#endif
 
+/* usage prints the full usage (--help) to f. */
 static void usage(FILE *f)
 {
     fputs("usage: parleygen [options] FILE.idl|FILE.x\n"
@@ -50,13 +56,43 @@ static void usage(FILE *f)
           "      --xdr             write FILE_xdr.c\n"
           "      --client          write FILE_client.c\n"
           "      --server          write FILE_server.c\n"
+          "      --sample          also write FILE_sample_server.c (a main() and a stub\n"
+          "                        per procedure) and FILE_sample_client.c (a main()\n"
+          "                        calling each procedure once), as rpcgen -a does;\n"
+          "                        never over existing files\n"
           "      --max-errors N    stop reporting after N errors (default 100)\n"
+          "      --color=WHEN      colour diagnostics: auto (on a terminal, unless\n"
+          "                        NO_COLOR is set), always or never (default auto)\n"
           "      --depfile FILE    also write FILE, a make rule: the outputs depend on\n"
           "                        the input and every file it includes\n"
           "  -E                    print the preprocessed IDL (as for the header) and stop\n"
           "  -h, --help            this text\n"
           "  -V, --version         the version\n",
           f);
+}
+
+/* use_color decides --color=WHEN (NULL: auto) for standard error; -1 for a
+ * WHEN it does not know. */
+static int use_color(const char *when)
+{
+    if (when && strcmp(when, "always") == 0)
+        return 1;
+    if (when && strcmp(when, "never") == 0)
+        return 0;
+    if (when && strcmp(when, "auto") != 0)
+        return -1;
+    const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(2) && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
+}
+
+/* usage_error ends a command line parleygen cannot take: the message (none
+ * when getopt already printed its own line), a hint, and exit status 2. */
+static int usage_error(const char *msg)
+{
+    if (msg)
+        fprintf(stderr, "parleygen: error: %s\n", msg);
+    fputs("try 'parleygen --help'\n", stderr);
+    return 2;
 }
 
 /* make_dirs makes the folder dir and any of its parents that are missing,
@@ -174,11 +210,13 @@ static char *base_name(const char *path)
 
 /* preprocess_to_stdout prints what the lexer would read for the header. */
 static int preprocess_to_stdout(const char *input, const char **defs, size_t ndef,
-                                const char **incs, int max_errors)
+                                const char **incs, int max_errors, int color)
 {
     defs[ndef] = "RPC_HDR";
     idl_parse_options opts = {defs, incs, 0, 0};
     idl_diag *diag = idl_diag_create(stderr, max_errors);
+    if (diag)
+        idl_diag_set_color(diag, color);
     idl_arena *arena = idl_arena_create();
     size_t len = 0, plen = 0;
     char *text = diag && arena ? idl_read_file(input, (size_t)16 << 20, &len) : NULL;
@@ -192,6 +230,8 @@ static int preprocess_to_stdout(const char *input, const char **defs, size_t nde
     if (pre)
         fwrite(pre, 1, plen, stdout);
     int rc = !diag || !arena ? 2 : idl_diag_errors(diag) > 0 || !pre ? 1 : 0;
+    if (diag)
+        idl_diag_summary(diag);
     free(pre);
     free(text);
     idl_arena_destroy(arena);
@@ -266,6 +306,26 @@ static int write_depfile(const char *path, char *const *finals, size_t n, const 
     return rc;
 }
 
+/* sample_exists tells, with a message, whether dir/name exists: a sample is
+ * written once and then edited, so it is never written over. */
+static int sample_exists(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n);
+    struct stat st;
+    if (!path)
+        return 1;
+    snprintf(path, n, "%s/%s", dir, name);
+    int exists = lstat(path, &st) == 0;
+    if (exists)
+        fprintf(stderr,
+                "parleygen: error: '%s' exists: --sample writes only new files (remove it to "
+                "write it again)\n",
+                path);
+    free(path);
+    return exists;
+}
+
 typedef struct output {
     const char *define; /* RPC_HDR, RPC_XDR */
     const char *suffix; /* ".h", "_xdr.c" */
@@ -280,7 +340,8 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     const char *outdir = ".";
     const char *depfile = NULL;
     size_t ninc = 0, ndef = 0;
-    int line_directives = 1, only = 0, max_errors = 0, preprocess_only = 0;
+    int line_directives = 1, only = 0, max_errors = 0, preprocess_only = 0, sample = 0;
+    const char *color_when = NULL;
     static const struct option longopts[] = {
         {"output-dir", required_argument, NULL, 'o'},
         {"no-line", no_argument, NULL, 'L'},
@@ -292,6 +353,8 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"depfile", required_argument, NULL, 'P'},
+        {"sample", no_argument, NULL, 'A'},
+        {"color", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -327,6 +390,9 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         case 'S':
             only |= 8;
             break;
+        case 'A':
+            sample = 1;
+            break;
         case 'M': {
             char *end;
             long v = strtol(optarg, &end, 10);
@@ -335,11 +401,14 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
                         "parleygen: error: --max-errors takes a number from 1 to "
                         "1000000, not '%s'\n",
                         optarg);
-                return 2;
+                return usage_error(NULL);
             }
             max_errors = (int)v;
             break;
         }
+        case 'c':
+            color_when = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -347,16 +416,16 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             puts("parleygen " PARLEYGEN_VERSION);
             return 0;
         default:
-            usage(stderr);
-            return 2;
+            return usage_error(NULL); /* getopt said what is wrong */
         }
     }
-    if (optind != argc - 1) {
-        fputs(optind >= argc ? "parleygen: error: no input file\n"
-                             : "parleygen: error: only one input file at a time\n",
-              stderr);
-        usage(stderr);
-        return 2;
+    if (optind != argc - 1)
+        return usage_error(optind >= argc ? "no input file" : "only one input file at a time");
+    int color = use_color(color_when);
+    if (color < 0) {
+        fprintf(stderr, "parleygen: error: --color takes auto, always or never, not '%s'\n",
+                color_when);
+        return usage_error(NULL);
     }
     const char *input = argv[optind];
     char *base = base_name(input);
@@ -367,7 +436,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
     }
 
     if (preprocess_only) {
-        int rc = preprocess_to_stdout(input, defs, ndef, incs, max_errors);
+        int rc = preprocess_to_stdout(input, defs, ndef, incs, max_errors, color);
         free(base);
         return rc;
     }
@@ -377,6 +446,8 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         {"RPC_XDR", "_xdr.c", gen_emit_xdr},
         {"RPC_CLNT", "_client.c", gen_emit_client},
         {"RPC_SVC", "_server.c", gen_emit_server},
+        {"RPC_HDR", "_sample_server.c", gen_emit_sample_server}, /* --sample only */
+        {"RPC_HDR", "_sample_client.c", gen_emit_sample_client},
     };
     enum { NOUT = sizeof outputs / sizeof outputs[0] };
     char *tmps[NOUT] = {0};
@@ -392,9 +463,10 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         free(base);
         return 2;
     }
+    idl_diag_set_color(diag, color);
 
     for (int k = 0; k < NOUT && status == 0; k++) {
-        if (only && !(only & (1 << k)))
+        if (k < 4 ? only && !(only & (1 << k)) : !sample)
             continue;
         defs[ndef] = outputs[k].define;
         idl_parse_options opts = {defs, incs, 0, 0};
@@ -404,10 +476,12 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             break;
         }
         idl_spec *spec = idl_parse_file(arena, diag, input, &opts);
-        if (spec && idl_diag_errors(diag) == 0)
+        /* the checks run on whatever parsed, syntax errors or not */
+        if (spec)
             idl_check(spec, diag);
         if (spec && idl_diag_errors(diag) == 0)
             gen_check_names(spec, diag);
+        idl_diag_flush(diag);
         if (!spec || idl_diag_errors(diag) > 0) {
             status = 1;
             idl_arena_destroy(arena);
@@ -421,6 +495,12 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
             break;
         }
         snprintf(fname, flen, "%s%s", base, outputs[k].suffix);
+        if (k >= 4 && sample_exists(outdir, fname)) {
+            status = 1;
+            free(fname);
+            idl_arena_destroy(arena);
+            break;
+        }
         gen_out o = {0};
         o.line = 1;
         o.name = fname;
@@ -465,6 +545,7 @@ static int run(int argc, char **argv, const char **incs, const char **defs)
         status = write_depfile(depfile, finals, NOUT, diag, mode);
     for (int k = 0; k < NOUT; k++)
         free(finals[k]);
+    idl_diag_summary(diag);
     idl_diag_destroy(diag);
     free(base);
     return status;

@@ -15,11 +15,15 @@
 #include <stdint.h>
 
 /* A source position: file name (owned by the arena), 1-based line and column
- * (columns count bytes; a tab is one column). */
+ * (columns count bytes; a tab is one column). order is 1 + the byte offset of
+ * the position in the preprocessed text, or 0 when unknown: diagnostics are
+ * printed sorted by it, so in the order of the text however the passes that
+ * found them ran. */
 typedef struct idl_loc {
     const char *file;
     int line;
     int col;
+    size_t order;
 } idl_loc;
 
 /* ---- arena ------------------------------------------------------------ */
@@ -53,6 +57,8 @@ typedef struct idl_expr {
     int op;
     const char *text;   /* NUM: the literal's spelling; NAME: the name */
     uint64_t literal;   /* NUM: its value (literals are non-negative) */
+    int bad;            /* NUM: the literal was invalid and reported (value 0) */
+    int unparsed;       /* NAME: defined by a definition that did not parse */
     struct idl_expr *a; /* UNARY, BINARY */
     struct idl_expr *b; /* BINARY */
     /* Filled in by the checks. */
@@ -209,6 +215,9 @@ typedef struct idl_def {
     idl_attr *attrs;  /* extension annotations before the definition */
     int synthesized;  /* made by the parser for an inline type (RFC 4506
                          allows `struct { ... } x;` in a declaration) */
+    int recovered;    /* parts of it were dropped after a syntax error (an
+                         enum's members): the checks say nothing of what
+                         may be missing */
     union {
         struct {
             idl_expr *value; /* NULL for a string constant */
@@ -259,10 +268,18 @@ typedef struct idl_def {
 /* A parsed file: its definitions in order. */
 typedef struct idl_spec {
     idl_def *defs;
-    const char *file;   /* the top-level file, as given */
-    idl_def *externals; /* the external types the checks made, linked
-                           through next; not part of defs */
-    idl_arena *arena;   /* the arena everything here lives in */
+    const char *file;            /* the top-level file, as given */
+    idl_def *externals;          /* the external types the checks made, linked
+                                    through next; not part of defs */
+    idl_arena *arena;            /* the arena everything here lives in */
+    const char **unparsed_names; /* names that definitions dropped by the
+                                    parser's error recovery would have
+                                    defined: not reported as undefined */
+    size_t nunparsed;
+    int syntax_errors; /* the parser reported syntax errors */
+    int pp_errors;     /* the preprocessor reported errors: the text parsed is
+                          not what was written (an include is missing, a
+                          group was misread), so the checks do not run */
 } idl_spec;
 
 /* ---- builders the parser calls ----------------------------------------- */

@@ -131,13 +131,16 @@ idl_def *idl_resolve_type(const idl_type *t)
  * when an earlier one reported errors, so that one run shows them all. */
 int idl_check(idl_spec *spec, idl_diag *diag)
 {
-    if (spec == NULL)
+    if (spec == NULL || spec->pp_errors)
         return 0;
     checker c = {.spec = spec, .diag = diag};
     c.names.strings = 1;
     size_t flen = spec->file != NULL ? strlen(spec->file) : 0;
     c.rpcgen_mode = flen >= 2 && strcmp(spec->file + flen - 2, ".x") == 0;
     c.arena = spec->arena;
+    c.unparsed.strings = 1;
+    for (size_t i = 0; i < spec->nunparsed; i++)
+        idl_map_put(&c.unparsed, spec->unparsed_names[i], 1);
     for (idl_def *d = spec->defs; d != NULL; d = d->next) {
         if (d->kind == IDL_DEF_PASSTHRU)
             continue;
@@ -170,6 +173,7 @@ int idl_check(idl_spec *spec, idl_diag *diag)
     idl_map_free(&c.infomap);
     idl_map_free(&c.bad_exprs);
     idl_map_free(&c.numbered_names);
+    idl_map_free(&c.unparsed);
     free(c.syms);
     free(c.aliases);
     free(c.infos);

@@ -14,7 +14,11 @@
 #include "ast.h"
 #include "diag.h"
 
-/* idl_check returns the number of errors it reported. */
+/* idl_check returns the number of errors it reported. It checks what
+ * parsed after syntax errors too (names that definitions the parser dropped
+ * would have defined are not reported as undefined), but nothing after
+ * errors of the preprocessor, where the text parsed is not what was
+ * written. */
 int idl_check(idl_spec *spec, idl_diag *diag);
 
 /* idl_resolve_type follows typedefs from t to the type that is not a plain

@@ -368,6 +368,10 @@ static void check_enum(checker *c, idl_def *d)
     size_t n = 0;
     for (idl_enumerator *e = d->u.enm.members; e != NULL; e = e->next)
         n++;
+    if (n == 0 && d->recovered) {
+        chk_mark_invalid(c, d); /* its members did not parse: reported */
+        return;
+    }
     if (n == 0) {
         ERR(c, d->loc, "enum '%s' has no members", d->name);
         chk_mark_invalid(c, d);

@@ -98,6 +98,9 @@ typedef struct checker {
     int allow_external; /* resolving a whole array size or bound, where a C
                            constant can stand (rpcgen_mode only) */
     idl_arena *arena;   /* for the external types made here */
+    idl_map unparsed;   /* spec->unparsed_names, as a set */
+    int suggestions;    /* "did you mean" searches made: each looks at every
+                           name, so a file full of mistakes gets a few */
 } checker;
 
 /* Every error goes through ERR so that idl_check can return the count; the

@@ -48,6 +48,15 @@ static int is_c_keyword(const char *name)
  * 0) are not at file scope and may begin with '_'. */
 static void check_c_name(checker *c, const char *name, idl_loc loc, int global)
 {
+    /* a keyword of the IDL can be a name only where the parser took it as
+     * one after reporting it */
+    static const char *const idl_keywords[] = {
+        "bool",   "case",   "char",    "const",  "default",  "double",    "enum",  "float",
+        "hyper",  "int",    "long",    "opaque", "program",  "quadruple", "short", "string",
+        "struct", "switch", "typedef", "union",  "unsigned", "version",   "void"};
+    for (size_t i = 0; i < sizeof idl_keywords / sizeof idl_keywords[0]; i++)
+        if (strcmp(name, idl_keywords[i]) == 0)
+            return;
     if (is_c_keyword(name))
         ERR(c, loc, "'%s' is a C keyword and cannot be a name", name);
     else if (global && name[0] == '_')

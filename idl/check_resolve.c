@@ -118,6 +118,82 @@ static idl_def *external_type(checker *c, const idl_type *t, const char *header)
     return d;
 }
 
+/* unparsed says whether name would have been defined by a definition the
+ * parser dropped in recovering from a syntax error: using it is no error of
+ * its own, and reporting it would repeat the syntax error in other words. */
+static int unparsed(const checker *c, const char *name)
+{
+    return name != NULL && idl_map_get(&c->unparsed, name) != NONE;
+}
+
+/* sym_name is the name a symbol was declared with. */
+static const char *sym_name(const sym *s)
+{
+    switch (s->kind) {
+    case SYM_DEF:
+        return s->def->name;
+    case SYM_ENUMERATOR:
+        return s->en->name;
+    case SYM_VERSION:
+        return s->ver->name;
+    case SYM_PROC:
+        return s->proc->name;
+    }
+    return NULL;
+}
+
+/* suggest finds the defined name closest to name (see idl_suggest): a type
+ * (or a built-in type's keyword) when want_type, else a constant or enum
+ * member. *at is the symbol it names, or NONE for a keyword. */
+static const char *suggest(const checker *c, const char *name, int want_type, size_t *at)
+{
+    static const char *const type_words[] = {"bool",   "char",     "double", "float",     "hyper",
+                                             "int",    "long",     "opaque", "quadruple", "short",
+                                             "string", "unsigned", "void"};
+    static const char *const const_words[] = {"TRUE", "FALSE"};
+    const char *const *words = want_type ? type_words : const_words;
+    size_t nwords = want_type ? sizeof type_words / sizeof type_words[0] : 2;
+    const char **cands = idl_xcalloc(c->nsyms + nwords, sizeof *cands);
+    for (size_t i = 0; i < c->nsyms; i++) {
+        const sym *s = &c->syms[i];
+        int is_type = s->kind == SYM_DEF &&
+                      (s->def->kind == IDL_DEF_STRUCT || s->def->kind == IDL_DEF_UNION ||
+                       s->def->kind == IDL_DEF_ENUM || s->def->kind == IDL_DEF_TYPEDEF);
+        int is_const =
+            s->kind == SYM_ENUMERATOR || (s->kind == SYM_DEF && s->def->kind == IDL_DEF_CONST);
+        if (want_type ? is_type : is_const)
+            cands[i] = sym_name(s);
+    }
+    for (size_t k = 0; k < nwords; k++)
+        cands[c->nsyms + k] = words[k];
+    const char *best = idl_suggest(name, cands, c->nsyms + nwords);
+    *at = NONE;
+    for (size_t i = 0; best != NULL && i < c->nsyms; i++)
+        if (cands[i] == best)
+            *at = i;
+    free(cands);
+    return best;
+}
+
+/* report_undefined reports an undefined type or constant, with the defined
+ * name it most resembles, if any. */
+static void report_undefined(checker *c, idl_loc loc, const char *what, const char *name,
+                             int want_type)
+{
+    enum { MAX_SUGGESTIONS = 200 };
+    size_t at = NONE;
+    const char *hint = NULL;
+    if (c->suggestions++ < MAX_SUGGESTIONS)
+        hint = suggest(c, name, want_type, &at);
+    if (hint == NULL) {
+        ERR(c, loc, "%s '%s'", what, name);
+        return;
+    }
+    ERR(c, loc, "%s '%s'; did you mean '%s'?", what, name, hint);
+    if (at != NONE)
+        NOTE(c, c->syms[at].loc, "'%s' declared here", hint);
+}
+
 /* resolve_outside resolves a type name the file does not define: one of the
  * C type names above; netobj, which the runtime provides as libtirpc does;
  * in a .x file, a type the C code it includes defines (as rpcgen assumes,
@@ -138,6 +214,8 @@ static void resolve_outside(checker *c, idl_type *t)
             return;
         }
     }
+    if (unparsed(c, name))
+        return;
     if (c->rpcgen_mode && name[0] != '\0') {
         int known = 0;
         for (const idl_def *d = c->spec->externals; d != NULL && !known; d = d->next)
@@ -150,7 +228,7 @@ static void resolve_outside(checker *c, idl_type *t)
         t->ref = external_type(c, t, NULL);
         return;
     }
-    ERR(c, t->loc, "unknown type '%s'", name);
+    report_undefined(c, t->loc, "unknown type", name, 1);
 }
 
 static void resolve_type(checker *c, idl_type *t)
@@ -195,7 +273,9 @@ static void resolve_name(checker *c, idl_expr *e)
          * generated code gets them from <parley/rpctypes.h>, as rpcgen's
          * gets them from <rpc/types.h>, so there is no definition to point
          * at: the name alone carries its value. */
-        if (e->text != NULL && strcmp(e->text, "TRUE") == 0) {
+        if (e->text != NULL && unparsed(c, e->text)) {
+            e->unparsed = 1;
+        } else if (e->text != NULL && strcmp(e->text, "TRUE") == 0) {
             e->evaluated = 1;
             e->value = 1;
         } else if (e->text != NULL && strcmp(e->text, "FALSE") == 0) {
@@ -212,7 +292,7 @@ static void resolve_name(checker *c, idl_expr *e)
             ERR(c, e->loc, "the value of '%s' is needed here, but it is defined outside this file",
                 e->text);
         } else {
-            ERR(c, e->loc, "undefined constant '%s'", e->text != NULL ? e->text : "");
+            report_undefined(c, e->loc, "undefined constant", e->text != NULL ? e->text : "", 0);
         }
         return;
     }
@@ -265,6 +345,8 @@ static void resolve_expr(checker *c, idl_expr *top)
         switch (it.e->kind) {
         case IDL_EXPR_NAME:
             resolve_name(c, it.e);
+            if (it.e->unparsed)
+                idl_map_put(&c->bad_exprs, top, 1);
             break;
         case IDL_EXPR_BINARY:
             if (it.e->b != NULL) {
@@ -279,6 +361,9 @@ static void resolve_expr(checker *c, idl_expr *top)
             }
             break;
         case IDL_EXPR_NUM:
+            /* an invalid literal was reported by the lexer */
+            if (it.e->bad)
+                idl_map_put(&c->bad_exprs, top, 1);
             break;
         }
     }

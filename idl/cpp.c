@@ -51,8 +51,11 @@ typedef struct pp {
     macro *macros;
     obuf out;
     int oom;
-    int overflow; /* #if groups past MAX_COND_DEPTH in the current file: not
-                     tracked, but their #else and #endif are absorbed */
+    int marks;         /* column marks for the lexer: see idl_preprocess_marked */
+    const char *shown; /* the file and line shift a line marker in the */
+    int shift;         /* current file set, for the directives' messages */
+    int overflow;      /* #if groups past MAX_COND_DEPTH in the current file: not
+                          tracked, but their #else and #endif are absorbed */
 } pp;
 
 enum { MAX_COND_DEPTH = 256, MAX_EXPAND_DEPTH = 64 };
@@ -190,10 +193,20 @@ static void expand(pp *p, const char *s, size_t n, int *in_comment, int depth)
             if (m && !m->expanding && depth < MAX_EXPAND_DEPTH) {
                 ob_put(p, s + run, st - run);
                 int inner = 0;
+                size_t before = p->out.len;
                 m->expanding = 1;
                 expand(p, m->value, strlen(m->value), &inner, depth + 1);
                 m->expanding = 0;
                 run = i;
+                size_t made = p->out.len - before;
+                if (depth == 0 && p->marks && made < i - st) {
+                    for (size_t k = made; k < i - st; k++)
+                        ob_puts(p, " ");
+                } else if (depth == 0 && p->marks && made > i - st) {
+                    char mark[16];
+                    snprintf(mark, sizeof mark, "\x1f%zu\x1f", i + 1);
+                    ob_puts(p, mark);
+                }
             }
         } else if (c >= '0' && c <= '9') {
             while (i < n && is_ident((unsigned char)s[i]))
@@ -773,7 +786,7 @@ static void directive(pp *p, const char *file, const char *s, size_t n, idl_loc 
         } else {
             char *name = idl_arena_strndup(p->arena, a + 1, (size_t)(ne - a - 1));
             include_file(p, file, name, close == '"', loc, depth);
-            ob_marker(p, *line_after, file);
+            ob_marker(p, *line_after + p->shift, p->shown);
             *line_after = -1; /* the marker stands for the directive's lines */
         }
     } else if (IS("error")) {
@@ -786,10 +799,22 @@ static void directive(pp *p, const char *file, const char *s, size_t n, idl_loc 
         /* ignored, as cpp would pass them on and rpcgen ignore them; an empty
          * '#' line is the null directive */
     } else if (IS("line") || (wn > 0 && w[0] >= '0' && w[0] <= '9')) {
-        /* a line marker from an earlier preprocessing: hand it to the lexer */
+        /* a line marker from an earlier preprocessing: hand it to the lexer,
+         * and report this file's later directives where it says */
         ob_puts(p, "#");
         ob_put(p, buf, n);
         ob_puts(p, "\n");
+        const char *num = IS("line") ? skip_ws(q, end) : w;
+        char *numend;
+        errno = 0;
+        long target = strtol(num, &numend, 10);
+        if (errno == 0 && numend != num && target >= 1 && target <= 100000000) {
+            p->shift = (int)target - *line_after;
+            const char *qa = memchr(numend, '"', (size_t)(end - numend));
+            const char *qb = qa ? memchr(qa + 1, '"', (size_t)(end - qa - 1)) : NULL;
+            if (qb)
+                p->shown = idl_arena_strndup(p->arena, qa + 1, (size_t)(qb - qa - 1));
+        }
         *line_after = -1;
     } else {
         idl_error(p->diag, loc, "unknown preprocessing directive '#%.*s'", (int)wn, w);
@@ -809,6 +834,10 @@ static int process(pp *p, const char *file, const char *text, size_t len, int de
     int in_comment = 0;
     const char *s = text, *end = text + len;
     int line = 1;
+    const char *outer_shown = p->shown;
+    int outer_shift = p->shift;
+    p->shown = file;
+    p->shift = 0;
     ob_marker(p, 1, file);
     while (s < end && !p->oom) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -840,7 +869,7 @@ static int process(pp *p, const char *file, const char *text, size_t len, int de
                 }
                 joined[o++] = *c;
             }
-            idl_loc loc = {file, line, (int)(t - s) + 1};
+            idl_loc loc = {p->shown, line + p->shift, (int)(t - s) + 1, p->out.len + 1};
             int line_after = line + lines;
             directive(p, file, joined, o, loc, stack, &nstack, depth, &line_after);
             free(joined);
@@ -893,14 +922,16 @@ static int process(pp *p, const char *file, const char *text, size_t len, int de
         nstack--;
     }
     p->overflow = outer_overflow;
+    p->shown = outer_shown;
+    p->shift = outer_shift;
     return 0;
 }
 
-/* idl_preprocess: see cpp.h. */
-char *idl_preprocess(idl_arena *arena, idl_diag *diag, const char *name, const char *text,
-                     size_t len, const idl_parse_options *opts, size_t *out_len)
+static char *preprocess(idl_arena *arena, idl_diag *diag, const char *name, const char *text,
+                        size_t len, const idl_parse_options *opts, size_t *out_len, int marks)
 {
     pp p = {0};
+    p.marks = marks;
     p.arena = arena;
     p.diag = diag;
     p.opts = opts;
@@ -930,6 +961,20 @@ char *idl_preprocess(idl_arena *arena, idl_diag *diag, const char *name, const c
         ob_put(&p, "", 0);
     *out_len = p.out.len;
     return p.out.p;
+}
+
+/* idl_preprocess: see cpp.h. */
+char *idl_preprocess(idl_arena *arena, idl_diag *diag, const char *name, const char *text,
+                     size_t len, const idl_parse_options *opts, size_t *out_len)
+{
+    return preprocess(arena, diag, name, text, len, opts, out_len, 0);
+}
+
+/* idl_preprocess_marked: see cpp.h. */
+char *idl_preprocess_marked(idl_arena *arena, idl_diag *diag, const char *name, const char *text,
+                            size_t len, const idl_parse_options *opts, size_t *out_len)
+{
+    return preprocess(arena, diag, name, text, len, opts, out_len, 1);
 }
 
 /* idl_read_file: see cpp.h. */

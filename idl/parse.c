@@ -115,13 +115,15 @@ idl_spec *idl_parse_text(idl_arena *arena, idl_diag *diag, const char *name, con
     const char *file = idl_arena_strdup(arena, name);
     idl_diag_add_source(diag, file, text, len);
     size_t plen = 0;
-    char *pre = idl_preprocess(arena, diag, file, text, len, opts, &plen);
+    int errors_before = idl_diag_errors(diag);
+    char *pre = idl_preprocess_marked(arena, diag, file, text, len, opts, &plen);
     if (!pre)
         return NULL;
 
     idl_spec *spec = idl_arena_alloc(arena, sizeof *spec);
     spec->file = file;
     spec->arena = arena;
+    spec->pp_errors = idl_diag_errors(diag) > errors_before;
     idl_parser ctx = {0};
     ctx.arena = arena;
     ctx.diag = diag;
@@ -129,6 +131,7 @@ idl_spec *idl_parse_text(idl_arena *arena, idl_diag *diag, const char *name, con
     ctx.file = file;
     ctx.line = 1;
     ctx.col = 1;
+    ctx.order = 1;
 
     yyscan_t scanner;
     if (idl_yylex_init_extra(&ctx, &scanner) != 0) {
@@ -138,13 +141,15 @@ idl_spec *idl_parse_text(idl_arena *arena, idl_diag *diag, const char *name, con
     }
     YY_BUFFER_STATE buf = idl_yy_scan_bytes(pre, (int)plen, scanner);
     int rc = idl_yyparse(scanner, &ctx);
+    idl_parser_finish(&ctx);
     idl_yy_delete_buffer(buf, scanner);
     idl_yylex_destroy(scanner);
     free(pre);
     if (rc == 2)
         idl_error(diag, (idl_loc){0}, "out of memory while parsing '%s'", name);
     else if (rc != 0 && ctx.syntax_errors == 0)
-        idl_error(diag, (idl_loc){file, ctx.line, ctx.col}, "cannot parse the rest of the file");
+        idl_error(diag, (idl_loc){file, ctx.line, ctx.col, ctx.order},
+                  "cannot parse the rest of the file");
     hoist_inline(arena, spec);
     return spec;
 }

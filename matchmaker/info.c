@@ -28,6 +28,7 @@ static void usage(void)
     fputs("usage: " PROG " [-m ADDRESS] list\n"
           "       " PROG " [-m ADDRESS] lookup NAME [VERS] [NETID]\n"
           "       " PROG " [-m ADDRESS] ping NAME|ADDRESS [PROG VERS]\n"
+          "       " PROG " [-m ADDRESS] stats\n"
           "Lists and queries the registrations of a Parley matchmaker (or rpcbind).\n"
           "\n"
           "commands:\n"
@@ -38,6 +39,9 @@ static void usage(void)
           "                             timed\n"
           "  ping ADDRESS PROG VERS     a NULL call to program PROG version VERS at\n"
           "                             ADDRESS (tcp://host:port, udp://..., unix://path)\n"
+          "  stats                      the matchmaker's counters per procedure: calls,\n"
+          "                             errors, and the median and 99th percentile of their\n"
+          "                             time in the server (bounds of log2 buckets, in us)\n"
           "\n"
           "options:\n"
           "  -m, --matchmaker ADDRESS   the matchmaker: host:port, [v6]:port, host, or a\n"
@@ -144,6 +148,45 @@ static int cmd_list(parley_client *c, const char *where)
                a, wname, e->name[0] ? e->name : "-", e->owner);
     }
     mm_entry_list_free(&l);
+    return 0;
+}
+
+/* quantile is the upper bound, in us, of the latency bucket where the
+ * fraction q of the n calls counted in b is reached. */
+static unsigned long long quantile(const mm_proc_stats *st, double q)
+{
+    unsigned long long n = 0, seen = 0;
+    for (u_int b = 0; b < st->latency_us.latency_us_len; b++)
+        n += st->latency_us.latency_us_val[b];
+    for (u_int b = 0; b < st->latency_us.latency_us_len; b++) {
+        seen += st->latency_us.latency_us_val[b];
+        if (n && (double)seen >= q * (double)n)
+            return 1ull << b;
+    }
+    return 0;
+}
+
+static int cmd_stats(parley_client *c, const char *where)
+{
+    mm_stats_list l;
+    memset(&l, 0, sizeof l);
+    int rc = matchmaker_stats_1(c, &l);
+    if (rc != PARLEY_OK) {
+        mm_stats_list_free(&l);
+        return fail_call(where, rc);
+    }
+    printf("%10s %-10s %4s %4s %10s %10s %8s %8s %8s %10s %10s\n", "program", "hex", "vers", "proc",
+           "calls", "ok", "garbage", "sys_err", "not_run", "median<=us", "p99<=us");
+    for (u_int i = 0; i < l.mm_stats_list_len; i++) {
+        const mm_proc_stats *st = &l.mm_stats_list_val[i];
+        char hex[16];
+        snprintf(hex, sizeof hex, "0x%x", st->prog);
+        printf("%10u %-10s %4u %4u %10llu %10llu %8llu %8llu %8llu %10llu %10llu\n", st->prog, hex,
+               st->vers, st->proc, (unsigned long long)st->calls, (unsigned long long)st->ok,
+               (unsigned long long)st->garbage_args, (unsigned long long)st->system_err,
+               (unsigned long long)st->not_run, quantile(st, 0.5), quantile(st, 0.99));
+    }
+    mm_stats_list_free(&l);
     return 0;
 }
 
@@ -269,15 +312,15 @@ int main(int argc, char **argv)
     if (!mmaddr || !mmaddr[0])
         mmaddr = "localhost:111";
     if (optind >= argc)
-        return usage_error("no command (list, lookup or ping)");
+        return usage_error("no command (list, lookup, ping or stats)");
     const char *cmd = argv[optind++];
     int nargs = argc - optind;
     char **args = argv + optind;
     unsigned vers = 0, prog = 0;
     const char *netid = "";
-    if (strcmp(cmd, "list") == 0) {
+    if (strcmp(cmd, "list") == 0 || strcmp(cmd, "stats") == 0) {
         if (nargs != 0)
-            return usage_error("list takes no arguments");
+            return usage_error("%s takes no arguments", cmd);
     } else if (strcmp(cmd, "lookup") == 0) {
         if (nargs < 1 || nargs > 3)
             return usage_error("lookup takes NAME [VERS] [NETID]");
@@ -315,6 +358,8 @@ int main(int argc, char **argv)
     int status;
     if (strcmp(cmd, "list") == 0) {
         status = cmd_list(mm, mmaddr);
+    } else if (strcmp(cmd, "stats") == 0) {
+        status = cmd_stats(mm, mmaddr);
     } else if (strcmp(cmd, "lookup") == 0) {
         mm_lookup_res res;
         memset(&res, 0, sizeof res);

@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 #include "matchmaker.h"
+#include "parley/log.h"
 #include "parley/server.h"
+#include "parley/stats.h"
 #include "rpcb_prot.h"
 #include "service.h"
 #include "parley/uaddr.h"
@@ -32,23 +34,86 @@
 #define MAX_BINDS 16
 
 static int use_syslog;
+static int show_debug; /* -v, or PARLEY_LOG=debug: LOG_DEBUG messages too */
 static parley_server *server;
 
 static void say(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* say logs a message to syslog (--syslog) or stderr. */
+/* say logs a message to syslog (--syslog) or stderr, in one write (the
+ * library's threads log too); LOG_DEBUG only when show_debug. */
 static void say(int level, const char *fmt, ...)
 {
+    if (level >= LOG_DEBUG && !show_debug)
+        return;
     va_list ap;
     va_start(ap, fmt);
     if (use_syslog) {
         vsyslog(level, fmt, ap);
     } else {
-        fprintf(stderr, PROG ": ");
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        char line[1024];
+        int n = snprintf(line, sizeof line, PROG ": ");
+        vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+        strcat(line, "\n");
+        fputs(line, stderr);
     }
     va_end(ap);
+}
+
+/* log_sink passes the library's events (parley/log.h) to say: called from
+ * the server's threads, it only formats and writes. */
+static void log_sink(void *ctx, const parley_log_record *r)
+{
+    static const int prio[] = {LOG_DEBUG, LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+    (void)ctx;
+    say(prio[r->level], "%s%s%s: %s", r->peer ? r->peer : "", r->peer ? " " : "", r->name,
+        r->message);
+}
+
+enum { STATS_MAX = 256 }; /* mm_stats_list's bound */
+
+/* What stats_one fills: the list, and room for the histograms. */
+typedef struct stats_walk {
+    mm_stats_list *l;
+    uint64_t *lat; /* STATS_MAX * PARLEY_STATS_BUCKETS */
+} stats_walk;
+
+/* stats_one copies one procedure's counters into the list being built. */
+static int stats_one(void *ctx, const parley_proc_stats *st)
+{
+    stats_walk *k = ctx;
+    if (k->l->mm_stats_list_len == STATS_MAX)
+        return 1; /* the list's bound: the rest is left out */
+    u_int i = k->l->mm_stats_list_len++;
+    mm_proc_stats *w = &k->l->mm_stats_list_val[i];
+    w->prog = st->prog;
+    w->vers = st->vers;
+    w->proc = st->proc;
+    w->calls = st->calls;
+    w->ok = st->ok;
+    w->garbage_args = st->garbage_args;
+    w->system_err = st->system_err;
+    w->not_run = st->not_run;
+    w->latency_us.latency_us_len = PARLEY_STATS_BUCKETS;
+    w->latency_us.latency_us_val = &k->lat[i * PARLEY_STATS_BUCKETS];
+    memcpy(w->latency_us.latency_us_val, st->latency_us, sizeof st->latency_us);
+    return 0;
+}
+
+/* matchmaker_stats_1_svc answers MATCHMAKER_STATS with the server's
+ * counters (parley/stats.h), in the call's arena. Here rather than in
+ * service.c: the server is main's. */
+int matchmaker_stats_1_svc(mm_stats_list *result, parley_call *call)
+{
+    parley_arena *a = parley_call_arena(call);
+    mm_proc_stats *v = parley_arena_alloc(a, STATS_MAX * sizeof *v);
+    uint64_t *lat = parley_arena_alloc(a, STATS_MAX * PARLEY_STATS_BUCKETS * sizeof *lat);
+    if (!v || !lat)
+        return PARLEY_ERR_SYSTEM_ERR;
+    result->mm_stats_list_len = 0;
+    result->mm_stats_list_val = v;
+    stats_walk k = {result, lat};
+    parley_server_stats_each(server, stats_one, &k);
+    return PARLEY_OK;
 }
 
 /* usage prints the full usage to stdout (--help). */
@@ -74,6 +139,8 @@ static void usage(void)
           "      --daemon              run in the background (with --pidfile FILE)\n"
           "      --pidfile FILE        write the process id to FILE\n"
           "      --syslog              log to syslog instead of stderr\n"
+          "  -v, --verbose             log the library's events too, down to debug\n"
+          "                            (PARLEY_LOG=error|warning|info|debug chooses the level)\n"
           "  -h, --help                this text\n"
           "  -V, --version             the version\n"
           "\n"
@@ -263,7 +330,7 @@ enum {
     OPT_SYSLOG
 };
 
-/* the options; --help and --version have short forms, -h and -V */
+/* the options; --help, --version and --verbose have short forms, -h, -V and -v */
 static const struct option longopts[] = {
     {"port", required_argument, NULL, OPT_PORT},
     {"bind", required_argument, NULL, OPT_BIND},
@@ -279,6 +346,7 @@ static const struct option longopts[] = {
     {"daemon", no_argument, NULL, OPT_DAEMON},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
@@ -316,7 +384,8 @@ int main(int argc, char **argv)
     int opt;
     opterr = 0; /* usage_error says it, in one line */
     /* the leading ':' tells a missing value (':') from an unknown option */
-    while ((opt = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+    int verbose = 0;
+    while ((opt = getopt_long(argc, argv, ":hVv", longopts, NULL)) != -1) {
         switch (opt) {
         case OPT_PORT:
             if ((port = number(optarg, 1, 65535)) < 0)
@@ -368,6 +437,9 @@ int main(int argc, char **argv)
         case OPT_SYSLOG:
             use_syslog = 1;
             break;
+        case 'v':
+            verbose = 1;
+            break;
         case 'h':
             usage();
             return 0;
@@ -382,6 +454,14 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    /* the library's events: PARLEY_LOG's level, or debug with -v */
+    int log_level = verbose ? PARLEY_LOG_DEBUG : PARLEY_LOG_OFF;
+    const char *env = getenv("PARLEY_LOG");
+    if (env && *env && parley_log_level_parse(env, &log_level) != PARLEY_OK)
+        return usage_error("PARLEY_LOG: '%s' is not a level (off, error, warning, info, debug)",
+                           env);
+    show_debug = log_level == PARLEY_LOG_DEBUG;
+    parley_set_log(log_sink, NULL, log_level);
     char sockbuf[PATH_MAX], rpcbbuf[PATH_MAX], statebuf[PATH_MAX], pidbuf[PATH_MAX];
     sock = absolute(sock, sockbuf, sizeof sockbuf);
     rpcb_sock = absolute(rpcb_sock, rpcbbuf, sizeof rpcbbuf);

@@ -325,6 +325,8 @@ int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, par
     caller c;
     caller_get(call, &c);
     if (!c.local_ok) {
+        LOG(sv, LOG_INFO, "refused to register %s %u/%u: not from this host", str(arg->name),
+            arg->prog, arg->vers);
         *result = MM_DENIED;
         return PARLEY_OK;
     }
@@ -333,6 +335,8 @@ int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, par
     if (!mm_name_valid(str(arg->name)) || copy_str(e.name, sizeof e.name, arg->name) != 0 ||
         copy_str(e.netid, sizeof e.netid, arg->netid) != 0 ||
         copy_str(e.uaddr, sizeof e.uaddr, arg->uaddr) != 0 || arg->vers == 0) {
+        LOG(sv, LOG_INFO, "refused to register %u/%u: a bad name, netid or address", arg->prog,
+            arg->vers);
         *result = MM_INVALID;
         return PARLEY_OK;
     }
@@ -350,6 +354,8 @@ int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, par
         return PARLEY_OK;
     }
     *result = mm_registry_set(sv->cfg.reg, &e, MM_REG_REPLACE);
+    LOG(sv, LOG_INFO, "register %s %u/%u on %s at %s by uid %u: status %d", e.name, e.prog, e.vers,
+        e.netid, e.uaddr, (unsigned)e.owner, (int)*result);
     if (*result == MM_OK)
         mm_service_changed(sv);
     return PARLEY_OK;
@@ -368,6 +374,8 @@ int matchmaker_unregister_1_svc(const mm_key *arg, mm_status *result, parley_cal
     uid_t uid = caller_uid(call, &c, &pid);
     *result =
         mm_registry_unset_name(sv->cfg.reg, str(arg->name), arg->vers, str(arg->netid), uid, NULL);
+    LOG(sv, LOG_INFO, "unregister %s version %u on '%s' by uid %u: status %d", str(arg->name),
+        arg->vers, str(arg->netid), (unsigned)uid, (int)*result);
     if (*result == MM_OK)
         mm_service_changed(sv);
     return PARLEY_OK;

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "date.h"
+#include "log.h"
 
 /* The samples of the clock offset: the one with the shortest round trip
  * has the tightest bound, as NTP keeps. */
@@ -64,12 +65,14 @@ static int clock_offset(parley_client *c, double *offset, double *rtt)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: date_client ADDRESS [--format FORMAT] [--zone ZONE]\n");
+    fprintf(stderr, "usage: date_client [-v] ADDRESS [--format FORMAT] [--zone ZONE]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
+    if (example_log("date_client", &argc, argv) != 0)
+        return 2;
     if (argc < 2 || argv[1][0] == '-')
         return usage();
     const char *address = argv[1];

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "date.h"
+#include "log.h"
 #include "serve.h"
 
 /* The time zone is a setting of the whole process in C: localtime_r and
@@ -220,6 +221,8 @@ int date_tm_1_svc(const date_request *req, date_tm_result *result, parley_call *
 
 int main(int argc, char **argv)
 {
+    if (example_log("date_server", &argc, argv) != 0)
+        return 2;
     const char *tz = getenv("TZ");
     const char *dir = getenv("TZDIR");
     if (tz && !(own_tz = strdup(tz)))

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "users.h"
+#include "log.h"
 
 /* The most pages one listing asks for: a server whose cursor never ends
  * does not keep the client asking forever. */
@@ -278,13 +279,15 @@ static int number(const char *text, u_int *out)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: users_client ADDRESS [--page N] [who | accounts | uid N | "
+    fprintf(stderr, "usage: users_client [-v] ADDRESS [--page N] [who | accounts | uid N | "
                     "login NAME]...\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
+    if (example_log("users_client", &argc, argv) != 0)
+        return 2;
     if (argc < 2 || argv[1][0] == '-')
         return usage();
     const char *address = argv[1];

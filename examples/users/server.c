@@ -25,6 +25,7 @@
 #include <utmpx.h>
 
 #include "users.h"
+#include "log.h"
 #include "serve.h"
 
 enum { PAGE_DEFAULT = 50 };
@@ -253,6 +254,8 @@ int users_login_1_svc(const user_name *name, u_int *result, parley_call *call)
  * be readable now: a mistyped name is said at once, not at the first call. */
 int main(int argc, char **argv)
 {
+    if (example_log("users_server", &argc, argv) != 0)
+        return 2;
     char **rest = calloc((size_t)argc + 3, sizeof *rest);
     if (!rest)
         return 1;
@@ -281,7 +284,7 @@ int main(int argc, char **argv)
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "users_server: %s: %s\n", argv[i],
                     value ? "unknown option" : "unknown option, or its value missing");
-            fprintf(stderr, "usage: users_server [--utmp FILE] [--page-max N] [--store FILE] "
+            fprintf(stderr, "usage: users_server [-v] [--utmp FILE] [--page-max N] [--store FILE] "
                             "[ADDRESS...]\n");
             goto out;
         } else {

@@ -698,6 +698,18 @@ static void test_info_outputs_and_exit_codes(void **state)
     assert_int_equal(run_info("ping matchmaker", out, sizeof out), 0);
     assert_non_null(strstr(out, " us\n"));
     assert_int_equal(run_info("ping tcp://127.0.0.1:1 100000 4", out, sizeof out), 1);
+    /* the counters: the LIST and LOOKUPs above among them */
+    assert_int_equal(run_info("stats", out, sizeof out), 0);
+    const char *row = strstr(out, " 542134860 0x2050524c    1    4 ");
+    unsigned long long calls = 0, ok = 0;
+    assert_non_null(row);
+    assert_int_equal(sscanf(row, "%*u %*s %*u %*u %llu %llu", &calls, &ok), 2);
+    assert_true(calls >= 1 && ok >= 1);
+    row = strstr(out, " 542134860 0x2050524c    1    3 ");
+    assert_non_null(row);
+    assert_int_equal(sscanf(row, "%*u %*s %*u %*u %llu %llu", &calls, &ok), 2);
+    assert_true(calls >= 2);
+    assert_int_equal(run_info("stats now", out, sizeof out), 2);
     assert_int_equal(run_info("frobnicate", out, sizeof out), 2);
     assert_int_equal(run_info("lookup", out, sizeof out), 2);
     assert_int_equal(run_info("-m 127.0.0.1:1 list", out, sizeof out), 1);

@@ -67,11 +67,38 @@ enum { PARLEY_MIN_DECLARED = 0, PARLEY_MIN_AT_MOST_ONCE = 1, PARLEY_MIN_EXACTLY_
  * first call. The caller owns the handle; parley_client_destroy frees it.
  * Errors: PARLEY_ERR_INVALID, _ADDRESS (addr cannot be read), _NOMEM, and
  * for a name: _NOT_REGISTERED (no such service, or none on a transport
- * this host can use), _PROG_MISMATCH (registered, not in version vers),
- * _PROG_UNAVAIL (registered as another program), and the errors of
- * calling the matchmaker (_REFUSED when none runs there, _TIMEDOUT, ...). */
+ * this host can use), _HOST_NOT_NAME (the look-up failed and the name
+ * looks like a host, "127.0.0.1" or "localhost": write
+ * "tcp://HOST:PORT", "NAME@HOST", or call parley_client_create_host), _PROG_MISMATCH (registered,
+ * not in version vers), _PROG_UNAVAIL (registered as another program), and the errors of calling
+ * the matchmaker (_REFUSED when none runs there, _TIMEDOUT, ...). */
 int parley_client_create(parley_client **out, const char *addr, uint32_t prog, uint32_t vers,
                          const parley_client_opts *opts);
+
+/* parley_client_create_host makes a client for program prog, version vers
+ * on host, found as libtirpc's clnt_create(host, prog, vers, nettype)
+ * finds it: by asking host's portmapper (rpcbind, or a Parley matchmaker,
+ * which answers rpcbind's protocol and has Parley servers registered by
+ * name in the same table) for the program's address, with rpcbind version
+ * 3's GETADDR. host is a host name, an IPv4 literal, or an IPv6 literal
+ * with or without brackets; nettype is "tcp" (also for NULL), "udp",
+ * "tcp6" or "udp6". The portmapper is reached over TCP at
+ * PARLEY_MATCHMAKER's port if that variable gives one (a test's
+ * matchmaker on a free port), else 111, within opts->timeout_ms up to 5 s.
+ * The address is looked up once, here, as clnt_create does: a server that
+ * restarts at another port is not followed (a service registered by name,
+ * "NAME@HOST", is looked up again at each connection). The handle is
+ * then as parley_client_create's for "tcp://IP:PORT" (or udp): owned by
+ * the caller, freed with parley_client_destroy; *out is written only on
+ * success. Errors: PARLEY_ERR_INVALID (out or host NULL, another
+ * nettype), _ADDRESS (host cannot be read), _NOT_REGISTERED (the
+ * portmapper knows no such program, version and transport),
+ * _PROG_UNAVAIL or _PROG_MISMATCH (no rpcbind version 3 at the port), the
+ * errors of reaching the portmapper (_RESOLVE, _REFUSED when none runs
+ * there, _TIMEDOUT, ...), _PROTOCOL (its answer is no address), _NOMEM,
+ * and parley_client_create's. Thread-safe: it shares nothing. */
+int parley_client_create_host(parley_client **out, const char *host, uint32_t prog, uint32_t vers,
+                              const char *nettype, const parley_client_opts *opts);
 
 /* parley_client_destroy closes the connection and frees c; NULL is a no-op.
  * No synchronous call may be in progress, nor parley_client_poll. Calls whose

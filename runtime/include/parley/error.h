@@ -58,7 +58,10 @@ extern "C" {
     X(ERR_STORE, "the completion store cannot be read or written")                                 \
     X(ERR_IN_DOUBT, "the call may have run, and its outcome is lost: it was not run again")        \
     X(ERR_NOT_GUARANTEED, "the server cannot give the call's delivery guarantee")                  \
-    X(ERR_BUSY, "the server has no room for the call now; it did not run")
+    X(ERR_BUSY, "the server has no room for the call now; it did not run")                         \
+    X(ERR_HOST_NOT_NAME, "that looks like a host, not a service name: write NAME@HOST, "           \
+                         "tcp://HOST:PORT, or reach the program on HOST with "                     \
+                         "parley_client_create_host")
 
 /* The error values. PARLEY_OK is 0; every error is positive. */
 typedef enum parley_err {

@@ -14,9 +14,22 @@ extern "C" {
 
 #define PARLEY_NETOBJ_MAX 1024u
 
-/* libtirpc's <rpc/xdr.h> defines the same struct; when it came first, its
- * definition stands. */
-#ifndef _TIRPC_XDR_H
+/* libtirpc's <rpc/xdr.h> (and the old glibc one) defines the same struct,
+ * without a guard of its own, so the two must never both define it. When
+ * <rpc/xdr.h> is on the include path (a program built against libtirpc,
+ * with its folder given as -I), it is included here and its definition
+ * stands, so that it may come before or after this header, or not at all,
+ * in any order; a .x file's `%#include <rpc/xdr.h>` needs nothing more.
+ * Otherwise Parley defines netobj itself, with the same layout. Define
+ * PARLEY_NETOBJ_NO_RPC_XDR to never include it (then <rpc/xdr.h>, if used,
+ * must come first). */
+#if !defined(PARLEY_NETOBJ_NO_RPC_XDR) && !defined(_TIRPC_XDR_H) && !defined(_RPC_XDR_H) &&        \
+    defined(__has_include)
+#if __has_include(<rpc/xdr.h>)
+#include <rpc/xdr.h>
+#endif
+#endif
+#if !defined(_TIRPC_XDR_H) && !defined(_RPC_XDR_H)
 struct netobj {
     u_int n_len;
     char *n_bytes;

@@ -124,7 +124,7 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts);
  * threads add programs: a call arriving after it returned is dispatched
  * to def, one being dispatched meanwhile sees the programs with or
  * without def. Each addition copies the table of programs, and the
- * copies are freed by parley_server_destroy (n programs: n(n+1)
+ * copies are freed by parley_server_destroy (n programs: 3n(n+1)/2
  * pointers). Errors: PARLEY_ERR_INVALID (s or def NULL, or def's program
  * and version served already), PARLEY_ERR_NOMEM (nothing added). */
 int parley_server_add_program(parley_server *s, const parley_program_def *def);

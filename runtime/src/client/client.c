@@ -451,6 +451,8 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
                 break;
             }
             p->resent++;
+            PL_CLIENT_LOG(c, PARLEY_LOG_DEBUG, PARLEY_LOG_RETRANSMIT, 0,
+                          "call xid %u sent again (transmission %u)", p->xid, p->resent + 1);
             c->ops->schedule(c, p, now);
             continue;
         }
@@ -584,6 +586,7 @@ int parley_client_create(parley_client **out, const char *addr, uint32_t prog, u
     int rc = pl_addr_parse(addr, &c->addr);
     if (rc != PARLEY_OK)
         goto fail;
+    snprintf(c->addr_text, sizeof c->addr_text, "%s", addr);
     c->prog = prog;
     c->vers = vers;
     c->timeout_ms = o.timeout_ms ? o.timeout_ms : DEFAULT_TIMEOUT_MS;

@@ -20,6 +20,7 @@
 
 #include "parley/client.h"
 #include "net/addr.h"
+#include "net/log.h"
 #include "net/spin.h"
 #include "wire/recmark.h"
 #include "wire/rpcmsg.h"
@@ -85,6 +86,15 @@ typedef struct pl_jcall {
 } pl_jcall;
 typedef struct pl_journal pl_journal;
 
+/* PL_CLIENT_LOG(c, level, event, err, fmt, ...) logs an event of c, with
+ * its address as the peer. */
+#define PL_CLIENT_LOG(c, level, event, err_, ...)                                                  \
+    do {                                                                                           \
+        if (PL_LOG_ON(level))                                                                      \
+            pl_log_emit((level), (event),                                                          \
+                        (&(pl_log_src){.err = (err_), .peer_text = (c)->addr_text}), __VA_ARGS__); \
+    } while (0)
+
 struct parley_client {
     pl_addr addr;
     uint32_t prog, vers;
@@ -95,6 +105,9 @@ struct parley_client {
     uint8_t cred_buf[PARLEY_MAX_AUTH_BYTES];
     atomic_uint_least32_t next_xid;
     atomic_int sys_errno;
+    char addr_text[PL_LOG_PEER_MAX]; /* the address as given to create, for the log */
+    int dialed;                      /* connected once: the next dial is a reconnection
+                                        (under the send role) */
 
     pthread_mutex_t mu;
     pthread_cond_t send_cv; /* the send role was released, or a broken fd closed */

@@ -348,6 +348,9 @@ static int hello(parley_client *c, int64_t deadline, parley_rpc_detail *det)
         if (o.parley && o.status == PL_SEQ_STORE)
             return PARLEY_ERR_STORE;
         if (o.parley && o.rc == PARLEY_OK) {
+            PL_CLIENT_LOG(c, PARLEY_LOG_DEBUG, PARLEY_LOG_HELLO, 0,
+                          "HELLO answered: server incarnation %016llx",
+                          (unsigned long long)o.incarnation);
             pthread_mutex_lock(&c->mu);
             c->peer = PL_PEER_PARLEY;
             c->incarnation = o.incarnation;
@@ -495,6 +498,9 @@ static int judge(parley_client *c, const outcome *o, unsigned sent, uint64_t fir
         *rc = o->status == PL_SEQ_BUSY ? PARLEY_ERR_BUSY : PARLEY_ERR_TIMEDOUT;
         return STEP_LATER;
     case PL_SEQ_HELLO:
+        PL_CLIENT_LOG(c, PARLEY_LOG_DEBUG, PARLEY_LOG_HELLO, 0,
+                      "the server asks for a HELLO (incarnation %016llx)",
+                      (unsigned long long)o->incarnation);
         /* the server does not know this handle, or the call was first sent
          * to another incarnation of it, and did not run it. A call that
          * went out once, over a connection to this very server or as one

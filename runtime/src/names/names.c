@@ -1,5 +1,6 @@
 /*
- * runtime/src/names/names.c: service names through the matchmaker (see names.h).
+ * runtime/src/names/names.c: service names through the matchmaker, and
+ * programs by number through a host's portmapper (see names.h).
  *
  * Each operation opens its own connection to the matchmaker, makes one call
  * (a look-up that finds nothing, two), and closes it: look-ups happen when a
@@ -240,15 +241,16 @@ int pl_mm_reply_decode(const void *msg, size_t len, uint32_t xid, uint32_t proc,
 
 /* ---- one call --------------------------------------------------------------- */
 
-/* read_stream reads the reply to the call xid from c's stream, one record,
- * and decodes it. The record must be the only thing the matchmaker sent:
- * bytes after it answer no call of ours (_PROTOCOL), as does a record of
- * another xid. Errors: PARLEY_ERR_CLOSED (the stream ended first),
- * _TIMEDOUT, those of the socket, of the record marking
- * (_MSG_TOO_LARGE over PL_RM_DEFAULT_MAX_MSG, _PROTOCOL, _NOMEM), and
- * pl_mm_reply_decode's. */
-static int read_stream(pl_mm_conn *c, uint32_t xid, uint32_t proc, parley_arena *arena,
-                       pl_mm_reply *out)
+/* A reply's decoder: the message (len bytes), and what it decodes into. */
+typedef int reply_fn(const void *msg, size_t len, void *ctx);
+
+/* read_stream reads the reply from c's stream, one record, and decodes it
+ * with fn (which checks its xid). The record must be the only thing the
+ * peer sent: bytes after it answer no call of ours (_PROTOCOL). Errors:
+ * PARLEY_ERR_CLOSED (the stream ended first), _TIMEDOUT, those of the
+ * socket, of the record marking (_MSG_TOO_LARGE over
+ * PL_RM_DEFAULT_MAX_MSG, _PROTOCOL, _NOMEM), and fn's. */
+static int read_stream(pl_mm_conn *c, reply_fn *fn, void *ctx)
 {
     uint8_t buf[STREAM_READ];
     pl_rm_reader rm;
@@ -271,8 +273,7 @@ static int read_stream(pl_mm_conn *c, uint32_t xid, uint32_t proc, parley_arena 
         }
         if (r == PL_RM_MESSAGE) {
             /* decoded before the next feed, which would end rm.msg's life */
-            rc = used < got ? PARLEY_ERR_PROTOCOL
-                            : pl_mm_reply_decode(rm.msg, rm.msg_len, xid, proc, arena, out);
+            rc = used < got ? PARLEY_ERR_PROTOCOL : fn(rm.msg, rm.msg_len, ctx);
             break;
         }
     }
@@ -281,14 +282,14 @@ static int read_stream(pl_mm_conn *c, uint32_t xid, uint32_t proc, parley_arena 
 }
 
 /* read_dgram waits for the datagram answering the call xid on c and decodes
- * it, sending the call (msg, len bytes) again each time the retransmission
- * interval passes without one, as the client does over UDP. Datagrams of
- * another xid (a late answer to an earlier call) or too short to hold one
- * are dropped. Errors: PARLEY_ERR_MSG_TOO_LARGE (the answer does not fit a
- * datagram's largest size), _TIMEDOUT, _REFUSED (no one at the port),
- * _NOMEM, those of the socket, and pl_mm_reply_decode's. */
-static int read_dgram(pl_mm_conn *c, const uint8_t *msg, size_t len, uint32_t xid, uint32_t proc,
-                      parley_arena *arena, pl_mm_reply *out)
+ * it with fn, sending the call (msg, len bytes) again each time the
+ * retransmission interval passes without one, as the client does over UDP.
+ * Datagrams of another xid (a late answer to an earlier call) or too short
+ * to hold one are dropped. Errors: PARLEY_ERR_MSG_TOO_LARGE (the answer
+ * does not fit a datagram's largest size), _TIMEDOUT, _REFUSED (no one at
+ * the port), _NOMEM, those of the socket, and fn's. */
+static int read_dgram(pl_mm_conn *c, const uint8_t *msg, size_t len, uint32_t xid, reply_fn *fn,
+                      void *ctx)
 {
     uint8_t *buf = malloc(DGRAM_MAX);
     if (buf == NULL)
@@ -314,12 +315,51 @@ static int read_dgram(pl_mm_conn *c, const uint8_t *msg, size_t len, uint32_t xi
             break;
         if (got < 4 || parley_ld_u32(buf) != xid)
             continue;
-        rc = got > DGRAM_MAX ? PARLEY_ERR_MSG_TOO_LARGE
-                             : pl_mm_reply_decode(buf, got, xid, proc, arena, out);
+        rc = got > DGRAM_MAX ? PARLEY_ERR_MSG_TOO_LARGE : fn(buf, got, ctx);
         break;
     }
     free(buf);
     return rc;
+}
+
+/* What a matchmaker call's reply decodes into (mm_reply_fn's ctx). */
+typedef struct mm_reply_ctx {
+    uint32_t xid, proc;
+    parley_arena *arena;
+    pl_mm_reply *out;
+} mm_reply_ctx;
+
+static int mm_reply_fn(const void *msg, size_t len, void *ctx)
+{
+    mm_reply_ctx *m = ctx;
+    return pl_mm_reply_decode(msg, len, m->xid, m->proc, m->arena, m->out);
+}
+
+/* call_on sends on c the call xid whose header and arguments e holds
+ * (encoded at buf + 4, the room for a record mark left before them) and
+ * reads its reply with fn, before c->deadline. Errors: the encoder's, the socket's, and those of
+ * reading the reply. */
+static int call_on(pl_mm_conn *c, uint8_t *buf, parley_enc *e, uint32_t xid, reply_fn *fn,
+                   void *ctx)
+{
+    size_t n = 0, sent;
+    int err = 0;
+    int rc = parley_enc_finish(e, &n);
+    if (rc != PARLEY_OK)
+        return rc;
+    const uint8_t *msg = buf + 4;
+    if (!c->dgram) {
+        rc = pl_rm_frame(buf, n);
+        msg = buf;
+        n += 4;
+    }
+    if (rc == PARLEY_OK)
+        rc = pl_sock_send(c->fd, msg, n, c->deadline, &sent, &err);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (c->dgram)
+        return read_dgram(c, msg, n, xid, fn, ctx);
+    return read_stream(c, fn, ctx);
 }
 
 /* pl_mm_call calls procedure proc of the matchmaker with args on c, before
@@ -338,30 +378,14 @@ int pl_mm_call(pl_mm_conn *c, uint32_t proc, const pl_mm_args *args, parley_aren
     uint8_t buf[CALL_MAX];
     uint32_t xid = c->xid++;
     parley_enc e;
-    size_t n = 0, sent;
-    int err = 0;
     parley_enc_init(&e, buf + 4, sizeof buf - 4);
     pl_msg_encode_call(&e, xid, PL_MM_PROG, PL_MM_VERS, proc, NULL, NULL);
     if (proc == PL_MM_REGISTER)
         enc_registration(&e, args);
     else
         enc_key(&e, args);
-    int rc = parley_enc_finish(&e, &n);
-    if (rc != PARLEY_OK)
-        return rc;
-    const uint8_t *msg = buf + 4;
-    if (!c->dgram) {
-        rc = pl_rm_frame(buf, n);
-        msg = buf;
-        n += 4;
-    }
-    if (rc == PARLEY_OK)
-        rc = pl_sock_send(c->fd, msg, n, c->deadline, &sent, &err);
-    if (rc != PARLEY_OK)
-        return rc;
-    if (c->dgram)
-        return read_dgram(c, msg, n, xid, proc, arena, out);
-    return read_stream(c, xid, proc, arena, out);
+    mm_reply_ctx m = {xid, proc, arena, out};
+    return call_on(c, buf, &e, xid, mm_reply_fn, &m);
 }
 
 /* ---- the connection --------------------------------------------------------- */
@@ -658,6 +682,115 @@ int pl_mm_unregister(const char *name, uint32_t vers, const char *netid)
     if (rc != PARLEY_OK)
         return rc;
     rc = pl_mm_unregister_on(&c, name, vers, netid);
+    close(c.fd);
+    return rc;
+}
+
+/* ---- a program by number, through rpcbind ---------------------------------- */
+
+/* rpcbind's protocol (RFC 1833), version 3, which the matchmaker speaks on
+ * its port too: GETADDR(rpcb) answers the universal address of a program,
+ * version and netid ("" when none is registered). */
+#define RPCB_PROG        100000u
+#define RPCB_VERS        3u
+#define RPCBPROC_GETADDR 3u
+#define RPCB_STRING_MAX  256u /* the bound on rpcb's strings and the answer */
+
+/* What a GETADDR reply decodes into (rpcb_reply_fn's ctx). */
+typedef struct rpcb_reply_ctx {
+    uint32_t xid;
+    parley_arena *arena;
+    char *uaddr; /* from arena */
+} rpcb_reply_ctx;
+
+/* rpcb_reply_fn decodes the reply to a GETADDR call: its header, the RPC
+ * errors it carries, and the string answered, into the ctx's arena. */
+static int rpcb_reply_fn(const void *msg, size_t len, void *ctx)
+{
+    rpcb_reply_ctx *r = ctx;
+    parley_limits lim = {.max_alloc = 0, .max_depth = 0, .flags = 0, .arena = r->arena};
+    parley_dec d;
+    pl_reply_header h;
+    parley_dec_init(&d, msg, len, &lim);
+    int rc = pl_msg_decode_reply(&d, &h);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (h.xid != r->xid)
+        return PARLEY_ERR_PROTOCOL;
+    rc = pl_reply_error(&h);
+    if (rc != PARLEY_OK)
+        return rc;
+    parley_get_string(&d, &r->uaddr, RPCB_STRING_MAX);
+    if (!d.err && d.p != d.end)
+        parley_dec_fail(&d, PARLEY_ERR_TRAILING);
+    return parley_dec_finish(&d, NULL);
+}
+
+/* pl_rpcb_getaddr_on does pl_rpcb_getaddr's work on the connection c. */
+int pl_rpcb_getaddr_on(pl_mm_conn *c, uint32_t prog, uint32_t vers, const char *netid,
+                       pl_sockaddr *out)
+{
+    const parley_netid *t = parley_netid_find(netid);
+    if (t == NULL || t->family == AF_UNIX)
+        return PARLEY_ERR_INVALID;
+    parley_arena *arena = parley_arena_create(0);
+    if (arena == NULL)
+        return PARLEY_ERR_NOMEM;
+    uint8_t buf[4 + 40 + 8 + 3 * (4 + RPCB_STRING_MAX)];
+    uint32_t xid = c->xid++;
+    parley_enc e;
+    parley_enc_init(&e, buf + 4, sizeof buf - 4);
+    pl_msg_encode_call(&e, xid, RPCB_PROG, RPCB_VERS, RPCBPROC_GETADDR, NULL, NULL);
+    parley_put_u32(&e, prog);
+    parley_put_u32(&e, vers);
+    parley_put_string(&e, netid, RPCB_STRING_MAX);
+    parley_put_string(&e, "", RPCB_STRING_MAX); /* r_addr: unused by GETADDR */
+    parley_put_string(&e, "", RPCB_STRING_MAX); /* r_owner: likewise */
+    rpcb_reply_ctx r = {xid, arena, NULL};
+    int rc = call_on(c, buf, &e, xid, rpcb_reply_fn, &r);
+    pl_sockaddr s;
+    memset(&s, 0, sizeof s);
+    if (rc == PARLEY_OK && r.uaddr[0] == '\0')
+        rc = PARLEY_ERR_NOT_REGISTERED;
+    if (rc == PARLEY_OK && (parley_uaddr_parse(r.uaddr, t->family, &s.ss, &s.len) != PARLEY_OK ||
+                            !unwild(&s.ss, &s.len, c->host, c->local)))
+        rc = PARLEY_ERR_PROTOCOL; /* an answer that is no address of netid */
+    parley_arena_destroy(arena);
+    if (rc != PARLEY_OK)
+        return rc;
+    s.family = t->family;
+    s.socktype = t->socktype;
+    s.protocol = t->protocol;
+    *out = s;
+    return PARLEY_OK;
+}
+
+/* pl_rpcb_getaddr asks the portmapper of host (rpcbind, or a matchmaker,
+ * which speaks its protocol on its port: PARLEY_MATCHMAKER's port, else
+ * 111) for the address of program prog, version vers on netid ("tcp",
+ * "udp", "tcp6", "udp6"), with RPCBPROC_GETADDR of rpcbind version 3, in at
+ * most timeout_ms (0: PL_MM_TIMEOUT_MS), and writes it to *out. A wildcard
+ * address is answered as one of host. Errors: PARLEY_ERR_INVALID (another
+ * netid), _NOT_REGISTERED (nothing registered for prog, vers and netid),
+ * _PROTOCOL (an answer that is no address of netid), the errors of
+ * reaching the portmapper (_ADDRESS, _RESOLVE, _REFUSED, _TIMEDOUT, ...)
+ * and of its answer (_PROG_UNAVAIL, _PROG_MISMATCH: no rpcbind version 3
+ * there), _NOMEM. */
+int pl_rpcb_getaddr(const char *host, uint32_t prog, uint32_t vers, const char *netid,
+                    unsigned timeout_ms, pl_sockaddr *out)
+{
+    const parley_netid *t = parley_netid_find(netid);
+    if (t == NULL || t->family == AF_UNIX)
+        return PARLEY_ERR_INVALID;
+    if (host == NULL || *host == '\0')
+        return PARLEY_ERR_ADDRESS;
+    pl_mm_conn c;
+    pl_addr mm;
+    int64_t deadline = pl_deadline_after_ms(timeout_ms ? timeout_ms : PL_MM_TIMEOUT_MS);
+    int rc = conn_open(&c, &mm, host, 0, deadline);
+    if (rc != PARLEY_OK)
+        return rc;
+    rc = pl_rpcb_getaddr_on(&c, prog, vers, netid, out);
     close(c.fd);
     return rc;
 }

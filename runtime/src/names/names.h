@@ -1,7 +1,9 @@
 /*
  * names.h: the runtime's side of the matchmaker (matchmaker/matchmaker.idl):
  * looking a service name up for a client, and registering a server's
- * addresses under a name.
+ * addresses under a name; and of a host's portmapper (rpcbind, or a
+ * matchmaker, which speaks its protocol): looking a program up by number
+ * (pl_rpcb_getaddr, for parley_client_create_host).
  *
  * Internal to libparley. The matchmaker is found through the environment
  * variable PARLEY_MATCHMAKER: "HOST:PORT", "[V6]:PORT", "HOST" (port 111),
@@ -103,12 +105,19 @@ int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct 
                    socklen_t len, int socktype);
 int pl_mm_unregister(const char *name, uint32_t vers, const char *netid);
 
+/* A program by number on a host, as libtirpc's clnt_create finds it: asked
+ * of the host's portmapper (rpcbind's GETADDR; a matchmaker answers it). */
+int pl_rpcb_getaddr(const char *host, uint32_t prog, uint32_t vers, const char *netid,
+                    unsigned timeout_ms, pl_sockaddr *out);
+
 /* The same operations on a connection already made (the entry points of
  * the tests, which give them one end of a socket pair). */
 int pl_mm_lookup_on(pl_mm_conn *c, const char *name, uint32_t prog, uint32_t vers, int want_dgram,
                     pl_sockaddr **out, size_t *n, int *dgram);
 int pl_mm_register_on(pl_mm_conn *c, const pl_mm_args *r);
 int pl_mm_unregister_on(pl_mm_conn *c, const char *name, uint32_t vers, const char *netid);
+int pl_rpcb_getaddr_on(pl_mm_conn *c, uint32_t prog, uint32_t vers, const char *netid,
+                       pl_sockaddr *out);
 
 /* One call and its reply, and the reply's decoder alone. */
 int pl_mm_call(pl_mm_conn *c, uint32_t proc, const pl_mm_args *args, parley_arena *arena,

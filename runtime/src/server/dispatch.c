@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/clock.h"
 #include "server/internal.h"
 #include "wire/auth.h"
 #include "wire/rpcmsg.h"
@@ -58,6 +59,92 @@ size_t pl_sv_reply_accepted(worker *w, uint32_t xid, const pl_opaque_auth *verf,
     return len;
 }
 
+/* pl_sv_log_call logs an event of the call w answers (see internal.h). */
+void pl_sv_log_call(const worker *w, int level, int event, int err, const char *what)
+{
+    const msgsrc *src = w->src;
+    const pl_call_header *h = w->hdr;
+    pl_log_src ls = {.transport = src->c->transport, .err = err};
+    if (src->dgram) {
+        ls.peer = src->dgram->msg_name;
+        ls.peer_len = src->dgram->msg_namelen;
+    } else {
+        ls.peer = (const struct sockaddr *)&src->c->peer;
+        ls.peer_len = src->c->peer_len;
+    }
+    if (!h) {
+        pl_log_emit(level, event, &ls, "%s", what);
+        return;
+    }
+    ls.prog = h->prog;
+    ls.vers = h->vers;
+    ls.proc = h->proc;
+    pl_log_emit(level, event, &ls, "call %u/%u/%u %s", h->prog, h->vers, h->proc, what);
+}
+
+/* pl_sv_log_status logs the delivery status st answered to w's call
+ * instead of running it: a shortage (busy, no space, the store failing)
+ * and a call in doubt are warnings, a call that asks for what the server
+ * lacks is refused (info), and the protocol's ordinary steps (hello,
+ * retry) are debug. */
+void pl_sv_log_status(const worker *w, uint32_t st)
+{
+    int level = PARLEY_LOG_WARNING, event = PARLEY_LOG_CALL_NOT_RUN, err;
+    const char *what;
+    switch (st) {
+    case PL_SEQ_BUSY:
+        event = PARLEY_LOG_LIMIT_CACHE;
+        err = PARLEY_ERR_BUSY;
+        what = "not run: busy (the reply cache or the store has no room)";
+        break;
+    case PL_SEQ_IN_DOUBT:
+        err = PARLEY_ERR_IN_DOUBT;
+        what = "not run: in doubt (it may have run, its record is gone)";
+        break;
+    case PL_SEQ_NO_SPACE:
+        event = PARLEY_LOG_LIMIT_CACHE;
+        err = PARLEY_ERR_NO_SPACE;
+        what = "not run: the store's disk is full";
+        break;
+    case PL_SEQ_STORE:
+        level = PARLEY_LOG_ERROR;
+        err = PARLEY_ERR_STORE;
+        what = "not run: the store failed";
+        break;
+    case PL_SEQ_NO_STORE:
+        level = PARLEY_LOG_INFO;
+        event = PARLEY_LOG_CALL_REFUSED;
+        err = PARLEY_ERR_NOT_GUARANTEED;
+        what = "refused: exactly-once asked of a server without a store";
+        break;
+    case PL_SEQ_HELLO:
+        level = PARLEY_LOG_DEBUG;
+        err = 0;
+        what = "not run: the client must say HELLO (unknown client or incarnation)";
+        break;
+    default:
+        level = PARLEY_LOG_DEBUG;
+        err = 0;
+        what = "not run: still running, the client is to ask again";
+        break;
+    }
+    if (PL_LOG_ON(level))
+        pl_sv_log_call(w, level, event, err, what);
+}
+
+/* add_stats counts a call of the procedure whose counters are ps, with its
+ * outcome (the counter to add to) and its time in ns: relaxed additions,
+ * since nothing is ordered by them (parley/stats.h). */
+static void add_stats(pl_sv_pstat *ps, _Atomic uint64_t *outcome, int64_t ns)
+{
+    uint64_t us = ns > 0 ? (uint64_t)ns / 1000 : 0;
+    unsigned b = us ? 64u - (unsigned)__builtin_clzll(us) : 0;
+    atomic_fetch_add_explicit(outcome, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(
+        &ps->latency_us[b < PARLEY_STATS_BUCKETS ? b : PARLEY_STATS_BUCKETS - 1], 1,
+        memory_order_relaxed);
+}
+
 /* pl_sv_process answers one call message; returns the reply's length at
  * w->out+4, or 0 for no reply (the message is dropped). *fatal is set when
  * the connection is to be ended (a message that is not a call). msg need
@@ -66,6 +153,8 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
 {
     parley_server *s = w->s;
     *fatal = 0;
+    w->src = src;
+    w->hdr = NULL;
     if (pl_sv_out_reserve(w, 4096) != 0)
         return 0;
     parley_dec d;
@@ -73,12 +162,17 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
     pl_call_header h;
     int rc = pl_msg_decode_call(&d, &h);
     if (rc != PARLEY_OK) {
+        PL_SV_LOG_CALL(w, PARLEY_LOG_WARNING, PARLEY_LOG_MALFORMED, rc,
+                       "not a call message: dropped (a stream is closed)");
         *fatal = 1; /* not a call we can even answer: a REPLY, or garbage */
         return 0;
     }
+    w->hdr = &h;
     parley_enc e;
     size_t out_len = 0;
     if (h.rpcvers != PARLEY_RPC_VERSION) {
+        PL_SV_LOG_CALL(w, PARLEY_LOG_INFO, PARLEY_LOG_CALL_REFUSED, PARLEY_ERR_RPC_MISMATCH,
+                       "refused: not RPC version 2");
         parley_enc_init(&e, w->out + 4, w->out_cap - 4);
         pl_msg_encode_reply_denied_rpc_mismatch(&e, h.xid, PARLEY_RPC_VERSION, PARLEY_RPC_VERSION);
         parley_enc_finish(&e, &out_len);
@@ -110,6 +204,8 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
         auth = pl_auth_check(&h, &call.cred);
     }
     if (auth != PARLEY_AUTH_OK) {
+        PL_SV_LOG_CALL(w, PARLEY_LOG_INFO, PARLEY_LOG_CALL_REFUSED, PARLEY_ERR_AUTH,
+                       "refused: bad credentials");
         parley_enc_init(&e, w->out + 4, w->out_cap - 4);
         pl_msg_encode_reply_denied_auth_error(&e, h.xid, auth);
         parley_enc_finish(&e, &out_len);
@@ -123,6 +219,7 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
     const pl_sv_progs *tab = atomic_load_explicit(&s->progs, memory_order_acquire);
     const parley_program_def *prog = NULL;
     uint32_t low = UINT32_MAX, high = 0;
+    size_t pi = 0;
     for (size_t i = 0; tab && i < tab->n; i++) {
         const parley_program_def *p = tab->defs[i];
         if (p->prog != h.prog)
@@ -131,31 +228,49 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
         high = p->vers > high ? p->vers : high;
         if (p->vers == h.vers) {
             prog = p;
+            pi = i;
             call.ctx = tab->ctx[i];
         }
     }
-    if (!prog && high == 0 && low == UINT32_MAX)
+    if (!prog && high == 0 && low == UINT32_MAX) {
+        PL_SV_LOG_CALL(w, PARLEY_LOG_INFO, PARLEY_LOG_CALL_REFUSED, PARLEY_ERR_PROG_UNAVAIL,
+                       "refused: program unavailable");
         return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROG_UNAVAIL, 0, 0);
-    if (!prog)
+    }
+    if (!prog) {
+        PL_SV_LOG_CALL(w, PARLEY_LOG_INFO, PARLEY_LOG_CALL_REFUSED, PARLEY_ERR_PROG_MISMATCH,
+                       "refused: version unavailable");
         return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROG_MISMATCH, low, high);
+    }
     if (call.seq && seq.seq == 0) { /* sequence number 0 is a client's HELLO */
         if (h.proc != 0 || d.p != d.end)
             return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
         return pl_sv_guard_hello(w, &call, &h);
     }
     const parley_proc_def *proc = find_proc(prog, h.proc);
-    if (!proc && h.proc == 0) /* the NULL procedure, which every program has */
-        return d.p == d.end ? pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_SUCCESS, 0, 0)
-                            : pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
-    if (!proc)
+    if (!proc && h.proc == 0) { /* the NULL procedure, which every program has */
+        if (d.p == d.end)
+            return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_SUCCESS, 0, 0);
+        PL_SV_LOG_CALL(w, PARLEY_LOG_INFO, PARLEY_LOG_CALL_REFUSED, PARLEY_ERR_GARBAGE_ARGS,
+                       "refused: arguments to the NULL procedure");
+        return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
+    }
+    if (!proc) {
+        PL_SV_LOG_CALL(w, PARLEY_LOG_INFO, PARLEY_LOG_CALL_REFUSED, PARLEY_ERR_PROC_UNAVAIL,
+                       "refused: procedure unavailable");
         return pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_PROC_UNAVAIL, 0, 0);
+    }
+    pl_sv_pstat *ps = &tab->stats[pi][proc - prog->procs]; /* its counters */
+    int64_t t0 = pl_now_ns();
 
     /* the delivery guarantee: run it, or answer (a recorded reply, a status) */
     pl_sv_guard g;
     size_t answer = 0;
     if (pl_sv_guard_begin(w, &call, &h, proc->semantics, d.p, (size_t)(d.end - d.p), &g, &answer) !=
-        PL_SV_RUN)
+        PL_SV_RUN) {
+        add_stats(ps, &ps->not_run, pl_now_ns() - t0);
         return answer;
+    }
 
     /* the success header first; the handler's result follows it */
     parley_enc_init(&e, w->out + 4, w->out_cap - 4);
@@ -170,16 +285,25 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
     parley_arena_reset(w->arena);
     size_t reply_len;
     int ok = 0;
+    _Atomic uint64_t *outcome = &ps->ok;
     if (rc == PARLEY_ERR_GARBAGE_ARGS) {
+        PL_SV_LOG_CALL(w, PARLEY_LOG_INFO, PARLEY_LOG_CALL_REFUSED, PARLEY_ERR_GARBAGE_ARGS,
+                       "refused: its arguments do not decode");
+        outcome = &ps->garbage_args;
         reply_len = pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_GARBAGE_ARGS, 0, 0);
     } else if (rc != PARLEY_OK || (call.result_ok && call.result.err)) {
+        PL_SV_LOG_CALL(w, PARLEY_LOG_INFO, PARLEY_LOG_CALL_REFUSED, PARLEY_ERR_SYSTEM_ERR,
+                       "failed: the procedure returned an error (SYSTEM_ERR)");
+        outcome = &ps->system_err;
         reply_len = pl_sv_reply_accepted(w, h.xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
     } else {
         /* a void result: nothing after the header */
         reply_len = call.result_ok ? (size_t)(call.result.p - w->out) - 4 : call.header_end - 4;
         ok = 1;
     }
-    return pl_sv_guard_end(w, &call, &h, &g, reply_len, ok);
+    reply_len = pl_sv_guard_end(w, &call, &h, &g, reply_len, ok);
+    add_stats(ps, outcome, pl_now_ns() - t0);
+    return reply_len;
 }
 
 /* ---- the public call API ----------------------------------------------- */

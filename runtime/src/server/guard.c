@@ -153,6 +153,7 @@ static size_t status(worker *w, const pl_call_header *h, uint32_t st)
 {
     uint8_t buf[PL_SEQ_VERF_BYTES];
     pl_opaque_auth verf;
+    PL_SV_LOG_STATUS(w, st);
     pl_sv_verf(w->s, st, buf, &verf);
     return pl_sv_reply_accepted(w, h->xid, &verf, PARLEY_SYSTEM_ERR, 0, 0);
 }

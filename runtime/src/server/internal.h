@@ -26,8 +26,10 @@
 #include <sys/socket.h>
 
 #include "parley/server.h"
+#include "parley/stats.h"
 #include "delivery/drc.h"
 #include "net/addr.h"
+#include "net/log.h"
 #include "net/spin.h"
 #include "wire/recmark.h"
 #include "wire/rpcmsg.h"
@@ -90,12 +92,21 @@ extern const pl_sv_ops pl_sv_dgram_ops;    /* dgram.c: a UDP socket */
 /* The program table: an array never changed once published, so that a
  * call reads it without a lock while parley_server_add_program publishes
  * a longer copy (see there). Every table stays until the server is
- * destroyed, linked through older. ctx points into the same allocation,
- * past defs: ctx[i] is the context defs[i] was added with. */
+ * destroyed, linked through older. stats and ctx point into the same
+ * allocation, past defs. */
+/* A procedure's counters (parley/stats.h), one per parley_proc_def,
+ * added to with relaxed atomics; calls is their sum, made when read. */
+typedef struct pl_sv_pstat {
+    _Atomic uint64_t ok, garbage_args, system_err, not_run;
+    _Atomic uint64_t latency_us[PARLEY_STATS_BUCKETS];
+} pl_sv_pstat;
+
 typedef struct pl_sv_progs {
     struct pl_sv_progs *older; /* the table this one replaced, or NULL */
     size_t n;
-    void **ctx;
+    pl_sv_pstat **stats; /* defs[i]'s counters, one per procedure (after defs, in this
+                            block; each array shared by the newer tables, freed once) */
+    void **ctx;          /* the context defs[i] was added with (after stats) */
     const parley_program_def *defs[];
 } pl_sv_progs;
 
@@ -134,7 +145,21 @@ typedef struct conn {
     struct sockaddr_storage local;
     socklen_t local_len;
     int pktinfo;
+    atomic_int why; /* an accepted stream: why it ends (PL_SV_WHY_*), the first reason set */
 } conn;
+
+/* Why a connection ended, for the log's conn_closed (pl_sv_conn_why). */
+enum {
+    PL_SV_WHY_PEER = 0, /* the client closed it (or nothing else was said) */
+    PL_SV_WHY_IDLE,
+    PL_SV_WHY_MSG_TIMEOUT,
+    PL_SV_WHY_MAX_MSG,
+    PL_SV_WHY_MAX_QUEUED,
+    PL_SV_WHY_MALFORMED,
+    PL_SV_WHY_IO,
+    PL_SV_WHY_NOMEM,
+    PL_SV_WHY_DESTROY,
+};
 
 struct parley_server {
     parley_server_opts opts;
@@ -183,8 +208,10 @@ typedef struct worker {
     size_t msgs_cap;
     uint8_t *batch; /* replies to the messages of one read, framed */
     size_t batch_len, batch_cap;
-    int pool;     /* a thread of parley_server_run's pool (may busy poll) */
-    pl_spin spin; /* adaptive busy poll (net/spin.h): see spin_wait */
+    int pool;                         /* a thread of parley_server_run's pool (may busy poll) */
+    const struct msgsrc *src;         /* the message pl_sv_process answers, for the log */
+    const struct pl_call_header *hdr; /* its header once decoded, or NULL (the same) */
+    pl_spin spin;                     /* adaptive busy poll (net/spin.h): see spin_wait */
 } worker;
 
 /* Where a message came from: its connection or UDP socket, and for a
@@ -218,7 +245,33 @@ typedef struct pl_sv_guard {
     pl_drc_ticket ticket; /* PL_SV_GUARD_DRC */
 } pl_sv_guard;
 
+/* PL_SV_LOG(level, event, c, err, fmt, ...) logs an event of the
+ * accepted stream c, with its peer. */
+#define PL_SV_LOG(level, event, c, err_, ...)                                                      \
+    PL_LOG(level, event,                                                                           \
+           (&(pl_log_src){.peer = (const struct sockaddr *)&(c)->peer,                             \
+                          .peer_len = (c)->peer_len,                                               \
+                          .transport = (c)->transport,                                             \
+                          .err = (err_)}),                                                         \
+           __VA_ARGS__)
+
+/* PL_SV_LOG_CALL logs an event of the call w answers (its peer and
+ * procedure), what a sentence after "call prog/vers/proc ". */
+#define PL_SV_LOG_CALL(w, level, event, err, what)                                                 \
+    do {                                                                                           \
+        if (PL_LOG_ON(level))                                                                      \
+            pl_sv_log_call((w), (level), (event), (err), (what));                                  \
+    } while (0)
+
+/* PL_SV_LOG_STATUS logs a delivery status (PL_SEQ_*) answered to w's call. */
+#define PL_SV_LOG_STATUS(w, st)                                                                    \
+    do {                                                                                           \
+        if (PL_LOG_ON(PARLEY_LOG_ERROR))                                                           \
+            pl_sv_log_status((w), (st));                                                           \
+    } while (0)
+
 /* ---- server.c ---- */
+void pl_sv_conn_why(conn *c, int why);
 int pl_sv_conn_new(const pl_sv_ops *ops, int fd, conn **out);
 void pl_sv_conn_unref(parley_server *s, conn *c);
 void pl_sv_conn_end(parley_server *s, conn *c);
@@ -230,6 +283,12 @@ int pl_sv_out_reserve(worker *w, size_t need);
 size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t len, int *fatal);
 size_t pl_sv_reply_accepted(worker *w, uint32_t xid, const pl_opaque_auth *verf, uint32_t stat,
                             uint32_t low, uint32_t high);
+void pl_sv_log_call(const worker *w, int level, int event, int err, const char *what);
+void pl_sv_log_status(const worker *w, uint32_t st);
+
+/* ---- stats.c ---- */
+pl_sv_pstat *pl_sv_stats_new(const parley_program_def *def);
+void pl_sv_stats_free(pl_sv_progs *newest);
 
 /* ---- guard.c ---- */
 int pl_sv_guard_open(parley_server *s);

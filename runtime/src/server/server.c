@@ -57,12 +57,44 @@ enum {
 
 /* ---- connections ------------------------------------------------------- */
 
+/* log_closed reports the end of c, an accepted stream, and why. */
+static void log_closed(const conn *c)
+{
+    static const char *const text[] = {"closed by the client",
+                                       "idle too long",
+                                       "a message too slow to arrive",
+                                       "a message beyond max_msg",
+                                       "unread replies beyond max_queued",
+                                       "a malformed message",
+                                       "an error on the socket",
+                                       "out of memory",
+                                       "the server was destroyed"};
+    static const int err[] = {
+        PARLEY_ERR_CLOSED, PARLEY_ERR_TIMEDOUT, PARLEY_ERR_TIMEDOUT, PARLEY_ERR_MSG_TOO_LARGE,
+        PARLEY_ERR_LIMIT,  PARLEY_ERR_PROTOCOL, PARLEY_ERR_IO,       PARLEY_ERR_NOMEM,
+        PARLEY_ERR_CLOSED};
+    int why = atomic_load_explicit(&c->why, memory_order_relaxed);
+    PL_SV_LOG(PARLEY_LOG_DEBUG, PARLEY_LOG_CONN_CLOSED, c, err[why], "connection closed: %s",
+              text[why]);
+}
+
+/* pl_sv_conn_why records why c ends, unless a reason was recorded first
+ * (an idle connection's end is seen by its reader as the client's). */
+void pl_sv_conn_why(conn *c, int why)
+{
+    int none = PL_SV_WHY_PEER;
+    atomic_compare_exchange_strong_explicit(&c->why, &none, why, memory_order_relaxed,
+                                            memory_order_relaxed);
+}
+
 /* pl_sv_conn_unref lets go of one reference to c; the last frees it,
  * taking it off the server's list first when it is on it. */
 void pl_sv_conn_unref(parley_server *s, conn *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
+    if (c->tracked)
+        log_closed(c);
     if (c->tracked) {
         pthread_mutex_lock(&s->mu);
         if (c->prev)
@@ -144,6 +176,7 @@ int pl_sv_conn_new(const pl_sv_ops *ops, int fd, conn **out)
     atomic_init(&c->handoff, 0);
     atomic_init(&c->last_active, pl_now_ms());
     atomic_init(&c->partial_since, 0);
+    atomic_init(&c->why, PL_SV_WHY_PEER);
     *out = c;
     return PARLEY_OK;
 }
@@ -176,8 +209,17 @@ static void scan(parley_server *s)
         int64_t since = atomic_load_explicit(&c->partial_since, memory_order_relaxed);
         int idle = t - active > (int64_t)s->opts.idle_timeout_ms;
         int slow = since && t - since > (int64_t)s->opts.msg_timeout_ms;
-        if ((idle || slow) && !atomic_load(&c->dead))
-            shutdown(c->fd, SHUT_RDWR); /* its reader sees the end and frees it */
+        if (!(idle || slow) || atomic_load(&c->dead))
+            continue;
+        pl_sv_conn_why(c, slow ? PL_SV_WHY_MSG_TIMEOUT : PL_SV_WHY_IDLE);
+        if (slow)
+            PL_SV_LOG(PARLEY_LOG_WARNING, PARLEY_LOG_LIMIT_MSG_TIMEOUT, c, PARLEY_ERR_TIMEDOUT,
+                      "a message took longer than msg_timeout (%u ms): closing",
+                      s->opts.msg_timeout_ms);
+        else
+            PL_SV_LOG(PARLEY_LOG_INFO, PARLEY_LOG_LIMIT_IDLE, c, PARLEY_ERR_TIMEDOUT,
+                      "idle longer than idle_timeout (%u ms): closing", s->opts.idle_timeout_ms);
+        shutdown(c->fd, SHUT_RDWR); /* its reader sees the end and frees it */
     }
     pthread_mutex_unlock(&s->mu);
     pl_sv_guard_expire(s); /* clients whose lease ran out */
@@ -368,8 +410,8 @@ fail:
  * a compare-and-swap orders them: one that lost reads the winner's table
  * and tries again (a program both add is then refused to the second).
  * Old tables stay until destroy, since nothing says when the last call
- * reading one is done: n programs added one by one hold n(n+1)
- * pointers (64 programs: 32 KiB). */
+ * reading one is done: n programs added one by one hold 3n(n+1)/2
+ * pointers (64 programs: 49 KiB). */
 int parley_server_add_program(parley_server *s, const parley_program_def *def)
 {
     return parley_server_add_program_ctx(s, def, NULL);
@@ -382,20 +424,32 @@ int parley_server_add_program_ctx(parley_server *s, const parley_program_def *de
     if (!s || !def)
         return PARLEY_ERR_INVALID;
     pl_sv_progs *cur = atomic_load_explicit(&s->progs, memory_order_acquire);
+    pl_sv_pstat *ps = pl_sv_stats_new(def); /* its counters (stats.c) */
+    if (!ps)
+        return PARLEY_ERR_NOMEM;
     for (;;) {
         size_t n = cur ? cur->n : 0;
         for (size_t i = 0; i < n; i++)
-            if (cur->defs[i]->prog == def->prog && cur->defs[i]->vers == def->vers)
+            if (cur->defs[i]->prog == def->prog && cur->defs[i]->vers == def->vers) {
+                free(ps);
                 return PARLEY_ERR_INVALID;
-        pl_sv_progs *t = malloc(sizeof *t + (n + 1) * (sizeof t->defs[0] + sizeof t->ctx[0]));
-        if (!t)
+            }
+        pl_sv_progs *t = malloc(
+            sizeof *t + (n + 1) * (sizeof t->defs[0] + sizeof t->stats[0] + sizeof t->ctx[0]));
+        if (!t) {
+            free(ps);
             return PARLEY_ERR_NOMEM;
-        t->ctx = (void **)((char *)t + sizeof *t + (n + 1) * sizeof t->defs[0]);
+        }
+        t->stats = (pl_sv_pstat **)(void *)((char *)t + sizeof *t + (n + 1) * sizeof t->defs[0]);
+        t->ctx = (void **)(void *)((char *)t + sizeof *t +
+                                   (n + 1) * (sizeof t->defs[0] + sizeof t->stats[0]));
         if (n) {
             memcpy(t->defs, cur->defs, n * sizeof t->defs[0]);
+            memcpy(t->stats, cur->stats, n * sizeof t->stats[0]);
             memcpy(t->ctx, cur->ctx, n * sizeof t->ctx[0]);
         }
         t->defs[n] = def;
+        t->stats[n] = ps;
         t->ctx[n] = ctx;
         t->n = n + 1;
         t->older = cur;
@@ -694,6 +748,7 @@ void parley_server_destroy(parley_server *s)
     while (s->conns) {
         conn *c = s->conns;
         atomic_store(&c->refs, 1);
+        pl_sv_conn_why(c, PL_SV_WHY_DESTROY);
         pl_sv_conn_unref(s, c);
     }
     if (s->embedded) {
@@ -702,6 +757,7 @@ void parley_server_destroy(parley_server *s)
     }
     free(s->listeners);
     pl_sv_progs *tab = atomic_load_explicit(&s->progs, memory_order_relaxed);
+    pl_sv_stats_free(tab);
     while (tab) {
         pl_sv_progs *older = tab->older;
         free(tab);

@@ -132,6 +132,9 @@ static void send_framed(parley_server *s, conn *c, const uint8_t *p, size_t n)
      * waits, not on what was sent: a read's many replies that the socket
      * takes at once never end a connection) */
     if (c->outq_len - c->outq_off + n > s->opts.max_queued) {
+        pl_sv_conn_why(c, PL_SV_WHY_MAX_QUEUED);
+        PL_SV_LOG(PARLEY_LOG_WARNING, PARLEY_LOG_LIMIT_MAX_QUEUED, c, PARLEY_ERR_LIMIT,
+                  "unread replies beyond max_queued (%zu bytes): closing", s->opts.max_queued);
         end = fail_writes(s, c);
         goto out;
     }
@@ -213,6 +216,8 @@ static void rearm_listener(parley_server *s, conn *l)
     for (int k = 0; k < REARM_TRIES; k++)
         if (pl_sv_arm(s, l, EPOLL_CTL_ADD) == 0)
             return;
+    PL_LOG(PARLEY_LOG_ERROR, PARLEY_LOG_LISTENER_LOST, NULL,
+           "a listening socket could not be re-armed: shut down");
     shutdown(l->fd, SHUT_RDWR);
 }
 
@@ -236,6 +241,12 @@ static void on_listen(worker *w, conn *l)
         int full = s->nconns >= s->opts.max_conns;
         pthread_mutex_unlock(&s->mu);
         if (full) { /* accept and close at once, so the listen queue never fills */
+            PL_LOG(PARLEY_LOG_WARNING, PARLEY_LOG_LIMIT_MAX_CONNS,
+                   (&(pl_log_src){.peer = (struct sockaddr *)&peer,
+                                  .peer_len = peer_len,
+                                  .transport = l->transport,
+                                  .err = PARLEY_ERR_LIMIT}),
+                   "connection refused: max_conns (%u) reached", s->opts.max_conns);
             close(fd);
             continue;
         }
@@ -255,6 +266,7 @@ static void on_listen(worker *w, conn *l)
             c->has_ids = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->ids, &n) == 0;
         }
         c->rm.max_msg = s->opts.max_msg;
+        PL_SV_LOG(PARLEY_LOG_DEBUG, PARLEY_LOG_CONN_ACCEPTED, c, 0, "connection accepted");
         pl_sv_track(s, c);
         if (pl_sv_arm(s, c, EPOLL_CTL_ADD) != 0)
             pl_sv_conn_end(s, c);
@@ -282,6 +294,23 @@ static int rearm_reader(parley_server *s, conn *c)
     return rc;
 }
 
+/* log_bad_stream records why c's record marking failed (err, a
+ * parley_err) and logs it. */
+static void log_bad_stream(parley_server *s, conn *c, int err)
+{
+    if (err == PARLEY_ERR_MSG_TOO_LARGE) {
+        pl_sv_conn_why(c, PL_SV_WHY_MAX_MSG);
+        PL_SV_LOG(PARLEY_LOG_WARNING, PARLEY_LOG_LIMIT_MAX_MSG, c, err,
+                  "a message beyond max_msg (%zu bytes): closing", s->opts.max_msg);
+    } else if (err == PARLEY_ERR_NOMEM) {
+        pl_sv_conn_why(c, PL_SV_WHY_NOMEM);
+    } else {
+        pl_sv_conn_why(c, PL_SV_WHY_MALFORMED);
+        PL_SV_LOG(PARLEY_LOG_WARNING, PARLEY_LOG_MALFORMED, c, err, "bad record marking: %s",
+                  parley_strerror(err));
+    }
+}
+
 /* on_stream reads what c has, answers every whole message in it, and
  * re-arms c (or ends it) before running the calls. From the moment c is
  * re-armed another thread may read it, see its end and let go of the
@@ -296,6 +325,8 @@ static void on_stream(worker *w, conn *c)
     if (n <= 0) {
         /* nothing there after all (a spurious wake-up): wait for more, or
          * end c if it cannot be waited for */
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            pl_sv_conn_why(c, PL_SV_WHY_IO);
         if (!(n < 0 && (errno == EAGAIN || errno == EINTR)) || rearm_reader(s, c) != 0)
             pl_sv_conn_end(s, c);
         pl_sv_conn_unref(s, c);
@@ -310,6 +341,7 @@ static void on_stream(worker *w, conn *c)
         int rc = pl_rm_feed(&c->rm, w->in + off, (size_t)n - off, &used);
         off += used;
         if (rc < 0) {
+            log_bad_stream(s, c, -rc);
             bad = 1;
             break;
         }
@@ -319,6 +351,7 @@ static void on_stream(worker *w, conn *c)
             size_t cap = w->msgs_cap ? 2 * w->msgs_cap : 64;
             msgref *g = realloc(w->msgs, cap * sizeof *g);
             if (!g) {
+                pl_sv_conn_why(c, PL_SV_WHY_NOMEM);
                 bad = 1;
                 break;
             }
@@ -332,6 +365,7 @@ static void on_stream(worker *w, conn *c)
         if (!(c->rm.msg >= w->in && c->rm.msg < w->in + PL_SV_READ_CHUNK)) {
             m.owned = malloc(m.len ? m.len : 1);
             if (!m.owned) {
+                pl_sv_conn_why(c, PL_SV_WHY_NOMEM);
                 bad = 1;
                 break;
             }
@@ -386,8 +420,10 @@ static void on_stream(worker *w, conn *c)
     }
     if (w->batch_len)
         send_framed(s, c, w->batch, w->batch_len);
-    if (fatal_seen)
+    if (fatal_seen) {
+        pl_sv_conn_why(c, PL_SV_WHY_MALFORMED);
         shutdown(c->fd, SHUT_RDWR);
+    }
     for (size_t i = 0; i < nm + 1; i++) /* the calls' and this thread's own */
         pl_sv_conn_unref(s, c);
 }

@@ -20,13 +20,14 @@
  * nothing else; after a successful run with default arguments they must have
  * been replaced by the new outputs, with no temporary file left behind.
  *
- * Cases in diag/bugs/ are known bugs of parleygen: their .err is what
- * parleygen should print (the comment at the top of each input says what it
- * prints instead). They are run like the others, but a mismatch skips the
- * case rather than failing it; once the bug is fixed the case passes and can
- * move to diag/. PARLEY_UPDATE_GOLDEN=1 rewrites the .err files of diag/
- * (never those of diag/bugs/) from what parleygen prints; review the
- * resulting diff as a change of specification.
+ * Every .err ends with the summary parleygen prints, "N errors generated."
+ * Cases in diag/bugs/ (none at present) are known bugs of parleygen: their
+ * .err is what parleygen should print (the comment at the top of each input
+ * says what it prints instead). They are run like the others, but a
+ * mismatch skips the case rather than failing it; once the bug is fixed the
+ * case passes and moves to diag/ (git mv), without its KNOWN BUG comment. PARLEY_UPDATE_GOLDEN=1
+ * rewrites the .err files of diag/ (never those of diag/bugs/) from what parleygen prints; review
+ * the resulting diff as a change of specification.
  *
  * A few cases need inputs too big or too deep to keep in the tree, or a
  * directory where a file should be; they are made at run time in a
@@ -413,14 +414,18 @@ static void test_files_larger_than_the_limit_are_refused(void **state)
 
     fs_result r;
     run_in(dir, &r, "big.idl", NULL, NULL);
-    assert_true(same_stderr(&r, "parleygen: error: 'big.idl' is larger than 16777216 bytes\n", 1));
+    assert_true(same_stderr(&r,
+                            "parleygen: error: 'big.idl' is larger than 16777216 bytes\n"
+                            "1 error generated.\n",
+                            1));
     fs_result_free(&r);
 
     run_in(dir, &r, "includer.idl", NULL, NULL);
     assert_true(same_stderr(&r,
                             "includer.idl:1:1: error: 'big.inc' is larger than 16777216 bytes\n"
                             " #include \"big.inc\"\n"
-                            " ^\n",
+                            " ^\n"
+                            "1 error generated.\n",
                             1));
     fs_result_free(&r);
     char *h = fs_cat(dir, "includer.h");
@@ -451,19 +456,19 @@ static void test_a_folder_is_reported_as_a_folder(void **state)
     run_in(dir, &r, "includer.idl", NULL, NULL);
     const char *want_include = "includer.idl:2:1: error: cannot read 'folder.inc': Is a directory\n"
                                " #include \"folder.inc\"\n"
-                               " ^\n";
+                               " ^\n"
+                               "1 error generated.\n";
     int include_ok = strcmp(r.err, want_include) == 0 && r.status == 1;
     if (!include_ok)
         fs_print_diff("expected", want_include, "actual", r.err);
     fs_result_free(&r);
 
     run_in(dir, &r, "folder.idl", NULL, NULL);
-    int input_ok =
-        strcmp(r.err, "parleygen: error: cannot read 'folder.idl': Is a directory\n") == 0 &&
-        r.status == 1;
+    const char *want_input = "parleygen: error: cannot read 'folder.idl': Is a directory\n"
+                             "1 error generated.\n";
+    int input_ok = strcmp(r.err, want_input) == 0 && r.status == 1;
     if (!input_ok)
-        fs_print_diff("expected", "parleygen: error: cannot read 'folder.idl': Is a directory\n",
-                      "actual", r.err);
+        fs_print_diff("expected", want_input, "actual", r.err);
     fs_result_free(&r);
     fs_rmtree(dir);
     free(dir);
@@ -496,7 +501,8 @@ static void test_if_nested_too_deep_is_one_error(void **state)
     int same = same_stderr(&r,
                            "deep.idl:257:1: error: #if nested more than 256 deep\n"
                            " #if 1\n"
-                           " ^\n",
+                           " ^\n"
+                           "1 error generated.\n",
                            1);
     fs_result_free(&r);
     fs_rmtree(dir);
@@ -553,6 +559,35 @@ static void test_help_and_version_print_to_standard_output(void **state)
     fs_result_free(&r);
 }
 
+/* --color=always colours the diagnostics as clang does (the kind in its
+ * colour, the caret green), --color=never and the default away from a
+ * terminal do not, and the summary is never coloured. */
+static void test_color_is_asked_for_or_not(void **state)
+{
+    (void)state;
+    char *dir = fs_tempdir();
+    assert_non_null(dir);
+    const char text[] = "struct s {\n    int x\n};\n";
+    write_in(dir, "c.idl", text, sizeof text - 1);
+    fs_result r;
+    run_in(dir, &r, "--color=always", "c.idl", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "\033[1;31merror:"));
+    assert_non_null(strstr(r.err, "\033[1;32m^\033[0m"));
+    assert_non_null(strstr(r.err, "\n1 error generated.\n"));
+    fs_result_free(&r);
+    run_in(dir, &r, "--color=never", "c.idl", NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strchr(r.err, '\033'));
+    fs_result_free(&r);
+    run_in(dir, &r, "c.idl", NULL, NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strchr(r.err, '\033'));
+    fs_result_free(&r);
+    fs_rmtree(dir);
+    free(dir);
+}
+
 /* Run sanitized, parleygen shows no leak on the ways out of main() that
  * come before any input is read: --help, --version and usage errors.
  * KNOWN BUG: each of them returns from main() without freeing the arrays
@@ -604,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_a_very_long_chain_of_constants_is_an_error_not_a_crash),
         cmocka_unit_test(test_help_and_version_print_to_standard_output),
         cmocka_unit_test(test_early_exits_free_what_main_allocated),
+        cmocka_unit_test(test_color_is_asked_for_or_not),
     };
     size_t nfixed = sizeof fixed / sizeof fixed[0];
     struct CMUnitTest *tests = calloc(n + nfixed, sizeof *tests);

@@ -296,6 +296,37 @@ static void test_no_line_removes_every_line_directive(void **state)
     free(dir);
 }
 
+/* The #line directives name the IDL by the path it was given by, folder
+ * included, so that a C compiler's message about generated code names the
+ * file and line of the IDL as the user knows it; those back to the output
+ * name the output. */
+static void test_line_directives_name_the_idl_as_given(void **state)
+{
+    (void)state;
+    char *out = fs_tempdir();
+    assert_true(generate_ok("types", FRONT_DATA, "constructs/types.idl", out, NULL));
+    static const char *const names[] = {"types.h", "types_xdr.c"};
+    for (size_t k = 0; k < 2; k++) {
+        char *text = read_in(out, names[k], NULL);
+        assert_non_null(text);
+        assert_non_null(strstr(text, "\"constructs/types.idl\"\n"));
+        size_t idl = 0;
+        for (const char *p = strstr(text, "#line "); p; p = strstr(p + 1, "#line ")) {
+            const char *q = strchr(p, '"');
+            assert_non_null(q);
+            int to_idl = strncmp(q, "\"constructs/types.idl\"\n", 23) == 0;
+            int to_out = strncmp(q + 1, names[k], strlen(names[k])) == 0;
+            if (!to_idl && !to_out)
+                fail_msg("%s: a #line names neither the IDL nor the output: %.60s", names[k], p);
+            idl += (size_t)to_idl;
+        }
+        assert_true(idl > 0);
+        free(text);
+    }
+    fs_rmtree(out);
+    free(out);
+}
+
 /* --header writes only the header, --xdr only the codec. */
 static void test_header_and_xdr_options_write_one_file_each(void **state)
 {
@@ -380,7 +411,8 @@ static void test_include_option_adds_a_search_folder(void **state)
                                " ^\n"
                                "includes.idl:4:1: error: 'options_quoted.inc' file not found\n"
                                " #include \"options_quoted.inc\"\n"
-                               " ^\n");
+                               " ^\n"
+                               "2 errors generated.\n");
     fs_result_free(&r);
     fs_rmtree(out);
     free(out);
@@ -510,6 +542,7 @@ int main(void)
 
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(test_no_line_removes_every_line_directive),
+        cmocka_unit_test(test_line_directives_name_the_idl_as_given),
         cmocka_unit_test(test_header_and_xdr_options_write_one_file_each),
         cmocka_unit_test(test_define_option_defines_macros),
         cmocka_unit_test(test_include_option_adds_a_search_folder),

@@ -1,0 +1,47 @@
+# check_quotes.cmake: the code docs/migrating-from-rpcgen.md quotes is the
+# code the suite builds and runs.
+#
+#   cmake -DROOT=<source folder> -P check_quotes.cmake
+#
+# Each line "<!-- quoted from PATH -->" of the guide is followed by a fenced
+# block that must hold the whole file ROOT/PATH, byte for byte; it fails
+# naming each block that differs, and when the guide quotes nothing.
+cmake_minimum_required(VERSION 3.20)
+if(NOT ROOT)
+  message(FATAL_ERROR "ROOT is not set")
+endif()
+set(doc ${ROOT}/docs/migrating-from-rpcgen.md)
+file(READ ${doc} text)
+set(bad "")
+set(count 0)
+set(rest "${text}")
+while(rest MATCHES "<!-- quoted from ([^ ]+) -->\n```[a-z]*\n")
+  set(path ${CMAKE_MATCH_1})
+  string(FIND "${rest}" "${CMAKE_MATCH_0}" at)
+  string(LENGTH "${CMAKE_MATCH_0}" mlen)
+  math(EXPR start "${at} + ${mlen}")
+  string(SUBSTRING "${rest}" ${start} -1 rest)
+  string(FIND "${rest}" "\n```\n" end)
+  if(end LESS 0)
+    string(APPEND bad "  ${path}: the block has no end\n")
+    break()
+  endif()
+  math(EXPR blen "${end} + 1")
+  string(SUBSTRING "${rest}" 0 ${blen} block)
+  if(NOT EXISTS ${ROOT}/${path})
+    string(APPEND bad "  ${path}: no such file\n")
+  else()
+    file(READ ${ROOT}/${path} want)
+    if(NOT block STREQUAL want)
+      string(APPEND bad "  ${path}: the guide's block differs from the file\n")
+    endif()
+  endif()
+  math(EXPR count "${count} + 1")
+endwhile()
+if(count EQUAL 0)
+  string(APPEND bad "  the guide quotes no file\n")
+endif()
+if(bad)
+  message(FATAL_ERROR "docs/migrating-from-rpcgen.md:\n${bad}")
+endif()
+message(STATUS "the guide's ${count} quoted files are the files")
