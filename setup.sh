@@ -41,10 +41,12 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # apart with, for dpkg-shlibdeps (the package and its test, tests/pkg);
 # tzdata is the time zone database, whose zones ("Europe/Paris") the date
 # example and its tests take by name (of priority required on Debian 12, so
-# normally there; listed for a machine without it).
+# normally there; listed for a machine without it); iproute2's ip makes the
+# other host (a network namespace and a veth pair) of the matchmaker's
+# reflection test.
 packages=(build-essential cmake pkg-config flex bison libcmocka-dev libtirpc-dev
           rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind liblmdb-dev libsqlite3-dev
-          file tzdata)
+          file tzdata iproute2)
 
 # policy_rc_d is Debian's hook that lets maintainer scripts start services or
 # not: while it exits 101, installing rpcbind does not start it. The tests run

@@ -133,6 +133,8 @@ static void usage(void)
           "      --no-state            keep no warm-start file\n"
           "      --max-entries N       most registrations held (default 1024, at most 8192)\n"
           "      --check-ms N          liveness scan period in ms (default 1000; 0: none)\n"
+          "      --udp-ratio N         over UDP, answers to other hosts at most N times\n"
+          "                            their call (default 4; 0: no bound)\n"
           "      --threads N           worker threads (default 2)\n"
           "      --daemon              run in the background (with --pidfile FILE)\n"
           "      --pidfile FILE        write the process id to FILE\n"
@@ -238,8 +240,8 @@ static void parent_dir(const char *path)
 /* listen_one listens on addr and registers the matchmaker's programs of
  * self (MM_SELF_*) there under netid. Returns 0, or the parley error after
  * printing why. */
-static int listen_one(const char *addr, const char *netid, unsigned port, unsigned mode,
-                      unsigned self)
+static int listen_one(mm_service *sv, const char *addr, const char *netid, unsigned port,
+                      unsigned mode, unsigned self)
 {
     char bound[256];
     /* an IPv6 socket takes IPv6 alone (as rpcbind's do): IPv4 has its own
@@ -300,7 +302,7 @@ static int listen_one(const char *addr, const char *netid, unsigned port, unsign
         }
         snprintf(uaddr, sizeof uaddr, "%.64s.%u.%u", h, (port >> 8) & 0xff, port & 0xff);
     }
-    if (mm_self_register(netid, uaddr, self) != MM_OK)
+    if (mm_self_register(sv, netid, uaddr, self) != MM_OK)
         say(LOG_WARNING, "cannot register itself on %s at %s", netid, uaddr);
     return PARLEY_OK;
 }
@@ -321,6 +323,7 @@ enum {
     OPT_NO_STATE,
     OPT_MAX_ENTRIES,
     OPT_CHECK_MS,
+    OPT_UDP_RATIO,
     OPT_THREADS,
     OPT_DAEMON,
     OPT_PIDFILE,
@@ -338,6 +341,7 @@ static const struct option longopts[] = {
     {"no-state", no_argument, NULL, OPT_NO_STATE},
     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
     {"check-ms", required_argument, NULL, OPT_CHECK_MS},
+    {"udp-ratio", required_argument, NULL, OPT_UDP_RATIO},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"daemon", no_argument, NULL, OPT_DAEMON},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
@@ -369,6 +373,7 @@ static int bad_option(const char *arg)
 int main(int argc, char **argv)
 {
     long port = 111, max_entries = 0, check_ms = 1000, threads = 2;
+    long udp_ratio = MM_UDP_RATIO_DEFAULT;
     const char *binds[MAX_BINDS];
     size_t nbinds = 0;
     const char *sock = "/run/parley/matchmaker.sock";
@@ -414,6 +419,10 @@ int main(int argc, char **argv)
         case OPT_CHECK_MS:
             if ((check_ms = number(optarg, 0, 3600000)) < 0)
                 return usage_error("--check-ms: '%s' is not a number from 0 to 3600000", optarg);
+            break;
+        case OPT_UDP_RATIO:
+            if ((udp_ratio = number(optarg, 0, 1000)) < 0)
+                return usage_error("--udp-ratio: '%s' is not a number from 0 to 1000", optarg);
             break;
         case OPT_THREADS:
             if ((threads = number(optarg, 1, 256)) < 0)
@@ -470,7 +479,7 @@ int main(int argc, char **argv)
         say(LOG_ERR, "cannot create the table: %s", strerror(err));
         return 1;
     }
-    mm_service_cfg sc = {reg, state, NULL, (unsigned)check_ms, say};
+    mm_service_cfg sc = {reg, state, NULL, (unsigned)check_ms, say, (unsigned)udp_ratio};
     if (state) {
         size_t loaded = 0, rejected = 0;
         err = mm_registry_load(reg, state, diag, NULL, &loaded, &rejected);
@@ -480,15 +489,21 @@ int main(int argc, char **argv)
             say(LOG_INFO, "loaded %zu entries from %s (%zu lines rejected)", loaded, state,
                 rejected);
     }
-    mm_service_init(&sc);
-    mm_self_remove();
+    mm_service *sv = NULL;
+    err = mm_service_create(&sv, &sc);
+    if (err != 0) {
+        say(LOG_ERR, "cannot create the service: %s", strerror(err));
+        mm_registry_destroy(reg);
+        return 1;
+    }
+    mm_self_remove(sv);
 
     parley_server_opts so;
     memset(&so, 0, sizeof so);
     so.threads = (unsigned)threads;
     int rc = parley_server_create(&server, &so);
     if (rc == PARLEY_OK)
-        rc = parley_server_add_program(server, &matchmaker_prog_1);
+        rc = parley_server_add_program_ctx(server, &matchmaker_prog_1, sv);
     /* rpcbind's versions with a NULL procedure GETSTAT counts */
     static const parley_program_def *const rpcb_gen[] = {&mm_rpcbprog_2, &mm_rpcbprog_3,
                                                          &mm_rpcbprog_4};
@@ -497,7 +512,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3 && rc == PARLEY_OK; i++) {
         rc = mm_rpcb_counting(rpcb_gen[i], rpcb_procs[i], MM_RPCBSTAT_HIGHPROC + 1, &rpcb_defs[i]);
         if (rc == PARLEY_OK)
-            rc = parley_server_add_program(server, &rpcb_defs[i]);
+            rc = parley_server_add_program_ctx(server, &rpcb_defs[i], sv);
     }
     if (rc != PARLEY_OK) {
         say(LOG_ERR, "cannot create the server: %s", parley_strerror(rc));
@@ -517,7 +532,7 @@ int main(int argc, char **argv)
             snprintf(addr, sizeof addr, v6 ? "%s://[%s]:%ld" : "%s://%s:%ld", udp ? "udp" : "tcp",
                      binds[i], port);
             const char *netid = udp ? (v6 ? "udp6" : "udp") : (v6 ? "tcp6" : "tcp");
-            rc = listen_one(addr, netid, (unsigned)port, 0, MM_SELF_ALL);
+            rc = listen_one(sv, addr, netid, (unsigned)port, 0, MM_SELF_ALL);
             /* a host without IPv6 is served over IPv4 alone */
             if (rc != PARLEY_OK && wildcard && v6 && rc != PARLEY_ERR_IN_USE &&
                 rc != PARLEY_ERR_DENIED) {
@@ -539,7 +554,7 @@ int main(int argc, char **argv)
          * them), the matchmaker's at its own; both at the matchmaker's
          * without rpcbind's */
         unsigned self = i == 0 ? MM_SELF_RPCBIND : socks[0] ? MM_SELF_MATCHMAKER : MM_SELF_ALL;
-        if (listen_one(addr, "local", 0, 0666, self) != PARLEY_OK) {
+        if (listen_one(sv, addr, "local", 0, 0666, self) != PARLEY_OK) {
             rc = PARLEY_ERR_IO;
             goto fail;
         }
@@ -576,12 +591,12 @@ int main(int argc, char **argv)
             goto fail;
         }
     }
-    err = mm_service_start();
+    err = mm_service_start(sv);
     if (err != 0) {
         say(LOG_ERR, "cannot start the liveness scan: %s", strerror(err));
         goto fail;
     }
-    mm_service_changed();
+    mm_service_changed(sv);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -598,8 +613,9 @@ int main(int argc, char **argv)
     sa.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    err = mm_service_stop(1);
+    err = mm_service_stop(sv, 1);
     parley_server_destroy(server);
+    mm_service_destroy(sv);
     for (int i = 0; i < 2; i++)
         if (made[i])
             unlink(socks[i]);
@@ -614,6 +630,7 @@ int main(int argc, char **argv)
 
 fail:
     parley_server_destroy(server);
+    mm_service_destroy(sv);
     for (int i = 0; i < 2; i++)
         if (made[i])
             unlink(socks[i]);

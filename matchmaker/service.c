@@ -25,22 +25,6 @@
 #include "rpcb_prot.h"
 #include "parley/uaddr.h"
 
-static mm_service_cfg cfg;
-
-/* The scan thread's state, under lock. */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake;
-static pthread_t scanner;
-static int running;
-static int stopping;
-static int dirty;
-
-/* GETSTAT's counters: calls of each procedure of versions 2, 3 and 4, and
- * successful SETs and UNSETs. */
-static atomic_int stat_calls[MM_RPCBVERS_STAT][MM_RPCBSTAT_HIGHPROC];
-static atomic_int stat_set[MM_RPCBVERS_STAT];
-static atomic_int stat_unset[MM_RPCBVERS_STAT];
-
 /* GETSTAT's addrinfo: look-ups (GETPORT, GETADDR, GETVERSADDR) of each
  * (prog, vers, netid) per version, found or not, as rpcbind keeps them; at
  * most MM_ADDRSTAT_MAX keys per version (rpcbind has no bound), later keys
@@ -51,17 +35,36 @@ typedef struct addrstat {
     char netid[MM_NETID_MAX + 1];
     int success, failure;
 } addrstat;
-static pthread_mutex_t stat_lock = PTHREAD_MUTEX_INITIALIZER;
-static addrstat addrstats[MM_RPCBVERS_STAT][MM_ADDRSTAT_MAX];
-static size_t naddrstats[MM_RPCBVERS_STAT];
 
-static void count_lookup(unsigned vers, uint32_t prog, uint32_t pvers, const char *netid, int ok)
+/* The service's whole state: the programs' context (parley_call_ctx). */
+struct mm_service {
+    mm_service_cfg cfg;
+    /* the scan thread's state, under lock */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t scanner;
+    int running;
+    int stopping;
+    int dirty;
+    /* GETSTAT's counters: calls of each procedure of versions 2, 3 and 4,
+     * and successful SETs and UNSETs */
+    atomic_int stat_calls[MM_RPCBVERS_STAT][MM_RPCBSTAT_HIGHPROC];
+    atomic_int stat_set[MM_RPCBVERS_STAT];
+    atomic_int stat_unset[MM_RPCBVERS_STAT];
+    /* GETSTAT's addrinfo, under stat_lock */
+    pthread_mutex_t stat_lock;
+    addrstat addrstats[MM_RPCBVERS_STAT][MM_ADDRSTAT_MAX];
+    size_t naddrstats[MM_RPCBVERS_STAT];
+};
+
+static void count_lookup(mm_service *sv, unsigned vers, uint32_t prog, uint32_t pvers,
+                         const char *netid, int ok)
 {
     if (vers < 2 || vers > 4 || strlen(netid) > MM_NETID_MAX)
         return;
-    pthread_mutex_lock(&stat_lock);
-    addrstat *a = addrstats[vers - 2];
-    size_t *n = &naddrstats[vers - 2], i;
+    pthread_mutex_lock(&sv->stat_lock);
+    addrstat *a = sv->addrstats[vers - 2];
+    size_t *n = &sv->naddrstats[vers - 2], i;
     for (i = 0; i < *n; i++)
         if (a[i].prog == prog && a[i].vers == pvers && strcmp(a[i].netid, netid) == 0)
             break;
@@ -74,19 +77,19 @@ static void count_lookup(unsigned vers, uint32_t prog, uint32_t pvers, const cha
     }
     if (i < *n)
         *(ok ? &a[i].success : &a[i].failure) += 1;
-    pthread_mutex_unlock(&stat_lock);
+    pthread_mutex_unlock(&sv->stat_lock);
 }
 
-static void count(unsigned vers, unsigned proc)
+static void count(mm_service *sv, unsigned vers, unsigned proc)
 {
     if (vers >= 2 && vers <= 4 && proc < MM_RPCBSTAT_HIGHPROC)
-        atomic_fetch_add(&stat_calls[vers - 2][proc], 1);
+        atomic_fetch_add(&sv->stat_calls[vers - 2][proc], 1);
 }
 
-#define LOG(...)                                                                                   \
+#define LOG(sv, ...)                                                                               \
     do {                                                                                           \
-        if (cfg.log)                                                                               \
-            cfg.log(__VA_ARGS__);                                                                  \
+        if ((sv)->cfg.log)                                                                         \
+            (sv)->cfg.log(__VA_ARGS__);                                                            \
     } while (0)
 
 /* ---- what the socket says about a caller ---- */
@@ -168,6 +171,7 @@ static void caller_get(parley_call *call, caller *c)
  * peer's pid when known, else 0. */
 static uid_t caller_uid(parley_call *call, const caller *c, pid_t *pid)
 {
+    const mm_service *sv = parley_call_ctx(call);
     *pid = 0;
     if (c->transport == PARLEY_TRANSPORT_UNIX) {
         uid_t uid;
@@ -182,13 +186,36 @@ static uid_t caller_uid(parley_call *call, const caller *c, pid_t *pid)
         return MM_UID_UNKNOWN;
     uid_t uid;
     int st = c->transport == PARLEY_TRANSPORT_TCP ? SOCK_STREAM : SOCK_DGRAM;
-    if (mm_procnet_owner(cfg.proc_root, st, (const struct sockaddr *)&c->peer, c->peerlen,
+    if (mm_procnet_owner(sv->cfg.proc_root, st, (const struct sockaddr *)&c->peer, c->peerlen,
                          (const struct sockaddr *)&c->local, c->locallen, &uid) != 0)
         return MM_UID_UNKNOWN;
     return uid;
 }
 
 /* ---- answers ---- */
+
+/* fits says whether an answer whose result takes result_size bytes may go
+ * to call's caller: anything over TCP, a Unix socket or from this host;
+ * over UDP from elsewhere, at most udp_ratio times the call (see
+ * Reflection in service.h). */
+static int fits(const mm_service *sv, parley_call *call, size_t result_size)
+{
+    if (!sv->cfg.udp_ratio || parley_call_transport(call) != PARLEY_TRANSPORT_UDP)
+        return 1;
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (parley_call_peer(call, &peer, &len) == PARLEY_OK &&
+        mm_caller_is_local(PARLEY_TRANSPORT_UDP, (struct sockaddr *)&peer, len))
+        return 1;
+    return MM_REPLY_HEADER + result_size <= (size_t)sv->cfg.udp_ratio * parley_call_size(call);
+}
+
+/* bounded is rc, or PARLEY_ERR_SYSTEM_ERR (a 24-byte reply) when the
+ * answer does not fit (fits). */
+static int bounded(const mm_service *sv, parley_call *call, int rc, size_t result_size)
+{
+    return rc == PARLEY_OK && !fits(sv, call, result_size) ? PARLEY_ERR_SYSTEM_ERR : rc;
+}
 
 static char *arena_strdup(parley_call *call, const char *s)
 {
@@ -263,13 +290,43 @@ static int copy_str(char *dst, size_t cap, const char *s)
 
 /* ---- the matchmaker's own protocol ---- */
 
+static int alive(const mm_service *sv, const mm_reg_entry *e);
+
+/* held_live finds an entry that e would replace under either of its keys,
+ * (name, vers, netid) or (prog, vers, netid), at another address, and that
+ * a live server still serves (its socket is there: alive). Such an entry
+ * is never replaced: the server holding it would go on serving with no
+ * entry left once the newcomer unregistered. One whose server is gone (or
+ * cannot be checked) is replaced, as by a restarted server. 1 with it in
+ * *out, else 0. */
+static int held_live(mm_service *sv, const mm_reg_entry *e, mm_reg_entry *out)
+{
+    mm_reg_entry found[8];
+    size_t n = 0;
+    mm_reg_filter f = {e->name, e->netid, 0, e->vers, MM_MATCH_VERS};
+    if (mm_registry_find(sv->cfg.reg, &f, found, 8, &n) != MM_OK)
+        n = 0;
+    if (n > 8)
+        n = 8;
+    if (n < 8 && mm_registry_get(sv->cfg.reg, e->prog, e->vers, e->netid, &found[n]) == MM_OK)
+        n++;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(found[i].uaddr, e->uaddr) == 0 || alive(sv, &found[i]) != 1)
+            continue;
+        *out = found[i];
+        return 1;
+    }
+    return 0;
+}
+
 int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, parley_call *call)
 {
+    mm_service *sv = parley_call_ctx(call);
     caller c;
     caller_get(call, &c);
     if (!c.local_ok) {
-        LOG(LOG_INFO, "refused to register %s %u/%u: not from this host", str(arg->name), arg->prog,
-            arg->vers);
+        LOG(sv, LOG_INFO, "refused to register %s %u/%u: not from this host", str(arg->name),
+            arg->prog, arg->vers);
         *result = MM_DENIED;
         return PARLEY_OK;
     }
@@ -278,7 +335,7 @@ int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, par
     if (!mm_name_valid(str(arg->name)) || copy_str(e.name, sizeof e.name, arg->name) != 0 ||
         copy_str(e.netid, sizeof e.netid, arg->netid) != 0 ||
         copy_str(e.uaddr, sizeof e.uaddr, arg->uaddr) != 0 || arg->vers == 0) {
-        LOG(LOG_INFO, "refused to register %u/%u: a bad name, netid or address", arg->prog,
+        LOG(sv, LOG_INFO, "refused to register %u/%u: a bad name, netid or address", arg->prog,
             arg->vers);
         *result = MM_INVALID;
         return PARLEY_OK;
@@ -286,16 +343,27 @@ int matchmaker_register_1_svc(const mm_registration *arg, mm_status *result, par
     e.prog = arg->prog;
     e.vers = arg->vers;
     e.owner = caller_uid(call, &c, &e.pid);
-    *result = mm_registry_set(cfg.reg, &e, MM_REG_REPLACE);
-    LOG(LOG_INFO, "register %s %u/%u on %s at %s by uid %u: status %d", e.name, e.prog, e.vers,
+    mm_reg_entry held;
+    if (e.netid[0] && held_live(sv, &e, &held)) {
+        char owner[MM_OWNER_TEXT_MAX + 1];
+        mm_owner_format(held.owner, owner);
+        LOG(sv, LOG_NOTICE,
+            "refusing %s %u/%u on %s at %s: a live server holds it at %s (owner %s, pid %d)",
+            e.name, e.prog, e.vers, e.netid, e.uaddr, held.uaddr, owner, (int)held.pid);
+        *result = MM_EXISTS;
+        return PARLEY_OK;
+    }
+    *result = mm_registry_set(sv->cfg.reg, &e, MM_REG_REPLACE);
+    LOG(sv, LOG_INFO, "register %s %u/%u on %s at %s by uid %u: status %d", e.name, e.prog, e.vers,
         e.netid, e.uaddr, (unsigned)e.owner, (int)*result);
     if (*result == MM_OK)
-        mm_service_changed();
+        mm_service_changed(sv);
     return PARLEY_OK;
 }
 
 int matchmaker_unregister_1_svc(const mm_key *arg, mm_status *result, parley_call *call)
 {
+    mm_service *sv = parley_call_ctx(call);
     caller c;
     caller_get(call, &c);
     if (!c.local_ok) {
@@ -305,11 +373,11 @@ int matchmaker_unregister_1_svc(const mm_key *arg, mm_status *result, parley_cal
     pid_t pid;
     uid_t uid = caller_uid(call, &c, &pid);
     *result =
-        mm_registry_unset_name(cfg.reg, str(arg->name), arg->vers, str(arg->netid), uid, NULL);
-    LOG(LOG_INFO, "unregister %s version %u on '%s' by uid %u: status %d", str(arg->name),
+        mm_registry_unset_name(sv->cfg.reg, str(arg->name), arg->vers, str(arg->netid), uid, NULL);
+    LOG(sv, LOG_INFO, "unregister %s version %u on '%s' by uid %u: status %d", str(arg->name),
         arg->vers, str(arg->netid), (unsigned)uid, (int)*result);
     if (*result == MM_OK)
-        mm_service_changed();
+        mm_service_changed(sv);
     return PARLEY_OK;
 }
 
@@ -335,12 +403,13 @@ static int entry_to_wire(parley_call *call, const caller *c, const mm_reg_entry 
 
 int matchmaker_lookup_1_svc(const mm_query *arg, mm_lookup_res *result, parley_call *call)
 {
+    mm_service *sv = parley_call_ctx(call);
     caller c;
     caller_get(call, &c);
     mm_reg_entry found[8];
     size_t n = 0;
     mm_status st =
-        mm_registry_lookup(cfg.reg, str(arg->name), arg->vers, str(arg->netid), found, 8, &n);
+        mm_registry_lookup(sv->cfg.reg, str(arg->name), arg->vers, str(arg->netid), found, 8, &n);
     result->status = st;
     if (st != MM_OK)
         return PARLEY_OK;
@@ -355,14 +424,21 @@ int matchmaker_lookup_1_svc(const mm_query *arg, mm_lookup_res *result, parley_c
             return PARLEY_ERR_SYSTEM_ERR;
     result->mm_lookup_res_u.entries.mm_entry_list_len = (u_int)n;
     result->mm_lookup_res_u.entries.mm_entry_list_val = w;
-    return PARLEY_OK;
+    /* over UDP from elsewhere, the entries that fit the bound: each is an
+     * address of the service, so fewer are still a true answer */
+    while (result->mm_lookup_res_u.entries.mm_entry_list_len > 0 &&
+           !fits(sv, call, mm_lookup_res_size(result)))
+        result->mm_lookup_res_u.entries.mm_entry_list_len--;
+    return result->mm_lookup_res_u.entries.mm_entry_list_len > 0 ? PARLEY_OK
+                                                                 : PARLEY_ERR_SYSTEM_ERR;
 }
 
 int matchmaker_list_1_svc(mm_entry_list *result, parley_call *call)
 {
+    mm_service *sv = parley_call_ctx(call);
     mm_reg_entry *all = NULL;
     size_t n = 0;
-    if (mm_registry_snapshot(cfg.reg, &all, &n) != 0)
+    if (mm_registry_snapshot(sv->cfg.reg, &all, &n) != 0)
         return PARLEY_ERR_SYSTEM_ERR;
     if (n > MM_LIST_MAX)
         n = MM_LIST_MAX;
@@ -383,7 +459,7 @@ int matchmaker_list_1_svc(mm_entry_list *result, parley_call *call)
         return rc;
     result->mm_entry_list_len = (u_int)n;
     result->mm_entry_list_val = w;
-    return PARLEY_OK;
+    return bounded(sv, call, PARLEY_OK, mm_entry_list_size(result));
 }
 
 /* ---- rpcbind's protocol ---- */
@@ -391,23 +467,24 @@ int matchmaker_list_1_svc(mm_entry_list *result, parley_call *call)
 /* find_addr looks up (prog, vers) on netid: the exact version, or, unless
  * onevers, another version of prog on netid (the highest), as rpcbind
  * does so that the client learns the versions from the server itself. */
-static int find_addr(uint32_t prog, uint32_t vers, const char *netid, int onevers,
+static int find_addr(mm_service *sv, uint32_t prog, uint32_t vers, const char *netid, int onevers,
                      mm_reg_entry *out)
 {
-    if (mm_registry_get(cfg.reg, prog, vers, netid, out) == MM_OK)
+    if (mm_registry_get(sv->cfg.reg, prog, vers, netid, out) == MM_OK)
         return 0;
     if (onevers)
         return -1;
     uint32_t low, high;
-    if (mm_registry_versions(cfg.reg, prog, netid, &low, &high) != MM_OK)
+    if (mm_registry_versions(sv->cfg.reg, prog, netid, &low, &high) != MM_OK)
         return -1;
-    return mm_registry_get(cfg.reg, prog, high, netid, out) == MM_OK ? 0 : -1;
+    return mm_registry_get(sv->cfg.reg, prog, high, netid, out) == MM_OK ? 0 : -1;
 }
 
 /* rpcb_set is SET of versions 3 and 4: owned by the caller as the
  * matchmaker learns it (r_owner is ignored), never replacing. */
 static bool_t rpcb_set(parley_call *call, unsigned vers, const mm_rpcb *arg)
 {
+    mm_service *sv = parley_call_ctx(call);
     caller c;
     caller_get(call, &c);
     if (!c.local_ok)
@@ -420,10 +497,10 @@ static bool_t rpcb_set(parley_call *call, unsigned vers, const mm_rpcb *arg)
     e.prog = arg->r_prog;
     e.vers = arg->r_vers;
     e.owner = caller_uid(call, &c, &e.pid);
-    if (mm_registry_set(cfg.reg, &e, 0) != MM_OK)
+    if (mm_registry_set(sv->cfg.reg, &e, 0) != MM_OK)
         return 0;
-    atomic_fetch_add(&stat_set[vers - 2], 1);
-    mm_service_changed();
+    atomic_fetch_add(&sv->stat_set[vers - 2], 1);
+    mm_service_changed(sv);
     return 1;
 }
 
@@ -431,16 +508,17 @@ static bool_t rpcb_set(parley_call *call, unsigned vers, const mm_rpcb *arg)
 static bool_t rpcb_unset(parley_call *call, unsigned vers, uint32_t prog, uint32_t pvers,
                          const char *netid)
 {
+    mm_service *sv = parley_call_ctx(call);
     caller c;
     caller_get(call, &c);
     if (!c.local_ok)
         return 0;
     pid_t pid;
     uid_t uid = caller_uid(call, &c, &pid);
-    if (mm_registry_unset(cfg.reg, prog, pvers, netid, uid, NULL) != MM_OK)
+    if (mm_registry_unset(sv->cfg.reg, prog, pvers, netid, uid, NULL) != MM_OK)
         return 0;
-    atomic_fetch_add(&stat_unset[vers - 2], 1);
-    mm_service_changed();
+    atomic_fetch_add(&sv->stat_unset[vers - 2], 1);
+    mm_service_changed(sv);
     return 1;
 }
 
@@ -451,7 +529,8 @@ static const char *pmap_netid(uint32_t prot)
 
 int mm_pmapproc_set_2_svc(const mm_pmap *arg, bool_t *result, parley_call *call)
 {
-    count(2, 1);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 2, 1);
     *result = 0;
     const char *netid = pmap_netid(arg->pm_prot);
     if (!netid || arg->pm_port == 0 || arg->pm_port > 65535)
@@ -467,7 +546,8 @@ int mm_pmapproc_set_2_svc(const mm_pmap *arg, bool_t *result, parley_call *call)
 
 int mm_pmapproc_unset_2_svc(const mm_pmap *arg, bool_t *result, parley_call *call)
 {
-    count(2, 2);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 2, 2);
     /* both transports, as rpcbind does */
     bool_t t = rpcb_unset(call, 2, arg->pm_prog, arg->pm_vers, "tcp");
     bool_t u = rpcb_unset(call, 2, arg->pm_prog, arg->pm_vers, "udp");
@@ -491,25 +571,26 @@ static unsigned uaddr_port(const char *netid, const char *uaddr)
 
 int mm_pmapproc_getport_2_svc(const mm_pmap *arg, u_int *result, parley_call *call)
 {
-    (void)call;
-    count(2, 3);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 2, 3);
     *result = 0;
     const char *netid = pmap_netid(arg->pm_prot);
     mm_reg_entry e;
-    if (netid && find_addr(arg->pm_prog, arg->pm_vers, netid, 0, &e) == 0)
+    if (netid && find_addr(sv, arg->pm_prog, arg->pm_vers, netid, 0, &e) == 0)
         *result = uaddr_port(e.netid, e.uaddr);
     if (netid)
-        count_lookup(2, arg->pm_prog, arg->pm_vers, netid, *result != 0);
+        count_lookup(sv, 2, arg->pm_prog, arg->pm_vers, netid, *result != 0);
     return PARLEY_OK;
 }
 
 int mm_pmapproc_dump_2_svc(mm_pmaplist_ptr *result, parley_call *call)
 {
-    count(2, 4);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 2, 4);
     *result = NULL;
     mm_reg_entry *all = NULL;
     size_t n = 0;
-    if (mm_registry_snapshot(cfg.reg, &all, &n) != 0)
+    if (mm_registry_snapshot(sv->cfg.reg, &all, &n) != 0)
         return PARLEY_ERR_SYSTEM_ERR;
     mm_pmaplist **tail = result;
     int rc = PARLEY_OK;
@@ -533,32 +614,36 @@ int mm_pmapproc_dump_2_svc(mm_pmaplist_ptr *result, parley_call *call)
         tail = &p->pml_next;
     }
     free(all);
-    return rc;
+    return bounded(sv, call, rc, mm_pmaplist_ptr_size(result));
 }
 
 static int rpcb_getaddr(unsigned vers, unsigned proc, const mm_rpcb *arg, mm_rpcb_uaddr *result,
                         parley_call *call, int onevers)
 {
-    count(vers, proc);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, vers, proc);
     caller c;
     caller_get(call, &c);
     const char *netid = arg->r_netid && arg->r_netid[0] ? arg->r_netid : c.netid;
     mm_reg_entry e;
     char uaddr[MM_UADDR_MAX + 1] = "";
-    if (parley_netid_find(netid) && find_addr(arg->r_prog, arg->r_vers, netid, onevers, &e) == 0)
+    if (parley_netid_find(netid) &&
+        find_addr(sv, arg->r_prog, arg->r_vers, netid, onevers, &e) == 0)
         answer_uaddr(&c, &e, uaddr);
-    count_lookup(vers, arg->r_prog, arg->r_vers, netid, uaddr[0] != '\0');
+    count_lookup(sv, vers, arg->r_prog, arg->r_vers, netid, uaddr[0] != '\0');
     *result = arena_strdup(call, uaddr);
-    return *result ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
+    return *result ? bounded(sv, call, PARLEY_OK, mm_rpcb_uaddr_size(result))
+                   : PARLEY_ERR_SYSTEM_ERR;
 }
 
 static int rpcb_dump(unsigned vers, mm_rpcblist_ptr *result, parley_call *call)
 {
-    count(vers, 4);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, vers, 4);
     *result = NULL;
     mm_reg_entry *all = NULL;
     size_t n = 0;
-    if (mm_registry_snapshot(cfg.reg, &all, &n) != 0)
+    if (mm_registry_snapshot(sv->cfg.reg, &all, &n) != 0)
         return PARLEY_ERR_SYSTEM_ERR;
     mm_rp__list **tail = result;
     int rc = PARLEY_OK;
@@ -582,14 +667,15 @@ static int rpcb_dump(unsigned vers, mm_rpcblist_ptr *result, parley_call *call)
         tail = &p->rpcb_next;
     }
     free(all);
-    return rc;
+    return bounded(sv, call, rc, mm_rpcblist_ptr_size(result));
 }
 
 /* rpcb_uaddr2taddr parses uaddr as an address of the call's transport. */
 static int rpcb_uaddr2taddr(unsigned vers, const mm_rpcb_uaddr *arg, mm_netbuf *result,
                             parley_call *call)
 {
-    count(vers, 7);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, vers, 7);
     caller c;
     caller_get(call, &c);
     memset(result, 0, sizeof *result);
@@ -605,14 +691,15 @@ static int rpcb_uaddr2taddr(unsigned vers, const mm_rpcb_uaddr *arg, mm_netbuf *
     result->maxlen = (u_int)len;
     result->buf.buf_len = (u_int)len;
     result->buf.buf_val = buf;
-    return PARLEY_OK;
+    return bounded(sv, call, PARLEY_OK, mm_netbuf_size(result));
 }
 
 /* rpcb_taddr2uaddr formats the socket address in the bytes of arg. */
 static int rpcb_taddr2uaddr(unsigned vers, const mm_netbuf *arg, mm_rpcb_uaddr *result,
                             parley_call *call)
 {
-    count(vers, 8);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, vers, 8);
     char uaddr[MM_UADDR_MAX + 1] = "";
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -624,26 +711,29 @@ static int rpcb_taddr2uaddr(unsigned vers, const mm_netbuf *arg, mm_rpcb_uaddr *
             uaddr[0] = '\0';
     }
     *result = arena_strdup(call, uaddr);
-    return *result ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
+    return *result ? bounded(sv, call, PARLEY_OK, mm_rpcb_uaddr_size(result))
+                   : PARLEY_ERR_SYSTEM_ERR;
 }
 
-static int rpcb_gettime(unsigned vers, u_int *result)
+static int rpcb_gettime(mm_service *sv, unsigned vers, u_int *result)
 {
-    count(vers, 6);
+    count(sv, vers, 6);
     *result = (u_int)time(NULL);
     return PARLEY_OK;
 }
 
 int mm_rpcbproc_set_3_svc(const mm_rpcb *arg, bool_t *result, parley_call *call)
 {
-    count(3, 1);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 3, 1);
     *result = rpcb_set(call, 3, arg);
     return PARLEY_OK;
 }
 
 int mm_rpcbproc_unset_3_svc(const mm_rpcb *arg, bool_t *result, parley_call *call)
 {
-    count(3, 2);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 3, 2);
     *result = rpcb_unset(call, 3, arg->r_prog, arg->r_vers, str(arg->r_netid));
     return PARLEY_OK;
 }
@@ -660,8 +750,7 @@ int mm_rpcbproc_dump_3_svc(mm_rpcblist_ptr *result, parley_call *call)
 
 int mm_rpcbproc_gettime_3_svc(u_int *result, parley_call *call)
 {
-    (void)call;
-    return rpcb_gettime(3, result);
+    return rpcb_gettime(parley_call_ctx(call), 3, result);
 }
 
 int mm_rpcbproc_uaddr2taddr_3_svc(const mm_rpcb_uaddr *arg, mm_netbuf *result, parley_call *call)
@@ -676,14 +765,16 @@ int mm_rpcbproc_taddr2uaddr_3_svc(const mm_netbuf *arg, mm_rpcb_uaddr *result, p
 
 int mm_rpcbproc_set_4_svc(const mm_rpcb *arg, bool_t *result, parley_call *call)
 {
-    count(4, 1);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 4, 1);
     *result = rpcb_set(call, 4, arg);
     return PARLEY_OK;
 }
 
 int mm_rpcbproc_unset_4_svc(const mm_rpcb *arg, bool_t *result, parley_call *call)
 {
-    count(4, 2);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 4, 2);
     *result = rpcb_unset(call, 4, arg->r_prog, arg->r_vers, str(arg->r_netid));
     return PARLEY_OK;
 }
@@ -700,8 +791,7 @@ int mm_rpcbproc_dump_4_svc(mm_rpcblist_ptr *result, parley_call *call)
 
 int mm_rpcbproc_gettime_4_svc(u_int *result, parley_call *call)
 {
-    (void)call;
-    return rpcb_gettime(4, result);
+    return rpcb_gettime(parley_call_ctx(call), 4, result);
 }
 
 int mm_rpcbproc_uaddr2taddr_4_svc(const mm_rpcb_uaddr *arg, mm_netbuf *result, parley_call *call)
@@ -722,15 +812,16 @@ int mm_rpcbproc_getversaddr_4_svc(const mm_rpcb *arg, mm_rpcb_uaddr *result, par
 int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *result,
                                   parley_call *call)
 {
-    count(4, 11);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 4, 11);
     *result = NULL;
     caller c;
     caller_get(call, &c);
     mm_reg_filter f = {NULL, NULL, arg->r_prog, arg->r_vers, MM_MATCH_PROG | MM_MATCH_VERS};
     mm_reg_entry found[32];
     size_t n = 0;
-    if (mm_registry_find(cfg.reg, &f, found, 32, &n) != MM_OK) {
-        count_lookup(4, arg->r_prog, arg->r_vers, c.netid, 0);
+    if (mm_registry_find(sv->cfg.reg, &f, found, 32, &n) != MM_OK) {
+        count_lookup(sv, 4, arg->r_prog, arg->r_vers, c.netid, 0);
         return PARLEY_OK;
     }
     if (n > 32)
@@ -765,27 +856,28 @@ int mm_rpcbproc_getaddrlist_4_svc(const mm_rpcb *arg, mm_rpcb_entry_list_ptr *re
     }
     /* rpcbind counts a GETADDRLIST as a look-up on the call's netid too
      * (rpcinfo -m adds GETADDRLIST's calls to GETADDR's for that reason) */
-    count_lookup(4, arg->r_prog, arg->r_vers, c.netid, answered);
-    return PARLEY_OK;
+    count_lookup(sv, 4, arg->r_prog, arg->r_vers, c.netid, answered);
+    return bounded(sv, call, PARLEY_OK, mm_rpcb_entry_list_ptr_size(result));
 }
 
 int mm_rpcbproc_getstat_4_svc(mm_rpcb_stat_byvers *result, parley_call *call)
 {
-    count(4, 12);
+    mm_service *sv = parley_call_ctx(call);
+    count(sv, 4, 12);
     memset(result, 0, sizeof *result);
     for (int v = 0; v < MM_RPCBVERS_STAT; v++) {
         for (int p = 0; p < MM_RPCBSTAT_HIGHPROC; p++)
-            (*result)[v].info[p] = atomic_load(&stat_calls[v][p]);
-        (*result)[v].setinfo = atomic_load(&stat_set[v]);
-        (*result)[v].unsetinfo = atomic_load(&stat_unset[v]);
+            (*result)[v].info[p] = atomic_load(&sv->stat_calls[v][p]);
+        (*result)[v].setinfo = atomic_load(&sv->stat_set[v]);
+        (*result)[v].unsetinfo = atomic_load(&sv->stat_unset[v]);
     }
     int rc = PARLEY_OK;
-    pthread_mutex_lock(&stat_lock);
+    pthread_mutex_lock(&sv->stat_lock);
     for (int v = 0; v < MM_RPCBVERS_STAT && rc == PARLEY_OK; v++) {
         mm_rpcbs_addrlist **tail = &(*result)[v].addrinfo;
         /* the newest key first, as rpcbind lists them */
-        for (size_t k = naddrstats[v]; k > 0; k--) {
-            const addrstat *a = &addrstats[v][k - 1];
+        for (size_t k = sv->naddrstats[v]; k > 0; k--) {
+            const addrstat *a = &sv->addrstats[v][k - 1];
             mm_rpcbs_addrlist *p = parley_arena_alloc(parley_call_arena(call), sizeof *p);
             char *netid = arena_strdup(call, a->netid);
             if (!p || !netid) {
@@ -802,34 +894,31 @@ int mm_rpcbproc_getstat_4_svc(mm_rpcb_stat_byvers *result, parley_call *call)
             tail = &p->next;
         }
     }
-    pthread_mutex_unlock(&stat_lock);
-    return rc;
+    pthread_mutex_unlock(&sv->stat_lock);
+    return bounded(sv, call, rc, mm_rpcb_stat_byvers_size(result));
 }
 
 /* rpcb_null counts a NULL call of version vers, as rpcbind does, and
  * answers it as the generated skeleton would: arguments are garbage. */
-static int rpcb_null(unsigned vers, parley_dec *args)
+static int rpcb_null(parley_call *call, unsigned vers, parley_dec *args)
 {
-    count(vers, 0);
+    count(parley_call_ctx(call), vers, 0);
     return parley_dec_remaining(args) ? PARLEY_ERR_GARBAGE_ARGS : PARLEY_OK;
 }
 
 static int rpcb_null_2(parley_call *call, parley_dec *args)
 {
-    (void)call;
-    return rpcb_null(2, args);
+    return rpcb_null(call, 2, args);
 }
 
 static int rpcb_null_3(parley_call *call, parley_dec *args)
 {
-    (void)call;
-    return rpcb_null(3, args);
+    return rpcb_null(call, 3, args);
 }
 
 static int rpcb_null_4(parley_call *call, parley_dec *args)
 {
-    (void)call;
-    return rpcb_null(4, args);
+    return rpcb_null(call, 4, args);
 }
 
 int mm_rpcb_counting(const parley_program_def *gen, parley_proc_def *procs, size_t cap,
@@ -857,7 +946,7 @@ static int is_self(const mm_reg_entry *e)
     return e->prog == MM_RPCBPROG || e->prog == MATCHMAKER_PROG;
 }
 
-int mm_self_register(const char *netid, const char *uaddr, unsigned which)
+int mm_self_register(mm_service *sv, const char *netid, const char *uaddr, unsigned which)
 {
     static const uint32_t vers[] = {MM_RPCBVERS4, MM_RPCBVERS, MM_PMAPVERS};
     mm_reg_entry e;
@@ -872,7 +961,7 @@ int mm_self_register(const char *netid, const char *uaddr, unsigned which)
         if (vers[i] == MM_PMAPVERS && strcmp(netid, "tcp") != 0 && strcmp(netid, "udp") != 0)
             continue;
         e.vers = vers[i];
-        mm_status st = mm_registry_set(cfg.reg, &e, MM_REG_REPLACE);
+        mm_status st = mm_registry_set(sv->cfg.reg, &e, MM_REG_REPLACE);
         if (st != MM_OK)
             return st;
     }
@@ -881,7 +970,7 @@ int mm_self_register(const char *netid, const char *uaddr, unsigned which)
     snprintf(e.name, sizeof e.name, "%s", MATCHMAKER_PROG_SERVICE);
     e.prog = MATCHMAKER_PROG;
     e.vers = MATCHMAKER_VERS;
-    return mm_registry_set(cfg.reg, &e, MM_REG_REPLACE);
+    return mm_registry_set(sv->cfg.reg, &e, MM_REG_REPLACE);
 }
 
 static int pred_self(const mm_reg_entry *e, void *ctx)
@@ -890,9 +979,9 @@ static int pred_self(const mm_reg_entry *e, void *ctx)
     return is_self(e);
 }
 
-void mm_self_remove(void)
+void mm_self_remove(mm_service *sv)
 {
-    mm_registry_remove_if(cfg.reg, pred_self, NULL);
+    mm_registry_remove_if(sv->cfg.reg, pred_self, NULL);
 }
 
 /* ---- liveness and saving ---- */
@@ -931,7 +1020,7 @@ static int pred_in(const mm_reg_entry *e, void *ctx)
 }
 
 /* alive says whether a socket still serves e: 1 yes, 0 no, -1 unknown. */
-static int alive(const mm_reg_entry *e)
+static int alive(const mm_service *sv, const mm_reg_entry *e)
 {
     const parley_netid *ni = parley_netid_find(e->netid);
     struct sockaddr_storage ss;
@@ -941,7 +1030,7 @@ static int alive(const mm_reg_entry *e)
     /* root registers for others (and the kernel's services) */
     uid_t uid = e->owner == 0 || e->owner == MM_UID_UNKNOWN ? MM_PROCNET_ANY_OWNER : e->owner;
     int found = 0;
-    if (mm_procnet_listening(cfg.proc_root, (struct sockaddr *)&ss, len, ni->socktype, uid,
+    if (mm_procnet_listening(sv->cfg.proc_root, (struct sockaddr *)&ss, len, ni->socktype, uid,
                              &found) != 0)
         return -1;
     return found;
@@ -949,19 +1038,19 @@ static int alive(const mm_reg_entry *e)
 
 /* scan checks every entry; prev holds the ids found dead by the previous
  * scan and gets those of this one. */
-static void scan(idset *prev)
+static void scan(mm_service *sv, idset *prev)
 {
     mm_reg_entry *all = NULL;
     size_t n = 0;
-    if (mm_registry_snapshot(cfg.reg, &all, &n) != 0)
+    if (mm_registry_snapshot(sv->cfg.reg, &all, &n) != 0)
         return;
     idset now = {0}, gone = {0};
     for (size_t i = 0; i < n; i++) {
-        if (is_self(&all[i]) || alive(&all[i]) != 0)
+        if (is_self(&all[i]) || alive(sv, &all[i]) != 0)
             continue;
         if (idset_has(prev, all[i].id)) {
             if (idset_add(&gone, all[i].id) == 0)
-                LOG(LOG_INFO, "removing %s%s%u/%u on %s at %s: nobody serves it", all[i].name,
+                LOG(sv, LOG_INFO, "removing %s%s%u/%u on %s at %s: nobody serves it", all[i].name,
                     all[i].name[0] ? " " : "", all[i].prog, all[i].vers, all[i].netid,
                     all[i].uaddr);
         } else {
@@ -969,20 +1058,20 @@ static void scan(idset *prev)
         }
     }
     free(all);
-    if (gone.n && mm_registry_remove_if(cfg.reg, pred_in, &gone) > 0)
-        mm_service_changed();
+    if (gone.n && mm_registry_remove_if(sv->cfg.reg, pred_in, &gone) > 0)
+        mm_service_changed(sv);
     free(gone.ids);
     free(prev->ids);
     *prev = now;
 }
 
-static int save(void)
+static int save(mm_service *sv)
 {
-    if (!cfg.state_path)
+    if (!sv->cfg.state_path)
         return 0;
-    int rc = mm_registry_save(cfg.reg, cfg.state_path);
+    int rc = mm_registry_save(sv->cfg.reg, sv->cfg.state_path);
     if (rc != 0)
-        LOG(LOG_WARNING, "cannot save %s: %s", cfg.state_path, strerror(rc));
+        LOG(sv, LOG_WARNING, "cannot save %s: %s", sv->cfg.state_path, strerror(rc));
     return rc;
 }
 
@@ -995,31 +1084,31 @@ static uint64_t now_ms(void)
 
 static void *scan_main(void *arg)
 {
-    (void)arg;
+    mm_service *sv = arg;
     idset prev = {0};
-    uint64_t next_scan = now_ms() + cfg.check_ms;
+    uint64_t next_scan = now_ms() + sv->cfg.check_ms;
     uint64_t save_at = 0;
-    pthread_mutex_lock(&lock);
-    while (!stopping) {
+    pthread_mutex_lock(&sv->lock);
+    while (!sv->stopping) {
         uint64_t t = now_ms();
-        if (dirty && !save_at)
+        if (sv->dirty && !save_at)
             save_at = t + MM_SAVE_DEBOUNCE_MS;
         if (save_at && t >= save_at) {
-            dirty = 0;
+            sv->dirty = 0;
             save_at = 0;
-            pthread_mutex_unlock(&lock);
-            save();
-            pthread_mutex_lock(&lock);
+            pthread_mutex_unlock(&sv->lock);
+            save(sv);
+            pthread_mutex_lock(&sv->lock);
             continue;
         }
-        if (cfg.check_ms && t >= next_scan) {
-            pthread_mutex_unlock(&lock);
-            scan(&prev);
-            pthread_mutex_lock(&lock);
-            next_scan = now_ms() + cfg.check_ms;
+        if (sv->cfg.check_ms && t >= next_scan) {
+            pthread_mutex_unlock(&sv->lock);
+            scan(sv, &prev);
+            pthread_mutex_lock(&sv->lock);
+            next_scan = now_ms() + sv->cfg.check_ms;
             continue;
         }
-        uint64_t until = cfg.check_ms ? next_scan : t + 60000u;
+        uint64_t until = sv->cfg.check_ms ? next_scan : t + 60000u;
         if (save_at && save_at < until)
             until = save_at;
         struct timespec ts;
@@ -1031,55 +1120,85 @@ static void *scan_main(void *arg)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
         }
-        pthread_cond_timedwait(&wake, &lock, &ts);
+        pthread_cond_timedwait(&sv->wake, &sv->lock, &ts);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&sv->lock);
     free(prev.ids);
     return NULL;
 }
 
-void mm_service_init(const mm_service_cfg *c)
+int mm_service_create(mm_service **out, const mm_service_cfg *cfg)
 {
-    cfg = *c;
+    mm_service *sv = calloc(1, sizeof *sv);
+    if (!sv)
+        return ENOMEM;
+    sv->cfg = *cfg;
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+    if (rc != 0)
+        goto fail_sv;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(&sv->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0)
+        goto fail_sv;
+    if ((rc = pthread_mutex_init(&sv->lock, NULL)) != 0)
+        goto fail_cond;
+    if ((rc = pthread_mutex_init(&sv->stat_lock, NULL)) != 0)
+        goto fail_lock;
+    *out = sv;
+    return 0;
+
+fail_lock:
+    pthread_mutex_destroy(&sv->lock);
+fail_cond:
+    pthread_cond_destroy(&sv->wake);
+fail_sv:
+    free(sv);
+    return rc;
 }
 
-int mm_service_start(void)
+void mm_service_destroy(mm_service *sv)
 {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&wake, &ca);
-    pthread_condattr_destroy(&ca);
-    stopping = 0;
-    int rc = pthread_create(&scanner, NULL, scan_main, NULL);
+    if (!sv)
+        return;
+    pthread_mutex_destroy(&sv->stat_lock);
+    pthread_mutex_destroy(&sv->lock);
+    pthread_cond_destroy(&sv->wake);
+    free(sv);
+}
+
+int mm_service_start(mm_service *sv)
+{
+    sv->stopping = 0;
+    int rc = pthread_create(&sv->scanner, NULL, scan_main, sv);
     if (rc != 0)
         return rc;
-    running = 1;
+    sv->running = 1;
     return 0;
 }
 
-void mm_service_changed(void)
+void mm_service_changed(mm_service *sv)
 {
-    pthread_mutex_lock(&lock);
-    dirty = 1;
-    pthread_cond_signal(&wake);
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&sv->lock);
+    sv->dirty = 1;
+    pthread_cond_signal(&sv->wake);
+    pthread_mutex_unlock(&sv->lock);
 }
 
-int mm_service_stop(int force_save)
+int mm_service_stop(mm_service *sv, int force_save)
 {
-    if (running) {
-        pthread_mutex_lock(&lock);
-        stopping = 1;
-        pthread_cond_signal(&wake);
-        pthread_mutex_unlock(&lock);
-        pthread_join(scanner, NULL);
-        running = 0;
-        pthread_cond_destroy(&wake);
+    if (sv->running) {
+        pthread_mutex_lock(&sv->lock);
+        sv->stopping = 1;
+        pthread_cond_signal(&sv->wake);
+        pthread_mutex_unlock(&sv->lock);
+        pthread_join(sv->scanner, NULL);
+        sv->running = 0;
     }
-    if (force_save || dirty) {
-        dirty = 0;
-        return save();
+    if (force_save || sv->dirty) {
+        sv->dirty = 0;
+        return save(sv);
     }
     return 0;
 }

@@ -3,7 +3,8 @@
  * loopback (an unprivileged port, its sockets and state in a temporary
  * folder), through the generated clients of matchmaker.idl and
  * rpcb_prot.x. Every wait is a bounded poll; every process started is
- * stopped. argv[1] is the daemon, argv[2] parley-info.
+ * stopped. argv[1] is the daemon, argv[2] parley-info, argv[3] mm_reg_peer
+ * (a registering server as a process).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,7 +36,7 @@
 /* a string constant where a generated struct wants char * */
 #define S(x) ((char *)(uintptr_t)(x))
 
-static const char *daemon_path, *info_path;
+static const char *daemon_path, *info_path, *peer_path;
 static char dir[64];
 static int port;
 static pid_t mm_pid;
@@ -1171,14 +1172,190 @@ static void test_wildcard_binding_answers_each_family_for_its_netid(void **state
     assert_int_equal(extra_stop(), 0);
 }
 
+/* ---- two servers, one name ---- */
+
+/* A registering server (mm_reg_peer) as a process. */
+typedef struct peer {
+    pid_t pid;
+    char uaddr[64]; /* of its TCP address on 127.0.0.1 */
+    char line[160]; /* its last line: "ready" or "refused: ..." */
+} peer;
+
+/* The peers started and not yet reaped: killed by peers_teardown when an
+ * assertion ends the test early. */
+static pid_t peer_pids[8];
+
+static void peer_track(pid_t pid, int on)
+{
+    for (size_t i = 0; i < sizeof peer_pids / sizeof peer_pids[0]; i++)
+        if (on ? peer_pids[i] == 0 : peer_pids[i] == pid) {
+            peer_pids[i] = on ? pid : 0;
+            return;
+        }
+}
+
+static int peers_teardown(void **state)
+{
+    for (size_t i = 0; i < sizeof peer_pids / sizeof peer_pids[0]; i++)
+        if (peer_pids[i] > 0) {
+            kill(peer_pids[i], SIGKILL);
+            waitpid(peer_pids[i], NULL, 0);
+            peer_pids[i] = 0;
+        }
+    return teardown(state);
+}
+
+/* peer_start starts mm_reg_peer under name on the addresses given
+ * (NULL-terminated; one a tcp://127.0.0.1:0), registering through
+ * the daemon's loopback TCP address, and reads its lines (bounded) until
+ * "ready", "refused: ..." or its end. 0, or -1. */
+static int peer_start(peer *pr, const char *name, const char *const *addrs)
+{
+    memset(pr, 0, sizeof *pr);
+    const char *argv[8];
+    int n = 0;
+    argv[n++] = peer_path;
+    argv[n++] = name;
+    for (; *addrs && n < 7; addrs++)
+        argv[n++] = *addrs;
+    argv[n] = NULL;
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    pr->pid = fork();
+    if (pr->pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        setenv("PARLEY_MATCHMAKER", tcp_addr, 1);
+        execv(peer_path, (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    if (pr->pid < 0) {
+        close(p[0]);
+        return -1;
+    }
+    peer_track(pr->pid, 1);
+    char buf[1024];
+    size_t len = 0;
+    int done = 0;
+    for (int i = 0; i < 200 && !done && len < sizeof buf - 1; i++) { /* at most 10 s */
+        struct pollfd pf = {.fd = p[0], .events = POLLIN, .revents = 0};
+        if (poll(&pf, 1, 50) <= 0)
+            continue;
+        ssize_t r = read(p[0], buf + len, sizeof buf - 1 - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        done = strstr(buf, "ready\n") || strstr(buf, "refused: ");
+        if (strstr(buf, "refused: ") && !strchr(strstr(buf, "refused: "), '\n'))
+            done = 0; /* the rest of the line is coming */
+    }
+    close(p[0]);
+    buf[len] = '\0';
+    /* its TCP address's line: "tcp://127.0.0.1:PORT" */
+    const char *tcp = strstr(buf, "tcp://127.0.0.1:");
+    unsigned pport = tcp ? (unsigned)atoi(tcp + strlen("tcp://127.0.0.1:")) : 0;
+    snprintf(pr->uaddr, sizeof pr->uaddr, "127.0.0.1.%u.%u", pport >> 8, pport & 0xff);
+    const char *last = strstr(buf, "ready\n") ? "ready" : strstr(buf, "refused: ");
+    if (last)
+        snprintf(pr->line, sizeof pr->line, "%.*s", (int)strcspn(last, "\n"), last);
+    return done ? 0 : -1;
+}
+
+/* peer_stop ends pr with sig (0: waits for it to end by itself); its exit
+ * status, as reap. */
+static int peer_stop(peer *pr, int sig)
+{
+    if (sig)
+        kill(pr->pid, sig);
+    int st = reap(pr->pid, 5000);
+    if (st < 0) {
+        kill(pr->pid, SIGKILL);
+        waitpid(pr->pid, NULL, 0);
+    }
+    peer_track(pr->pid, 0);
+    return st;
+}
+
+/* lookup_netid is LOOKUP of name on netid: the status, the first uaddr in
+ * out. */
+static mm_status lookup_netid(parley_client *c, const char *name, const char *netid, char *out,
+                              size_t cap)
+{
+    mm_query q = {S(name), 0, S(netid)};
+    mm_lookup_res res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(matchmaker_lookup_1(c, &q, &res), PARLEY_OK);
+    mm_status st = res.status;
+    if (st == MM_OK && out)
+        snprintf(out, cap, "%s", res.mm_lookup_res_u.entries.mm_entry_list_val[0].uaddr);
+    mm_lookup_res_free(&res);
+    return st;
+}
+
+static void test_a_second_server_of_a_name_never_orphans_the_first(void **state)
+{
+    (void)state;
+    static const char *const tcp[] = {"tcp://127.0.0.1:0", NULL};
+    char refused[160], got[160], unix_listen[160];
+    snprintf(refused, sizeof refused, "refused: %s", parley_strerror(PARLEY_ERR_NOT_OWNER));
+    snprintf(unix_listen, sizeof unix_listen, "unix://%s/twin.sock", dir);
+    /* the Unix socket first: registered before the refusal */
+    const char *const unix_and_tcp[] = {unix_listen, "tcp://127.0.0.1:0", NULL};
+    parley_client *c = mm_client(unix_addr);
+    assert_non_null(c);
+
+    /* A serves "twin"; B, the same user, is refused while A lives */
+    peer a, b;
+    assert_int_equal(peer_start(&a, "twin", tcp), 0);
+    assert_string_equal(a.line, "ready");
+    assert_int_equal(lookup_netid(c, "twin", "", got, sizeof got), MM_OK);
+    assert_string_equal(got, a.uaddr);
+    assert_int_equal(peer_start(&b, "twin", tcp), 0);
+    assert_string_equal(b.line, refused);
+    assert_int_equal(peer_stop(&b, 0), 3);
+    assert_int_equal(lookup_netid(c, "twin", "", got, sizeof got), MM_OK);
+    assert_string_equal(got, a.uaddr);
+
+    /* B on a Unix socket and TCP: its Unix entry is made, its TCP one
+     * refused; taking its own back, it leaves A's */
+    assert_int_equal(peer_start(&b, "twin", unix_and_tcp), 0);
+    assert_string_equal(b.line, refused);
+    assert_int_equal(peer_stop(&b, 0), 3);
+    assert_int_equal(lookup_netid(c, "twin", "tcp", got, sizeof got), MM_OK);
+    assert_string_equal(got, a.uaddr);
+    assert_int_equal(lookup_netid(c, "twin", "local", NULL, 0), MM_NOENT);
+
+    /* A stops and unregisters: the name is gone */
+    assert_int_equal(peer_stop(&a, SIGTERM), 0);
+    assert_int_equal(lookup_netid(c, "twin", "", NULL, 0), MM_NOENT);
+
+    /* a server that died without unregistering is replaced at once by the
+     * next (no scan runs in this test: the daemon checks the holder) */
+    assert_int_equal(peer_start(&a, "twin", tcp), 0);
+    assert_string_equal(a.line, "ready");
+    assert_int_equal(peer_stop(&a, SIGKILL), 128 + SIGKILL);
+    assert_int_equal(peer_start(&b, "twin", tcp), 0);
+    assert_string_equal(b.line, "ready");
+    assert_int_equal(lookup_netid(c, "twin", "", got, sizeof got), MM_OK);
+    assert_string_equal(got, b.uaddr);
+    assert_int_equal(peer_stop(&b, SIGTERM), 0);
+    assert_int_equal(lookup_netid(c, "twin", "", NULL, 0), MM_NOENT);
+    parley_client_destroy(c);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s parley-matchmaker parley-info\n", argv[0]);
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s parley-matchmaker parley-info mm_reg_peer\n", argv[0]);
         return 2;
     }
     daemon_path = argv[1];
     info_path = argv[2];
+    peer_path = argv[3];
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/mmtest.XXXXXX", tmp && tmp[0] && strlen(tmp) < 24 ? tmp : "/tmp");
     if (!mkdtemp(dir))
@@ -1197,6 +1374,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_entry_of_closed_socket_is_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_live_entries_and_drops_dead_ones, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_a_second_server_of_a_name_never_orphans_the_first,
+                                        setup_noscan, peers_teardown),
         cmocka_unit_test_setup_teardown(test_pmap_v2_set_getport_dump_unset, setup_noscan,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rpcbind_v3_v4_procedures, setup_noscan, teardown),

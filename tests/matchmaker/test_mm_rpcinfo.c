@@ -60,6 +60,16 @@
 
 static const char *daemon_path, *peer_path;
 static const char *skip_reason;
+/* "another host": a network namespace of the test's own (REMOTE_NS), joined
+ * to the test's by a veth pair with addresses in a private range that
+ * exist only inside the two namespaces */
+#define REMOTE_NS   "parleymm-remote"
+#define LOCAL_ADDR  "10.211.0.1"
+#define REMOTE_ADDR "10.211.0.2"
+static const char *remote_skip; /* why there is no other host, or NULL */
+static int remote_fd = -1;      /* the other host's namespace (setns) */
+static int run_remote;          /* rpcinfo runs in the other host */
+static char ip_path[256];
 static char rpcinfo_path[256];
 static pid_t mm_pid, peer_pid;
 static int peer_out = -1;
@@ -151,6 +161,8 @@ static int rpcinfo(char *out, const char *fmt, ...)
     if (pid == 0) {
         dup2(p[1], 1);
         dup2(p[1], 2);
+        if (run_remote && setns(remote_fd, CLONE_NEWNET) != 0)
+            _exit(126);
         execv(rpcinfo_path, argv);
         _exit(127);
     }
@@ -337,6 +349,74 @@ static int start_peer(void)
     return peer_tcp && peer_udp ? 0 : -1;
 }
 
+/* ip runs ip(8) with args (split at spaces), quietly; its exit status. */
+static int ip(const char *args)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", args);
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = ip_path;
+    for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && argc < 15;
+         t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) {
+            dup2(nul, 1);
+            dup2(nul, 2);
+        }
+        execv(ip_path, argv);
+        _exit(127);
+    }
+    int st = 0;
+    for (int i = 0; i < 1000; i++) { /* at most 10 s */
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+/* remote_setup makes the other host (REMOTE_NS, with REMOTE_ADDR) and
+ * gives the test's namespace LOCAL_ADDR, on a veth pair; on failure
+ * remote_skip says why. */
+static void remote_setup(void)
+{
+    char path[2048];
+    const char *env = getenv("PATH");
+    snprintf(path, sizeof path, "%s:/usr/sbin:/sbin:/usr/bin:/bin", env ? env : "");
+    ip_path[0] = '\0';
+    for (char *save = NULL, *d = strtok_r(path, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(ip_path, sizeof ip_path, "%s/ip", d);
+        if (*d && access(ip_path, X_OK) == 0)
+            break;
+        ip_path[0] = '\0';
+    }
+    if (!ip_path[0]) {
+        remote_skip = "ip(8) is not installed (Debian's iproute2)";
+        return;
+    }
+    if (ip("netns add " REMOTE_NS) != 0 ||
+        ip("link add pmmv0 type veth peer name pmmv1 netns " REMOTE_NS) != 0 ||
+        ip("addr add " LOCAL_ADDR "/24 dev pmmv0") != 0 || ip("link set pmmv0 up") != 0 ||
+        ip("-n " REMOTE_NS " addr add " REMOTE_ADDR "/24 dev pmmv1") != 0 ||
+        ip("-n " REMOTE_NS " link set pmmv1 up") != 0 ||
+        ip("-n " REMOTE_NS " link set lo up") != 0) {
+        remote_skip = "cannot make a network namespace and a veth pair with ip(8)";
+        return;
+    }
+    remote_fd = open("/run/netns/" REMOTE_NS, O_RDONLY | O_CLOEXEC);
+    if (remote_fd < 0)
+        remote_skip = "cannot open the other namespace";
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -371,6 +451,7 @@ static int group_setup(void **state)
         fprintf(stderr, "the Parley server did not start\n");
         return -1;
     }
+    remote_setup();
     return 0;
 }
 
@@ -384,6 +465,10 @@ static int group_teardown(void **state)
         close(peer_out);
     if (mm_pid > 0 && stop(&mm_pid) != 0)
         rc = -1;
+    if (remote_fd >= 0) {
+        close(remote_fd);
+        ip("netns del " REMOTE_NS); /* and its end of the veth pair, and the pair */
+    }
     return rc;
 }
 
@@ -876,6 +961,198 @@ static void test_unregister(void **state)
     free(out);
 }
 
+/* ---- reflection: UDP answers to another host ---- */
+
+/* An answer over UDP to a 40-byte call (AUTH_NONE, no arguments): its size
+ * (0: none came within 2 s) and its accept status. */
+typedef struct udp_answer {
+    size_t len;
+    uint32_t stat;
+} udp_answer;
+
+/* udp_call sends the call (prog, vers, proc) from the other host when
+ * remote, else from this one, to addr:111 and reads the answer, in a child
+ * (setns changes the thread's namespace). */
+static udp_answer udp_call(int remote, const char *addr, uint32_t prog, uint32_t vers,
+                           uint32_t proc)
+{
+    udp_answer a = {0, 0xffffffffu};
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return a;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (remote && setns(remote_fd, CLONE_NEWNET) != 0)
+            _exit(1);
+        uint32_t call[10] = {htonl(0x5eed0001u), 0, htonl(2), htonl(prog), htonl(vers),
+                             htonl(proc),        0, 0,        0,           0};
+        struct sockaddr_in to;
+        memset(&to, 0, sizeof to);
+        to.sin_family = AF_INET;
+        to.sin_port = htons(111);
+        inet_pton(AF_INET, addr, &to.sin_addr);
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        udp_answer r = {0, 0xffffffffu};
+        static uint8_t buf[65536];
+        if (fd >= 0 && sendto(fd, call, sizeof call, 0, (struct sockaddr *)&to, sizeof to) > 0) {
+            struct pollfd pf = {fd, POLLIN, 0};
+            ssize_t n = poll(&pf, 1, 2000) > 0 ? recv(fd, buf, sizeof buf, 0) : -1;
+            if (n >= 24) {
+                uint32_t w[6];
+                memcpy(w, buf, sizeof w);
+                uint32_t vlen = ntohl(w[4]);
+                size_t at = 20 + ((vlen + 3u) & ~3u);
+                r.len = (size_t)n;
+                if (at + 4 <= (size_t)n) {
+                    uint32_t st;
+                    memcpy(&st, buf + at, 4);
+                    r.stat = ntohl(st);
+                }
+            }
+        }
+        ssize_t k = write(p[1], &r, sizeof r);
+        _exit(k == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(p[1]);
+    if (pid > 0) {
+        char buf[sizeof a + 1];
+        if (read_until(p[0], buf, sizeof buf, NULL, 5000) == (int)sizeof a)
+            memcpy(&a, buf, sizeof a);
+        waitpid(pid, NULL, 0);
+    }
+    close(p[0]);
+    return a;
+}
+
+#define NEED_REMOTE()                                                                              \
+    do {                                                                                           \
+        NEED_NAMESPACE();                                                                          \
+        if (remote_skip) {                                                                         \
+            print_message("skipped: %s\n", remote_skip);                                           \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static void test_udp_answers_to_another_host_are_bounded(void **state)
+{
+    (void)state;
+    NEED_REMOTE();
+    static const struct {
+        const char *what;
+        uint32_t prog, vers, proc;
+    } calls[] = {{"port mapper DUMP", 100000, 2, 4},
+                 {"rpcbind v3 DUMP", 100000, 3, 4},
+                 {"rpcbind v4 DUMP", 100000, 4, 4},
+                 {"rpcbind v4 GETSTAT", 100000, 4, 12},
+                 {"matchmaker LIST", MATCHMAKER_PROG, MATCHMAKER_VERS, MATCHMAKER_LIST}};
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        /* from this host, the whole answer: the amplification unbounded */
+        udp_answer here = udp_call(0, "127.0.0.1", calls[i].prog, calls[i].vers, calls[i].proc);
+        /* from another host, through the veth pair */
+        udp_answer there = udp_call(1, LOCAL_ADDR, calls[i].prog, calls[i].vers, calls[i].proc);
+        print_message("%s over UDP, a 40-byte call: %zu bytes (%.1f times) to loopback, "
+                      "%zu bytes (%.1f times) to another host\n",
+                      calls[i].what, here.len, (double)here.len / 40, there.len,
+                      (double)there.len / 40);
+        assert_int_equal(here.stat, 0); /* SUCCESS */
+        assert_true(here.len > 4 * 40); /* the bound has something to bound */
+        assert_true(there.len > 0);     /* answered, not dropped */
+        assert_true(there.len <= 4 * 40);
+        assert_int_equal(there.stat, 5); /* SYSTEM_ERR: use TCP */
+    }
+    /* a small answer (NULL) goes to the other host as to any */
+    udp_answer null = udp_call(1, LOCAL_ADDR, 100000, 4, 0);
+    assert_int_equal(null.stat, 0);
+}
+
+/* lookup_udp looks "matchmaker" up over UDP at addr, from the other host
+ * when remote (in a child); the number of entries (-1 on failure), and the
+ * answer's size over the call's in *ratio (each with its RPC header). */
+static int lookup_udp(int remote, const char *addr, double *ratio)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        double r[2] = {-1, 0};
+        parley_client *c = NULL;
+        parley_client_opts o = {.timeout_ms = 3000};
+        char url[64];
+        snprintf(url, sizeof url, "udp://%s:111", addr);
+        mm_query q = {S("matchmaker"), 0, S("")};
+        mm_lookup_res res;
+        memset(&res, 0, sizeof res);
+        if ((!remote || setns(remote_fd, CLONE_NEWNET) == 0) &&
+            parley_client_create(&c, url, MATCHMAKER_PROG, MATCHMAKER_VERS, &o) == PARLEY_OK &&
+            matchmaker_lookup_1(c, &q, &res) == PARLEY_OK && res.status == MM_OK) {
+            r[0] = res.mm_lookup_res_u.entries.mm_entry_list_len;
+            r[1] = (double)(24 + mm_lookup_res_size(&res)) / (double)(40 + mm_query_size(&q));
+        }
+        mm_lookup_res_free(&res);
+        parley_client_destroy(c);
+        ssize_t k = write(p[1], r, sizeof r);
+        _exit(k == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(p[1]);
+    double r[2] = {-1, 0};
+    char buf[sizeof r + 1];
+    if (pid > 0 && read_until(p[0], buf, sizeof buf, NULL, 10000) == (int)sizeof r)
+        memcpy(r, buf, sizeof r);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    close(p[0]);
+    *ratio = r[1];
+    return (int)r[0];
+}
+
+static void test_udp_lookup_from_another_host_gets_the_entries_that_fit(void **state)
+{
+    (void)state;
+    NEED_REMOTE();
+    double here_ratio = 0, there_ratio = 0;
+    int here = lookup_udp(0, "127.0.0.1", &here_ratio);
+    int there = lookup_udp(1, LOCAL_ADDR, &there_ratio);
+    print_message("LOOKUP matchmaker over UDP: %d entries (%.1f times the call) to loopback, "
+                  "%d (%.1f times) to another host\n",
+                  here, here_ratio, there, there_ratio);
+    assert_true(here_ratio > 4); /* one per transport: more than the bound */
+    assert_true(there >= 1);
+    assert_true(there < here);
+    assert_true(there_ratio <= 4);
+}
+
+static void test_rpcinfo_from_another_host_still_lists(void **state)
+{
+    (void)state;
+    NEED_REMOTE();
+    /* rpcinfo -p and -s call over TCP (the port mapper's DUMP through a TCP
+     * client, rpcbind's through the circuit transports first), which the
+     * bound leaves alone */
+    char *out = malloc(OUT_CAP), *sum = malloc(OUT_CAP), want[128], buf[512];
+    char *w[8];
+    assert_non_null(out);
+    assert_non_null(sum);
+    run_remote = 1;
+    int p = rpcinfo(out, "-p " LOCAL_ADDR);
+    int s = rpcinfo(sum, "-s " LOCAL_ADDR);
+    run_remote = 0;
+    assert_int_equal(p, 0);
+    assert_int_equal(s, 0);
+    for (unsigned v = 2; v <= 4; v++) {
+        snprintf(want, sizeof want, "100000 %u udp 111 portmapper", v);
+        assert_true(has_line(out, want));
+    }
+    /* the Parley server's version 3 (test_unregister took version 1 away) */
+    snprintf(want, sizeof want, "%u 3 udp %u", INTEG_PROG, peer_udp);
+    assert_true(has_line(out, want));
+    assert_int_equal(words(sum, "100000", buf, sizeof buf, w, 8), 5);
+    assert_string_equal(w[1], "2,3,4");
+    assert_string_equal(w[3], "portmapper");
+    free(out);
+    free(sum);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -894,6 +1171,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tirpc_server_pmap_set),
         cmocka_unit_test(test_tirpc_client),
         cmocka_unit_test(test_unregister),
+        cmocka_unit_test(test_udp_answers_to_another_host_are_bounded),
+        cmocka_unit_test(test_udp_lookup_from_another_host_gets_the_entries_that_fit),
+        cmocka_unit_test(test_rpcinfo_from_another_host_still_lists),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

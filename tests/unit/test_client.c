@@ -601,6 +601,72 @@ static void test_closed_port_is_refused(void **state)
     parley_client_destroy(c);
 }
 
+/* closer accepts up to two connections on the listening socket *arg, reads
+ * what comes and closes each: the call on it ends as closed. */
+static void *closer(void *arg)
+{
+    int lfd = *(int *)arg;
+    for (int i = 0; i < 2; i++) {
+        struct pollfd p = {.fd = lfd, .events = POLLIN, .revents = 0};
+        if (poll(&p, 1, 2000) <= 0)
+            break;
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            break;
+        uint8_t buf[256];
+        struct pollfd q = {.fd = fd, .events = POLLIN, .revents = 0};
+        if (poll(&q, 1, 2000) > 0)
+            (void)read(fd, buf, sizeof buf);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void test_errno_describes_the_last_failure_only(void **state)
+{
+    (void)state;
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof in;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&in, sizeof in), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&in, &len), 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "tcp://127.0.0.1:%u", ntohs(in.sin_port));
+    parley_client *c = NULL;
+    assert_int_equal(parley_client_create(&c, addr, PROG, VERS, NULL), PARLEY_OK);
+    uint32_t res;
+    assert_int_equal(call(c, P_ECHO, 1, &res, 0), PARLEY_ERR_REFUSED);
+    assert_int_equal(parley_client_errno(c), ECONNREFUSED);
+
+    /* the same port now accepts, and closes the connection: closed, and
+     * the refusal before is not its errno */
+    assert_int_equal(listen(s, 4), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, closer, &s), 0);
+    assert_int_equal(call(c, P_ECHO, 1, &res, 5000), PARLEY_ERR_CLOSED);
+    assert_int_equal(parley_client_errno(c), 0);
+    pthread_join(t, NULL);
+    parley_client_destroy(c);
+    close(s);
+
+    /* a time-out after a refusal has no errno either */
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    in.sin_port = 0;
+    len = sizeof in;
+    assert_int_equal(bind(s, (struct sockaddr *)&in, sizeof in), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&in, &len), 0);
+    snprintf(addr, sizeof addr, "tcp://127.0.0.1:%u", ntohs(in.sin_port));
+    assert_int_equal(parley_client_create(&c, addr, PROG, VERS, NULL), PARLEY_OK);
+    assert_int_equal(call(c, P_ECHO, 1, &res, 0), PARLEY_ERR_REFUSED);
+    assert_int_equal(parley_client_errno(c), ECONNREFUSED);
+    assert_int_equal(listen(s, 4), 0); /* connects, and nobody answers */
+    assert_int_equal(call(c, P_ECHO, 1, &res, 200), PARLEY_ERR_TIMEDOUT);
+    assert_int_equal(parley_client_errno(c), 0);
+    parley_client_destroy(c);
+    close(s);
+}
+
 static void test_server_closing_mid_call_is_closed_then_reconnects(void **state)
 {
     (void)state;
@@ -1632,6 +1698,7 @@ int main(void)
         cmocka_unit_test(test_silent_server_times_out),
         cmocka_unit_test(test_late_reply_is_dropped_by_xid),
         cmocka_unit_test(test_closed_port_is_refused),
+        cmocka_unit_test(test_errno_describes_the_last_failure_only),
         cmocka_unit_test(test_server_closing_mid_call_is_closed_then_reconnects),
         cmocka_unit_test(test_broken_connection_fails_every_call_in_flight),
         cmocka_unit_test(test_oversized_reply_fails_and_reconnects),

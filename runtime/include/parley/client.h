@@ -338,8 +338,10 @@ int parley_client_fd(parley_client *c);
  * exactly one of them. */
 int parley_client_poll(parley_client *c, int timeout_ms, unsigned *completed);
 
-/* parley_client_errno is the errno of the last failed system call of c's
- * connection (for messages), or 0. */
+/* parley_client_errno is the errno of the system call behind the last
+ * failure of c's connection (for messages), or 0 when that failure had
+ * none (the server closed the connection, a time-out) or nothing failed
+ * yet: an earlier failure's errno is not kept past a later failure. */
 int parley_client_errno(const parley_client *c);
 
 /* ---- the server's details of an error ----

@@ -124,10 +124,23 @@ int parley_server_create(parley_server **out, const parley_server_opts *opts);
  * threads add programs: a call arriving after it returned is dispatched
  * to def, one being dispatched meanwhile sees the programs with or
  * without def. Each addition copies the table of programs, and the
- * copies are freed by parley_server_destroy (n programs: n(n+1)/2
+ * copies are freed by parley_server_destroy (n programs: 3n(n+1)/2
  * pointers). Errors: PARLEY_ERR_INVALID (s or def NULL, or def's program
  * and version served already), PARLEY_ERR_NOMEM (nothing added). */
 int parley_server_add_program(parley_server *s, const parley_program_def *def);
+
+/* parley_server_add_program_ctx is parley_server_add_program with a
+ * context: ctx (any pointer, NULL included) is what parley_call_ctx gives
+ * the procedures of def, so that a service keeps its state in one object
+ * instead of globals, and two servers in one process serve the same
+ * generated program with different states. ctx stays the caller's: the
+ * server never reads, frees or copies what it points to, and it must stay
+ * valid until parley_server_destroy (a program is never removed). The
+ * procedures share it: they run on the server's threads, several at once,
+ * so what they change through it needs the caller's own locking.
+ * parley_server_add_program is this with a NULL ctx. Errors: those of
+ * parley_server_add_program. */
+int parley_server_add_program_ctx(parley_server *s, const parley_program_def *def, void *ctx);
 
 /* parley_server_listen listens on addr ("tcp://127.0.0.1:0", "udp://[::1]:4000",
  * "unix:///run/x.sock"; a host name is listened on at its first address);
@@ -207,14 +220,19 @@ int parley_server_poll(parley_server *s, int timeout_ms);
  * until register is called again. The matchmaker is the one PARLEY_MATCHMAKER
  * names ("HOST:PORT", a full "tcp://" or "unix://" address; default localhost:111); it accepts
  * registrations only from its own host and keeps each one for the user
- * that made it. A second call replaces the first registration.
+ * that made it. A second call replaces the first registration. Each
+ * (version, transport) is registered at the first address of that
+ * transport, and unregistering takes back exactly what was registered. A
+ * name (or program) that a live server holds at another address is
+ * refused, also to the same user (PARLEY_ERR_NOT_OWNER; see
+ * docs/matchmaker.md), so that a second server never orphans the first.
  * parley_server_destroy unregisters, so a server that exits cleanly leaves
  * nothing behind; one that dies is dropped by the matchmaker once its
  * socket is gone. On failure nothing stays registered. Errors:
  * PARLEY_ERR_INVALID (s or name NULL, a bad name, or no address or program yet),
  * PARLEY_ERR_IO (an address listened on could not be read back),
- * PARLEY_ERR_NOT_LOCAL, _NOT_OWNER (another user holds the name or a
- * program), _TABLE_FULL, and those of reaching the matchmaker
+ * PARLEY_ERR_NOT_LOCAL, _NOT_OWNER (another user, or a live server,
+ * holds the name or a program), _TABLE_FULL, PARLEY_ERR_NOMEM, and those of reaching the matchmaker
  * (PARLEY_ERR_REFUSED when none runs, _TIMEDOUT, ...). Each call to the
  * matchmaker takes at most 5 s. Not at the same time as
  * parley_server_listen, _unregister or _destroy on s; while s runs, and
@@ -237,6 +255,12 @@ int parley_server_unregister(parley_server *s);
  * returned, no parley_server_poll under way), and no other call on s may
  * be under way or follow. */
 void parley_server_destroy(parley_server *s);
+
+/* parley_call_ctx is the context the call's program was added with
+ * (parley_server_add_program_ctx), or NULL (parley_server_add_program).
+ * The same pointer for every call of the program, on every transport and
+ * thread (see there for its lifetime and sharing). */
+void *parley_call_ctx(const parley_call *call);
 
 /* parley_call_cred is the caller's credentials (AUTH_SYS fields, or zeros),
  * owned by the call. */
@@ -287,6 +311,12 @@ int parley_call_local(const parley_call *call, struct sockaddr_storage *out, soc
  * PARLEY_ERR_IO when the kernel would not tell, PARLEY_ERR_INVALID for a
  * NULL call; nothing is written on failure. */
 int parley_call_peer_ids(const parley_call *call, uid_t *uid, gid_t *gid, pid_t *pid);
+
+/* parley_call_size is the size in bytes of the call message being served
+ * (its RPC header, credentials and arguments; for a stream, without the
+ * record mark): what a service compares its answer with, for instance to
+ * bound what a spoofed UDP request can make it send (docs/matchmaker.md). */
+size_t parley_call_size(const parley_call *call);
 
 /* parley_call_arena is the calling thread's arena, reset as soon as the
  * handler returns: what the handler allocates from it (the decoded

@@ -70,7 +70,9 @@
 /* ---- helpers under the handle's mutex ------------------------------------ */
 
 /* pl_client_set_errno keeps e, the errno of a failed system call, for
- * parley_client_errno. */
+ * parley_client_errno; 0 for a failure that had none (the server closed the
+ * stream, a time-out), so that an earlier failure's errno is never shown
+ * with a later failure. */
 void pl_client_set_errno(parley_client *c, int e)
 {
     atomic_store_explicit(&c->sys_errno, e, memory_order_relaxed);
@@ -259,6 +261,8 @@ int pl_client_recv(parley_client *c, int fd, int flags, int64_t until, int nonbl
         rc = pl_sock_recv(fd, c->rbuf, c->rcap, flags, until, &c->rcvtimeo, got, &e);
     if (rc != PARLEY_OK && e)
         pl_client_set_errno(c, e);
+    else if (rc == PARLEY_OK && *got == 0 && c->ops->socktype == SOCK_STREAM)
+        pl_client_set_errno(c, 0); /* the stream's end: a failure with no errno of its own */
     return rc;
 }
 
@@ -386,8 +390,7 @@ int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len
     pthread_mutex_lock(&c->mu);
     int failed = rc != PARLEY_OK;
     if (failed) {
-        if (e)
-            pl_client_set_errno(c, e);
+        pl_client_set_errno(c, e); /* 0 for a time-out: no system call failed */
         if (sent > 0 || rc != PARLEY_ERR_TIMEDOUT)
             c->ops->on_broken(c, p, rc);
         if (p->async) {
@@ -430,6 +433,7 @@ static int await(parley_client *c, pending *p, const uint8_t *msg, size_t len, i
             pl_pending_remove(&c->waiters, p);
             p->done = 1;
             p->err = PARLEY_ERR_TIMEDOUT;
+            pl_client_set_errno(c, 0); /* no system call failed */
             break;
         }
         if (now >= p->next_tx) {

@@ -187,6 +187,7 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
     }
     parley_call call;
     memset(&call, 0, sizeof call);
+    call.size = len;
     call.w = w;
     call.src = src;
     uint8_t verf_buf[PARLEY_MAX_AUTH_BYTES];
@@ -235,6 +236,7 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
         if (p->vers == h.vers) {
             prog = p;
             pi = i;
+            call.ctx = tab->ctx[i];
         }
     }
     if (!prog && high == 0 && low == UINT32_MAX) {
@@ -314,6 +316,18 @@ size_t pl_sv_process(worker *w, const msgsrc *src, const uint8_t *msg, size_t le
 }
 
 /* ---- the public call API ----------------------------------------------- */
+
+/* parley_call_ctx: see server.h. */
+void *parley_call_ctx(const parley_call *call)
+{
+    return call ? call->ctx : NULL;
+}
+
+/* parley_call_size: see server.h. */
+size_t parley_call_size(const parley_call *call)
+{
+    return call ? call->size : 0;
+}
 
 /* parley_call_cred: see server.h. */
 const parley_cred *parley_call_cred(const parley_call *call)

@@ -47,6 +47,14 @@ enum {
 struct conn;
 struct worker;
 
+/* One key (name, vers, netid) a server registered with the matchmaker, to
+ * be unregistered alone: never a key it did not register, which may be
+ * another live server's. netid is a parley_netid's (static). */
+typedef struct pl_sv_regkey {
+    uint32_t vers;
+    const char *netid;
+} pl_sv_regkey;
+
 /* What an epoll registration's data points to: one of a connection's two
  * registrations, rd (its one-shot read event on fd) or wr (a stream's
  * EPOLLOUT on wfd, a dup of fd, so that waiting to write never disturbs the
@@ -84,7 +92,8 @@ extern const pl_sv_ops pl_sv_dgram_ops;    /* dgram.c: a UDP socket */
 /* The program table: an array never changed once published, so that a
  * call reads it without a lock while parley_server_add_program publishes
  * a longer copy (see there). Every table stays until the server is
- * destroyed, linked through older. */
+ * destroyed, linked through older. stats and ctx point into the same
+ * allocation, past defs. */
 /* A procedure's counters (parley/stats.h), one per parley_proc_def,
  * added to with relaxed atomics; calls is their sum, made when read. */
 typedef struct pl_sv_pstat {
@@ -97,6 +106,7 @@ typedef struct pl_sv_progs {
     size_t n;
     pl_sv_pstat **stats; /* defs[i]'s counters, one per procedure (after defs, in this
                             block; each array shared by the newer tables, freed once) */
+    void **ctx;          /* the context defs[i] was added with (after stats) */
     const parley_program_def *defs[];
 } pl_sv_progs;
 
@@ -167,7 +177,8 @@ struct parley_server {
     int64_t spin_ns;                     /* opts.busy_poll_us in ns; 0: never */
     struct worker *embedded;             /* the caller's, for parley_server_poll */
     char reg_name[PL_ADDR_NAME_MAX + 1]; /* registered with the matchmaker as, or "" */
-    const pl_sv_progs *reg_progs;        /* the programs registered then */
+    struct pl_sv_regkey *reg_keys;       /* what it registered: (version, netid) keys */
+    size_t nreg_keys;
     /* the delivery guarantees (guard.c) */
     _Atomic uint64_t incarnation; /* drawn at create, in every Parley verifier (guard.c) */
     uint64_t store_boot;          /* the store's run in it (idle scan's thread) */
@@ -222,6 +233,8 @@ struct parley_call {
     const pl_seq_cred *seq;   /* the caller's Parley identity, or NULL */
     parley_semantics sem;     /* the guarantee the call is served with */
     struct pl_store_txn *txn; /* an exactly-once call's store transaction, once used */
+    void *ctx;                /* its program's context (parley_call_ctx) */
+    size_t size;              /* the call message's bytes (parley_call_size) */
 };
 
 /* What guard.c says of a call before it runs, and what it records after. */

@@ -39,6 +39,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "parley/uaddr.h"
 #include "net/addr.h"
 #include "net/clock.h"
 #include "net/spin.h"
@@ -409,9 +410,16 @@ fail:
  * a compare-and-swap orders them: one that lost reads the winner's table
  * and tries again (a program both add is then refused to the second).
  * Old tables stay until destroy, since nothing says when the last call
- * reading one is done: n programs added one by one hold n(n+1)/2
- * pointers (64 programs: 16 KiB). */
+ * reading one is done: n programs added one by one hold 3n(n+1)/2
+ * pointers (64 programs: 49 KiB). */
 int parley_server_add_program(parley_server *s, const parley_program_def *def)
+{
+    return parley_server_add_program_ctx(s, def, NULL);
+}
+
+/* parley_server_add_program_ctx: see server.h, and parley_server_add_program
+ * above for how the table is published; the contexts are copied with it. */
+int parley_server_add_program_ctx(parley_server *s, const parley_program_def *def, void *ctx)
 {
     if (!s || !def)
         return PARLEY_ERR_INVALID;
@@ -426,18 +434,23 @@ int parley_server_add_program(parley_server *s, const parley_program_def *def)
                 free(ps);
                 return PARLEY_ERR_INVALID;
             }
-        pl_sv_progs *t = malloc(sizeof *t + (n + 1) * (sizeof t->defs[0] + sizeof t->stats[0]));
+        pl_sv_progs *t = malloc(
+            sizeof *t + (n + 1) * (sizeof t->defs[0] + sizeof t->stats[0] + sizeof t->ctx[0]));
         if (!t) {
             free(ps);
             return PARLEY_ERR_NOMEM;
         }
         t->stats = (pl_sv_pstat **)(void *)((char *)t + sizeof *t + (n + 1) * sizeof t->defs[0]);
+        t->ctx = (void **)(void *)((char *)t + sizeof *t +
+                                   (n + 1) * (sizeof t->defs[0] + sizeof t->stats[0]));
         if (n) {
             memcpy(t->defs, cur->defs, n * sizeof t->defs[0]);
             memcpy(t->stats, cur->stats, n * sizeof t->stats[0]);
+            memcpy(t->ctx, cur->ctx, n * sizeof t->ctx[0]);
         }
         t->defs[n] = def;
         t->stats[n] = ps;
+        t->ctx[n] = ctx;
         t->n = n + 1;
         t->older = cur;
         if (atomic_compare_exchange_strong_explicit(&s->progs, &cur, t, memory_order_acq_rel,
@@ -640,9 +653,21 @@ void parley_server_stop(parley_server *s)
 
 /* ---- the matchmaker ------------------------------------------------------ */
 
+/* key_in is nonzero when (vers, netid) is among the n keys. */
+static int key_in(const pl_sv_regkey *keys, size_t n, uint32_t vers, const char *netid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].vers == vers && strcmp(keys[i].netid, netid) == 0)
+            return 1;
+    return 0;
+}
+
 /* parley_server_register: see server.h. Every (program, version) on every
- * address, one REGISTER each; on a failure, those already made are
- * removed again. */
+ * address, one REGISTER each; the keys (version, netid) registered are
+ * kept, and on a failure those already made are removed again, and only
+ * they: a key refused is another server's (the matchmaker refuses a key a
+ * live server holds at another address), and removing by name alone would
+ * take that server's entries away while it still serves. */
 int parley_server_register(parley_server *s, const char *name)
 {
     if (!s || !name || !pl_name_valid(name, strlen(name)))
@@ -652,8 +677,12 @@ int parley_server_register(parley_server *s, const char *name)
         return PARLEY_ERR_INVALID;
     if (s->reg_name[0])
         parley_server_unregister(s);
+    pl_sv_regkey *keys = calloc(tab->n * s->nlisteners, sizeof *keys);
+    if (!keys)
+        return PARLEY_ERR_NOMEM;
     strcpy(s->reg_name, name);
-    s->reg_progs = tab; /* what unregister takes back, whatever is added meanwhile */
+    s->reg_keys = keys;
+    s->nreg_keys = 0;
     int rc = PARLEY_OK;
     for (size_t i = 0; i < s->nlisteners && rc == PARLEY_OK; i++) {
         conn *l = s->listeners[i];
@@ -672,16 +701,23 @@ int parley_server_register(parley_server *s, const char *name)
             snprintf(sun->sun_path, sizeof sun->sun_path, "%s", l->unix_path);
             len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(l->unix_path) + 1);
         }
-        for (size_t k = 0; k < tab->n && rc == PARLEY_OK; k++)
+        const parley_netid *t = parley_netid_for(ss.ss_family, socktype);
+        size_t before = s->nreg_keys; /* the keys of the addresses before this one */
+        for (size_t k = 0; k < tab->n && rc == PARLEY_OK; k++) {
+            if (t && key_in(keys, before, tab->defs[k]->vers, t->netid))
+                continue; /* one address per key: the first (the matchmaker keeps one) */
             rc = pl_mm_register(name, tab->defs[k]->prog, tab->defs[k]->vers,
                                 (struct sockaddr *)&ss, len, socktype);
+            if (rc == PARLEY_OK && t)
+                keys[s->nreg_keys++] = (pl_sv_regkey){tab->defs[k]->vers, t->netid};
+        }
     }
     if (rc != PARLEY_OK)
         parley_server_unregister(s);
     return rc;
 }
 
-/* parley_server_unregister: see server.h. */
+/* parley_server_unregister: see server.h. Each key registered, alone. */
 int parley_server_unregister(parley_server *s)
 {
     if (!s)
@@ -689,14 +725,15 @@ int parley_server_unregister(parley_server *s)
     if (!s->reg_name[0])
         return PARLEY_OK;
     int rc = PARLEY_OK;
-    const pl_sv_progs *tab = s->reg_progs;
-    for (size_t k = 0; tab && k < tab->n; k++) {
-        int r = pl_mm_unregister(s->reg_name, tab->defs[k]->vers, "");
+    for (size_t k = 0; k < s->nreg_keys; k++) {
+        int r = pl_mm_unregister(s->reg_name, s->reg_keys[k].vers, s->reg_keys[k].netid);
         if (rc == PARLEY_OK)
             rc = r;
     }
     s->reg_name[0] = '\0';
-    s->reg_progs = NULL;
+    free(s->reg_keys);
+    s->reg_keys = NULL;
+    s->nreg_keys = 0;
     return rc;
 }
 
