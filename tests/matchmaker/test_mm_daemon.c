@@ -1301,7 +1301,7 @@ static void test_a_second_server_of_a_name_never_orphans_the_first(void **state)
     (void)state;
     static const char *const tcp[] = {"tcp://127.0.0.1:0", NULL};
     char refused[160], got[160], unix_listen[160];
-    snprintf(refused, sizeof refused, "refused: %s", parley_strerror(PARLEY_ERR_NOT_OWNER));
+    snprintf(refused, sizeof refused, "refused: %s", parley_strerror(PARLEY_ERR_NAME_HELD));
     snprintf(unix_listen, sizeof unix_listen, "unix://%s/twin.sock", dir);
     /* the Unix socket first: registered before the refusal */
     const char *const unix_and_tcp[] = {unix_listen, "tcp://127.0.0.1:0", NULL};

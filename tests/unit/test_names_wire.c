@@ -399,7 +399,7 @@ static void test_register_maps_every_status_to_its_error(void **state)
         {MM_OK, PARLEY_OK},
         {MM_DENIED, PARLEY_ERR_NOT_LOCAL},
         {MM_NOT_OWNER, PARLEY_ERR_NOT_OWNER},
-        {MM_EXISTS, PARLEY_ERR_NOT_OWNER},
+        {MM_EXISTS, PARLEY_ERR_NAME_HELD},
         {MM_NOENT, PARLEY_ERR_NOT_REGISTERED},
         {MM_FULL, PARLEY_ERR_TABLE_FULL},
         {MM_INVALID, PARLEY_ERR_INVALID},

@@ -1038,7 +1038,8 @@ static void test_a_registration_that_fails_leaves_nothing_registered(void **stat
     assert_int_equal(parley_server_listen(s, "tcp://127.0.0.1:0", NULL, 0), PARLEY_OK);
     assert_int_equal(parley_server_listen(s, "udp://127.0.0.1:0", NULL, 0), PARLEY_OK);
     static const int refusals[] = {PARLEY_ERR_NOT_LOCAL, PARLEY_ERR_NOT_OWNER,
-                                   PARLEY_ERR_TABLE_FULL, PARLEY_ERR_REFUSED, PARLEY_ERR_TIMEDOUT};
+                                   PARLEY_ERR_NAME_HELD, PARLEY_ERR_TABLE_FULL,
+                                   PARLEY_ERR_REFUSED,   PARLEY_ERR_TIMEDOUT};
     for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
         mm_fail_at = 3; /* the UDP socket's first */
         mm_err = refusals[i];

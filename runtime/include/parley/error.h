@@ -61,7 +61,9 @@ extern "C" {
     X(ERR_BUSY, "the server has no room for the call now; it did not run")                         \
     X(ERR_HOST_NOT_NAME, "that looks like a host, not a service name: write NAME@HOST, "           \
                          "tcp://HOST:PORT, or reach the program on HOST with "                     \
-                         "parley_client_create_host")
+                         "parley_client_create_host")                                              \
+    X(ERR_NAME_HELD, "another live server holds the name or program at the matchmaker, "           \
+                     "which does not hand it over ('parley-info lookup NAME' shows where)")
 
 /* The error values. PARLEY_OK is 0; every error is positive. */
 typedef enum parley_err {

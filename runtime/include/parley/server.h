@@ -224,19 +224,18 @@ int parley_server_poll(parley_server *s, int timeout_ms);
  * (version, transport) is registered at the first address of that
  * transport, and unregistering takes back exactly what was registered. A
  * name (or program) that a live server holds at another address is
- * refused, also to the same user (PARLEY_ERR_NOT_OWNER; see
+ * refused, also to the same user (PARLEY_ERR_NAME_HELD; see
  * docs/matchmaker.md), so that a second server never orphans the first.
  * parley_server_destroy unregisters, so a server that exits cleanly leaves
  * nothing behind; one that dies is dropped by the matchmaker once its
  * socket is gone. On failure nothing stays registered. Errors:
  * PARLEY_ERR_INVALID (s or name NULL, a bad name, or no address or program yet),
  * PARLEY_ERR_IO (an address listened on could not be read back),
- * PARLEY_ERR_NOT_LOCAL, _NOT_OWNER (another user, or a live server,
- * holds the name or a program), _TABLE_FULL, PARLEY_ERR_NOMEM, and those of reaching the matchmaker
- * (PARLEY_ERR_REFUSED when none runs, _TIMEDOUT, ...). Each call to the
- * matchmaker takes at most 5 s. Not at the same time as
- * parley_server_listen, _unregister or _destroy on s; while s runs, and
- * while programs are added, it may. */
+ * PARLEY_ERR_NOT_LOCAL, _NOT_OWNER (another user holds the name or a
+ * program), _NAME_HELD (a live server at another address holds it), _TABLE_FULL, PARLEY_ERR_NOMEM,
+ * and those of reaching the matchmaker (PARLEY_ERR_REFUSED when none runs, _TIMEDOUT, ...). Each
+ * call to the matchmaker takes at most 5 s. Not at the same time as parley_server_listen,
+ * _unregister or _destroy on s; while s runs, and while programs are added, it may. */
 int parley_server_register(parley_server *s, const char *name);
 
 /* parley_server_unregister removes what parley_server_register registered

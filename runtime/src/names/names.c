@@ -450,8 +450,9 @@ static int status_error(uint32_t st)
     case PL_MM_DENIED:
         return PARLEY_ERR_NOT_LOCAL;
     case PL_MM_NOT_OWNER:
-    case PL_MM_EXISTS:
         return PARLEY_ERR_NOT_OWNER;
+    case PL_MM_EXISTS:
+        return PARLEY_ERR_NAME_HELD;
     case PL_MM_NOENT:
         return PARLEY_ERR_NOT_REGISTERED;
     case PL_MM_FULL:
