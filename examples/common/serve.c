@@ -52,9 +52,12 @@ int example_serve(const char *who, const parley_program_def *def, const char *se
     rc = parley_server_register(server, service);
     if (rc == PARLEY_OK)
         printf("%s: registered as '%s'\n", who, service);
-    else
-        printf("%s: not registered with the matchmaker (%s); clients need an address\n", who,
-               parley_strerror(rc));
+    else {
+        char holder[320];
+        int held = parley_server_register_holder(server, holder, sizeof holder) == PARLEY_OK;
+        printf("%s: not registered with the matchmaker (%s%s%s); clients need an address\n", who,
+               parley_strerror(rc), held ? ", held by " : "", held ? holder : "");
+    }
     fflush(stdout);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

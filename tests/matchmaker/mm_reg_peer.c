@@ -5,8 +5,8 @@
  * (0x20000400, version 1) on the addresses given, registers it with the
  * matchmaker PARLEY_MATCHMAKER names under NAME, prints each address bound,
  * then "ready", and serves until SIGTERM, when it unregisters and exits 0.
- * A refused registration prints "refused: " and the error's text, and
- * exits 3.
+ * A refused registration prints "refused: " and the error's text, then
+ * " (held by ADDRESS)" when the runtime names the holder, and exits 3.
  *   mm_reg_peer NAME ADDRESS...
  */
 #include <signal.h>
@@ -50,7 +50,11 @@ int main(int argc, char **argv)
     }
     rc = parley_server_register(server, argv[1]);
     if (rc != PARLEY_OK) {
-        printf("refused: %s\n", parley_strerror(rc));
+        char holder[320];
+        if (parley_server_register_holder(server, holder, sizeof holder) == PARLEY_OK)
+            printf("refused: %s (held by %s)\n", parley_strerror(rc), holder);
+        else
+            printf("refused: %s\n", parley_strerror(rc));
         fflush(stdout);
         parley_server_destroy(server);
         return 3;

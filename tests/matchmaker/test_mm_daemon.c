@@ -1178,7 +1178,8 @@ static void test_wildcard_binding_answers_each_family_for_its_netid(void **state
 typedef struct peer {
     pid_t pid;
     char uaddr[64]; /* of its TCP address on 127.0.0.1 */
-    char line[160]; /* its last line: "ready" or "refused: ..." */
+    char addr[64];  /* the same as a Parley address, tcp://127.0.0.1:PORT */
+    char line[320]; /* its last line: "ready" or "refused: ..." */
 } peer;
 
 /* The peers started and not yet reaped: killed by peers_teardown when an
@@ -1259,6 +1260,7 @@ static int peer_start(peer *pr, const char *name, const char *const *addrs)
     const char *tcp = strstr(buf, "tcp://127.0.0.1:");
     unsigned pport = tcp ? (unsigned)atoi(tcp + strlen("tcp://127.0.0.1:")) : 0;
     snprintf(pr->uaddr, sizeof pr->uaddr, "127.0.0.1.%u.%u", pport >> 8, pport & 0xff);
+    snprintf(pr->addr, sizeof pr->addr, "tcp://127.0.0.1:%u", pport);
     const char *last = strstr(buf, "ready\n") ? "ready" : strstr(buf, "refused: ");
     if (last)
         snprintf(pr->line, sizeof pr->line, "%.*s", (int)strcspn(last, "\n"), last);
@@ -1300,8 +1302,7 @@ static void test_a_second_server_of_a_name_never_orphans_the_first(void **state)
 {
     (void)state;
     static const char *const tcp[] = {"tcp://127.0.0.1:0", NULL};
-    char refused[160], got[160], unix_listen[160];
-    snprintf(refused, sizeof refused, "refused: %s", parley_strerror(PARLEY_ERR_NAME_HELD));
+    char refused[320], got[160], unix_listen[160];
     snprintf(unix_listen, sizeof unix_listen, "unix://%s/twin.sock", dir);
     /* the Unix socket first: registered before the refusal */
     const char *const unix_and_tcp[] = {unix_listen, "tcp://127.0.0.1:0", NULL};
@@ -1314,6 +1315,9 @@ static void test_a_second_server_of_a_name_never_orphans_the_first(void **state)
     assert_string_equal(a.line, "ready");
     assert_int_equal(lookup_netid(c, "twin", "", got, sizeof got), MM_OK);
     assert_string_equal(got, a.uaddr);
+    /* B is told where A is: A's address, exactly */
+    snprintf(refused, sizeof refused, "refused: %s (held by %s)",
+             parley_strerror(PARLEY_ERR_NAME_HELD), a.addr);
     assert_int_equal(peer_start(&b, "twin", tcp), 0);
     assert_string_equal(b.line, refused);
     assert_int_equal(peer_stop(&b, 0), 3);

@@ -238,6 +238,19 @@ int parley_server_poll(parley_server *s, int timeout_ms);
  * _unregister or _destroy on s; while s runs, and while programs are added, it may. */
 int parley_server_register(parley_server *s, const char *name);
 
+/* parley_server_register_holder writes into buf (cap bytes, with its NUL)
+ * the address of the live server that held the name when the last
+ * parley_server_register on s failed with PARLEY_ERR_NAME_HELD, as a Parley
+ * address ("tcp://127.0.0.1:4000", "unix:///run/date.sock"): the holder's
+ * entry on the transport that was refused, else its first. The runtime asks
+ * the matchmaker for it (a LOOKUP of the name) right after the refusal.
+ * Errors: PARLEY_ERR_INVALID (s or buf NULL, cap 0), PARLEY_ERR_NOT_REGISTERED
+ * (the last register was not refused so, or the holder could not be had:
+ * the program was held under another name, or the holder left in between),
+ * _BUFFER_FULL (cap too small; 320 bytes always suffice).
+ * The threads of parley_server_register: not at the same time as it. */
+int parley_server_register_holder(const parley_server *s, char *buf, size_t cap);
+
 /* parley_server_unregister removes what parley_server_register registered
  * (nothing registered: PARLEY_OK): the versions registered then, whatever
  * was added since. Errors: PARLEY_ERR_INVALID (s NULL), and those of

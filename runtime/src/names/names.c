@@ -22,11 +22,13 @@
 #include "names/names.h"
 
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "net/clock.h"
@@ -629,15 +631,87 @@ int pl_mm_register_on(pl_mm_conn *c, const pl_mm_args *r)
     return rc != PARLEY_OK ? rc : status_error(res.status);
 }
 
+/* entry_address writes the Parley address of the entry e ("tcp://HOST:PORT",
+ * "udp://...", "unix:///path") into out (cap bytes), a wildcard address
+ * made one of the matchmaker's host as a look-up makes it. Errors:
+ * PARLEY_ERR_PROTOCOL (e holds no address of its netid), _BUFFER_FULL. */
+static int entry_address(const pl_mm_conn *c, const pl_mm_entry *e, char *out, size_t cap)
+{
+    const parley_netid *t = parley_netid_find(e->netid);
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (t == NULL || parley_uaddr_parse(e->uaddr, t->family, &ss, &len) != PARLEY_OK ||
+        !unwild(&ss, &len, c->host, c->local))
+        return PARLEY_ERR_PROTOCOL;
+    pl_addr a;
+    memset(&a, 0, sizeof a);
+    const void *ip = NULL;
+    if (ss.ss_family == AF_UNIX) {
+        const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+        a.transport = PL_TR_UNIX;
+        size_t n = strnlen(sun->sun_path, sizeof sun->sun_path);
+        if (n >= sizeof a.path)
+            return PARLEY_ERR_PROTOCOL;
+        memcpy(a.path, sun->sun_path, n);
+    } else if (ss.ss_family == AF_INET) {
+        ip = &((const struct sockaddr_in *)&ss)->sin_addr;
+        a.port = ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+    } else {
+        ip = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+        a.port = ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    if (ip != NULL) {
+        a.transport = t->socktype == SOCK_DGRAM ? PL_TR_UDP : PL_TR_TCP;
+        if (inet_ntop(ss.ss_family, ip, a.host, sizeof a.host) == NULL)
+            return PARLEY_ERR_PROTOCOL;
+    }
+    return pl_addr_format(&a, out, cap, NULL);
+}
+
+/* pl_mm_holder_on asks the matchmaker on c who holds r->name (a LOOKUP of
+ * every version and transport, after it refused r with PL_MM_EXISTS) and
+ * writes the Parley address of the holder into out (cap bytes): the entry
+ * on r's netid, else the first entry answered. Errors:
+ * PARLEY_ERR_NOT_REGISTERED (the name has no entry: the refusal was for the
+ * program, held under another name, or the holder left since), those of
+ * the call (pl_mm_call), of entry_address, _NOMEM. */
+int pl_mm_holder_on(pl_mm_conn *c, const pl_mm_args *r, char *out, size_t cap)
+{
+    parley_arena *arena = parley_arena_create(0);
+    if (arena == NULL)
+        return PARLEY_ERR_NOMEM;
+    pl_mm_args q = {.name = r->name, .prog = 0, .vers = 0, .netid = "", .uaddr = NULL};
+    pl_mm_reply res = {0, 0, NULL};
+    int rc = pl_mm_call(c, PL_MM_LOOKUP, &q, arena, &res);
+    if (rc == PARLEY_OK && (res.status != PL_MM_OK || res.n == 0))
+        rc = PARLEY_ERR_NOT_REGISTERED;
+    if (rc == PARLEY_OK) {
+        const pl_mm_entry *pick = &res.entries[0];
+        for (uint32_t i = 0; i < res.n; i++)
+            if (strcmp(res.entries[i].netid, r->netid) == 0) {
+                pick = &res.entries[i];
+                break;
+            }
+        rc = entry_address(c, pick, out, cap);
+    }
+    parley_arena_destroy(arena);
+    return rc;
+}
+
 /* pl_mm_register registers the socket address sa (len bytes, of socktype)
  * with the default matchmaker as name, program prog, version vers. A
  * wildcard address is registered as it is (the matchmaker answers it with
- * the address it was reached at). The call takes at most PL_MM_TIMEOUT_MS.
- * Errors: PARLEY_ERR_ADDRESS (sa has no universal address), _INVALID (a
- * name too long), the matchmaker's refusals (PARLEY_ERR_NOT_LOCAL,
- * _NOT_OWNER, _TABLE_FULL, _INVALID), and those of reaching it. */
+ * the address it was reached at). When the matchmaker refuses it because a
+ * live server holds the name (PARLEY_ERR_NAME_HELD) and holder is not NULL,
+ * the holder's address is asked on the same connection and written into
+ * holder (cap bytes; see pl_mm_holder_on), or "" when it cannot be had; holder
+ * is left alone on every other outcome. The whole takes at most
+ * PL_MM_TIMEOUT_MS. Errors: PARLEY_ERR_ADDRESS (sa has no universal
+ * address), _INVALID (a name too long), the matchmaker's refusals
+ * (PARLEY_ERR_NOT_LOCAL, _NOT_OWNER, _NAME_HELD, _TABLE_FULL, _INVALID),
+ * and those of reaching it. */
 int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct sockaddr *sa,
-                   socklen_t len, int socktype)
+                   socklen_t len, int socktype, char *holder, size_t cap)
 {
     const parley_netid *t = parley_netid_for(sa->sa_family, socktype);
     char uaddr[PARLEY_UADDR_LOCAL_MAX + 1];
@@ -653,6 +727,9 @@ int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct 
         return rc;
     pl_mm_args r = {.name = name, .prog = prog, .vers = vers, .netid = t->netid, .uaddr = uaddr};
     rc = pl_mm_register_on(&c, &r);
+    if (rc == PARLEY_ERR_NAME_HELD && holder != NULL && cap > 0 &&
+        pl_mm_holder_on(&c, &r, holder, cap) != PARLEY_OK)
+        holder[0] = '\0';
     close(c.fd);
     return rc;
 }

@@ -102,7 +102,7 @@ int pl_mm_address(const char *host, uint16_t port, char *out, size_t cap);
 int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
                  unsigned timeout_ms, pl_sockaddr **out, size_t *n, int *dgram);
 int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct sockaddr *sa,
-                   socklen_t len, int socktype);
+                   socklen_t len, int socktype, char *holder, size_t cap);
 int pl_mm_unregister(const char *name, uint32_t vers, const char *netid);
 
 /* A program by number on a host, as libtirpc's clnt_create finds it: asked
@@ -115,6 +115,7 @@ int pl_rpcb_getaddr(const char *host, uint32_t prog, uint32_t vers, const char *
 int pl_mm_lookup_on(pl_mm_conn *c, const char *name, uint32_t prog, uint32_t vers, int want_dgram,
                     pl_sockaddr **out, size_t *n, int *dgram);
 int pl_mm_register_on(pl_mm_conn *c, const pl_mm_args *r);
+int pl_mm_holder_on(pl_mm_conn *c, const pl_mm_args *r, char *out, size_t cap);
 int pl_mm_unregister_on(pl_mm_conn *c, const char *name, uint32_t vers, const char *netid);
 int pl_rpcb_getaddr_on(pl_mm_conn *c, uint32_t prog, uint32_t vers, const char *netid,
                        pl_sockaddr *out);

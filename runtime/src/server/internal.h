@@ -179,6 +179,7 @@ struct parley_server {
     char reg_name[PL_ADDR_NAME_MAX + 1]; /* registered with the matchmaker as, or "" */
     struct pl_sv_regkey *reg_keys;       /* what it registered: (version, netid) keys */
     size_t nreg_keys;
+    char reg_holder[PL_ADDR_HOST_MAX + 64]; /* who held the name at the last refusal, or "" */
     /* the delivery guarantees (guard.c) */
     _Atomic uint64_t incarnation; /* drawn at create, in every Parley verifier (guard.c) */
     uint64_t store_boot;          /* the store's run in it (idle scan's thread) */

@@ -677,6 +677,7 @@ int parley_server_register(parley_server *s, const char *name)
         return PARLEY_ERR_INVALID;
     if (s->reg_name[0])
         parley_server_unregister(s);
+    s->reg_holder[0] = '\0';
     pl_sv_regkey *keys = calloc(tab->n * s->nlisteners, sizeof *keys);
     if (!keys)
         return PARLEY_ERR_NOMEM;
@@ -706,8 +707,9 @@ int parley_server_register(parley_server *s, const char *name)
         for (size_t k = 0; k < tab->n && rc == PARLEY_OK; k++) {
             if (t && key_in(keys, before, tab->defs[k]->vers, t->netid))
                 continue; /* one address per key: the first (the matchmaker keeps one) */
-            rc = pl_mm_register(name, tab->defs[k]->prog, tab->defs[k]->vers,
-                                (struct sockaddr *)&ss, len, socktype);
+            rc =
+                pl_mm_register(name, tab->defs[k]->prog, tab->defs[k]->vers, (struct sockaddr *)&ss,
+                               len, socktype, s->reg_holder, sizeof s->reg_holder);
             if (rc == PARLEY_OK && t)
                 keys[s->nreg_keys++] = (pl_sv_regkey){tab->defs[k]->vers, t->netid};
         }
@@ -715,6 +717,20 @@ int parley_server_register(parley_server *s, const char *name)
     if (rc != PARLEY_OK)
         parley_server_unregister(s);
     return rc;
+}
+
+/* parley_server_register_holder: see server.h. */
+int parley_server_register_holder(const parley_server *s, char *buf, size_t cap)
+{
+    if (!s || !buf || cap == 0)
+        return PARLEY_ERR_INVALID;
+    if (!s->reg_holder[0])
+        return PARLEY_ERR_NOT_REGISTERED;
+    size_t n = strlen(s->reg_holder);
+    if (n >= cap)
+        return PARLEY_ERR_BUFFER_FULL;
+    memcpy(buf, s->reg_holder, n + 1);
+    return PARLEY_OK;
 }
 
 /* parley_server_unregister: see server.h. Each key registered, alone. */
