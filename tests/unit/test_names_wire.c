@@ -646,6 +646,56 @@ static void test_lookup_picks_a_unix_socket_here_then_tcp_then_udp(void **state)
     pl_addr_resolved_free(out);
 }
 
+/* holder runs pl_mm_holder_on for r against a peer playing script. */
+static int holder(peer *p, const lookup_script *script, const pl_mm_args *r, char *out, size_t cap)
+{
+    pl_mm_conn c = start(p, SOCK_STREAM, reply_lookup, script, 2000);
+    c.local = 1;
+    c.host = "127.0.0.1";
+    int rc = pl_mm_holder_on(&c, r, out, cap);
+    stop(p, &c);
+    return rc;
+}
+
+static void test_the_holder_of_a_refused_name_is_its_entry_on_that_transport(void **state)
+{
+    (void)state;
+    mm_entry e[3] = {entry("local", "/run/adder.sock", PROG), entry("tcp", "0.0.0.0.15.160", PROG),
+                     entry("tcp6", "::1.15.161", PROG)};
+    mm_lookup_res all = found(e, 3);
+    lookup_script s = {{&all}};
+    peer p;
+    char out[320];
+    /* the entry on the netid refused, as a Parley address; a LOOKUP of the
+     * name in every version and transport */
+    assert_int_equal(holder(&p, &s, &reg, out, sizeof out), PARLEY_OK);
+    assert_string_equal(out, "tcp://[::1]:4001");
+    assert_int_equal(p.ncalls, 1);
+    assert_int_equal(p.calls[0].proc, MATCHMAKER_LOOKUP);
+    assert_string_equal(p.calls[0].name, "adder");
+    assert_int_equal(p.calls[0].avers, 0);
+    assert_string_equal(p.calls[0].netid, "");
+    /* a wildcard made loopback here */
+    pl_mm_args r = reg;
+    r.netid = "tcp";
+    assert_int_equal(holder(&p, &s, &r, out, sizeof out), PARLEY_OK);
+    assert_string_equal(out, "tcp://127.0.0.1:4000");
+    /* none on that netid: the first entry */
+    r.netid = "udp";
+    assert_int_equal(holder(&p, &s, &r, out, sizeof out), PARLEY_OK);
+    assert_string_equal(out, "unix:///run/adder.sock");
+    /* too small a buffer */
+    assert_int_equal(holder(&p, &s, &r, out, 8), PARLEY_ERR_BUFFER_FULL);
+    /* the name gone (or only the program held): nothing to name */
+    lookup_script s2 = {{&noent}};
+    assert_int_equal(holder(&p, &s2, &reg, out, sizeof out), PARLEY_ERR_NOT_REGISTERED);
+    /* an entry with no address of its netid */
+    e[0] = entry("tcp6", "not-an-address", PROG);
+    mm_lookup_res bad = found(e, 1);
+    lookup_script s3 = {{&bad}};
+    assert_int_equal(holder(&p, &s3, &reg, out, sizeof out), PARLEY_ERR_PROTOCOL);
+}
+
 /* ---- replies that are not answers ------------------------------------------- */
 
 /* A reply header: xid (patched), REPLY, MSG_ACCEPTED, AUTH_NONE, SUCCESS. */
@@ -1109,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_unregister_maps_nothing_to_remove_to_success),
         cmocka_unit_test(test_lookup_errors_say_what_is_wrong),
         cmocka_unit_test(test_lookup_picks_a_unix_socket_here_then_tcp_then_udp),
+        cmocka_unit_test(test_the_holder_of_a_refused_name_is_its_entry_on_that_transport),
         cmocka_unit_test(test_rpc_refusals_are_the_client_errors),
         cmocka_unit_test(test_broken_replies_are_refused),
         cmocka_unit_test(test_a_stream_that_breaks_or_lies_about_lengths_fails_the_call),
