@@ -28,13 +28,8 @@ int main(int argc, char **argv)
         rc = parley_server_add_program(s, &messageprog_1);
     for (int i = 0; rc == PARLEY_OK && i < naddrs; i++)
         rc = parley_server_listen(s, addrs[i], NULL, 0);
-    if (rc == PARLEY_OK) {
-        char holder[320];
+    if (rc == PARLEY_OK)
         rc = parley_server_register(s, "msg"); /* and by number, for clnt_create */
-        if (rc == PARLEY_ERR_NAME_HELD &&
-            parley_server_register_holder(s, holder, sizeof holder) == PARLEY_OK)
-            fprintf(stderr, "msg_server: \"msg\" is held by %s\n", holder);
-    }
     if (rc == PARLEY_OK)
         rc = parley_server_run(s);
     if (rc != PARLEY_OK)
