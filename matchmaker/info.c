@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "cli.h"
 #include "matchmaker.h"
 #include "parley/client.h"
 #include "parley/uaddr.h"
@@ -55,20 +56,8 @@ static void usage(void)
           stdout);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* usage_error prints one line to stderr: what is wrong with the command
- * line, and where to read the usage. Returns 2, the exit status. */
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(PROG ": ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("; try '" PROG " --help'\n", stderr);
-    va_end(ap);
-    return 2;
-}
+/* usage_error is mm_usage_error for this program. */
+#define usage_error(...) mm_usage_error(PROG, __VA_ARGS__)
 
 /* address writes the client address ("tcp://127.0.0.1:4000") of a uaddr
  * of netid into buf; -1 when it is not one. */

@@ -22,6 +22,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "matchmaker.h"
 #include "parley/log.h"
 #include "parley/server.h"
@@ -148,20 +149,8 @@ static void usage(void)
           stdout);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* usage_error prints one line to stderr: what is wrong with the command
- * line, and where to read the usage. Returns 2, the exit status. */
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(PROG ": ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("; try '" PROG " --help'\n", stderr);
-    va_end(ap);
-    return 2;
-}
+/* usage_error is mm_usage_error for this program. */
+#define usage_error(...) mm_usage_error(PROG, __VA_ARGS__)
 
 /* notify tells the service manager the daemon's state ("READY=1",
  * "STOPPING=1") when it started the daemon with NOTIFY_SOCKET set
