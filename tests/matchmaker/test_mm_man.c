@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "mm_shell.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,36 +27,6 @@ static const char *programs[3];
 
 static const char *const pages[] = {"parley-matchmaker.8", "parley-info.1", "parleygen.1"};
 enum { NPAGES = sizeof pages / sizeof pages[0] };
-
-/* on_path says whether the program name is found in PATH. */
-static int on_path(const char *name)
-{
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    char buf[512];
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, name);
-        if (access(buf, X_OK) == 0)
-            return 1;
-        path += n + (path[n] == ':');
-    }
-    return 0;
-}
-
-/* shell runs cmd with sh -c, what it prints into out; the exit status, or
- * -1. The commands given are bounded by timeout(1). */
-static int shell(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* read_page reads docs/man/page into a string the caller frees. */
 static char *read_page(const char *page)
@@ -81,7 +53,7 @@ static void render(const char *before, const char *after)
     for (int i = 0; i < NPAGES; i++) {
         char cmd[1024], out[8192];
         snprintf(cmd, sizeof cmd, "%s '%s/%s' %s", before, man_dir, pages[i], after);
-        int rc = shell(cmd, out, sizeof out);
+        int rc = mm_shell(cmd, out, sizeof out);
         if (rc != 0 || out[0])
             fail_msg("%s: exit %d:\n%s", cmd, rc, out);
     }
@@ -90,7 +62,7 @@ static void render(const char *before, const char *after)
 static void test_pages_render_with_man_without_warnings(void **state)
 {
     (void)state;
-    if (!on_path("man")) {
+    if (!mm_on_path("man")) {
         print_message("man is not installed: skipped\n");
         skip();
     }
@@ -100,7 +72,7 @@ static void test_pages_render_with_man_without_warnings(void **state)
 static void test_pages_render_with_groff_without_warnings(void **state)
 {
     (void)state;
-    if (!on_path("groff")) {
+    if (!mm_on_path("groff")) {
         print_message("groff is not installed: skipped\n");
         skip();
     }
@@ -144,7 +116,7 @@ static void test_every_option_of_the_usage_is_in_the_page(void **state)
     for (int i = 0; i < NPAGES; i++) {
         char cmd[600], usage[16384];
         snprintf(cmd, sizeof cmd, "timeout 20 '%s' --help", programs[i]);
-        assert_int_equal(shell(cmd, usage, sizeof usage), 0);
+        assert_int_equal(mm_shell(cmd, usage, sizeof usage), 0);
         char *text = read_page(pages[i]);
         int seen = 0;
         /* each "--word" of the usage, written "\-\-word" in roff */

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "mm_shell.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -40,40 +42,10 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-/* on_path says whether the program name is found in PATH. */
-static int on_path(const char *name)
-{
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    char buf[512];
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, name);
-        if (access(buf, X_OK) == 0)
-            return 1;
-        path += n + (path[n] == ':');
-    }
-    return 0;
-}
-
-/* shell runs cmd with sh -c, its stdout and stderr into out; the exit
- * status, or -1. The commands given are bounded by timeout(1). */
-static int shell(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_the_unit_passes_systemd_analyze_verify(void **state)
 {
     (void)state;
-    if (!on_path("systemd-analyze")) {
+    if (!mm_on_path("systemd-analyze")) {
         print_message("systemd-analyze is not installed: skipped\n");
         skip();
     }
@@ -106,17 +78,17 @@ static void test_the_unit_passes_systemd_analyze_verify(void **state)
     char cmd[1024], text[8192];
     snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/parley-matchmaker.8' '%s'", mandir, man_dir,
              page);
-    assert_int_equal(shell(cmd, text, sizeof text), 0);
+    assert_int_equal(mm_shell(cmd, text, sizeof text), 0);
     /* verify prints its findings (and fails) on anything it dislikes */
     snprintf(cmd, sizeof cmd, "MANPATH='%s/man' timeout 60 systemd-analyze verify '%s' 2>&1", dir,
              unit);
-    int rc = shell(cmd, text, sizeof text);
+    int rc = mm_shell(cmd, text, sizeof text);
     if (rc != 0 || text[0])
         fail_msg("systemd-analyze verify: exit %d:\n%s", rc, text);
     unlink(page);
     unlink(unit);
     snprintf(cmd, sizeof cmd, "rmdir '%s' '%s/man'", mandir, dir);
-    shell(cmd, text, sizeof text);
+    mm_shell(cmd, text, sizeof text);
 }
 
 static int free_port(void)
