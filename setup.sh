@@ -43,10 +43,15 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # example and its tests take by name (of priority required on Debian 12, so
 # normally there; listed for a machine without it); iproute2's ip makes the
 # other host (a network namespace and a veth pair) of the matchmaker's
-# reflection test.
+# reflection test; etcd-server and etcd-client (etcdctl) are the consensus
+# store the matchmakers of a cluster share their services through, and the
+# tool its tests write to it with; libcurl4-openssl-dev and libjson-c-dev are
+# what the matchmaker speaks etcd's JSON gateway with (HTTP and TLS, and
+# JSON: README, "Dependencies"); openssl makes the certificates of the TLS test.
 packages=(build-essential cmake pkg-config flex bison libcmocka-dev libtirpc-dev
           rpcsvc-proto clang libclang-rt-14-dev clang-format rpcbind liblmdb-dev libsqlite3-dev
-          file tzdata iproute2)
+          file tzdata iproute2 etcd-server etcd-client libcurl4-openssl-dev libjson-c-dev
+          openssl)
 
 # policy_rc_d is Debian's hook that lets maintainer scripts start services or
 # not: while it exits 101, installing rpcbind does not start it. The tests run

@@ -433,6 +433,52 @@ int matchmaker_lookup_1_svc(const mm_query *arg, mm_lookup_res *result, parley_c
                                                                  : PARLEY_ERR_SYSTEM_ERR;
 }
 
+/* empty is the "" of a reply's strings (the wire types are not const). */
+static char empty[1];
+
+/* matchmaker_instances_1_svc answers INSTANCES from the local table: every
+ * registration LOOKUP would answer, marked local. */
+int matchmaker_instances_1_svc(const mm_query *arg, mm_instances_res *result, parley_call *call)
+{
+    mm_service *sv = parley_call_ctx(call);
+    caller c;
+    caller_get(call, &c);
+    mm_reg_entry found[8];
+    size_t n = 0;
+    mm_status st =
+        mm_registry_lookup(sv->cfg.reg, str(arg->name), arg->vers, str(arg->netid), found, 8, &n);
+    result->status = st;
+    if (st != MM_OK)
+        return PARLEY_OK;
+    if (n > 8)
+        n = 8;
+    mm_instance *w = parley_arena_alloc(parley_call_arena(call), n * sizeof *w);
+    if (!w)
+        return PARLEY_ERR_SYSTEM_ERR;
+    memset(w, 0, n * sizeof *w);
+    for (size_t i = 0; i < n; i++) {
+        if (entry_to_wire(call, &c, &found[i], &w[i].entry) != 0)
+            return PARLEY_ERR_SYSTEM_ERR;
+        w[i].origin = MM_ORIGIN_LOCAL;
+        w[i].host = empty;
+    }
+    result->mm_instances_res_u.instances.mm_instance_list_len = (u_int)n;
+    result->mm_instances_res_u.instances.mm_instance_list_val = w;
+    return bounded(sv, call, PARLEY_OK, mm_instances_res_size(result));
+}
+
+/* matchmaker_cluster_1_svc answers CLUSTER: without a cluster, its state
+ * is MM_CLUSTER_OFF and the cache is empty. */
+int matchmaker_cluster_1_svc(mm_cluster_info *result, parley_call *call)
+{
+    (void)call;
+    memset(result, 0, sizeof *result);
+    result->state = MM_CLUSTER_OFF;
+    result->host = empty;
+    result->error = empty;
+    return PARLEY_OK;
+}
+
 int matchmaker_list_1_svc(mm_entry_list *result, parley_call *call)
 {
     mm_service *sv = parley_call_ctx(call);

@@ -143,6 +143,25 @@ int matchmaker_stats_1_svc(mm_stats_list *result, parley_call *call)
     return PARLEY_OK;
 }
 
+static char empty[1];
+
+int matchmaker_instances_1_svc(const mm_query *q, mm_instances_res *result, parley_call *call)
+{
+    (void)q;
+    (void)call;
+    result->status = MM_NOENT; /* the runtime never asks for instances */
+    return PARLEY_OK;
+}
+
+int matchmaker_cluster_1_svc(mm_cluster_info *result, parley_call *call)
+{
+    (void)call;
+    memset(result, 0, sizeof *result); /* nor for the cluster */
+    result->host = empty;
+    result->error = empty;
+    return PARLEY_OK;
+}
+
 /* ---- servers run in threads ---------------------------------------------- */
 
 typedef struct running {

@@ -52,7 +52,7 @@ _Static_assert(PL_MM_LIST_MAX == MM_LIST_MAX, "lists");
 _Static_assert(PL_MM_OK == (int)MM_OK && PL_MM_DENIED == (int)MM_DENIED &&
                    PL_MM_NOT_OWNER == (int)MM_NOT_OWNER && PL_MM_NOENT == (int)MM_NOENT &&
                    PL_MM_FULL == (int)MM_FULL && PL_MM_INVALID == (int)MM_INVALID &&
-                   PL_MM_EXISTS == (int)MM_EXISTS,
+                   PL_MM_EXISTS == (int)MM_EXISTS && PL_MM_STALE == (int)MM_STALE,
                "statuses");
 _Static_assert(sizeof(pl_mm_entry) == sizeof(mm_entry), "an entry charges the same budget");
 
@@ -403,7 +403,8 @@ static void test_register_maps_every_status_to_its_error(void **state)
         {MM_NOENT, PARLEY_ERR_NOT_REGISTERED},
         {MM_FULL, PARLEY_ERR_TABLE_FULL},
         {MM_INVALID, PARLEY_ERR_INVALID},
-        {7, PARLEY_ERR_BAD_ENUM},
+        {MM_STALE, PARLEY_ERR_CLUSTER_STALE},
+        {8, PARLEY_ERR_BAD_ENUM},
         {0xffffffffu, PARLEY_ERR_BAD_ENUM},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

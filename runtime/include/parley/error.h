@@ -63,7 +63,10 @@ extern "C" {
                          "tcp://HOST:PORT, or reach the program on HOST with "                     \
                          "parley_client_create_host")                                              \
     X(ERR_NAME_HELD, "another live server holds the name or program at the matchmaker, "           \
-                     "which does not hand it over ('parley-info lookup NAME' shows where)")
+                     "which does not hand it over ('parley-info lookup NAME' shows where)")   \
+    X(ERR_CLUSTER_STALE, "the service is known only from the cluster, and the matchmaker has "     \
+                         "been cut off from etcd for longer than its staleness bound "             \
+                         "('parley-info list --cluster' says why)")
 
 /* The error values. PARLEY_OK is 0; every error is positive. */
 typedef enum parley_err {

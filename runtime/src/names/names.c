@@ -161,7 +161,7 @@ static void enc_key(parley_enc *e, const pl_mm_args *a)
 static uint32_t dec_status(parley_dec *d)
 {
     uint32_t v = parley_get_u32(d);
-    if (!d->err && v > PL_MM_EXISTS) {
+    if (!d->err && v > PL_MM_STALE) {
         d->p -= 4;
         parley_dec_fail(d, PARLEY_ERR_BAD_ENUM);
         return 0;
@@ -461,6 +461,8 @@ static int status_error(uint32_t st)
         return PARLEY_ERR_TABLE_FULL;
     case PL_MM_INVALID:
         return PARLEY_ERR_INVALID;
+    case PL_MM_STALE:
+        return PARLEY_ERR_CLUSTER_STALE;
     }
     return PARLEY_ERR_PROTOCOL; /* dec_status lets no other value through */
 }

@@ -56,7 +56,8 @@ enum pl_mm_status {
     PL_MM_NOENT = 3,
     PL_MM_FULL = 4,
     PL_MM_INVALID = 5,
-    PL_MM_EXISTS = 6
+    PL_MM_EXISTS = 6,
+    PL_MM_STALE = 7
 };
 
 /* The arguments of a call: mm_registration for REGISTER (every field);
