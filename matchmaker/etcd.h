@@ -48,8 +48,8 @@ enum mm_etcd_code {
     MM_ETCD_PROTOCOL,    /* an answer that is not the JSON etcd sends */
     MM_ETCD_FAILED,      /* any other error etcd answered (its text says which) */
     MM_ETCD_NOMEM,
-    MM_ETCD_INVALID,     /* a bad argument or setting (an endpoint that is not a URL, ...) */
-    MM_ETCD_STOPPED      /* a watch ended because it was asked to stop */
+    MM_ETCD_INVALID, /* a bad argument or setting (an endpoint that is not a URL, ...) */
+    MM_ETCD_STOPPED  /* a watch ended because it was asked to stop */
 };
 
 /* A request's error: its code and a text naming the endpoint and the cause. */

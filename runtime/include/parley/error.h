@@ -63,7 +63,7 @@ extern "C" {
                          "tcp://HOST:PORT, or reach the program on HOST with "                     \
                          "parley_client_create_host")                                              \
     X(ERR_NAME_HELD, "another live server holds the name or program at the matchmaker, "           \
-                     "which does not hand it over ('parley-info lookup NAME' shows where)")   \
+                     "which does not hand it over ('parley-info lookup NAME' shows where)")        \
     X(ERR_CLUSTER_STALE, "the service is known only from the cluster, and the matchmaker has "     \
                          "been cut off from etcd for longer than its staleness bound "             \
                          "('parley-info list --cluster' says why)")
