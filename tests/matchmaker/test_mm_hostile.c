@@ -295,7 +295,7 @@ static void test_unknown_procedures_and_remote_calls_are_proc_unavail(void **sta
     }
     raw_msg m = {0};
     raw_reply r;
-    raw_call(&m, 8, MATCHMAKER_PROG, MATCHMAKER_VERS, 6); /* 5 is STATS */
+    raw_call(&m, 8, MATCHMAKER_PROG, MATCHMAKER_VERS, 8); /* 7 is CLUSTER */
     call_expect(&m, &r);
     assert_int_equal(r.accept_stat, PARLEY_PROC_UNAVAIL);
     still_serving();
