@@ -23,6 +23,13 @@
  * PARLEY_ERR_IN_DOUBT); an exactly-once call is refused
  * (PARLEY_ERR_NOT_GUARANTEED). It never downgrades silently.
  *
+ * A service name may have several instances (a cluster's): a guaranteed
+ * call that went out is pinned to the instance it went to, whose reply
+ * cache or store alone holds its record, and goes out again only on a
+ * connection to it; when the handle's connection goes to another instance,
+ * the attempt is refused before sending (client.c) and the call ends
+ * PARLEY_ERR_IN_DOUBT, never run a second time elsewhere.
+ *
  * It sits in the client layer, on client.c's attempts (pl_client_attempt)
  * and the wire layer's codec of the credential.
  */
