@@ -35,7 +35,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -492,6 +495,55 @@ static void test_this_hosts_instance_is_used_first(void **state)
     parley_client_destroy(c);
 }
 
+/* silent_listener makes a listening socket on loopback that answers no
+ * new connection: its accept queue (backlog 0) is filled by one connection
+ * the test makes and never accepts, so the kernel drops further SYNs, as
+ * a host that has gone silent does (no refusal, no reset). Its address goes
+ * to inst[i].uaddr; *fds gets the listener and the filling connection. */
+static void silent_listener(unsigned i, int fds[2])
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fds[0] >= 0);
+    assert_int_equal(bind(fds[0], (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fds[0], 0), 0);
+    assert_int_equal(getsockname(fds[0], (struct sockaddr *)&a, &len), 0);
+    fds[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fds[1] >= 0);
+    assert_int_equal(connect(fds[1], (struct sockaddr *)&a, sizeof a), 0);
+    unsigned port = ntohs(a.sin_port);
+    snprintf(inst[i].uaddr, sizeof inst[i].uaddr, "127.0.0.1.%u.%u", port >> 8, port & 255);
+}
+
+enum { SILENT_HANDLES = 4, SILENT_DEADLINE_MS = 2000 };
+
+static void test_a_silent_instance_does_not_take_the_whole_deadline(void **state)
+{
+    (void)state;
+    int fds[2];
+    silent_listener(2, fds);
+    spawn(0, 0, 0);
+    /* taken in turn, half the handles try the silent instance first: each
+     * gets its share of the deadline there, and the rest goes to the other */
+    const answer_entry both[] = {{2, 1}, {0, 1}};
+    answer_with(both, 2, 0);
+    for (unsigned i = 0; i < SILENT_HANDLES; i++) {
+        parley_client *c = client();
+        uint32_t wait = 0, where = UINT32_MAX;
+        parley_call_opts o = {SILENT_DEADLINE_MS, PARLEY_IDEMPOTENT, NULL};
+        assert_int_equal(
+            parley_client_call_opts(c, P_IDEM + 10, put_u32, &wait, 4, get_u32, &where, &o),
+            PARLEY_OK);
+        assert_int_equal(where, 0);
+        parley_client_destroy(c);
+    }
+    assert_int_equal(runs(0, P_IDEM), SILENT_HANDLES);
+    close(fds[1]);
+    close(fds[0]);
+}
+
 /* ---- idempotent calls when an instance dies -------------------------------- */
 
 static void test_idempotent_calls_go_on_at_the_other_instance_when_one_dies(void **state)
@@ -758,6 +810,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_new_connections_spread_over_the_clusters_instances,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_this_hosts_instance_is_used_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_silent_instance_does_not_take_the_whole_deadline,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_idempotent_calls_go_on_at_the_other_instance_when_one_dies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_calls_in_flight_go_on_at_the_other_instance,

@@ -128,8 +128,10 @@ static void try_last(pl_sockaddr *list, size_t n, const pl_sockaddr *avoid)
  * tried this host's first, then the cluster's from the next in turn
  * (pl_mm_spread); avoid (NULL: none), where the last broken connection
  * went, is tried last of its group. An address that refuses or cannot be
- * reached is passed over for the next; the deadline passing ends the
- * dial. Returns the last address's error when none connects; *out_fd, the
+ * reached is passed over for the next, and so is one that has not answered
+ * within its share of the time left (the time left divided by the addresses
+ * not yet tried; the last one has all of it); the deadline passing ends
+ * the dial. Returns the last address's error when none connects; *out_fd, the
  * connected socket, and *at, its address, on success. */
 int pl_client_dial(parley_client *c, int64_t deadline, const pl_sockaddr *avoid, int *out_fd,
                    pl_sockaddr *at)
@@ -160,8 +162,14 @@ int pl_client_dial(parley_client *c, int64_t deadline, const pl_sockaddr *avoid,
         try_last(list, n, avoid);
     for (size_t i = 0; i < n; i++) {
         int e = 0;
+        /* while other addresses remain, this one gets its share of the time
+         * left, so that a host that answers nothing (no refusal, no reset)
+         * cannot take the whole deadline from the instances after it */
+        int64_t now = pl_now_ns(), until = deadline;
+        if (i + 1 < n && deadline > now)
+            until = now + (deadline - now) / (int64_t)(n - i);
         rc = pl_sock_connect(out_fd, (const struct sockaddr *)&list[i].ss, list[i].len,
-                             list[i].socktype, deadline, &e);
+                             list[i].socktype, until, &e);
         if (rc == PARLEY_OK) {
             *at = list[i];
             if (c->dialed++)
@@ -178,7 +186,7 @@ int pl_client_dial(parley_client *c, int64_t deadline, const pl_sockaddr *avoid,
                               .err = rc}),
                "cannot connect for %s: %s", c->addr_text, parley_strerror(rc));
         pl_client_set_errno(c, e);
-        if (rc == PARLEY_ERR_TIMEDOUT || pl_now_ns() >= deadline)
+        if (pl_now_ns() >= deadline)
             break;
     }
     pl_addr_resolved_free(list);
