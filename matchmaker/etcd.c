@@ -17,8 +17,13 @@
  * (TTL 0), a revoke of one answers the error "requested lease not found".
  *
  * Threads: the handle is read-only after mm_etcd_create except the index of
- * the endpoint that last answered, an atomic; each request makes its own
- * easy handle. curl_global_init runs once, under pthread_once.
+ * the endpoint that last answered, an atomic, and its pool of idle easy
+ * handles, under a mutex. A request takes an easy handle from the pool (or
+ * makes one), so that no two threads ever share one, and gives it back
+ * after: libcurl keeps its connection open in it, and the next request
+ * reuses that connection (and its TLS session) instead of making a new one
+ * each time. A watch has an easy handle of its own. curl_global_init runs
+ * once, under pthread_once.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -43,20 +48,28 @@
 #define ETCD_TIMEOUT_MS_DEFAULT  2000u
 #define ETCD_MAX_ANSWER_DEFAULT  ((size_t)64 << 20)
 #define ETCD_KEEPALIVE_S_DEFAULT 5u
+#define ETCD_MAX_IDLE_DEFAULT    4u
+/* The longest endpoint URL. */
+#define ETCD_URL_MAX 512
 /* How many unanswered keep-alive probes end a watch's connection. */
 #define ETCD_KEEPALIVE_PROBES 3
 /* How often a watch looks at its stop flag, in milliseconds. */
 #define ETCD_STOP_POLL_MS 100
 
 struct mm_etcd {
-    char **ep;             /* the endpoints' URLs, without a trailing '/' */
-    size_t n_ep;           /* how many */
-    atomic_size_t current; /* the endpoint that last answered */
-    char *cacert;          /* NULL: the system's CAs */
-    char *cert;            /* NULL: none */
-    char *key;             /* NULL: none (or in cert's file) */
-    unsigned timeout_ms;   /* of one request on one endpoint */
-    size_t max_answer;     /* the largest answer, in bytes */
+    char **ep;                  /* the endpoints' URLs, without a trailing '/' */
+    size_t n_ep;                /* how many */
+    atomic_size_t current;      /* the endpoint that last answered */
+    char *cacert;               /* NULL: the system's CAs */
+    char *cert;                 /* NULL: none */
+    char *key;                  /* NULL: none (or in cert's file) */
+    unsigned timeout_ms;        /* of one request on one endpoint */
+    size_t max_answer;          /* the largest answer, in bytes */
+    struct curl_slist *headers; /* of every request; read-only */
+    pthread_mutex_t lock;       /* guards idle and n_idle */
+    CURL **idle;                /* easy handles between requests, with their connections */
+    size_t n_idle;              /* how many */
+    size_t max_idle;            /* room in idle */
 };
 
 /* ---- errors -------------------------------------------------------------- */
@@ -401,6 +414,8 @@ static int check_file(const char *path, const char **why)
     return 0;
 }
 
+static struct curl_slist *json_headers(void);
+
 /* mm_etcd_destroy: see etcd.h. */
 void mm_etcd_destroy(mm_etcd *h)
 {
@@ -412,6 +427,12 @@ void mm_etcd_destroy(mm_etcd *h)
     free(h->cacert);
     free(h->cert);
     free(h->key);
+    for (size_t i = 0; i < h->n_idle; i++)
+        curl_easy_cleanup(h->idle[i]);
+    free(h->idle);
+    curl_slist_free_all(h->headers);
+    if (h->max_idle)
+        pthread_mutex_destroy(&h->lock);
     free(h);
 }
 
@@ -457,6 +478,13 @@ int mm_etcd_create(mm_etcd **out, const mm_etcd_cfg *cfg, mm_etcd_err *err)
     h->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : ETCD_TIMEOUT_MS_DEFAULT;
     h->max_answer = cfg->max_answer ? cfg->max_answer : ETCD_MAX_ANSWER_DEFAULT;
     atomic_init(&h->current, 0);
+    h->headers = json_headers();
+    size_t max_idle = cfg->max_idle ? cfg->max_idle : ETCD_MAX_IDLE_DEFAULT;
+    h->idle = calloc(max_idle, sizeof *h->idle);
+    if (!h->headers || !h->idle || pthread_mutex_init(&h->lock, NULL) != 0)
+        nomem = 1;
+    else
+        h->max_idle = max_idle;
 
     size_t cap = 1;
     for (const char *p = cfg->endpoints; *p; p++)
@@ -474,10 +502,10 @@ int mm_etcd_create(mm_etcd **out, const mm_etcd_cfg *cfg, mm_etcd_err *err)
             p++, n--;
         while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
             n--;
-        if (n == 0) {
+        if (n == 0 || n > ETCD_URL_MAX) {
             mm_etcd_destroy(h);
-            return set_err(err, MM_ETCD_INVALID, "etcd: an empty endpoint in \"%s\"",
-                           cfg->endpoints);
+            return set_err(err, MM_ETCD_INVALID, "etcd: %s endpoint in \"%.160s\"",
+                           n ? "a too long" : "an empty", cfg->endpoints);
         }
         char *url = strndup(p, n);
         if (!url) {
@@ -661,6 +689,17 @@ static int etcd_error(mm_etcd_err *err, const char *ep, json_object *obj)
     return FINAL;
 }
 
+/* is_error says whether the answer obj is an error of etcd's (either
+ * shape; not the empty "error" field a LeaseGrantResponse may have). */
+static int is_error(json_object *obj)
+{
+    json_object *e;
+    if (!json_object_object_get_ex(obj, "error", &e) || !e)
+        return 0;
+    return json_object_is_type(e, json_type_object) ||
+           (json_object_is_type(e, json_type_string) && json_object_get_string_len(e) > 0);
+}
+
 /* parse_whole parses buf (len bytes) as exactly one JSON object (with
  * whitespace around it) into *out. Returns 0, or -1 when it is not. */
 static int parse_whole(const char *buf, size_t len, json_object **out)
@@ -718,6 +757,7 @@ static CURLcode easy_common(CURL *c, const mm_etcd *h, const char *ep, const cha
     return rc;
 }
 
+/* json_headers makes the list of headers of every request. */
 static struct curl_slist *json_headers(void)
 {
     /* "Expect:" keeps libcurl from waiting for a 100 Continue on large
@@ -729,24 +769,49 @@ static struct curl_slist *json_headers(void)
     return l2;
 }
 
+/* easy_take gives an easy handle for one request: an idle one of h's pool
+ * (its options reset, its connections kept), or a new one; NULL when out
+ * of memory. Locks h->lock briefly. */
+static CURL *easy_take(mm_etcd *h)
+{
+    CURL *c = NULL;
+    pthread_mutex_lock(&h->lock);
+    if (h->n_idle > 0)
+        c = h->idle[--h->n_idle];
+    pthread_mutex_unlock(&h->lock);
+    if (c) {
+        curl_easy_reset(c);
+        return c;
+    }
+    return curl_easy_init();
+}
+
+/* easy_give gives c back to h's pool, or frees it when the pool is full. */
+static void easy_give(mm_etcd *h, CURL *c)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->n_idle < h->max_idle) {
+        h->idle[h->n_idle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&h->lock);
+    curl_easy_cleanup(c);
+}
+
 /* post_once sends body to path on endpoint ep and parses the answer into
  * *out (the caller puts it). Returns an MM_ETCD_* code, also in err (not
  * NULL), and says in *next whether the request should go to the next
  * endpoint. */
-static int post_once(const mm_etcd *h, const char *ep, const char *path, const char *body,
+static int post_once(mm_etcd *h, const char *ep, const char *path, const char *body,
                      json_object **out, mm_etcd_err *err, int *next)
 {
     *next = FINAL;
     char errbuf[CURL_ERROR_SIZE] = "";
     answer a = {.max = h->max_answer};
-    struct curl_slist *headers = json_headers();
-    CURL *c = curl_easy_init();
-    if (!c || !headers) {
-        curl_easy_cleanup(c);
-        curl_slist_free_all(headers);
+    CURL *c = easy_take(h);
+    if (!c)
         return set_err(err, MM_ETCD_NOMEM, "%s: out of memory", ep);
-    }
-    CURLcode rc = easy_common(c, h, ep, path, errbuf, headers);
+    CURLcode rc = easy_common(c, h, ep, path, errbuf, h->headers);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     if (rc == CURLE_OK)
@@ -759,23 +824,25 @@ static int post_once(const mm_etcd *h, const char *ep, const char *path, const c
         rc = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_answer);
     if (rc != CURLE_OK) {
         curl_easy_cleanup(c);
-        curl_slist_free_all(headers);
         return set_err(err, MM_ETCD_FAILED, "%s: libcurl: %s", ep, curl_easy_strerror(rc));
     }
     rc = curl_easy_perform(c);
-    long status = 0;
+    long status = 0, sent = 0;
     curl_off_t connect_us = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect_us);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(headers);
+    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
+    /* the pointers it was given live on this stack: none may outlast it */
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
+    easy_give(h, c);
 
     int code;
     if (a.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         code = set_err(err, MM_ETCD_TOO_LARGE, "%s: an answer larger than %zu bytes", ep,
                        h->max_answer);
     } else if (rc != CURLE_OK) {
-        *next = curl_failure(err, ep, rc, errbuf, connect_us > 0);
+        *next = curl_failure(err, ep, rc, errbuf, connect_us > 0 || sent > 0);
         code = err->code;
     } else {
         json_object *obj = NULL;
@@ -785,8 +852,7 @@ static int post_once(const mm_etcd *h, const char *ep, const char *path, const c
                                "%s: HTTP status %ld without an etcd error", ep, status);
             else
                 code = set_err(err, MM_ETCD_PROTOCOL, "%s: an answer that is not JSON", ep);
-        } else if (json_object_object_get_ex(obj, "error", NULL) &&
-                   json_object_object_get_ex(obj, "message", NULL)) {
+        } else if (is_error(obj)) {
             *next = etcd_error(err, ep, obj);
             code = err->code;
             json_object_put(obj);
@@ -1180,7 +1246,7 @@ static void watch_object(watch_state *w, json_object *obj)
         watch_finish(w, MM_ETCD_PROTOCOL);
         return;
     }
-    if (json_object_object_get_ex(obj, "error", NULL)) {
+    if (is_error(obj)) {
         int next = etcd_error(&w->err, w->ep, obj);
         (void)next;
         watch_finish(w, w->err.code);
@@ -1294,22 +1360,20 @@ static int watch_once(const mm_etcd *h, const char *ep, const char *body, watch_
 {
     *next = FINAL;
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *headers = json_headers();
     CURL *c = curl_easy_init();
     CURLM *m = curl_multi_init();
     w->tok = json_tokener_new();
     w->ep = ep;
     w->created = w->done = 0;
     w->obj_bytes = 0;
-    if (!c || !m || !headers || !w->tok) {
+    if (!c || !m || !w->tok) {
         curl_easy_cleanup(c);
         curl_multi_cleanup(m);
-        curl_slist_free_all(headers);
         json_tokener_free(w->tok);
         w->tok = NULL;
         return set_err(&w->err, MM_ETCD_NOMEM, "%s: out of memory", ep);
     }
-    CURLcode rc = easy_common(c, h, ep, "/v3/watch", errbuf, headers);
+    CURLcode rc = easy_common(c, h, ep, "/v3/watch", errbuf, h->headers);
 #define SET(opt, v)                                                                                \
     do {                                                                                           \
         if (rc == CURLE_OK)                                                                        \
@@ -1328,7 +1392,6 @@ static int watch_once(const mm_etcd *h, const char *ep, const char *body, watch_
         code = set_err(&w->err, MM_ETCD_FAILED, "%s: libcurl: %s", ep, curl_easy_strerror(rc));
         curl_easy_cleanup(c);
         curl_multi_cleanup(m);
-        curl_slist_free_all(headers);
         json_tokener_free(w->tok);
         w->tok = NULL;
         return code;
@@ -1379,7 +1442,6 @@ static int watch_once(const mm_etcd *h, const char *ep, const char *body, watch_
     curl_multi_remove_handle(m, c);
     curl_easy_cleanup(c);
     curl_multi_cleanup(m);
-    curl_slist_free_all(headers);
 
     if (w->done) {
         code = w->code;

@@ -918,12 +918,61 @@ typedef struct fake {
     const char *answer; /* sent as it is */
     size_t answer_len;
     size_t filler; /* then this many bytes of 'x' */
+    int mode;      /* FAKE_CLOSE, FAKE_KEEP or FAKE_HOLD */
+    atomic_int accepted;
     pthread_t thread;
     atomic_int stop;
 } fake;
 
-/* fake_serve answers every connection: it reads the request (its headers
- * and the body Content-Length says), sends the answer, and closes. */
+enum {
+    FAKE_CLOSE, /* answer one request per connection, then close it */
+    FAKE_KEEP,  /* answer every request of a connection until the client closes it */
+    FAKE_HOLD   /* read the request and never answer */
+};
+
+/* fake_read reads one request of connection c (its headers and the body
+ * Content-Length says) within about 5 s; 1, or 0 when the client closed
+ * or the fake is stopping. */
+static int fake_read(fake *f, int c)
+{
+    char req[65536];
+    size_t got = 0, need = (size_t)-1;
+    for (int i = 0; i < 100 && got < need && !atomic_load(&f->stop); i++) {
+        struct pollfd q = {.fd = c, .events = POLLIN};
+        if (poll(&q, 1, 50) <= 0)
+            continue;
+        ssize_t r = recv(c, req + got, sizeof req - 1 - got, 0);
+        if (r <= 0)
+            return 0;
+        got += (size_t)r;
+        req[got] = '\0';
+        char *end = strstr(req, "\r\n\r\n");
+        char *cl = strcasestr(req, "Content-Length:");
+        if (end && cl)
+            need = (size_t)(end + 4 - req) + strtoul(cl + 15, NULL, 10);
+        if (got == sizeof req - 1)
+            break;
+    }
+    return got >= need;
+}
+
+/* fake_answer sends f's answer and filler on c. */
+static void fake_answer(fake *f, int c)
+{
+    send(c, f->answer, f->answer_len, MSG_NOSIGNAL);
+    char chunk[4096];
+    memset(chunk, 'x', sizeof chunk);
+    for (size_t sent = 0; sent < f->filler;) {
+        size_t n = f->filler - sent < sizeof chunk ? f->filler - sent : sizeof chunk;
+        ssize_t w = send(c, chunk, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+        sent += (size_t)w;
+    }
+}
+
+/* fake_serve serves connections one at a time, as f->mode says, until
+ * f->stop. */
 static void *fake_serve(void *arg)
 {
     fake *f = arg;
@@ -934,44 +983,44 @@ static void *fake_serve(void *arg)
         int c = accept(f->fd, NULL, NULL);
         if (c < 0)
             continue;
-        char req[65536];
-        size_t got = 0;
-        size_t need = (size_t)-1;
-        for (int i = 0; i < 100 && got < need && got < sizeof req - 1; i++) {
-            struct pollfd q = {.fd = c, .events = POLLIN};
-            if (poll(&q, 1, 50) <= 0)
-                continue;
-            ssize_t r = recv(c, req + got, sizeof req - 1 - got, 0);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-            req[got] = '\0';
-            char *end = strstr(req, "\r\n\r\n");
-            char *cl = strcasestr(req, "Content-Length:");
-            if (end && cl)
-                need = (size_t)(end + 4 - req) + strtoul(cl + 15, NULL, 10);
-        }
-        send(c, f->answer, f->answer_len, MSG_NOSIGNAL);
-        char chunk[4096];
-        memset(chunk, 'x', sizeof chunk);
-        for (size_t sent = 0; sent < f->filler;) {
-            size_t n = f->filler - sent < sizeof chunk ? f->filler - sent : sizeof chunk;
-            ssize_t w = send(c, chunk, n, MSG_NOSIGNAL);
-            if (w <= 0)
-                break;
-            sent += (size_t)w;
+        atomic_fetch_add(&f->accepted, 1);
+        if (f->mode == FAKE_CLOSE) {
+            fake_read(f, c);
+            fake_answer(f, c);
+        } else if (f->mode == FAKE_KEEP) {
+            while (fake_read(f, c))
+                fake_answer(f, c);
+        } else {
+            fake_read(f, c);
+            char b[512];
+            for (int i = 0; i < 600 && !atomic_load(&f->stop); i++) {
+                struct pollfd q = {.fd = c, .events = POLLIN};
+                if (poll(&q, 1, 50) > 0 && recv(c, b, sizeof b, 0) <= 0)
+                    break;
+            }
         }
         close(c);
     }
     return NULL;
 }
 
+static void fake_start_mode(fake *f, const char *answer, size_t filler, int mode);
+
 static void fake_start(fake *f, const char *answer, size_t filler)
+{
+    fake_start_mode(f, answer, filler, FAKE_CLOSE);
+}
+
+/* fake_start_mode starts a fake server that answers answer (then filler
+ * bytes of 'x') as mode says. */
+static void fake_start_mode(fake *f, const char *answer, size_t filler, int mode)
 {
     f->answer = answer;
     f->answer_len = strlen(answer);
     f->filler = filler;
+    f->mode = mode;
     atomic_init(&f->stop, 0);
+    atomic_init(&f->accepted, 0);
     f->fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(f->fd >= 0);
     struct sockaddr_in a;
@@ -1076,6 +1125,131 @@ static void test_malformed_answers_are_protocol_or_too_large_errors(void **state
     }
 }
 
+static void test_requests_reuse_one_connection(void **state)
+{
+    (void)state;
+    fake f;
+    fake_start_mode(&f, HTTP_OK "Content-Length: 27\r\n\r\n{\"header\":{\"revision\":\"5\"}}", 0,
+                    FAKE_KEEP);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", f.port);
+    mm_etcd *h = client_of(url);
+    mm_etcd_err err;
+    int rc = MM_ETCD_OK;
+    for (int i = 0; i < 20 && rc == MM_ETCD_OK; i++) {
+        int64_t rev = 0;
+        rc = mm_etcd_put(h, "/k", "v", 1, 0, &rev, &err);
+        if (rc == MM_ETCD_OK && rev != 5)
+            rc = -1;
+    }
+    mm_etcd_destroy(h);
+    fake_stop(&f);
+    expect_ok(rc, err);
+    assert_int_equal(atomic_load(&f.accepted), 1);
+}
+
+static void test_a_silent_endpoint_times_out_and_the_next_one_answers(void **state)
+{
+    (void)state;
+    fake f;
+    fake_start_mode(&f, "", 0, FAKE_HOLD);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", f.port);
+    mm_etcd *h = NULL;
+    mm_etcd_err err_put, err_watch;
+    mm_etcd_cfg cfg = {.endpoints = url, .timeout_ms = 300};
+    expect_ok(mm_etcd_create(&h, &cfg, &err_put), err_put);
+    int rc_put = mm_etcd_put(h, "/k", "v", 1, 0, NULL, &err_put);
+    seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    atomic_int stop = 0;
+    int rc_watch = mm_etcd_watch(h, "/k", 0, collect, &s, &stop, 0, NULL, &err_watch);
+    mm_etcd_destroy(h);
+
+    /* the same silent endpoint first, then the shared etcd */
+    int rc_next = -1;
+    mm_etcd_err err_next;
+    if (have_etcd) {
+        char eps[300];
+        snprintf(eps, sizeof eps, "%s,%s", url, shared.url);
+        mm_etcd_cfg two = {.endpoints = eps, .timeout_ms = 300};
+        expect_ok(mm_etcd_create(&h, &two, &err_next), err_next);
+        rc_next = mm_etcd_put(h, "/silent/k", "v", 1, 0, NULL, &err_next);
+        mm_etcd_destroy(h);
+    }
+    fake_stop(&f);
+    assert_int_equal(rc_put, MM_ETCD_TIMEDOUT);
+    assert_non_null(strstr(err_put.text, url));
+    assert_non_null(strstr(err_put.text, "timed out"));
+    assert_int_equal(rc_watch, MM_ETCD_TIMEDOUT);
+    assert_non_null(strstr(err_watch.text, url));
+    if (have_etcd)
+        expect_ok(rc_next, err_next);
+}
+
+/* A thread of the shared-handle case: puts and range reads of its own. */
+typedef struct sharer {
+    pthread_t thread;
+    mm_etcd *h;
+    int id;
+    int rc;
+    mm_etcd_err err;
+} sharer;
+
+static void *share_thread(void *arg)
+{
+    sharer *t = arg;
+    t->rc = MM_ETCD_OK;
+    for (int i = 0; i < 25 && t->rc == MM_ETCD_OK; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "/share/%d/%02d", t->id, i);
+        t->rc = mm_etcd_put(t->h, key, "v", 1, 0, NULL, &t->err);
+        mm_etcd_kvs kvs;
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "/share/%d/", t->id);
+        if (t->rc == MM_ETCD_OK)
+            t->rc = mm_etcd_range(t->h, prefix, &kvs, &t->err);
+        if (t->rc == MM_ETCD_OK) {
+            if (kvs.n != (size_t)i + 1)
+                t->rc = -1;
+            mm_etcd_kvs_free(&kvs);
+        }
+    }
+    return NULL;
+}
+
+static void test_threads_share_one_handle_while_it_watches(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_ETCD();
+    mm_etcd *h = client_of(shared.url);
+    mm_etcd_err err;
+    mm_etcd_kvs kvs;
+    expect_ok(mm_etcd_range(h, "/share/", &kvs, &err), err);
+    int64_t from = kvs.revision + 1;
+    mm_etcd_kvs_free(&kvs);
+    seen s = {.lock = PTHREAD_MUTEX_INITIALIZER, .stop_after = 0};
+    watcher w = {.h = h, .prefix = "/share/", .start = from, .s = &s};
+    assert_int_equal(pthread_create(&w.thread, NULL, watch_thread, &w), 0);
+    sharer t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (sharer){.h = h, .id = i};
+        assert_int_equal(pthread_create(&t[i].thread, NULL, share_thread, &t[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i].thread, NULL);
+    /* the callback keeps 64 events: wait for those */
+    int ok = wait_for(&s, 64);
+    atomic_store(&w.stop, 1);
+    assert_int_equal(join_bounded(&w), 0);
+    mm_etcd_destroy(h);
+    for (int i = 0; i < 4; i++)
+        expect_ok(t[i].rc, t[i].err);
+    assert_int_equal(ok, 0);
+    assert_int_equal(w.rc, MM_ETCD_STOPPED);
+    for (int i = 1; i < 64; i++)
+        assert_true(s.rev[i] > s.rev[i - 1]);
+}
+
 /* ---- settings ------------------------------------------------------------ */
 
 static void test_bad_settings_are_invalid_at_create(void **state)
@@ -1174,6 +1348,9 @@ int main(void)
         cmocka_unit_test(test_bad_settings_are_invalid_at_create),
         cmocka_unit_test(test_malformed_answers_are_protocol_or_too_large_errors),
         cmocka_unit_test(test_all_endpoints_closed_is_unreachable_and_names_the_endpoint),
+        cmocka_unit_test(test_requests_reuse_one_connection),
+        cmocka_unit_test(test_a_silent_endpoint_times_out_and_the_next_one_answers),
+        cmocka_unit_test(test_threads_share_one_handle_while_it_watches),
         cmocka_unit_test(test_put_then_range_reads_values_leases_and_nul_bytes),
         cmocka_unit_test(test_range_reads_many_keys_in_key_order),
         cmocka_unit_test(test_delete_removes_one_key_or_a_prefix),
