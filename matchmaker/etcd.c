@@ -49,6 +49,11 @@
 #define ETCD_MAX_ANSWER_DEFAULT  ((size_t)64 << 20)
 #define ETCD_KEEPALIVE_S_DEFAULT 5u
 #define ETCD_MAX_IDLE_DEFAULT    4u
+/* The largest settings accepted: an answer must fit json-c's int lengths
+ * with room, a pool is a few handles, a request's time a few minutes. */
+#define ETCD_MAX_ANSWER_MAX ((size_t)1 << 30)
+#define ETCD_MAX_IDLE_MAX   1024u
+#define ETCD_TIMEOUT_MS_MAX 600000u
 /* The longest endpoint URL. */
 #define ETCD_URL_MAX 512
 /* How many unanswered keep-alive probes end a watch's connection. */
@@ -392,23 +397,22 @@ static int check_endpoint(const char *url, const char **why)
     return bad ? -1 : 0;
 }
 
-/* check_file says whether path can be read; the errno text in why. */
-static int check_file(const char *path, const char **why)
+/* check_file says whether path can be read: 0, or -1 with why in buf
+ * (size n). */
+static int check_file(const char *path, char *buf, size_t n)
 {
     FILE *f = fopen(path, "r");
-    if (!f) {
-        *why = strerror(errno);
-        return -1;
-    }
-    int c = fgetc(f);
-    int e = ferror(f) ? errno : 0;
-    fclose(f);
+    int c = f ? fgetc(f) : EOF;
+    int e = !f ? errno : ferror(f) ? errno : 0;
+    if (f)
+        fclose(f);
     if (e) {
-        *why = strerror(e);
+        char tmp[96];
+        snprintf(buf, n, "%s", strerror_r(e, tmp, sizeof tmp));
         return -1;
     }
     if (c == EOF) {
-        *why = "empty file";
+        snprintf(buf, n, "an empty file");
         return -1;
     }
     return 0;
@@ -460,13 +464,24 @@ int mm_etcd_create(mm_etcd **out, const mm_etcd_cfg *cfg, mm_etcd_err *err)
                        curl_easy_strerror(curl_init_rc));
 
     const char *why;
+    char why_buf[128];
     const char *files[3][2] = {
         {"CA file", cfg->cacert}, {"certificate file", cfg->cert}, {"key file", cfg->key}};
     for (int i = 0; i < 3; i++)
-        if (files[i][1] && check_file(files[i][1], &why) != 0)
-            return set_err(err, MM_ETCD_INVALID, "etcd: %s %s: %s", files[i][0], files[i][1], why);
+        if (files[i][1] && check_file(files[i][1], why_buf, sizeof why_buf) != 0)
+            return set_err(err, MM_ETCD_INVALID, "etcd: %s %s: %s", files[i][0], files[i][1],
+                           why_buf);
     if (cfg->key && !cfg->cert)
         return set_err(err, MM_ETCD_INVALID, "etcd: a key file without a certificate file");
+    if (cfg->max_answer > ETCD_MAX_ANSWER_MAX)
+        return set_err(err, MM_ETCD_INVALID, "etcd: max_answer %zu is more than %zu",
+                       cfg->max_answer, (size_t)ETCD_MAX_ANSWER_MAX);
+    if (cfg->max_idle > ETCD_MAX_IDLE_MAX)
+        return set_err(err, MM_ETCD_INVALID, "etcd: max_idle %u is more than %u", cfg->max_idle,
+                       ETCD_MAX_IDLE_MAX);
+    if (cfg->timeout_ms > ETCD_TIMEOUT_MS_MAX)
+        return set_err(err, MM_ETCD_INVALID, "etcd: timeout_ms %u is more than %u", cfg->timeout_ms,
+                       ETCD_TIMEOUT_MS_MAX);
 
     mm_etcd *h = calloc(1, sizeof *h);
     if (!h)
@@ -682,7 +697,7 @@ static int etcd_error(mm_etcd_err *err, const char *ep, json_object *obj)
     if (strstr(msg, "compacted"))
         return set_err(err, MM_ETCD_COMPACTED, "%s: revision compacted (%s)", ep, msg), FINAL;
     if (code == 14) {
-        set_err(err, MM_ETCD_FAILED, "%s: unavailable (%s)", ep, msg);
+        set_err(err, MM_ETCD_UNREACHABLE, "%s: unavailable (%s)", ep, msg);
         return NEXT;
     }
     set_err(err, MM_ETCD_FAILED, "%s: etcd error %" PRId64 " (%s)", ep, code, msg);
@@ -761,12 +776,24 @@ static CURLcode easy_common(CURL *c, const mm_etcd *h, const char *ep, const cha
 static struct curl_slist *json_headers(void)
 {
     /* "Expect:" keeps libcurl from waiting for a 100 Continue on large
-     * bodies, which the gateway does not send. */
-    struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
-    struct curl_slist *l2 = l ? curl_slist_append(l, "Expect:") : NULL;
-    if (!l2)
-        curl_slist_free_all(l);
-    return l2;
+     * bodies, which the gateway does not send. The gateway passes a
+     * Grpc-Metadata-NAME header on as the gRPC metadata NAME: "hasleader:
+     * true" is what etcd's own client sends to require a leader, so that a
+     * member cut off from its leader answers "no leader" at once, and ends
+     * a watch a few election timeouts after it lost its leader, instead of
+     * leaving it silent. */
+    const char *lines[] = {"Content-Type: application/json",
+                           "Expect:", "Grpc-Metadata-hasleader: true"};
+    struct curl_slist *l = NULL;
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct curl_slist *n = curl_slist_append(l, lines[i]);
+        if (!n) {
+            curl_slist_free_all(l);
+            return NULL;
+        }
+        l = n;
+    }
+    return l;
 }
 
 /* easy_take gives an easy handle for one request: an idle one of h's pool
@@ -1445,7 +1472,7 @@ static int watch_once(const mm_etcd *h, const char *ep, const char *body, watch_
 
     if (w->done) {
         code = w->code;
-        if (!w->created && (code == MM_ETCD_FAILED && strstr(w->err.text, "unavailable")))
+        if (!w->created && code == MM_ETCD_UNREACHABLE)
             *next = NEXT;
     } else if (code == MM_ETCD_OK && finished) {
         if (result != CURLE_OK && !w->created) {

@@ -45,7 +45,8 @@
 /* The outcome of a request. */
 enum mm_etcd_code {
     MM_ETCD_OK = 0,
-    MM_ETCD_UNREACHABLE, /* no endpoint could be connected to (refused, no route, timed out) */
+    MM_ETCD_UNREACHABLE, /* no endpoint could be connected to (refused, no route, timed out),
+                            or none had a leader ("etcdserver: no leader") */
     MM_ETCD_TIMEDOUT,    /* connected, but no answer within the request's time */
     MM_ETCD_TLS,         /* the TLS handshake failed (certificate, key, CA, or protocol) */
     MM_ETCD_DENIED,      /* etcd refused: permission denied, or authentication needed/failed */
@@ -74,9 +75,12 @@ typedef struct mm_etcd_cfg {
     const char *cacert;    /* the CA that signed the members' certificates; NULL: the system's */
     const char *cert;      /* this client's certificate (PEM); NULL: none */
     const char *key;       /* its private key (PEM); NULL: none */
-    unsigned timeout_ms;   /* of one request on one endpoint (not a watch); 0: 2000 */
-    size_t max_answer;     /* the largest answer accepted, in bytes; 0: 64 MiB */
-    unsigned max_idle;     /* idle connections kept for the next requests; 0: 4 */
+    unsigned timeout_ms;   /* of one request on one endpoint (a watch: until etcd says it
+                              was created); 0: 2000, at most 600000 */
+    size_t max_answer;     /* the largest answer (a watch: the largest of its answers)
+                              accepted, in bytes; 0: 64 MiB, at most 1 GiB */
+    unsigned max_idle;     /* idle connections kept for the next requests; 0: 4, at most
+                              1024 */
 } mm_etcd_cfg;
 
 typedef struct mm_etcd mm_etcd;
@@ -164,8 +168,9 @@ typedef int mm_etcd_watch_fn(void *ctx, const mm_etcd_event *ev, size_t n, int64
  * least every 100 ms) or fn asked; MM_ETCD_COMPACTED when start_rev was
  * compacted away (*compact_rev gets the oldest revision left: read the range
  * again); else the error that broke the stream (the member went away or
- * closed it, MM_ETCD_UNREACHABLE: watch again from the last revision given
- * + 1; etcd canceled it, MM_ETCD_DENIED or _FAILED). The stream's connection
+ * closed it, or lost its leader: MM_ETCD_UNREACHABLE, watch again from the
+ * last revision given + 1; etcd canceled it: MM_ETCD_DENIED or _FAILED).
+ * The stream's connection
  * has TCP keep-alives (probes after keepalive_s idle seconds, then every
  * keepalive_s, 3 unanswered ones end it; 0: 5), so a member whose machine
  * vanished without closing it is noticed; a caller that learns

@@ -188,35 +188,33 @@ static int etcd_ready(etcd_proc *e, const mm_etcd_cfg *cfg)
     return rc;
 }
 
-/* etcd_start starts an etcd in a folder of its own (with tls, the
- * certificates of tls_dir: server.pem, server.key, ca.pem; client
- * certificates required) and waits until it answers. 0 or -1. */
-static int etcd_start(etcd_proc *e, const char *tls_dir)
+/* etcd_spawn starts member name of the cluster initial (NAME=PEER_URL,...)
+ * in a folder of its own, its client URL on port cport, its peer URL on
+ * pport (with tls_dir, the certificates of tls_dir: server.pem, server.key,
+ * ca.pem; client certificates required). 0 or -1. */
+static int etcd_spawn(etcd_proc *e, const char *name, int cport, int pport, const char *initial,
+                      const char *tls_dir)
 {
     memset(e, 0, sizeof *e);
     snprintf(e->dir, sizeof e->dir, "%s/etcd%d", tmpdir, etcd_seq++);
-    if (mkdir(e->dir, 0700) != 0)
-        return -1;
-    int cport = free_port(), pport = free_port();
-    if (cport < 0 || pport < 0)
+    if (cport < 0 || pport < 0 || mkdir(e->dir, 0700) != 0)
         return -1;
     const char *scheme = tls_dir ? "https" : "http";
-    char data[300], log[300], listen[128], peer[128], cluster[160];
+    char data[300], log[300], listen[128], peer[128];
     char scert[300], skey[300];
     snprintf(data, sizeof data, "%s/data", e->dir);
     snprintf(log, sizeof log, "%s/log", e->dir);
     snprintf(e->url, sizeof e->url, "%s://127.0.0.1:%d", scheme, cport);
     snprintf(listen, sizeof listen, "%s://127.0.0.1:%d", scheme, cport);
     snprintf(peer, sizeof peer, "http://127.0.0.1:%d", pport);
-    snprintf(cluster, sizeof cluster, "t=http://127.0.0.1:%d", pport);
     const char *argv[32] = {"etcd",  "--name",
-                            "t",     "--data-dir",
+                            name,    "--data-dir",
                             data,    "--listen-client-urls",
                             listen,  "--advertise-client-urls",
                             listen,  "--listen-peer-urls",
                             peer,    "--initial-advertise-peer-urls",
                             peer,    "--initial-cluster",
-                            cluster, "--log-level",
+                            initial, "--log-level",
                             "error"};
     int n = 17;
     if (tls_dir) {
@@ -235,19 +233,35 @@ static int etcd_start(etcd_proc *e, const char *tls_dir)
     }
     argv[n] = NULL;
     e->pid = spawn(argv, log);
-    if (e->pid < 0)
-        return -1;
+    return e->pid > 0 ? 0 : -1;
+}
+
+/* etcd_wait waits until the member e answers. 0 or -1. */
+static int etcd_wait(etcd_proc *e)
+{
     mm_etcd_cfg cfg = {.endpoints = e->url, .timeout_ms = 500};
-    if (tls_dir) {
+    if (e->ca[0]) {
         cfg.cacert = e->ca;
         cfg.cert = e->cert;
         cfg.key = e->key;
     }
     if (etcd_ready(e, &cfg) != 0) {
-        fprintf(stderr, "etcd did not answer on %s (its log: %s)\n", e->url, log);
+        fprintf(stderr, "etcd did not answer on %s\n", e->url);
         return -1;
     }
     return 0;
+}
+
+/* etcd_start starts a single-member etcd (see etcd_spawn) and waits until
+ * it answers. 0 or -1 (the caller stops it then too). */
+static int etcd_start(etcd_proc *e, const char *tls_dir)
+{
+    int cport = free_port(), pport = free_port();
+    char initial[80];
+    snprintf(initial, sizeof initial, "t=http://127.0.0.1:%d", pport);
+    if (etcd_spawn(e, "t", cport, pport, initial, tls_dir) != 0)
+        return -1;
+    return etcd_wait(e);
 }
 
 /* etcd_stop stops e and removes its folder. */
@@ -680,6 +694,55 @@ static void test_a_watch_ends_with_an_error_when_etcd_is_killed(void **state)
     assert_int_equal(joined, 0);
     assert_true(w.rc != MM_ETCD_OK && w.rc != MM_ETCD_STOPPED);
     assert_non_null(strstr(w.err.text, e.url));
+}
+
+static void test_a_member_that_lost_its_leader_ends_the_watch_and_answers_no_leader(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_ETCD();
+    etcd_proc a, b;
+    int ca = free_port(), pa = free_port(), cb = free_port(), pb = free_port();
+    char initial[160];
+    snprintf(initial, sizeof initial, "a=http://127.0.0.1:%d,b=http://127.0.0.1:%d", pa, pb);
+    int started = etcd_spawn(&a, "a", ca, pa, initial, NULL);
+    if (started == 0)
+        started = etcd_spawn(&b, "b", cb, pb, initial, NULL);
+    if (started == 0)
+        started = etcd_wait(&a);
+    if (started == 0)
+        started = etcd_wait(&b);
+    if (started != 0) {
+        etcd_stop(&a);
+        etcd_stop(&b);
+    }
+    assert_int_equal(started, 0);
+
+    mm_etcd *h = client_of(a.url);
+    mm_etcd_err err;
+    int64_t r1;
+    int rc_put = mm_etcd_put(h, "/nl/a", "1", 1, 0, &r1, &err);
+    seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    watcher w = {.h = h, .prefix = "/nl/", .start = r1, .s = &s};
+    assert_int_equal(pthread_create(&w.thread, NULL, watch_thread, &w), 0);
+    int ok = wait_for(&s, 1);
+    kill(b.pid, SIGKILL); /* a alone is no quorum: it loses its leader */
+    int joined = join_bounded(&w);
+    mm_etcd_err err_after;
+    int rc_after = mm_etcd_put(h, "/nl/b", "2", 1, 0, NULL, &err_after);
+    mm_etcd_destroy(h);
+    etcd_stop(&a);
+    etcd_stop(&b);
+    expect_ok(rc_put, err);
+    assert_int_equal(ok, 0);
+    assert_int_equal(joined, 0);
+    fprintf(stderr, "watch: %s (%s)\nput: %s (%s)\n", mm_etcd_strerror(w.rc), w.err.text,
+            mm_etcd_strerror(rc_after), err_after.text);
+    assert_int_equal(w.rc, MM_ETCD_UNREACHABLE);
+    assert_non_null(strstr(w.err.text, "no leader"));
+    /* asked to require a leader, a answers at once rather than time out */
+    assert_int_equal(rc_after, MM_ETCD_UNREACHABLE);
+    assert_non_null(strstr(err_after.text, a.url));
+    assert_non_null(strstr(err_after.text, "no leader"));
 }
 
 /* ---- endpoints ----------------------------------------------------------- */
@@ -1277,6 +1340,15 @@ static void test_bad_settings_are_invalid_at_create(void **state)
         assert_int_equal(err.code, MM_ETCD_INVALID);
         assert_null(h);
     }
+    mm_etcd_cfg big1 = {.endpoints = "http://127.0.0.1:1", .max_answer = (size_t)1 << 31};
+    assert_int_equal(mm_etcd_create(&h, &big1, &err), MM_ETCD_INVALID);
+    assert_non_null(strstr(err.text, "max_answer"));
+    mm_etcd_cfg big2 = {.endpoints = "http://127.0.0.1:1", .max_idle = 100000};
+    assert_int_equal(mm_etcd_create(&h, &big2, &err), MM_ETCD_INVALID);
+    mm_etcd_cfg big3 = {.endpoints = "http://127.0.0.1:1", .timeout_ms = 4000000000u};
+    assert_int_equal(mm_etcd_create(&h, &big3, &err), MM_ETCD_INVALID);
+    mm_etcd_cfg nocert = {.endpoints = "https://127.0.0.1:1", .key = tmpdir};
+    assert_int_equal(mm_etcd_create(&h, &nocert, &err), MM_ETCD_INVALID);
     mm_etcd_cfg none = {0};
     assert_int_equal(mm_etcd_create(&h, &none, &err), MM_ETCD_INVALID);
     assert_int_equal(mm_etcd_create(&h, NULL, &err), MM_ETCD_INVALID);
@@ -1361,6 +1433,7 @@ int main(void)
         cmocka_unit_test(test_a_closed_first_endpoint_fails_over_to_the_second),
         cmocka_unit_test(test_watch_of_a_compacted_revision_says_compacted),
         cmocka_unit_test(test_a_watch_ends_with_an_error_when_etcd_is_killed),
+        cmocka_unit_test(test_a_member_that_lost_its_leader_ends_the_watch_and_answers_no_leader),
         cmocka_unit_test(test_tls_with_the_right_certificates_works_and_wrong_ones_fail),
         cmocka_unit_test(test_an_unauthenticated_put_with_auth_on_is_denied),
     };
