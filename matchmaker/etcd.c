@@ -54,6 +54,8 @@
 #define ETCD_MAX_ANSWER_MAX ((size_t)1 << 30)
 #define ETCD_MAX_IDLE_MAX   1024u
 #define ETCD_TIMEOUT_MS_MAX 600000u
+/* Linux's largest TCP_KEEPIDLE and TCP_KEEPINTVL. */
+#define ETCD_KEEPALIVE_S_MAX 32767u
 /* The longest endpoint URL. */
 #define ETCD_URL_MAX 512
 /* How many unanswered keep-alive probes end a watch's connection. */
@@ -692,7 +694,7 @@ static int etcd_error(mm_etcd_err *err, const char *ep, json_object *obj)
         return set_err(err, MM_ETCD_NOT_FOUND, "%s: lease not found (%s)", ep, msg), FINAL;
     if (code == 7 || code == 16 || is_denial(msg))
         return set_err(err, MM_ETCD_DENIED, "%s: permission denied (%s)", ep, msg), FINAL;
-    if (strstr(msg, "too large"))
+    if (strstr(msg, "too large") || strstr(msg, "larger than max"))
         return set_err(err, MM_ETCD_TOO_LARGE, "%s: too large (%s)", ep, msg), FINAL;
     if (strstr(msg, "compacted"))
         return set_err(err, MM_ETCD_COMPACTED, "%s: revision compacted (%s)", ep, msg), FINAL;
@@ -1090,8 +1092,14 @@ void mm_etcd_kvs_free(mm_etcd_kvs *kvs)
     memset(kvs, 0, sizeof *kvs);
 }
 
+/* What decode_kv says of a key this interface cannot give: one with a NUL
+ * byte (keys are C strings here, and none of Parley's has one). It is left
+ * out, rather than failing the range or the watch it came in: anyone who
+ * may write under the prefix could otherwise stop every reader. */
+#define KV_SKIP (-1)
+
 /* decode_kv fills kv from the gateway's KeyValue object o. Errors:
- * MM_ETCD_PROTOCOL, _NOMEM; nothing is left allocated then. */
+ * MM_ETCD_PROTOCOL, _NOMEM, or KV_SKIP; nothing is left allocated then. */
 static int decode_kv(json_object *o, mm_etcd_kv *kv)
 {
     memset(kv, 0, sizeof *kv);
@@ -1100,7 +1108,7 @@ static int decode_kv(json_object *o, mm_etcd_kv *kv)
     size_t klen;
     int rc = get_b64(o, "key", &kv->key, &klen);
     if (rc == MM_ETCD_OK && (klen == 0 || memchr(kv->key, '\0', klen)))
-        rc = MM_ETCD_PROTOCOL; /* a key is a C string here */
+        rc = KV_SKIP;
     if (rc == MM_ETCD_OK)
         rc = get_b64(o, "value", &kv->value, &kv->value_len);
     if (rc == MM_ETCD_OK && (get_i64(o, "lease", &kv->lease) != 0 ||
@@ -1147,6 +1155,8 @@ int mm_etcd_range(mm_etcd *h, const char *prefix, mm_etcd_kvs *out, mm_etcd_err 
     }
     for (size_t i = 0; i < n; i++) {
         rc = decode_kv(json_object_array_get_idx(arr, i), &kvs.kv[kvs.n]);
+        if (rc == KV_SKIP)
+            continue;
         if (rc != MM_ETCD_OK) {
             json_object_put(ans);
             mm_etcd_kvs_free(&kvs);
@@ -1218,10 +1228,10 @@ static void watch_events(watch_state *w, json_object *r, json_object *events)
         watch_finish(w, MM_ETCD_NOMEM);
         return;
     }
-    size_t got = 0;
+    size_t got = 0; /* the events kept */
     int rc = MM_ETCD_OK;
-    for (; got < n && rc == MM_ETCD_OK; got++) {
-        json_object *e = json_object_array_get_idx(events, got), *t, *o;
+    for (size_t i = 0; i < n && rc == MM_ETCD_OK; i++) {
+        json_object *e = json_object_array_get_idx(events, i), *t, *o;
         if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, "kv", &o)) {
             rc = MM_ETCD_PROTOCOL;
             break;
@@ -1240,6 +1250,10 @@ static void watch_events(watch_state *w, json_object *r, json_object *events)
             }
         }
         rc = decode_kv(o, &kv[got]);
+        if (rc == KV_SKIP) {
+            rc = MM_ETCD_OK;
+            continue;
+        }
         if (rc != MM_ETCD_OK)
             break;
         w->ev[got] = (mm_etcd_event){.type = type,
@@ -1248,8 +1262,9 @@ static void watch_events(watch_state *w, json_object *r, json_object *events)
                                      .value_len = type == MM_ETCD_DELETE ? 0 : kv[got].value_len,
                                      .lease = kv[got].lease,
                                      .mod_revision = kv[got].mod_revision};
+        got++;
     }
-    if (rc == MM_ETCD_OK && w->fn(w->ctx, w->ev, n, rev) != 0) {
+    if (rc == MM_ETCD_OK && w->fn(w->ctx, w->ev, got, rev) != 0) {
         set_err(&w->err, MM_ETCD_STOPPED, "%s: watch: ended by its callback", w->ep);
         watch_finish(w, MM_ETCD_STOPPED);
     } else if (rc != MM_ETCD_OK) {
@@ -1257,7 +1272,7 @@ static void watch_events(watch_state *w, json_object *r, json_object *events)
                 rc == MM_ETCD_NOMEM ? "out of memory" : "a malformed event");
         watch_finish(w, rc);
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < got; i++) {
         free(kv[i].key);
         free(kv[i].value);
     }
@@ -1508,6 +1523,9 @@ int mm_etcd_watch(mm_etcd *h, const char *prefix, int64_t start_rev, mm_etcd_wat
         return set_err(err, MM_ETCD_INVALID, "etcd: watch: a bad argument");
     if (keepalive_s == 0)
         keepalive_s = ETCD_KEEPALIVE_S_DEFAULT;
+    if (keepalive_s > ETCD_KEEPALIVE_S_MAX)
+        return set_err(err, MM_ETCD_INVALID, "etcd: watch: keepalive_s %u is more than %u",
+                       keepalive_s, ETCD_KEEPALIVE_S_MAX);
     json_object *req = json_object_new_object(), *create = json_object_new_object();
     int rc = req && create ? add_range(create, prefix, 1) : MM_ETCD_NOMEM;
     if (rc == MM_ETCD_OK && start_rev > 0)

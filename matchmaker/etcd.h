@@ -116,7 +116,9 @@ int mm_etcd_put(mm_etcd *h, const char *key, const void *value, size_t len, int6
 int mm_etcd_delete(mm_etcd *h, const char *key, int prefix, int64_t *deleted, mm_etcd_err *err);
 
 /* One key and its value. key and value are NUL-terminated (value may also
- * hold NUL bytes: value_len is its length). */
+ * hold NUL bytes: value_len is its length). A key that holds a NUL byte is
+ * left out of ranges and watches (no key of Parley's has one; failing on it
+ * would let any writer under the prefix stop every reader). */
 typedef struct mm_etcd_kv {
     char *key;
     char *value;
@@ -157,7 +159,8 @@ typedef struct mm_etcd_event {
 
 /* What a watch calls with each answer that carries events: the events of
  * one or more revisions, in order, and the store's revision (every event up
- * to it has been given). Return 0 to go on, nonzero to end the watch (which
+ * to it has been given; n is 0 when every event of the answer was left
+ * out, see mm_etcd_kv). Return 0 to go on, nonzero to end the watch (which
  * then returns MM_ETCD_STOPPED). An answer larger than max_answer ends the
  * watch with MM_ETCD_TOO_LARGE. */
 typedef int mm_etcd_watch_fn(void *ctx, const mm_etcd_event *ev, size_t n, int64_t revision);
@@ -172,7 +175,7 @@ typedef int mm_etcd_watch_fn(void *ctx, const mm_etcd_event *ev, size_t n, int64
  * last revision given + 1; etcd canceled it: MM_ETCD_DENIED or _FAILED).
  * The stream's connection
  * has TCP keep-alives (probes after keepalive_s idle seconds, then every
- * keepalive_s, 3 unanswered ones end it; 0: 5), so a member whose machine
+ * keepalive_s, 3 unanswered ones end it; 0: 5, at most 32767), so a member whose machine
  * vanished without closing it is noticed; a caller that learns
  * of trouble otherwise (its lease's keep-alive failed) ends the watch with
  * *stop and starts another. */

@@ -393,6 +393,28 @@ static void test_range_reads_many_keys_in_key_order(void **state)
     mm_etcd_destroy(h);
 }
 
+static void test_a_value_larger_than_etcd_takes_is_too_large(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_ETCD();
+    mm_etcd *h = client_of(shared.url);
+    mm_etcd_err err;
+    /* past etcd's request limit (1.5 MiB), then past its gRPC limit (2 MiB) */
+    size_t sizes[] = {(size_t)1600 << 10, (size_t)3 << 20};
+    for (size_t i = 0; i < 2; i++) {
+        char *v = malloc(sizes[i]);
+        assert_non_null(v);
+        memset(v, 'v', sizes[i]);
+        int rc = mm_etcd_put(h, "/big/v", v, sizes[i], 0, NULL, &err);
+        free(v);
+        if (rc != MM_ETCD_TOO_LARGE)
+            fprintf(stderr, "%zu bytes: %s (%s)\n", sizes[i], mm_etcd_strerror(rc), err.text);
+        assert_int_equal(rc, MM_ETCD_TOO_LARGE);
+        assert_non_null(strstr(err.text, shared.url));
+    }
+    mm_etcd_destroy(h);
+}
+
 static void test_delete_removes_one_key_or_a_prefix(void **state)
 {
     (void)state;
@@ -1313,6 +1335,57 @@ static void test_threads_share_one_handle_while_it_watches(void **state)
         assert_true(s.rev[i] > s.rev[i - 1]);
 }
 
+static void test_a_key_with_a_nul_byte_is_left_out_of_ranges_and_watches(void **state)
+{
+    (void)state;
+    /* "/nul/a\0b" and "/nul/c", as a range's answer, then as a watch's */
+    const char *range_body = "{\"header\":{\"revision\":\"7\"},\"kvs\":["
+                             "{\"key\":\"L251bC9hAGI=\",\"mod_revision\":\"6\"},"
+                             "{\"key\":\"L251bC9j\",\"value\":\"dg==\",\"mod_revision\":\"7\"}]}";
+    char range[512];
+    snprintf(range, sizeof range, "%sContent-Length: %zu\r\n\r\n%s", HTTP_OK, strlen(range_body),
+             range_body);
+    const char *watch = HTTP_OK "\r\n"
+                                "{\"result\":{\"header\":{\"revision\":\"7\"},\"created\":true}}\n"
+                                "{\"result\":{\"header\":{\"revision\":\"7\"},\"events\":["
+                                "{\"kv\":{\"key\":\"L251bC9hAGI=\",\"mod_revision\":\"6\"}},"
+                                "{\"kv\":{\"key\":\"L251bC9j\",\"value\":\"dg==\","
+                                "\"mod_revision\":\"7\"}}]}}\n"
+                                "{\"result\":{\"header\":{\"revision\":\"8\"},\"events\":["
+                                "{\"type\":\"DELETE\",\"kv\":{\"key\":\"L251bC9hAGI=\","
+                                "\"mod_revision\":\"8\"}}]}}\n";
+    fake f;
+    fake_start(&f, range, 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", f.port);
+    mm_etcd *h = client_of(url);
+    mm_etcd_err err;
+    mm_etcd_kvs kvs = {0};
+    int rc_range = mm_etcd_range(h, "/nul/", &kvs, &err);
+    mm_etcd_destroy(h);
+    fake_stop(&f);
+    expect_ok(rc_range, err);
+    assert_int_equal(kvs.n, 1);
+    assert_string_equal(kvs.kv[0].key, "/nul/c");
+    assert_string_equal(kvs.kv[0].value, "v");
+    assert_int_equal(kvs.revision, 7);
+    mm_etcd_kvs_free(&kvs);
+
+    fake_start(&f, watch, 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", f.port);
+    h = client_of(url);
+    seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    atomic_int stop = 0;
+    int rc_watch = mm_etcd_watch(h, "/nul/", 0, collect, &s, &stop, 0, NULL, &err);
+    mm_etcd_destroy(h);
+    fake_stop(&f);
+    /* the fake closes after its answers: the stream ended */
+    assert_int_equal(rc_watch, MM_ETCD_UNREACHABLE);
+    assert_int_equal(atomic_load(&s.n), 1);
+    assert_string_equal(s.key[0], "/nul/c");
+    assert_int_equal(s.last_revision, 8); /* told of the answer it all left out */
+}
+
 /* ---- settings ------------------------------------------------------------ */
 
 static void test_bad_settings_are_invalid_at_create(void **state)
@@ -1381,6 +1454,8 @@ static void test_bad_settings_are_invalid_at_create(void **state)
     assert_int_equal(mm_etcd_lease_grant(h, 0, &v, &err), MM_ETCD_INVALID);
     assert_int_equal(mm_etcd_lease_keepalive(h, 0, &v, &err), MM_ETCD_INVALID);
     assert_int_equal(mm_etcd_watch(h, "/k", 0, NULL, NULL, &stop, 0, NULL, &err), MM_ETCD_INVALID);
+    assert_int_equal(mm_etcd_watch(h, "/k", 0, collect, NULL, &stop, 40000, NULL, &err),
+                     MM_ETCD_INVALID);
     mm_etcd_destroy(h);
     for (int c = MM_ETCD_OK; c <= MM_ETCD_STOPPED; c++)
         assert_string_not_equal(mm_etcd_strerror(c), "unknown etcd error");
@@ -1421,10 +1496,12 @@ int main(void)
         cmocka_unit_test(test_malformed_answers_are_protocol_or_too_large_errors),
         cmocka_unit_test(test_all_endpoints_closed_is_unreachable_and_names_the_endpoint),
         cmocka_unit_test(test_requests_reuse_one_connection),
+        cmocka_unit_test(test_a_key_with_a_nul_byte_is_left_out_of_ranges_and_watches),
         cmocka_unit_test(test_a_silent_endpoint_times_out_and_the_next_one_answers),
         cmocka_unit_test(test_threads_share_one_handle_while_it_watches),
         cmocka_unit_test(test_put_then_range_reads_values_leases_and_nul_bytes),
         cmocka_unit_test(test_range_reads_many_keys_in_key_order),
+        cmocka_unit_test(test_a_value_larger_than_etcd_takes_is_too_large),
         cmocka_unit_test(test_delete_removes_one_key_or_a_prefix),
         cmocka_unit_test(test_lease_keepalive_and_revoke_and_its_keys_go),
         cmocka_unit_test(test_an_expired_lease_is_not_found),
