@@ -33,6 +33,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -691,6 +694,113 @@ static void test_watch_of_a_compacted_revision_says_compacted(void **state)
     assert_int_equal(err.code, MM_ETCD_COMPACTED);
     assert_int_equal(compact, r);
     assert_int_equal(atomic_load(&s.n), 0);
+}
+
+/* set_lo turns the loopback interface of this network namespace up or
+ * down. 0 or -1. */
+static int set_lo(int up)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+        if (up)
+            ifr.ifr_flags |= IFF_UP;
+        else
+            ifr.ifr_flags &= ~IFF_UP;
+        rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    close(fd);
+    return rc == 0 ? 0 : -1;
+}
+
+/* What the vanishing member's child process says: its exit status. */
+enum {
+    VANISH_OK = 0,
+    VANISH_NO_NETNS = 2,
+    VANISH_NO_ETCD = 3,
+    VANISH_NO_EVENT = 4,
+    VANISH_HUNG = 5,
+    VANISH_WRONG = 6
+};
+
+/* vanish_child runs in a child process with a network namespace of its
+ * own: an etcd there, a watch on it with keep-alives every second, then
+ * the namespace's loopback taken down, so that the member's packets go
+ * nowhere and it neither answers nor closes, as when its machine
+ * vanished. Only the keep-alives can end the watch then. */
+static int vanish_child(void)
+{
+    if (unshare(CLONE_NEWNET) != 0 || set_lo(1) != 0)
+        return VANISH_NO_NETNS;
+    etcd_proc e;
+    if (etcd_start(&e, NULL) != 0) {
+        etcd_stop(&e);
+        return VANISH_NO_ETCD;
+    }
+    mm_etcd *h = NULL;
+    mm_etcd_cfg cfg = {.endpoints = e.url, .timeout_ms = 15000};
+    int64_t r1 = 0;
+    int status = VANISH_NO_EVENT;
+    if (mm_etcd_create(&h, &cfg, NULL) == MM_ETCD_OK &&
+        mm_etcd_put(h, "/v/a", "1", 1, 0, &r1, NULL) == MM_ETCD_OK) {
+        seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        watcher w = {.h = h, .prefix = "/v/", .start = r1, .s = &s, .keepalive_s = 1};
+        if (pthread_create(&w.thread, NULL, watch_thread, &w) == 0) {
+            int ok = wait_for(&s, 1) == 0 && set_lo(0) == 0;
+            int joined = join_bounded(&w);
+            if (!ok)
+                status = VANISH_NO_EVENT;
+            else if (joined != 0)
+                status = VANISH_HUNG;
+            else if (w.rc != MM_ETCD_UNREACHABLE || !strstr(w.err.text, e.url))
+                status = VANISH_WRONG;
+            else
+                status = VANISH_OK;
+            if (status != VANISH_OK)
+                fprintf(stderr, "the watch: %s (%s)\n", mm_etcd_strerror(w.rc), w.err.text);
+        }
+    }
+    mm_etcd_destroy(h);
+    etcd_stop(&e);
+    return status;
+}
+
+static void test_a_watch_on_a_member_that_vanished_ends_through_keepalives(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_ETCD();
+    if (getuid() != 0) {
+        print_message("skipped: not root: the test takes a network namespace's loopback down\n");
+        skip();
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(vanish_child());
+    int st = 0, done = 0;
+    for (int i = 0; i < 1200 && !done; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            done = 1;
+        else
+            sleep_ms(50);
+    }
+    if (!done) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    assert_true(done);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) == VANISH_NO_NETNS) {
+        print_message("skipped: cannot make a network namespace (unshare)\n");
+        skip();
+    }
+    assert_int_equal(WEXITSTATUS(st), VANISH_OK);
 }
 
 static void test_a_watch_ends_with_an_error_when_etcd_is_killed(void **state)
@@ -1518,6 +1628,7 @@ int main(void)
         cmocka_unit_test(test_a_closed_first_endpoint_fails_over_to_the_second),
         cmocka_unit_test(test_watch_of_a_compacted_revision_says_compacted),
         cmocka_unit_test(test_a_watch_ends_with_an_error_when_etcd_is_killed),
+        cmocka_unit_test(test_a_watch_on_a_member_that_vanished_ends_through_keepalives),
         cmocka_unit_test(test_a_member_that_lost_its_leader_ends_the_watch_and_answers_no_leader),
         cmocka_unit_test(test_tls_with_the_right_certificates_works_and_wrong_ones_fail),
         cmocka_unit_test(test_an_unauthenticated_put_with_auth_on_is_denied),
