@@ -684,6 +684,11 @@ int main(int argc, char **argv)
            "--cluster-ttl %u\n",
            e.n, e.n > 1 ? "s" : "", e.endpoints, bc_fs_type(e.dir), o.ttl);
 
+    char load[64];
+    bc_loadavg(load, sizeof load);
+    printf("    the machine's load average at the start: %s (%ld cores)\n", load,
+           sysconf(_SC_NPROCESSORS_ONLN));
+
     static mm all[MAX_MM];
     memset(all, 0, sizeof all);
     int rc = 1, fd_local = -1, fd_remote = -1;
@@ -747,7 +752,8 @@ out:
         mm_stop(&all[i]);
     bc_etcd_stop(&e);
     curl_global_cleanup();
+    bc_loadavg(load, sizeof load);
     if (rc == 0)
-        printf("\nbench_cluster: done\n");
+        printf("\nbench_cluster: done; the machine's load average at the end: %s\n", load);
     return rc;
 }

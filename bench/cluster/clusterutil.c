@@ -421,6 +421,18 @@ double bc_cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+void bc_loadavg(char *out, size_t cap)
+{
+    snprintf(out, cap, "?");
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f == NULL)
+        return;
+    double a, b, c;
+    if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
+        snprintf(out, cap, "%.2f %.2f %.2f", a, b, c);
+    fclose(f);
+}
+
 long bc_raise_nofile(void)
 {
     struct rlimit r;

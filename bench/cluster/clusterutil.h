@@ -111,6 +111,10 @@ long bc_rss_kib(pid_t pid);
 /* bc_cpu_s is the CPU time (user + system) pid has used, in seconds, or -1. */
 double bc_cpu_s(pid_t pid);
 
+/* bc_loadavg writes the machine's load averages over 1, 5 and 15 minutes
+ * ("2.56 1.64 1.18", from /proc/loadavg) to out. */
+void bc_loadavg(char *out, size_t cap);
+
 /* bc_raise_nofile raises the soft limit on open files to the hard one and
  * returns it. */
 long bc_raise_nofile(void);
