@@ -260,6 +260,42 @@ static int parse_value(const char *value, size_t len, mm_cc_entry *e, const char
     return 0;
 }
 
+/* mm_cluster_publish_uaddr: see ccache.h. */
+int mm_cluster_publish_uaddr(const mm_reg_entry *e, const struct sockaddr *adv, char *out,
+                             size_t cap)
+{
+    int family = family_of(e->netid);
+    if (!family || !e->name[0] || !mm_name_valid(e->name) || e->prog == MATCHMAKER_PROG ||
+        e->prog == 100000u || !adv)
+        return 0;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parley_uaddr_parse(e->uaddr, family, &ss, &len) != PARLEY_OK)
+        return 0;
+    if (family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        if (s4->sin_port == 0 || (ntohl(s4->sin_addr.s_addr) >> 24) == 127)
+            return 0;
+        if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) {
+            if (adv->sa_family != AF_INET)
+                return 0;
+            s4->sin_addr = ((const struct sockaddr_in *)adv)->sin_addr;
+        }
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        const uint8_t *b = s6->sin6_addr.s6_addr;
+        if (s6->sin6_port == 0 || IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+            (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && b[12] == 127))
+            return 0;
+        if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr)) {
+            if (adv->sa_family != AF_INET6)
+                return 0;
+            s6->sin6_addr = ((const struct sockaddr_in6 *)adv)->sin6_addr;
+        }
+    }
+    return parley_uaddr_format((const struct sockaddr *)&ss, len, out, cap, NULL) == PARLEY_OK;
+}
+
 /* mm_ccache_parse: see ccache.h. */
 int mm_ccache_parse(const char *prefix, const char *key, const char *value, size_t len,
                     mm_cc_entry *out, const char **why)

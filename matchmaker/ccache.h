@@ -45,6 +45,7 @@
 #include "etcd.h"
 #include "matchmaker.h"
 #include "parley/uaddr.h"
+#include "registry.h"
 
 /* The default key prefix (--cluster-prefix). */
 #define MM_CLUSTER_PREFIX_DEFAULT "/parley/v1/"
@@ -108,6 +109,19 @@ int mm_ccache_key(const char *prefix, const mm_cc_entry *e, char *buf, size_t ca
  * text) saying what is wrong; *out is then unspecified. */
 int mm_ccache_parse(const char *prefix, const char *key, const char *value, size_t len,
                     mm_cc_entry *out, const char **why);
+
+/* mm_cluster_publish_uaddr says whether the local registration e is
+ * published to the cluster, and at which address. Published: a named entry
+ * (not the matchmaker's own, of its program or rpcbind's) on tcp, udp,
+ * tcp6 or udp6 whose address another host can use: a wildcard address
+ * (0.0.0.0 or ::) becomes adv, the address this host advertises, with e's
+ * port, when adv is of the netid's family; a specific address that is not
+ * loopback (127.0.0.0/8, ::1, ::ffff:127.x.y.z) is published as it is.
+ * Never a loopback address, a Unix socket, or port 0. adv is an AF_INET or
+ * AF_INET6 address (its port is ignored). Returns 1 with the universal
+ * address in out (cap bytes; PARLEY_UADDR_INET6_MAX + 1 suffice), else 0. */
+int mm_cluster_publish_uaddr(const mm_reg_entry *e, const struct sockaddr *adv, char *out,
+                             size_t cap);
 
 /* mm_ccache_create makes an empty cache with the settings cfg (the strings
  * copied) into *out, which the caller frees with mm_ccache_destroy. Returns
