@@ -455,12 +455,16 @@ static int fan_out(const snapshot *before)
     snapshot during, after;
     memset(&during, 0, sizeof during);
     memset(&after, 0, sizeof after);
-    unsigned sync_key = 0;
+    unsigned sync_key = 0, sync_failed = 0;
+    char sync_why[256] = "";
     /* in batches, as matchmakers come up over time: a batch is live when
      * each of its watchers has seen a sync key (written until they all
      * have), which a watch from watch_from gives it as soon as it is
      * created; a batch that is not live in time is stopped, and the count
      * reached is the machine's limit */
+    printf("\nfan-out: up to %u watchers of " PREFIX "services/, %u at a time, spread over %u "
+           "member%s\n",
+           want, opt.watch_batch, cluster.n, cluster.n > 1 ? "s" : "");
     nwatchers = 0;
     while (nwatchers < want && why[0] == '\0') {
         unsigned from = nwatchers, to = nwatchers + opt.watch_batch;
@@ -481,18 +485,19 @@ static int fan_out(const snapshot *before)
         while (atomic_load(&synced) < nwatchers) {
             char key[128];
             snprintf(key, sizeof key, PREFIX "services/bench-fanout/sync/%u", sync_key++);
-            if (mm_etcd_put(handle[0], key, "1", 1, 0, NULL, NULL) != MM_ETCD_OK) {
-                fprintf(stderr, "bench_cluster_scale: a put failed\n");
-                pthread_attr_destroy(&attr);
-                rc = -1;
-                goto stop;
-            }
+            mm_etcd_err perr;
+            /* a sync put that fails (timed out while the members are busy
+             * creating watches) is only noted: the next one may pass */
+            if (mm_etcd_put(handle[0], key, "1", 1, 0, NULL, &perr) != MM_ETCD_OK &&
+                sync_failed++ == 0)
+                snprintf(sync_why, sizeof sync_why, "%s", perr.text);
             if (bc_now_ns() - b0 > (uint64_t)SYNC_WAIT_MS * 1000000u) {
                 snprintf(whybuf, sizeof whybuf,
                          "%u watchers more were not all live after %u ms (%u were); the first "
-                         "error: %s",
+                         "watch error: %s; sync puts failed: %u%s%s",
                          to - from, SYNC_WAIT_MS, atomic_load(&synced) - from,
-                         atomic_load(&watch_retries) ? retry_why : "none");
+                         atomic_load(&watch_retries) ? retry_why : "none", sync_failed,
+                         sync_failed ? ", the first: " : "", sync_why);
                 why = whybuf;
                 for (unsigned w = from; w < to; w++)
                     atomic_store(&watchers[w].stop, 1);
@@ -503,10 +508,15 @@ static int fan_out(const snapshot *before)
                 for (unsigned w = 0; w < nwatchers; w++)
                     live += atomic_load(&seen_sync[w]);
                 atomic_store(&synced, live);
+                bc_sleep_ms(5000); /* for the members to settle */
                 break;
             }
             bc_sleep_ms(200);
         }
+        if (atomic_load(&synced) >= nwatchers && nwatchers)
+            printf("    %u watchers live after %.1f s\n", nwatchers,
+                   (double)(bc_now_ns() - t0) / 1e9);
+        fflush(stdout);
     }
     pthread_attr_destroy(&attr);
     if (nwatchers == 0)
@@ -520,8 +530,16 @@ static int fan_out(const snapshot *before)
         char key[128];
         snprintf(key, sizeof key, PREFIX "services/bench-fanout/e/%u", e);
         uint64_t s0 = bc_now_ns();
-        if (mm_etcd_put(handle[e % cluster.n], key, "1", 1, 0, NULL, NULL) != MM_ETCD_OK) {
-            fprintf(stderr, "bench_cluster_scale: a put failed\n");
+        mm_etcd_err perr;
+        int prc = MM_ETCD_FAILED;
+        /* a put that timed out is made again (at most 3 tries; timed from
+         * the first): after a batch of watchers too many, the members may
+         * still be electing */
+        for (int tries = 0; tries < 3 && prc != MM_ETCD_OK; tries++) {
+            prc = mm_etcd_put(handle[e % cluster.n], key, "1", 1, 0, NULL, &perr);
+        }
+        if (prc != MM_ETCD_OK) {
+            fprintf(stderr, "bench_cluster_scale: a put failed: %s\n", perr.text);
             rc = -1;
             break;
         }
@@ -545,16 +563,13 @@ static int fan_out(const snapshot *before)
     }
     if (rc == 0)
         rc = take(&after);
-stop:
     for (unsigned w = 0; w < nwatchers; w++)
         atomic_store(&watchers[w].stop, 1);
     for (unsigned w = 0; w < nwatchers; w++)
         pthread_join(watchers[w].th, NULL);
     if (rc == 0) {
-        printf("\nfan-out: %u watchers of " PREFIX "services/ (%u asked for%s%s), spread over "
-               "%u member%s; live after %.1f s\n",
-               nwatchers, want, why[0] ? "; stopped there: " : "", why, cluster.n,
-               cluster.n > 1 ? "s" : "", setup);
+        printf("    %u watchers live (of %u asked for) after %.1f s%s%s\n", nwatchers, want, setup,
+               why[0] ? "; stopped there: " : "", why);
         printf("    etcd counts %.0f watchers on %.0f watch streams; %u watches were made again "
                "after an error (the first: %s)\n",
                during.watchers, during.streams, atomic_load(&watch_retries),
@@ -840,6 +855,8 @@ out:
         mm_etcd_destroy(handle[i]);
     free(lat);
     free(lease);
+    if (rc != 0)
+        bc_etcd_tail_logs(&cluster, 4);
     bc_etcd_stop(&cluster);
     curl_global_cleanup();
     bc_loadavg(load, sizeof load);

@@ -537,6 +537,27 @@ int bc_etcd_start(bc_etcd *e, const char *etcd_path, unsigned n, const char *bas
     return 0;
 }
 
+void bc_etcd_tail_logs(const bc_etcd *e, unsigned lines)
+{
+    enum { KEEP = 16 };
+    if (lines > KEEP)
+        lines = KEEP;
+    for (unsigned i = 0; i < e->n; i++) {
+        char path[300], ring[KEEP][400];
+        snprintf(path, sizeof path, "%s/m%u.log", e->dir, i);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        unsigned n = 0;
+        while (fgets(ring[n % KEEP], sizeof ring[0], f))
+            n++;
+        fclose(f);
+        fprintf(stderr, "etcd member m%u, the last lines of its log:\n", i);
+        for (unsigned k = n > lines ? n - lines : 0; k < n; k++)
+            fprintf(stderr, "    | %s", ring[k % KEEP]);
+    }
+}
+
 void bc_etcd_stop(bc_etcd *e)
 {
     for (unsigned i = 0; i < e->n; i++)

@@ -87,6 +87,10 @@ void bc_children_guard(void);
 int bc_etcd_start(bc_etcd *e, const char *etcd_path, unsigned n, const char *base_dir,
                   unsigned wait_ms, char *msg, size_t cap);
 
+/* bc_etcd_tail_logs prints the last lines of each member's log to stderr
+ * (after a failure, before bc_etcd_stop removes them). */
+void bc_etcd_tail_logs(const bc_etcd *e, unsigned lines);
+
 /* bc_etcd_stop stops the members (SIGTERM, then SIGKILL) and removes the
  * folder. */
 void bc_etcd_stop(bc_etcd *e);
