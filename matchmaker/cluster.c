@@ -24,9 +24,9 @@
 
 #include "etcd.h"
 
-#define BACKOFF_MIN_MS 250u
-#define BACKOFF_MAX_MS 5000u
-#define TICK_MS        1000u /* the session looks at the state at least this often */
+#define BACKOFF_MIN_MS    250u
+#define BACKOFF_MAX_MS    5000u
+#define TICK_MS           1000u /* the session looks at the state at least this often */
 #define WATCH_KEEPALIVE_S 5u
 
 /* One published key and its value. */
@@ -59,13 +59,13 @@ struct mm_cluster {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int stopping;
-    int changed;       /* the table changed since the last reconciliation */
-    int resync;        /* the watch thread reads the range again */
-    int64_t lease;     /* held; 0: none */
-    int session_ok;    /* the lease is alive and the last request worked */
-    int watch_ok;      /* the cache is filled and the watch runs */
-    uint64_t reached;  /* when etcd last answered (monotonic ms) */
-    int logged_state;  /* the state last logged */
+    int changed;      /* the table changed since the last reconciliation */
+    int resync;       /* the watch thread reads the range again */
+    int64_t lease;    /* held; 0: none */
+    int session_ok;   /* the lease is alive and the last request worked */
+    int watch_ok;     /* the cache is filled and the watch runs */
+    uint64_t reached; /* when etcd last answered (monotonic ms) */
+    int logged_state; /* the state last logged */
     char error[MM_ERROR_MAX + 1];
 };
 
@@ -118,6 +118,8 @@ static void note_state(mm_cluster *c)
     if (st == MM_CLUSTER_DISCONNECTED && !c->error[0])
         return; /* starting: nothing failed yet */
     c->logged_state = st;
+    if (st == MM_CLUSTER_CONNECTED)
+        c->error[0] = '\0'; /* what kept it from here is over */
     if (st == MM_CLUSTER_CONNECTED)
         LOG(c, LOG_WARNING, "cluster: now %s (lease %llx, revision %lld)", state_name(st),
             (unsigned long long)c->lease, (long long)mm_ccache_revision(c->cache));
@@ -333,8 +335,8 @@ static void revoke(mm_cluster *c, int64_t lease, const char *why)
     if (rc == MM_ETCD_OK)
         LOG(c, LOG_INFO, "cluster: lease %llx revoked (%s)", (unsigned long long)lease, why);
     else if (rc != MM_ETCD_NOT_FOUND)
-        LOG(c, LOG_WARNING, "cluster: cannot revoke lease %llx (%s): %s",
-            (unsigned long long)lease, why, err.text[0] ? err.text : mm_etcd_strerror(rc));
+        LOG(c, LOG_WARNING, "cluster: cannot revoke lease %llx (%s): %s", (unsigned long long)lease,
+            why, err.text[0] ? err.text : mm_etcd_strerror(rc));
 }
 
 static void *session_main(void *arg)
@@ -342,8 +344,8 @@ static void *session_main(void *arg)
     mm_cluster *c = arg;
     pub_set have = {0};
     int64_t lease = 0, old_lease = 0;
-    int fresh = 0;      /* a new lease, to publish everything under */
-    int had_lease = 0;  /* a lease was held before: the next one is a reconnection */
+    int fresh = 0;     /* a new lease, to publish everything under */
+    int had_lease = 0; /* a lease was held before: the next one is a reconnection */
     unsigned backoff = 0;
     uint64_t retry_at = 0, next_ka = 0;
     const uint64_t ka_period = (uint64_t)c->ttl_s * 1000u / 3u;
@@ -621,8 +623,13 @@ int mm_cluster_create(mm_cluster **out, const mm_cluster_cfg *cfg, char *why, si
     /* a request waits at most a third of the TTL (and 2 s): a keep-alive
      * that cannot get through is retried before the lease runs out */
     unsigned timeout = ttl * 1000u / 3u;
-    mm_etcd_cfg ec = {c->endpoints, c->cacert, c->cert, c->keyfile,
-                      timeout > 2000u ? 2000u : timeout, 0};
+    mm_etcd_cfg ec;
+    memset(&ec, 0, sizeof ec);
+    ec.endpoints = c->endpoints;
+    ec.cacert = c->cacert;
+    ec.cert = c->cert;
+    ec.key = c->keyfile;
+    ec.timeout_ms = timeout > 2000u ? 2000u : timeout;
     mm_etcd_err err;
     memset(&err, 0, sizeof err);
     if (mm_etcd_create(&c->etcd, &ec, &err) != MM_ETCD_OK) {
@@ -736,7 +743,8 @@ void mm_cluster_status_get(mm_cluster *c, mm_cluster_status *st)
     st->state = state_locked(c, now);
     st->lease = c->lease;
     st->age_ms = st->state == MM_CLUSTER_CONNECTED ? 0 : now - c->reached;
-    memcpy(st->error, c->error, sizeof st->error);
+    if (st->state != MM_CLUSTER_CONNECTED)
+        memcpy(st->error, c->error, sizeof st->error);
     pthread_mutex_unlock(&c->lock);
     memcpy(st->host, c->host, sizeof st->host);
     st->ttl = c->ttl_s;

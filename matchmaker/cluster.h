@@ -27,7 +27,9 @@
  * seconds after etcd was last reached (cluster names are answered from the
  * cache); STALE past that (names found only in the cluster are refused with
  * MM_STALE). Each change of state is logged at warning level with the last
- * error, whose text names the request and its cause.
+ * error, whose text names the request and its cause ("lease keep-alive:
+ * http://10.0.0.1:2379: cannot connect: ..."); CLUSTER reports that error
+ * until the state is CONNECTED again.
  *
  * Stopping (mm_cluster_stop) revokes the lease, so that the keys vanish at
  * once rather than after the TTL; a revocation etcd does not answer takes
@@ -74,11 +76,11 @@ typedef struct mm_cluster_cfg {
 typedef struct mm_cluster_status {
     int state; /* mm_cluster_state */
     char host[MM_HOST_MAX + 1];
-    int64_t lease;    /* 0: none held */
-    unsigned ttl;     /* the lease's TTL setting, seconds */
-    int64_t revision; /* the last revision applied to the cache */
-    uint64_t age_ms;  /* 0 when connected; else since etcd was last reached */
-    char error[MM_ERROR_MAX + 1]; /* the last error; "" when none */
+    int64_t lease;                /* 0: none held */
+    unsigned ttl;                 /* the lease's TTL setting, seconds */
+    int64_t revision;             /* the last revision applied to the cache */
+    uint64_t age_ms;              /* 0 when connected; else since etcd was last reached */
+    char error[MM_ERROR_MAX + 1]; /* the last error; "" when none, or connected */
 } mm_cluster_status;
 
 typedef struct mm_cluster mm_cluster;

@@ -190,11 +190,8 @@ static int cmd_stats(parley_client *c, const char *where)
 /* status_error prints why a look-up of name was answered status; 1. */
 static int status_error(const char *name, mm_status status)
 {
-    if (status == MM_STALE)
-        fprintf(stderr,
-                PROG ": '%s': %s (the matchmaker's cluster cache is stale: see "
-                "'" PROG " list --cluster')\n",
-                name, parley_strerror(PARLEY_ERR_CLUSTER_STALE));
+    if (status == MM_STALE) /* the text says where to look */
+        fprintf(stderr, PROG ": '%s': %s\n", name, parley_strerror(PARLEY_ERR_CLUSTER_STALE));
     else
         fprintf(stderr, PROG ": '%s': %s\n", name,
                 status == MM_INVALID ? "not a valid name, version or netid" : "refused");
@@ -302,8 +299,9 @@ static int cmd_lookup(parley_client *c, const char *where, const char *name, uns
         return 1;
     }
     if (res.status != MM_OK) {
+        mm_status st = res.status;
         mm_instances_res_free(&res);
-        return status_error(name, res.status);
+        return status_error(name, st);
     }
     const mm_instance_list *l = &res.mm_instances_res_u.instances;
     int whost = 4, waddr = 7;
@@ -443,7 +441,7 @@ int main(int argc, char **argv)
         if (nargs == 1 && strcmp(args[0], "--cluster") == 0)
             cluster = 1;
         else if (nargs != 0)
-            return usage_error("list takes --cluster or nothing");
+            return usage_error("list takes no arguments but --cluster");
     } else if (strcmp(cmd, "stats") == 0) {
         if (nargs != 0)
             return usage_error("%s takes no arguments", cmd);

@@ -408,8 +408,8 @@ static int check_cluster(const mm_cluster_cfg *cc, int *loopback)
     const char *u = cc->endpoints;
     for (;;) {
         size_t n = strcspn(u, ",");
-        if (n == 0 || (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) ||
-            n == 7 || (n == 8 && u[4] == 's'))
+        if (n == 0 || (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) || n == 7 ||
+            (n == 8 && u[4] == 's'))
             return usage_error("--cluster: '%.*s' is not an etcd client URL (http://HOST:PORT "
                                "or https://HOST:PORT)",
                                (int)n, u);
@@ -639,8 +639,7 @@ int main(int argc, char **argv)
                 "reach what it publishes",
                 cc.advertise);
     }
-    mm_service_cfg sc = {reg,  state, NULL, (unsigned)check_ms, say, (unsigned)udp_ratio,
-                         cluster};
+    mm_service_cfg sc = {reg, state, NULL, (unsigned)check_ms, say, (unsigned)udp_ratio, cluster};
     if (state) {
         size_t loaded = 0, rejected = 0;
         err = mm_registry_load(reg, state, diag, NULL, &loaded, &rejected);

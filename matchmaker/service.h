@@ -60,9 +60,9 @@ typedef struct mm_service_cfg {
     const char *proc_root;                        /* procnet's root; NULL: /proc */
     unsigned check_ms;                            /* liveness period; 0: no scan */
     void (*log)(int level, const char *fmt, ...); /* syslog levels; NULL: silent */
-    unsigned udp_ratio; /* over UDP, an answer to a caller off this host is at
-                           most this many times its call's size (reflection);
-                           0: no bound */
+    unsigned udp_ratio;  /* over UDP, an answer to a caller off this host is at
+                            most this many times its call's size (reflection);
+                            0: no bound */
     mm_cluster *cluster; /* the cluster agent (the caller keeps ownership); NULL:
                             no cluster, LOOKUP and INSTANCES answer from the
                             table alone and CLUSTER says MM_CLUSTER_OFF */
