@@ -140,7 +140,7 @@ typedef struct worker {
     int phase;
     double *lat; /* put latencies in ns, one slot per key of this worker */
     size_t nlat;
-    unsigned errors;
+    unsigned errors, expired;
     mm_etcd_err err;
 } worker;
 
@@ -163,6 +163,10 @@ static void *phase_thread(void *arg)
         } else if (w->phase == PH_REVOKE) {
             if (lease[h] != 0)
                 rc = mm_etcd_lease_revoke(c, lease[h], &w->err);
+            if (rc == MM_ETCD_NOT_FOUND) { /* expired already */
+                w->expired++;
+                rc = MM_ETCD_OK;
+            }
             lease[h] = 0;
         } else {
             for (unsigned s = 0; s < opt.services && rc == MM_ETCD_OK; s++) {
@@ -178,6 +182,8 @@ static void *phase_thread(void *arg)
     }
     return NULL;
 }
+
+static unsigned phase_expired; /* leases a revocation found expired already */
 
 /* run_phase runs phase in opt.threads threads and returns its time in
  * seconds, or -1 when a request failed (said). lat, when not NULL, gets
@@ -204,6 +210,9 @@ static double run_phase(int phase, double **lat, size_t *lat_n)
         pthread_join(th[t], NULL);
     double secs = (double)(bc_now_ns() - t0) / 1e9;
     unsigned errors = 0;
+    phase_expired = 0;
+    for (unsigned t = 0; t < opt.threads; t++)
+        phase_expired += w[t].expired;
     for (unsigned t = 0; t < opt.threads; t++)
         if (w[t].errors) {
             if (errors == 0)
@@ -448,7 +457,7 @@ static int fan_out(const snapshot *before)
     pthread_attr_setstacksize(&attr, 256 * 1024);
     uint64_t t0 = bc_now_ns();
     const char *why = "";
-    char whybuf[400];
+    char whybuf[400], events_why[400] = "";
     int rc = 0;
     unsigned done = 0;
     double setup = 0;
@@ -539,6 +548,11 @@ static int fan_out(const snapshot *before)
             prc = mm_etcd_put(handle[e % cluster.n], key, "1", 1, 0, NULL, &perr);
         }
         if (prc != MM_ETCD_OK) {
+            if (why[0]) { /* past the limit: what the cluster could not do is the figure */
+                snprintf(events_why, sizeof events_why,
+                         "after the limit, event %u's put failed 3 times: %s", e, perr.text);
+                break;
+            }
             fprintf(stderr, "bench_cluster_scale: a put failed: %s\n", perr.text);
             rc = -1;
             break;
@@ -547,8 +561,11 @@ static int fan_out(const snapshot *before)
                bc_now_ns() - s0 < (uint64_t)EVENT_WAIT_MS * 1000000u)
             usleep(200);
         if (atomic_load(&arrived[e]) < nwatchers) {
-            fprintf(stderr, "bench_cluster_scale: event %u reached %u of %u watchers in %u ms\n", e,
-                    atomic_load(&arrived[e]), nwatchers, EVENT_WAIT_MS);
+            snprintf(events_why, sizeof events_why, "event %u reached %u of %u watchers in %u ms",
+                     e, atomic_load(&arrived[e]), nwatchers, EVENT_WAIT_MS);
+            if (why[0])
+                break;
+            fprintf(stderr, "bench_cluster_scale: %s\n", events_why);
             rc = -1;
             break;
         }
@@ -584,6 +601,8 @@ static int fan_out(const snapshot *before)
         print_lat("the first watcher", first, done);
         print_lat("half of the watchers", mid, done);
         print_lat("every watcher", all, done);
+        if (events_why[0])
+            printf("    the events stopped there: %s\n", events_why);
         printf("    CPU while the puts went out: etcd %.0f%% of one core, the watchers' process "
                "%.0f%%\n",
                cpu_share(&during, &after),
@@ -825,8 +844,17 @@ int main(int argc, char **argv)
     printf("    CPU: etcd, all members, %.1f%% of one core; this process %.1f%%\n",
            cpu_share(&st0, &s3), 100 * (s3.self_cpu - st0.self_cpu) / ss);
 
+    unsigned long long f_ok = atomic_load(&ka_ok), f_failed = atomic_load(&ka_failed),
+                       f_lost = atomic_load(&ka_lost);
+    atomic_store(&ka_late_max_us, 0);
     if (fan_out(&s3) != 0)
         goto out;
+    printf("    the keep-alives meanwhile: %llu made, %llu failed, %llu leases lost (expired), "
+           "sent at most %.1f ms past their time\n",
+           (unsigned long long)atomic_load(&ka_ok) - f_ok,
+           (unsigned long long)atomic_load(&ka_failed) - f_failed,
+           (unsigned long long)atomic_load(&ka_lost) - f_lost,
+           atomic_load(&ka_late_max_us) / 1000.0);
 
     atomic_store(&stop_keepalive, 1);
     for (unsigned t = 0; t < ka_started; t++)
@@ -840,8 +868,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_cluster_scale: range: %s\n", rerr.text);
         goto out;
     }
-    printf("\nrevoke: %u leases in %.2f s: %.0f revokes/s; %zu service keys left after\n",
-           opt.hosts, secs, opt.hosts / secs, kvs.n);
+    printf("\nrevoke: %u leases in %.2f s: %.0f revokes/s (%u had expired already); %zu "
+           "service keys left after\n",
+           opt.hosts, secs, opt.hosts / secs, phase_expired, kvs.n);
     mm_etcd_kvs_free(&kvs);
     if (take(&s4) != 0)
         goto out;
@@ -855,8 +884,13 @@ out:
         mm_etcd_destroy(handle[i]);
     free(lat);
     free(lease);
-    if (rc != 0)
+    if (rc != 0) {
+        printf("\nbench_cluster_scale: stopped by a failure; keep-alives so far: %llu made, %llu "
+               "failed, %llu leases lost (expired), sent at most %.1f ms past their time\n",
+               (unsigned long long)atomic_load(&ka_ok), (unsigned long long)atomic_load(&ka_failed),
+               (unsigned long long)atomic_load(&ka_lost), atomic_load(&ka_late_max_us) / 1000.0);
         bc_etcd_tail_logs(&cluster, 4);
+    }
     bc_etcd_stop(&cluster);
     curl_global_cleanup();
     bc_loadavg(load, sizeof load);
