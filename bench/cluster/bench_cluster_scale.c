@@ -414,8 +414,9 @@ static void *watch_thread(void *arg)
     watcher *w = arg;
     int64_t compact = 0;
     /* as the matchmaker's agent does: a watch that broke or was not created
-     * in time is made again (the events it already gave come again, and
-     * count once) */
+     * in time is made again after a backoff from 250 ms doubling to 5 s
+     * (the events it already gave come again, and count once) */
+    unsigned backoff = 0;
     for (;;) {
         w->rc = mm_etcd_watch(handle[w->w % cluster.n], PREFIX "services/", watch_from, on_events,
                               w, &w->stop, 5, &compact, &w->err);
@@ -424,7 +425,9 @@ static void *watch_thread(void *arg)
             break;
         if (atomic_fetch_add(&watch_retries, 1) == 0)
             snprintf(retry_why, sizeof retry_why, "%s", w->err.text);
-        bc_sleep_ms(100 + w->w % 100);
+        backoff = backoff == 0 ? 250 : backoff * 2 > 5000 ? 5000 : backoff * 2;
+        for (unsigned slept = 0; slept < backoff && !atomic_load(&w->stop); slept += 50)
+            bc_sleep_ms(50);
     }
     atomic_store(&w->ended, 1);
     return NULL;
