@@ -522,8 +522,11 @@ static void *watch_main(void *arg)
                 continue;
             }
         } else {
+            /* current until the watch says otherwise: one that cannot be
+             * made returns at once (the state needs the session too) */
             pthread_mutex_lock(&c->lock);
-            c->watch_ok = c->session_ok; /* the session vouches for etcd meanwhile */
+            c->watch_ok = 1;
+            note_state(c);
             pthread_mutex_unlock(&c->lock);
             int64_t compact = 0;
             w.nomem = 0;
