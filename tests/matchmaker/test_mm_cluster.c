@@ -355,9 +355,10 @@ static int peer_start(peer *p, const mm *m, const char *name, const char *listen
 /* ---- what a matchmaker answers ---- */
 
 /* instances asks m for INSTANCES of name (any version and netid): the
- * status; the number of cluster instances in *ncluster, the first one's
- * host, uaddr and lease in *first (when there is one), local ones in
- * *nlocal. -1 when the call failed. */
+ * status; the number of cluster instances in *ncluster and of local ones
+ * in *nlocal; the first cluster instance in *first, its host and uaddr in
+ * host (64 bytes) and uaddr (128), each when not NULL (its strings are not
+ * kept: only its scalars are to be read). -1 when the call failed. */
 static int instances(const mm *m, const char *name, int *nlocal, int *ncluster, mm_instance *first,
                      char *host, char *uaddr)
 {
@@ -380,11 +381,14 @@ static int instances(const mm *m, const char *name, int *nlocal, int *ncluster, 
             (*nlocal)++;
             continue;
         }
-        if ((*ncluster)++ == 0 && first) {
+        if ((*ncluster)++ > 0)
+            continue;
+        if (first)
             *first = *in;
+        if (host)
             snprintf(host, 64, "%s", in->host);
+        if (uaddr)
             snprintf(uaddr, 128, "%s", in->entry.uaddr);
-        }
     }
     mm_instances_res_free(&res);
     return st;
@@ -633,6 +637,12 @@ static void test_without_etcd_y_answers_from_its_cache_then_refuses_as_stale(voi
     assert_int_equal(peer_start(&px, &X, "csvc", "tcp://0.0.0.0:0"), 0);
     assert_int_equal(peer_start(&py, &Y, "ylocal", "tcp://127.0.0.1:0"), 0);
     assert_int_equal(wait_instances(&Y, "csvc", 1, 20000), 0);
+    /* the server's new port, not the last one's */
+    char host[64], uaddr[128], want[64];
+    int nl, nc;
+    snprintf(want, sizeof want, "127.0.0.1.%u.%u", px.port >> 8, px.port & 0xff);
+    assert_int_equal(instances(&Y, "csvc", &nl, &nc, NULL, host, uaddr), MM_OK);
+    assert_string_equal(uaddr, want);
     assert_int_equal(wait_state(&X, MM_CLUSTER_CONNECTED, 20000), 0);
     assert_int_equal(cluster_state(&X, &x_lease_before), MM_CLUSTER_CONNECTED);
     assert_true(stop_pid(&etcd_pid, SIGTERM) >= 0);
@@ -658,7 +668,6 @@ static void test_without_etcd_y_answers_from_its_cache_then_refuses_as_stale(voi
      * Y's own name still resolves */
     assert_int_equal(wait_state(&Y, MM_CLUSTER_STALE, 30000), 0);
     assert_int_equal(lookup_status(&Y, "csvc", NULL), MM_STALE);
-    int nl, nc;
     assert_int_equal(instances(&Y, "csvc", &nl, &nc, NULL, NULL, NULL), MM_STALE);
     assert_int_equal(lookup_status(&Y, "ylocal", NULL), MM_OK);
     assert_int_equal(lookup_status(&Y, "nosuch", NULL), MM_NOENT);
