@@ -30,6 +30,8 @@
 static int warnings;
 static char last_log[512];
 
+static void capture(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void capture(int level, const char *fmt, ...)
 {
     va_list ap;
