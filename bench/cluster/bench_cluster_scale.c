@@ -288,12 +288,17 @@ static double storm(unsigned reads)
 
 /* ---- readings of the members ---- */
 
+/* Set once the watchers' limit is reached: a member that does not answer
+ * /metrics then is reported, not a failure. */
+static int past_limit;
+
 typedef struct snapshot {
     uint64_t t;
     long rss_kib[BC_MAX_MEMBERS];
     double cpu[BC_MAX_MEMBERS];
     double db_bytes, db_in_use, puts, renewed, watchers, streams, proposals, fsyncs;
-    double self_cpu; /* this process's CPU time, s */
+    double self_cpu;     /* this process's CPU time, s */
+    unsigned unanswered; /* members whose /metrics did not answer (past the limit) */
 } snapshot;
 
 static int take(snapshot *s)
@@ -304,6 +309,12 @@ static int take(snapshot *s)
     for (unsigned i = 0; i < cluster.n; i++) {
         char *m = NULL;
         if (bc_metrics_of(&cluster, i, &m) != 0) {
+            if (past_limit) { /* an overwhelmed member is the figure, not a failure */
+                s->rss_kib[i] = bc_rss_kib(cluster.pid[i]);
+                s->cpu[i] = bc_cpu_s(cluster.pid[i]);
+                s->unanswered++;
+                continue;
+            }
             fprintf(stderr, "bench_cluster_scale: cannot read member m%u's /metrics\n", i);
             return -1;
         }
@@ -341,7 +352,8 @@ static void print_members(const char *when, const snapshot *s)
     printf("    %-30s", when);
     for (unsigned i = 0; i < cluster.n; i++)
         printf(" m%u %7.1f MiB", i, s->rss_kib[i] / 1024.0);
-    printf("   db %8.2f MiB (in use %.2f)\n", s->db_bytes / 1048576.0, s->db_in_use / 1048576.0);
+    printf("   db %8.2f MiB (in use %.2f)%s\n", s->db_bytes / 1048576.0, s->db_in_use / 1048576.0,
+           s->unanswered ? "; a member did not answer /metrics: its figures are missing" : "");
 }
 
 static double cpu_share(const snapshot *a, const snapshot *b)
@@ -511,6 +523,7 @@ static int fan_out(const snapshot *before)
                          atomic_load(&watch_retries) ? retry_why : "none", sync_failed,
                          sync_failed ? ", the first: " : "", sync_why);
                 why = whybuf;
+                past_limit = 1;
                 for (unsigned w = from; w < to; w++)
                     atomic_store(&watchers[w].stop, 1);
                 for (unsigned w = from; w < to; w++)
