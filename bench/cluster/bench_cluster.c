@@ -102,6 +102,8 @@ static void tail(const char *path)
         fprintf(stderr, "    | %s", lines[i % 6]);
 }
 
+/* on_watchdog ends a run that took longer than WATCHDOG_S, its children
+ * first (SIGALRM). */
 static void on_watchdog(int sig)
 {
     static const char text[] = "bench_cluster: watchdog: the run took too long; stopping\n";
@@ -203,6 +205,8 @@ static int mm_wait_connected(mm *m)
     return 0;
 }
 
+/* mm_stop destroys m's clients and stops it (SIGTERM: it revokes its
+ * lease). */
 static void mm_stop(mm *m)
 {
     parley_client_destroy(m->tcp);
@@ -244,6 +248,8 @@ static int do_register(parley_client *c, const char *name, unsigned prog, const 
     return (int)st;
 }
 
+/* do_unregister removes name (every version and transport); the status, or
+ * -1 when the call failed. */
 static int do_unregister(parley_client *c, const char *name)
 {
     mm_key k = {(char *)(uintptr_t)name, 0, netid_any};
@@ -339,6 +345,8 @@ static int lat_batch(lat_subject *s, unsigned batch)
     return 0;
 }
 
+/* measure_lookups is (a): LOOKUP at a of the local and the cluster name over
+ * TCP and UDP, in rounds; prints the figures. 0, or -1 on a wrong answer. */
 static int measure_lookups(const options *o, mm *a)
 {
     enum { NSUBJ = 4 };
@@ -430,6 +438,8 @@ static uint64_t wait_for(parley_client *c, const char *name, int want, const cha
     }
 }
 
+/* print_delays sorts the n delays v (ns) and prints their median, p99, min
+ * and max in ms. */
 static void print_delays(const char *what, double *v, size_t n)
 {
     qsort(v, n, sizeof *v, bench_cmp_double);
@@ -437,6 +447,8 @@ static void print_delays(const char *what, double *v, size_t n)
            bench_quantile(v, n, 0.99) / 1e6, n ? v[0] / 1e6 : 0, n ? v[n - 1] / 1e6 : 0, n);
 }
 
+/* measure_visibility is (b): o->regs new names registered at b (at uaddr)
+ * and unregistered, each timed until a sees it come and go. 0 or -1. */
 static int measure_visibility(const options *o, mm *a, mm *b, const char *uaddr)
 {
     unsigned n = o->regs;
@@ -504,11 +516,14 @@ typedef struct reading {
         cpu[BC_MAX_MEMBERS];
 } reading;
 
+/* nonneg is v, or 0 for a metric that was missing (-1). */
 static double nonneg(double v)
 {
     return v < 0 ? 0 : v;
 }
 
+/* read_counters reads every member's /metrics and CPU time into *r; 0 or
+ * -1 (said). */
 static int read_counters(const bc_etcd *e, reading *r)
 {
     memset(r, 0, sizeof *r);
@@ -540,6 +555,8 @@ static int read_counters(const bc_etcd *e, reading *r)
     return 0;
 }
 
+/* measure_idle is (c): etcd's counters over o->interval_s with the k
+ * matchmakers of all[] idle; prints them per second and per host. 0 or -1. */
 static int measure_idle(const options *o, const bc_etcd *e, mm *all, unsigned k)
 {
     printf("\n(c) etcd's load from %u idle matchmakers (TTL %u s: one keep-alive per %.2f s "
@@ -609,6 +626,7 @@ static int measure_base(const options *o, const bc_etcd *e)
 
 /* ---- main ---- */
 
+/* usage prints the command line's form to f. */
 static void usage(FILE *f)
 {
     fputs("usage: bench_cluster [--quick] [--members 1|3] [--rounds R] [--batch B] [--regs N]\n"
@@ -617,6 +635,7 @@ static void usage(FILE *f)
           f);
 }
 
+/* parse_uint parses s as a decimal from lo to hi into *out; 0 or -1. */
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
     char *end;
@@ -628,6 +647,8 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
     return 0;
 }
 
+/* parse reads the command line into *o, with --quick's or the full run's
+ * defaults for what is not given; 0, or -1 after the usage. */
 static int parse(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
@@ -687,6 +708,7 @@ static int parse(int argc, char **argv, options *o)
     return 0;
 }
 
+/* main: see the top of this file. */
 int main(int argc, char **argv)
 {
     options o;

@@ -152,6 +152,8 @@ static void key_of(unsigned h, unsigned s, char *key, size_t kcap, char *val, si
     snprintf(val, vcap, "127.%u.%u.1.%u.%u", (h >> 8) & 255, h & 255, port >> 8, port & 255);
 }
 
+/* phase_thread does a worker's share of a phase (its hosts h = t, t + N,
+ * ...): grant, publish (timing each put) or revoke, counting failures. */
 static void *phase_thread(void *arg)
 {
     worker *w = arg;
@@ -301,6 +303,8 @@ typedef struct snapshot {
     unsigned unanswered; /* members whose /metrics did not answer (past the limit) */
 } snapshot;
 
+/* take reads every member's /metrics, VmRSS and CPU time, and this
+ * process's CPU time, into *s; 0 or -1 (said). */
 static int take(snapshot *s)
 {
     memset(s, 0, sizeof *s);
@@ -347,6 +351,7 @@ static int take(snapshot *s)
     return 0;
 }
 
+/* print_members prints the members' memory and the database's size. */
 static void print_members(const char *when, const snapshot *s)
 {
     printf("    %-30s", when);
@@ -356,6 +361,7 @@ static void print_members(const char *when, const snapshot *s)
            s->unanswered ? "; a member did not answer /metrics: its figures are missing" : "");
 }
 
+/* cpu_share is the members' CPU time between a and b, in % of one core. */
 static double cpu_share(const snapshot *a, const snapshot *b)
 {
     double cpu = 0;
@@ -364,6 +370,8 @@ static double cpu_share(const snapshot *a, const snapshot *b)
     return 100 * cpu / ((double)(b->t - a->t) / 1e9);
 }
 
+/* print_lat sorts the n times v (ns) and prints their median, p99 and max
+ * in ms. */
 static void print_lat(const char *what, double *v, size_t n)
 {
     qsort(v, n, sizeof *v, bench_cmp_double);
@@ -421,6 +429,8 @@ static int on_events(void *ctx, const mm_etcd_event *ev, size_t n, int64_t revis
     return 0;
 }
 
+/* watch_thread is one watcher: mm_etcd_watch of the prefix from watch_from
+ * until its stop flag, made again after an error. */
 static void *watch_thread(void *arg)
 {
     watcher *w = arg;
@@ -445,6 +455,8 @@ static void *watch_thread(void *arg)
     return NULL;
 }
 
+/* fan_out is the fan-out phase (top of this file); before is the steady
+ * state's reading, for the memory per watcher. 0 or -1. */
 static int fan_out(const snapshot *before)
 {
     unsigned want = opt.watchers;
@@ -603,10 +615,11 @@ static int fan_out(const snapshot *before)
     if (rc == 0) {
         printf("    %u watchers live (of %u asked for) after %.1f s%s%s\n", nwatchers, want, setup,
                why[0] ? "; stopped there: " : "", why);
-        printf("    etcd counts %.0f watchers on %.0f watch streams; %u watches were made again "
+        printf("    etcd counts %.0f watchers on %.0f watch streams%s; %u watches were made again "
                "after an error (the first: %s)\n",
-               during.watchers, during.streams, atomic_load(&watch_retries),
-               atomic_load(&watch_retries) ? retry_why : "none");
+               during.watchers, during.streams,
+               during.unanswered ? " (on the members that answered /metrics)" : "",
+               atomic_load(&watch_retries), atomic_load(&watch_retries) ? retry_why : "none");
         print_members("memory with the watchers", &during);
         for (unsigned i = 0; i < cluster.n; i++) {
             unsigned on = nwatchers / cluster.n + (i < nwatchers % cluster.n);
@@ -648,6 +661,7 @@ static void on_watchdog(int sig)
     _exit(1);
 }
 
+/* parse_uint parses s as a decimal from lo to hi into *out; 0 or -1. */
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
     char *end;
@@ -659,6 +673,7 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
     return 0;
 }
 
+/* usage prints the command line's form to f. */
 static void usage(FILE *f)
 {
     fputs("usage: bench_cluster_scale [--quick] [--hosts H] [--services S] [--ttl T]\n"
@@ -668,6 +683,8 @@ static void usage(FILE *f)
           f);
 }
 
+/* parse reads the command line into opt, with --quick's or the full run's
+ * defaults for what is not given; 0, or -1 after the usage. */
 static int parse(int argc, char **argv)
 {
     enum { NOPTS = 11 };
@@ -726,6 +743,7 @@ static int parse(int argc, char **argv)
     return 0;
 }
 
+/* main: see the top of this file. */
 int main(int argc, char **argv)
 {
     if (parse(argc, argv) != 0)

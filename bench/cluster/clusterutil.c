@@ -169,6 +169,7 @@ const char *bc_fs_type(const char *path)
  * when free. Atomic, since the signal handler reads them. */
 static _Atomic pid_t children[MAX_CHILDREN];
 
+/* remember puts pid in a free slot of children[]. */
 static void remember(pid_t pid)
 {
     for (int i = 0; i < MAX_CHILDREN; i++) {
@@ -178,6 +179,7 @@ static void remember(pid_t pid)
     }
 }
 
+/* forget frees pid's slot of children[]. */
 static void forget(pid_t pid)
 {
     for (int i = 0; i < MAX_CHILDREN; i++) {
@@ -280,6 +282,8 @@ typedef struct buf {
     size_t n, cap;
 } buf;
 
+/* on_data is libcurl's write callback: it appends to the buf ctx, kept
+ * NUL-terminated; 0 (which ends the transfer) when out of memory. */
 static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
 {
     buf *b = ctx;
