@@ -647,6 +647,106 @@ static void test_lookup_picks_a_unix_socket_here_then_tcp_then_udp(void **state)
     pl_addr_resolved_free(out);
 }
 
+/* cluster_entry is entry() of an instance another host published, as the
+ * matchmaker answers it from the cluster. */
+static mm_entry cluster_entry(const char *netid, const char *uaddr)
+{
+    mm_entry e = entry(netid, uaddr, PROG);
+    e.owner = text("cluster");
+    return e;
+}
+
+/* port_of is the port of the IPv4 or IPv6 address s. */
+static unsigned port_of(const pl_sockaddr *s)
+{
+    if (s->family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)&s->ss)->sin_port);
+    return ntohs(((const struct sockaddr_in6 *)&s->ss)->sin6_port);
+}
+
+static void test_lookup_answers_this_hosts_instances_first_then_the_clusters(void **state)
+{
+    (void)state;
+    /* the cluster's instances answered first, to show the order is the
+     * client's: a Unix socket and a wildcard of the cluster are no use */
+    mm_entry e[7] = {
+        cluster_entry("tcp", "10.0.0.2.0.1"),   cluster_entry("tcp6", "fd00::3.0.2"),
+        cluster_entry("tcp", "10.0.0.4.0.3"),   cluster_entry("local", "/run/adder.sock"),
+        cluster_entry("tcp", "0.0.0.0.0.9"),    entry("tcp", "127.0.0.1.0.4", PROG),
+        entry("local", "/run/here.sock", PROG),
+    };
+    mm_lookup_res all = found(e, 7);
+    lookup_script s = {{&all}};
+    peer p;
+    pl_sockaddr *out = NULL;
+    size_t n = 0;
+    int dgram = -1;
+    assert_int_equal(lookup(&p, SOCK_STREAM, &s, -1, 1, &out, &n, &dgram), PARLEY_OK);
+    assert_int_equal(dgram, 0);
+    assert_int_equal(n, 5);
+    /* this host's: the Unix socket, TCP */
+    assert_int_equal(out[0].family, AF_UNIX);
+    assert_false(out[0].remote);
+    assert_int_equal(port_of(&out[1]), 4);
+    assert_false(out[1].remote);
+    /* the cluster's: TCP in the order answered, then TCP6 */
+    assert_int_equal(port_of(&out[2]), 1);
+    assert_int_equal(port_of(&out[3]), 3);
+    assert_int_equal(port_of(&out[4]), 2);
+    for (size_t i = 2; i < 5; i++)
+        assert_true(out[i].remote);
+
+    /* spreading turns the cluster's part only: every start in turn */
+    unsigned starts[3] = {0, 0, 0};
+    for (int round = 0; round < 6; round++) {
+        pl_sockaddr copy[5];
+        memcpy(copy, out, sizeof copy);
+        pl_mm_spread(copy, 5);
+        assert_int_equal(copy[0].family, AF_UNIX);
+        assert_int_equal(port_of(&copy[1]), 4);
+        /* a rotation: the order kept, from another start */
+        unsigned first = port_of(&copy[2]);
+        size_t at = first == 1 ? 2 : first == 3 ? 3 : 4;
+        for (size_t k = 0; k < 3; k++)
+            assert_int_equal(port_of(&copy[2 + k]), port_of(&out[2 + (at - 2 + k) % 3]));
+        starts[at - 2]++;
+    }
+    assert_int_equal(starts[0], 2); /* six turns of a counter over three */
+    assert_int_equal(starts[1], 2);
+    assert_int_equal(starts[2], 2);
+    pl_addr_resolved_free(out);
+
+    /* no instance here: the cluster's choose the transport (UDP), and a
+     * client elsewhere has no Unix socket */
+    mm_entry u[2] = {cluster_entry("udp", "10.0.0.2.0.5"), cluster_entry("udp", "10.0.0.3.0.5")};
+    mm_lookup_res only = found(u, 2);
+    lookup_script s2 = {{&only}};
+    assert_int_equal(lookup(&p, SOCK_STREAM, &s2, -1, 1, &out, &n, &dgram), PARLEY_OK);
+    assert_int_equal(dgram, 1);
+    assert_int_equal(n, 2);
+    assert_true(out[0].remote && out[1].remote);
+    pl_addr_resolved_free(out);
+    /* this host's instance chooses the transport, the cluster's follow on it */
+    mm_entry m[3] = {cluster_entry("tcp", "10.0.0.2.0.5"), entry("udp", "127.0.0.1.0.6", PROG),
+                     cluster_entry("udp", "10.0.0.3.0.5")};
+    mm_lookup_res mixed = found(m, 3);
+    lookup_script s3 = {{&mixed}};
+    assert_int_equal(lookup(&p, SOCK_STREAM, &s3, -1, 1, &out, &n, &dgram), PARLEY_OK);
+    assert_int_equal(dgram, 1);
+    assert_int_equal(n, 2);
+    assert_false(out[0].remote);
+    assert_true(out[1].remote);
+    pl_addr_resolved_free(out);
+    /* a cluster's copy past its bound: MM_STALE */
+    static const mm_lookup_res stale = {.status = MM_STALE};
+    lookup_script s4 = {{&stale}};
+    out = NULL;
+    assert_int_equal(lookup(&p, SOCK_STREAM, &s4, -1, 1, &out, &n, &dgram),
+                     PARLEY_ERR_CLUSTER_STALE);
+    assert_int_equal(p.ncalls, 1);
+    assert_null(out);
+}
+
 /* holder runs pl_mm_holder_on for r against a peer playing script. */
 static int holder(peer *p, const lookup_script *script, const pl_mm_args *r, char *out, size_t cap)
 {
@@ -1160,6 +1260,7 @@ int main(void)
         cmocka_unit_test(test_unregister_maps_nothing_to_remove_to_success),
         cmocka_unit_test(test_lookup_errors_say_what_is_wrong),
         cmocka_unit_test(test_lookup_picks_a_unix_socket_here_then_tcp_then_udp),
+        cmocka_unit_test(test_lookup_answers_this_hosts_instances_first_then_the_clusters),
         cmocka_unit_test(test_the_holder_of_a_refused_name_is_its_entry_on_that_transport),
         cmocka_unit_test(test_rpc_refusals_are_the_client_errors),
         cmocka_unit_test(test_broken_replies_are_refused),

@@ -441,6 +441,7 @@ static int submit(parley_client *c, uint32_t proc, parley_args_enc *enc, const v
     p->sem = head.sem;
     p->first_inc = head.first_inc;
     p->once_plain = head.once_plain;
+    p->pin = p->seq != 0; /* sent again only to the instance it went out to */
     c->ops->schedule(c, p, pl_now_ns());
     if (p->once_plain)
         p->next_tx = PL_NEVER; /* a plain server would run a second copy */

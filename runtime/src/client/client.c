@@ -173,7 +173,8 @@ static void wake_next_reader(parley_client *c)
 }
 
 /* pl_client_maybe_close closes a broken connection once no thread uses its
- * fd, and resets the reader for the next one. */
+ * fd, and resets the reader for the next one; the next connection tries
+ * the address it went to last (another instance of a service first). */
 void pl_client_maybe_close(parley_client *c)
 {
     if (!c->broken || c->sending || c->reading)
@@ -181,6 +182,8 @@ void pl_client_maybe_close(parley_client *c)
     close(c->fd);
     c->fd = -1;
     c->broken = 0;
+    c->avoid = c->conn_at; /* the next connection tries another instance first */
+    c->avoid_set = 1;
     c->ops->reset(c);
     c->rcvtimeo = 0;
     pthread_cond_broadcast(&c->send_cv);
@@ -302,6 +305,40 @@ static void register_call(parley_client *c, pending *p)
     }
 }
 
+/* connected notes that the handle's new connection goes to at (mutex held,
+ * the send role taken): a connection to another instance of the service
+ * than the last one gets a new instance number (see pinned_elsewhere). */
+static void connected(parley_client *c, const pl_sockaddr *at)
+{
+    if (c->inst == 0 || !pl_client_same_instance(&c->conn_at, at))
+        c->inst++;
+    c->conn_at = *at;
+    c->avoid_set = 0;
+}
+
+/* pinned_elsewhere tells whether the call p is pinned to an instance of
+ * the service that the handle's connection does not go to (mutex held):
+ * a guaranteed call that went out to one instance, whose connection then
+ * broke, may have run there, and only that instance's records can answer
+ * for it; another instance, which has no record of it, would run it a
+ * second time (or answer it HELLO, by the incarnation rule, but not when
+ * it knows the handle from earlier calls and keeps exactly-once calls in a
+ * store of its own). */
+static int pinned_elsewhere(const parley_client *c, const pending *p)
+{
+    return p->pin && p->inst != 0 && p->inst != c->inst;
+}
+
+/* hand registers p as handed to the connection, pinning it to the
+ * connection's instance when it asks to be (mutex held). */
+static void hand(parley_client *c, pending *p)
+{
+    p->handed = 1;
+    if (p->pin && p->inst == 0)
+        p->inst = c->inst;
+    register_call(c, p);
+}
+
 /* How long a connection may go without a reply before a call first looks
  * whether the server has closed it: long enough that calls made back to
  * back (a few microseconds apart) pay no system call for it, short enough
@@ -329,7 +366,9 @@ static int idle_conn_closed(parley_client *c)
  * stream, msg is queued for it instead (the transport's queue, stream.c)
  * and start returns at once; the holder sends its own message, then the
  * queue (the transport's flush). On failure p is not registered; a stream
- * that got part of the message is broken. A submitted call (p->async) that
+ * that got part of the message is broken. A call pinned to an instance
+ * (p->pin, p->inst) that the connection does not go to is not sent:
+ * PARLEY_ERR_IN_DOUBT. A submitted call (p->async) that
  * was registered is never failed here: a failure of its send completes it
  * with the error, for its callback, and start returns PARLEY_OK; from then
  * on p belongs to the handle and may already be freed when start
@@ -340,9 +379,9 @@ int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len
     /* wait for the send role, and for a broken connection to be closed by
      * the leader still reading it (woken by its shutdown) */
     while (c->sending || c->broken) {
-        if (c->sending && !c->broken && c->fd >= 0 && c->ops->queue(c, p, msg, len) == 0) {
-            p->handed = 1;
-            register_call(c, p);
+        if (c->sending && !c->broken && c->fd >= 0 && !pinned_elsewhere(c, p) &&
+            c->ops->queue(c, p, msg, len) == 0) {
+            hand(c, p);
             pl_client_unlock(c);
             return PARLEY_OK;
         }
@@ -362,11 +401,15 @@ int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len
         c->fd = -1;
         c->ops->reset(c);
         c->rcvtimeo = 0;
+        c->avoid = c->conn_at;
+        c->avoid_set = 1;
     }
     if (c->fd < 0) {
         int fd = -1;
+        pl_sockaddr avoid = c->avoid, at;
+        int avoid_set = c->avoid_set;
         pl_client_unlock(c);
-        int rc = pl_client_dial(c, deadline, &fd);
+        int rc = pl_client_dial(c, deadline, avoid_set ? &avoid : NULL, &fd, &at);
         pthread_mutex_lock(&c->mu);
         if (rc == PARLEY_OK && (rc = pl_async_watch(c, fd)) != PARLEY_OK)
             close(fd);
@@ -377,10 +420,19 @@ int pl_client_start(parley_client *c, pending *p, const uint8_t *msg, size_t len
             return rc;
         }
         c->fd = fd;
+        connected(c, &at);
+    }
+    if (pinned_elsewhere(c, p)) {
+        /* the connection goes to another instance than the one this call
+         * went out to, and whose records alone can tell whether it ran
+         * there: not sent here (docs/semantics.md) */
+        c->sending = 0;
+        pthread_cond_signal(&c->send_cv);
+        pl_client_unlock(c);
+        return PARLEY_ERR_IN_DOUBT;
     }
     int fd = c->fd;
-    p->handed = 1;
-    register_call(c, p);
+    hand(c, p);
     pl_client_unlock(c);
 
     size_t sent = 0;
@@ -664,19 +716,27 @@ void parley_client_destroy(parley_client *c)
 
 /* pl_client_attempt sends msg, the message of the call p (its xid set),
  * and waits for its reply until deadline; over UDP it is sent again as the
- * schedule says when resend is set, else only once. With PARLEY_OK the
+ * schedule says when resend is set, else only once. inst (NULL: the call
+ * may go to any instance) pins a guaranteed call: *inst is the instance it
+ * went out to before (0: none yet), where alone it may go again
+ * (PARLEY_ERR_IN_DOUBT, nothing sent, when the handle's connection goes
+ * elsewhere), and the one it has gone to afterwards. With PARLEY_OK the
  * reply is p->reply, and pl_client_attempt_end must follow once it is
  * decoded (it lets the read role go when the reply was read in place). */
 int pl_client_attempt(parley_client *c, pending *p, const uint8_t *msg, size_t len,
-                      int64_t deadline, int resend)
+                      int64_t deadline, int resend, uint64_t *inst)
 {
     memset(p, 0, sizeof *p);
     atomic_init(&p->wake, 0);
+    p->pin = inst != NULL;
+    p->inst = inst ? *inst : 0;
     p->xid = parley_ld_u32(msg + (c->ops->socktype == SOCK_STREAM ? 4 : 0));
     c->ops->schedule(c, p, pl_now_ns());
     if (!resend)
         p->next_tx = PL_NEVER;
     int rc = pl_client_start(c, p, msg, len, deadline);
+    if (inst)
+        *inst = p->inst;
     if (rc == PARLEY_OK)
         rc = await(c, p, msg, len, deadline);
     return rc;
@@ -735,7 +795,7 @@ static int call(parley_client *c, uint32_t proc, parley_args_enc *enc, const voi
         goto out;
     for (;;) {
         pending p;
-        rc = pl_client_attempt(c, &p, msg, len, deadline, 1);
+        rc = pl_client_attempt(c, &p, msg, len, deadline, 1, NULL);
         if (rc == PARLEY_OK)
             rc = pl_client_decode_reply(c, &p, dec, res, arena, det);
         pl_client_attempt_end(c, &p);

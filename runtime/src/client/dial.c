@@ -7,7 +7,8 @@
  * follows a host name that moved; a service name is looked up through the
  * names layer (names/names.h), the only part of the client that calls it:
  * once at create and again at each connection (the server may have
- * restarted at another port). parley_client_create_host, the counterpart
+ * restarted at another port), its instances on other hosts of a cluster
+ * taken in turn. parley_client_create_host, the counterpart
  * of libtirpc's clnt_create, asks a host's portmapper for a program by
  * number through it too, once, and makes a handle for the address found.
  */
@@ -69,15 +70,69 @@ int pl_client_kind(parley_client *c)
     return PARLEY_OK;
 }
 
+/* same_address tells whether a and b are the same socket address (the
+ * family's address and port, or path), of the same socket type. */
+static int same_address(const pl_sockaddr *a, const pl_sockaddr *b)
+{
+    if (a->ss.ss_family != b->ss.ss_family || a->socktype != b->socktype)
+        return 0;
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)&a->ss,
+                                 *y = (const struct sockaddr_in *)&b->ss;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->ss,
+                                  *y = (const struct sockaddr_in6 *)&b->ss;
+        return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+    }
+    return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+/* pl_client_same_instance tells whether the addresses a and b, where two
+ * connections went, reach the same instance of the service as far as the
+ * client can tell: both this host's (or not a name's), or both the same
+ * instance of the cluster, known by its address. */
+int pl_client_same_instance(const pl_sockaddr *a, const pl_sockaddr *b)
+{
+    return a->remote == b->remote && (!a->remote || same_address(a, b));
+}
+
+/* try_last moves the address avoid, where the last broken connection went,
+ * to the end of its group in list (n addresses: this host's, then the
+ * cluster's): the next connection goes to another instance first, and to
+ * that one only when no other answers. */
+static void try_last(pl_sockaddr *list, size_t n, const pl_sockaddr *avoid)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!same_address(&list[i], avoid))
+            continue;
+        size_t end = i + 1;
+        while (end < n && list[end].remote == list[i].remote)
+            end++;
+        pl_sockaddr t = list[i];
+        memmove(&list[i], &list[i + 1], (end - i - 1) * sizeof *list);
+        list[end - 1] = t;
+        return;
+    }
+}
+
 /* pl_client_dial resolves the handle's address and connects to the
  * addresses it gives, in order, until one answers (mutex not held; the
  * caller has the send role). Resolution happens at each connection, so a
  * reconnection follows a name that moved, and a service name is asked of
  * the matchmaker again (the server may have restarted at another port); a
  * host name lookup is not bounded by the deadline (getaddrinfo cannot be),
- * IP literals and Unix paths need none. Returns the last address's error
- * when none connects; *out_fd, the connected socket, on success. */
-int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd)
+ * IP literals and Unix paths need none. A service name's instances are
+ * tried this host's first, then the cluster's from the next in turn
+ * (pl_mm_spread); avoid (NULL: none), where the last broken connection
+ * went, is tried last of its group. An address that refuses or cannot be
+ * reached is passed over for the next; the deadline passing ends the
+ * dial. Returns the last address's error when none connects; *out_fd, the
+ * connected socket, and *at, its address, on success. */
+int pl_client_dial(parley_client *c, int64_t deadline, const pl_sockaddr *avoid, int *out_fd,
+                   pl_sockaddr *at)
 {
     pl_sockaddr *list;
     size_t n;
@@ -91,6 +146,8 @@ int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd)
         unsigned ms = left_ms < PL_MM_TIMEOUT_MS ? (unsigned)left_ms : PL_MM_TIMEOUT_MS;
         rc = pl_mm_lookup(&c->addr, c->prog, c->vers, c->ops->socktype == SOCK_DGRAM, ms, &list, &n,
                           &dgram);
+        if (rc == PARLEY_OK)
+            pl_mm_spread(list, n);
     } else {
         rc = pl_addr_resolve(&c->addr, &list, &n);
     }
@@ -99,11 +156,14 @@ int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd)
                       c->addr_text, parley_strerror(rc));
         return rc;
     }
+    if (avoid)
+        try_last(list, n, avoid);
     for (size_t i = 0; i < n; i++) {
         int e = 0;
         rc = pl_sock_connect(out_fd, (const struct sockaddr *)&list[i].ss, list[i].len,
                              list[i].socktype, deadline, &e);
         if (rc == PARLEY_OK) {
+            *at = list[i];
             if (c->dialed++)
                 PL_CLIENT_LOG(c, PARLEY_LOG_INFO, PARLEY_LOG_RECONNECT, 0,
                               "connected again (connection %d)", c->dialed);
@@ -118,7 +178,7 @@ int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd)
                               .err = rc}),
                "cannot connect for %s: %s", c->addr_text, parley_strerror(rc));
         pl_client_set_errno(c, e);
-        if (rc == PARLEY_ERR_TIMEDOUT)
+        if (rc == PARLEY_ERR_TIMEDOUT || pl_now_ns() >= deadline)
             break;
     }
     pl_addr_resolved_free(list);

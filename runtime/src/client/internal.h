@@ -74,6 +74,11 @@ typedef struct pending {
     int renew;           /* to go out under a new number after a HELLO to hello_inc */
     uint64_t hello_inc;  /* the incarnation that answered it HELLO */
     int park_rc;         /* what it ends with if its deadline passes while parked */
+    /* a guaranteed call is pinned to the instance of a service it was first
+     * handed to (see the handle's inst): it goes out again only on a
+     * connection to that instance, else ends in doubt */
+    int pin;       /* pin it when it is handed */
+    uint64_t inst; /* the instance (the handle's inst) it was first handed to; 0: none */
 } pending;
 
 /* A guaranteed call as the journal keeps it (journal.c). */
@@ -156,6 +161,15 @@ struct parley_client {
     int fresh;            /* the next HELLO goes to a new server (see seq_cred) */
     int greeted;          /* a HELLO was answered by the incarnation greeted_inc */
     uint64_t greeted_inc;
+
+    /* The instances of a service name (dial.c), under the mutex. One of the
+     * cluster's instances is told by its address; this host's instances,
+     * and every address of a handle not made for a name, count as one. */
+    pl_sockaddr conn_at; /* where the connection (fd) goes, once connected */
+    pl_sockaddr avoid;   /* where the last broken connection went: the next dial tries it last */
+    int avoid_set;
+    uint64_t inst; /* the instance fd goes to: a number changed whenever a connection goes
+                      to another instance than the last one did (0: never connected) */
 };
 
 /* The calls a handle tracks between its acknowledgement and its newest:
@@ -245,7 +259,7 @@ int pl_client_encode_cred(parley_client *c, uint32_t xid, uint32_t proc, const p
                           parley_args_enc *enc, const void *args, uint8_t *buf, size_t cap,
                           const uint8_t **msg, size_t *len);
 int pl_client_attempt(parley_client *c, pending *p, const uint8_t *msg, size_t len,
-                      int64_t deadline, int resend);
+                      int64_t deadline, int resend, uint64_t *inst);
 void pl_client_attempt_end(parley_client *c, pending *p);
 
 /* journal.c */
@@ -288,7 +302,9 @@ void pl_async_cancel_parked(parley_client *c);
 
 /* dial.c */
 int pl_client_kind(parley_client *c);
-int pl_client_dial(parley_client *c, int64_t deadline, int *out_fd);
+int pl_client_dial(parley_client *c, int64_t deadline, const pl_sockaddr *avoid, int *out_fd,
+                   pl_sockaddr *at);
+int pl_client_same_instance(const pl_sockaddr *a, const pl_sockaddr *b);
 
 /* dgram.c */
 unsigned pl_dgram_backoff(unsigned ms);

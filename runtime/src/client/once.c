@@ -23,6 +23,13 @@
  * PARLEY_ERR_IN_DOUBT); an exactly-once call is refused
  * (PARLEY_ERR_NOT_GUARANTEED). It never downgrades silently.
  *
+ * A service name may have several instances (a cluster's): a guaranteed
+ * call that went out is pinned to the instance it went to, whose reply
+ * cache or store alone holds its record, and goes out again only on a
+ * connection to it; when the handle's connection goes to another instance,
+ * the attempt is refused before sending (client.c) and the call ends
+ * PARLEY_ERR_IN_DOUBT, never run a second time elsewhere.
+ *
  * It sits in the client layer, on client.c's attempts (pl_client_attempt)
  * and the wire layer's codec of the credential.
  */
@@ -273,11 +280,12 @@ static outcome decode(parley_client *c, const pending *p, parley_res_dec *dec, v
 /* exchange makes one call of proc with credential cred until deadline:
  * encodes it (xid given), sends it (over UDP sent again as scheduled when
  * resend), and decodes what came back. *sent tells whether the message may
- * have reached the server (it was handed to the socket). */
+ * have reached the server (it was handed to the socket). inst: see
+ * pl_client_attempt (NULL for a call that may go to any instance). */
 static outcome exchange(parley_client *c, uint32_t xid, uint32_t proc, const pl_opaque_auth *cred,
                         parley_args_enc *enc, const void *args, size_t args_size,
                         parley_res_dec *dec, void *res, parley_arena *arena, int64_t deadline,
-                        int resend, parley_rpc_detail *det, unsigned *sent)
+                        int resend, parley_rpc_detail *det, unsigned *sent, uint64_t *inst)
 {
     outcome o = {PARLEY_OK, 0, PL_SEQ_OK, 0};
     size_t head = 4 + 24 + 8 + parley_round4(cred->len) + 8;
@@ -297,7 +305,7 @@ static outcome exchange(parley_client *c, uint32_t xid, uint32_t proc, const pl_
     o.rc = pl_client_encode_cred(c, xid, proc, cred, enc, args, buf, cap, &msg, &len);
     if (o.rc == PARLEY_OK) {
         pending p;
-        o.rc = pl_client_attempt(c, &p, msg, len, deadline, resend);
+        o.rc = pl_client_attempt(c, &p, msg, len, deadline, resend, inst);
         /* what may have reached the server: nothing when the attempt
          * failed before its message was given to the socket (connecting,
          * or a deadline that passed while it waited its turn) */
@@ -329,8 +337,8 @@ static int hello(parley_client *c, int64_t deadline, parley_rpc_detail *det)
     for (;;) {
         uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
         unsigned sent = 0;
-        outcome o =
-            exchange(c, xid, 0, &cred, NULL, NULL, 0, NULL, NULL, NULL, deadline, 1, det, &sent);
+        outcome o = exchange(c, xid, 0, &cred, NULL, NULL, 0, NULL, NULL, NULL, deadline, 1, det,
+                             &sent, NULL);
         if (pl_now_ns() < deadline &&
             (o.rc == PARLEY_ERR_CLOSED || o.rc == PARLEY_ERR_IO || o.rc == PARLEY_ERR_REFUSED ||
              o.rc == PARLEY_ERR_CONNECT || (o.parley && o.status == PL_SEQ_BUSY))) {
@@ -388,7 +396,7 @@ static int plain_call(parley_client *c, uint32_t proc, parley_args_enc *enc, con
     uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
     unsigned sent = 0;
     outcome o = exchange(c, xid, proc, &c->cred, enc, args, args_size, dec, res, arena, deadline, 0,
-                         det, &sent);
+                         det, &sent, NULL);
     if (sent && (o.rc == PARLEY_ERR_CLOSED || o.rc == PARLEY_ERR_IO))
         return PARLEY_ERR_IN_DOUBT; /* sent, and then the connection broke */
     return o.rc;
@@ -466,6 +474,9 @@ static int judge(parley_client *c, const outcome *o, unsigned sent, uint64_t fir
                  int64_t deadline, unsigned *reconnects, int *rc)
 {
     *rc = o->rc;
+    if (o->rc == PARLEY_ERR_IN_DOUBT)
+        return STEP_END; /* not sent again: the handle's connection goes to another
+                            instance than the one it went out to (client.c) */
     int broken = o->rc == PARLEY_ERR_CLOSED || o->rc == PARLEY_ERR_IO ||
                  o->rc == PARLEY_ERR_REFUSED || o->rc == PARLEY_ERR_CONNECT;
     if (pl_now_ns() >= deadline && o->rc != PARLEY_OK) {
@@ -584,6 +595,7 @@ static int run(parley_client *c, uint32_t proc, parley_args_enc *enc, const void
 {
     uint32_t xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
     unsigned sent = sent_before;
+    uint64_t inst = 0; /* the instance it went out to (pl_client_attempt) */
     unsigned reconnects = 0;
     int64_t wait = RETRY_FIRST_NS;
     uint8_t buf[PARLEY_MAX_AUTH_BYTES];
@@ -594,7 +606,7 @@ static int run(parley_client *c, uint32_t proc, parley_args_enc *enc, const void
         if (rc != PARLEY_OK)
             break;
         outcome o = exchange(c, xid, proc, &cred, enc, args, args_size, dec, res, arena, deadline,
-                             1, det, &sent);
+                             1, det, &sent, &inst);
         int step = judge(c, &o, sent, first_inc, deadline, &reconnects, &rc);
         if (step == STEP_END)
             break;
@@ -615,6 +627,7 @@ static int run(parley_client *c, uint32_t proc, parley_args_enc *enc, const void
             break;
         xid = atomic_fetch_add_explicit(&c->next_xid, 1, memory_order_relaxed);
         sent = 0;
+        inst = 0; /* a call never sent may go to any instance */
     }
     complete_seq(c, seq);
     return rc;
@@ -960,6 +973,7 @@ int pl_once_renew(parley_client *c, pending *p, parley_rpc_detail *det)
     p->seq = seq;
     p->first_inc = inc;
     p->sent = 0;
+    p->inst = 0; /* never sent under its new number: it may go to any instance */
     p->reconnects = 0;
     p->renew = 0;
     rc = pl_once_submit_journal(c, p);

@@ -24,10 +24,13 @@
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -480,25 +483,25 @@ static int rank(const parley_netid *t, int local)
     return t->socktype == SOCK_STREAM ? 1 + v6 : 3 + v6;
 }
 
+/* is_wildcard tells whether ss is a wildcard address (0.0.0.0, ::). */
+static int is_wildcard(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return 0;
+}
+
 /* unwild replaces a wildcard address (0.0.0.0, ::; a server listening on
  * every interface) by one of the host the matchmaker is on: loopback for
  * the local one, else the first address host resolves to in the family. */
 static int unwild(struct sockaddr_storage *ss, socklen_t *len, const char *host, int local)
 {
-    uint16_t port;
-    if (ss->ss_family == AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        if (sin->sin_addr.s_addr != htonl(INADDR_ANY))
-            return 1;
-        port = sin->sin_port;
-    } else if (ss->ss_family == AF_INET6) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        if (!IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
-            return 1;
-        port = sin6->sin6_port;
-    } else {
+    if (!is_wildcard(ss))
         return 1;
-    }
+    uint16_t port = ss->ss_family == AF_INET ? ((struct sockaddr_in *)ss)->sin_port
+                                             : ((struct sockaddr_in6 *)ss)->sin6_port;
     if (local) {
         if (ss->ss_family == AF_INET)
             ((struct sockaddr_in *)ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -525,6 +528,49 @@ static int unwild(struct sockaddr_storage *ss, socklen_t *len, const char *host,
     return ok;
 }
 
+/* The owner the matchmaker gives an instance on another host, learnt from
+ * the cluster (matchmaker.idl's mm_entry). */
+#define OWNER_CLUSTER "cluster"
+
+/* is_cluster tells whether e is an instance on another host of the
+ * cluster: its matchmaker answers them after this host's own. */
+static int is_cluster(const pl_mm_entry *e)
+{
+    return strcmp(e->owner, OWNER_CLUSTER) == 0;
+}
+
+/* entry_rank is the rank (see rank) of the entry e for a client of program
+ * prog, -1 when it cannot be used: another program, an unknown netid, a
+ * Unix socket of another host. An instance of the cluster is on another
+ * host whatever the matchmaker's host is. */
+static int entry_rank(const pl_mm_entry *e, uint32_t prog, int local)
+{
+    const parley_netid *t = parley_netid_find(e->netid);
+    if (t == NULL || e->prog != prog)
+        return -1;
+    return rank(t, local && !is_cluster(e));
+}
+
+/* take_entry writes the address of the entry e (of netid t) into *s;
+ * returns 0 when it has none usable: an address that is no address of its
+ * netid, or a wildcard address of the cluster (published addresses are
+ * made specific by their host's matchmaker, and the host of this one would
+ * be the wrong one to put in its place). */
+static int take_entry(const pl_mm_conn *c, const pl_mm_entry *e, const parley_netid *t,
+                      pl_sockaddr *s)
+{
+    int cluster = is_cluster(e);
+    if (parley_uaddr_parse(e->uaddr, t->family, &s->ss, &s->len) != PARLEY_OK)
+        return 0;
+    if (cluster ? is_wildcard(&s->ss) : !unwild(&s->ss, &s->len, c->host, c->local))
+        return 0;
+    s->family = t->family;
+    s->socktype = t->socktype;
+    s->protocol = t->protocol;
+    s->remote = cluster;
+    return 1;
+}
+
 /* pl_mm_lookup_on does pl_mm_lookup's work on the connection c: it asks
  * for the service name (vers, or any version when that one is not there)
  * and picks the addresses as pl_mm_lookup says. */
@@ -547,40 +593,42 @@ int pl_mm_lookup_on(pl_mm_conn *c, const char *name, uint32_t prog, uint32_t ver
     if (rc == PARLEY_OK)
         rc = status_error(res.status);
     pl_sockaddr *list = NULL;
-    size_t count = 0, best = 0;
+    size_t count = 0;
     int other_prog = 0, kind = want_dgram, local = c->local;
     if (rc == PARLEY_OK) {
         list = calloc(res.n ? res.n : 1, sizeof *list);
         if (list == NULL)
             rc = PARLEY_ERR_NOMEM;
-        /* the kind: the best-ranked transport's, unless asked for */
-        for (uint32_t i = 0; rc == PARLEY_OK && want_dgram < 0 && i < res.n; i++) {
-            const parley_netid *t = parley_netid_find(res.entries[i].netid);
-            if (t && res.entries[i].prog == prog && rank(t, local) >= 0 &&
-                (best == 0 || (size_t)rank(t, local) + 1 < best)) {
-                best = (size_t)rank(t, local) + 1;
-                kind = t->socktype == SOCK_DGRAM;
-            }
-        }
-        /* the entries of that kind, best rank first */
-        for (int r = 0; rc == PARLEY_OK && r <= 4; r++) {
+        /* the kind: the best-ranked transport's, unless asked for; this
+         * host's instances choose it when there are any, the cluster's
+         * otherwise */
+        for (int group = 0; rc == PARLEY_OK && want_dgram < 0 && kind < 0 && group < 2; group++) {
+            int best = -1;
             for (uint32_t i = 0; i < res.n; i++) {
                 const pl_mm_entry *e = &res.entries[i];
-                const parley_netid *t = parley_netid_find(e->netid);
-                if (e->prog != prog) {
-                    other_prog = 1;
+                int r = entry_rank(e, prog, local);
+                if (is_cluster(e) != group || r < 0 || (best >= 0 && r >= best))
                     continue;
+                best = r;
+                kind = parley_netid_find(e->netid)->socktype == SOCK_DGRAM;
+            }
+        }
+        /* the entries of that kind: this host's, then the cluster's, each
+         * best rank first, in the order answered within a rank */
+        for (int group = 0; rc == PARLEY_OK && group < 2; group++) {
+            for (int r = 0; r <= 4; r++) {
+                for (uint32_t i = 0; i < res.n; i++) {
+                    const pl_mm_entry *e = &res.entries[i];
+                    if (e->prog != prog) {
+                        other_prog = 1;
+                        continue;
+                    }
+                    const parley_netid *t = parley_netid_find(e->netid);
+                    if (is_cluster(e) != group || entry_rank(e, prog, local) != r ||
+                        (t->socktype == SOCK_DGRAM) != kind)
+                        continue;
+                    count += take_entry(c, e, t, &list[count]);
                 }
-                if (!t || rank(t, local) != r || (t->socktype == SOCK_DGRAM) != kind)
-                    continue;
-                pl_sockaddr *s = &list[count];
-                if (parley_uaddr_parse(e->uaddr, t->family, &s->ss, &s->len) != PARLEY_OK ||
-                    !unwild(&s->ss, &s->len, c->host, local))
-                    continue;
-                s->family = t->family;
-                s->socktype = t->socktype;
-                s->protocol = t->protocol;
-                count++;
             }
         }
         if (rc == PARLEY_OK && count == 0)
@@ -597,19 +645,77 @@ int pl_mm_lookup_on(pl_mm_conn *c, const char *name, uint32_t prog, uint32_t ver
     return PARLEY_OK;
 }
 
+/* The start of the next look-up's rotation of the cluster's instances
+ * (pl_mm_spread): one counter for the whole process, so that the
+ * connections of all its handles, made one after another, take the
+ * instances in turn; seeded at random once, so that the processes of a
+ * host started together do not all begin with the same instance. */
+static atomic_uint spread_next;
+static pthread_once_t spread_once = PTHREAD_ONCE_INIT;
+
+static void spread_seed(void)
+{
+    unsigned seed;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+        seed = (unsigned)pl_now_ns() ^ (unsigned)getpid();
+    atomic_store_explicit(&spread_next, seed, memory_order_relaxed);
+}
+
+/* reverse reverses the n addresses at a. */
+static void reverse(pl_sockaddr *a, size_t n)
+{
+    for (size_t i = 0; i < n / 2; i++) {
+        pl_sockaddr t = a[i];
+        a[i] = a[n - 1 - i];
+        a[n - 1 - i] = t;
+    }
+}
+
+/* pl_mm_spread turns the instances of the cluster in list (n addresses of
+ * a look-up, this host's first, the cluster's, remote, after them), so
+ * that the first of them is the next in turn: a new connection goes to
+ * this host's instance when there is one, else spreads over the cluster's.
+ * Called once per connection a client makes (not for the look-up that
+ * chooses a handle's transport, which connects nowhere). Thread-safe: the
+ * turn is an atomic counter. */
+void pl_mm_spread(pl_sockaddr *list, size_t n)
+{
+    size_t first = 0;
+    while (first < n && !list[first].remote)
+        first++;
+    size_t m = n - first;
+    if (m < 2)
+        return;
+    pthread_once(&spread_once, spread_seed);
+    size_t k = atomic_fetch_add_explicit(&spread_next, 1, memory_order_relaxed) % m;
+    if (k == 0)
+        return;
+    /* rotated left by k, in place: each part reversed, then the whole */
+    reverse(list + first, k);
+    reverse(list + first + k, m - k);
+    reverse(list + first, m);
+}
+
 /* pl_mm_lookup asks the matchmaker (a's host and port, or the default) for
  * the addresses of the service a->name, program prog, version vers, and
  * returns those of one kind of transport, in the order to try them: a new
  * array of *n in *out (released with pl_addr_resolved_free), and *dgram
  * (nonzero: UDP). want_dgram chooses the kind (0 streams, 1 datagrams, -1
  * the best the service offers: a Unix socket when the matchmaker is on this
- * host, TCP, then UDP). The whole look-up (connecting, and its one or two
- * calls) takes at most timeout_ms (0: PL_MM_TIMEOUT_MS), which a client
- * takes from its own call's deadline. Errors:
- * PARLEY_ERR_NOT_REGISTERED (no such name, or none on a usable transport),
+ * host, TCP, then UDP; chosen among this host's instances when there are
+ * any). The order: this host's instances, then the cluster's (owner
+ * "cluster", marked remote), each best transport first, in the order the
+ * matchmaker answered them within a transport (pl_mm_spread turns the
+ * cluster's for a connection). An instance of the cluster is never a Unix
+ * socket nor a wildcard address (its host's matchmaker publishes an address
+ * the other hosts reach); one that is, is left out. The whole look-up (connecting, and its one or
+ * two calls) takes at most timeout_ms (0: PL_MM_TIMEOUT_MS), which a client takes from its own
+ * call's deadline. Errors: PARLEY_ERR_NOT_REGISTERED (no such name, or none on a usable transport),
  * _PROG_MISMATCH (the name is registered, but not version vers),
  * _PROG_UNAVAIL (it is another program), _INVALID (the matchmaker found the
- * name bad), the errors of reaching the matchmaker (_REFUSED, _TIMEDOUT,
+ * name bad), _CLUSTER_STALE (the name is known only from the cluster, and
+ * the matchmaker's copy of it is past its staleness bound), the errors of reaching the matchmaker
+ * (_REFUSED, _TIMEDOUT,
  * ...) and of its answer (pl_mm_call), _NOMEM. */
 int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
                  unsigned timeout_ms, pl_sockaddr **out, size_t *n, int *dgram)

@@ -12,6 +12,13 @@
  * asks the matchmaker on HOST instead, at PORT or at PARLEY_MATCHMAKER's
  * port.
  *
+ * A name may have instances on several hosts of a cluster: the matchmaker
+ * answers this host's registrations first, then those it learnt from the
+ * cluster (owner "cluster"). A look-up keeps that order (marking the
+ * cluster's addresses remote), and pl_mm_spread turns the cluster's part
+ * at each connection, so that a host's clients spread their connections
+ * over the instances of the other hosts.
+ *
  * The names layer sits beneath the client and the server and calls neither:
  * each operation connects (net/sock.h), makes one or two calls with the
  * headers of wire/rpcmsg.h and a codec of its own for the few messages of
@@ -102,6 +109,7 @@ typedef struct pl_mm_conn {
 int pl_mm_address(const char *host, uint16_t port, char *out, size_t cap);
 int pl_mm_lookup(const pl_addr *a, uint32_t prog, uint32_t vers, int want_dgram,
                  unsigned timeout_ms, pl_sockaddr **out, size_t *n, int *dgram);
+void pl_mm_spread(pl_sockaddr *list, size_t n);
 int pl_mm_register(const char *name, uint32_t prog, uint32_t vers, const struct sockaddr *sa,
                    socklen_t len, int socktype, char *holder, size_t cap);
 int pl_mm_unregister(const char *name, uint32_t vers, const char *netid);

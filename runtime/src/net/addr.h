@@ -51,11 +51,15 @@ typedef struct pl_addr {
 
 int pl_name_valid(const char *s, size_t n);
 
-/* One socket address to try, as getaddrinfo gives it. */
+/* One socket address to try, as getaddrinfo gives it. remote: an instance
+ * of a service name on another host, learnt from the cluster (names.c sets
+ * it for a look-up's entries of owner "cluster"); 0 for every other
+ * address. */
 typedef struct pl_sockaddr {
     struct sockaddr_storage ss;
     socklen_t len;
     int family, socktype, protocol;
+    int remote;
 } pl_sockaddr;
 
 int pl_addr_parse(const char *text, pl_addr *out);
