@@ -766,8 +766,9 @@ static void ensure_etcd(void)
 }
 
 /* ensure_hosts starts the matchmakers and the "where" servers that are not
- * running (an earlier test that failed may have left them stopped). */
-static void ensure_hosts(void)
+ * running (an earlier test that failed may have left them stopped); C's
+ * "where" server only when where_c. */
+static void ensure_hosts(int where_c)
 {
     ensure_etcd();
     for (int h = A; h < NNS; h++)
@@ -779,7 +780,8 @@ static void ensure_hosts(void)
                 proc_stop(&local_a);
         }
     start_where(B);
-    start_where(C);
+    if (where_c)
+        start_where(C);
     start_server(&local_a, "local-a", A, "local-a");
 }
 
@@ -984,9 +986,7 @@ static void test_a_server_registered_in_b_is_called_by_name_from_a(void **state)
     (void)state;
     NEED_CLUSTER();
     print_message("cluster (1): a server registered in b, called by name from a\n");
-    ensure_hosts();
-    proc_stop(&where_srv[C]); /* b's alone */
-    wait_view(A, "where", "c", 0, VANISH_MS);
+    ensure_hosts(0); /* b's alone */
     wait_view(B, "where", "b", 1, SHOW_MS); /* b's own, local */
     wait_view(A, "where", "b", 1, SHOW_MS);
     static char out[OUT_CAP];
@@ -1039,7 +1039,7 @@ static void test_two_instances_share_the_calls_and_survive_either_one_being_kill
     NEED_CLUSTER();
     print_message("cluster (2): two instances, in b and c, share a's calls and survive either "
                   "one's death\n");
-    ensure_hosts();
+    ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "where", "c", 1, SHOW_MS);
     enum { HANDLES = 8 };
@@ -1061,7 +1061,7 @@ static void test_sigkill_of_b_matchmaker_removes_b_entries_within_the_ttl(void *
     (void)state;
     NEED_CLUSTER();
     print_message("cluster (3): SIGKILL of b's matchmaker\n");
-    ensure_hosts();
+    ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "where", "c", 1, SHOW_MS);
     proc_kill(&mm[B]);
@@ -1086,7 +1086,7 @@ static void test_one_etcd_member_killed_changes_nothing(void **state)
     (void)state;
     NEED_CLUSTER();
     print_message("cluster (4): one etcd member (m0, the first endpoint) killed\n");
-    ensure_hosts();
+    ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     proc_kill(&etcd_m[0]);
     assert_true(view(A, "where", "cluster", "b") > 0);
@@ -1113,7 +1113,7 @@ static void test_all_etcd_members_killed_local_names_work_cluster_names_go_stale
     (void)state;
     NEED_CLUSTER();
     print_message("cluster (5): every etcd member killed\n");
-    ensure_hosts();
+    ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "local-a", "a", 1, SHOW_MS);
     for (int i = 0; i < MEMBERS; i++)
@@ -1173,7 +1173,7 @@ static void test_etcd_back_resynchronises(void **state)
         if (!proc_alive(&etcd_m[i]))
             assert_int_equal(start_member(i), 0);
     assert_int_equal(wait_health(), 0);
-    ensure_hosts();
+    ensure_hosts(1);
     for (int h = A; h < NNS; h++)
         wait_state(h, "connected", SHOW_MS);
     wait_view(A, "where", "b", 1, SHOW_MS);
@@ -1219,7 +1219,7 @@ static void test_malformed_values_under_the_prefix_are_ignored_with_a_log_line(v
     (void)state;
     NEED_CLUSTER();
     print_message("cluster (7): malformed keys and values written with etcdctl under %s\n", PREFIX);
-    ensure_hosts();
+    ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "where", "c", 1, SHOW_MS);
     long from = file_size(mm[A].log);
