@@ -69,6 +69,7 @@ typedef struct mm_etcd_cfg {
     const char *key;       /* its private key (PEM); NULL: none */
     unsigned timeout_ms;   /* of one request on one endpoint (not a watch); 0: 2000 */
     size_t max_answer;     /* the largest answer accepted, in bytes; 0: 64 MiB */
+    unsigned max_idle;     /* idle connections kept for the next requests; 0: 4 */
 } mm_etcd_cfg;
 
 typedef struct mm_etcd mm_etcd;

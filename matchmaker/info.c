@@ -26,7 +26,7 @@
 /* usage prints the full usage to stdout (--help). */
 static void usage(void)
 {
-    fputs("usage: " PROG " [-m ADDRESS] list\n"
+    fputs("usage: " PROG " [-m ADDRESS] list [--cluster]\n"
           "       " PROG " [-m ADDRESS] lookup NAME [VERS] [NETID]\n"
           "       " PROG " [-m ADDRESS] ping NAME|ADDRESS [PROG VERS]\n"
           "       " PROG " [-m ADDRESS] stats\n"
@@ -35,7 +35,14 @@ static void usage(void)
           "commands:\n"
           "  list                       every registration: program (decimal and hex),\n"
           "                             version, netid, address, name and owner\n"
-          "  lookup NAME [VERS] [NETID] the addresses of the service NAME\n"
+          "  list --cluster             the matchmaker's link to its cluster (state, host,\n"
+          "                             lease, ttl, revision, age, last error) and every\n"
+          "                             instance of its cache: name, host, program, version,\n"
+          "                             netid, address, lease (hex)\n"
+          "  lookup NAME [VERS] [NETID] every instance of the service NAME (of version\n"
+          "                             VERS, 0 the highest; on NETID), this host's first:\n"
+          "                             origin (local or cluster), host, program, version,\n"
+          "                             netid, address\n"
           "  ping NAME [PROG VERS]      a NULL call to the service NAME (of version VERS),\n"
           "                             timed\n"
           "  ping ADDRESS PROG VERS     a NULL call to program PROG version VERS at\n"
@@ -51,8 +58,9 @@ static void usage(void)
           "  -h, --help                 this text\n"
           "  -V, --version              the version\n"
           "\n"
-          "Exit status: 0 when it worked, 1 when the name is not registered or a call\n"
-          "failed, 2 for a usage error.\n",
+          "Exit status: 0 when it worked, 1 when the name is not registered, known only\n"
+          "from a cluster cut off for too long (stale), or a call failed, 2 for a usage\n"
+          "error.\n",
           stdout);
 }
 
@@ -179,6 +187,17 @@ static int cmd_stats(parley_client *c, const char *where)
     return 0;
 }
 
+/* status_error prints why a look-up of name was answered status; 1. */
+static int status_error(const char *name, mm_status status)
+{
+    if (status == MM_STALE) /* the text says where to look */
+        fprintf(stderr, PROG ": '%s': %s\n", name, parley_strerror(PARLEY_ERR_CLUSTER_STALE));
+    else
+        fprintf(stderr, PROG ": '%s': %s\n", name,
+                status == MM_INVALID ? "not a valid name, version or netid" : "refused");
+    return 1;
+}
+
 /* lookup asks for name; prints nothing, returns 0 with *res filled, or 1
  * after printing why. */
 static int lookup(parley_client *c, const char *where, const char *name, unsigned vers,
@@ -193,11 +212,121 @@ static int lookup(parley_client *c, const char *where, const char *name, unsigne
                 vers || netid[0] ? " (of that version and transport)" : "", where);
         return 1;
     }
-    if (res->status != MM_OK) {
-        fprintf(stderr, PROG ": '%s': %s\n", name,
-                res->status == MM_INVALID ? "not a valid name, version or netid" : "refused");
+    if (res->status != MM_OK)
+        return status_error(name, res->status);
+    return 0;
+}
+
+static const char *state_text(mm_cluster_state s)
+{
+    switch (s) {
+    case MM_CLUSTER_OFF:
+        return "OFF";
+    case MM_CLUSTER_CONNECTED:
+        return "CONNECTED";
+    case MM_CLUSTER_DISCONNECTED:
+        return "DISCONNECTED";
+    case MM_CLUSTER_STALE:
+        return "STALE";
+    }
+    return "?";
+}
+
+/* cmd_list_cluster prints the matchmaker's link to its cluster, one line,
+ * then its cache as a table. */
+static int cmd_list_cluster(parley_client *c, const char *where)
+{
+    mm_cluster_info ci;
+    memset(&ci, 0, sizeof ci);
+    int rc = matchmaker_cluster_1(c, &ci);
+    if (rc != PARLEY_OK) {
+        mm_cluster_info_free(&ci);
+        return fail_call(where, rc);
+    }
+    if (ci.state == MM_CLUSTER_OFF) {
+        printf("state OFF (the matchmaker at %s is not in a cluster)\n", where);
+        mm_cluster_info_free(&ci);
+        return 0;
+    }
+    printf("state %s host %s lease %llx ttl %u revision %lld age %llu ms error %s\n",
+           state_text(ci.state), ci.host, (unsigned long long)ci.lease, ci.ttl,
+           (long long)ci.revision, (unsigned long long)ci.age_ms, ci.error[0] ? ci.error : "-");
+    int wname = 4, whost = 4, waddr = 7;
+    for (u_int i = 0; i < ci.instances.mm_instance_list_len; i++) {
+        const mm_instance *in = &ci.instances.mm_instance_list_val[i];
+        char a[200];
+        if (address(in->entry.netid, in->entry.uaddr, a, sizeof a) != 0)
+            snprintf(a, sizeof a, "%s", in->entry.uaddr);
+        int n = (int)strlen(in->entry.name);
+        wname = n > wname ? n : wname;
+        n = (int)strlen(in->host);
+        whost = n > whost ? n : whost;
+        n = (int)strlen(a);
+        waddr = n > waddr ? n : waddr;
+    }
+    printf("%-*s %-*s %10s %4s %-5s %-*s %s\n", wname, "name", whost, "host", "program", "vers",
+           "netid", waddr, "address", "lease");
+    for (u_int i = 0; i < ci.instances.mm_instance_list_len; i++) {
+        const mm_instance *in = &ci.instances.mm_instance_list_val[i];
+        char a[200];
+        if (address(in->entry.netid, in->entry.uaddr, a, sizeof a) != 0)
+            snprintf(a, sizeof a, "%s", in->entry.uaddr);
+        printf("%-*s %-*s %10u %4u %-5s %-*s %llx\n", wname, in->entry.name, whost, in->host,
+               in->entry.prog, in->entry.vers, in->entry.netid, waddr, a,
+               (unsigned long long)in->lease);
+    }
+    mm_cluster_info_free(&ci);
+    return 0;
+}
+
+/* cmd_lookup prints every instance of name (INSTANCES) with its origin,
+ * this host's first; 1 after printing why when there is none. */
+static int cmd_lookup(parley_client *c, const char *where, const char *name, unsigned vers,
+                      const char *netid)
+{
+    mm_query q = {(char *)(uintptr_t)name, vers, (char *)(uintptr_t)netid};
+    mm_instances_res res;
+    memset(&res, 0, sizeof res);
+    int rc = matchmaker_instances_1(c, &q, &res);
+    if (rc != PARLEY_OK) {
+        mm_instances_res_free(&res);
+        return fail_call(where, rc);
+    }
+    if (res.status == MM_NOENT) {
+        fprintf(stderr, PROG ": no service named '%s'%s registered at %s\n", name,
+                vers || netid[0] ? " (of that version and transport)" : "", where);
+        mm_instances_res_free(&res);
         return 1;
     }
+    if (res.status != MM_OK) {
+        mm_status st = res.status;
+        mm_instances_res_free(&res);
+        return status_error(name, st);
+    }
+    const mm_instance_list *l = &res.mm_instances_res_u.instances;
+    int whost = 4, waddr = 7;
+    for (u_int i = 0; i < l->mm_instance_list_len; i++) {
+        const mm_instance *in = &l->mm_instance_list_val[i];
+        char a[200];
+        if (address(in->entry.netid, in->entry.uaddr, a, sizeof a) != 0)
+            snprintf(a, sizeof a, "%s", in->entry.uaddr);
+        int n = (int)strlen(in->host);
+        whost = n > whost ? n : whost;
+        n = (int)strlen(a);
+        waddr = n > waddr ? n : waddr;
+    }
+    printf("%-7s %-*s %10s %4s %-5s %s\n", "origin", whost, "host", "program", "vers", "netid",
+           "address");
+    for (u_int i = 0; i < l->mm_instance_list_len; i++) {
+        const mm_instance *in = &l->mm_instance_list_val[i];
+        char a[200];
+        if (address(in->entry.netid, in->entry.uaddr, a, sizeof a) != 0)
+            snprintf(a, sizeof a, "%s", in->entry.uaddr);
+        printf("%-7s %-*s %10u %4u %-5s %s\n",
+               in->origin == MM_ORIGIN_CLUSTER ? "cluster" : "local", whost,
+               in->host[0] ? in->host : "-", in->entry.prog, in->entry.vers, in->entry.netid, a);
+    }
+    mm_instances_res_free(&res);
     return 0;
 }
 
@@ -307,7 +436,13 @@ int main(int argc, char **argv)
     char **args = argv + optind;
     unsigned vers = 0, prog = 0;
     const char *netid = "";
-    if (strcmp(cmd, "list") == 0 || strcmp(cmd, "stats") == 0) {
+    int cluster = 0;
+    if (strcmp(cmd, "list") == 0) {
+        if (nargs == 1 && strcmp(args[0], "--cluster") == 0)
+            cluster = 1;
+        else if (nargs != 0)
+            return usage_error("list takes no arguments but --cluster");
+    } else if (strcmp(cmd, "stats") == 0) {
         if (nargs != 0)
             return usage_error("%s takes no arguments", cmd);
     } else if (strcmp(cmd, "lookup") == 0) {
@@ -346,21 +481,11 @@ int main(int argc, char **argv)
         return usage_error("'%s' is not a matchmaker address: %s", mmaddr, parley_strerror(rc));
     int status;
     if (strcmp(cmd, "list") == 0) {
-        status = cmd_list(mm, mmaddr);
+        status = cluster ? cmd_list_cluster(mm, mmaddr) : cmd_list(mm, mmaddr);
     } else if (strcmp(cmd, "stats") == 0) {
         status = cmd_stats(mm, mmaddr);
     } else if (strcmp(cmd, "lookup") == 0) {
-        mm_lookup_res res;
-        memset(&res, 0, sizeof res);
-        status = lookup(mm, mmaddr, args[0], vers, netid, &res);
-        for (u_int k = 0; status == 0 && k < res.mm_lookup_res_u.entries.mm_entry_list_len; k++) {
-            const mm_entry *e = &res.mm_lookup_res_u.entries.mm_entry_list_val[k];
-            char a[200];
-            if (address(e->netid, e->uaddr, a, sizeof a) != 0)
-                snprintf(a, sizeof a, "%s", e->uaddr);
-            printf("%s\n", a);
-        }
-        mm_lookup_res_free(&res);
+        status = cmd_lookup(mm, mmaddr, args[0], vers, netid);
     } else {
         status = cmd_ping(mm, mmaddr, args[0], prog, vers, nargs == 3);
     }

@@ -3,9 +3,13 @@
  * listens on TCP and UDP (IPv4 and IPv6) and on its Unix sockets, loads the
  * warm-start file, registers itself, and serves matchmaker.idl and
  * rpcbind's protocol (service.c) until SIGTERM or SIGINT, when it saves the
- * table and removes its socket files. Under systemd (parley-matchmaker.service)
+ * table and removes its socket files. With --cluster it is also the local
+ * agent of an etcd cluster (cluster.h): it publishes its registrations and
+ * answers look-ups from the cluster's cache too; a clean stop revokes its
+ * lease. Under systemd (parley-matchmaker.service)
  * it tells the service manager when it is ready and when it stops.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "matchmaker.h"
 #include "parley/log.h"
 #include "parley/server.h"
@@ -137,6 +142,20 @@ static void usage(void)
           "      --udp-ratio N         over UDP, answers to other hosts at most N times\n"
           "                            their call (default 4; 0: no bound)\n"
           "      --threads N           worker threads (default 2)\n"
+          "      --cluster URL[,URL...]  etcd's client URLs (http:// or https://): be the local\n"
+          "                            agent of that cluster (needs --advertise)\n"
+          "      --cluster-cacert FILE the CA of the etcd members' certificates\n"
+          "      --cluster-cert FILE   the client certificate (PEM) for etcd\n"
+          "      --cluster-key FILE    its private key (PEM)\n"
+          "      --advertise ADDR      the IP address other hosts reach this one at\n"
+          "      --cluster-host NAME   this host's name in the cluster's keys (default: the\n"
+          "                            advertised address; 1 to 64 of A-Z a-z 0-9 . _ : -)\n"
+          "      --cluster-prefix P    etcd key prefix (default /parley/v1/)\n"
+          "      --cluster-ttl S       the lease's time to live, seconds (default 10; 2 to 3600)\n"
+          "      --cluster-stale S     seconds cluster names are served from the cache once\n"
+          "                            etcd is lost (default 30; 0 to 86400)\n"
+          "      --cluster-max-entries N  the cluster cache's bound (default and at most\n"
+          "                            65536)\n"
           "      --daemon              run in the background (with --pidfile FILE)\n"
           "      --pidfile FILE        write the process id to FILE\n"
           "      --syslog              log to syslog instead of stderr\n"
@@ -316,7 +335,17 @@ enum {
     OPT_THREADS,
     OPT_DAEMON,
     OPT_PIDFILE,
-    OPT_SYSLOG
+    OPT_SYSLOG,
+    OPT_CLUSTER,
+    OPT_CLUSTER_CACERT,
+    OPT_CLUSTER_CERT,
+    OPT_CLUSTER_KEY,
+    OPT_ADVERTISE,
+    OPT_CLUSTER_HOST,
+    OPT_CLUSTER_PREFIX,
+    OPT_CLUSTER_TTL,
+    OPT_CLUSTER_STALE,
+    OPT_CLUSTER_MAX_ENTRIES
 };
 
 /* the options; --help, --version and --verbose have short forms, -h, -V and -v */
@@ -335,6 +364,16 @@ static const struct option longopts[] = {
     {"daemon", no_argument, NULL, OPT_DAEMON},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"cluster", required_argument, NULL, OPT_CLUSTER},
+    {"cluster-cacert", required_argument, NULL, OPT_CLUSTER_CACERT},
+    {"cluster-cert", required_argument, NULL, OPT_CLUSTER_CERT},
+    {"cluster-key", required_argument, NULL, OPT_CLUSTER_KEY},
+    {"advertise", required_argument, NULL, OPT_ADVERTISE},
+    {"cluster-host", required_argument, NULL, OPT_CLUSTER_HOST},
+    {"cluster-prefix", required_argument, NULL, OPT_CLUSTER_PREFIX},
+    {"cluster-ttl", required_argument, NULL, OPT_CLUSTER_TTL},
+    {"cluster-stale", required_argument, NULL, OPT_CLUSTER_STALE},
+    {"cluster-max-entries", required_argument, NULL, OPT_CLUSTER_MAX_ENTRIES},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -359,6 +398,47 @@ static int bad_option(const char *arg)
     return usage_error("unknown option '%s'", arg);
 }
 
+/* check_cluster checks the cluster options together (each alone was
+ * checked as it was parsed): every URL http:// or https://, an address to
+ * advertise that other hosts could reach, a certificate with its key. 0,
+ * or the usage error's status; *loopback nonzero when the address is a
+ * loopback one (accepted: a cluster on one machine). */
+static int check_cluster(const mm_cluster_cfg *cc, int *loopback)
+{
+    const char *u = cc->endpoints;
+    for (;;) {
+        size_t n = strcspn(u, ",");
+        if (n == 0 || (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) || n == 7 ||
+            (n == 8 && u[4] == 's'))
+            return usage_error("--cluster: '%.*s' is not an etcd client URL (http://HOST:PORT "
+                               "or https://HOST:PORT)",
+                               (int)n, u);
+        if (!u[n])
+            break;
+        u += n + 1;
+    }
+    if (!cc->advertise)
+        return usage_error("--cluster needs --advertise ADDR, the address other hosts reach "
+                           "this one at");
+    unsigned char a[16];
+    int v4 = inet_pton(AF_INET, cc->advertise, a) == 1;
+    if (!v4 && inet_pton(AF_INET6, cc->advertise, a) != 1)
+        return usage_error("--advertise: '%s' is not an IPv4 or IPv6 address", cc->advertise);
+    static const unsigned char zero[16], one6[16] = {[15] = 1};
+    if (memcmp(a, zero, v4 ? 4 : 16) == 0)
+        return usage_error("--advertise: '%s' is the wildcard address, which other hosts "
+                           "cannot reach",
+                           cc->advertise);
+    *loopback = v4 ? a[0] == 127 : memcmp(a, one6, 16) == 0;
+    if (!cc->host && !mm_cluster_host_valid(cc->advertise))
+        return usage_error("--advertise: '%s' cannot name this host in the keys; give "
+                           "--cluster-host",
+                           cc->advertise);
+    if (!cc->cert != !cc->key)
+        return usage_error("--cluster-cert and --cluster-key go together");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     long port = 111, max_entries = 0, check_ms = 1000, threads = 2;
@@ -370,6 +450,11 @@ int main(int argc, char **argv)
     const char *state = "/var/lib/parley/matchmaker.state";
     const char *pidfile = NULL;
     int daemonize = 0;
+    mm_cluster_cfg cc;
+    memset(&cc, 0, sizeof cc);
+    cc.ttl_s = MM_CLUSTER_TTL_DEFAULT;
+    cc.stale_s = MM_CLUSTER_STALE_DEFAULT;
+    const char *cluster_only = NULL; /* a cluster option given, for the check below */
     int opt;
     opterr = 0; /* usage_error says it, in one line */
     /* the leading ':' tells a missing value (':') from an unknown option */
@@ -426,6 +511,68 @@ int main(int argc, char **argv)
         case OPT_SYSLOG:
             use_syslog = 1;
             break;
+        case OPT_CLUSTER:
+            cc.endpoints = optarg;
+            break;
+        case OPT_CLUSTER_CACERT:
+            cc.cacert = optarg;
+            cluster_only = "--cluster-cacert";
+            break;
+        case OPT_CLUSTER_CERT:
+            cc.cert = optarg;
+            cluster_only = "--cluster-cert";
+            break;
+        case OPT_CLUSTER_KEY:
+            cc.key = optarg;
+            cluster_only = "--cluster-key";
+            break;
+        case OPT_ADVERTISE:
+            cc.advertise = optarg;
+            cluster_only = "--advertise";
+            break;
+        case OPT_CLUSTER_HOST:
+            if (!mm_cluster_host_valid(optarg))
+                return usage_error("--cluster-host: '%s' is not 1 to %d characters of A-Z a-z "
+                                   "0-9 . _ : -",
+                                   optarg, MM_HOST_MAX);
+            cc.host = optarg;
+            cluster_only = "--cluster-host";
+            break;
+        case OPT_CLUSTER_PREFIX:
+            if (!mm_cluster_prefix_valid(optarg))
+                return usage_error("--cluster-prefix: '%s' is not 1 to %u printable characters "
+                                   "without spaces ending in '/'",
+                                   optarg, MM_CLUSTER_PREFIX_MAX);
+            cc.prefix = optarg;
+            cluster_only = "--cluster-prefix";
+            break;
+        case OPT_CLUSTER_TTL: {
+            long v = number(optarg, MM_CLUSTER_TTL_MIN, MM_CLUSTER_TTL_MAX);
+            if (v < 0)
+                return usage_error("--cluster-ttl: '%s' is not a number of seconds from %u to %u",
+                                   optarg, MM_CLUSTER_TTL_MIN, MM_CLUSTER_TTL_MAX);
+            cc.ttl_s = (unsigned)v;
+            cluster_only = "--cluster-ttl";
+            break;
+        }
+        case OPT_CLUSTER_STALE: {
+            long v = number(optarg, 0, MM_CLUSTER_STALE_MAX);
+            if (v < 0)
+                return usage_error("--cluster-stale: '%s' is not a number of seconds from 0 to %u",
+                                   optarg, MM_CLUSTER_STALE_MAX);
+            cc.stale_s = (unsigned)v;
+            cluster_only = "--cluster-stale";
+            break;
+        }
+        case OPT_CLUSTER_MAX_ENTRIES: {
+            long v = number(optarg, 1, MM_CLUSTER_MAX);
+            if (v < 0)
+                return usage_error("--cluster-max-entries: '%s' is not a number from 1 to %d",
+                                   optarg, MM_CLUSTER_MAX);
+            cc.max_entries = (size_t)v;
+            cluster_only = "--cluster-max-entries";
+            break;
+        }
         case 'v':
             verbose = 1;
             break;
@@ -443,6 +590,14 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    int cluster_warn_loopback = 0;
+    if (!cc.endpoints && cluster_only)
+        return usage_error("%s needs --cluster", cluster_only);
+    if (cc.endpoints) {
+        int rc = check_cluster(&cc, &cluster_warn_loopback);
+        if (rc != 0)
+            return rc;
+    }
     /* the library's events: PARLEY_LOG's level, or debug with -v */
     int log_level = verbose ? PARLEY_LOG_DEBUG : PARLEY_LOG_OFF;
     const char *env = getenv("PARLEY_LOG");
@@ -468,7 +623,23 @@ int main(int argc, char **argv)
         say(LOG_ERR, "cannot create the table: %s", strerror(err));
         return 1;
     }
-    mm_service_cfg sc = {reg, state, NULL, (unsigned)check_ms, say, (unsigned)udp_ratio};
+    mm_cluster *cluster = NULL;
+    if (cc.endpoints) {
+        char why[300];
+        cc.reg = reg;
+        cc.log = say;
+        if (mm_cluster_create(&cluster, &cc, why, sizeof why) != 0) {
+            say(LOG_ERR, "cannot be the cluster's agent: %s", why);
+            mm_registry_destroy(reg);
+            return 1;
+        }
+        if (cluster_warn_loopback)
+            say(LOG_WARNING,
+                "--advertise %s is a loopback address: only a cluster on this one machine can "
+                "reach what it publishes",
+                cc.advertise);
+    }
+    mm_service_cfg sc = {reg, state, NULL, (unsigned)check_ms, say, (unsigned)udp_ratio, cluster};
     if (state) {
         size_t loaded = 0, rejected = 0;
         err = mm_registry_load(reg, state, diag, NULL, &loaded, &rejected);
@@ -482,6 +653,7 @@ int main(int argc, char **argv)
     err = mm_service_create(&sv, &sc);
     if (err != 0) {
         say(LOG_ERR, "cannot create the service: %s", strerror(err));
+        mm_cluster_destroy(cluster);
         mm_registry_destroy(reg);
         return 1;
     }
@@ -585,6 +757,16 @@ int main(int argc, char **argv)
         say(LOG_ERR, "cannot start the liveness scan: %s", strerror(err));
         goto fail;
     }
+    if (cluster) {
+        err = mm_cluster_start(cluster);
+        if (err != 0) {
+            say(LOG_ERR, "cannot start the cluster's agent: %s", strerror(err));
+            mm_service_stop(sv, 0);
+            goto fail;
+        }
+        say(LOG_INFO, "cluster: the agent of %s as host %s, advertising %s (ttl %u s)",
+            cc.endpoints, mm_cluster_host(cluster), cc.advertise, cc.ttl_s);
+    }
     mm_service_changed(sv);
 
     struct sigaction sa;
@@ -602,9 +784,12 @@ int main(int argc, char **argv)
     sa.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (cluster) /* revokes the lease: this host's entries leave the cluster now */
+        mm_cluster_stop(cluster);
     err = mm_service_stop(sv, 1);
     parley_server_destroy(server);
     mm_service_destroy(sv);
+    mm_cluster_destroy(cluster);
     for (int i = 0; i < 2; i++)
         if (made[i])
             unlink(socks[i]);
@@ -620,6 +805,7 @@ int main(int argc, char **argv)
 fail:
     parley_server_destroy(server);
     mm_service_destroy(sv);
+    mm_cluster_destroy(cluster);
     for (int i = 0; i < 2; i++)
         if (made[i])
             unlink(socks[i]);

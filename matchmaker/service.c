@@ -401,82 +401,232 @@ static int entry_to_wire(parley_call *call, const caller *c, const mm_reg_entry 
     return w->name && w->netid && w->uaddr && w->owner ? 0 : -1;
 }
 
+/* What a look-up found: this host's registrations, then the cluster's. */
+typedef struct found_set {
+    mm_reg_entry local[8];
+    size_t nl;
+    mm_cc_entry *cl; /* malloc'd; NULL when none */
+    size_t nc;
+} found_set;
+
+/* find_instances looks the query up in the table and, with a cluster, in
+ * its cache (other hosts' instances); version 0 is the highest among both.
+ * Returns MM_OK with at least one instance in *f (the caller frees f->cl),
+ * MM_INVALID, MM_NOENT, MM_STALE (only in the cluster, and the agent is
+ * STALE), or -1 when memory ran out. */
+static int find_instances(mm_service *sv, const mm_query *arg, found_set *f)
+{
+    memset(f, 0, sizeof *f);
+    mm_status st = mm_registry_lookup(sv->cfg.reg, str(arg->name), arg->vers, str(arg->netid),
+                                      f->local, 8, &f->nl);
+    if (st == MM_INVALID)
+        return MM_INVALID;
+    if (st != MM_OK)
+        f->nl = 0;
+    if (f->nl > 8)
+        f->nl = 8;
+    if (!sv->cfg.cluster)
+        return f->nl ? MM_OK : MM_NOENT;
+    mm_cluster_status cs;
+    mm_cluster_status_get(sv->cfg.cluster, &cs);
+    uint32_t vc = 0;
+    if (mm_ccache_lookup(mm_cluster_cache(sv->cfg.cluster), str(arg->name), arg->vers,
+                         str(arg->netid), &f->cl, &f->nc, &vc) != 0)
+        return -1;
+    if (cs.state == MM_CLUSTER_STALE) { /* the cache is not to be trusted: local alone */
+        int only_cluster = f->nl == 0 && f->nc > 0;
+        free(f->cl);
+        f->cl = NULL;
+        f->nc = 0;
+        return f->nl ? MM_OK : only_cluster ? MM_STALE : MM_NOENT;
+    }
+    if (arg->vers == 0 && f->nl && f->nc) {
+        if (f->local[0].vers > vc) {
+            free(f->cl);
+            f->cl = NULL;
+            f->nc = 0;
+        } else if (vc > f->local[0].vers) {
+            f->nl = 0;
+        }
+    }
+    return f->nl || f->nc ? MM_OK : MM_NOENT;
+}
+
+/* cc_to_wire fills w from a cluster instance e, in the call's arena: owner
+ * "cluster", registered when this matchmaker learnt it; -1 when the arena
+ * ran out. */
+static int cc_to_wire(parley_call *call, const mm_cc_entry *e, mm_entry *w)
+{
+    w->name = arena_strdup(call, e->name);
+    w->netid = arena_strdup(call, e->netid);
+    w->uaddr = arena_strdup(call, e->uaddr);
+    w->owner = arena_strdup(call, "cluster");
+    w->prog = e->prog;
+    w->vers = e->vers;
+    w->registered = e->learnt;
+    return w->name && w->netid && w->uaddr && w->owner ? 0 : -1;
+}
+
+/* fitting is how many of the first n items, whose sizes item_size gives,
+ * an answer of base bytes and them may carry to call's caller (fits). */
+static size_t fitting(const mm_service *sv, parley_call *call, size_t base, const void *items,
+                      size_t n, size_t elem, size_t (*item_size)(const void *))
+{
+    size_t total = base, k = 0;
+    for (; k < n; k++) {
+        size_t s = item_size((const char *)items + k * elem);
+        if (!fits(sv, call, total + s))
+            break;
+        total += s;
+    }
+    return k;
+}
+
+static size_t entry_size(const void *p)
+{
+    return mm_entry_size(p);
+}
+
+static size_t instance_size(const void *p)
+{
+    return mm_instance_size(p);
+}
+
 int matchmaker_lookup_1_svc(const mm_query *arg, mm_lookup_res *result, parley_call *call)
 {
     mm_service *sv = parley_call_ctx(call);
     caller c;
     caller_get(call, &c);
-    mm_reg_entry found[8];
-    size_t n = 0;
-    mm_status st =
-        mm_registry_lookup(sv->cfg.reg, str(arg->name), arg->vers, str(arg->netid), found, 8, &n);
-    result->status = st;
+    found_set f;
+    int st = find_instances(sv, arg, &f);
+    if (st < 0)
+        return PARLEY_ERR_SYSTEM_ERR;
+    result->status = (mm_status)st;
     if (st != MM_OK)
         return PARLEY_OK;
-    if (n > 8)
-        n = 8;
+    size_t n = f.nl + f.nc;
+    if (n > MM_LIST_MAX)
+        n = MM_LIST_MAX;
     mm_entry *w = parley_arena_alloc(parley_call_arena(call), n * sizeof *w);
-    if (!w)
-        return PARLEY_ERR_SYSTEM_ERR;
-    memset(w, 0, n * sizeof *w);
-    for (size_t i = 0; i < n; i++)
-        if (entry_to_wire(call, &c, &found[i], &w[i]) != 0)
-            return PARLEY_ERR_SYSTEM_ERR;
-    result->mm_lookup_res_u.entries.mm_entry_list_len = (u_int)n;
+    int rc = w ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
+    if (w)
+        memset(w, 0, n * sizeof *w);
+    for (size_t i = 0; rc == PARLEY_OK && i < n; i++)
+        if (i < f.nl ? entry_to_wire(call, &c, &f.local[i], &w[i]) != 0
+                     : cc_to_wire(call, &f.cl[i - f.nl], &w[i]) != 0)
+            rc = PARLEY_ERR_SYSTEM_ERR;
+    free(f.cl);
+    if (rc != PARLEY_OK)
+        return rc;
+    result->mm_lookup_res_u.entries.mm_entry_list_len = 0;
     result->mm_lookup_res_u.entries.mm_entry_list_val = w;
     /* over UDP from elsewhere, the entries that fit the bound: each is an
      * address of the service, so fewer are still a true answer */
-    while (result->mm_lookup_res_u.entries.mm_entry_list_len > 0 &&
-           !fits(sv, call, mm_lookup_res_size(result)))
-        result->mm_lookup_res_u.entries.mm_entry_list_len--;
-    return result->mm_lookup_res_u.entries.mm_entry_list_len > 0 ? PARLEY_OK
-                                                                 : PARLEY_ERR_SYSTEM_ERR;
+    n = fitting(sv, call, mm_lookup_res_size(result), w, n, sizeof *w, entry_size);
+    result->mm_lookup_res_u.entries.mm_entry_list_len = (u_int)n;
+    return n > 0 ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
 }
 
 /* empty is the "" of a reply's strings (the wire types are not const). */
 static char empty[1];
 
-/* matchmaker_instances_1_svc answers INSTANCES from the local table: every
- * registration LOOKUP would answer, marked local. */
+/* matchmaker_instances_1_svc answers INSTANCES: what LOOKUP would answer,
+ * each with its origin, the host that published it (this host's own name
+ * for a local one, "" without a cluster) and its lease. */
 int matchmaker_instances_1_svc(const mm_query *arg, mm_instances_res *result, parley_call *call)
 {
     mm_service *sv = parley_call_ctx(call);
     caller c;
     caller_get(call, &c);
-    mm_reg_entry found[8];
-    size_t n = 0;
-    mm_status st =
-        mm_registry_lookup(sv->cfg.reg, str(arg->name), arg->vers, str(arg->netid), found, 8, &n);
-    result->status = st;
+    found_set f;
+    int st = find_instances(sv, arg, &f);
+    if (st < 0)
+        return PARLEY_ERR_SYSTEM_ERR;
+    result->status = (mm_status)st;
     if (st != MM_OK)
         return PARLEY_OK;
-    if (n > 8)
-        n = 8;
+    size_t n = f.nl + f.nc;
+    if (n > MM_CLUSTER_MAX)
+        n = MM_CLUSTER_MAX;
+    char *self = sv->cfg.cluster ? arena_strdup(call, mm_cluster_host(sv->cfg.cluster)) : empty;
     mm_instance *w = parley_arena_alloc(parley_call_arena(call), n * sizeof *w);
-    if (!w)
-        return PARLEY_ERR_SYSTEM_ERR;
-    memset(w, 0, n * sizeof *w);
-    for (size_t i = 0; i < n; i++) {
-        if (entry_to_wire(call, &c, &found[i], &w[i].entry) != 0)
-            return PARLEY_ERR_SYSTEM_ERR;
-        w[i].origin = MM_ORIGIN_LOCAL;
-        w[i].host = empty;
+    int rc = w && self ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
+    if (w)
+        memset(w, 0, n * sizeof *w);
+    for (size_t i = 0; rc == PARLEY_OK && i < n; i++) {
+        if (i < f.nl) {
+            if (entry_to_wire(call, &c, &f.local[i], &w[i].entry) != 0)
+                rc = PARLEY_ERR_SYSTEM_ERR;
+            w[i].origin = MM_ORIGIN_LOCAL;
+            w[i].host = self;
+            continue;
+        }
+        const mm_cc_entry *e = &f.cl[i - f.nl];
+        w[i].origin = MM_ORIGIN_CLUSTER;
+        w[i].host = arena_strdup(call, e->host);
+        w[i].lease = e->lease;
+        if (!w[i].host || cc_to_wire(call, e, &w[i].entry) != 0)
+            rc = PARLEY_ERR_SYSTEM_ERR;
     }
-    result->mm_instances_res_u.instances.mm_instance_list_len = (u_int)n;
+    free(f.cl);
+    if (rc != PARLEY_OK)
+        return rc;
+    result->mm_instances_res_u.instances.mm_instance_list_len = 0;
     result->mm_instances_res_u.instances.mm_instance_list_val = w;
-    return bounded(sv, call, PARLEY_OK, mm_instances_res_size(result));
+    n = fitting(sv, call, mm_instances_res_size(result), w, n, sizeof *w, instance_size);
+    result->mm_instances_res_u.instances.mm_instance_list_len = (u_int)n;
+    return n > 0 ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
 }
 
-/* matchmaker_cluster_1_svc answers CLUSTER: without a cluster, its state
- * is MM_CLUSTER_OFF and the cache is empty. */
+/* matchmaker_cluster_1_svc answers CLUSTER: the agent's state and every
+ * instance of its cache, this host's too; without a cluster, the state
+ * MM_CLUSTER_OFF and no instance. Bounded over UDP as a whole. */
 int matchmaker_cluster_1_svc(mm_cluster_info *result, parley_call *call)
 {
-    (void)call;
+    mm_service *sv = parley_call_ctx(call);
     memset(result, 0, sizeof *result);
     result->state = MM_CLUSTER_OFF;
     result->host = empty;
     result->error = empty;
-    return PARLEY_OK;
+    if (!sv->cfg.cluster)
+        return PARLEY_OK;
+    mm_cluster_status cs;
+    mm_cluster_status_get(sv->cfg.cluster, &cs);
+    mm_cc_entry *all = NULL;
+    size_t n = 0;
+    if (mm_ccache_list(mm_cluster_cache(sv->cfg.cluster), &all, &n, NULL) != 0)
+        return PARLEY_ERR_SYSTEM_ERR;
+    if (n > MM_CLUSTER_MAX)
+        n = MM_CLUSTER_MAX;
+    result->state = (mm_cluster_state)cs.state;
+    result->host = arena_strdup(call, cs.host);
+    result->lease = cs.lease;
+    result->ttl = cs.ttl;
+    result->revision = cs.revision;
+    result->age_ms = cs.age_ms;
+    result->error = arena_strdup(call, cs.error);
+    int rc = result->host && result->error ? PARLEY_OK : PARLEY_ERR_SYSTEM_ERR;
+    mm_instance *w = NULL;
+    if (rc == PARLEY_OK && n) {
+        w = parley_arena_alloc(parley_call_arena(call), n * sizeof *w);
+        if (!w)
+            rc = PARLEY_ERR_SYSTEM_ERR;
+        else
+            memset(w, 0, n * sizeof *w);
+    }
+    for (size_t i = 0; rc == PARLEY_OK && i < n; i++) {
+        w[i].origin = MM_ORIGIN_CLUSTER;
+        w[i].host = arena_strdup(call, all[i].host);
+        w[i].lease = all[i].lease;
+        if (!w[i].host || cc_to_wire(call, &all[i], &w[i].entry) != 0)
+            rc = PARLEY_ERR_SYSTEM_ERR;
+    }
+    free(all);
+    if (rc != PARLEY_OK)
+        return rc;
+    result->instances.mm_instance_list_len = (u_int)n;
+    result->instances.mm_instance_list_val = w;
+    return bounded(sv, call, PARLEY_OK, mm_cluster_info_size(result));
 }
 
 int matchmaker_list_1_svc(mm_entry_list *result, parley_call *call)
@@ -1230,6 +1380,8 @@ void mm_service_changed(mm_service *sv)
     sv->dirty = 1;
     pthread_cond_signal(&sv->wake);
     pthread_mutex_unlock(&sv->lock);
+    if (sv->cfg.cluster)
+        mm_cluster_changed(sv->cfg.cluster);
 }
 
 int mm_service_stop(mm_service *sv, int force_save)

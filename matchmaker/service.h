@@ -16,12 +16,21 @@
  * a known reflection amplifier. So an answer over UDP larger than
  * udp_ratio times its call (parley_call_size) goes only to a caller on this
  * host (loopback; a Unix socket is never UDP). Another caller gets, for
- * LOOKUP, the entries that fit (at least one, or none of the procedures
- * below), and for the other procedures (rpcbind's DUMP, GETADDR,
- * GETVERSADDR, GETADDRLIST, GETSTAT, TADDR2UADDR, UADDR2TADDR, and LIST)
- * SYSTEM_ERR, a reply of 24 bytes, smaller than any call: rpcbind's
+ * LOOKUP and INSTANCES, the entries that fit (at least one, or none of the
+ * procedures below), and for the other procedures (rpcbind's DUMP, GETADDR,
+ * GETVERSADDR, GETADDRLIST, GETSTAT, TADDR2UADDR, UADDR2TADDR, LIST and
+ * CLUSTER) SYSTEM_ERR, a reply of 24 bytes, smaller than any call: rpcbind's
  * protocol has no "use TCP", an empty list would lie, and a dropped call
  * would be sent again until the client's deadline. TCP is not bounded.
+ *
+ * The cluster. With an agent (cluster.h), LOOKUP and INSTANCES answer this
+ * host's registrations first, then the instances of the name other hosts
+ * published (from the agent's cache, owner "cluster"); a version 0 asks for
+ * the highest among both. A name found only in the cluster while the agent
+ * is STALE gets MM_STALE; a name with local registrations gets those alone
+ * then. Every change of the table (register, unregister, a liveness
+ * removal) is told to the agent (mm_service_changed), which publishes it.
+ * rpcbind's protocol stays local.
  *
  * Liveness. Every check_ms the scan thread takes a snapshot of the table
  * and asks /proc/net (procnet.h) whether a socket still serves each entry's
@@ -38,6 +47,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "cluster.h"
 #include "parley/server.h"
 #include "registry.h"
 
@@ -50,9 +60,12 @@ typedef struct mm_service_cfg {
     const char *proc_root;                        /* procnet's root; NULL: /proc */
     unsigned check_ms;                            /* liveness period; 0: no scan */
     void (*log)(int level, const char *fmt, ...); /* syslog levels; NULL: silent */
-    unsigned udp_ratio; /* over UDP, an answer to a caller off this host is at
-                           most this many times its call's size (reflection);
-                           0: no bound */
+    unsigned udp_ratio;  /* over UDP, an answer to a caller off this host is at
+                            most this many times its call's size (reflection);
+                            0: no bound */
+    mm_cluster *cluster; /* the cluster agent (the caller keeps ownership); NULL:
+                            no cluster, LOOKUP and INSTANCES answer from the
+                            table alone and CLUSTER says MM_CLUSTER_OFF */
 } mm_service_cfg;
 
 /* The default of mm_service_cfg.udp_ratio (--udp-ratio). */
@@ -84,7 +97,8 @@ void mm_service_destroy(mm_service *sv);
 int mm_service_start(mm_service *sv);
 
 /* mm_service_changed tells the scan thread that the table changed and
- * should be saved. Any thread. */
+ * should be saved, and the cluster agent that it should publish the
+ * change. Any thread. */
 void mm_service_changed(mm_service *sv);
 
 /* mm_service_stop stops the scan thread and saves the table when it changed

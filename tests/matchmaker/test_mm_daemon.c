@@ -689,16 +689,23 @@ static void test_info_outputs_and_exit_codes(void **state)
     /* rpcbind's program and the matchmaker's, as their IDL files write them */
     assert_non_null(strstr(out, "    100000 0x186a0 "));
     assert_non_null(strstr(out, " 542134860 0x2050524c "));
+    /* every instance with its origin; this matchmaker has no cluster */
     assert_int_equal(run_info("lookup matchmaker 1 tcp", out, sizeof out), 0);
-    char want[64];
-    snprintf(want, sizeof want, "tcp://127.0.0.1:%d\n", port);
+    char want[160];
+    snprintf(want, sizeof want,
+             "origin  host    program vers netid address\n"
+             "local   -     542134860    1 tcp   tcp://127.0.0.1:%d\n",
+             port);
     assert_string_equal(out, want);
+    assert_int_equal(run_info("list --cluster", out, sizeof out), 0);
+    assert_non_null(strstr(out, "state OFF"));
     assert_int_equal(run_info("lookup nosuch", out, sizeof out), 1);
     assert_non_null(strstr(out, "no service named 'nosuch' registered at"));
     assert_int_equal(run_info("ping matchmaker", out, sizeof out), 0);
     assert_non_null(strstr(out, " us\n"));
     assert_int_equal(run_info("ping tcp://127.0.0.1:1 100000 4", out, sizeof out), 1);
-    /* the counters: the LIST and LOOKUPs above among them */
+    /* the counters: the LIST, the ping's LOOKUP and the lookups'
+     * INSTANCES above among them */
     assert_int_equal(run_info("stats", out, sizeof out), 0);
     const char *row = strstr(out, " 542134860 0x2050524c    1    4 ");
     unsigned long long calls = 0, ok = 0;
@@ -706,6 +713,10 @@ static void test_info_outputs_and_exit_codes(void **state)
     assert_int_equal(sscanf(row, "%*u %*s %*u %*u %llu %llu", &calls, &ok), 2);
     assert_true(calls >= 1 && ok >= 1);
     row = strstr(out, " 542134860 0x2050524c    1    3 ");
+    assert_non_null(row);
+    assert_int_equal(sscanf(row, "%*u %*s %*u %*u %llu %llu", &calls, &ok), 2);
+    assert_true(calls >= 1);
+    row = strstr(out, " 542134860 0x2050524c    1    6 ");
     assert_non_null(row);
     assert_int_equal(sscanf(row, "%*u %*s %*u %*u %llu %llu", &calls, &ok), 2);
     assert_true(calls >= 2);
