@@ -252,7 +252,8 @@ static int answer_stale;
 static void answer_with(const answer_entry *e, size_t n, int stale)
 {
     pthread_mutex_lock(&answer_mu);
-    memcpy(answer, e, n * sizeof *e);
+    if (n)
+        memcpy(answer, e, n * sizeof *e);
     nanswer = n;
     answer_stale = stale;
     pthread_mutex_unlock(&answer_mu);
