@@ -3,20 +3,22 @@
  * tests (test_cluster.c), as a process the test starts inside one of its
  * "hosts" (a network namespace with its own matchmaker on port 111).
  *
- *   cluster_peer serve NAME HOST [ADDRESS...]
- *     serves cluster.idl's CLUSTER_WHERE on each ADDRESS (default
- *     tcp://0.0.0.0:0 and udp://0.0.0.0:0, wildcard addresses that the
- *     host's matchmaker publishes with its advertise address), answering
- *     HOST and the count of calls answered; registers as NAME with the
- *     local matchmaker; prints each address bound, then "ready"; serves
- *     until SIGTERM, then prints "served N calls" and exits 0 (exit 3
- *     when the registration is refused, 1 on any other error).
+ *   cluster_peer serve NAME HOST [PROG]
+ *     serves cluster.idl's CLUSTER_WHERE as program PROG (default
+ *     CLUSTER_PROG; a matchmaker gives one program to one name, so each
+ *     name of a test has a number of its own) on tcp://0.0.0.0:0 and
+ *     udp://0.0.0.0:0, wildcard addresses that the host's matchmaker
+ *     publishes with its advertise address, answering HOST and the count
+ *     of calls answered; registers as NAME with the local matchmaker;
+ *     prints each address bound, then "ready"; serves until SIGTERM, then
+ *     prints "served N calls" and exits 0 (exit 3 when the registration is
+ *     refused, 1 on any other error).
  *
- *   cluster_peer call NAME HANDLES
+ *   cluster_peer call NAME HANDLES [PROG]
  *     reads commands from stdin, one a line: "call" makes one call of
- *     CLUSTER_WHERE through each of HANDLES client handles for NAME (a
- *     handle is created at its first call, looked up through the local
- *     matchmaker) and prints one line:
+ *     CLUSTER_WHERE through each of HANDLES client handles for NAME and
+ *     PROG (a handle is created at its first call, looked up through the
+ *     local matchmaker) and prints one line:
  *       calls ok=N fail=M HOST=K... [error=PARLEY_ERR_... (text)]
  *     with the answers per host and the first error; "renew" destroys the
  *     handles, so that the next "call" makes new ones (new look-ups, new
@@ -58,21 +60,21 @@ static void on_term(int sig)
 }
 
 /* serve is "cluster_peer serve": see the file's comment. */
-static int serve(const char *name, const char *host, int naddrs, char *const *addrs)
+static int serve(const char *name, const char *host, uint32_t prog)
 {
-    static const char *const fallback[] = {"tcp://0.0.0.0:0", "udp://0.0.0.0:0"};
-    if (naddrs == 0) {
-        naddrs = 2;
-        addrs = (char *const *)(uintptr_t)fallback;
-    }
+    static const char *const addrs[] = {"tcp://0.0.0.0:0", "udp://0.0.0.0:0"};
+    /* the generated program as another number: the same procedures */
+    static parley_program_def def;
+    def = cluster_prog_1;
+    def.prog = prog;
     own_host = host;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term;
     int rc = parley_server_create(&server, NULL);
     if (rc == PARLEY_OK)
-        rc = parley_server_add_program(server, &cluster_prog_1);
-    for (int i = 0; rc == PARLEY_OK && i < naddrs; i++) {
+        rc = parley_server_add_program(server, &def);
+    for (int i = 0; rc == PARLEY_OK && i < 2; i++) {
         char bound[160];
         rc = parley_server_listen(server, addrs[i], bound, sizeof bound);
         if (rc == PARLEY_OK)
@@ -128,7 +130,7 @@ static void tally_host(tally *t, const char *host)
 
 /* call_round calls CLUSTER_WHERE once through each handle, creating those
  * not made yet, and prints the tally line. */
-static void call_round(parley_client **h, int n, const char *name)
+static void call_round(parley_client **h, int n, const char *name, uint32_t prog)
 {
     tally t;
     memset(&t, 0, sizeof t);
@@ -136,7 +138,7 @@ static void call_round(parley_client **h, int n, const char *name)
     for (int i = 0; i < n; i++) {
         int rc = PARLEY_OK;
         if (!h[i])
-            rc = parley_client_create(&h[i], name, CLUSTER_PROG, CLUSTER_VERS, &o);
+            rc = parley_client_create(&h[i], name, prog, CLUSTER_VERS, &o);
         cluster_where w;
         memset(&w, 0, sizeof w);
         if (rc == PARLEY_OK)
@@ -161,14 +163,14 @@ static void call_round(parley_client **h, int n, const char *name)
 }
 
 /* call is "cluster_peer call": see the file's comment. */
-static int call(const char *name, int n)
+static int call(const char *name, int n, uint32_t prog)
 {
     parley_client *h[MAX_HANDLES] = {NULL};
     char line[64];
     while (fgets(line, sizeof line, stdin)) {
         line[strcspn(line, "\n")] = '\0';
         if (strcmp(line, "call") == 0) {
-            call_round(h, n, name);
+            call_round(h, n, name, prog);
         } else if (strcmp(line, "renew") == 0) {
             for (int i = 0; i < n; i++) {
                 parley_client_destroy(h[i]);
@@ -188,17 +190,29 @@ static int call(const char *name, int n)
     return 0;
 }
 
+/* program reads PROG (decimal or 0x hex), or gives CLUSTER_PROG when it is
+ * absent; 0 when it is not a number. */
+static uint32_t program(const char *arg)
+{
+    if (!arg)
+        return CLUSTER_PROG;
+    char *end;
+    unsigned long v = strtoul(arg, &end, 0);
+    return *arg && !*end && v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    if (argc >= 4 && strcmp(argv[1], "serve") == 0)
-        return serve(argv[2], argv[3], argc - 4, argv + 4);
-    if (argc == 4 && strcmp(argv[1], "call") == 0) {
+    uint32_t prog = argc == 5 ? program(argv[4]) : program(NULL);
+    if ((argc == 4 || argc == 5) && prog != 0) {
+        if (strcmp(argv[1], "serve") == 0)
+            return serve(argv[2], argv[3], prog);
         int n = atoi(argv[3]);
-        if (n >= 1 && n <= MAX_HANDLES)
-            return call(argv[2], n);
+        if (strcmp(argv[1], "call") == 0 && n >= 1 && n <= MAX_HANDLES)
+            return call(argv[2], n, prog);
     }
-    fprintf(stderr, "usage: cluster_peer serve NAME HOST [ADDRESS...]\n"
-                    "       cluster_peer call NAME HANDLES (1 to 64)\n");
+    fprintf(stderr, "usage: cluster_peer serve NAME HOST [PROG]\n"
+                    "       cluster_peer call NAME HANDLES [PROG] (1 to 64 handles)\n");
     return 2;
 }

@@ -26,7 +26,9 @@
  * where it stands when it gives up; no time is asserted.
  *
  * Without root, ip(8), etcd or etcdctl, or where namespaces cannot be made,
- * every test is skipped and says why.
+ * every test is skipped and says why. The processes' logs are in a
+ * temporary folder, removed at the end unless PARLEY_TEST_KEEP is set (not
+ * to 0); a failure prints the ends of the logs that matter.
  *   test_cluster MATCHMAKER PARLEY-INFO CLUSTER-PEER
  */
 #include <setjmp.h>
@@ -68,6 +70,22 @@
 #define PREFIX      "/parley/v1/"
 #define WHERE_PROG  "536872448" /* CLUSTER_PROG (cluster.idl), in decimal */
 
+/* The program of each name the test registers: a matchmaker gives one
+ * program to one name. */
+static const struct {
+    const char *name, *prog;
+} programs[] = {
+    {"where", WHERE_PROG}, {"local-a", "536872449"}, {"fresh", "536872450"}, {"late", "536872451"}};
+
+/* prog_of is the program of the test's name (as text). */
+static const char *prog_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++)
+        if (strcmp(programs[i].name, name) == 0)
+            return programs[i].prog;
+    return WHERE_PROG;
+}
+
 /* The bounds of the waits, generous: they only keep a broken run from
  * hanging. */
 #define CMD_MS    15000                 /* one command (parley-info, etcdctl) */
@@ -92,6 +110,19 @@ static const char *skip_reason;
 static char endpoints[256]; /* the members' client URLs, comma-separated */
 
 /* ---- small helpers ---- */
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* note prints a line of progress, or a log's end, to stdout as cmocka's
+ * messages go, without print_message's cut at 1 KiB. */
+static void note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+}
 
 static void sleep_ms(unsigned ms)
 {
@@ -123,13 +154,15 @@ static int find_program(const char *name, char *out, size_t cap)
     return -1;
 }
 
-/* has_word says whether text holds word as a whole word: not inside a
- * longer run of letters, digits and "_-" ("connected" is not in
- * "disconnected"). */
+/* has_word says whether text holds word as a whole word, ignoring case:
+ * not inside a longer run of letters, digits and "_-" ("connected" is not
+ * in "DISCONNECTED"). */
 static int has_word(const char *text, const char *word)
 {
     size_t n = strlen(word);
-    for (const char *s = text; (s = strstr(s, word)) != NULL; s++) {
+    for (const char *s = text; *s; s++) {
+        if (strncasecmp(s, word, n) != 0)
+            continue;
         int before = s > text && (isalnum((unsigned char)s[-1]) || s[-1] == '_' || s[-1] == '-');
         int after = isalnum((unsigned char)s[n]) || s[n] == '_' || s[n] == '-';
         if (!before && !after)
@@ -362,7 +395,7 @@ static void show_log(const proc *p)
 {
     static char buf[4096];
     log_since(p, 0, buf, sizeof buf);
-    print_message("---- the end of %s's log ----\n%s\n---- end ----\n", p->what, buf);
+    note("---- the end of %s's log ----\n%s\n---- end ----\n", p->what, buf);
 }
 
 /* proc_start starts p; 0, or -1 (said) when it could not be. */
@@ -370,7 +403,7 @@ static int proc_start(proc *p)
 {
     int lfd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (lfd < 0) {
-        print_message("cannot open %s: %s\n", p->log, strerror(errno));
+        note("cannot open %s: %s\n", p->log, strerror(errno));
         return -1;
     }
     int in[2] = {-1, -1}, out[2] = {-1, -1};
@@ -415,9 +448,8 @@ static int proc_alive(proc *p)
         return 0;
     int st;
     if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-        print_message("%s ended by itself (%s %d)\n", p->what,
-                      WIFEXITED(st) ? "exit status" : "signal",
-                      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        note("%s ended by itself (%s %d)\n", p->what, WIFEXITED(st) ? "exit status" : "signal",
+             WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
         p->pid = 0;
         return 0;
     }
@@ -505,19 +537,18 @@ static long long wait_view(int h, const char *name, const char *from, int presen
         n = view(h, name, origin, from);
         if (present ? n > 0 : n == 0) {
             long long took = now_ms() - t0;
-            print_message("  %s sees '%s' from %s %s (after %.1f s)\n", ns_label[h], name, from,
-                          present ? "" : "no more", (double)took / 1000);
+            note("  %s sees '%s' from %s %s (after %.1f s)\n", ns_label[h], name, from,
+                 present ? "" : "no more", (double)took / 1000);
             return took;
         }
         if (now_ms() - said >= 3000) {
             said = now_ms();
-            print_message("  waiting %.0f s for %s to see '%s' from %s %s: %d instance(s) now\n",
-                          (double)(said - t0) / 1000, ns_label[h], name, from, present ? "" : "go",
-                          n);
+            note("  waiting %.0f s for %s to see '%s' from %s %s: %d instance(s) now\n",
+                 (double)(said - t0) / 1000, ns_label[h], name, from, present ? "" : "go", n);
         }
         sleep_ms(200);
     }
-    print_message("parley-info lookup %s in %s:\n%s\n", name, ns_label[h], view_out);
+    note("parley-info lookup %s in %s:\n%s\n", name, ns_label[h], view_out);
     for (int i = A; i < NNS; i++)
         show_log(&mm[i]);
     fail_msg("%s did not see '%s' from %s %s within %d s (%d instance(s))", ns_label[h], name, from,
@@ -544,18 +575,18 @@ static void wait_state(int h, const char *state, int ms)
         char first[512];
         snprintf(first, sizeof first, "%.*s", (int)strcspn(out, "\n"), out);
         if (rc == 0 && has_word(first, state)) {
-            print_message("  %s's link is %s (after %.1f s)\n", ns_label[h], state,
-                          (double)(now_ms() - t0) / 1000);
+            note("  %s's link is %s (after %.1f s)\n", ns_label[h], state,
+                 (double)(now_ms() - t0) / 1000);
             return;
         }
         if (now_ms() - said >= 3000) {
             said = now_ms();
-            print_message("  waiting %.0f s for %s's link to be %s: %s\n",
-                          (double)(said - t0) / 1000, ns_label[h], state, first);
+            note("  waiting %.0f s for %s's link to be %s: %s\n", (double)(said - t0) / 1000,
+                 ns_label[h], state, first);
         }
         sleep_ms(200);
     }
-    print_message("parley-info list --cluster in %s:\n%s\n", ns_label[h], out);
+    note("parley-info list --cluster in %s:\n%s\n", ns_label[h], out);
     show_log(&mm[h]);
     fail_msg("%s's link to the cluster did not become %s within %d s", ns_label[h], state,
              ms / 1000);
@@ -574,7 +605,7 @@ static void caller_start(int h, const char *name, int handles)
 {
     char n[16];
     snprintf(n, sizeof n, "%d", handles);
-    proc_set(&caller, "caller", h, 1, peer_path, "call", name, n, S(NULL));
+    proc_set(&caller, "caller", h, 1, peer_path, "call", name, n, prog_of(name), S(NULL));
     assert_int_equal(proc_start(&caller), 0);
 }
 
@@ -608,7 +639,7 @@ static void caller_round(round *r)
         if (at)
             r->from[h] = (unsigned)atoi(at + strlen(key));
     }
-    print_message("  calls from %s: %s\n", ns_label[caller.ns], r->line);
+    note("  calls from %s: %s\n", ns_label[caller.ns], r->line);
 }
 
 static void caller_end(void)
@@ -657,7 +688,7 @@ static void start_server(proc *s, const char *what, int h, const char *name)
 {
     if (s->pid > 0)
         return;
-    proc_set(s, what, h, 0, peer_path, "serve", name, ns_label[h], S(NULL));
+    proc_set(s, what, h, 0, peer_path, "serve", name, ns_label[h], prog_of(name), S(NULL));
     if (proc_start(s) != 0 || wait_log(s, "ready\n", "refused") != 0) {
         show_log(s);
         show_log(&mm[h]);
@@ -695,7 +726,7 @@ static int start_mm(int h)
             break;
         sleep_ms(100);
     }
-    print_message("the matchmaker of %s did not answer: %s\n", ns_label[h], out);
+    note("the matchmaker of %s did not answer: %s\n", ns_label[h], out);
     show_log(&mm[h]);
     return -1;
 }
@@ -730,7 +761,7 @@ static int wait_health(void)
     long long t0 = now_ms(), said = t0;
     while (now_ms() - t0 < HEALTH_MS) {
         if (ETCDCTL(out, "endpoint", "health") == 0) {
-            print_message("  etcd healthy (after %.1f s)\n", (double)(now_ms() - t0) / 1000);
+            note("  etcd healthy (after %.1f s)\n", (double)(now_ms() - t0) / 1000);
             return 0;
         }
         for (int i = 0; i < MEMBERS; i++)
@@ -740,12 +771,11 @@ static int wait_health(void)
             }
         if (now_ms() - said >= 5000) {
             said = now_ms();
-            print_message("  waiting %.0f s for etcd's health: %s\n", (double)(said - t0) / 1000,
-                          out);
+            note("  waiting %.0f s for etcd's health: %s\n", (double)(said - t0) / 1000, out);
         }
         sleep_ms(250);
     }
-    print_message("etcd is not healthy: %s\n", out);
+    note("etcd is not healthy: %s\n", out);
     for (int i = 0; i < MEMBERS; i++)
         show_log(&etcd_m[i]);
     return -1;
@@ -827,7 +857,7 @@ static void remove_stale(void)
     if (d) {
         for (struct dirent *e; (e = readdir(d)) != NULL;)
             if (stale_pid(e->d_name)) {
-                print_message("removing a crashed run's namespace %s\n", e->d_name);
+                note("removing a crashed run's namespace %s\n", e->d_name);
                 IP(out, "netns", "del", e->d_name);
             }
         closedir(d);
@@ -841,7 +871,7 @@ static void remove_stale(void)
             if (stale_pid(e->d_name)) {
                 char path[PATH_MAX];
                 snprintf(path, sizeof path, "%s/%s", t, e->d_name);
-                print_message("removing a crashed run's folder %s\n", path);
+                note("removing a crashed run's folder %s\n", path);
                 remove_tree(path);
             }
         closedir(d);
@@ -856,7 +886,7 @@ static int make_network(void)
     for (int i = 0; i < NNS; i++) {
         snprintf(ns_name[i], sizeof ns_name[i], "%s%ld-%s", NS_PREFIX, (long)getpid(), ns_label[i]);
         if (IP(out, "netns", "add", ns_name[i]) != 0) {
-            print_message("ip netns add %s: %s\n", ns_name[i], out);
+            note("ip netns add %s: %s\n", ns_name[i], out);
             return -1;
         }
         ns_made[i] = 1;
@@ -874,7 +904,7 @@ static int make_network(void)
     if (IP(out, "-n", e, "link", "add", "plbr0", "type", "bridge") != 0 ||
         IP(out, "-n", e, "addr", "add", cidr, "dev", "plbr0") != 0 ||
         IP(out, "-n", e, "link", "set", "plbr0", "up") != 0) {
-        print_message("the bridge: %s\n", out);
+        note("the bridge: %s\n", out);
         return -1;
     }
     for (int h = A; h < NNS; h++) {
@@ -887,7 +917,7 @@ static int make_network(void)
             IP(out, "-n", e, "link", "set", port, "up") != 0 ||
             IP(out, "-n", ns_name[h], "addr", "add", cidr, "dev", "plv0") != 0 ||
             IP(out, "-n", ns_name[h], "link", "set", "plv0", "up") != 0) {
-            print_message("host %s's veth pair: %s\n", ns_label[h], out);
+            note("host %s's veth pair: %s\n", ns_label[h], out);
             return -1;
         }
     }
@@ -908,7 +938,10 @@ static int group_teardown(void **state)
             IP(out, "netns", "del", ns_name[i]); /* and the links in it */
         ns_made[i] = 0;
     }
-    if (tmpdir[0])
+    const char *keep = getenv("PARLEY_TEST_KEEP");
+    if (tmpdir[0] && keep && *keep && strcmp(keep, "0") != 0)
+        note("cluster: the logs stay in %s (PARLEY_TEST_KEEP)\n", tmpdir);
+    else if (tmpdir[0])
         remove_tree(tmpdir);
     tmpdir[0] = '\0';
     return 0;
@@ -930,7 +963,7 @@ static int group_setup(void **state)
         skip_reason = "etcd or etcdctl is not installed (Debian's etcd-server, etcd-client)";
         return 0;
     }
-    print_message("cluster: removing what crashed runs left\n");
+    note("cluster: removing what crashed runs left\n");
     remove_stale();
     const char *t = getenv("TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s/%s%ld-XXXXXX", t && *t ? t : "/tmp", NS_PREFIX,
@@ -940,9 +973,9 @@ static int group_setup(void **state)
         skip_reason = "cannot make a temporary folder";
         return 0;
     }
-    print_message("cluster: making the network: namespaces %s%ld-{etcd,a,b,c}, a bridge, "
-                  "veth pairs on %s0/24\n",
-                  NS_PREFIX, (long)getpid(), NET_PREFIX);
+    note("cluster: making the network: namespaces %s%ld-{etcd,a,b,c}, a bridge, "
+         "veth pairs on %s0/24\n",
+         NS_PREFIX, (long)getpid(), NET_PREFIX);
     if (make_network() != 0) {
         group_teardown(NULL);
         skip_reason = "cannot make network namespaces, a bridge and veth pairs with ip(8) "
@@ -953,20 +986,19 @@ static int group_setup(void **state)
     for (int i = 0; i < MEMBERS; i++)
         n += snprintf(endpoints + n, sizeof endpoints - (size_t)n, "%shttp://%s:%d", i ? "," : "",
                       ETCD_ADDR, CLIENT_PORT + i);
-    print_message("cluster: starting etcd (%d members, clients at %s)\n", MEMBERS, endpoints);
+    note("cluster: starting etcd (%d members, clients at %s)\n", MEMBERS, endpoints);
     for (int i = 0; i < MEMBERS; i++)
         if (start_member(i) != 0)
             goto fail;
     if (wait_health() != 0)
         goto fail;
-    print_message("cluster: starting the matchmakers of a, b, c (ttl %d s, stale %d s)\n", TTL,
-                  STALE);
+    note("cluster: starting the matchmakers of a, b, c (ttl %d s, stale %d s)\n", TTL, STALE);
     for (int h = A; h < NNS; h++)
         if (start_mm(h) != 0)
             goto fail;
     return 0;
 fail:
-    print_message("cluster: the set-up failed; the logs were in %s\n", tmpdir);
+    note("cluster: the set-up failed; the logs were in %s\n", tmpdir);
     group_teardown(NULL);
     return -1;
 }
@@ -974,7 +1006,7 @@ fail:
 #define NEED_CLUSTER()                                                                             \
     do {                                                                                           \
         if (skip_reason) {                                                                         \
-            print_message("skipped: %s\n", skip_reason);                                           \
+            note("skipped: %s\n", skip_reason);                                                    \
             skip();                                                                                \
         }                                                                                          \
     } while (0)
@@ -985,13 +1017,13 @@ static void test_a_server_registered_in_b_is_called_by_name_from_a(void **state)
 {
     (void)state;
     NEED_CLUSTER();
-    print_message("cluster (1): a server registered in b, called by name from a\n");
-    ensure_hosts(0); /* b's alone */
+    note("cluster (1): a server registered in b, called by name from a\n");
+    ensure_hosts(0);                        /* b's alone */
     wait_view(B, "where", "b", 1, SHOW_MS); /* b's own, local */
     wait_view(A, "where", "b", 1, SHOW_MS);
     static char out[OUT_CAP];
     assert_int_equal(cluster_state(A, out), 0);
-    print_message("  parley-info list --cluster in a:\n%s", out);
+    note("  parley-info list --cluster in a:\n%s", out);
     assert_true(has_word(out, "where"));
     assert_true(has_word(out, NET_PREFIX "2")); /* b's address, 10.212.0.2.P1.P2 */
     round r;
@@ -1007,7 +1039,7 @@ static void test_a_server_registered_in_b_is_called_by_name_from_a(void **state)
 static void kill_and_survive(int victim, int handles)
 {
     int other = victim == B ? C : B;
-    print_message("  SIGKILL of %s's server\n", ns_label[victim]);
+    note("  SIGKILL of %s's server\n", ns_label[victim]);
     proc_kill(&where_srv[victim]);
     round r;
     caller_round(&r); /* the same handles: some were connected to the victim */
@@ -1023,7 +1055,7 @@ static void kill_and_survive(int victim, int handles)
     caller_round(&r);
     assert_int_equal(r.fail, 0);
     assert_int_equal(r.from[other], (unsigned)handles);
-    print_message("  %s's server again\n", ns_label[victim]);
+    note("  %s's server again\n", ns_label[victim]);
     start_where(victim);
     wait_view(A, "where", ns_label[victim], 1, SHOW_MS);
     caller_say("renew", r.line, sizeof r.line);
@@ -1037,8 +1069,8 @@ static void test_two_instances_share_the_calls_and_survive_either_one_being_kill
 {
     (void)state;
     NEED_CLUSTER();
-    print_message("cluster (2): two instances, in b and c, share a's calls and survive either "
-                  "one's death\n");
+    note("cluster (2): two instances, in b and c, share a's calls and survive either "
+         "one's death\n");
     ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "where", "c", 1, SHOW_MS);
@@ -1060,59 +1092,146 @@ static void test_sigkill_of_b_matchmaker_removes_b_entries_within_the_ttl(void *
 {
     (void)state;
     NEED_CLUSTER();
-    print_message("cluster (3): SIGKILL of b's matchmaker\n");
+    note("cluster (3): SIGKILL of b's matchmaker\n");
     ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "where", "c", 1, SHOW_MS);
     proc_kill(&mm[B]);
     long long took = wait_view(A, "where", "b", 0, VANISH_MS);
-    print_message("  b's entries vanished from a's view %.1f s after its matchmaker died (ttl "
-                  "%d s)\n",
-                  (double)took / 1000, TTL);
+    note("  b's entries vanished from a's view %.1f s after its matchmaker died (ttl "
+         "%d s)\n",
+         (double)took / 1000, TTL);
     assert_true(view(A, "where", "cluster", "c") > 0);
     round r;
     call_once(A, "where", 4, &r);
     assert_int_equal(r.fail, 0);
     assert_int_equal(r.from[C], 4);
-    print_message("  b's matchmaker and server again\n");
+    note("  b's matchmaker and server again\n");
     proc_stop(&where_srv[B]);
     assert_int_equal(start_mm(B), 0);
     start_where(B);
     wait_view(A, "where", "b", 1, SHOW_MS);
 }
 
+/* field is the i-th comma-separated field (0 first) of the line of text
+ * that holds key, spaces trimmed, in buf; NULL when there is none. */
+static const char *field(const char *text, const char *key, int i, char *buf, size_t cap)
+{
+    const char *line = strstr(text, key);
+    if (!line)
+        return NULL;
+    while (line > text && line[-1] != '\n')
+        line--;
+    for (; i > 0 && line; i--) {
+        line = strpbrk(line, ",\n");
+        line = line && *line == ',' ? line + 1 : NULL;
+    }
+    if (!line)
+        return NULL;
+    line += strspn(line, " ");
+    size_t n = strcspn(line, ",\n");
+    while (n > 0 && line[n - 1] == ' ')
+        n--;
+    snprintf(buf, cap, "%.*s", (int)n, line);
+    return buf;
+}
+
+/* lead_m0 makes m0 the cluster's leader (etcdctl move-leader, asked of the
+ * leader), so that killing it takes both the endpoint the matchmakers
+ * talk to first and the leader: an election follows. */
+static void lead_m0(void)
+{
+    static char out[OUT_CAP];
+    char id[32], leader[256];
+    assert_int_equal(ETCDCTL(out, "member", "list"), 0);
+    if (!field(out, ", m0,", 0, id, sizeof id))
+        fail_msg("no member m0 in: %s", out);
+    long long t0 = now_ms();
+    while (now_ms() - t0 < HEALTH_MS) {
+        assert_int_equal(ETCDCTL(out, "endpoint", "status"), 0);
+        /* ENDPOINT, ID, VERSION, DB SIZE, IS LEADER, ... */
+        for (const char *l = out; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+            char f[64];
+            snprintf(leader, sizeof leader, "%.*s", (int)strcspn(l, "\n"), l);
+            if (field(leader, ",", 4, f, sizeof f) && strcmp(f, "true") == 0)
+                break;
+            leader[0] = '\0';
+        }
+        char lid[32], lurl[64];
+        if (leader[0] && field(leader, ",", 1, lid, sizeof lid) &&
+            field(leader, ",", 0, lurl, sizeof lurl)) {
+            if (strcmp(lid, id) == 0) {
+                note("  m0 (%s) leads\n", id);
+                return;
+            }
+            int rc =
+                run(E, NULL, 0, out, etcdctl_path, "--endpoints", lurl, "move-leader", id, S(NULL));
+            note("  etcdctl move-leader %s at %s: (%d) %s", id, lurl, rc, out);
+        }
+        sleep_ms(500);
+    }
+    fail_msg("m0 did not become the leader: %s", out);
+}
+
+/* no_stale_since fails when a matchmaker logged that its cache went stale
+ * since the offsets from. */
+static void no_stale_since(const long *from)
+{
+    static char logged[OUT_CAP];
+    for (int h = A; h < NNS; h++) {
+        log_since(&mm[h], from[h], logged, sizeof logged);
+        if (strstr(logged, "now STALE")) {
+            note("%s", logged);
+            fail_msg("%s's cache went stale with one member down", ns_label[h]);
+        }
+    }
+}
+
 static void test_one_etcd_member_killed_changes_nothing(void **state)
 {
     (void)state;
     NEED_CLUSTER();
-    print_message("cluster (4): one etcd member (m0, the first endpoint) killed\n");
+    note("cluster (4): one etcd member killed: m0, the first endpoint and the leader\n");
     ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
+    wait_view(A, "where", "c", 1, SHOW_MS);
+    lead_m0();
+    long from[NNS];
+    for (int h = A; h < NNS; h++)
+        from[h] = file_size(mm[h].log);
     proc_kill(&etcd_m[0]);
     assert_true(view(A, "where", "cluster", "b") > 0);
     assert_true(view(A, "where", "cluster", "c") > 0);
     round r;
     call_once(A, "where", 4, &r);
     assert_int_equal(r.fail, 0);
-    print_message("  a new registration in c, 'fresh'\n");
+    note("  a new registration in c, 'fresh'\n");
     start_server(&fresh_c, "fresh-c", C, "fresh");
     wait_view(A, "fresh", "c", 1, SHOW_MS);
+    wait_view(B, "fresh", "c", 1, SHOW_MS);
     call_once(A, "fresh", 2, &r);
     assert_int_equal(r.fail, 0);
     assert_int_equal(r.from[C], 2);
-    wait_state(A, "connected", SHOW_MS);
-    print_message("  m0 again\n");
+    /* a watch on m0 broke: each link is connected again, at another member,
+     * and none went stale */
+    for (int h = A; h < NNS; h++)
+        wait_state(h, "connected", SHOW_MS);
+    assert_true(view(B, "where", "cluster", "c") > 0);
+    assert_true(view(C, "where", "cluster", "b") > 0);
+    no_stale_since(from);
+    note("  m0 again\n");
     assert_int_equal(start_member(0), 0);
     assert_int_equal(wait_health(), 0);
     proc_stop(&fresh_c); /* a clean stop: gone from every view */
     wait_view(A, "fresh", "c", 0, VANISH_MS);
+    no_stale_since(from);
 }
 
 static void test_all_etcd_members_killed_local_names_work_cluster_names_go_stale(void **state)
 {
     (void)state;
     NEED_CLUSTER();
-    print_message("cluster (5): every etcd member killed\n");
+    note("cluster (5): every etcd member killed\n");
     ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "local-a", "a", 1, SHOW_MS);
@@ -1125,9 +1244,9 @@ static void test_all_etcd_members_killed_local_names_work_cluster_names_go_stale
     round r;
     call_once(A, "where", 2, &r);
     assert_int_equal(r.fail, 0);
-    print_message("  served from a's cache %.1f s after etcd died (stale after %d s)\n",
-                  (double)(now_ms() - t0) / 1000, STALE);
-    print_message("  a registration in c while etcd is down, 'late'\n");
+    note("  served from a's cache %.1f s after etcd died (stale after %d s)\n",
+         (double)(now_ms() - t0) / 1000, STALE);
+    note("  a registration in c while etcd is down, 'late'\n");
     start_server(&late_c, "late-c", C, "late");
     assert_true(view(C, "late", "local", "c") > 0);
     /* then a clear error */
@@ -1140,19 +1259,19 @@ static void test_all_etcd_members_killed_local_names_work_cluster_names_go_stale
             break;
         if (now_ms() - said >= 3000) {
             said = now_ms();
-            print_message("  waiting %.0f s for a's cache to go stale: lookup says (%d) %.200s\n",
-                          (double)(now_ms() - t0) / 1000, rc, out);
+            note("  waiting %.0f s for a's cache to go stale: lookup says (%d) %.200s\n",
+                 (double)(now_ms() - t0) / 1000, rc, out);
         }
         sleep_ms(200);
     }
-    print_message("  %.1f s after etcd died, parley-info lookup where in a: (exit %d) %s",
-                  (double)(now_ms() - t0) / 1000, rc, out);
+    note("  %.1f s after etcd died, parley-info lookup where in a: (exit %d) %s",
+         (double)(now_ms() - t0) / 1000, rc, out);
     if (rc != 1 || !has_text_ci(out, "stale")) {
         show_log(&mm[A]);
         fail_msg("a's cache did not go stale within %d s", STALE_MS / 1000);
     }
     assert_int_equal(cluster_state(A, out), 0);
-    print_message("  parley-info list --cluster in a:\n%s", out);
+    note("  parley-info list --cluster in a:\n%s", out);
     assert_true(has_text_ci(out, "stale"));
     call_once(A, "where", 1, &r);
     assert_int_equal(r.fail, 1);
@@ -1168,7 +1287,7 @@ static void test_etcd_back_resynchronises(void **state)
 {
     (void)state;
     NEED_CLUSTER();
-    print_message("cluster (6): etcd back\n");
+    note("cluster (6): etcd back\n");
     for (int i = 0; i < MEMBERS; i++)
         if (!proc_alive(&etcd_m[i]))
             assert_int_equal(start_member(i), 0);
@@ -1218,7 +1337,7 @@ static void test_malformed_values_under_the_prefix_are_ignored_with_a_log_line(v
 {
     (void)state;
     NEED_CLUSTER();
-    print_message("cluster (7): malformed keys and values written with etcdctl under %s\n", PREFIX);
+    note("cluster (7): malformed keys and values written with etcdctl under %s\n", PREFIX);
     ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "where", "c", 1, SHOW_MS);
@@ -1253,7 +1372,7 @@ static void test_malformed_values_under_the_prefix_are_ignored_with_a_log_line(v
     /* each ignored with a line naming it */
     static char logged[OUT_CAP];
     log_since(&mm[A], from, logged, sizeof logged);
-    print_message("  a's matchmaker logged:\n%s", logged);
+    note("  a's matchmaker logged:\n%s", logged);
     for (size_t i = 0; i < nbad; i++)
         if (!strstr(logged, bad_entries[i].token))
             fail_msg("no log line in a's matchmaker names the malformed key %s",
