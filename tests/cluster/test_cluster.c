@@ -239,10 +239,11 @@ static void enter_ns(pid_t parent, int ns)
     setenv("ETCDCTL_API", "3", 1);
 }
 
-/* run runs argv (NULL-terminated) in namespace ns, feeding it input (inlen
- * bytes; NULL: nothing) and putting what it printed (stdout and stderr) in
- * out (OUT_CAP bytes); its exit status, or -1 when it did not end within
- * CMD_MS (it is killed then) or could not be started. */
+/* run_argv runs argv (NULL-terminated) in namespace ns (-1: the test's
+ * own), feeding it input (inlen bytes; NULL: nothing) and putting what it
+ * printed (stdout and stderr) in out (OUT_CAP bytes); its exit status, or
+ * -1 when it did not end within CMD_MS (it is killed then) or could not be
+ * started. */
 static int run_argv(int ns, const char *input, size_t inlen, char *out, char *const argv[])
 {
     int o[2], in[2];
@@ -301,7 +302,7 @@ static int run(int ns, const char *input, size_t inlen, char *out, const char *p
     return run_argv(ns, input, inlen, out, argv);
 }
 
-/* ip runs ip(8) in the test's own namespace; its exit status. */
+/* IP runs ip(8) in the test's own namespace; its exit status. */
 #define IP(out, ...) run(-1, NULL, 0, out, ip_path, __VA_ARGS__, S(NULL))
 /* INFO runs parley-info in host h, against its matchmaker (localhost:111) */
 #define INFO(h, out, ...) run(h, NULL, 0, out, info_path, __VA_ARGS__, S(NULL))
@@ -467,7 +468,7 @@ static void proc_close_pipes(proc *p)
     p->in = p->out = -1;
 }
 
-/* proc_kill sends sig (SIGKILL in the tests' faults) and reaps p. */
+/* proc_kill kills p (SIGKILL: the tests' crash) and reaps it. */
 static void proc_kill(proc *p)
 {
     if (p->pid > 0) {
