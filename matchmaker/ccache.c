@@ -547,7 +547,8 @@ int mm_ccache_replace(mm_ccache *cc, const mm_etcd_kv *kv, size_t n, int64_t rev
         *p = e;
         v[nv++] = p;
     }
-    qsort(v, nv, sizeof *v, cmp_ptr);
+    if (nv)
+        qsort(v, nv, sizeof *v, cmp_ptr);
     bad_set bad = {0};
     int64_t now = (int64_t)time(NULL);
     pthread_rwlock_wrlock(&cc->lock);

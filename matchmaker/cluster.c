@@ -178,6 +178,7 @@ static unsigned next_backoff(unsigned b)
 
 /* ---- what is published ---- */
 
+/* pub_clear frees s's keys and values (NULL ones are those moved out). */
 static void pub_clear(pub_set *s)
 {
     for (size_t i = 0; i < s->n; i++) {
@@ -212,23 +213,6 @@ static int pub_add(pub_set *s, const char *key, const char *value)
     }
     s->v[s->n++] = (pub){k, v};
     return 0;
-}
-
-/* pub_find is the index of key in s (sorted), or s->n. */
-static size_t pub_find(const pub_set *s, const char *key)
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = strcmp(s->v[mid].key, key);
-        if (r == 0)
-            return mid;
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return s->n;
 }
 
 /* desired fills *out (sorted) with the keys and values the table's
@@ -269,58 +253,63 @@ static int desired(mm_cluster *c, pub_set *out)
 }
 
 /* reconcile makes what *have says is published under lease what the table
- * wants: puts, then deletes. *have follows each request that worked, so a
- * failure leaves it true. Returns MM_ETCD_OK or the first failure's code
- * (err filled, *what the request). */
+ * wants, a merge of the two sorted lists in key order: a put for a key new
+ * or moved, a delete for a key gone. *have follows each request that
+ * worked, so that after a failure it is still true. Returns MM_ETCD_OK or
+ * the failure's code (err filled, *what the request). */
 static int reconcile(mm_cluster *c, int64_t lease, pub_set *have, mm_etcd_err *err,
                      const char **what)
 {
-    pub_set want;
-    if (desired(c, &want) != 0) {
+    pub_set want, next = {0};
+    if (desired(c, &want) != 0 || !(next.v = malloc((want.n + have->n + 1) * sizeof *next.v))) {
+        pub_clear(&want);
         err->code = MM_ETCD_NOMEM;
         snprintf(err->text, sizeof err->text, "no memory for the keys to publish");
         *what = "publishing";
         return MM_ETCD_NOMEM;
     }
+    next.cap = want.n + have->n + 1;
     int rc = MM_ETCD_OK;
-    for (size_t i = 0; i < want.n && rc == MM_ETCD_OK; i++) {
-        size_t j = pub_find(have, want.v[i].key);
-        if (j < have->n && strcmp(have->v[j].value, want.v[i].value) == 0)
-            continue;
-        rc = mm_etcd_put(c->etcd, want.v[i].key, want.v[i].value, strlen(want.v[i].value), lease,
-                         NULL, err);
-        if (rc != MM_ETCD_OK) {
-            *what = "put";
-            break;
-        }
-        LOG(c, LOG_DEBUG, "cluster: put %s = %s", want.v[i].key, want.v[i].value);
-        if (j < have->n) {
-            char *v = strdup(want.v[i].value);
-            if (v) {
-                free(have->v[j].value);
-                have->v[j].value = v;
+    size_t i = 0, j = 0;
+    while (i < want.n || j < have->n) {
+        int cmp = i == want.n ? 1 : j == have->n ? -1 : strcmp(want.v[i].key, have->v[j].key);
+        pub *w = i < want.n ? &want.v[i] : NULL, *h = j < have->n ? &have->v[j] : NULL;
+        if (rc != MM_ETCD_OK || (cmp == 0 && strcmp(w->value, h->value) == 0)) {
+            /* unchanged, or left as it is after a failure */
+            if (cmp >= 0) {
+                next.v[next.n++] = *h;
+                *h = (pub){NULL, NULL};
+                j++;
             }
-        } else if (pub_add(have, want.v[i].key, want.v[i].value) == 0) {
-            qsort(have->v, have->n, sizeof *have->v, pub_cmp);
-        }
-    }
-    for (size_t i = 0; i < have->n && rc == MM_ETCD_OK;) {
-        if (pub_find(&want, have->v[i].key) < want.n) {
-            i++;
+            if (cmp <= 0)
+                i++;
             continue;
         }
-        rc = mm_etcd_delete(c->etcd, have->v[i].key, 0, NULL, err);
+        if (cmp <= 0) { /* new, or moved: put */
+            rc = mm_etcd_put(c->etcd, w->key, w->value, strlen(w->value), lease, NULL, err);
+            if (rc != MM_ETCD_OK) {
+                *what = "put";
+                continue; /* the rest is carried over as it is */
+            }
+            LOG(c, LOG_DEBUG, "cluster: put %s = %s", w->key, w->value);
+            next.v[next.n++] = *w;
+            *w = (pub){NULL, NULL};
+            i++;
+            if (cmp == 0)
+                j++; /* the old value, replaced */
+            continue;
+        }
+        rc = mm_etcd_delete(c->etcd, h->key, 0, NULL, err); /* gone: delete */
         if (rc != MM_ETCD_OK) {
             *what = "delete";
-            break;
+            continue;
         }
-        LOG(c, LOG_DEBUG, "cluster: deleted %s", have->v[i].key);
-        free(have->v[i].key);
-        free(have->v[i].value);
-        memmove(&have->v[i], &have->v[i + 1], (have->n - i - 1) * sizeof *have->v);
-        have->n--;
+        LOG(c, LOG_DEBUG, "cluster: deleted %s", h->key);
+        j++;
     }
     pub_clear(&want);
+    pub_clear(have); /* what is left in it was replaced or deleted */
+    *have = next;
     return rc;
 }
 
@@ -522,8 +511,11 @@ static void *watch_main(void *arg)
                 continue;
             }
         } else {
+            /* current until the watch says otherwise: one that cannot be
+             * made returns at once (the state needs the session too) */
             pthread_mutex_lock(&c->lock);
-            c->watch_ok = c->session_ok; /* the session vouches for etcd meanwhile */
+            c->watch_ok = 1;
+            note_state(c);
             pthread_mutex_unlock(&c->lock);
             int64_t compact = 0;
             w.nomem = 0;

@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,8 @@
 /* the log lines the cache wrote, counted, the last one kept */
 static int warnings;
 static char last_log[512];
+
+static void capture(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void capture(int level, const char *fmt, ...)
 {
@@ -513,6 +517,74 @@ static void test_lookup_leaves_this_host_out_and_picks_the_version(void **state)
     mm_ccache_destroy(cc);
 }
 
+/* published says what mm_cluster_publish_uaddr makes of a registration
+ * of name, prog on netid at uaddr, with adv advertised: the address, or
+ * "-" when not published */
+static const char *published(const char *name, uint32_t prog, const char *netid, const char *uaddr,
+                             const char *adv, char *buf, size_t cap)
+{
+    mm_reg_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.name, sizeof e.name, "%s", name);
+    e.prog = prog;
+    e.vers = 1;
+    snprintf(e.netid, sizeof e.netid, "%s", netid);
+    snprintf(e.uaddr, sizeof e.uaddr, "%s", uaddr);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (inet_pton(AF_INET, adv, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+        ss.ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, adv, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+        ss.ss_family = AF_INET6;
+    if (!mm_cluster_publish_uaddr(&e, (struct sockaddr *)&ss, buf, cap))
+        snprintf(buf, cap, "-");
+    return buf;
+}
+
+static void test_what_is_published_and_at_which_address(void **state)
+{
+    (void)state;
+    char b[64];
+    /* a wildcard: the advertised address of its family, with its port */
+    assert_string_equal(published("date", 9, "tcp", "0.0.0.0.15.160", "10.0.0.2", b, sizeof b),
+                        "10.0.0.2.15.160");
+    assert_string_equal(published("date", 9, "udp6", "::.15.160", "fd00::2", b, sizeof b),
+                        "fd00::2.15.160");
+    assert_string_equal(published("date", 9, "tcp6", "::.15.160", "10.0.0.2", b, sizeof b), "-");
+    assert_string_equal(published("date", 9, "tcp", "0.0.0.0.15.160", "fd00::2", b, sizeof b), "-");
+    /* a loopback advertised address is used (a cluster on one machine) */
+    assert_string_equal(published("date", 9, "tcp", "0.0.0.0.15.160", "127.0.0.2", b, sizeof b),
+                        "127.0.0.2.15.160");
+    /* a specific address as it is; loopback never */
+    assert_string_equal(published("date", 9, "udp", "10.1.2.3.0.99", "10.0.0.2", b, sizeof b),
+                        "10.1.2.3.0.99");
+    assert_string_equal(published("date", 9, "tcp", "127.0.0.1.15.160", "10.0.0.2", b, sizeof b),
+                        "-");
+    assert_string_equal(published("date", 9, "tcp", "127.9.9.9.15.160", "10.0.0.2", b, sizeof b),
+                        "-");
+    assert_string_equal(published("date", 9, "tcp6", "::1.15.160", "fd00::2", b, sizeof b), "-");
+    assert_string_equal(
+        published("date", 9, "tcp6", "::ffff:127.0.0.1.15.160", "fd00::2", b, sizeof b), "-");
+    /* Unix sockets, unnamed (rpcbind's) and the matchmaker's own: never */
+    assert_string_equal(published("date", 9, "local", "/run/date.sock", "10.0.0.2", b, sizeof b),
+                        "-");
+    assert_string_equal(published("", 9, "tcp", "10.1.2.3.0.99", "10.0.0.2", b, sizeof b), "-");
+    assert_string_equal(
+        published("matchmaker", MATCHMAKER_PROG, "tcp", "0.0.0.0.0.111", "10.0.0.2", b, sizeof b),
+        "-");
+    assert_string_equal(published("x", 100000, "tcp", "0.0.0.0.0.111", "10.0.0.2", b, sizeof b),
+                        "-");
+    /* port 0, a malformed address */
+    assert_string_equal(published("date", 9, "tcp", "10.1.2.3.0.0", "10.0.0.2", b, sizeof b), "-");
+    assert_string_equal(published("date", 9, "tcp", "10.1.2.3", "10.0.0.2", b, sizeof b), "-");
+    /* and what is published parses as the cache reads it */
+    mm_cc_entry e;
+    const char *why = NULL,
+               *v = published("date", 9, "tcp", "0.0.0.0.15.160", "10.0.0.2", b, sizeof b);
+    assert_int_equal(mm_ccache_parse(PFX, PFX "services/date/b/9/1/tcp", v, strlen(v), &e, &why),
+                     0);
+}
+
 /* readers beside a writer, for ThreadSanitizer */
 static void *reader(void *arg)
 {
@@ -567,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_watch_events_put_update_and_delete),
         cmocka_unit_test(test_the_bound_refuses_counts_and_reports),
         cmocka_unit_test(test_lookup_leaves_this_host_out_and_picks_the_version),
+        cmocka_unit_test(test_what_is_published_and_at_which_address),
         cmocka_unit_test(test_readers_and_a_writer_share_the_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -190,10 +190,29 @@ static void test_daemon_help_and_version_print_to_stdout_and_exit_0(void **state
     run_result r;
     run(&r, daemon_path, ARGS("--help"));
     /* every option is in the usage */
-    static const char *const opts[] = {
-        "--port",   "--bind",     "--socket",      "--rpcbind-socket", "--no-rpcbind-socket",
-        "--state",  "--no-state", "--max-entries", "--check-ms",       "--threads",
-        "--daemon", "--pidfile",  "--syslog"};
+    static const char *const opts[] = {"--port",
+                                       "--bind",
+                                       "--socket",
+                                       "--rpcbind-socket",
+                                       "--no-rpcbind-socket",
+                                       "--state",
+                                       "--no-state",
+                                       "--max-entries",
+                                       "--check-ms",
+                                       "--threads",
+                                       "--daemon",
+                                       "--pidfile",
+                                       "--syslog",
+                                       "--cluster",
+                                       "--cluster-cacert",
+                                       "--cluster-cert",
+                                       "--cluster-key",
+                                       "--advertise",
+                                       "--cluster-host",
+                                       "--cluster-prefix",
+                                       "--cluster-ttl",
+                                       "--cluster-stale",
+                                       "--cluster-max-entries"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strstr(r.out, opts[i]))
             fail_msg("the usage does not name %s", opts[i]);
@@ -215,6 +234,33 @@ static void test_daemon_usage_errors_are_one_line_and_exit_2(void **state)
                        ARGS("--max-entries", "9999999999"));
     expect_usage_error(d, n, "--check-ms: '-1' is not a number", ARGS("--check-ms", "-1"));
     expect_usage_error(d, n, "unexpected argument 'serve'", ARGS("serve"));
+    /* the cluster's options */
+#define E "http://127.0.0.1:1"
+    expect_usage_error(d, n, "--advertise needs --cluster", ARGS("--advertise", "10.0.0.1"));
+    expect_usage_error(d, n, "--cluster-ttl needs --cluster", ARGS("--cluster-ttl", "5"));
+    expect_usage_error(d, n, "--cluster needs --advertise", ARGS("--cluster", E));
+    expect_usage_error(d, n, "--cluster: 'ftp://x' is not an etcd client URL",
+                       ARGS("--cluster", "ftp://x", "--advertise", "10.0.0.1"));
+    expect_usage_error(d, n, "--cluster: '' is not an etcd client URL",
+                       ARGS("--cluster", E ",", "--advertise", "10.0.0.1"));
+    expect_usage_error(d, n, "--advertise: 'host.example' is not an IPv4 or IPv6 address",
+                       ARGS("--cluster", E, "--advertise", "host.example"));
+    expect_usage_error(d, n, "--advertise: '0.0.0.0' is the wildcard address",
+                       ARGS("--cluster", E, "--advertise", "0.0.0.0"));
+    expect_usage_error(d, n, "--advertise: '::' is the wildcard address",
+                       ARGS("--cluster", E, "--advertise", "::"));
+    expect_usage_error(d, n, "--cluster-host: 'a/b' is not 1 to 64 characters",
+                       ARGS("--cluster-host", "a/b"));
+    expect_usage_error(d, n, "--cluster-prefix: 'p' is not", ARGS("--cluster-prefix", "p"));
+    expect_usage_error(d, n, "--cluster-ttl: '1' is not a number of seconds from 2 to 3600",
+                       ARGS("--cluster-ttl", "1"));
+    expect_usage_error(d, n, "--cluster-ttl: '3601' is not", ARGS("--cluster-ttl", "3601"));
+    expect_usage_error(d, n, "--cluster-stale: '-1' is not", ARGS("--cluster-stale", "-1"));
+    expect_usage_error(d, n, "--cluster-max-entries: '65537' is not a number from 1 to 65536",
+                       ARGS("--cluster-max-entries", "65537"));
+    expect_usage_error(d, n, "--cluster-cert and --cluster-key go together",
+                       ARGS("--cluster", E, "--advertise", "10.0.0.1", "--cluster-cert", "c.pem"));
+#undef E
     const char *binds[64];
     int k = 0;
     for (int b = 0; b < 17; b++) { /* one more than the 16 it takes */
