@@ -66,7 +66,7 @@
 #define PEER_PORT   24101 /* member i's peer URL: 127.0.0.1:PEER_PORT+i, in E */
 #define MEMBERS     3
 #define TTL         3 /* --cluster-ttl */
-#define STALE       5 /* --cluster-stale */
+#define STALE       10 /* --cluster-stale: above what an election takes on a loaded machine */
 #define PREFIX      "/parley/v1/"
 #define WHERE_PROG  "536872448" /* CLUSTER_PROG (cluster.idl), in decimal */
 
