@@ -65,7 +65,7 @@
 #define CLIENT_PORT 24001 /* member i's client URL: ETCD_ADDR:CLIENT_PORT+i */
 #define PEER_PORT   24101 /* member i's peer URL: 127.0.0.1:PEER_PORT+i, in E */
 #define MEMBERS     3
-#define TTL         3 /* --cluster-ttl */
+#define TTL         3  /* --cluster-ttl */
 #define STALE       10 /* --cluster-stale: above what an election takes on a loaded machine */
 #define PREFIX      "/parley/v1/"
 #define WHERE_PROG  "536872448" /* CLUSTER_PROG (cluster.idl), in decimal */
