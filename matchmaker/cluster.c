@@ -584,7 +584,11 @@ int mm_cluster_create(mm_cluster **out, const mm_cluster_cfg *cfg, char *why, si
                  prefix);
         return -1;
     }
-    if (ttl < MM_CLUSTER_TTL_MIN || ttl > MM_CLUSTER_TTL_MAX || !cfg->reg) {
+    if (!cfg->reg) {
+        snprintf(why, cap, "no table to publish");
+        return -1;
+    }
+    if (ttl < MM_CLUSTER_TTL_MIN || ttl > MM_CLUSTER_TTL_MAX) {
         snprintf(why, cap, "a TTL of %u s is not from %u to %u", ttl, MM_CLUSTER_TTL_MIN,
                  MM_CLUSTER_TTL_MAX);
         return -1;

@@ -49,6 +49,13 @@
 #define ETCD_MAX_ANSWER_DEFAULT  ((size_t)64 << 20)
 #define ETCD_KEEPALIVE_S_DEFAULT 5u
 #define ETCD_MAX_IDLE_DEFAULT    4u
+/* The largest settings accepted: an answer must fit json-c's int lengths
+ * with room, a pool is a few handles, a request's time a few minutes. */
+#define ETCD_MAX_ANSWER_MAX ((size_t)1 << 30)
+#define ETCD_MAX_IDLE_MAX   1024u
+#define ETCD_TIMEOUT_MS_MAX 600000u
+/* Linux's largest TCP_KEEPIDLE and TCP_KEEPINTVL. */
+#define ETCD_KEEPALIVE_S_MAX 32767u
 /* The longest endpoint URL. */
 #define ETCD_URL_MAX 512
 /* How many unanswered keep-alive probes end a watch's connection. */
@@ -392,23 +399,22 @@ static int check_endpoint(const char *url, const char **why)
     return bad ? -1 : 0;
 }
 
-/* check_file says whether path can be read; the errno text in why. */
-static int check_file(const char *path, const char **why)
+/* check_file says whether path can be read: 0, or -1 with why in buf
+ * (size n). */
+static int check_file(const char *path, char *buf, size_t n)
 {
     FILE *f = fopen(path, "r");
-    if (!f) {
-        *why = strerror(errno);
-        return -1;
-    }
-    int c = fgetc(f);
-    int e = ferror(f) ? errno : 0;
-    fclose(f);
+    int c = f ? fgetc(f) : EOF;
+    int e = !f ? errno : ferror(f) ? errno : 0;
+    if (f)
+        fclose(f);
     if (e) {
-        *why = strerror(e);
+        char tmp[96];
+        snprintf(buf, n, "%s", strerror_r(e, tmp, sizeof tmp));
         return -1;
     }
     if (c == EOF) {
-        *why = "empty file";
+        snprintf(buf, n, "an empty file");
         return -1;
     }
     return 0;
@@ -460,13 +466,24 @@ int mm_etcd_create(mm_etcd **out, const mm_etcd_cfg *cfg, mm_etcd_err *err)
                        curl_easy_strerror(curl_init_rc));
 
     const char *why;
+    char why_buf[128];
     const char *files[3][2] = {
         {"CA file", cfg->cacert}, {"certificate file", cfg->cert}, {"key file", cfg->key}};
     for (int i = 0; i < 3; i++)
-        if (files[i][1] && check_file(files[i][1], &why) != 0)
-            return set_err(err, MM_ETCD_INVALID, "etcd: %s %s: %s", files[i][0], files[i][1], why);
+        if (files[i][1] && check_file(files[i][1], why_buf, sizeof why_buf) != 0)
+            return set_err(err, MM_ETCD_INVALID, "etcd: %s %s: %s", files[i][0], files[i][1],
+                           why_buf);
     if (cfg->key && !cfg->cert)
         return set_err(err, MM_ETCD_INVALID, "etcd: a key file without a certificate file");
+    if (cfg->max_answer > ETCD_MAX_ANSWER_MAX)
+        return set_err(err, MM_ETCD_INVALID, "etcd: max_answer %zu is more than %zu",
+                       cfg->max_answer, (size_t)ETCD_MAX_ANSWER_MAX);
+    if (cfg->max_idle > ETCD_MAX_IDLE_MAX)
+        return set_err(err, MM_ETCD_INVALID, "etcd: max_idle %u is more than %u", cfg->max_idle,
+                       ETCD_MAX_IDLE_MAX);
+    if (cfg->timeout_ms > ETCD_TIMEOUT_MS_MAX)
+        return set_err(err, MM_ETCD_INVALID, "etcd: timeout_ms %u is more than %u", cfg->timeout_ms,
+                       ETCD_TIMEOUT_MS_MAX);
 
     mm_etcd *h = calloc(1, sizeof *h);
     if (!h)
@@ -677,12 +694,12 @@ static int etcd_error(mm_etcd_err *err, const char *ep, json_object *obj)
         return set_err(err, MM_ETCD_NOT_FOUND, "%s: lease not found (%s)", ep, msg), FINAL;
     if (code == 7 || code == 16 || is_denial(msg))
         return set_err(err, MM_ETCD_DENIED, "%s: permission denied (%s)", ep, msg), FINAL;
-    if (strstr(msg, "too large"))
+    if (strstr(msg, "too large") || strstr(msg, "larger than max"))
         return set_err(err, MM_ETCD_TOO_LARGE, "%s: too large (%s)", ep, msg), FINAL;
     if (strstr(msg, "compacted"))
         return set_err(err, MM_ETCD_COMPACTED, "%s: revision compacted (%s)", ep, msg), FINAL;
     if (code == 14) {
-        set_err(err, MM_ETCD_FAILED, "%s: unavailable (%s)", ep, msg);
+        set_err(err, MM_ETCD_UNREACHABLE, "%s: unavailable (%s)", ep, msg);
         return NEXT;
     }
     set_err(err, MM_ETCD_FAILED, "%s: etcd error %" PRId64 " (%s)", ep, code, msg);
@@ -761,12 +778,24 @@ static CURLcode easy_common(CURL *c, const mm_etcd *h, const char *ep, const cha
 static struct curl_slist *json_headers(void)
 {
     /* "Expect:" keeps libcurl from waiting for a 100 Continue on large
-     * bodies, which the gateway does not send. */
-    struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
-    struct curl_slist *l2 = l ? curl_slist_append(l, "Expect:") : NULL;
-    if (!l2)
-        curl_slist_free_all(l);
-    return l2;
+     * bodies, which the gateway does not send. The gateway passes a
+     * Grpc-Metadata-NAME header on as the gRPC metadata NAME: "hasleader:
+     * true" is what etcd's own client sends to require a leader, so that a
+     * member cut off from its leader answers "no leader" at once, and ends
+     * a watch a few election timeouts after it lost its leader, instead of
+     * leaving it silent. */
+    const char *lines[] = {"Content-Type: application/json",
+                           "Expect:", "Grpc-Metadata-hasleader: true"};
+    struct curl_slist *l = NULL;
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct curl_slist *n = curl_slist_append(l, lines[i]);
+        if (!n) {
+            curl_slist_free_all(l);
+            return NULL;
+        }
+        l = n;
+    }
+    return l;
 }
 
 /* easy_take gives an easy handle for one request: an idle one of h's pool
@@ -1063,8 +1092,14 @@ void mm_etcd_kvs_free(mm_etcd_kvs *kvs)
     memset(kvs, 0, sizeof *kvs);
 }
 
+/* What decode_kv says of a key this interface cannot give: one with a NUL
+ * byte (keys are C strings here, and none of Parley's has one). It is left
+ * out, rather than failing the range or the watch it came in: anyone who
+ * may write under the prefix could otherwise stop every reader. */
+#define KV_SKIP (-1)
+
 /* decode_kv fills kv from the gateway's KeyValue object o. Errors:
- * MM_ETCD_PROTOCOL, _NOMEM; nothing is left allocated then. */
+ * MM_ETCD_PROTOCOL, _NOMEM, or KV_SKIP; nothing is left allocated then. */
 static int decode_kv(json_object *o, mm_etcd_kv *kv)
 {
     memset(kv, 0, sizeof *kv);
@@ -1073,7 +1108,7 @@ static int decode_kv(json_object *o, mm_etcd_kv *kv)
     size_t klen;
     int rc = get_b64(o, "key", &kv->key, &klen);
     if (rc == MM_ETCD_OK && (klen == 0 || memchr(kv->key, '\0', klen)))
-        rc = MM_ETCD_PROTOCOL; /* a key is a C string here */
+        rc = KV_SKIP;
     if (rc == MM_ETCD_OK)
         rc = get_b64(o, "value", &kv->value, &kv->value_len);
     if (rc == MM_ETCD_OK && (get_i64(o, "lease", &kv->lease) != 0 ||
@@ -1120,6 +1155,8 @@ int mm_etcd_range(mm_etcd *h, const char *prefix, mm_etcd_kvs *out, mm_etcd_err 
     }
     for (size_t i = 0; i < n; i++) {
         rc = decode_kv(json_object_array_get_idx(arr, i), &kvs.kv[kvs.n]);
+        if (rc == KV_SKIP)
+            continue;
         if (rc != MM_ETCD_OK) {
             json_object_put(ans);
             mm_etcd_kvs_free(&kvs);
@@ -1191,10 +1228,10 @@ static void watch_events(watch_state *w, json_object *r, json_object *events)
         watch_finish(w, MM_ETCD_NOMEM);
         return;
     }
-    size_t got = 0;
+    size_t got = 0; /* the events kept */
     int rc = MM_ETCD_OK;
-    for (; got < n && rc == MM_ETCD_OK; got++) {
-        json_object *e = json_object_array_get_idx(events, got), *t, *o;
+    for (size_t i = 0; i < n && rc == MM_ETCD_OK; i++) {
+        json_object *e = json_object_array_get_idx(events, i), *t, *o;
         if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, "kv", &o)) {
             rc = MM_ETCD_PROTOCOL;
             break;
@@ -1213,6 +1250,10 @@ static void watch_events(watch_state *w, json_object *r, json_object *events)
             }
         }
         rc = decode_kv(o, &kv[got]);
+        if (rc == KV_SKIP) {
+            rc = MM_ETCD_OK;
+            continue;
+        }
         if (rc != MM_ETCD_OK)
             break;
         w->ev[got] = (mm_etcd_event){.type = type,
@@ -1221,8 +1262,9 @@ static void watch_events(watch_state *w, json_object *r, json_object *events)
                                      .value_len = type == MM_ETCD_DELETE ? 0 : kv[got].value_len,
                                      .lease = kv[got].lease,
                                      .mod_revision = kv[got].mod_revision};
+        got++;
     }
-    if (rc == MM_ETCD_OK && w->fn(w->ctx, w->ev, n, rev) != 0) {
+    if (rc == MM_ETCD_OK && w->fn(w->ctx, w->ev, got, rev) != 0) {
         set_err(&w->err, MM_ETCD_STOPPED, "%s: watch: ended by its callback", w->ep);
         watch_finish(w, MM_ETCD_STOPPED);
     } else if (rc != MM_ETCD_OK) {
@@ -1230,7 +1272,7 @@ static void watch_events(watch_state *w, json_object *r, json_object *events)
                 rc == MM_ETCD_NOMEM ? "out of memory" : "a malformed event");
         watch_finish(w, rc);
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < got; i++) {
         free(kv[i].key);
         free(kv[i].value);
     }
@@ -1445,7 +1487,7 @@ static int watch_once(const mm_etcd *h, const char *ep, const char *body, watch_
 
     if (w->done) {
         code = w->code;
-        if (!w->created && (code == MM_ETCD_FAILED && strstr(w->err.text, "unavailable")))
+        if (!w->created && code == MM_ETCD_UNREACHABLE)
             *next = NEXT;
     } else if (code == MM_ETCD_OK && finished) {
         if (result != CURLE_OK && !w->created) {
@@ -1481,6 +1523,9 @@ int mm_etcd_watch(mm_etcd *h, const char *prefix, int64_t start_rev, mm_etcd_wat
         return set_err(err, MM_ETCD_INVALID, "etcd: watch: a bad argument");
     if (keepalive_s == 0)
         keepalive_s = ETCD_KEEPALIVE_S_DEFAULT;
+    if (keepalive_s > ETCD_KEEPALIVE_S_MAX)
+        return set_err(err, MM_ETCD_INVALID, "etcd: watch: keepalive_s %u is more than %u",
+                       keepalive_s, ETCD_KEEPALIVE_S_MAX);
     json_object *req = json_object_new_object(), *create = json_object_new_object();
     int rc = req && create ? add_range(create, prefix, 1) : MM_ETCD_NOMEM;
     if (rc == MM_ETCD_OK && start_rev > 0)

@@ -11,10 +11,15 @@
  * Endpoints. A handle is made with one or more client URLs of the cluster's
  * members ("http://10.0.0.1:2379,https://..."). A request goes to the
  * endpoint that last answered and, when that one cannot be reached (refused,
- * timed out, TLS failure), to the next, until every endpoint was tried once:
- * one member down changes nothing. An answer of etcd itself (an error such
- * as "permission denied", or "lease not found") is final and not tried
- * elsewhere.
+ * timed out, TLS failure) or says it is unavailable (a member cut off from
+ * its leader answers "no leader"), to the next, until every endpoint was
+ * tried once: one member down changes nothing. The error then is the last
+ * endpoint's. An answer of etcd itself (an error such as "permission
+ * denied", or "lease not found") is final and not tried elsewhere. A request
+ * that timed out may still have been applied by the member that did not
+ * answer in time, and is sent again to the next: puts, deletes and
+ * keep-alives are the same when done twice; a lease grant may leave an
+ * unused lease behind, which expires at its TTL.
  *
  * Errors. Every function returns an MM_ETCD_* code and, when err is not
  * NULL, fills it with the code and a text that names the endpoint and the
@@ -24,7 +29,9 @@
  *
  * Threads. A handle may be used by several threads at once (the matchmaker's
  * session thread keeps the lease and publishes while its watch thread
- * watches); each request uses a libcurl easy handle of its own.
+ * watches); each request uses a libcurl easy handle of its own, taken from
+ * the handle's pool of idle ones (which keep their connections open for the
+ * next request) or made for it.
  *
  * Internal to the matchmaker.
  */
@@ -38,7 +45,8 @@
 /* The outcome of a request. */
 enum mm_etcd_code {
     MM_ETCD_OK = 0,
-    MM_ETCD_UNREACHABLE, /* no endpoint could be connected to (refused, no route, timed out) */
+    MM_ETCD_UNREACHABLE, /* no endpoint could be connected to (refused, no route, timed out),
+                            or none had a leader ("etcdserver: no leader") */
     MM_ETCD_TIMEDOUT,    /* connected, but no answer within the request's time */
     MM_ETCD_TLS,         /* the TLS handshake failed (certificate, key, CA, or protocol) */
     MM_ETCD_DENIED,      /* etcd refused: permission denied, or authentication needed/failed */
@@ -67,9 +75,12 @@ typedef struct mm_etcd_cfg {
     const char *cacert;    /* the CA that signed the members' certificates; NULL: the system's */
     const char *cert;      /* this client's certificate (PEM); NULL: none */
     const char *key;       /* its private key (PEM); NULL: none */
-    unsigned timeout_ms;   /* of one request on one endpoint (not a watch); 0: 2000 */
-    size_t max_answer;     /* the largest answer accepted, in bytes; 0: 64 MiB */
-    unsigned max_idle;     /* idle connections kept for the next requests; 0: 4 */
+    unsigned timeout_ms;   /* of one request on one endpoint (a watch: until etcd says it
+                              was created); 0: 2000, at most 600000 */
+    size_t max_answer;     /* the largest answer (a watch: the largest of its answers)
+                              accepted, in bytes; 0: 64 MiB, at most 1 GiB */
+    unsigned max_idle;     /* idle connections kept for the next requests; 0: 4, at most
+                              1024 */
 } mm_etcd_cfg;
 
 typedef struct mm_etcd mm_etcd;
@@ -105,7 +116,9 @@ int mm_etcd_put(mm_etcd *h, const char *key, const void *value, size_t len, int6
 int mm_etcd_delete(mm_etcd *h, const char *key, int prefix, int64_t *deleted, mm_etcd_err *err);
 
 /* One key and its value. key and value are NUL-terminated (value may also
- * hold NUL bytes: value_len is its length). */
+ * hold NUL bytes: value_len is its length). A key that holds a NUL byte is
+ * left out of ranges and watches (no key of Parley's has one; failing on it
+ * would let any writer under the prefix stop every reader). */
 typedef struct mm_etcd_kv {
     char *key;
     char *value;
@@ -146,8 +159,10 @@ typedef struct mm_etcd_event {
 
 /* What a watch calls with each answer that carries events: the events of
  * one or more revisions, in order, and the store's revision (every event up
- * to it has been given). Return 0 to go on, nonzero to end the watch (which
- * then returns MM_ETCD_STOPPED). */
+ * to it has been given; n is 0 when every event of the answer was left
+ * out, see mm_etcd_kv). Return 0 to go on, nonzero to end the watch (which
+ * then returns MM_ETCD_STOPPED). An answer larger than max_answer ends the
+ * watch with MM_ETCD_TOO_LARGE. */
 typedef int mm_etcd_watch_fn(void *ctx, const mm_etcd_event *ev, size_t n, int64_t revision);
 
 /* mm_etcd_watch watches every key that begins with prefix from revision
@@ -155,10 +170,13 @@ typedef int mm_etcd_watch_fn(void *ctx, const mm_etcd_event *ev, size_t n, int64
  * when the watch ends: MM_ETCD_STOPPED when *stop became nonzero (checked at
  * least every 100 ms) or fn asked; MM_ETCD_COMPACTED when start_rev was
  * compacted away (*compact_rev gets the oldest revision left: read the range
- * again); else the error that broke the stream (the member went away:
- * watch again from the last revision given + 1). The stream's connection
- * has TCP keep-alives (probes after keepalive_s idle seconds, 0: 5), so a
- * member that vanished without closing it is noticed; a caller that learns
+ * again); else the error that broke the stream (the member went away or
+ * closed it, or lost its leader: MM_ETCD_UNREACHABLE, watch again from the
+ * last revision given + 1; etcd canceled it: MM_ETCD_DENIED or _FAILED).
+ * The stream's connection
+ * has TCP keep-alives (probes after keepalive_s idle seconds, then every
+ * keepalive_s, 3 unanswered ones end it; 0: 5, at most 32767), so a member whose machine
+ * vanished without closing it is noticed; a caller that learns
  * of trouble otherwise (its lease's keep-alive failed) ends the watch with
  * *stop and starts another. */
 int mm_etcd_watch(mm_etcd *h, const char *prefix, int64_t start_rev, mm_etcd_watch_fn *fn,

@@ -188,35 +188,33 @@ static int etcd_ready(etcd_proc *e, const mm_etcd_cfg *cfg)
     return rc;
 }
 
-/* etcd_start starts an etcd in a folder of its own (with tls, the
- * certificates of tls_dir: server.pem, server.key, ca.pem; client
- * certificates required) and waits until it answers. 0 or -1. */
-static int etcd_start(etcd_proc *e, const char *tls_dir)
+/* etcd_spawn starts member name of the cluster initial (NAME=PEER_URL,...)
+ * in a folder of its own, its client URL on port cport, its peer URL on
+ * pport (with tls_dir, the certificates of tls_dir: server.pem, server.key,
+ * ca.pem; client certificates required). 0 or -1. */
+static int etcd_spawn(etcd_proc *e, const char *name, int cport, int pport, const char *initial,
+                      const char *tls_dir)
 {
     memset(e, 0, sizeof *e);
     snprintf(e->dir, sizeof e->dir, "%s/etcd%d", tmpdir, etcd_seq++);
-    if (mkdir(e->dir, 0700) != 0)
-        return -1;
-    int cport = free_port(), pport = free_port();
-    if (cport < 0 || pport < 0)
+    if (cport < 0 || pport < 0 || mkdir(e->dir, 0700) != 0)
         return -1;
     const char *scheme = tls_dir ? "https" : "http";
-    char data[300], log[300], listen[128], peer[128], cluster[160];
+    char data[300], log[300], listen[128], peer[128];
     char scert[300], skey[300];
     snprintf(data, sizeof data, "%s/data", e->dir);
     snprintf(log, sizeof log, "%s/log", e->dir);
     snprintf(e->url, sizeof e->url, "%s://127.0.0.1:%d", scheme, cport);
     snprintf(listen, sizeof listen, "%s://127.0.0.1:%d", scheme, cport);
     snprintf(peer, sizeof peer, "http://127.0.0.1:%d", pport);
-    snprintf(cluster, sizeof cluster, "t=http://127.0.0.1:%d", pport);
     const char *argv[32] = {"etcd",  "--name",
-                            "t",     "--data-dir",
+                            name,    "--data-dir",
                             data,    "--listen-client-urls",
                             listen,  "--advertise-client-urls",
                             listen,  "--listen-peer-urls",
                             peer,    "--initial-advertise-peer-urls",
                             peer,    "--initial-cluster",
-                            cluster, "--log-level",
+                            initial, "--log-level",
                             "error"};
     int n = 17;
     if (tls_dir) {
@@ -235,19 +233,35 @@ static int etcd_start(etcd_proc *e, const char *tls_dir)
     }
     argv[n] = NULL;
     e->pid = spawn(argv, log);
-    if (e->pid < 0)
-        return -1;
+    return e->pid > 0 ? 0 : -1;
+}
+
+/* etcd_wait waits until the member e answers. 0 or -1. */
+static int etcd_wait(etcd_proc *e)
+{
     mm_etcd_cfg cfg = {.endpoints = e->url, .timeout_ms = 500};
-    if (tls_dir) {
+    if (e->ca[0]) {
         cfg.cacert = e->ca;
         cfg.cert = e->cert;
         cfg.key = e->key;
     }
     if (etcd_ready(e, &cfg) != 0) {
-        fprintf(stderr, "etcd did not answer on %s (its log: %s)\n", e->url, log);
+        fprintf(stderr, "etcd did not answer on %s\n", e->url);
         return -1;
     }
     return 0;
+}
+
+/* etcd_start starts a single-member etcd (see etcd_spawn) and waits until
+ * it answers. 0 or -1 (the caller stops it then too). */
+static int etcd_start(etcd_proc *e, const char *tls_dir)
+{
+    int cport = free_port(), pport = free_port();
+    char initial[80];
+    snprintf(initial, sizeof initial, "t=http://127.0.0.1:%d", pport);
+    if (etcd_spawn(e, "t", cport, pport, initial, tls_dir) != 0)
+        return -1;
+    return etcd_wait(e);
 }
 
 /* etcd_stop stops e and removes its folder. */
@@ -376,6 +390,28 @@ static void test_range_reads_many_keys_in_key_order(void **state)
     assert_int_equal(err.code, MM_ETCD_TOO_LARGE);
     assert_non_null(strstr(err.text, shared.url));
     mm_etcd_destroy(small);
+    mm_etcd_destroy(h);
+}
+
+static void test_a_value_larger_than_etcd_takes_is_too_large(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_ETCD();
+    mm_etcd *h = client_of(shared.url);
+    mm_etcd_err err;
+    /* past etcd's request limit (1.5 MiB), then past its gRPC limit (2 MiB) */
+    size_t sizes[] = {(size_t)1600 << 10, (size_t)3 << 20};
+    for (size_t i = 0; i < 2; i++) {
+        char *v = malloc(sizes[i]);
+        assert_non_null(v);
+        memset(v, 'v', sizes[i]);
+        int rc = mm_etcd_put(h, "/big/v", v, sizes[i], 0, NULL, &err);
+        free(v);
+        if (rc != MM_ETCD_TOO_LARGE)
+            fprintf(stderr, "%zu bytes: %s (%s)\n", sizes[i], mm_etcd_strerror(rc), err.text);
+        assert_int_equal(rc, MM_ETCD_TOO_LARGE);
+        assert_non_null(strstr(err.text, shared.url));
+    }
     mm_etcd_destroy(h);
 }
 
@@ -680,6 +716,55 @@ static void test_a_watch_ends_with_an_error_when_etcd_is_killed(void **state)
     assert_int_equal(joined, 0);
     assert_true(w.rc != MM_ETCD_OK && w.rc != MM_ETCD_STOPPED);
     assert_non_null(strstr(w.err.text, e.url));
+}
+
+static void test_a_member_that_lost_its_leader_ends_the_watch_and_answers_no_leader(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_ETCD();
+    etcd_proc a, b;
+    int ca = free_port(), pa = free_port(), cb = free_port(), pb = free_port();
+    char initial[160];
+    snprintf(initial, sizeof initial, "a=http://127.0.0.1:%d,b=http://127.0.0.1:%d", pa, pb);
+    int started = etcd_spawn(&a, "a", ca, pa, initial, NULL);
+    if (started == 0)
+        started = etcd_spawn(&b, "b", cb, pb, initial, NULL);
+    if (started == 0)
+        started = etcd_wait(&a);
+    if (started == 0)
+        started = etcd_wait(&b);
+    if (started != 0) {
+        etcd_stop(&a);
+        etcd_stop(&b);
+    }
+    assert_int_equal(started, 0);
+
+    mm_etcd *h = client_of(a.url);
+    mm_etcd_err err;
+    int64_t r1;
+    int rc_put = mm_etcd_put(h, "/nl/a", "1", 1, 0, &r1, &err);
+    seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    watcher w = {.h = h, .prefix = "/nl/", .start = r1, .s = &s};
+    assert_int_equal(pthread_create(&w.thread, NULL, watch_thread, &w), 0);
+    int ok = wait_for(&s, 1);
+    kill(b.pid, SIGKILL); /* a alone is no quorum: it loses its leader */
+    int joined = join_bounded(&w);
+    mm_etcd_err err_after;
+    int rc_after = mm_etcd_put(h, "/nl/b", "2", 1, 0, NULL, &err_after);
+    mm_etcd_destroy(h);
+    etcd_stop(&a);
+    etcd_stop(&b);
+    expect_ok(rc_put, err);
+    assert_int_equal(ok, 0);
+    assert_int_equal(joined, 0);
+    fprintf(stderr, "watch: %s (%s)\nput: %s (%s)\n", mm_etcd_strerror(w.rc), w.err.text,
+            mm_etcd_strerror(rc_after), err_after.text);
+    assert_int_equal(w.rc, MM_ETCD_UNREACHABLE);
+    assert_non_null(strstr(w.err.text, "no leader"));
+    /* asked to require a leader, a answers at once rather than time out */
+    assert_int_equal(rc_after, MM_ETCD_UNREACHABLE);
+    assert_non_null(strstr(err_after.text, a.url));
+    assert_non_null(strstr(err_after.text, "no leader"));
 }
 
 /* ---- endpoints ----------------------------------------------------------- */
@@ -1250,6 +1335,57 @@ static void test_threads_share_one_handle_while_it_watches(void **state)
         assert_true(s.rev[i] > s.rev[i - 1]);
 }
 
+static void test_a_key_with_a_nul_byte_is_left_out_of_ranges_and_watches(void **state)
+{
+    (void)state;
+    /* "/nul/a\0b" and "/nul/c", as a range's answer, then as a watch's */
+    const char *range_body = "{\"header\":{\"revision\":\"7\"},\"kvs\":["
+                             "{\"key\":\"L251bC9hAGI=\",\"mod_revision\":\"6\"},"
+                             "{\"key\":\"L251bC9j\",\"value\":\"dg==\",\"mod_revision\":\"7\"}]}";
+    char range[512];
+    snprintf(range, sizeof range, "%sContent-Length: %zu\r\n\r\n%s", HTTP_OK, strlen(range_body),
+             range_body);
+    const char *watch = HTTP_OK "\r\n"
+                                "{\"result\":{\"header\":{\"revision\":\"7\"},\"created\":true}}\n"
+                                "{\"result\":{\"header\":{\"revision\":\"7\"},\"events\":["
+                                "{\"kv\":{\"key\":\"L251bC9hAGI=\",\"mod_revision\":\"6\"}},"
+                                "{\"kv\":{\"key\":\"L251bC9j\",\"value\":\"dg==\","
+                                "\"mod_revision\":\"7\"}}]}}\n"
+                                "{\"result\":{\"header\":{\"revision\":\"8\"},\"events\":["
+                                "{\"type\":\"DELETE\",\"kv\":{\"key\":\"L251bC9hAGI=\","
+                                "\"mod_revision\":\"8\"}}]}}\n";
+    fake f;
+    fake_start(&f, range, 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", f.port);
+    mm_etcd *h = client_of(url);
+    mm_etcd_err err;
+    mm_etcd_kvs kvs = {0};
+    int rc_range = mm_etcd_range(h, "/nul/", &kvs, &err);
+    mm_etcd_destroy(h);
+    fake_stop(&f);
+    expect_ok(rc_range, err);
+    assert_int_equal(kvs.n, 1);
+    assert_string_equal(kvs.kv[0].key, "/nul/c");
+    assert_string_equal(kvs.kv[0].value, "v");
+    assert_int_equal(kvs.revision, 7);
+    mm_etcd_kvs_free(&kvs);
+
+    fake_start(&f, watch, 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", f.port);
+    h = client_of(url);
+    seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    atomic_int stop = 0;
+    int rc_watch = mm_etcd_watch(h, "/nul/", 0, collect, &s, &stop, 0, NULL, &err);
+    mm_etcd_destroy(h);
+    fake_stop(&f);
+    /* the fake closes after its answers: the stream ended */
+    assert_int_equal(rc_watch, MM_ETCD_UNREACHABLE);
+    assert_int_equal(atomic_load(&s.n), 1);
+    assert_string_equal(s.key[0], "/nul/c");
+    assert_int_equal(s.last_revision, 8); /* told of the answer it all left out */
+}
+
 /* ---- settings ------------------------------------------------------------ */
 
 static void test_bad_settings_are_invalid_at_create(void **state)
@@ -1277,6 +1413,15 @@ static void test_bad_settings_are_invalid_at_create(void **state)
         assert_int_equal(err.code, MM_ETCD_INVALID);
         assert_null(h);
     }
+    mm_etcd_cfg big1 = {.endpoints = "http://127.0.0.1:1", .max_answer = (size_t)1 << 31};
+    assert_int_equal(mm_etcd_create(&h, &big1, &err), MM_ETCD_INVALID);
+    assert_non_null(strstr(err.text, "max_answer"));
+    mm_etcd_cfg big2 = {.endpoints = "http://127.0.0.1:1", .max_idle = 100000};
+    assert_int_equal(mm_etcd_create(&h, &big2, &err), MM_ETCD_INVALID);
+    mm_etcd_cfg big3 = {.endpoints = "http://127.0.0.1:1", .timeout_ms = 4000000000u};
+    assert_int_equal(mm_etcd_create(&h, &big3, &err), MM_ETCD_INVALID);
+    mm_etcd_cfg nocert = {.endpoints = "https://127.0.0.1:1", .key = tmpdir};
+    assert_int_equal(mm_etcd_create(&h, &nocert, &err), MM_ETCD_INVALID);
     mm_etcd_cfg none = {0};
     assert_int_equal(mm_etcd_create(&h, &none, &err), MM_ETCD_INVALID);
     assert_int_equal(mm_etcd_create(&h, NULL, &err), MM_ETCD_INVALID);
@@ -1309,6 +1454,8 @@ static void test_bad_settings_are_invalid_at_create(void **state)
     assert_int_equal(mm_etcd_lease_grant(h, 0, &v, &err), MM_ETCD_INVALID);
     assert_int_equal(mm_etcd_lease_keepalive(h, 0, &v, &err), MM_ETCD_INVALID);
     assert_int_equal(mm_etcd_watch(h, "/k", 0, NULL, NULL, &stop, 0, NULL, &err), MM_ETCD_INVALID);
+    assert_int_equal(mm_etcd_watch(h, "/k", 0, collect, NULL, &stop, 40000, NULL, &err),
+                     MM_ETCD_INVALID);
     mm_etcd_destroy(h);
     for (int c = MM_ETCD_OK; c <= MM_ETCD_STOPPED; c++)
         assert_string_not_equal(mm_etcd_strerror(c), "unknown etcd error");
@@ -1349,10 +1496,12 @@ int main(void)
         cmocka_unit_test(test_malformed_answers_are_protocol_or_too_large_errors),
         cmocka_unit_test(test_all_endpoints_closed_is_unreachable_and_names_the_endpoint),
         cmocka_unit_test(test_requests_reuse_one_connection),
+        cmocka_unit_test(test_a_key_with_a_nul_byte_is_left_out_of_ranges_and_watches),
         cmocka_unit_test(test_a_silent_endpoint_times_out_and_the_next_one_answers),
         cmocka_unit_test(test_threads_share_one_handle_while_it_watches),
         cmocka_unit_test(test_put_then_range_reads_values_leases_and_nul_bytes),
         cmocka_unit_test(test_range_reads_many_keys_in_key_order),
+        cmocka_unit_test(test_a_value_larger_than_etcd_takes_is_too_large),
         cmocka_unit_test(test_delete_removes_one_key_or_a_prefix),
         cmocka_unit_test(test_lease_keepalive_and_revoke_and_its_keys_go),
         cmocka_unit_test(test_an_expired_lease_is_not_found),
@@ -1361,6 +1510,7 @@ int main(void)
         cmocka_unit_test(test_a_closed_first_endpoint_fails_over_to_the_second),
         cmocka_unit_test(test_watch_of_a_compacted_revision_says_compacted),
         cmocka_unit_test(test_a_watch_ends_with_an_error_when_etcd_is_killed),
+        cmocka_unit_test(test_a_member_that_lost_its_leader_ends_the_watch_and_answers_no_leader),
         cmocka_unit_test(test_tls_with_the_right_certificates_works_and_wrong_ones_fail),
         cmocka_unit_test(test_an_unauthenticated_put_with_auth_on_is_denied),
     };
