@@ -28,6 +28,7 @@
 #define BACKOFF_MAX_MS    5000u
 #define TICK_MS           1000u /* the session looks at the state at least this often */
 #define WATCH_KEEPALIVE_S 5u
+#define WATCH_SETTLED_MS  1000u /* a watch this old had been made: resumed at once */
 
 /* One published key and its value. */
 typedef struct pub {
@@ -520,6 +521,7 @@ static void *watch_main(void *arg)
             int64_t compact = 0;
             w.nomem = 0;
             what = "watch";
+            uint64_t began = now_ms();
             rc = mm_etcd_watch(c->etcd, c->services, w.next_rev, on_events, &w, &c->watch_stop,
                                WATCH_KEEPALIVE_S, &compact, &err);
             pthread_mutex_lock(&c->lock);
@@ -538,6 +540,14 @@ static void *watch_main(void *arg)
                 rc = MM_ETCD_NOMEM;
                 err.code = rc;
                 snprintf(err.text, sizeof err.text, "no memory for the cache");
+            } else if (now_ms() - began >= WATCH_SETTLED_MS) {
+                /* a watch that had run broke (its member went away, say):
+                 * resumed at once, on another member if need be, the
+                 * state left as it is unless that fails too */
+                LOG(c, LOG_DEBUG, "cluster: watch ended (%s): resuming from revision %lld",
+                    err.text, (long long)w.next_rev);
+                backoff = 0;
+                continue;
             }
         }
         failed(c, what, &err);

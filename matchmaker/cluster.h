@@ -12,8 +12,10 @@
  * unregister, a liveness removal): a put for each registration new or
  * moved, a delete for each one gone. The watch thread reads the range of
  * PREFIX services/ into the cache, then watches it from the revision read
- * + 1; a broken watch is resumed from the last revision it gave + 1, and a
- * compacted one reads the range again.
+ * + 1; a broken watch is resumed from the last revision it gave + 1 (at
+ * once when it had run for a second, so that one member going away does
+ * not change the state; else after the backoff), and a compacted one reads
+ * the range again.
  *
  * Failures. Any request that fails (etcd unreachable, timed out, a TLS
  * failure, refused, the lease gone) is retried after a backoff growing from

@@ -558,6 +558,13 @@ static void test_a_name_registered_with_x_is_answered_by_y_from_the_cluster(void
     snprintf(want, sizeof want, "tcp://127.0.0.1:%u\n", px.port);
     assert_non_null(strstr(out, "cluster hx"));
     assert_non_null(strstr(out, want));
+    /* on X, its own instance, local, under its cluster name */
+    char xport[32];
+    snprintf(xport, sizeof xport, "127.0.0.1:%d", X.port);
+    const char *xlook[] = {info_path, "-m", xport, "lookup", "csvc", NULL};
+    assert_int_equal(run(xlook, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\nlocal   hx "));
+    assert_null(strstr(out, "cluster"));
     assert_true(file_has(X.log, "cluster: lease ") && file_has(X.log, " granted (ttl 3 s)"));
 }
 
