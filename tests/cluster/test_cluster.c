@@ -74,8 +74,11 @@
  * program to one name. */
 static const struct {
     const char *name, *prog;
-} programs[] = {
-    {"where", WHERE_PROG}, {"local-a", "536872449"}, {"fresh", "536872450"}, {"late", "536872451"}};
+} programs[] = {{"where", WHERE_PROG},
+                {"local-a", "536872449"},
+                {"fresh", "536872450"},
+                {"late", "536872451"},
+                {"gone", "536872452"}};
 
 /* prog_of is the program of the test's name (as text). */
 static const char *prog_of(const char *name)
@@ -331,11 +334,12 @@ static proc where_srv[NNS];  /* the "where" servers of B and C */
 static proc local_a;         /* "local-a", a server in A */
 static proc fresh_c;         /* "fresh", registered in C while one member is down */
 static proc late_c;          /* "late", registered in C while etcd is down */
+static proc gone_b;          /* "gone", unregistered in B while etcd is down */
 static proc caller;          /* a cluster_peer call in A */
 
-static proc *const all_procs[] = {&caller,       &fresh_c,      &late_c,    &local_a,
-                                  &where_srv[B], &where_srv[C], &mm[A],     &mm[B],
-                                  &mm[C],        &etcd_m[0],    &etcd_m[1], &etcd_m[2]};
+static proc *const all_procs[] = {&gone_b,       &caller,       &fresh_c,  &late_c, &local_a,
+                                  &where_srv[B], &where_srv[C], &mm[A],    &mm[B],  &mm[C],
+                                  &etcd_m[0],    &etcd_m[1],    &etcd_m[2]};
 
 /* proc_set describes p (not started): its name, namespace, and argv
  * (ending with NULL). */
@@ -562,6 +566,22 @@ static long long wait_view(int h, const char *name, const char *from, int presen
 static int cluster_state(int h, char *out)
 {
     return INFO(h, out, "list", "--cluster");
+}
+
+/* listed counts the lines of host h's `parley-info list --cluster` that
+ * list name from host from (-1 when parley-info failed). */
+static int listed(int h, const char *name, const char *from)
+{
+    static char out[OUT_CAP];
+    if (cluster_state(h, out) != 0)
+        return -1;
+    int n = 0;
+    for (const char *s = out; *s; s += strcspn(s, "\n"), s += *s == '\n') {
+        char w0[80] = "", w1[80] = "";
+        if (sscanf(s, "%79s %79s", w0, w1) == 2 && strcmp(w0, name) == 0 && strcmp(w1, from) == 0)
+            n++;
+    }
+    return n;
 }
 
 /* wait_state waits (at most ms) until host h's link to the cluster is in
@@ -1050,7 +1070,8 @@ static void test_a_server_registered_in_b_is_called_by_name_from_a(void **state)
     assert_int_equal(cluster_state(A, out), 0);
     note("  parley-info list --cluster in a:\n%s", out);
     assert_true(has_word(out, "where"));
-    assert_true(has_word(out, NET_PREFIX "2")); /* b's address, 10.212.0.2.P1.P2 */
+    assert_true(has_word(out, NET_PREFIX "2")); /* b's address */
+    assert_true(listed(A, "where", "b") > 0);
     round r;
     call_once(A, "where", 4, &r);
     assert_int_equal(r.fail, 0);
@@ -1076,6 +1097,7 @@ static void kill_and_survive(int victim, int handles)
     assert_int_equal(r.fail, 0);
     assert_int_equal(r.from[other], (unsigned)handles);
     wait_view(A, "where", ns_label[victim], 0, VANISH_MS);
+    assert_int_equal(listed(A, "where", ns_label[victim]), 0);
     assert_true(view(A, "where", "cluster", ns_label[other]) > 0);
     caller_say("renew", r.line, sizeof r.line);
     caller_round(&r);
@@ -1128,6 +1150,7 @@ static void test_sigkill_of_b_matchmaker_removes_b_entries_within_the_ttl(void *
     note("  b's entries vanished from a's view %.1f s after its matchmaker died (ttl "
          "%d s)\n",
          (double)took / 1000, TTL);
+    assert_int_equal(listed(A, "where", "b"), 0);
     assert_true(view(A, "where", "cluster", "c") > 0);
     round r;
     call_once(A, "where", 4, &r);
@@ -1264,6 +1287,8 @@ static void test_all_etcd_members_killed_local_names_work_cluster_names_go_stale
     ensure_hosts(1);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "local-a", "a", 1, SHOW_MS);
+    start_server(&gone_b, "gone-b", B, "gone");
+    wait_view(A, "gone", "b", 1, SHOW_MS);
     for (int i = 0; i < MEMBERS; i++)
         proc_kill(&etcd_m[i]);
     long long t0 = now_ms();
@@ -1275,10 +1300,12 @@ static void test_all_etcd_members_killed_local_names_work_cluster_names_go_stale
     assert_int_equal(r.fail, 0);
     note("  served from a's cache %.1f s after etcd died (stale after %d s)\n",
          (double)(now_ms() - t0) / 1000, STALE);
-    note("  a registration in c while etcd is down, 'late'\n");
+    note("  a registration in c while etcd is down, 'late'; 'gone' in b unregistered\n");
     start_server(&late_c, "late-c", C, "late");
     assert_true(view(C, "late", "local", "c") > 0);
-    /* then a clear error */
+    assert_int_equal(proc_stop(&gone_b), 0);
+    assert_int_equal(view(B, "gone", "local", "b"), 0);
+    /* from the cache until the bound, then a clear error */
     static char out[OUT_CAP];
     long long said = now_ms();
     int rc = 0;
@@ -1286,10 +1313,15 @@ static void test_all_etcd_members_killed_local_names_work_cluster_names_go_stale
         rc = INFO(A, out, "lookup", "where");
         if (rc == 1 && has_text_ci(out, "stale"))
             break;
+        if (rc != 0) {
+            show_log(&mm[A]);
+            fail_msg("a's look-up failed %.1f s after etcd died, before the bound: (%d) %s",
+                     (double)(now_ms() - t0) / 1000, rc, out);
+        }
         if (now_ms() - said >= 3000) {
             said = now_ms();
-            note("  waiting %.0f s for a's cache to go stale: lookup says (%d) %.200s\n",
-                 (double)(now_ms() - t0) / 1000, rc, out);
+            note("  waiting %.0f s for a's cache to go stale: the look-up still answers\n",
+                 (double)(now_ms() - t0) / 1000);
         }
         sleep_ms(200);
     }
@@ -1327,9 +1359,11 @@ static void test_etcd_back_resynchronises(void **state)
         wait_state(h, "connected", SHOW_MS);
     wait_view(A, "where", "b", 1, SHOW_MS);
     wait_view(A, "where", "c", 1, SHOW_MS);
-    /* made while etcd was down, published since */
+    /* made while etcd was down, published since; what was unregistered
+     * meanwhile is gone */
     start_server(&late_c, "late-c", C, "late");
     wait_view(A, "late", "c", 1, SHOW_MS);
+    wait_view(A, "gone", "b", 0, VANISH_MS);
     round r;
     call_once(A, "late", 2, &r);
     assert_int_equal(r.fail, 0);
