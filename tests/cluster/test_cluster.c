@@ -90,13 +90,14 @@ static const char *prog_of(const char *name)
 }
 
 /* The bounds of the waits, generous: they only keep a broken run from
- * hanging. */
+ * hanging, and a run under ThreadSanitizer on a loaded machine takes
+ * several times as long as one alone. */
 #define CMD_MS    15000                 /* one command (parley-info, etcdctl) */
-#define START_MS  20000                 /* a process ready */
-#define HEALTH_MS 40000                 /* the etcd cluster healthy */
-#define SHOW_MS   20000                 /* an entry seen on another host */
-#define VANISH_MS ((TTL + 15) * 1000)   /* an entry gone: the TTL and slack */
-#define STALE_MS  ((STALE + 20) * 1000) /* the cache stale: the bound and slack */
+#define START_MS  30000                 /* a process ready */
+#define HEALTH_MS 60000                 /* the etcd cluster healthy */
+#define SHOW_MS   45000                 /* an entry seen on another host, a link connected */
+#define VANISH_MS ((TTL + 30) * 1000)   /* an entry gone: the TTL and slack */
+#define STALE_MS  ((STALE + 30) * 1000) /* the cache stale: the bound and slack */
 #define OUT_CAP   65536
 #define NS_PREFIX "parley-cl"
 
