@@ -6,7 +6,11 @@
  * watch is one long POST whose answer is a stream of JSON objects
  * ({"result":{...}} each), split as they arrive by a json-c tokener and
  * driven by a curl multi handle polled every 100 ms, so that the caller's
- * stop flag is seen even while the stream is idle.
+ * stop flag is seen even while the stream is idle (libcurl's progress
+ * callback, the other way to look at a flag during a transfer, runs only
+ * about once a second while nothing arrives). Every request carries the
+ * metadata "hasleader: true" (see json_headers), and a watch's
+ * connection TCP keep-alives.
  *
  * What the gateway sends, as etcd 3.4 sends it: keys and values in base64;
  * 64-bit integers as JSON strings; fields at their default value left out
