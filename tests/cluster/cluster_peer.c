@@ -36,7 +36,7 @@
 
 #define MAX_HANDLES 64
 #define MAX_HOSTS   8
-#define CALL_MS     5000u
+#define CALL_MS     15000u /* a call's deadline, failing over included: room for a loaded machine */
 
 static parley_server *server;
 static const char *own_host;

@@ -623,8 +623,11 @@ typedef struct round {
     char line[512];
 } round;
 
+static int caller_handles; /* the caller's */
+
 static void caller_start(int h, const char *name, int handles)
 {
+    caller_handles = handles;
     char n[16];
     snprintf(n, sizeof n, "%d", handles);
     proc_set(&caller, "caller", h, 1, peer_path, "call", name, n, prog_of(name), S(NULL));
@@ -639,8 +642,9 @@ static void caller_say(const char *cmd, char *line, size_t cap)
     int n = snprintf(c, sizeof c, "%s\n", cmd);
     if (write(caller.in, c, (size_t)n) != n)
         fail_msg("the caller is gone");
-    /* each handle's call takes at most its 5 s deadline, its look-up 5 s */
-    if (read_until(caller.out, buf, sizeof buf, "\n", 100000) < 0 || !strchr(buf, '\n')) {
+    /* each handle's call takes at most its 15 s deadline, its look-up 5 s */
+    int bound = caller_handles * 20000 + 5000;
+    if (read_until(caller.out, buf, sizeof buf, "\n", bound) < 0 || !strchr(buf, '\n')) {
         show_log(&caller);
         fail_msg("the caller did not answer '%s'", cmd);
     }
