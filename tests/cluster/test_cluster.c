@@ -18,7 +18,8 @@
  * The scenarios, in order, each a test that starts what it needs when an
  * earlier one left it stopped: a name registered in B is called from A; two
  * instances (B, C) share A's calls and survive either one being killed;
- * SIGKILL of B's matchmaker removes B's entries; one etcd member killed
+ * an instance in A itself comes first and takes A's calls; SIGKILL of B's
+ * matchmaker removes B's entries; one etcd member killed
  * changes nothing; all members killed: local names still work, cluster
  * names from the cache until the staleness bound, then a clear error; etcd
  * back: resynchronised; malformed values written by hand under the prefix
@@ -331,16 +332,16 @@ typedef struct proc {
 
 static proc etcd_m[MEMBERS]; /* the etcd members */
 static proc mm[NNS];         /* the matchmakers of A, B, C */
-static proc where_srv[NNS];  /* the "where" servers of B and C */
+static proc where_srv[NNS];  /* the "where" servers of B and C (and A) */
 static proc local_a;         /* "local-a", a server in A */
 static proc fresh_c;         /* "fresh", registered in C while one member is down */
 static proc late_c;          /* "late", registered in C while etcd is down */
 static proc gone_b;          /* "gone", unregistered in B while etcd is down */
 static proc caller;          /* a cluster_peer call in A */
 
-static proc *const all_procs[] = {&gone_b,       &caller,       &fresh_c,  &late_c, &local_a,
-                                  &where_srv[B], &where_srv[C], &mm[A],    &mm[B],  &mm[C],
-                                  &etcd_m[0],    &etcd_m[1],    &etcd_m[2]};
+static proc *const all_procs[] = {&gone_b,  &where_srv[A], &caller,       &fresh_c,  &late_c,
+                                  &local_a, &where_srv[B], &where_srv[C], &mm[A],    &mm[B],
+                                  &mm[C],   &etcd_m[0],    &etcd_m[1],    &etcd_m[2]};
 
 /* proc_set describes p (not started): its name, namespace, and argv
  * (ending with NULL). */
@@ -1142,6 +1143,49 @@ static void test_two_instances_share_the_calls_and_survive_either_one_being_kill
     expect_alive();
 }
 
+/* first_origin is the origin (first word) of the first instance that
+ * parley-info lookup listed in text, in buf; "" when none. */
+static const char *first_origin(const char *text, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (const char *s = text; *s; s += strcspn(s, "\n"), s += *s == '\n') {
+        char w0[32] = "";
+        if (sscanf(s, "%31s", w0) == 1 &&
+            (strcmp(w0, "local") == 0 || strcmp(w0, "cluster") == 0)) {
+            snprintf(buf, cap, "%s", w0);
+            break;
+        }
+    }
+    return buf;
+}
+
+static void test_an_instance_on_this_host_comes_first_and_takes_its_calls(void **state)
+{
+    (void)state;
+    NEED_CLUSTER();
+    note("cluster (2b): an instance in a as well: a's own comes first\n");
+    ensure_hosts(1);
+    wait_view(A, "where", "b", 1, SHOW_MS);
+    wait_view(A, "where", "c", 1, SHOW_MS);
+    start_where(A);
+    wait_view(A, "where", "a", 1, SHOW_MS); /* local */
+    char origin[32];
+    assert_string_equal(first_origin(view_out, origin, sizeof origin), "local");
+    assert_true(view(A, "where", "cluster", "b") > 0);
+    wait_view(B, "where", "a", 1, SHOW_MS); /* published */
+    round r;
+    call_once(A, "where", 8, &r);
+    assert_int_equal(r.fail, 0);
+    assert_int_equal(r.from[A], 8);
+    assert_int_equal(proc_stop(&where_srv[A]), 0);
+    wait_view(A, "where", "a", 0, VANISH_MS);
+    wait_view(B, "where", "a", 0, VANISH_MS);
+    call_once(A, "where", 8, &r);
+    assert_int_equal(r.fail, 0);
+    assert_int_equal(r.from[B] + r.from[C], 8);
+    expect_alive();
+}
+
 static void test_sigkill_of_b_matchmaker_removes_b_entries_within_the_ttl(void **state)
 {
     (void)state;
@@ -1492,6 +1536,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_server_registered_in_b_is_called_by_name_from_a),
         cmocka_unit_test(test_two_instances_share_the_calls_and_survive_either_one_being_killed),
+        cmocka_unit_test(test_an_instance_on_this_host_comes_first_and_takes_its_calls),
         cmocka_unit_test(test_sigkill_of_b_matchmaker_removes_b_entries_within_the_ttl),
         cmocka_unit_test(test_one_etcd_member_killed_changes_nothing),
         cmocka_unit_test(test_all_etcd_members_killed_local_names_work_cluster_names_go_stale),
