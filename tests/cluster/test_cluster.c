@@ -19,11 +19,11 @@
  * earlier one left it stopped: a name registered in B is called from A; two
  * instances (B, C) share A's calls and survive either one being killed;
  * an instance in A itself comes first and takes A's calls; SIGKILL of B's
- * matchmaker removes B's entries; one etcd member killed
- * changes nothing; all members killed: local names still work, cluster
- * names from the cache until the staleness bound, then a clear error; etcd
- * back: resynchronised; malformed values written by hand under the prefix
- * are ignored with a log line. Every wait is a bounded poll that prints
+ * matchmaker removes B's entries; one etcd member killed changes nothing;
+ * all members killed: local names still work, cluster names from the cache
+ * until the staleness bound, then a clear error; etcd back: resynchronised;
+ * malformed values written by hand under the prefix are ignored with a log
+ * line. Every wait is a bounded poll that prints
  * where it stands when it gives up; no time is asserted.
  *
  * Without root, ip(8), etcd or etcdctl, or where namespaces cannot be made,
