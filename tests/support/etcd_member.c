@@ -26,7 +26,7 @@ enum {
 static int spawn_member(pt_etcd *e, int i)
 {
     pt_etcd_member *m = &e->m[i];
-    char listen[64], peer[64];
+    char listen[128], peer[64];
     snprintf(listen, sizeof listen, "%s", m->url);
     snprintf(peer, sizeof peer, "http://127.0.0.1:%d", m->pport);
     const char *argv[64] = {"etcd",    "--name",
@@ -57,7 +57,7 @@ static int spawn_member(pt_etcd *e, int i)
  * not (0). */
 static int healthy(const pt_etcd *e, const pt_etcd_member *m)
 {
-    char ep[96];
+    char ep[160];
     snprintf(ep, sizeof ep, "--endpoints=%s", m->url);
     const char *argv[16] = {"etcdctl", ep, "--dial-timeout=2s", "--command-timeout=3s"};
     int n = 4;

@@ -37,7 +37,7 @@ typedef struct pt_etcd_member {
     pid_t pid;
     int cport, pport; /* client and peer ports */
     char name[8];     /* m0, m1, ... */
-    char url[64];     /* its client URL: http(s)://127.0.0.1:PORT */
+    char url[128];    /* its client URL: http(s)://127.0.0.1:PORT */
     char data[320];   /* its data folder */
     char log[320];    /* its output */
 } pt_etcd_member;
@@ -48,7 +48,7 @@ typedef struct pt_etcd {
     pt_etcd_opts o;
     char dir[256];                  /* its folder: a member's data and log */
     char initial[PT_ETCD_MAX * 48]; /* --initial-cluster */
-    char urls[PT_ETCD_MAX * 64];    /* the client URLs, comma-separated */
+    char urls[PT_ETCD_MAX * 128];   /* the client URLs, comma-separated */
     pt_etcd_member m[PT_ETCD_MAX];
 } pt_etcd;
 
