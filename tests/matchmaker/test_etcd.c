@@ -8,8 +8,8 @@
  * is compacted, one that is killed under a watch, one of two members that
  * loses its quorum (tests/support/etcd_member.c starts them). Every etcd
  * started is stopped (SIGTERM, then SIGKILL; it also dies with the test,
- * through PR_SET_PDEATHSIG) and its folder removed. Without etcd on PATH every case
- * is skipped with a printed reason.
+ * through PR_SET_PDEATHSIG) and its folder removed. Without etcd on PATH
+ * every case is skipped with a printed reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
