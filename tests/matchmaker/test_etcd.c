@@ -5,10 +5,11 @@
  * (a loopback socket answering fixed bytes) for the answers etcd never
  * sends. Some cases start an etcd of their own: one with TLS and client
  * certificates made with openssl(1), one with authentication on, one that
- * is compacted, one that is killed under a watch. Every etcd started is
- * stopped (SIGTERM, then SIGKILL; it also dies with the test, through
- * PR_SET_DEATHSIG) and its folder removed. Without etcd on PATH every case
- * is skipped with a printed reason.
+ * is compacted, one that is killed under a watch, one of two members that
+ * loses its quorum (tests/support/etcd_member.c starts them). Every etcd
+ * started is stopped (SIGTERM, then SIGKILL; it also dies with the test,
+ * through PR_SET_PDEATHSIG) and its folder removed. Without etcd on PATH
+ * every case is skipped with a printed reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +20,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -29,257 +29,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "etcd.h"
+#include "etcd_member.h"
 
 /* ---- processes and folders ----------------------------------------------- */
 
 static char tmpdir[128]; /* this run's temporary folder */
 static int have_etcd;    /* etcd and etcdctl are on PATH */
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int on_path(const char *prog)
-{
-    const char *path = getenv("PATH");
-    if (!path)
-        return 0;
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *save, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char f[4200];
-        snprintf(f, sizeof f, "%s/%s", d, prog);
-        if (access(f, X_OK) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &l) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* spawn starts argv with its output to log (NULL: /dev/null); the child
- * dies with the test. */
-static pid_t spawn(const char *const argv[], const char *log)
-{
-    char *av[64];
-    size_t n = 0;
-    for (; argv[n] && n < 63; n++)
-        av[n] = (char *)(uintptr_t)argv[n]; /* execvp's type, not a change */
-    av[n] = NULL;
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-    }
-    execvp(av[0], av);
-    _exit(127);
-}
-
-/* stop_pid stops pid: SIGTERM, up to 5 s, then SIGKILL; reaped. */
-static void stop_pid(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return;
-        sleep_ms(50);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
-
-/* run runs argv to its end (at most 30 s) with its output to log; its exit
- * status, or -1. */
-static int run(const char *const argv[], const char *log)
-{
-    pid_t pid = spawn(argv, log);
-    if (pid < 0)
-        return -1;
-    int st;
-    for (int i = 0; i < 600; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        sleep_ms(50);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void rm_tree(const char *path)
-{
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- an etcd of the test ------------------------------------------------- */
 
-typedef struct etcd_proc {
-    pid_t pid;
-    char dir[256];
-    char url[128];                     /* its client URL */
-    char ca[300], cert[300], key[300]; /* TLS: the client's files */
-} etcd_proc;
-
-static int etcd_seq;
-
-/* etcd_ready waits (at most 20 s) until e answers a range read through
- * the client under test with the settings cfg. */
-static int etcd_ready(etcd_proc *e, const mm_etcd_cfg *cfg)
+/* etcd_start starts an etcd of n members in the run's folder, logging
+ * only errors, with the TLS settings of tls (its extra arguments and the
+ * client's files; NULL: plain HTTP), and waits until every member answers
+ * (pt_etcd_start). 0 or -1; either way the caller releases e with
+ * pt_etcd_remove(). */
+static int etcd_start(pt_etcd *e, int n, const pt_etcd_opts *tls)
 {
-    mm_etcd *h = NULL;
-    if (mm_etcd_create(&h, cfg, NULL) != MM_ETCD_OK)
-        return -1;
-    int rc = -1;
-    for (int i = 0; i < 200 && rc != 0; i++) {
-        mm_etcd_kvs kvs;
-        if (mm_etcd_range(h, "/ready", &kvs, NULL) == MM_ETCD_OK) {
-            mm_etcd_kvs_free(&kvs);
-            rc = 0;
-        } else if (waitpid(e->pid, NULL, WNOHANG) == e->pid) {
-            e->pid = 0;
-            break;
-        } else {
-            sleep_ms(100);
-        }
-    }
-    mm_etcd_destroy(h);
-    return rc;
-}
-
-/* etcd_spawn starts member name of the cluster initial (NAME=PEER_URL,...)
- * in a folder of its own, its client URL on port cport, its peer URL on
- * pport (with tls_dir, the certificates of tls_dir: server.pem, server.key,
- * ca.pem; client certificates required). 0 or -1. */
-static int etcd_spawn(etcd_proc *e, const char *name, int cport, int pport, const char *initial,
-                      const char *tls_dir)
-{
-    memset(e, 0, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "%s/etcd%d", tmpdir, etcd_seq++);
-    if (cport < 0 || pport < 0 || mkdir(e->dir, 0700) != 0)
-        return -1;
-    const char *scheme = tls_dir ? "https" : "http";
-    char data[300], log[300], listen[128], peer[128];
-    char scert[300], skey[300];
-    snprintf(data, sizeof data, "%s/data", e->dir);
-    snprintf(log, sizeof log, "%s/log", e->dir);
-    snprintf(e->url, sizeof e->url, "%s://127.0.0.1:%d", scheme, cport);
-    snprintf(listen, sizeof listen, "%s://127.0.0.1:%d", scheme, cport);
-    snprintf(peer, sizeof peer, "http://127.0.0.1:%d", pport);
-    const char *argv[32] = {"etcd",  "--name",
-                            name,    "--data-dir",
-                            data,    "--listen-client-urls",
-                            listen,  "--advertise-client-urls",
-                            listen,  "--listen-peer-urls",
-                            peer,    "--initial-advertise-peer-urls",
-                            peer,    "--initial-cluster",
-                            initial, "--log-level",
-                            "error"};
-    int n = 17;
-    if (tls_dir) {
-        snprintf(scert, sizeof scert, "%s/server.pem", tls_dir);
-        snprintf(skey, sizeof skey, "%s/server.key", tls_dir);
-        snprintf(e->ca, sizeof e->ca, "%s/ca.pem", tls_dir);
-        snprintf(e->cert, sizeof e->cert, "%s/client.pem", tls_dir);
-        snprintf(e->key, sizeof e->key, "%s/client.key", tls_dir);
-        argv[n++] = "--cert-file";
-        argv[n++] = scert;
-        argv[n++] = "--key-file";
-        argv[n++] = skey;
-        argv[n++] = "--client-cert-auth";
-        argv[n++] = "--trusted-ca-file";
-        argv[n++] = e->ca;
-    }
-    argv[n] = NULL;
-    e->pid = spawn(argv, log);
-    return e->pid > 0 ? 0 : -1;
-}
-
-/* etcd_wait waits until the member e answers. 0 or -1. */
-static int etcd_wait(etcd_proc *e)
-{
-    mm_etcd_cfg cfg = {.endpoints = e->url, .timeout_ms = 500};
-    if (e->ca[0]) {
-        cfg.cacert = e->ca;
-        cfg.cert = e->cert;
-        cfg.key = e->key;
-    }
-    if (etcd_ready(e, &cfg) != 0) {
-        fprintf(stderr, "etcd did not answer on %s\n", e->url);
-        return -1;
-    }
-    return 0;
-}
-
-/* etcd_start starts a single-member etcd (see etcd_spawn) and waits until
- * it answers. 0 or -1 (the caller stops it then too). */
-static int etcd_start(etcd_proc *e, const char *tls_dir)
-{
-    int cport = free_port(), pport = free_port();
-    char initial[80];
-    snprintf(initial, sizeof initial, "t=http://127.0.0.1:%d", pport);
-    if (etcd_spawn(e, "t", cport, pport, initial, tls_dir) != 0)
-        return -1;
-    return etcd_wait(e);
-}
-
-/* etcd_stop stops e and removes its folder. */
-static void etcd_stop(etcd_proc *e)
-{
-    stop_pid(e->pid);
-    e->pid = 0;
-    if (e->dir[0])
-        rm_tree(e->dir);
-    e->dir[0] = '\0';
+    pt_etcd_opts o = {0};
+    if (tls)
+        o = *tls;
+    o.dir = tmpdir;
+    o.log_level = "error";
+    return pt_etcd_start(e, n, &o);
 }
 
 /* The etcd most cases share; each case works under a key prefix of its
  * own. */
-static etcd_proc shared;
+static pt_etcd shared;
 
 /* client_of makes a handle of endpoints, with a request timeout long
  * enough for an etcd that syncs its writes on a busy machine. */
@@ -320,7 +105,7 @@ static void test_put_then_range_reads_values_leases_and_nul_bytes(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    mm_etcd *h = client_of(shared.url);
+    mm_etcd *h = client_of(shared.m[0].url);
     mm_etcd_err err;
     int64_t lease = 0, rev1 = 0, rev2 = 0;
     expect_ok(mm_etcd_lease_grant(h, 60, &lease, &err), err);
@@ -366,7 +151,7 @@ static void test_range_reads_many_keys_in_key_order(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    mm_etcd *h = client_of(shared.url);
+    mm_etcd *h = client_of(shared.m[0].url);
     mm_etcd_err err;
     enum { N = 600 };
     for (int i = N - 1; i >= 0; i--) {
@@ -389,11 +174,11 @@ static void test_range_reads_many_keys_in_key_order(void **state)
 
     /* the same answer past a small max_answer */
     mm_etcd *small = NULL;
-    mm_etcd_cfg cfg = {.endpoints = shared.url, .max_answer = 4096, .timeout_ms = 15000};
+    mm_etcd_cfg cfg = {.endpoints = shared.m[0].url, .max_answer = 4096, .timeout_ms = 15000};
     expect_ok(mm_etcd_create(&small, &cfg, &err), err);
     assert_int_equal(mm_etcd_range(small, "/many/", &kvs, &err), MM_ETCD_TOO_LARGE);
     assert_int_equal(err.code, MM_ETCD_TOO_LARGE);
-    assert_non_null(strstr(err.text, shared.url));
+    assert_non_null(strstr(err.text, shared.m[0].url));
     mm_etcd_destroy(small);
     mm_etcd_destroy(h);
 }
@@ -402,7 +187,7 @@ static void test_a_value_larger_than_etcd_takes_is_too_large(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    mm_etcd *h = client_of(shared.url);
+    mm_etcd *h = client_of(shared.m[0].url);
     mm_etcd_err err;
     /* past etcd's request limit (1.5 MiB), then past its gRPC limit (2 MiB) */
     size_t sizes[] = {(size_t)1600 << 10, (size_t)3 << 20};
@@ -415,7 +200,7 @@ static void test_a_value_larger_than_etcd_takes_is_too_large(void **state)
         if (rc != MM_ETCD_TOO_LARGE)
             fprintf(stderr, "%zu bytes: %s (%s)\n", sizes[i], mm_etcd_strerror(rc), err.text);
         assert_int_equal(rc, MM_ETCD_TOO_LARGE);
-        assert_non_null(strstr(err.text, shared.url));
+        assert_non_null(strstr(err.text, shared.m[0].url));
     }
     mm_etcd_destroy(h);
 }
@@ -424,7 +209,7 @@ static void test_delete_removes_one_key_or_a_prefix(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    mm_etcd *h = client_of(shared.url);
+    mm_etcd *h = client_of(shared.m[0].url);
     mm_etcd_err err;
     const char *keys[] = {"/del/a", "/del/b/1", "/del/b/2", "/del/c"};
     for (size_t i = 0; i < 4; i++)
@@ -450,7 +235,7 @@ static void test_lease_keepalive_and_revoke_and_its_keys_go(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    mm_etcd *h = client_of(shared.url);
+    mm_etcd *h = client_of(shared.m[0].url);
     mm_etcd_err err;
     int64_t lease = 0, ttl = 0;
     expect_ok(mm_etcd_lease_grant(h, 30, &lease, &err), err);
@@ -479,7 +264,7 @@ static void test_an_expired_lease_is_not_found(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    mm_etcd *h = client_of(shared.url);
+    mm_etcd *h = client_of(shared.m[0].url);
     mm_etcd_err err;
     int64_t lease = 0;
     expect_ok(mm_etcd_lease_grant(h, 2, &lease, &err), err);
@@ -495,7 +280,7 @@ static void test_an_expired_lease_is_not_found(void **state)
         if (n == 0)
             rc = mm_etcd_lease_keepalive(h, lease, NULL, &err);
         else
-            sleep_ms(100);
+            pt_sleep_ms(100);
     }
     assert_int_equal(rc, MM_ETCD_NOT_FOUND);
     mm_etcd_destroy(h);
@@ -564,7 +349,7 @@ static void *watch_thread(void *arg)
 static int join_bounded(watcher *w)
 {
     for (int i = 0; i < 600 && !atomic_load(&w->done); i++)
-        sleep_ms(50);
+        pt_sleep_ms(50);
     int ended = atomic_load(&w->done);
     if (!ended)
         atomic_store(&w->stop, 1);
@@ -576,7 +361,7 @@ static int join_bounded(watcher *w)
 static int wait_for(seen *s, int n)
 {
     for (int i = 0; i < 400 && atomic_load(&s->n) < n; i++)
-        sleep_ms(50);
+        pt_sleep_ms(50);
     return atomic_load(&s->n) >= n ? 0 : -1;
 }
 
@@ -584,7 +369,7 @@ static void test_watch_gives_history_in_order_and_its_callback_ends_it(void **st
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    mm_etcd *h = client_of(shared.url);
+    mm_etcd *h = client_of(shared.m[0].url);
     mm_etcd_err err;
     int64_t r1, r2, r3;
     expect_ok(mm_etcd_put(h, "/hist/a", "1", 1, 0, &r1, &err), err);
@@ -622,7 +407,7 @@ static void test_watch_delivers_puts_and_deletes_until_stopped(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    mm_etcd *h = client_of(shared.url);
+    mm_etcd *h = client_of(shared.m[0].url);
     mm_etcd_err err;
     mm_etcd_kvs kvs;
     expect_ok(mm_etcd_range(h, "/live/", &kvs, &err), err);
@@ -665,12 +450,12 @@ static void test_watch_of_a_compacted_revision_says_compacted(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    etcd_proc e;
-    int started = etcd_start(&e, NULL);
+    pt_etcd e;
+    int started = etcd_start(&e, 1, NULL);
     if (started != 0)
-        etcd_stop(&e);
+        pt_etcd_remove(&e);
     assert_int_equal(started, 0);
-    mm_etcd *h = client_of(e.url);
+    mm_etcd *h = client_of(e.m[0].url);
     mm_etcd_err err;
     int64_t r1, r;
     expect_ok(mm_etcd_put(h, "/c/a", "1", 1, 0, &r1, &err), err);
@@ -678,17 +463,17 @@ static void test_watch_of_a_compacted_revision_says_compacted(void **state)
         expect_ok(mm_etcd_put(h, "/c/a", "2", 1, 0, &r, &err), err);
     char rev[32];
     snprintf(rev, sizeof rev, "%" PRId64, r);
-    const char *argv[] = {"etcdctl", "--endpoints", e.url, "compact", rev, NULL};
+    const char *argv[] = {"etcdctl", "--endpoints", e.m[0].url, "compact", rev, NULL};
     char log[300];
     snprintf(log, sizeof log, "%s/etcdctl.log", e.dir);
-    int st = run(argv, log);
+    int st = pt_run(argv, log);
 
     seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
     atomic_int stop = 0;
     int64_t compact = 0;
     int rc = mm_etcd_watch(h, "/c/", r1, collect, &s, &stop, 0, &compact, &err);
     mm_etcd_destroy(h);
-    etcd_stop(&e);
+    pt_etcd_remove(&e);
     assert_int_equal(st, 0);
     assert_int_equal(rc, MM_ETCD_COMPACTED);
     assert_int_equal(err.code, MM_ETCD_COMPACTED);
@@ -737,13 +522,13 @@ static int vanish_child(void)
 {
     if (unshare(CLONE_NEWNET) != 0 || set_lo(1) != 0)
         return VANISH_NO_NETNS;
-    etcd_proc e;
-    if (etcd_start(&e, NULL) != 0) {
-        etcd_stop(&e);
+    pt_etcd e;
+    if (etcd_start(&e, 1, NULL) != 0) {
+        pt_etcd_remove(&e);
         return VANISH_NO_ETCD;
     }
     mm_etcd *h = NULL;
-    mm_etcd_cfg cfg = {.endpoints = e.url, .timeout_ms = 15000};
+    mm_etcd_cfg cfg = {.endpoints = e.m[0].url, .timeout_ms = 15000};
     int64_t r1 = 0;
     int status = VANISH_NO_EVENT;
     if (mm_etcd_create(&h, &cfg, NULL) == MM_ETCD_OK &&
@@ -757,7 +542,7 @@ static int vanish_child(void)
                 status = VANISH_NO_EVENT;
             else if (joined != 0)
                 status = VANISH_HUNG;
-            else if (w.rc != MM_ETCD_UNREACHABLE || !strstr(w.err.text, e.url))
+            else if (w.rc != MM_ETCD_UNREACHABLE || !strstr(w.err.text, e.m[0].url))
                 status = VANISH_WRONG;
             else
                 status = VANISH_OK;
@@ -766,7 +551,7 @@ static int vanish_child(void)
         }
     }
     mm_etcd_destroy(h);
-    etcd_stop(&e);
+    pt_etcd_remove(&e);
     return status;
 }
 
@@ -788,7 +573,7 @@ static void test_a_watch_on_a_member_that_vanished_ends_through_keepalives(void 
         if (waitpid(pid, &st, WNOHANG) == pid)
             done = 1;
         else
-            sleep_ms(50);
+            pt_sleep_ms(50);
     }
     if (!done) {
         kill(pid, SIGKILL);
@@ -807,12 +592,12 @@ static void test_a_watch_ends_with_an_error_when_etcd_is_killed(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    etcd_proc e;
-    int started = etcd_start(&e, NULL);
+    pt_etcd e;
+    int started = etcd_start(&e, 1, NULL);
     if (started != 0)
-        etcd_stop(&e);
+        pt_etcd_remove(&e);
     assert_int_equal(started, 0);
-    mm_etcd *h = client_of(e.url);
+    mm_etcd *h = client_of(e.m[0].url);
     mm_etcd_err err;
     int64_t r1;
     expect_ok(mm_etcd_put(h, "/k/a", "1", 1, 0, &r1, &err), err);
@@ -820,38 +605,27 @@ static void test_a_watch_ends_with_an_error_when_etcd_is_killed(void **state)
     watcher w = {.h = h, .prefix = "/k/", .start = r1, .s = &s, .keepalive_s = 1};
     assert_int_equal(pthread_create(&w.thread, NULL, watch_thread, &w), 0);
     int ok = wait_for(&s, 1);
-    kill(e.pid, SIGKILL);
+    pt_etcd_kill(&e, 0);
     int joined = join_bounded(&w);
     mm_etcd_destroy(h);
-    etcd_stop(&e);
+    pt_etcd_remove(&e);
     assert_int_equal(ok, 0);
     assert_int_equal(joined, 0);
     assert_true(w.rc != MM_ETCD_OK && w.rc != MM_ETCD_STOPPED);
-    assert_non_null(strstr(w.err.text, e.url));
+    assert_non_null(strstr(w.err.text, e.m[0].url));
 }
 
 static void test_a_member_that_lost_its_leader_ends_the_watch_and_answers_no_leader(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    etcd_proc a, b;
-    int ca = free_port(), pa = free_port(), cb = free_port(), pb = free_port();
-    char initial[160];
-    snprintf(initial, sizeof initial, "a=http://127.0.0.1:%d,b=http://127.0.0.1:%d", pa, pb);
-    int started = etcd_spawn(&a, "a", ca, pa, initial, NULL);
-    if (started == 0)
-        started = etcd_spawn(&b, "b", cb, pb, initial, NULL);
-    if (started == 0)
-        started = etcd_wait(&a);
-    if (started == 0)
-        started = etcd_wait(&b);
-    if (started != 0) {
-        etcd_stop(&a);
-        etcd_stop(&b);
-    }
+    pt_etcd c; /* a (its member 0) and b (its member 1) */
+    int started = etcd_start(&c, 2, NULL);
+    if (started != 0)
+        pt_etcd_remove(&c);
     assert_int_equal(started, 0);
 
-    mm_etcd *h = client_of(a.url);
+    mm_etcd *h = client_of(c.m[0].url);
     mm_etcd_err err;
     int64_t r1;
     int rc_put = mm_etcd_put(h, "/nl/a", "1", 1, 0, &r1, &err);
@@ -859,13 +633,12 @@ static void test_a_member_that_lost_its_leader_ends_the_watch_and_answers_no_lea
     watcher w = {.h = h, .prefix = "/nl/", .start = r1, .s = &s};
     assert_int_equal(pthread_create(&w.thread, NULL, watch_thread, &w), 0);
     int ok = wait_for(&s, 1);
-    kill(b.pid, SIGKILL); /* a alone is no quorum: it loses its leader */
+    pt_etcd_kill(&c, 1); /* a alone is no quorum: it loses its leader */
     int joined = join_bounded(&w);
     mm_etcd_err err_after;
     int rc_after = mm_etcd_put(h, "/nl/b", "2", 1, 0, NULL, &err_after);
     mm_etcd_destroy(h);
-    etcd_stop(&a);
-    etcd_stop(&b);
+    pt_etcd_remove(&c);
     expect_ok(rc_put, err);
     assert_int_equal(ok, 0);
     assert_int_equal(joined, 0);
@@ -875,7 +648,7 @@ static void test_a_member_that_lost_its_leader_ends_the_watch_and_answers_no_lea
     assert_non_null(strstr(w.err.text, "no leader"));
     /* asked to require a leader, a answers at once rather than time out */
     assert_int_equal(rc_after, MM_ETCD_UNREACHABLE);
-    assert_non_null(strstr(err_after.text, a.url));
+    assert_non_null(strstr(err_after.text, c.m[0].url));
     assert_non_null(strstr(err_after.text, "no leader"));
 }
 
@@ -886,7 +659,7 @@ static void test_a_closed_first_endpoint_fails_over_to_the_second(void **state)
     (void)state;
     SKIP_WITHOUT_ETCD();
     char eps[300];
-    snprintf(eps, sizeof eps, "http://127.0.0.1:%d, %s", free_port(), shared.url);
+    snprintf(eps, sizeof eps, "http://127.0.0.1:%d, %s", pt_free_port(), shared.m[0].url);
     mm_etcd *h = client_of(eps);
     mm_etcd_err err;
     int64_t rev = 0;
@@ -906,7 +679,7 @@ static void test_a_closed_first_endpoint_fails_over_to_the_second(void **state)
 static void test_all_endpoints_closed_is_unreachable_and_names_the_endpoint(void **state)
 {
     (void)state;
-    int p1 = free_port(), p2 = free_port();
+    int p1 = pt_free_port(), p2 = pt_free_port();
     char eps[128], ep2[64];
     snprintf(ep2, sizeof ep2, "http://127.0.0.1:%d", p2);
     snprintf(eps, sizeof eps, "http://127.0.0.1:%d,%s", p1, ep2);
@@ -971,7 +744,7 @@ static int make_certs(const char *dir)
                            f[7],      "-days",  "2",    "-extfile",  f[13], NULL};
     const char *const *steps[] = {ca, other, sreq, ssign, creq, csign};
     for (int i = 0; i < 6; i++)
-        if (run(steps[i], f[11]) != 0) {
+        if (pt_run(steps[i], f[11]) != 0) {
             fprintf(stderr, "openssl failed (its output: %s)\n", f[11]);
             return -1;
         }
@@ -982,7 +755,7 @@ static void test_tls_with_the_right_certificates_works_and_wrong_ones_fail(void 
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    if (!on_path("openssl")) {
+    if (!pt_on_path("openssl")) {
         print_message("skipped: openssl is not installed\n");
         skip();
     }
@@ -990,16 +763,26 @@ static void test_tls_with_the_right_certificates_works_and_wrong_ones_fail(void 
     snprintf(certs, sizeof certs, "%s/certs", tmpdir);
     assert_int_equal(mkdir(certs, 0700), 0);
     assert_int_equal(make_certs(certs), 0);
-    etcd_proc e;
-    int started = etcd_start(&e, certs);
+    char ca[300], cert[300], key[300], scert[300], skey[300];
+    snprintf(ca, sizeof ca, "%s/ca.pem", certs);
+    snprintf(cert, sizeof cert, "%s/client.pem", certs);
+    snprintf(key, sizeof key, "%s/client.key", certs);
+    snprintf(scert, sizeof scert, "%s/server.pem", certs);
+    snprintf(skey, sizeof skey, "%s/server.key", certs);
+    /* the server's certificate, and client certificates required */
+    const char *server[] = {"--cert-file",       scert, "--key-file", skey, "--client-cert-auth",
+                            "--trusted-ca-file", ca,    NULL};
+    pt_etcd_opts tls = {.extra = server, .cacert = ca, .cert = cert, .key = key};
+    pt_etcd e;
+    int started = etcd_start(&e, 1, &tls);
     if (started != 0)
-        etcd_stop(&e);
+        pt_etcd_remove(&e);
     assert_int_equal(started, 0);
 
     mm_etcd_err err;
     mm_etcd *h = NULL;
     mm_etcd_cfg right = {
-        .endpoints = e.url, .cacert = e.ca, .cert = e.cert, .key = e.key, .timeout_ms = 15000};
+        .endpoints = e.m[0].url, .cacert = ca, .cert = cert, .key = key, .timeout_ms = 15000};
     int rc_right = mm_etcd_create(&h, &right, &err);
     int rc_put = rc_right == MM_ETCD_OK ? mm_etcd_put(h, "/tls/a", "1", 1, 0, NULL, &err) : -1;
     char right_text[256];
@@ -1007,7 +790,7 @@ static void test_tls_with_the_right_certificates_works_and_wrong_ones_fail(void 
     mm_etcd_destroy(h);
 
     /* no client certificate */
-    mm_etcd_cfg nocert = {.endpoints = e.url, .cacert = e.ca, .timeout_ms = 15000};
+    mm_etcd_cfg nocert = {.endpoints = e.m[0].url, .cacert = ca, .timeout_ms = 15000};
     mm_etcd_err err_nocert;
     h = NULL;
     int rc_nocert = mm_etcd_create(&h, &nocert, &err_nocert);
@@ -1019,7 +802,7 @@ static void test_tls_with_the_right_certificates_works_and_wrong_ones_fail(void 
     char other[300];
     snprintf(other, sizeof other, "%s/other-ca.pem", certs);
     mm_etcd_cfg wrongca = {
-        .endpoints = e.url, .cacert = other, .cert = e.cert, .key = e.key, .timeout_ms = 15000};
+        .endpoints = e.m[0].url, .cacert = other, .cert = cert, .key = key, .timeout_ms = 15000};
     mm_etcd_err err_wrongca;
     h = NULL;
     int rc_wrongca = mm_etcd_create(&h, &wrongca, &err_wrongca);
@@ -1028,8 +811,8 @@ static void test_tls_with_the_right_certificates_works_and_wrong_ones_fail(void 
     mm_etcd_destroy(h);
 
     /* plain HTTP to the TLS member */
-    char plain[sizeof e.url];
-    snprintf(plain, sizeof plain, "http://%.100s", e.url + strlen("https://"));
+    char plain[sizeof e.m[0].url];
+    snprintf(plain, sizeof plain, "http://%.100s", e.m[0].url + strlen("https://"));
     mm_etcd_cfg http = {.endpoints = plain, .timeout_ms = 15000};
     mm_etcd_err err_http;
     h = NULL;
@@ -1037,7 +820,7 @@ static void test_tls_with_the_right_certificates_works_and_wrong_ones_fail(void 
     if (rc_http == MM_ETCD_OK)
         rc_http = mm_etcd_put(h, "/tls/d", "1", 1, 0, NULL, &err_http);
     mm_etcd_destroy(h);
-    etcd_stop(&e);
+    pt_etcd_remove(&e);
 
     if (rc_put != MM_ETCD_OK)
         fprintf(stderr, "right certificates: %s\n", right_text);
@@ -1046,7 +829,7 @@ static void test_tls_with_the_right_certificates_works_and_wrong_ones_fail(void 
     fprintf(stderr, "no client certificate: %s\n", err_nocert.text);
     assert_int_equal(rc_nocert, MM_ETCD_TLS);
     assert_non_null(strstr(err_nocert.text, "TLS"));
-    assert_non_null(strstr(err_nocert.text, e.url));
+    assert_non_null(strstr(err_nocert.text, e.m[0].url));
     fprintf(stderr, "wrong CA: %s\n", err_wrongca.text);
     assert_int_equal(rc_wrongca, MM_ETCD_TLS);
     assert_non_null(strstr(err_wrongca.text, "TLS"));
@@ -1061,19 +844,19 @@ static void test_an_unauthenticated_put_with_auth_on_is_denied(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    etcd_proc e;
-    int started = etcd_start(&e, NULL);
+    pt_etcd e;
+    int started = etcd_start(&e, 1, NULL);
     if (started != 0)
-        etcd_stop(&e);
+        pt_etcd_remove(&e);
     assert_int_equal(started, 0);
     char log[300];
     snprintf(log, sizeof log, "%s/etcdctl.log", e.dir);
-    const char *add[] = {"etcdctl", "--endpoints", e.url, "user", "add", "root:pw", NULL};
-    const char *enable[] = {"etcdctl", "--endpoints", e.url, "auth", "enable", NULL};
-    int st_add = run(add, log);
-    int st_enable = st_add == 0 ? run(enable, log) : -1;
+    const char *add[] = {"etcdctl", "--endpoints", e.m[0].url, "user", "add", "root:pw", NULL};
+    const char *enable[] = {"etcdctl", "--endpoints", e.m[0].url, "auth", "enable", NULL};
+    int st_add = pt_run(add, log);
+    int st_enable = st_add == 0 ? pt_run(enable, log) : -1;
 
-    mm_etcd *h = client_of(e.url);
+    mm_etcd *h = client_of(e.m[0].url);
     mm_etcd_err err_put, err_range, err_lease, err_watch;
     int rc_put = mm_etcd_put(h, "/auth/a", "1", 1, 0, NULL, &err_put);
     mm_etcd_kvs kvs = {0};
@@ -1087,13 +870,13 @@ static void test_an_unauthenticated_put_with_auth_on_is_denied(void **state)
     assert_int_equal(pthread_create(&w.thread, NULL, watch_thread, &w), 0);
     /* a denied watch may also just stay silent: stop it after a while */
     for (int i = 0; i < 40 && !atomic_load(&w.done); i++)
-        sleep_ms(50);
+        pt_sleep_ms(50);
     atomic_store(&w.stop, 1);
     int joined = join_bounded(&w);
     err_watch = w.err;
     (void)stop;
     mm_etcd_destroy(h);
-    etcd_stop(&e);
+    pt_etcd_remove(&e);
 
     assert_int_equal(st_add, 0);
     assert_int_equal(st_enable, 0);
@@ -1102,7 +885,7 @@ static void test_an_unauthenticated_put_with_auth_on_is_denied(void **state)
             err_watch.text);
     assert_int_equal(rc_put, MM_ETCD_DENIED);
     assert_non_null(strstr(err_put.text, "permission denied"));
-    assert_non_null(strstr(err_put.text, e.url));
+    assert_non_null(strstr(err_put.text, e.m[0].url));
     assert_int_equal(rc_range, MM_ETCD_DENIED);
     assert_int_equal(joined, 0);
     assert_int_equal(w.rc, MM_ETCD_DENIED);
@@ -1424,7 +1207,7 @@ static void test_threads_share_one_handle_while_it_watches(void **state)
 {
     (void)state;
     SKIP_WITHOUT_ETCD();
-    mm_etcd *h = client_of(shared.url);
+    mm_etcd *h = client_of(shared.m[0].url);
     mm_etcd_err err;
     mm_etcd_kvs kvs;
     expect_ok(mm_etcd_range(h, "/share/", &kvs, &err), err);
@@ -1588,11 +1371,11 @@ static int group_setup(void **state)
     snprintf(tmpdir, sizeof tmpdir, "%s/parley-etcd-XXXXXX", t && *t ? t : "/tmp");
     if (!mkdtemp(tmpdir))
         return -1;
-    have_etcd = on_path("etcd") && on_path("etcdctl");
+    have_etcd = pt_on_path("etcd") && pt_on_path("etcdctl");
     if (!have_etcd)
         return 0;
-    if (etcd_start(&shared, NULL) != 0) {
-        etcd_stop(&shared);
+    if (etcd_start(&shared, 1, NULL) != 0) {
+        pt_etcd_remove(&shared);
         return -1;
     }
     return 0;
@@ -1601,8 +1384,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    etcd_stop(&shared);
-    rm_tree(tmpdir);
+    pt_etcd_remove(&shared);
+    pt_rm_tree(tmpdir);
     return 0;
 }
 

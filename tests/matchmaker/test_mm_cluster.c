@@ -24,22 +24,14 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "etcd_member.h"
 #include "matchmaker.h"
 #include "parley/client.h"
 
@@ -55,85 +47,6 @@ static char why_skip[256];
 
 /* ---- processes ---- */
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int on_path(const char *prog)
-{
-    const char *path = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path ? path : "");
-    for (char *save, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char f[4200];
-        snprintf(f, sizeof f, "%s/%s", d, prog);
-        if (access(f, X_OK) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &l) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* spawn starts argv (NULL-terminated) with stdout and stderr appended to
- * log (NULL: /dev/null) and env ("NAME=VALUE", or NULL) set; the child
- * dies with the test. Its pid, or -1. */
-static pid_t spawn(const char *const *argv, const char *log, const char *env)
-{
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-    }
-    if (env)
-        putenv(S(env));
-    execvp(argv[0], (char *const *)(uintptr_t)argv);
-    _exit(127);
-}
-
-/* stop_pid ends *pid with sig (SIGKILL after 10 s) and reaps it; its exit
- * status, 128 + the signal that ended it, or -1. *pid becomes 0. */
-static int stop_pid(pid_t *pid, int sig)
-{
-    if (*pid <= 0)
-        return -1;
-    kill(*pid, sig);
-    int st = -1, r = 0;
-    for (int i = 0; i < 1000 && r == 0; i++) {
-        r = waitpid(*pid, &st, WNOHANG);
-        if (r == 0)
-            sleep_ms(10);
-    }
-    if (r == 0) {
-        kill(*pid, SIGKILL);
-        waitpid(*pid, &st, 0);
-    }
-    *pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-}
-
 /* run runs argv to its end (at most 30 s), its output into out (cap
  * bytes); its exit status, or -1. */
 static int run(const char *const *argv, char *out, size_t cap)
@@ -141,26 +54,9 @@ static int run(const char *const *argv, char *out, size_t cap)
     char log[200];
     snprintf(log, sizeof log, "%s/run.out", dir);
     unlink(log);
-    pid_t pid = spawn(argv, log, NULL);
-    int st = -1, r = 0;
-    for (int i = 0; i < 3000 && r == 0; i++) {
-        r = waitpid(pid, &st, WNOHANG);
-        if (r == 0)
-            sleep_ms(10);
-    }
-    if (r == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-        st = -1;
-    }
-    out[0] = '\0';
-    FILE *f = fopen(log, "r");
-    if (f) {
-        size_t n = fread(out, 1, cap - 1, f);
-        out[n] = '\0';
-        fclose(f);
-    }
-    return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    int st = pt_run(argv, log);
+    pt_read_file(log, out, cap);
+    return st;
 }
 
 /* file_has says whether the file at path (its first 4 MiB) holds text. */
@@ -181,68 +77,29 @@ static int file_has(const char *path, const char *text)
     return found;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 /* ---- etcd ---- */
 
-static pid_t etcd_pid;
-static int etcd_cport, etcd_pport;
-static char etcd_url[64];
+static pt_etcd etcd; /* one member */
 
 /* etcdctl runs etcdctl against the test's etcd with the arguments given
  * (NULL-terminated, at most 8); its exit status. */
 static int etcdctl(const char *a0, const char *a1, const char *a2, const char *a3)
 {
     char ep[96], out[1024];
-    snprintf(ep, sizeof ep, "--endpoints=%s", etcd_url);
+    snprintf(ep, sizeof ep, "--endpoints=%s", pt_etcd_urls(&etcd));
     const char *argv[] = {"etcdctl", ep, "--dial-timeout=2s", a0, a1, a2, a3, NULL};
     return run(argv, out, sizeof out);
 }
 
 /* etcd_start starts the test's etcd (its ports and folder chosen the first
- * time, the same ones again later) and waits (at most 20 s) until it
- * answers. 0 or -1. */
+ * time, the same ones again later) and waits (bounded) until it answers.
+ * 0 or -1. */
 static int etcd_start(void)
 {
-    if (!etcd_cport) {
-        etcd_cport = free_port();
-        etcd_pport = free_port();
-        snprintf(etcd_url, sizeof etcd_url, "http://127.0.0.1:%d", etcd_cport);
-    }
-    char data[200], log[200], curl[64], purl[64], init[96];
-    snprintf(data, sizeof data, "%s/etcd", dir);
-    snprintf(log, sizeof log, "%s/etcd.log", dir);
-    snprintf(curl, sizeof curl, "http://127.0.0.1:%d", etcd_cport);
-    snprintf(purl, sizeof purl, "http://127.0.0.1:%d", etcd_pport);
-    snprintf(init, sizeof init, "t=%s", purl);
-    const char *argv[] = {"etcd", "--name",
-                          "t",    "--data-dir",
-                          data,   "--listen-client-urls",
-                          curl,   "--advertise-client-urls",
-                          curl,   "--listen-peer-urls",
-                          purl,   "--initial-advertise-peer-urls",
-                          purl,   "--initial-cluster",
-                          init,   NULL};
-    etcd_pid = spawn(argv, log, NULL);
-    if (etcd_pid < 0)
-        return -1;
-    for (int i = 0; i < 100; i++) {
-        if (etcdctl("get", "/ready", NULL, NULL) == 0)
-            return 0;
-        if (waitpid(etcd_pid, NULL, WNOHANG) == etcd_pid) {
-            etcd_pid = 0;
-            return -1;
-        }
-        sleep_ms(200);
-    }
-    return -1;
+    if (etcd.n)
+        return pt_etcd_restart(&etcd);
+    pt_etcd_opts o = {.dir = dir};
+    return pt_etcd_start(&etcd, 1, &o);
 }
 
 /* ---- matchmakers and servers ---- */
@@ -274,25 +131,36 @@ static parley_client *mm_client(const mm *m)
 static int mm_start(mm *m, const char *ttl, const char *stale)
 {
     if (!m->port)
-        m->port = free_port();
+        m->port = pt_free_port();
     char port[16], sock[200];
     snprintf(port, sizeof port, "%d", m->port);
     snprintf(sock, sizeof sock, "%s/%s.sock", dir, m->host);
     snprintf(m->addr, sizeof m->addr, "tcp://127.0.0.1:%d", m->port);
     snprintf(m->env, sizeof m->env, "PARLEY_MATCHMAKER=127.0.0.1:%d", m->port);
     snprintf(m->log, sizeof m->log, "%s/%s.log", dir, m->host);
-    const char *argv[] = {daemon_path,  "--port",
-                          port,         "--bind",
-                          "127.0.0.1",  "--socket",
-                          sock,         "--no-rpcbind-socket",
-                          "--no-state", "--check-ms",
-                          "200",        "--cluster",
-                          etcd_url,     "--advertise",
-                          m->advertise, "--cluster-host",
-                          m->host,      "--cluster-ttl",
-                          ttl,          "--cluster-stale",
-                          stale,        NULL};
-    m->pid = spawn(argv, m->log, NULL);
+    const char *argv[] = {daemon_path,
+                          "--port",
+                          port,
+                          "--bind",
+                          "127.0.0.1",
+                          "--socket",
+                          sock,
+                          "--no-rpcbind-socket",
+                          "--no-state",
+                          "--check-ms",
+                          "200",
+                          "--cluster",
+                          pt_etcd_urls(&etcd),
+                          "--advertise",
+                          m->advertise,
+                          "--cluster-host",
+                          m->host,
+                          "--cluster-ttl",
+                          ttl,
+                          "--cluster-stale",
+                          stale,
+                          NULL};
+    m->pid = pt_spawn(argv, m->log, NULL);
     if (m->pid < 0)
         return -1;
     for (int i = 0; i < 200; i++) {
@@ -303,9 +171,9 @@ static int mm_start(mm *m, const char *ttl, const char *stale)
             return 0;
         if (waitpid(m->pid, NULL, WNOHANG) == m->pid)
             break;
-        sleep_ms(50);
+        pt_sleep_ms(50);
     }
-    stop_pid(&m->pid, SIGKILL);
+    pt_stop(&m->pid, SIGKILL);
     return -1;
 }
 
@@ -328,7 +196,7 @@ static int peer_start(peer *p, const mm *m, const char *name, const char *listen
     snprintf(log, sizeof log, "%s/peer-%s.out", dir, name);
     unlink(log);
     const char *argv[] = {peer_path, name, listen, NULL};
-    p->pid = spawn(argv, log, m->env);
+    p->pid = pt_spawn(argv, log, m->env);
     for (int i = 0; i < 200 && p->pid > 0; i++) {
         char buf[512] = "";
         FILE *f = fopen(log, "r");
@@ -346,9 +214,9 @@ static int peer_start(peer *p, const mm *m, const char *name, const char *listen
             p->pid = 0;
             break;
         }
-        sleep_ms(50);
+        pt_sleep_ms(50);
     }
-    stop_pid(&p->pid, SIGKILL);
+    pt_stop(&p->pid, SIGKILL);
     return -1;
 }
 
@@ -444,7 +312,7 @@ static int wait_instances(const mm *m, const char *name, int want, unsigned ms)
         int st = instances(m, name, &nl, &nc, NULL, NULL, NULL);
         if (want == 0 ? st == MM_NOENT : st == MM_OK && nc == want)
             return 0;
-        sleep_ms(100);
+        pt_sleep_ms(100);
     }
     return -1;
 }
@@ -455,7 +323,7 @@ static int wait_state(const mm *m, int want, unsigned ms)
     for (unsigned t = 0; t <= ms; t += 100) {
         if (cluster_state(m, NULL) == want)
             return 0;
-        sleep_ms(100);
+        pt_sleep_ms(100);
     }
     return -1;
 }
@@ -465,7 +333,7 @@ static int wait_state(const mm *m, int want, unsigned ms)
 static int group_setup(void **state)
 {
     (void)state;
-    have_etcd = on_path("etcd") && on_path("etcdctl");
+    have_etcd = pt_on_path("etcd") && pt_on_path("etcdctl");
     if (!have_etcd) {
         snprintf(why_skip, sizeof why_skip,
                  "etcd or etcdctl is not on PATH (Debian: etcd-server, "
@@ -485,11 +353,11 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    stop_pid(&px.pid, SIGKILL);
-    stop_pid(&py.pid, SIGKILL);
-    stop_pid(&X.pid, SIGKILL);
-    stop_pid(&Y.pid, SIGKILL);
-    stop_pid(&etcd_pid, SIGTERM);
+    pt_stop(&px.pid, SIGKILL);
+    pt_stop(&py.pid, SIGKILL);
+    pt_stop(&X.pid, SIGKILL);
+    pt_stop(&Y.pid, SIGKILL);
+    pt_etcd_stop(&etcd);
     return 0;
 }
 
@@ -572,7 +440,7 @@ static void test_unregistered_at_x_it_vanishes_at_y(void **state)
 {
     (void)state;
     NEED_ETCD();
-    assert_int_equal(stop_pid(&px.pid, SIGTERM), 0); /* it unregisters */
+    assert_int_equal(pt_stop(&px.pid, SIGTERM), 0); /* it unregisters */
     assert_int_equal(wait_instances(&Y, "csvc", 0, 20000), 0);
     assert_int_equal(lookup_status(&Y, "csvc", NULL), MM_NOENT);
 }
@@ -583,10 +451,10 @@ static void test_x_killed_its_entry_vanishes_with_its_lease(void **state)
     NEED_ETCD();
     assert_int_equal(peer_start(&px, &X, "csvc", "tcp://0.0.0.0:0"), 0);
     assert_int_equal(wait_instances(&Y, "csvc", 1, 20000), 0);
-    assert_int_equal(stop_pid(&X.pid, SIGKILL), 128 + SIGKILL);
+    assert_int_equal(pt_stop(&X.pid, SIGKILL), 128 + SIGKILL);
     /* nothing revoked it: the lease (3 s) expires */
     assert_int_equal(wait_instances(&Y, "csvc", 0, 30000), 0);
-    stop_pid(&px.pid, SIGKILL);
+    pt_stop(&px.pid, SIGKILL);
 }
 
 static void test_x_stopped_cleanly_revokes_its_lease_at_once(void **state)
@@ -598,10 +466,10 @@ static void test_x_stopped_cleanly_revokes_its_lease_at_once(void **state)
     assert_int_equal(wait_state(&X, MM_CLUSTER_CONNECTED, 20000), 0);
     assert_int_equal(peer_start(&px, &X, "csvc", "tcp://0.0.0.0:0"), 0);
     assert_int_equal(wait_instances(&Y, "csvc", 1, 20000), 0);
-    assert_int_equal(stop_pid(&X.pid, SIGTERM), 0);
+    assert_int_equal(pt_stop(&X.pid, SIGTERM), 0);
     assert_true(file_has(X.log, "revoked (stopping)"));
     assert_int_equal(wait_instances(&Y, "csvc", 0, 10000), 0);
-    stop_pid(&px.pid, SIGKILL);
+    pt_stop(&px.pid, SIGKILL);
 }
 
 static void test_malformed_keys_are_ignored_and_logged(void **state)
@@ -620,7 +488,7 @@ static void test_malformed_keys_are_ignored_and_logged(void **state)
     assert_int_equal(etcdctl("put", "/parley/v1/services/short/hz/1", "x", NULL), 0);
     assert_int_equal(wait_instances(&Y, "hand", 1, 20000), 0);
     for (int i = 0; i < 100 && !file_has(Y.log, "services/short/hz/1'"); i++)
-        sleep_ms(100);
+        pt_sleep_ms(100);
     assert_true(file_has(Y.log, "ignoring the malformed key '/parley/v1/services/bad name/hz"));
     assert_true(file_has(Y.log, "services/badaddr/hz/1/1/tcp"));
     assert_true(file_has(Y.log, "services/badvers/hz/1/0/tcp"));
@@ -652,7 +520,7 @@ static void test_without_etcd_y_answers_from_its_cache_then_refuses_as_stale(voi
     assert_string_equal(uaddr, want);
     assert_int_equal(wait_state(&X, MM_CLUSTER_CONNECTED, 20000), 0);
     assert_int_equal(cluster_state(&X, &x_lease_before), MM_CLUSTER_CONNECTED);
-    assert_true(stop_pid(&etcd_pid, SIGTERM) >= 0);
+    assert_true(pt_etcd_stop(&etcd) >= 0);
 
     /* DISCONNECTED: the cluster's names still answered from the cache
      * (a look-up between two answers of DISCONNECTED) */
@@ -667,7 +535,7 @@ static void test_without_etcd_y_answers_from_its_cache_then_refuses_as_stale(voi
         } else if (s2 == MM_CLUSTER_STALE) {
             break;
         }
-        sleep_ms(50);
+        pt_sleep_ms(50);
     }
     assert_true(seen);
 
@@ -695,7 +563,7 @@ static void test_without_etcd_y_answers_from_its_cache_then_refuses_as_stale(voi
     assert_non_null(strstr(out, "cannot connect")); /* the cause, named */
     /* each change logged (by the session thread, at its next look) */
     for (int i = 0; i < 100 && !file_has(Y.log, "cluster: now STALE"); i++)
-        sleep_ms(100);
+        pt_sleep_ms(100);
     assert_true(file_has(Y.log, "cluster: now DISCONNECTED"));
     assert_true(file_has(Y.log, "cluster: now STALE"));
 }
@@ -722,7 +590,7 @@ static void test_etcd_back_both_reconnect_x_republishes_y_resynchronises(void **
         ok = instances(&Y, "csvc", &nl, &nc, &in, host, uaddr) == MM_OK && nc == 1 &&
              in.lease == after;
         if (!ok)
-            sleep_ms(100);
+            pt_sleep_ms(100);
     }
     assert_true(ok);
     assert_int_equal(lookup_status(&Y, "csvc", NULL), MM_OK);
@@ -757,6 +625,6 @@ int main(int argc, char **argv)
     if (failed && getenv("PARLEY_KEEP_LOGS"))
         fprintf(stderr, "logs kept in %s\n", dir);
     else
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        pt_rm_tree(dir);
     return failed;
 }

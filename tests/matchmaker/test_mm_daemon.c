@@ -32,6 +32,7 @@
 #include "raw.h"
 #include "rpcb_prot.h"
 #include "service.h"
+#include "testproc.h"
 
 /* a string constant where a generated struct wants char * */
 #define S(x) ((char *)(uintptr_t)(x))
@@ -41,27 +42,6 @@ static char dir[64];
 static int port;
 static pid_t mm_pid;
 static char sock_path[128], rpcb_path[128], state_path[128];
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &l) != 0)
-        return -1;
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 static parley_client *mm_client(const char *addr)
 {
@@ -80,7 +60,7 @@ static int mm_start(const char *check_ms)
 {
     for (int attempt = 0; attempt < 5; attempt++) {
         if (!port)
-            port = free_port();
+            port = pt_free_port();
         char ports[16];
         snprintf(ports, sizeof ports, "%d", port);
         snprintf(unix_addr, sizeof unix_addr, "unix://%s", sock_path);
@@ -107,7 +87,7 @@ static int mm_start(const char *check_ms)
                 mm_pid = pid;
                 return 0;
             }
-            sleep_ms(25);
+            pt_sleep_ms(25);
         }
         if (pid > 0) {
             kill(pid, SIGKILL);
@@ -130,7 +110,7 @@ static int mm_stop(void)
             mm_pid = 0;
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         }
-        sleep_ms(10);
+        pt_sleep_ms(10);
     }
     kill(mm_pid, SIGKILL);
     waitpid(mm_pid, NULL, 0);
@@ -400,12 +380,12 @@ static void test_entry_of_closed_socket_is_removed(void **state)
     int fd = listener(ua, sizeof ua);
     parley_client *c = mm_client(unix_addr);
     assert_int_equal(do_register(c, "short-lived", 1, ua), MM_OK);
-    sleep_ms(350); /* several scans: a live entry stays */
+    pt_sleep_ms(350); /* several scans: a live entry stays */
     assert_int_equal(do_lookup(c, "short-lived", NULL, 0), MM_OK);
     close(fd);
     mm_status st = MM_OK;
     for (int i = 0; i < 100 && st == MM_OK; i++) {
-        sleep_ms(20);
+        pt_sleep_ms(20);
         st = do_lookup(c, "short-lived", NULL, 0);
     }
     assert_int_equal(st, MM_NOENT);
@@ -431,7 +411,7 @@ static void test_restart_keeps_live_entries_and_drops_dead_ones(void **state)
     assert_string_equal(got, live);
     mm_status st = MM_OK;
     for (int i = 0; i < 100 && st == MM_OK; i++) {
-        sleep_ms(20);
+        pt_sleep_ms(20);
         st = do_lookup(c, "goner", NULL, 0);
     }
     assert_int_equal(st, MM_NOENT);
@@ -837,7 +817,7 @@ static int reap(pid_t pid, unsigned ms)
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         if (r < 0)
             return -1;
-        sleep_ms(5);
+        pt_sleep_ms(5);
     }
     return -1;
 }
@@ -900,7 +880,7 @@ static int extra_answers(void)
 static int extra_start(const char *const *more)
 {
     for (int attempt = 0; attempt < 5; attempt++) {
-        extra_port = free_port();
+        extra_port = pt_free_port();
         pid_t pid = extra_spawn(more);
         if (pid < 0)
             return -1;
@@ -913,7 +893,7 @@ static int extra_start(const char *const *more)
                 extra_pid = 0;
                 break;
             }
-            sleep_ms(25);
+            pt_sleep_ms(25);
         }
         if (extra_pid) {
             kill(extra_pid, SIGKILL);
@@ -975,7 +955,7 @@ static int extra_teardown(void **state)
         kill(extra_pid, SIGKILL);
         if (reap(extra_pid, 5000) < 0)
             for (int i = 0; i < 500 && kill(extra_pid, 0) == 0; i++)
-                sleep_ms(10);
+                pt_sleep_ms(10);
         extra_pid = 0;
     }
     if (extra_err >= 0)
@@ -994,7 +974,7 @@ static void test_daemon_option_runs_in_the_background_with_a_pidfile(void **stat
     (void)state;
     /* the daemon, orphaned by its parent, becomes this process's child */
     assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-    extra_port = free_port();
+    extra_port = pt_free_port();
     const char *more[] = {"--bind", "127.0.0.1", "--daemon", "--pidfile", extra_pidfile, NULL};
     pid_t parent = extra_spawn(more);
     assert_true(parent > 0);
@@ -1010,7 +990,7 @@ static void test_daemon_option_runs_in_the_background_with_a_pidfile(void **stat
             fclose(f);
         }
         if (pid <= 0)
-            sleep_ms(25);
+            pt_sleep_ms(25);
     }
     assert_true(pid > 0);
     assert_int_not_equal(pid, parent);
@@ -1018,7 +998,7 @@ static void test_daemon_option_runs_in_the_background_with_a_pidfile(void **stat
     assert_int_equal(kill(extra_pid, 0), 0);
     int up = 0;
     for (int i = 0; i < 200 && !(up = extra_answers()); i++)
-        sleep_ms(25);
+        pt_sleep_ms(25);
     assert_true(up);
     parley_client *c = mm_client(extra_unix);
     assert_non_null(c);

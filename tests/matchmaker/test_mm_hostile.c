@@ -38,6 +38,7 @@
 #include "proc.h"
 #include "raw.h"
 #include "rpcb_prot.h"
+#include "testproc.h"
 
 #define MAX_ENTRIES "64"
 #define KEEP_PROG   0x20000001u /* registered at the start, looked up after each case */
@@ -67,23 +68,6 @@ static pid_t mm_pid;
 static long rss_start;
 static battery_target matchmaker; /* the daemon, once started */
 static uint8_t buf[1 << 17];
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    int p = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &l) == 0)
-        p = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return p;
-}
 
 static void put_string(raw_msg *m, const char *s)
 {
@@ -145,7 +129,7 @@ static int mm_start(void)
     snprintf(sock_path, sizeof sock_path, "%s/mm.sock", dir);
     snprintf(rpcb_path, sizeof rpcb_path, "%s/rpcb.sock", dir);
     for (int attempt = 0; attempt < 5; attempt++) {
-        port = free_port();
+        port = pt_free_port();
         char ports[16];
         snprintf(ports, sizeof ports, "%d", port);
         snprintf(addr, sizeof addr, "tcp://127.0.0.1:%d", port);

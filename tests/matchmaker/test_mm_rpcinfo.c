@@ -46,6 +46,7 @@
 
 #include "matchmaker.h"
 #include "parley/client.h"
+#include "testproc.h"
 
 #define S(x) ((char *)(uintptr_t)(x))
 
@@ -75,12 +76,6 @@ static pid_t mm_pid, peer_pid;
 static int peer_out = -1;
 static unsigned peer_tcp, peer_udp;
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -100,7 +95,7 @@ static int stop(pid_t *pid)
             *pid = 0;
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         }
-        sleep_ms(10);
+        pt_sleep_ms(10);
     }
     kill(*pid, SIGKILL);
     waitpid(*pid, NULL, 0);
@@ -182,7 +177,7 @@ static int rpcinfo(char *out, const char *fmt, ...)
             waitpid(pid, NULL, 0);
             return -1;
         }
-        sleep_ms(5);
+        pt_sleep_ms(5);
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -317,7 +312,7 @@ static int start_daemon(void)
         }
         if (port_open() && access("/run/rpcbind.sock", F_OK) == 0 && access(MM_SOCK, F_OK) == 0)
             return 0;
-        sleep_ms(10);
+        pt_sleep_ms(10);
     }
     return -1;
 }
@@ -377,7 +372,7 @@ static int ip(const char *args)
     for (int i = 0; i < 1000; i++) { /* at most 10 s */
         if (waitpid(pid, &st, WNOHANG) == pid)
             return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        sleep_ms(10);
+        pt_sleep_ms(10);
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
@@ -805,7 +800,7 @@ static void tirpc_end(tirpc_child *t)
     close(t->in);
     int st = 0;
     for (int i = 0; i < 500 && waitpid(t->pid, &st, WNOHANG) != t->pid; i++)
-        sleep_ms(10);
+        pt_sleep_ms(10);
     if (kill(t->pid, 0) == 0) {
         kill(t->pid, SIGKILL);
         waitpid(t->pid, NULL, 0);

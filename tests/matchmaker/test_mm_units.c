@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "mm_shell.h"
+#include "testproc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,12 +36,6 @@
 
 static const char *daemon_path, *info_path, *unit_path, *man_dir;
 static char dir[64];
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static void test_the_unit_passes_systemd_analyze_verify(void **state)
 {
@@ -91,24 +86,6 @@ static void test_the_unit_passes_systemd_analyze_verify(void **state)
     mm_shell(cmd, text, sizeof text);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &l) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* notify_socket binds a datagram socket at name (a path, or '@' and an
  * abstract name); the descriptor, or -1. */
 static int notify_socket(const char *name)
@@ -156,7 +133,7 @@ static int reap(pid_t pid, unsigned ms)
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         if (r < 0)
             return -1;
-        sleep_ms(5);
+        pt_sleep_ms(5);
     }
     return -1;
 }
@@ -172,7 +149,7 @@ static void ready_then_stopping(const char *name)
     snprintf(sock, sizeof sock, "%s/mm.sock", dir);
     pid_t pid = -1;
     for (int attempt = 0; attempt < 5; attempt++) { /* another may take the port meanwhile */
-        int port = free_port();
+        int port = pt_free_port();
         assert_true(port > 0);
         snprintf(ports, sizeof ports, "%d", port);
         pid = fork();
