@@ -902,6 +902,26 @@ static int post_once(mm_etcd *h, const char *ep, const char *path, const char *b
     return code;
 }
 
+/* all_tried says in err's text, when there is more than one endpoint, that
+ * every one was tried and failed: the text names the last one and its
+ * cause, which alone would read as if only that member were down. */
+static void all_tried(const mm_etcd *h, mm_etcd_err *err)
+{
+    if (!err || h->n_ep < 2)
+        return;
+    char head[64];
+    int n = snprintf(head, sizeof head, "all %zu endpoints failed, the last: ", h->n_ep);
+    size_t len = strnlen(err->text, sizeof err->text - 1);
+    if (n <= 0 || (size_t)n >= sizeof err->text)
+        return;
+    /* the last error's text after the head, cut to fit */
+    if (len > sizeof err->text - 1 - (size_t)n)
+        len = sizeof err->text - 1 - (size_t)n;
+    memmove(err->text + n, err->text, len);
+    memcpy(err->text, head, (size_t)n);
+    err->text[(size_t)n + len] = '\0';
+}
+
 /* post sends the JSON request req to path, on the endpoint that last
  * answered and then on the others in turn while one cannot be used; the
  * answer's JSON object in *out (the caller puts it). */
@@ -927,6 +947,7 @@ static int post(mm_etcd *h, const char *path, json_object *req, json_object **ou
         if (next != NEXT)
             return code;
     }
+    all_tried(h, err);
     return code;
 }
 
@@ -1557,6 +1578,8 @@ int mm_etcd_watch(mm_etcd *h, const char *prefix, int64_t start_rev, mm_etcd_wat
             atomic_store(&h->current, i);
         if (next != NEXT || atomic_load(stop))
             break;
+        if (k + 1 == h->n_ep)
+            all_tried(h, &w.err);
     }
     json_object_put(req);
     free(w.ev);

@@ -689,6 +689,7 @@ static void test_all_endpoints_closed_is_unreachable_and_names_the_endpoint(void
     assert_int_equal(err.code, MM_ETCD_UNREACHABLE);
     assert_non_null(strstr(err.text, ep2));
     assert_non_null(strstr(err.text, "cannot connect"));
+    assert_non_null(strstr(err.text, "all 2 endpoints failed"));
     int64_t id;
     assert_int_equal(mm_etcd_lease_grant(h, 5, &id, &err), MM_ETCD_UNREACHABLE);
     seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -696,6 +697,7 @@ static void test_all_endpoints_closed_is_unreachable_and_names_the_endpoint(void
     assert_int_equal(mm_etcd_watch(h, "/x", 0, collect, &s, &stop, 0, NULL, &err),
                      MM_ETCD_UNREACHABLE);
     assert_non_null(strstr(err.text, "127.0.0.1"));
+    assert_non_null(strstr(err.text, "all 2 endpoints failed"));
     mm_etcd_destroy(h);
 }
 
