@@ -179,3 +179,57 @@ const char *pt_etcd_urls(const pt_etcd *e)
 {
     return e->urls;
 }
+
+/* ---- certificates ---- */
+
+/* pt_make_certs makes in dir a CA (ca.pem), a server certificate for
+ * 127.0.0.1 (server.pem, server.key), a client certificate (client.pem,
+ * client.key), and another CA (other-ca.pem) that signed none of them,
+ * with openssl(1) (the caller checks it with pt_on_path()). Returns 0, or
+ * -1 (openssl's output is in dir/log). */
+int pt_make_certs(const char *dir)
+{
+    char f[16][320];
+    const char *names[] = {"ca.key",       "ca.pem",     "server.key", "server.csr", "server.pem",
+                           "client.key",   "client.csr", "client.pem", "ext.cnf",    "other.key",
+                           "other-ca.pem", "log",        "ca.srl",     "cext.cnf"};
+    for (int i = 0; i < 14; i++)
+        snprintf(f[i], sizeof f[i], "%s/%s", dir, names[i]);
+    FILE *x = fopen(f[8], "w");
+    if (!x)
+        return -1;
+    fputs("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n", x);
+    fclose(x);
+    x = fopen(f[13], "w");
+    if (!x)
+        return -1;
+    fputs("extendedKeyUsage=clientAuth\n", x);
+    fclose(x);
+    const char *ec = "ec", *curve = "ec_paramgen_curve:prime256v1";
+    const char *ca[] = {
+        "openssl", "req", "-x509", "-newkey", ec,      "-pkeyopt", curve,   "-nodes",
+        "-keyout", f[0],  "-out",  f[1],      "-days", "2",        "-subj", "/CN=parley test CA",
+        NULL};
+    const char *other[] = {"openssl",        "req", "-x509",  "-newkey", ec,
+                           "-pkeyopt",       curve, "-nodes", "-keyout", f[9],
+                           "-out",           f[10], "-days",  "2",       "-subj",
+                           "/CN=another CA", NULL};
+    const char *sreq[] = {"openssl", "req", "-newkey", ec,   "-pkeyopt", curve,           "-nodes",
+                          "-keyout", f[2],  "-out",    f[3], "-subj",    "/CN=127.0.0.1", NULL};
+    const char *ssign[] = {"openssl",   "x509",     "-req",   "-in", f[3],
+                           "-CA",       f[1],       "-CAkey", f[0],  "-CAcreateserial",
+                           "-CAserial", f[12],      "-out",   f[4],  "-days",
+                           "2",         "-extfile", f[8],     NULL};
+    const char *creq[] = {"openssl", "req", "-newkey", ec,   "-pkeyopt", curve,      "-nodes",
+                          "-keyout", f[5],  "-out",    f[6], "-subj",    "/CN=root", NULL};
+    const char *csign[] = {"openssl", "x509",   "-req", "-in",       f[6],  "-CA",
+                           f[1],      "-CAkey", f[0],   "-CAserial", f[12], "-out",
+                           f[7],      "-days",  "2",    "-extfile",  f[13], NULL};
+    const char *const *steps[] = {ca, other, sreq, ssign, creq, csign};
+    for (int i = 0; i < 6; i++)
+        if (pt_run(steps[i], f[11]) != 0) {
+            fprintf(stderr, "openssl failed (its output: %s)\n", f[11]);
+            return -1;
+        }
+    return 0;
+}

@@ -87,4 +87,11 @@ void pt_etcd_remove(pt_etcd *e);
  * member order; the string belongs to e. */
 const char *pt_etcd_urls(const pt_etcd *e);
 
+/* pt_make_certs makes in dir, for a TLS member and its clients: a CA
+ * (ca.pem, ca.key), a server certificate for 127.0.0.1 (server.pem,
+ * server.key), a client certificate of CN root (client.pem, client.key),
+ * and another CA (other-ca.pem) that signed none of them. Needs openssl(1).
+ * Returns 0, or -1 (openssl's output in dir/log). */
+int pt_make_certs(const char *dir);
+
 #endif /* PARLEY_TEST_ETCD_MEMBER_H */
