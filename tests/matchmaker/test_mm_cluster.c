@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,9 +127,12 @@ static parley_client *mm_client(const mm *m)
     return c;
 }
 
-/* mm_start starts m with a lease of ttl seconds (and stale seconds of
- * staleness) and waits (at most 10 s) until it answers. 0 or -1. */
-static int mm_start(mm *m, const char *ttl, const char *stale)
+/* mm_start_with starts m as the agent of the etcd at urls, with extra
+ * arguments (NULL-terminated, at most 8; NULL: none), a lease of ttl
+ * seconds and stale seconds of staleness, and waits (at most 10 s) until
+ * it answers. 0 or -1. */
+static int mm_start_with(mm *m, const char *urls, const char *const *extra, const char *ttl,
+                         const char *stale)
 {
     if (!m->port)
         m->port = pt_free_port();
@@ -138,28 +142,21 @@ static int mm_start(mm *m, const char *ttl, const char *stale)
     snprintf(m->addr, sizeof m->addr, "tcp://127.0.0.1:%d", m->port);
     snprintf(m->env, sizeof m->env, "PARLEY_MATCHMAKER=127.0.0.1:%d", m->port);
     snprintf(m->log, sizeof m->log, "%s/%s.log", dir, m->host);
-    const char *argv[] = {daemon_path,
-                          "--port",
-                          port,
-                          "--bind",
-                          "127.0.0.1",
-                          "--socket",
-                          sock,
-                          "--no-rpcbind-socket",
-                          "--no-state",
-                          "--check-ms",
-                          "200",
-                          "--cluster",
-                          pt_etcd_urls(&etcd),
-                          "--advertise",
-                          m->advertise,
-                          "--cluster-host",
-                          m->host,
-                          "--cluster-ttl",
-                          ttl,
-                          "--cluster-stale",
-                          stale,
-                          NULL};
+    const char *argv[40] = {daemon_path,  "--port",
+                            port,         "--bind",
+                            "127.0.0.1",  "--socket",
+                            sock,         "--no-rpcbind-socket",
+                            "--no-state", "--check-ms",
+                            "200",        "--cluster",
+                            urls,         "--advertise",
+                            m->advertise, "--cluster-host",
+                            m->host,      "--cluster-ttl",
+                            ttl,          "--cluster-stale",
+                            stale,        NULL};
+    size_t n = 21;
+    for (size_t i = 0; extra && extra[i] && i < 8; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
     m->pid = pt_spawn(argv, m->log, NULL);
     if (m->pid < 0)
         return -1;
@@ -175,6 +172,12 @@ static int mm_start(mm *m, const char *ttl, const char *stale)
     }
     pt_stop(&m->pid, SIGKILL);
     return -1;
+}
+
+/* mm_start starts m as the agent of the test's etcd (mm_start_with). */
+static int mm_start(mm *m, const char *ttl, const char *stale)
+{
+    return mm_start_with(m, pt_etcd_urls(&etcd), NULL, ttl, stale);
 }
 
 /* A registering server (mm_reg_peer) and the port it listens on. */
@@ -597,6 +600,81 @@ static void test_etcd_back_both_reconnect_x_republishes_y_resynchronises(void **
     assert_int_equal(lookup_status(&Y, "ylocal", NULL), MM_OK);
 }
 
+/* ---- TLS ---- */
+
+static void test_the_agent_speaks_tls_with_its_certificates_and_names_a_tls_failure(void **state)
+{
+    (void)state;
+    NEED_ETCD();
+    if (!pt_on_path("openssl")) {
+        print_message("skipped: openssl is not installed\n");
+        skip();
+    }
+    char certs[200], ca[300], other[300], cert[300], key[300], scert[300], skey[300];
+    snprintf(certs, sizeof certs, "%s/certs", dir);
+    assert_int_equal(mkdir(certs, 0700), 0);
+    assert_int_equal(pt_make_certs(certs), 0);
+    snprintf(ca, sizeof ca, "%s/ca.pem", certs);
+    snprintf(other, sizeof other, "%s/other-ca.pem", certs);
+    snprintf(cert, sizeof cert, "%s/client.pem", certs);
+    snprintf(key, sizeof key, "%s/client.key", certs);
+    snprintf(scert, sizeof scert, "%s/server.pem", certs);
+    snprintf(skey, sizeof skey, "%s/server.key", certs);
+    /* a member that serves TLS and asks for client certificates */
+    const char *server[] = {"--cert-file",       scert, "--key-file", skey, "--client-cert-auth",
+                            "--trusted-ca-file", ca,    NULL};
+    pt_etcd_opts o = {.dir = dir, .extra = server, .cacert = ca, .cert = cert, .key = key};
+    pt_etcd tls;
+    int started = pt_etcd_start(&tls, 1, &o);
+    if (started != 0)
+        pt_etcd_remove(&tls);
+    assert_int_equal(started, 0);
+
+    /* its certificates: connected; a CA that did not sign the member's, or
+     * no client certificate: not, and the state's error says TLS */
+    mm good = {.host = "tgood", .advertise = "127.0.0.3"};
+    mm badca = {.host = "tbadca", .advertise = "127.0.0.4"};
+    mm nocert = {.host = "tnocert", .advertise = "127.0.0.5"};
+    const char *good_args[] = {
+        "--cluster-cacert", ca, "--cluster-cert", cert, "--cluster-key", key, NULL};
+    const char *badca_args[] = {
+        "--cluster-cacert", other, "--cluster-cert", cert, "--cluster-key", key, NULL};
+    const char *nocert_args[] = {"--cluster-cacert", ca, NULL};
+    int rc_good = mm_start_with(&good, pt_etcd_urls(&tls), good_args, "3", "30");
+    int rc_badca = mm_start_with(&badca, pt_etcd_urls(&tls), badca_args, "3", "30");
+    int rc_nocert = mm_start_with(&nocert, pt_etcd_urls(&tls), nocert_args, "3", "30");
+    int st_good = rc_good == 0 ? wait_state(&good, MM_CLUSTER_CONNECTED, 20000) : -1;
+    int st_badca = rc_badca == 0 ? wait_state(&badca, MM_CLUSTER_DISCONNECTED, 20000) : -1;
+    int st_nocert = rc_nocert == 0 ? wait_state(&nocert, MM_CLUSTER_DISCONNECTED, 20000) : -1;
+    char out_badca[4096] = "", out_nocert[4096] = "";
+    char port[16];
+    snprintf(port, sizeof port, "127.0.0.1:%d", badca.port);
+    const char *list_badca[] = {info_path, "-m", port, "list", "--cluster", NULL};
+    if (rc_badca == 0)
+        run(list_badca, out_badca, sizeof out_badca);
+    char port2[16];
+    snprintf(port2, sizeof port2, "127.0.0.1:%d", nocert.port);
+    const char *list_nocert[] = {info_path, "-m", port2, "list", "--cluster", NULL};
+    if (rc_nocert == 0)
+        run(list_nocert, out_nocert, sizeof out_nocert);
+    int stop_good = pt_stop(&good.pid, SIGTERM);
+    pt_stop(&badca.pid, SIGKILL);
+    pt_stop(&nocert.pid, SIGKILL);
+    pt_etcd_remove(&tls);
+
+    print_message("wrong CA: %s", out_badca);
+    print_message("no client certificate: %s", out_nocert);
+    assert_int_equal(rc_good, 0);
+    assert_int_equal(st_good, 0);
+    assert_int_equal(stop_good, 0);
+    assert_int_equal(rc_badca, 0);
+    assert_int_equal(st_badca, 0);
+    assert_non_null(strstr(out_badca, "TLS failure"));
+    assert_int_equal(rc_nocert, 0);
+    assert_int_equal(st_nocert, 0);
+    assert_non_null(strstr(out_nocert, "TLS failure"));
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -620,6 +698,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_malformed_keys_are_ignored_and_logged),
         cmocka_unit_test(test_without_etcd_y_answers_from_its_cache_then_refuses_as_stale),
         cmocka_unit_test(test_etcd_back_both_reconnect_x_republishes_y_resynchronises),
+        cmocka_unit_test(test_the_agent_speaks_tls_with_its_certificates_and_names_a_tls_failure),
     };
     int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
     if (failed && getenv("PARLEY_KEEP_LOGS"))
