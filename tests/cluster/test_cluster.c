@@ -41,7 +41,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -56,6 +55,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testproc.h"
 
 #define S(x) ((char *)(uintptr_t)(x))
 
@@ -127,12 +128,6 @@ static void note(const char *fmt, ...)
     vprintf(fmt, ap);
     va_end(ap);
     fflush(stdout);
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static long long now_ms(void)
@@ -225,7 +220,7 @@ static int wait_exit(pid_t pid, int ms)
             waitpid(pid, NULL, 0);
             return -1;
         }
-        sleep_ms(5);
+        pt_sleep_ms(5);
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -553,7 +548,7 @@ static long long wait_view(int h, const char *name, const char *from, int presen
             note("  waiting %.0f s for %s to see '%s' from %s %s: %d instance(s) now\n",
                  (double)(said - t0) / 1000, ns_label[h], name, from, present ? "" : "go", n);
         }
-        sleep_ms(200);
+        pt_sleep_ms(200);
     }
     note("parley-info lookup %s in %s:\n%s\n", name, ns_label[h], view_out);
     for (int i = A; i < NNS; i++)
@@ -607,7 +602,7 @@ static void wait_state(int h, const char *state, int ms)
             note("  waiting %.0f s for %s's link to be %s: %s\n", (double)(said - t0) / 1000,
                  ns_label[h], state, first);
         }
-        sleep_ms(200);
+        pt_sleep_ms(200);
     }
     note("parley-info list --cluster in %s:\n%s\n", ns_label[h], out);
     show_log(&mm[h]);
@@ -704,7 +699,7 @@ static int wait_log(proc *p, const char *text, const char *other)
             return 1;
         if (!proc_alive(p))
             return -1;
-        sleep_ms(50);
+        pt_sleep_ms(50);
     }
     return -1;
 }
@@ -751,14 +746,19 @@ static int start_mm(int h)
             return 0;
         if (!proc_alive(&mm[h]))
             break;
-        sleep_ms(100);
+        pt_sleep_ms(100);
     }
     note("the matchmaker of %s did not answer: %s\n", ns_label[h], out);
     show_log(&mm[h]);
     return -1;
 }
 
-/* start_member starts etcd member i (again: its data folder stays). */
+/* start_member starts etcd member i (again: its data folder stays). The
+ * members are not tests/support/etcd_member.c's: they run in the etcd
+ * namespace on fixed ports (free ports of the test's own namespace mean
+ * nothing there), serve clients on ETCD_ADDR rather than loopback, and are
+ * procs of this test, whose logs, "ended by itself" notes and end-of-run
+ * checks cover them with the other processes. */
 static int start_member(int i)
 {
     char name[16], data[PATH_MAX], peer[64], client[64], cluster[256], token[64];
@@ -800,7 +800,7 @@ static int wait_health(void)
             said = now_ms();
             note("  waiting %.0f s for etcd's health: %s\n", (double)(said - t0) / 1000, out);
         }
-        sleep_ms(250);
+        pt_sleep_ms(250);
     }
     note("etcd is not healthy: %s\n", out);
     for (int i = 0; i < MEMBERS; i++)
@@ -844,23 +844,6 @@ static void ensure_hosts(int where_c)
 
 /* ---- the namespaces, and what a crashed run left ---- */
 
-/* remove_entry is nftw's callback that removes a folder's contents. */
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-static void remove_tree(const char *path)
-{
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* stale_pid reads the process id in a name "parley-cl<pid>-..."; it is a
  * crashed run's when that process no longer exists (or is this one: a run
  * that had this id before). 0 otherwise. */
@@ -899,7 +882,7 @@ static void remove_stale(void)
                 char path[PATH_MAX];
                 snprintf(path, sizeof path, "%s/%s", t, e->d_name);
                 note("removing a crashed run's folder %s\n", path);
-                remove_tree(path);
+                pt_rm_tree(path);
             }
         closedir(d);
     }
@@ -979,7 +962,7 @@ static int group_teardown(void **state)
     if (tmpdir[0] && keep && *keep && strcmp(keep, "0") != 0)
         note("cluster: the logs stay in %s (PARLEY_TEST_KEEP)\n", tmpdir);
     else if (tmpdir[0])
-        remove_tree(tmpdir);
+        pt_rm_tree(tmpdir);
     tmpdir[0] = '\0';
     return rc;
 }
@@ -1268,7 +1251,7 @@ static void lead_m0(void)
                 run(E, NULL, 0, out, etcdctl_path, "--endpoints", lurl, "move-leader", id, S(NULL));
             note("  etcdctl move-leader %s at %s: (%d) %s", id, lurl, rc, out);
         }
-        sleep_ms(500);
+        pt_sleep_ms(500);
     }
     fail_msg("m0 did not become the leader: %s", out);
 }
@@ -1372,7 +1355,7 @@ static void test_all_etcd_members_killed_local_names_work_cluster_names_go_stale
             note("  waiting %.0f s for a's cache to go stale: the look-up still answers\n",
                  (double)(now_ms() - t0) / 1000);
         }
-        sleep_ms(200);
+        pt_sleep_ms(200);
     }
     note("  %.1f s after etcd died, parley-info lookup where in a: (exit %d) %s",
          (double)(now_ms() - t0) / 1000, rc, out);
