@@ -630,13 +630,17 @@ static void test_idempotent_calls_in_flight_go_on_at_the_other_instance(void **s
         usleep(1000);
     unsigned victim = atomic_load(&last);
     assert_true(victim < 2);
+    unsigned other_before = runs(1 - victim, P_IDEM);
     kill_instance(victim); /* the instance the handle is connected to */
     for (unsigned i = 0; i < THREADS; i++) {
         pthread_join(k[i].t, NULL);
         if (k[i].failed != PARLEY_OK)
             fail_msg("an idempotent call failed: %s", parley_errname(k[i].failed));
     }
-    assert_int_equal(atomic_load(&last), 1 - victim);
+    /* the calls after the kill ran at the other instance (counted there: a
+     * caller's "last" may be stored late by a thread whose call the victim
+     * answered just before it died, so it cannot say this) */
+    assert_true(runs(1 - victim, P_IDEM) > other_before);
     assert_int_equal(runs(0, P_IDEM) + runs(1, P_IDEM) >= THREADS * CALLS, 1);
     parley_client_destroy(c);
 }
